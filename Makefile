@@ -1,0 +1,113 @@
+# livetrade — one hand-written Makefile.
+#   make            build bin/livetrade-{feeder,engine,sink} and bin/livetrade
+#   make deps       install missing Debian packages (apt-get), then check them
+#   make run        demo pipeline: sma_cross on AAPL and MSFT
+#   make test       unit + integration tests, then again under ASan/UBSan
+#   make bench      benchmarks (print figures, never fail on time)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+SAN     ?=
+B       := build/$(if $(SAN),san,rel)
+BIN     := $(if $(SAN),$(B)/bin,bin)
+
+PKGS    := libzmq msgpack lua5.4 jansson
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wwrite-strings \
+           -Wmissing-prototypes -Wstrict-prototypes
+comma   := ,
+SANFLAGS := -fsanitize=address$(comma)undefined -fno-sanitize-recover=undefined
+OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer $(SANFLAGS),-O2 -g)
+PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Icommon -Iengine $(PKGCFLAGS) -MMD -MP
+LDFLAGS += $(if $(SAN),$(SANFLAGS))
+LDLIBS  += $(PKGLIBS) -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
+FEEDER_SRC := $(wildcard feeder/*.c)
+SINK_SRC   := $(wildcard sink/*.c)
+TOOL_SRC   := $(wildcard tools/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+PROGS := $(BIN)/livetrade-feeder $(BIN)/livetrade-engine \
+         $(BIN)/livetrade-sink $(BIN)/livetrade
+UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps run test unit integration test-san bench install clean lint
+all: $(PROGS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libcommon.a: $(call obj,$(COMMON_SRC))
+	$(AR) rcs $@ $^
+$(B)/libengine.a: $(call obj,$(ENGINE_SRC))
+	$(AR) rcs $@ $^
+
+$(BIN)/livetrade-feeder: $(call obj,$(FEEDER_SRC)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/livetrade-engine: $(call obj,engine/main.c) $(B)/libengine.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/livetrade-sink: $(call obj,$(SINK_SRC)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(B)/libengine.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libengine.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/bench/%: $(B)/tests/bench/%.o $(B)/libengine.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh tools/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./bin/livetrade run --strategy strategies/sma_cross.lua \
+	    --symbols AAPL,MSFT --data-source demo --duration $(or $(DURATION),60)
+
+# The whole suite: the normal build, then the same tests under ASan/UBSan.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory SAN=1 all
+	@$(MAKE) --no-print-directory SAN=1 unit integration
+
+unit: $(UNITS)
+	@sh tests/run_unit.sh $(UNITS)
+
+integration: $(PROGS)
+	@LIVETRADE_BIN=$(abspath $(BIN)) /usr/bin/python3 tests/integration/run.py
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCHES)
+	@LIVETRADE_BIN=$(abspath bin) sh tests/bench/run.sh $(BENCHES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/livetrade/strategies
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 strategies/*.lua $(DESTDIR)$(PREFIX)/share/livetrade/strategies/
+
+lint:
+	@! grep -nE '\b(sprintf|strcpy|strtok|atoi|gets)\s*\(' \
+	    common/*.[ch] engine/*.[ch] feeder/*.[ch] sink/*.[ch] tools/*.[ch]
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

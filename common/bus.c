@@ -1,0 +1,436 @@
+/* bus.c -- ZeroMQ sockets, topics, sequence tracking, request/reply. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "err.h"
+#include "log.h"
+
+static void *s_ctx;
+
+void *bus_ctx(void)
+{
+    if (!s_ctx)
+        s_ctx = zmq_ctx_new();
+    return s_ctx;
+}
+
+void bus_term(void)
+{
+    if (s_ctx)
+        zmq_ctx_term(s_ctx);
+    s_ctx = NULL;
+}
+
+void bus_topic(char *buf, const char *kind, const char *sym)
+{
+    if (sym)
+        snprintf(buf, BUS_TOPIC_MAX, "%s|%s|", kind, sym);
+    else
+        snprintf(buf, BUS_TOPIC_MAX, "%s|", kind);
+}
+
+static void *s_socket(int type, char *err)
+{
+    void *s = zmq_socket(bus_ctx(), type);
+    if (!s)
+        snprintf(err, ERR_LEN, "zmq_socket: %s", zmq_strerror(errno));
+    return s;
+}
+
+static void s_set_int(void *s, int opt, int v)
+{
+    zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+static void *s_bind(void *s, const char *endpoint, char *err)
+{
+    if (zmq_bind(s, endpoint) != 0) {
+        snprintf(err, ERR_LEN, "cannot bind %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void *bus_bind_pub(const char *endpoint, char *err)
+{
+    void *s = s_socket(ZMQ_XPUB, err);
+    if (!s)
+        return NULL;
+    s_set_int(s, ZMQ_SNDHWM, BUS_HWM);
+    s_set_int(s, ZMQ_XPUB_NODROP, 1);
+    s_set_int(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS);
+    s_set_int(s, ZMQ_LINGER, 1000);
+    return s_bind(s, endpoint, err);
+}
+
+void *bus_bind_router(const char *endpoint, char *err)
+{
+    void *s = s_socket(ZMQ_ROUTER, err);
+    if (!s)
+        return NULL;
+    s_set_int(s, ZMQ_LINGER, 0);
+    s_set_int(s, ZMQ_ROUTER_MANDATORY, 0);
+    return s_bind(s, endpoint, err);
+}
+
+void *bus_connect_sub(const char *endpoints, char *err)
+{
+    char list[1024], *items[32];
+    int n;
+    void *s;
+
+    if (strlen(endpoints) >= sizeof list) {
+        snprintf(err, ERR_LEN, "endpoint list too long");
+        return NULL;
+    }
+    snprintf(list, sizeof list, "%s", endpoints);
+    n = split_list(list, items, 32);
+    if (n <= 0) {
+        snprintf(err, ERR_LEN, "no endpoint in '%s'", endpoints);
+        return NULL;
+    }
+    s = s_socket(ZMQ_SUB, err);
+    if (!s)
+        return NULL;
+    s_set_int(s, ZMQ_RCVHWM, BUS_HWM);
+    s_set_int(s, ZMQ_LINGER, 0);
+    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
+    for (int i = 0; i < n; i++)
+        if (zmq_connect(s, items[i]) != 0) {
+            snprintf(err, ERR_LEN, "cannot connect to %s: %s", items[i],
+                     zmq_strerror(errno));
+            zmq_close(s);
+            return NULL;
+        }
+    return s;
+}
+
+int bus_subscribe(void *sub, const char *kind, const char *sym)
+{
+    char topic[BUS_TOPIC_MAX];
+    bus_topic(topic, kind, sym);
+    return zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+}
+
+void bus_close(void **sock)
+{
+    if (*sock)
+        zmq_close(*sock);
+    *sock = NULL;
+}
+
+/* {==================== publisher ====================== */
+
+int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
+                 char *err)
+{
+    memset(p, 0, sizeof *p);
+    p->sock = bus_bind_pub(endpoint, err);
+    if (!p->sock)
+        return ERR_IO;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->instance = random_u64() & ((1ULL << 53) - 1);
+    if (!p->instance)
+        p->instance = 1;
+    msgpack_sbuffer_init(&p->sb);
+    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
+    p->last_send = mono_ms();
+    return ERR_OK;
+}
+
+void bus_pub_free(struct bus_pub *p)
+{
+    bus_close(&p->sock);
+    msgpack_sbuffer_destroy(&p->sb);
+}
+
+int bus_pub_send(struct bus_pub *p, const char *topic)
+{
+    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE);
+    if (rc >= 0)
+        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
+    msgpack_sbuffer_clear(&p->sb);
+    p->last_send = mono_ms();
+    if (rc < 0) {
+        static struct log_limit lim = LOG_LIMIT_INIT;
+        p->dropped++;
+        log_limited(&lim, LL_WARN, "publish on %s dropped (%s): a "
+                    "subscriber is not keeping up; %llu dropped so far",
+                    topic, zmq_strerror(errno),
+                    (unsigned long long)p->dropped);
+        return -1;
+    }
+    p->sent++;
+    return 0;
+}
+
+void bus_pub_tick(struct bus_pub *p, uint64_t seq)
+{
+    char topic[BUS_TOPIC_MAX];
+
+    if (mono_ms() - p->last_send < BUS_HEARTBEAT_MS)
+        return;
+    bus_topic(topic, "hb", NULL);
+    msgpack_pack_map(&p->pk, 6);
+    mp_kint(&p->pk, "ver", 1);
+    mp_kstr(&p->pk, "type", "hb");
+    mp_kstr(&p->pk, "src", p->name);
+    mp_kuint(&p->pk, "pub", p->instance);
+    mp_kuint(&p->pk, "seq", seq);
+    mp_kint(&p->pk, "ts", wall_ms());
+    if (bus_pub_send(p, topic) == 0)
+        p->sent--;                  /* heartbeats are not data */
+}
+
+void bus_pub_read_subs(struct bus_pub *p)
+{
+    char buf[BUS_TOPIC_MAX + 1];
+    int n;
+
+    while ((n = zmq_recv(p->sock, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
+        if (n >= 1 && buf[0] == 1)
+            p->subscribers++;
+        else if (n >= 1 && buf[0] == 0)
+            p->subscribers--;
+    }
+}
+
+/* }==================================================== */
+
+int bus_recv(void *sock, char *topic, size_t tn, zmq_msg_t *msg)
+{
+    int more = 0, n;
+    size_t ml = sizeof more;
+
+    n = zmq_recv(sock, topic, tn - 1, ZMQ_DONTWAIT);
+    if (n < 0)
+        return -1;
+    topic[(size_t)n < tn - 1 ? (size_t)n : tn - 1] = '\0';
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+    if (!more)
+        return -2;                  /* one frame only */
+    zmq_msg_init(msg);
+    if (zmq_msg_recv(msg, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(msg);
+        return -2;
+    }
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+    if (more) {                     /* drain the extra frames */
+        zmq_msg_t extra;
+        while (more) {
+            zmq_msg_init(&extra);
+            zmq_msg_recv(&extra, sock, ZMQ_DONTWAIT);
+            zmq_msg_close(&extra);
+            zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+        }
+        zmq_msg_close(msg);
+        return -2;
+    }
+    if ((size_t)n >= tn) {          /* topic was truncated */
+        zmq_msg_close(msg);
+        return -2;
+    }
+    return (int)zmq_msg_size(msg);
+}
+
+/* {==================== sequence tracking ================ */
+
+void bus_track_init(struct bus_track *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void bus_track_free(struct bus_track *t)
+{
+    free(t->e);
+    memset(t, 0, sizeof *t);
+}
+
+static struct bus_track_entry *s_slot(struct bus_track_entry *e, size_t cap,
+                                      const char *key)
+{
+    size_t i = hash_str(HASH_INIT, key) & (cap - 1);
+    while (e[i].key[0] && strcmp(e[i].key, key) != 0)
+        i = (i + 1) & (cap - 1);
+    return &e[i];
+}
+
+static int s_grow(struct bus_track *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    struct bus_track_entry *e = calloc(cap, sizeof *e);
+    if (!e)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->e[i].key[0])
+            *s_slot(e, cap, t->e[i].key) = t->e[i];
+    free(t->e);
+    t->e = e;
+    t->cap = cap;
+    return ERR_OK;
+}
+
+int bus_track_see(struct bus_track *t, const char *key, uint64_t pub,
+                  uint64_t seq, uint64_t *missing)
+{
+    static struct log_limit gap_lim = LOG_LIMIT_INIT;
+    struct bus_track_entry *e;
+
+    *missing = 0;
+    if ((t->n + 1) * 2 > t->cap && s_grow(t))
+        return TRACK_OK;            /* cannot track; let it through */
+    e = s_slot(t->e, t->cap, key);
+    if (!e->key[0]) {
+        snprintf(e->key, sizeof e->key, "%s", key);
+        e->pub = pub;
+        e->seq = seq;
+        t->n++;
+        return TRACK_FIRST;
+    }
+    if (e->pub != pub) {
+        t->restarts++;
+        log_msg(LL_INFO, "publisher of %s restarted (instance %llx -> %llx)",
+                key, (unsigned long long)e->pub, (unsigned long long)pub);
+        e->pub = pub;
+        e->seq = seq;
+        return TRACK_RESTART;
+    }
+    if (seq <= e->seq) {
+        t->old++;
+        return TRACK_OLD;
+    }
+    if (seq != e->seq + 1) {
+        *missing = seq - e->seq - 1;
+        t->gaps++;
+        t->missed += *missing;
+        log_limited(&gap_lim, LL_WARN, "gap in %s: %llu message(s) missing "
+                    "before seq %llu (%llu gaps so far)", key,
+                    (unsigned long long)*missing, (unsigned long long)seq,
+                    (unsigned long long)t->gaps);
+        e->seq = seq;
+        return TRACK_GAP;
+    }
+    e->seq = seq;
+    return TRACK_OK;
+}
+
+/* }==================================================== */
+
+int bus_router_recv(void *router, zmq_msg_t *idmsg, zmq_msg_t *bodymsg)
+{
+    int more = 0;
+    size_t ml = sizeof more;
+
+    zmq_msg_init(idmsg);
+    if (zmq_msg_recv(idmsg, router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(idmsg);
+        return -1;
+    }
+    /* Skip the empty delimiter (REQ clients); take the first non-empty
+     * frame as the body; drain anything after it. */
+    zmq_msg_init(bodymsg);
+    for (;;) {
+        zmq_getsockopt(router, ZMQ_RCVMORE, &more, &ml);
+        if (!more)
+            break;
+        zmq_msg_close(bodymsg);
+        zmq_msg_init(bodymsg);
+        if (zmq_msg_recv(bodymsg, router, 0) < 0)
+            break;
+        if (zmq_msg_size(bodymsg) > 0) {
+            zmq_getsockopt(router, ZMQ_RCVMORE, &more, &ml);
+            while (more) {
+                zmq_msg_t x;
+                zmq_msg_init(&x);
+                zmq_msg_recv(&x, router, 0);
+                zmq_msg_close(&x);
+                zmq_getsockopt(router, ZMQ_RCVMORE, &more, &ml);
+            }
+            break;
+        }
+    }
+    return (int)zmq_msg_size(bodymsg);
+}
+
+int bus_router_reply(void *router, zmq_msg_t *idmsg,
+                     const msgpack_sbuffer *sb)
+{
+    zmq_msg_t id;
+    int rc;
+
+    zmq_msg_init(&id);
+    zmq_msg_copy(&id, idmsg);
+    rc = zmq_msg_send(&id, router, ZMQ_SNDMORE);
+    if (rc < 0) {
+        zmq_msg_close(&id);
+        return -1;
+    }
+    zmq_send(router, "", 0, ZMQ_SNDMORE);
+    rc = zmq_send(router, sb->data, sb->size, 0);
+    return rc < 0 ? -1 : 0;
+}
+
+int bus_request(const char *endpoint, const msgpack_sbuffer *req,
+                int timeout_ms, char **reply, size_t *reply_len, char *err)
+{
+    void *s = s_socket(ZMQ_REQ, err);
+    zmq_pollitem_t pi;
+    zmq_msg_t msg;
+    int rc;
+
+    *reply = NULL;
+    *reply_len = 0;
+    if (!s)
+        return ERR_IO;
+    s_set_int(s, ZMQ_LINGER, 0);
+    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
+    if (zmq_connect(s, endpoint) != 0) {
+        snprintf(err, ERR_LEN, "cannot connect to %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
+    if (zmq_send(s, req->data, req->size, 0) < 0) {
+        snprintf(err, ERR_LEN, "request to %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
+    pi.socket = s;
+    pi.fd = 0;
+    pi.events = ZMQ_POLLIN;
+    pi.revents = 0;
+    do {
+        rc = zmq_poll(&pi, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    if (rc <= 0) {
+        snprintf(err, ERR_LEN, "no reply from %s within %d ms", endpoint,
+                 timeout_ms);
+        zmq_close(s);
+        return ERR_TIMEOUT;
+    }
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, s, 0) < 0) {
+        snprintf(err, ERR_LEN, "reply from %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_msg_close(&msg);
+        zmq_close(s);
+        return ERR_IO;
+    }
+    *reply_len = zmq_msg_size(&msg);
+    *reply = malloc(*reply_len ? *reply_len : 1);
+    if (*reply)
+        memcpy(*reply, zmq_msg_data(&msg), *reply_len);
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    if (!*reply) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return ERR_NOMEM;
+    }
+    return ERR_OK;
+}

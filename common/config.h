@@ -1,0 +1,59 @@
+/* config.h -- command-line flags, environment and `.env` settings.
+ *
+ * Each program describes its flags in a table of struct opt. A value comes
+ * from the flag, else from the environment variable named in `env`, else
+ * from that name in a `.env` file (./.env, or the file named by
+ * LIVETRADE_ENV_FILE), else the default already in the destination.
+ *
+ *   static const struct opt opts[] = {
+ *       { "symbols", OPT_STR, &symbols, "TRADING_SYMBOLS", "A,B",
+ *         "symbols to trade" },
+ *       { 0 }
+ *   };
+ *   rc = config_parse(opts, argc, argv, 1, &pos, err);
+ *
+ * Flags are `--name value` or `--name=value`; OPT_BOOL takes no value.
+ * Positional arguments are returned through `pos`/`npos`. */
+#ifndef LT_CONFIG_H
+#define LT_CONFIG_H
+
+#include <stdint.h>
+
+enum opt_kind {
+    OPT_STR,            /* const char *; the flag's argv string */
+    OPT_INT,            /* int64_t */
+    OPT_DBL,            /* double */
+    OPT_BOOL,           /* int, set to 1 */
+    OPT_MULTI           /* struct opt_multi: repeatable, keeps every value */
+};
+
+#define OPT_MULTI_MAX 64
+
+struct opt_multi {
+    int n;                          /* values given */
+    const char *v[OPT_MULTI_MAX];   /* in command-line order */
+};
+
+struct opt {
+    const char *name;               /* flag without the leading "--" */
+    enum opt_kind kind;
+    void *dst;                      /* where the value goes */
+    const char *env;                /* environment / .env name, or NULL */
+    const char *meta;               /* value placeholder for --help */
+    const char *help;               /* one line for --help */
+};
+
+/* Parses argv[first..]. Returns 0, 1 if --help was printed (the caller
+ * exits 0), or ERR_USAGE with a one-line reason in `err`. Positional
+ * arguments are stored in pos[0..*npos) (at most `maxpos`). */
+int config_parse(const struct opt *opts, int argc, char **argv, int first,
+                 const char **pos, int maxpos, int *npos, char *err);
+
+/* Prints usage: `usage` line, then one line per flag. */
+void config_usage(const char *usage, const struct opt *opts);
+
+/* A setting from the environment, else from the `.env` file; NULL if
+ * neither has it. The returned string lives until exit. */
+const char *config_env(const char *name);
+
+#endif

@@ -1,0 +1,138 @@
+/* history.c -- history requests and replies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "err.h"
+#include "history.h"
+#include "mp.h"
+
+int history_req_parse(const msgpack_object *o, struct history_req *r,
+                      char *err)
+{
+    memset(r, 0, sizeof *r);
+    r->since = -1;
+    if (mp_str(o, "sym", r->sym, sizeof r->sym) || !symbol_valid(r->sym)) {
+        snprintf(err, ERR_LEN, "history request: 'sym' missing or invalid");
+        return ERR_PARSE;
+    }
+    if (mp_int(o, "n", &r->n) || r->n < 1) {
+        snprintf(err, ERR_LEN, "history request for %s: 'n' missing or not "
+                 "a positive integer", r->sym);
+        return ERR_PARSE;
+    }
+    if (r->n > HISTORY_MAX)
+        r->n = HISTORY_MAX;
+    if (mp_get(o, "since") && mp_int(o, "since", &r->since)) {
+        snprintf(err, ERR_LEN, "history request for %s: 'since' is not an "
+                 "integer", r->sym);
+        return ERR_PARSE;
+    }
+    return ERR_OK;
+}
+
+void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
+                          int64_t since)
+{
+    msgpack_pack_map(pk, since >= 0 ? 5 : 4);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "history");
+    mp_kstr(pk, "sym", sym);
+    mp_kint(pk, "n", n);
+    if (since >= 0)
+        mp_kint(pk, "since", since);
+}
+
+void history_pack_reply_head(msgpack_packer *pk, const char *sym,
+                             uint64_t seq, size_t nbars)
+{
+    msgpack_pack_map(pk, 5);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "history");
+    mp_kstr(pk, "sym", sym);
+    mp_kuint(pk, "seq", seq);
+    mp_pack_str(pk, "bars");
+    msgpack_pack_array(pk, nbars);
+}
+
+void history_pack_error(msgpack_packer *pk, const char *msg)
+{
+    msgpack_pack_map(pk, 3);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "error");
+    mp_kstr(pk, "error", msg);
+}
+
+int history_fetch(const char *endpoint, const struct history_req *r,
+                  int timeout_ms, struct bar **bars, size_t *nbars,
+                  uint64_t *seq, size_t *bad, char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    const msgpack_object *o, *arr;
+    char *reply = NULL, why[ERR_LEN];
+    size_t len = 0;
+    int rc;
+
+    *bars = NULL;
+    *nbars = 0;
+    *seq = 0;
+    *bad = 0;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    history_pack_request(&pk, r->sym, r->n, r->since);
+    rc = bus_request(endpoint, &sb, timeout_ms, &reply, &len, err);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc)
+        return rc;
+
+    mp_body_init(&body);
+    o = mp_body_decode(&body, reply, len);
+    if (!o || o->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, ERR_LEN, "history reply from %s is not a msgpack map",
+                 endpoint);
+        rc = ERR_PARSE;
+        goto out;
+    }
+    if (mp_is(mp_get(o, "type"), "error")) {
+        char msg[200] = "?";
+        mp_str(o, "error", msg, sizeof msg);
+        snprintf(err, ERR_LEN, "history for %s from %s: %s", r->sym,
+                 endpoint, msg);
+        rc = ERR_NOTFOUND;
+        goto out;
+    }
+    arr = mp_get(o, "bars");
+    if (!mp_is(mp_get(o, "type"), "history") || mp_uint(o, "seq", seq) ||
+        !arr || arr->type != MSGPACK_OBJECT_ARRAY) {
+        snprintf(err, ERR_LEN, "history reply from %s lacks type, seq or "
+                 "bars", endpoint);
+        rc = ERR_PARSE;
+        goto out;
+    }
+    *bars = malloc((arr->via.array.size ? arr->via.array.size : 1) *
+                   sizeof **bars);
+    if (!*bars) {
+        snprintf(err, ERR_LEN, "out of memory for %u bars",
+                 arr->via.array.size);
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        struct bar *b = &(*bars)[*nbars];
+        if (bar_unpack(&arr->via.array.ptr[i], b, why) != ERR_OK ||
+            strcmp(b->sym, r->sym) != 0 ||
+            (*nbars && b->t <= (*bars)[*nbars - 1].t)) {
+            (*bad)++;
+            continue;
+        }
+        (*nbars)++;
+    }
+    rc = ERR_OK;
+out:
+    mp_body_free(&body);
+    free(reply);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* history.h -- the history service ("the last N bars of SYMBOL") that
+ * every feeder answers on its request endpoint, both sides of it.
+ *
+ * Request  {ver:1, type:"history", sym:"AAPL", n:500}          last n bars
+ *          {ver:1, type:"history", sym:"AAPL", since:T, n:N}   bars with
+ *                                       t > T, the first N of them
+ * Reply    {ver:1, type:"history", sym:"AAPL", seq:S, bars:[bar, ...]}
+ *          bars oldest first; S = sequence number of the newest bar the
+ *          feeder has published for the symbol (0 if none yet)
+ * Error    {ver:1, type:"error", error:"unknown symbol 'X'"} */
+#ifndef LT_HISTORY_H
+#define LT_HISTORY_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg_bar.h"
+
+#define HISTORY_MAX 5000000     /* bars in one reply, at most */
+
+struct history_req {
+    char sym[SYM_MAX];
+    int64_t n;                  /* bars wanted (>= 1) */
+    int64_t since;              /* -1: the last n; else bars with t > since */
+};
+
+/* Parses a decoded request map whose type is "history". 0 or ERR_PARSE
+ * with a reason. */
+int history_req_parse(const msgpack_object *o, struct history_req *r,
+                      char *err);
+
+void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
+                          int64_t since);
+/* Packs the reply header and the array header for `nbars` bars; the
+ * caller then packs each bar with bar_pack(). */
+void history_pack_reply_head(msgpack_packer *pk, const char *sym,
+                             uint64_t seq, size_t nbars);
+void history_pack_error(msgpack_packer *pk, const char *msg);
+
+/* Client: asks `endpoint` for history, waiting up to timeout_ms. On
+ * success *bars (malloc'd, caller frees) holds *nbars valid bars oldest
+ * first and *seq the feeder's newest sequence number for the symbol.
+ * Invalid bars in the reply are skipped and counted in *bad. */
+int history_fetch(const char *endpoint, const struct history_req *r,
+                  int timeout_ms, struct bar **bars, size_t *nbars,
+                  uint64_t *seq, size_t *bad, char *err);
+
+#endif

@@ -1,0 +1,224 @@
+/* msg_signal.c -- signal codecs: msgpack for the bus, JSON for files. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "mp.h"
+#include "msg_signal.h"
+
+static const char *s_actions[] = { "buy", "sell", "close" };
+
+const char *signal_action_name(int act)
+{
+    return act >= 0 && act <= SIG_CLOSE ? s_actions[act] : "?";
+}
+
+int signal_action_parse(const char *s)
+{
+    for (int i = 0; i <= SIG_CLOSE; i++)
+        if (strcmp(s, s_actions[i]) == 0)
+            return i;
+    return -1;
+}
+
+void signal_make_id(char out[17], const char *strat, const char *params,
+                    const char *sym, int64_t t, int ord)
+{
+    uint64_t h = HASH_INIT;
+    h = hash_str(h, strat);
+    h = hash_str(h, params ? params : "");
+    h = hash_str(h, sym);
+    h = hash64(h, &t, sizeof t);
+    h = hash64(h, &ord, sizeof ord);
+    snprintf(out, 17, "%016llx", (unsigned long long)mix64(h));
+}
+
+static int s_nopt(const struct signal *s)
+{
+    return !isnan(s->limit) + !isnan(s->stop) + !isnan(s->sl) +
+           !isnan(s->tp) + (s->tag[0] != '\0');
+}
+
+void signal_pack(msgpack_packer *pk, const struct signal *s)
+{
+    msgpack_pack_map(pk, 16 + s_nopt(s));
+    mp_kint(pk, "ver", SIGNAL_VERSION);
+    mp_kstr(pk, "id", s->id);
+    mp_kstr(pk, "eng", s->eng);
+    mp_kstr(pk, "strat", s->strat);
+    mp_kstr(pk, "sym", s->sym);
+    mp_kstr(pk, "act", signal_action_name(s->act));
+    mp_kint(pk, "t", s->t);
+    mp_kint(pk, "ord", s->ord);
+    mp_kdbl(pk, "px", s->px);
+    /* size: nil means "the default: all available margin" */
+    mp_pack_str(pk, "size");
+    if (isnan(s->size))
+        msgpack_pack_nil(pk);
+    else
+        msgpack_pack_double(pk, s->size);
+    if (!isnan(s->limit))
+        mp_kdbl(pk, "limit", s->limit);
+    if (!isnan(s->stop))
+        mp_kdbl(pk, "stop", s->stop);
+    if (!isnan(s->sl))
+        mp_kdbl(pk, "sl", s->sl);
+    if (!isnan(s->tp))
+        mp_kdbl(pk, "tp", s->tp);
+    if (s->tag[0])
+        mp_kstr(pk, "tag", s->tag);
+    mp_kdbl(pk, "conf", s->conf);
+    mp_pack_str(pk, "ind");
+    msgpack_pack_map(pk, s->nind);
+    for (int i = 0; i < s->nind; i++) {
+        mp_pack_str(pk, s->ind[i].name);
+        msgpack_pack_double(pk, s->ind[i].v);
+    }
+    mp_kuint(pk, "seq", s->seq);
+    mp_kuint(pk, "pub", s->pub);
+    mp_kint(pk, "ts", s->ts);
+}
+
+static int s_opt_dbl(const msgpack_object *o, const char *key, double *out,
+                     const char *sym, char *err)
+{
+    const msgpack_object *v = mp_get(o, key);
+    *out = NAN;
+    if (!v || v->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (mp_dbl(o, key, out) == 0)
+        return 0;
+    snprintf(err, ERR_LEN, "signal %s: '%s' is not a number", sym, key);
+    return ERR_PARSE;
+}
+
+int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
+{
+    char act[16];
+    int64_t ver, ord;
+    const msgpack_object *ind;
+
+    memset(s, 0, sizeof *s);
+    if (!o || o->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, ERR_LEN, "signal body is not a msgpack map");
+        return ERR_PARSE;
+    }
+    if (mp_int(o, "ver", &ver) || ver != SIGNAL_VERSION) {
+        snprintf(err, ERR_LEN, "signal: missing or unsupported 'ver'");
+        return ERR_PARSE;
+    }
+    if (mp_str(o, "sym", s->sym, sizeof s->sym) ||
+        mp_str(o, "id", s->id, sizeof s->id) ||
+        mp_str(o, "eng", s->eng, sizeof s->eng) ||
+        mp_str(o, "strat", s->strat, sizeof s->strat) ||
+        mp_str(o, "act", act, sizeof act)) {
+        snprintf(err, ERR_LEN, "signal: 'sym', 'id', 'eng', 'strat' or "
+                 "'act' missing or not a short string");
+        return ERR_PARSE;
+    }
+    s->act = signal_action_parse(act);
+    if (s->act < 0) {
+        snprintf(err, ERR_LEN, "signal %s: unknown action '%s'", s->sym, act);
+        return ERR_INVALID;
+    }
+    if (mp_int(o, "t", &s->t) || mp_int(o, "ord", &ord) ||
+        mp_dbl(o, "px", &s->px) || mp_dbl(o, "conf", &s->conf) ||
+        mp_uint(o, "seq", &s->seq) || mp_uint(o, "pub", &s->pub)) {
+        snprintf(err, ERR_LEN, "signal %s: 't', 'ord', 'px', 'conf', 'seq' "
+                 "or 'pub' missing or of the wrong type", s->sym);
+        return ERR_PARSE;
+    }
+    s->ord = (int)ord;
+    if (mp_get(o, "ts") && mp_int(o, "ts", &s->ts)) {
+        snprintf(err, ERR_LEN, "signal %s: 'ts' is not an integer", s->sym);
+        return ERR_PARSE;
+    }
+    if (s_opt_dbl(o, "size", &s->size, s->sym, err) ||
+        s_opt_dbl(o, "limit", &s->limit, s->sym, err) ||
+        s_opt_dbl(o, "stop", &s->stop, s->sym, err) ||
+        s_opt_dbl(o, "sl", &s->sl, s->sym, err) ||
+        s_opt_dbl(o, "tp", &s->tp, s->sym, err))
+        return ERR_PARSE;
+    if (mp_get(o, "tag") && mp_str(o, "tag", s->tag, sizeof s->tag)) {
+        snprintf(err, ERR_LEN, "signal %s: 'tag' is not a short string",
+                 s->sym);
+        return ERR_PARSE;
+    }
+    ind = mp_get(o, "ind");
+    if (ind && ind->type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < ind->via.map.size && s->nind < SIG_MAX_IND;
+             i++) {
+            const msgpack_object_kv *kv = &ind->via.map.ptr[i];
+            struct sig_ind *d = &s->ind[s->nind];
+            if (kv->key.type != MSGPACK_OBJECT_STR ||
+                kv->key.via.str.size >= SIG_NAME)
+                continue;
+            memcpy(d->name, kv->key.via.str.ptr, kv->key.via.str.size);
+            d->name[kv->key.via.str.size] = '\0';
+            if (kv->val.type == MSGPACK_OBJECT_FLOAT64 ||
+                kv->val.type == MSGPACK_OBJECT_FLOAT32)
+                d->v = kv->val.via.f64;
+            else if (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                d->v = (double)kv->val.via.u64;
+            else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                d->v = (double)kv->val.via.i64;
+            else
+                d->v = NAN;
+            s->nind++;
+        }
+    } else if (ind && ind->type != MSGPACK_OBJECT_NIL) {
+        snprintf(err, ERR_LEN, "signal %s: 'ind' is not a map", s->sym);
+        return ERR_PARSE;
+    }
+    if (!isfinite(s->px) || s->px <= 0 || !(s->conf >= 0 && s->conf <= 1)) {
+        snprintf(err, ERR_LEN, "signal %s: price %g or confidence %g out of "
+                 "range", s->sym, s->px, s->conf);
+        return ERR_INVALID;
+    }
+    return ERR_OK;
+}
+
+static json_t *s_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *signal_to_json(const struct signal *s)
+{
+    json_t *o = json_object(), *ind = json_object();
+
+    if (!o || !ind) {
+        json_decref(o);
+        json_decref(ind);
+        return NULL;
+    }
+    json_object_set_new(o, "ver", json_integer(SIGNAL_VERSION));
+    json_object_set_new(o, "id", json_string(s->id));
+    json_object_set_new(o, "eng", json_string(s->eng));
+    json_object_set_new(o, "strat", json_string(s->strat));
+    json_object_set_new(o, "sym", json_string(s->sym));
+    json_object_set_new(o, "act", json_string(signal_action_name(s->act)));
+    json_object_set_new(o, "t", json_integer(s->t));
+    json_object_set_new(o, "ord", json_integer(s->ord));
+    json_object_set_new(o, "px", s_num(s->px));
+    json_object_set_new(o, "size", s_num(s->size));
+    if (!isnan(s->limit))
+        json_object_set_new(o, "limit", s_num(s->limit));
+    if (!isnan(s->stop))
+        json_object_set_new(o, "stop", s_num(s->stop));
+    if (!isnan(s->sl))
+        json_object_set_new(o, "sl", s_num(s->sl));
+    if (!isnan(s->tp))
+        json_object_set_new(o, "tp", s_num(s->tp));
+    if (s->tag[0])
+        json_object_set_new(o, "tag", json_string(s->tag));
+    json_object_set_new(o, "conf", s_num(s->conf));
+    for (int i = 0; i < s->nind; i++)
+        json_object_set_new(ind, s->ind[i].name, s_num(s->ind[i].v));
+    json_object_set_new(o, "ind", ind);
+    json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
+    json_object_set_new(o, "pub", json_integer((json_int_t)s->pub));
+    json_object_set_new(o, "ts", json_integer(s->ts));
+    return o;
+}

@@ -1,0 +1,62 @@
+/* msg_signal.h -- a trading signal and its codecs: msgpack (wire, version 1)
+ * and JSON (file sink, console --json, backtest --signals).
+ *
+ * Keys: ver id eng strat sym act t ord px size [limit] [stop] [sl] [tp]
+ * [tag] conf ind seq pub ts -- see README.md, "Wire protocol". */
+#ifndef LT_SIGNAL_H
+#define LT_SIGNAL_H
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define SIGNAL_VERSION 1
+#define SIG_MAX_IND 16          /* indicator values carried per signal */
+#define SIG_NAME 48             /* indicator name length + 1 */
+
+enum sig_action { SIG_BUY = 0, SIG_SELL = 1, SIG_CLOSE = 2 };
+
+struct sig_ind {
+    char name[SIG_NAME];        /* attribute name, e.g. "sma1" */
+    double v;                   /* value at the bar; NaN if not yet valid */
+};
+
+struct signal {
+    char id[17];                /* 16 hex digits, deterministic */
+    char eng[64];               /* engine id */
+    char strat[64];             /* strategy name */
+    char sym[SYM_MAX];
+    int act;                    /* enum sig_action */
+    int64_t t;                  /* bar start, epoch ms UTC */
+    int ord;                    /* ordinal of this call within the bar */
+    double px;                  /* reference price: the bar's close */
+    double size;                /* NaN: default (all available margin) */
+    double limit, stop, sl, tp; /* NaN when not given */
+    char tag[64];               /* "" when not given */
+    double conf;                /* confidence in [0, 1] */
+    int nind;
+    struct sig_ind ind[SIG_MAX_IND];
+    uint64_t seq;               /* engine's signal sequence number */
+    uint64_t pub;               /* engine instance id */
+    int64_t ts;                 /* wall time of publication, epoch ms */
+};
+
+const char *signal_action_name(int act);            /* "buy" ... */
+int signal_action_parse(const char *s);             /* -1 if unknown */
+
+/* Deterministic id from strategy name, its parameters (as a canonical
+ * "k=v,..." string), symbol, bar time and ordinal. Writes 16 hex + NUL. */
+void signal_make_id(char out[17], const char *strat, const char *params,
+                    const char *sym, int64_t t, int ord);
+
+void signal_pack(msgpack_packer *pk, const struct signal *s);
+/* ERR_OK, or ERR_PARSE / ERR_INVALID with a reason in err[ERR_LEN]. */
+int signal_unpack(const msgpack_object *o, struct signal *s, char *err);
+
+/* JSON object with the same keys as the wire map (absent optionals are
+ * left out, NaN indicator values become null). Caller owns the result. */
+json_t *signal_to_json(const struct signal *s);
+
+#endif

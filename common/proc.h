@@ -1,0 +1,22 @@
+/* proc.h -- the process skeleton every livetrade program shares.
+ *
+ *   proc_init("livetrade-engine");       signals, logging
+ *   ... parse flags, open sockets ...
+ *   loop_run(loop);                      returns once proc_stop is set
+ *   ... drain, close sockets, bus_term() ...
+ *   return 0;
+ *
+ * SIGINT and SIGTERM only set proc_stop (the loop acts on it); SIGPIPE is
+ * ignored. A second SIGINT/SIGTERM while draining exits at once. */
+#ifndef LT_PROC_H
+#define LT_PROC_H
+
+#include <signal.h>
+
+extern volatile sig_atomic_t proc_stop;     /* set by SIGINT/SIGTERM */
+
+void proc_init(const char *prog);
+/* Prints "PROG: msg" to stderr and returns 2 (the bad-usage exit code). */
+int proc_usage_error(const char *prog, const char *msg);
+
+#endif

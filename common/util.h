@@ -1,0 +1,39 @@
+/* util.h -- small helpers shared by every livetrade program: clocks,
+ * hashing, strict number parsing, symbol names, list splitting. */
+#ifndef LT_UTIL_H
+#define LT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_MAX 32          /* longest symbol name + 1 */
+
+int64_t wall_ms(void);      /* epoch milliseconds, UTC */
+int64_t mono_ms(void);      /* monotonic milliseconds */
+double mono_sec(void);      /* monotonic seconds, sub-microsecond */
+
+/* 64-bit FNV-1a over `len` bytes, continuing from `h` (start: HASH_INIT). */
+#define HASH_INIT 0xcbf29ce484222325ULL
+uint64_t hash64(uint64_t h, const void *data, size_t len);
+uint64_t hash_str(uint64_t h, const char *s);      /* includes the NUL */
+uint64_t mix64(uint64_t x);                        /* splitmix64 finaliser */
+
+/* A random 64-bit value from the OS (publisher instance ids). */
+uint64_t random_u64(void);
+
+/* Strict parsers: the whole string must be the number. 0 or -1. */
+int parse_double(const char *s, double *out);
+int parse_int64(const char *s, int64_t *out);
+
+/* 1 if `s` is a valid symbol: 1..SYM_MAX-1 chars of [A-Za-z0-9.:/_-]. */
+int symbol_valid(const char *s);
+
+/* Splits a comma-separated list in place; returns the number of items, or
+ * -1 if there are more than `max`. Empty items are skipped. */
+int split_list(char *s, char **items, int max);
+
+/* snprintf that reports truncation as -1 instead of a length. */
+int strfmt(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages livetrade needs when pkg-config (or the
+# interpreter, for the integration tests) cannot find them.
+set -e
+need=""
+check() { pkg-config --exists "$1" 2>/dev/null || need="$need $2"; }
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+check libzmq libzmq3-dev
+check msgpack libmsgpack-dev
+check lua5.4 liblua5.4-dev
+check cmocka libcmocka-dev
+check jansson libjansson-dev
+command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+command -v make >/dev/null 2>&1 || need="$need make"
+[ -x /usr/bin/python3 ] || need="$need python3"
+/usr/bin/python3 -c 'import zmq' 2>/dev/null || need="$need python3-zmq"
+/usr/bin/python3 -c 'import msgpack' 2>/dev/null || need="$need python3-msgpack"
+if [ -n "$need" ]; then
+    echo "deps: installing$need"
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing packages:$need (run 'make deps' as root)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+for p in libzmq msgpack lua5.4 cmocka jansson; do
+    pkg-config --exists $p || { echo "deps: $p still missing" >&2; exit 1; }
+done

@@ -405,9 +405,7 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     pi.fd = 0;
     pi.events = ZMQ_POLLIN;
     pi.revents = 0;
-    do {
-        rc = zmq_poll(&pi, 1, timeout_ms);
-    } while (rc < 0 && errno == EINTR);
+    rc = zmq_poll(&pi, 1, timeout_ms);     /* EINTR: a stop signal */
     if (rc <= 0) {
         snprintf(err, ERR_LEN, "no reply from %s within %d ms", endpoint,
                  timeout_ms);

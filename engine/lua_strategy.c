@@ -1,0 +1,958 @@
+/* lua_strategy.c -- the Lua side of a strategy: sandbox, the Strategy{}
+ * class, self.data series, self:I() with streaming indicators, orders,
+ * and the backtesting.lib helpers. Everything Lua-facing lives here. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "indicator.h"
+#include "log.h"
+#include "strategy.h"
+#include "util.h"
+
+#define MAX_IND 64
+#define HOOK_EVERY 1000             /* instructions between budget checks */
+#define SERIES_MT "livetrade.series"
+
+struct strategy {
+    lua_State *L;
+    char path[512];
+    char sym[SYM_MAX];
+    char name[64];
+    char params[512];               /* canonical "k=v,..." */
+    struct strat_data *data;        /* owned by the caller */
+    struct indicator *ind[MAX_IND]; /* declaration order */
+    char ind_name[MAX_IND][48];     /* attribute name or default name */
+    int nind;
+    int64_t start;                  /* first bar index for next(); -1 */
+    int ref_self, ref_next;         /* registry refs */
+    struct strat_call calls[STRAT_MAX_CALLS];
+    int ncalls;
+    int in_next;                    /* calls are only recorded in next() */
+    size_t mem_used, mem_cap;       /* allocator accounting */
+    long long budget, ticks;        /* instruction budget per call */
+    int64_t max_int_param;          /* largest whole-number parameter */
+};
+
+/* {==================== sandbox ============================== */
+
+static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct strategy *s = ud;
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem_used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && s->mem_used + (nsize - osize) > s->mem_cap)
+        return NULL;                /* Lua raises "not enough memory" */
+    ptr = realloc(ptr, nsize);
+    if (ptr)
+        s->mem_used = s->mem_used - osize + nsize;
+    return ptr;
+}
+
+static struct strategy *s_self(lua_State *L)
+{
+    return *(struct strategy **)lua_getextraspace(L);
+}
+
+static void s_hook(lua_State *L, lua_Debug *ar)
+{
+    struct strategy *s = s_self(L);
+    (void)ar;
+    s->ticks += HOOK_EVERY;
+    if (s->ticks > s->budget)
+        luaL_error(L, "instruction budget of %lld exceeded (endless loop?)",
+                   s->budget);
+}
+
+/* Raises an error located at the Lua line that called the C function. */
+static int s_error(lua_State *L, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int s_error(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_where(L, 1);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+static int s_print(lua_State *L)
+{
+    struct strategy *s = s_self(L);
+    luaL_Buffer b;
+    int n = lua_gettop(L);
+
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    log_msg(LL_INFO, "%s [%s]: %s", s->name, s->sym, lua_tostring(L, -1));
+    return 0;
+}
+
+static void s_open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_TABLIBNAME, luaopen_table },
+        { LUA_STRLIBNAME, luaopen_string }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL }
+    };
+    static const char *banned[] = { "dofile", "loadfile", "load", "require",
+                                    NULL };
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    for (const char **b = banned; *b; b++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *b);
+    }
+    lua_pushcfunction(L, s_print);
+    lua_setglobal(L, "print");
+}
+
+/* }========================================================== */
+
+/* {==================== series userdata ====================== */
+
+struct lseries {
+    const struct series *s;
+    int ind;                        /* indicator index, -1 for data */
+};
+
+static void s_push_series(lua_State *L, const struct series *ser, int ind)
+{
+    struct lseries *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->s = ser;
+    u->ind = ind;
+    luaL_setmetatable(L, SERIES_MT);
+}
+
+static struct lseries *s_toseries(lua_State *L, int idx)
+{
+    return luaL_testudata(L, idx, SERIES_MT);
+}
+
+static int s_series_index(lua_State *L)
+{
+    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
+    int isint;
+    lua_Integer k = lua_tointegerx(L, 2, &isint);
+    size_t len = u->s->len;
+
+    if (!isint) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (k < 0 && (lua_Unsigned)(-k) <= len)
+        lua_pushnumber(L, u->s->v[len + k]);
+    else if (k > 0 && (lua_Unsigned)k <= len)
+        lua_pushnumber(L, u->s->v[k - 1]);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int s_series_len(lua_State *L)
+{
+    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
+    lua_pushinteger(L, (lua_Integer)u->s->len);
+    return 1;
+}
+
+/* The current (last) value of a series, or a plain number. */
+static int s_last(lua_State *L, int idx, double *x)
+{
+    struct lseries *u = s_toseries(L, idx);
+    if (u) {
+        *x = series_back(u->s, 1);
+        return 1;
+    }
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        *x = lua_tonumber(L, idx);
+        return 1;
+    }
+    return 0;
+}
+
+/* Comparisons use current values, as backtesting.py's arrays do. */
+static int s_series_lt(lua_State *L)
+{
+    double a, b;
+    if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
+        return s_error(L, "cannot compare a series with a %s",
+                       luaL_typename(L, s_toseries(L, 1) ? 2 : 1));
+    lua_pushboolean(L, a < b);
+    return 1;
+}
+
+static int s_series_le(lua_State *L)
+{
+    double a, b;
+    if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
+        return s_error(L, "cannot compare a series with a %s",
+                       luaL_typename(L, s_toseries(L, 1) ? 2 : 1));
+    lua_pushboolean(L, a <= b);
+    return 1;
+}
+
+static int s_series_tostring(lua_State *L)
+{
+    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
+    lua_pushfstring(L, "series(len=%I, last=%f)", (lua_Integer)u->s->len,
+                    series_back(u->s, 1));
+    return 1;
+}
+
+/* }========================================================== */
+
+/* {==================== helpers (backtesting.lib) ============ */
+
+/* Last two values (a[-1], a[-2]) of a series, number or Lua array. */
+static int s_last2(lua_State *L, int idx, double *x1, double *x2)
+{
+    struct lseries *u = s_toseries(L, idx);
+    if (u) {
+        if (u->s->len < 2)
+            return 0;
+        *x1 = series_back(u->s, 1);
+        *x2 = series_back(u->s, 2);
+        return 1;
+    }
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        *x1 = *x2 = lua_tonumber(L, idx);
+        return 1;
+    }
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, idx);
+        if (n < 2)
+            return 0;
+        lua_geti(L, idx, n);
+        lua_geti(L, idx, n - 1);
+        *x1 = lua_isnumber(L, -2) ? lua_tonumber(L, -2) : NAN;
+        *x2 = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
+        lua_pop(L, 2);
+        return 1;
+    }
+    return s_error(L, "expected a series, a number or an array, got %s",
+                   luaL_typename(L, idx));
+}
+
+/* crossover(a, b): a[-2] < b[-2] and a[-1] > b[-1]; NaN is no cross. */
+static int s_crossover_at(lua_State *L, int ia, int ib)
+{
+    double a1, a2, b1, b2;
+    if (!s_last2(L, ia, &a1, &a2) || !s_last2(L, ib, &b1, &b2))
+        return 0;
+    return a2 < b2 && a1 > b1;
+}
+
+static int s_crossover(lua_State *L)
+{
+    lua_pushboolean(L, s_crossover_at(L, 1, 2));
+    return 1;
+}
+
+static int s_cross(lua_State *L)
+{
+    lua_pushboolean(L, s_crossover_at(L, 1, 2) || s_crossover_at(L, 2, 1));
+    return 1;
+}
+
+/* }========================================================== */
+
+/* {==================== indicators =========================== */
+
+/* SMA(x, n) / EMA(x, n) called directly: computes the whole array over
+ * the values so far and returns it as a Lua table. Inside self:I() they
+ * become streaming indicators instead. */
+static int s_direct(lua_State *L, enum ind_kind kind)
+{
+    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    struct indicator ind;
+
+    if (n < 1)
+        return s_error(L, "%s: window must be >= 1", indicator_kind_name(kind));
+    indicator_init(&ind, kind, (int)n, u->s, 0, NULL);
+    if (indicator_update(&ind)) {
+        indicator_free(&ind);
+        return luaL_error(L, "not enough memory");
+    }
+    lua_createtable(L, (int)ind.out.len, 0);
+    for (size_t i = 0; i < ind.out.len; i++) {
+        lua_pushnumber(L, ind.out.v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    indicator_free(&ind);
+    return 1;
+}
+
+static int s_sma(lua_State *L) { return s_direct(L, IND_SMA); }
+static int s_ema(lua_State *L) { return s_direct(L, IND_EMA); }
+
+static const char *s_col_abbrev(struct strategy *s, const struct series *x)
+{
+    const struct strat_data *d = s->data;
+    if (x == &d->open) return "O";
+    if (x == &d->high) return "H";
+    if (x == &d->low) return "L";
+    if (x == &d->close) return "C";
+    if (x == &d->volume) return "V";
+    if (x == &d->time) return "T";
+    return NULL;
+}
+
+/* self:I(fn, source, n [, {name=...}]) */
+static int s_I(lua_State *L)
+{
+    struct strategy *s = s_self(L);
+    lua_CFunction fn = lua_tocfunction(L, 2);
+    struct lseries *src = s_toseries(L, 3);
+    struct indicator *ind;
+    enum ind_kind kind;
+    lua_Integer n;
+    int isint;
+    char name[48];
+    const char *abbrev;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (fn == s_sma)
+        kind = IND_SMA;
+    else if (fn == s_ema)
+        kind = IND_EMA;
+    else
+        return s_error(L, "self:I: the indicator must be a built-in (SMA, "
+                       "EMA), got %s", luaL_typename(L, 2));
+    if (!src)
+        return s_error(L, "self:I: the source must be a data column or an "
+                       "indicator, got %s", luaL_typename(L, 3));
+    n = lua_tointegerx(L, 4, &isint);
+    if (!isint || n < 1 || n > 1000000)
+        return s_error(L, "self:I: %s window must be a whole number >= 1",
+                       indicator_kind_name(kind));
+    if (s->nind == MAX_IND)
+        return s_error(L, "self:I: at most %d indicators", MAX_IND);
+    if (s->data->close.len > 0)
+        return s_error(L, "self:I must be called in init()");
+    abbrev = s_col_abbrev(s, src->s);
+    if (abbrev)
+        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
+                 abbrev, (int)n);
+    else
+        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
+                 s->ind_name[src->ind], (int)n);
+    if (lua_type(L, 5) == LUA_TTABLE) {
+        lua_getfield(L, 5, "name");
+        if (lua_type(L, -1) == LUA_TSTRING)
+            snprintf(name, sizeof name, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    ind = malloc(sizeof *ind);
+    if (!ind)
+        return luaL_error(L, "not enough memory");
+    indicator_init(ind, kind, (int)n, src->s,
+                   src->ind >= 0 ? s->ind[src->ind]->warmup : 0, name);
+    s->ind[s->nind] = ind;
+    snprintf(s->ind_name[s->nind], sizeof s->ind_name[0], "%s", name);
+    s_push_series(L, &ind->out, s->nind);
+    s->nind++;
+    return 1;
+}
+
+/* }========================================================== */
+
+/* {==================== orders =============================== */
+
+static struct strat_call *s_new_call(lua_State *L, int act)
+{
+    struct strategy *s = s_self(L);
+    struct strat_call *c;
+
+    if (!s->in_next) {
+        s_error(L, "orders can only be placed in next()");
+        return NULL;
+    }
+    if (s->ncalls == STRAT_MAX_CALLS) {
+        s_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
+        return NULL;
+    }
+    c = &s->calls[s->ncalls++];
+    memset(c, 0, sizeof *c);
+    c->act = act;
+    c->size = c->limit = c->stop = c->sl = c->tp = c->conf = NAN;
+    return c;
+}
+
+static double s_opt_number(lua_State *L, int t, const char *key,
+                           const char *fname)
+{
+    double v = NAN;
+    lua_getfield(L, t, key);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            s_error(L, "%s: '%s' must be a number, got %s", fname, key,
+                    luaL_typename(L, -1));
+        v = lua_tonumber(L, -1);
+        if (!isfinite(v))
+            s_error(L, "%s: '%s' must be finite", fname, key);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static void s_check_keys(lua_State *L, int t, const char *fname,
+                         const char *const *allowed)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        const char *const *a = allowed;
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (; *a; a++)
+                if (strcmp(*a, lua_tostring(L, -1)) == 0)
+                    break;
+        if (lua_type(L, -1) != LUA_TSTRING || !*a)
+            s_error(L, "%s: unknown argument '%s'", fname,
+                    luaL_tolstring(L, -1, NULL));
+    }
+}
+
+/* self:buy{size=, limit=, stop=, sl=, tp=, tag=, confidence=} */
+static int s_order(lua_State *L, int act)
+{
+    static const char *const keys[] = { "size", "limit", "stop", "sl", "tp",
+                                        "tag", "confidence", NULL };
+    const char *fname = act == CALL_BUY ? "buy" : "sell";
+    struct strat_call *c = s_new_call(L, act);
+
+    if (lua_isnoneornil(L, 2))
+        return 0;
+    if (lua_type(L, 2) != LUA_TTABLE)
+        return s_error(L, "%s: expected a table of arguments, got %s", fname,
+                       luaL_typename(L, 2));
+    s_check_keys(L, 2, fname, keys);
+    c->size = s_opt_number(L, 2, "size", fname);
+    c->limit = s_opt_number(L, 2, "limit", fname);
+    c->stop = s_opt_number(L, 2, "stop", fname);
+    c->sl = s_opt_number(L, 2, "sl", fname);
+    c->tp = s_opt_number(L, 2, "tp", fname);
+    c->conf = s_opt_number(L, 2, "confidence", fname);
+    if (!isnan(c->size) && !((c->size > 0 && c->size < 1) ||
+                             (c->size >= 1 && c->size == floor(c->size))))
+        return s_error(L, "%s: size must be a fraction in (0, 1) or a whole "
+                       "number of units, got %g", fname, c->size);
+    if (!isnan(c->conf) && !(c->conf >= 0 && c->conf <= 1))
+        return s_error(L, "%s: confidence must be in [0, 1], got %g", fname,
+                       c->conf);
+    lua_getfield(L, 2, "tag");
+    if (!lua_isnil(L, -1))
+        snprintf(c->tag, sizeof c->tag, "%s", luaL_tolstring(L, -1, NULL));
+    return 0;
+}
+
+static int s_buy(lua_State *L) { return s_order(L, CALL_BUY); }
+static int s_sell(lua_State *L) { return s_order(L, CALL_SELL); }
+
+/* self.position:close([portion]) */
+static int s_position_close(lua_State *L)
+{
+    struct strat_call *c = s_new_call(L, CALL_CLOSE);
+    if (!lua_isnoneornil(L, 2)) {
+        double p = luaL_checknumber(L, 2);
+        if (!(p > 0 && p <= 1))
+            return s_error(L, "position:close: portion must be in (0, 1], "
+                           "got %g", p);
+        c->size = p;
+    }
+    return 0;
+}
+
+/* Fields of self.position. Without a broker the position is flat. */
+static int s_position_index(lua_State *L)
+{
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "close") == 0)
+        lua_pushcfunction(L, s_position_close);
+    else if (strcmp(k, "size") == 0 || strcmp(k, "pl") == 0 ||
+             strcmp(k, "pl_pct") == 0)
+        lua_pushnumber(L, 0);
+    else if (strcmp(k, "is_long") == 0 || strcmp(k, "is_short") == 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* }========================================================== */
+
+/* {==================== the Strategy class =================== */
+
+/* Strategy{n1 = 10, ...}: a class whose fields are the parameters. */
+static int s_Strategy(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_newtable(L);                        /* class */
+    lua_newtable(L);                        /* __params: name -> true */
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return s_error(L, "Strategy{}: parameter names must be strings");
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, 2);                   /* class[k] = v */
+        lua_pushvalue(L, -2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, 3);                   /* __params[k] = true */
+        lua_pop(L, 1);
+    }
+    lua_setfield(L, -2, "__params");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_getfield(L, LUA_REGISTRYINDEX, "livetrade.base");
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int s_noop(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+static void s_register(lua_State *L)
+{
+    static const luaL_Reg series_mt[] = {
+        { "__index", s_series_index }, { "__len", s_series_len },
+        { "__lt", s_series_lt }, { "__le", s_series_le },
+        { "__tostring", s_series_tostring }, { NULL, NULL }
+    };
+    static const luaL_Reg base[] = {
+        { "I", s_I }, { "buy", s_buy }, { "sell", s_sell },
+        { "init", s_noop }, { "next", s_noop }, { NULL, NULL }
+    };
+    static const luaL_Reg globals[] = {
+        { "Strategy", s_Strategy }, { "SMA", s_sma }, { "EMA", s_ema },
+        { "crossover", s_crossover }, { "cross", s_cross }, { NULL, NULL }
+    };
+
+    luaL_newmetatable(L, SERIES_MT);
+    luaL_setfuncs(L, series_mt, 0);
+    lua_pop(L, 1);
+    lua_newtable(L);                        /* metatable of classes */
+    lua_newtable(L);
+    luaL_setfuncs(L, base, 0);
+    lua_setfield(L, -2, "__index");
+    lua_setfield(L, LUA_REGISTRYINDEX, "livetrade.base");
+    lua_pushglobaltable(L);
+    luaL_setfuncs(L, globals, 0);
+    lua_pop(L, 1);
+}
+
+/* }========================================================== */
+
+void strat_data_init(struct strat_data *d)
+{
+    series_init(&d->open);
+    series_init(&d->high);
+    series_init(&d->low);
+    series_init(&d->close);
+    series_init(&d->volume);
+    series_init(&d->time);
+}
+
+void strat_data_free(struct strat_data *d)
+{
+    series_free(&d->open);
+    series_free(&d->high);
+    series_free(&d->low);
+    series_free(&d->close);
+    series_free(&d->volume);
+    series_free(&d->time);
+}
+
+int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
+                    double l, double c, double v)
+{
+    if (series_push(&d->open, o) || series_push(&d->high, h) ||
+        series_push(&d->low, l) || series_push(&d->close, c) ||
+        series_push(&d->volume, v) || series_push(&d->time, (double)t))
+        return ERR_NOMEM;
+    return ERR_OK;
+}
+
+/* Pushes self.data: a table of columns whose # is the number of bars. */
+static int s_data_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)s_self(L)->data->close.len);
+    return 1;
+}
+
+static void s_push_data(lua_State *L, struct strat_data *d)
+{
+    lua_createtable(L, 0, 6);
+    s_push_series(L, &d->open, -1);
+    lua_setfield(L, -2, "Open");
+    s_push_series(L, &d->high, -1);
+    lua_setfield(L, -2, "High");
+    s_push_series(L, &d->low, -1);
+    lua_setfield(L, -2, "Low");
+    s_push_series(L, &d->close, -1);
+    lua_setfield(L, -2, "Close");
+    s_push_series(L, &d->volume, -1);
+    lua_setfield(L, -2, "Volume");
+    s_push_series(L, &d->time, -1);
+    lua_setfield(L, -2, "index");
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, s_data_len);
+    lua_setfield(L, -2, "__len");
+    lua_setmetatable(L, -2);
+}
+
+/* Applies one "name=value" override to the instance at the top. */
+static int s_apply_param(lua_State *L, int cls, const char *kv, char *err)
+{
+    const char *eq = strchr(kv, '=');
+    char name[64];
+    double num;
+
+    if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof name) {
+        snprintf(err, ERR_LEN, "bad --param '%s' (expected name=value)", kv);
+        return ERR_USAGE;
+    }
+    memcpy(name, kv, (size_t)(eq - kv));
+    name[eq - kv] = '\0';
+    lua_getfield(L, cls, "__params");
+    lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) {
+        snprintf(err, ERR_LEN, "unknown strategy parameter '%s'", name);
+        lua_pop(L, 2);
+        return ERR_USAGE;
+    }
+    lua_pop(L, 2);
+    lua_getfield(L, cls, name);             /* the default decides the type */
+    switch (lua_type(L, -1)) {
+    case LUA_TNUMBER:
+        if (parse_double(eq + 1, &num)) {
+            snprintf(err, ERR_LEN, "parameter '%s' expects a number, got "
+                     "'%s'", name, eq + 1);
+            lua_pop(L, 1);
+            return ERR_USAGE;
+        }
+        if (lua_isinteger(L, -1) && num == floor(num) && fabs(num) < 1e15)
+            lua_pushinteger(L, (lua_Integer)num);
+        else
+            lua_pushnumber(L, num);
+        break;
+    case LUA_TBOOLEAN:
+        if (strcmp(eq + 1, "true") && strcmp(eq + 1, "false")) {
+            snprintf(err, ERR_LEN, "parameter '%s' expects true or false, "
+                     "got '%s'", name, eq + 1);
+            lua_pop(L, 1);
+            return ERR_USAGE;
+        }
+        lua_pushboolean(L, strcmp(eq + 1, "true") == 0);
+        break;
+    default:
+        lua_pushstring(L, eq + 1);
+    }
+    lua_setfield(L, -3, name);
+    lua_pop(L, 1);
+    return ERR_OK;
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Canonical parameter string and the largest whole-number parameter. */
+static void s_describe_params(struct strategy *s, int cls, int self)
+{
+    lua_State *L = s->L;
+    const char *names[64];
+    int n = 0;
+    size_t off = 0;
+
+    lua_getfield(L, cls, "__params");
+    lua_pushnil(L);
+    while (lua_next(L, -2) && n < 64) {
+        names[n++] = lua_tostring(L, -2);   /* kept alive by __params */
+        lua_pop(L, 1);
+    }
+    qsort(names, (size_t)n, sizeof names[0], s_cmp_str);
+    s->params[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const char *v;
+        lua_getfield(L, self, names[i]);
+        if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > s->max_int_param)
+            s->max_int_param = lua_tointeger(L, -1);
+        v = luaL_tolstring(L, -1, NULL);
+        if (off < sizeof s->params)
+            off += (size_t)snprintf(s->params + off, sizeof s->params - off,
+                                    "%s%s=%s", i ? "," : "", names[i], v);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
+/* Names indicators after the attributes that hold them (self.sma1). */
+static void s_name_indicators(struct strategy *s, int self)
+{
+    lua_State *L = s->L;
+    lua_pushnil(L);
+    while (lua_next(L, self)) {
+        struct lseries *u = s_toseries(L, -1);
+        if (u && u->ind >= 0 && lua_type(L, -2) == LUA_TSTRING)
+            snprintf(s->ind_name[u->ind], sizeof s->ind_name[0], "%s",
+                     lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
+}
+
+static int s_traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = luaL_tolstring(L, 1, NULL);
+    lua_pushstring(L, msg);
+    return 1;
+}
+
+static int s_pcall(struct strategy *s, int nargs, char *err)
+{
+    lua_State *L = s->L;
+    int base = lua_gettop(L) - nargs, rc;
+
+    lua_pushcfunction(L, s_traceback);
+    lua_insert(L, base);
+    s->ticks = 0;
+    rc = lua_pcall(L, nargs, 1, base);
+    lua_remove(L, base);
+    if (rc != LUA_OK) {
+        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
+                 lua_tostring(L, -1) : "error object is not a string");
+        lua_pop(L, 1);
+        return ERR_LUA;
+    }
+    return ERR_OK;
+}
+
+strategy_t *strategy_new(const char *path, const char *symbol,
+                         const struct opt_multi *params,
+                         struct strat_data *data, int *rc, char *err)
+{
+    struct strategy *s = calloc(1, sizeof *s);
+    lua_State *L;
+    const char *base;
+    int cls, self;
+    FILE *f;
+
+    *rc = ERR_NOMEM;
+    if (!s) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    snprintf(s->sym, sizeof s->sym, "%s", symbol);
+    s->data = data;
+    s->start = -1;
+    s->mem_cap = STRAT_MEM_DEFAULT;
+    s->budget = STRAT_BUDGET_DEFAULT;
+    s->ref_self = s->ref_next = LUA_NOREF;
+    base = strrchr(path, '/');
+    snprintf(s->name, sizeof s->name, "%s", base ? base + 1 : path);
+    if (strlen(s->name) > 4 && strcmp(s->name + strlen(s->name) - 4,
+                                      ".lua") == 0)
+        s->name[strlen(s->name) - 4] = '\0';
+
+    f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, ERR_LEN, "%s: cannot open strategy file", path);
+        *rc = ERR_NOTFOUND;
+        goto fail;
+    }
+    fclose(f);
+    L = s->L = lua_newstate(s_alloc, s);
+    if (!L) {
+        snprintf(err, ERR_LEN, "cannot create a Lua state");
+        goto fail;
+    }
+    *(struct strategy **)lua_getextraspace(L) = s;
+    s_open_libs(L);
+    s_register(L);
+    lua_sethook(L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
+
+    *rc = ERR_LUA;
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
+        goto fail;
+    }
+    if (s_pcall(s, 0, err))
+        goto fail;
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        snprintf(err, ERR_LEN, "%s: the file must return its strategy "
+                 "(return MyStrategy)", path);
+        goto fail;
+    }
+    lua_getfield(L, -1, "__params");
+    if (!lua_istable(L, -1)) {
+        snprintf(err, ERR_LEN, "%s: the returned table is not a Strategy{} "
+                 "class", path);
+        goto fail;
+    }
+    lua_pop(L, 1);
+    cls = lua_gettop(L);
+    lua_getfield(L, cls, "name");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        snprintf(s->name, sizeof s->name, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+
+    lua_newtable(L);                        /* the instance */
+    self = lua_gettop(L);
+    lua_pushvalue(L, cls);
+    lua_setmetatable(L, self);
+    for (int i = 0; params && i < params->n; i++)
+        if ((*rc = s_apply_param(L, cls, params->v[i], err)) != ERR_OK)
+            goto fail;
+    *rc = ERR_LUA;
+    s_push_data(L, data);
+    lua_setfield(L, self, "data");
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, s_position_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, self, "position");
+    lua_pushstring(L, symbol);
+    lua_setfield(L, self, "symbol");
+    s_describe_params(s, cls, self);
+
+    lua_getfield(L, self, "init");
+    lua_pushvalue(L, self);
+    if (s_pcall(s, 1, err))
+        goto fail;
+    lua_pop(L, 1);
+    s_name_indicators(s, self);
+
+    lua_getfield(L, self, "next");
+    if (!lua_isfunction(L, -1)) {
+        snprintf(err, ERR_LEN, "%s: next is not a function", path);
+        goto fail;
+    }
+    s->ref_next = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, self);
+    s->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, 0);
+    *rc = ERR_OK;
+    return s;
+fail:
+    strategy_destroy(&s);
+    return NULL;
+}
+
+void strategy_destroy(strategy_t **self_p)
+{
+    struct strategy *s = *self_p;
+    if (!s)
+        return;
+    if (s->L)
+        lua_close(s->L);
+    for (int i = 0; i < s->nind; i++) {
+        indicator_free(s->ind[i]);
+        free(s->ind[i]);
+    }
+    free(s);
+    *self_p = NULL;
+}
+
+int strategy_on_bar(strategy_t *s, char *err)
+{
+    lua_State *L = s->L;
+    int64_t i = (int64_t)s->data->close.len - 1;
+
+    s->ncalls = 0;
+    for (int k = 0; k < s->nind; k++)
+        if (indicator_update(s->ind[k])) {
+            snprintf(err, ERR_LEN, "out of memory updating indicators");
+            return ERR_LUA;
+        }
+    if (s->start < 0) {
+        /* next() starts one bar after every indicator has a value. */
+        int64_t w = 0;
+        for (int k = 0; k < s->nind; k++) {
+            if (s->ind[k]->first_valid < 0)
+                return 0;
+            if (s->ind[k]->first_valid > w)
+                w = s->ind[k]->first_valid;
+        }
+        s->start = w + 1;
+    }
+    if (i < s->start)
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_next);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_self);
+    s->in_next = 1;
+    int rc = s_pcall(s, 1, err);
+    s->in_next = 0;
+    if (rc) {
+        s->ncalls = 0;
+        return ERR_LUA;
+    }
+    lua_settop(L, 0);
+    return 1;
+}
+
+const struct strat_call *strategy_calls(const strategy_t *s, int *n)
+{
+    *n = s->ncalls;
+    return s->calls;
+}
+
+int64_t strategy_lookback(const strategy_t *s)
+{
+    int64_t lb = 2;
+    for (int k = 0; k < s->nind; k++)
+        if (s->ind[k]->history + 1 > lb)
+            lb = s->ind[k]->history + 1;
+    if (s->max_int_param + 1 > lb)
+        lb = s->max_int_param + 1;
+    return lb;
+}
+
+const char *strategy_name(const strategy_t *s) { return s->name; }
+const char *strategy_params(const strategy_t *s) { return s->params; }
+int strategy_nind(const strategy_t *s) { return s->nind; }
+
+const char *strategy_ind_name(const strategy_t *s, int i)
+{
+    return i >= 0 && i < s->nind ? s->ind_name[i] : NULL;
+}
+
+double strategy_ind_value(const strategy_t *s, int i)
+{
+    return i >= 0 && i < s->nind ? series_back(&s->ind[i]->out, 1) : NAN;
+}
+
+void strategy_set_budget(strategy_t *s, long long instructions)
+{
+    s->budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
+}

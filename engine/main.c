@@ -1,0 +1,640 @@
+/* main.c -- livetrade-engine: subscribes to bars for its symbols, warms
+ * each strategy up from the feeders' history, then runs it live and
+ * publishes its signals.
+ *
+ * Per symbol: SUBSCRIBE first, then ask for `lookback` bars of history;
+ * bars that arrive meanwhile are buffered; the history is run with
+ * signals suppressed, then the buffered bars newer than the history go
+ * through live. A gap in a symbol's sequence numbers is filled from the
+ * history endpoint before the bar that revealed it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "config.h"
+#include "err.h"
+#include "history.h"
+#include "log.h"
+#include "loop.h"
+#include "mp.h"
+#include "proc.h"
+#include "runner.h"
+
+#define PROG "livetrade-engine"
+#define MAX_SYMBOLS 10000
+#define WARM_BUF_MAX 100000         /* bars buffered per symbol in warm-up */
+#define HISTORY_TIMEOUT_MS 3000
+#define RECOVER_MAX 100000          /* bars fetched to fill one gap */
+
+struct sym {
+    struct runner run;
+    int live;                       /* warm-up done */
+    int64_t warm_bars;              /* history bars taken in warm-up */
+    int64_t first_live_t;           /* time of the first live bar, -1 */
+    struct bar *buf;                /* bars received during warm-up */
+    size_t nbuf, capbuf;
+    int64_t next_try;               /* mono ms of the next history try */
+    int failed_logged;              /* "strategy disabled" already said */
+};
+
+struct engine {
+    /* flags */
+    const char *strategy, *symbols, *sub_ep, *pub_ep, *hist_ep, *rep_ep;
+    const char *id;
+    int64_t lookback;               /* -1: automatic */
+    struct opt_multi params;
+    int verbose;
+    /* state */
+    struct sym *syms;
+    int nsym;
+    int *index;                     /* open-addressing symbol index */
+    size_t index_cap;
+    char idbuf[64];
+    int64_t lb;                     /* lookback in use */
+    int warming;                    /* symbols not live yet */
+    struct bus_pub pub;
+    void *sub, *router;
+    struct bus_track track;
+    struct mp_body body;
+    uint64_t sig_seq;               /* last signal sequence number */
+    /* counters */
+    uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
+    struct log_limit lim_bad, lim_old, lim_unknown;
+};
+
+static struct engine E;
+
+/* {==================== symbols ============================== */
+
+static int s_find(const char *sym)
+{
+    size_t i = hash_str(HASH_INIT, sym) & (E.index_cap - 1);
+    while (E.index[i] >= 0) {
+        if (strcmp(E.syms[E.index[i]].run.sym, sym) == 0)
+            return E.index[i];
+        i = (i + 1) & (E.index_cap - 1);
+    }
+    return -1;
+}
+
+static int s_index_build(void)
+{
+    E.index_cap = 16;
+    while (E.index_cap < (size_t)E.nsym * 2)
+        E.index_cap *= 2;
+    E.index = malloc(E.index_cap * sizeof *E.index);
+    if (!E.index)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < E.index_cap; i++)
+        E.index[i] = -1;
+    for (int k = 0; k < E.nsym; k++) {
+        size_t i = hash_str(HASH_INIT, E.syms[k].run.sym) &
+                   (E.index_cap - 1);
+        while (E.index[i] >= 0) {
+            if (strcmp(E.syms[E.index[i]].run.sym, E.syms[k].run.sym) == 0)
+                return ERR_INVALID;         /* listed twice */
+            i = (i + 1) & (E.index_cap - 1);
+        }
+        E.index[i] = k;
+    }
+    return ERR_OK;
+}
+
+/* }========================================================== */
+
+/* {==================== signals ============================== */
+
+static void s_emit(void *arg, struct signal *s)
+{
+    char topic[BUS_TOPIC_MAX];
+    (void)arg;
+    snprintf(s->eng, sizeof s->eng, "%s", E.id);
+    s->seq = ++E.sig_seq;
+    s->pub = E.pub.instance;
+    s->ts = wall_ms();
+    bus_topic(topic, "sig", s->sym);
+    signal_pack(&E.pub.pk, s);
+    bus_pub_send(&E.pub, topic);
+    log_msg(LL_DEBUG, "signal #%llu %s %s t=%lld px=%g conf=%.2f",
+            (unsigned long long)s->seq, s->sym, signal_action_name(s->act),
+            (long long)s->t, s->px, s->conf);
+}
+
+/* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
+static void s_feed(struct sym *y, const struct bar *b, int live)
+{
+    int rc = runner_feed(&y->run, b, live ? s_emit : NULL, NULL);
+
+    if (rc == ERR_OLD) {
+        E.old++;
+        log_limited(&E.lim_old, LL_WARN, "%s: bar at %lld is not newer than "
+                    "the last one (%lld); dropped (%llu so far)", b->sym,
+                    (long long)b->t, (long long)y->run.last_t,
+                    (unsigned long long)E.old);
+        return;
+    }
+    if (live && y->first_live_t < 0)
+        y->first_live_t = b->t;
+    if (rc == ERR_LUA) {
+        log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
+                y->run.error);
+    } else if (rc == ERR_NOMEM) {
+        log_msg(LL_ERROR, "%s: out of memory storing a bar", b->sym);
+    }
+}
+
+/* }========================================================== */
+
+/* {==================== history ============================== */
+
+/* Asks each history endpoint in turn. Returns ERR_OK with the bars,
+ * ERR_NOTFOUND if every endpoint answered that it lacks the symbol, or
+ * another error if some endpoint did not answer. */
+static int s_history(const struct history_req *r, struct bar **bars,
+                     size_t *n, uint64_t *seq)
+{
+    char list[1024], *eps[16], err[ERR_LEN];
+    int neps, rc = ERR_NOTFOUND;
+
+    snprintf(list, sizeof list, "%s", E.hist_ep);
+    neps = split_list(list, eps, 16);
+    for (int i = 0; i < neps; i++) {
+        size_t bad;
+        int r1 = history_fetch(eps[i], r, HISTORY_TIMEOUT_MS, bars, n, seq,
+                               &bad, err);
+        if (r1 == ERR_OK) {
+            if (bad)
+                log_msg(LL_WARN, "%s: %zu invalid bar(s) in history from "
+                        "%s skipped", r->sym, bad, eps[i]);
+            return ERR_OK;
+        }
+        if (r1 != ERR_NOTFOUND) {
+            log_msg(LL_WARN, "%s", err);
+            rc = r1;
+        } else {
+            log_msg(LL_DEBUG, "%s", err);
+        }
+    }
+    return rc;
+}
+
+static void s_go_live(struct sym *y)
+{
+    y->live = 1;
+    E.warming--;
+    for (size_t i = 0; i < y->nbuf; i++)
+        if (y->buf[i].t > y->run.last_t)
+            s_feed(y, &y->buf[i], 1);
+    free(y->buf);
+    y->buf = NULL;
+    y->nbuf = y->capbuf = 0;
+    log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
+            y->run.sym, (long long)y->warm_bars, (long long)y->run.last_t,
+            y->run.strat ? "" : " -- strategy disabled");
+}
+
+/* One warm-up attempt for a symbol; -1 if no feeder answered. */
+static int s_warm(struct sym *y)
+{
+    struct history_req r;
+    struct bar *bars = NULL;
+    size_t n = 0;
+    uint64_t seq;
+    int rc;
+
+    if (!E.hist_ep || !*E.hist_ep) {
+        s_go_live(y);
+        return 0;
+    }
+    memset(&r, 0, sizeof r);
+    snprintf(r.sym, sizeof r.sym, "%s", y->run.sym);
+    r.n = E.lb;
+    r.since = -1;
+    rc = s_history(&r, &bars, &n, &seq);
+    if (rc == ERR_NOTFOUND) {
+        log_msg(LL_WARN, "%s: no feeder has history for it; going live "
+                "without warm-up", y->run.sym);
+    } else if (rc != ERR_OK) {
+        log_msg(LL_INFO, "%s: waiting for history from %s", y->run.sym,
+                E.hist_ep);
+        y->next_try = mono_ms() + 1000;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_feed(y, &bars[i], 0);
+    y->warm_bars = (int64_t)n;
+    free(bars);
+    s_go_live(y);
+    return 0;
+}
+
+/* Fills a gap in a live symbol from history, emitting signals. */
+static void s_recover(struct sym *y, uint64_t missing)
+{
+    struct history_req r;
+    struct bar *bars = NULL;
+    size_t n = 0;
+    uint64_t seq;
+
+    memset(&r, 0, sizeof r);
+    snprintf(r.sym, sizeof r.sym, "%s", y->run.sym);
+    r.since = y->run.last_t;
+    r.n = missing < RECOVER_MAX ? (int64_t)missing : RECOVER_MAX;
+    if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
+        log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
+                "history", y->run.sym, (unsigned long long)missing);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_feed(y, &bars[i], 1);
+    E.recovered += n;
+    log_msg(LL_INFO, "%s: filled a gap with %zu bar(s) from history",
+            y->run.sym, n);
+    free(bars);
+}
+
+/* }========================================================== */
+
+/* {==================== bus input ============================ */
+
+static void s_on_bar(const char *topic, const void *data, size_t len)
+{
+    const msgpack_object *o = mp_body_decode(&E.body, data, len);
+    char why[ERR_LEN], tsym[SYM_MAX];
+    struct bar b;
+    struct sym *y;
+    uint64_t missing;
+    const char *end;
+    int k;
+
+    if (!o) {
+        E.bad++;
+        log_limited(&E.lim_bad, LL_WARN, "bad bar on %s: body is not "
+                    "msgpack (%zu bytes); dropped (%llu bad so far)", topic,
+                    len, (unsigned long long)E.bad);
+        return;
+    }
+    if (bar_unpack(o, &b, why) != ERR_OK) {
+        E.bad++;
+        log_limited(&E.lim_bad, LL_WARN, "bad bar on %s: %s; dropped (%llu "
+                    "bad so far)", topic, why, (unsigned long long)E.bad);
+        return;
+    }
+    end = strchr(topic + 4, '|');
+    if (!end || (size_t)(end - (topic + 4)) >= sizeof tsym) {
+        E.bad++;
+        log_limited(&E.lim_bad, LL_WARN, "bad topic '%s'", topic);
+        return;
+    }
+    memcpy(tsym, topic + 4, (size_t)(end - (topic + 4)));
+    tsym[end - (topic + 4)] = '\0';
+    if (strcmp(tsym, b.sym) != 0) {
+        E.bad++;
+        log_limited(&E.lim_bad, LL_WARN, "bad bar: symbol %s on topic '%s'",
+                    b.sym, topic);
+        return;
+    }
+    k = s_find(b.sym);
+    if (k < 0) {
+        E.unknown++;
+        log_limited(&E.lim_unknown, LL_DEBUG, "bar for %s, not ours", b.sym);
+        return;
+    }
+    E.bars_in++;
+    y = &E.syms[k];
+    int tr = bus_track_see(&E.track, b.sym, b.pub, b.seq, &missing);
+    if (!y->live) {
+        if (y->nbuf == y->capbuf) {
+            size_t cap = y->capbuf ? y->capbuf * 2 : 64;
+            struct bar *nb;
+            if (cap > WARM_BUF_MAX) {
+                log_limited(&E.lim_bad, LL_WARN, "%s: warm-up buffer full; "
+                            "bar at %lld dropped", b.sym, (long long)b.t);
+                return;
+            }
+            nb = realloc(y->buf, cap * sizeof *nb);
+            if (!nb)
+                return;
+            y->buf = nb;
+            y->capbuf = cap;
+        }
+        y->buf[y->nbuf++] = b;
+        return;
+    }
+    if (tr == TRACK_GAP && E.hist_ep && *E.hist_ep)
+        s_recover(y, missing);
+    if (b.t <= y->run.last_t && tr == TRACK_GAP)
+        return;                     /* already taken from history */
+    s_feed(y, &b, 1);
+}
+
+static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
+{
+    char topic[BUS_TOPIC_MAX];
+    zmq_msg_t msg;
+    int n;
+    (void)loop; (void)fd; (void)arg;
+
+    /* Take what is waiting, but yield to timers and requests now and
+     * then so a burst cannot starve them. */
+    for (int i = 0; i < 10000; i++) {
+        n = bus_recv(sock, topic, sizeof topic, &msg);
+        if (n == -1)
+            return;
+        if (n == -2) {
+            E.bad++;
+            log_limited(&E.lim_bad, LL_WARN, "malformed message on the bar "
+                        "bus (not topic + one body); dropped");
+            continue;
+        }
+        if (strncmp(topic, "bar|", 4) == 0)
+            s_on_bar(topic, zmq_msg_data(&msg), (size_t)n);
+        else if (strcmp(topic, "hb|") == 0)
+            E.heartbeats++;
+        else {
+            E.bad++;
+            log_limited(&E.lim_bad, LL_WARN, "unexpected topic '%s'; "
+                        "dropped", topic);
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+/* }========================================================== */
+
+/* {==================== requests ============================= */
+
+static void s_pack_status(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 14);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "status");
+    mp_kstr(pk, "prog", PROG);
+    mp_kstr(pk, "id", E.id);
+    mp_kuint(pk, "pub", E.pub.instance);
+    mp_kstr(pk, "strategy", E.syms[0].run.strat ?
+            strategy_name(E.syms[0].run.strat) : E.strategy);
+    mp_kint(pk, "lookback", E.lb);
+    mp_kuint(pk, "bars_in", E.bars_in);
+    mp_kuint(pk, "bad", E.bad);
+    mp_kuint(pk, "old", E.old);
+    mp_kuint(pk, "gaps", E.track.gaps);
+    mp_kuint(pk, "signals", E.sig_seq);
+    mp_kuint(pk, "dropped", E.pub.dropped);
+    mp_pack_str(pk, "symbols");
+    msgpack_pack_array(pk, (size_t)E.nsym);
+    for (int k = 0; k < E.nsym; k++) {
+        struct sym *y = &E.syms[k];
+        msgpack_pack_map(pk, 8);
+        mp_kstr(pk, "sym", y->run.sym);
+        mp_kuint(pk, "bars", y->run.bars);
+        mp_kint(pk, "last_t", y->run.last_t);
+        mp_pack_str(pk, "live");
+        if (y->live)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+        mp_kint(pk, "warm_bars", y->warm_bars);
+        mp_kint(pk, "first_live_t", y->first_live_t);
+        mp_kuint(pk, "signals", y->run.signals);
+        mp_kstr(pk, "error", y->run.strat ? "" : y->run.error);
+    }
+}
+
+static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    zmq_msg_t id, body;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    (void)loop; (void)fd; (void)arg;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    while (bus_router_recv(sock, &id, &body) >= 0) {
+        const msgpack_object *o = mp_body_decode(&E.body,
+                                                 zmq_msg_data(&body),
+                                                 zmq_msg_size(&body));
+        const msgpack_object *type = mp_get(o, "type");
+        E.requests++;
+        msgpack_sbuffer_clear(&sb);
+        if (mp_is(type, "status")) {
+            s_pack_status(&pk);
+        } else {
+            log_limited(&lim, LL_WARN, "bad request (%s); answered with an "
+                        "error", o ? "unknown type" : "not a msgpack map");
+            history_pack_error(&pk, o ? "unknown request type (expected "
+                               "status)" : "request is not a msgpack map");
+        }
+        bus_router_reply(sock, &id, &sb);
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* }========================================================== */
+
+static void s_on_tick(loop_t *loop, void *arg)
+{
+    (void)loop; (void)arg;
+    if (E.warming) {
+        int64_t now = mono_ms();
+        /* After one symbol's request goes unanswered, leave the others
+         * for the next tick rather than wait once per symbol. */
+        for (int k = 0; k < E.nsym && !proc_stop; k++)
+            if (!E.syms[k].live && now >= E.syms[k].next_try &&
+                s_warm(&E.syms[k]) < 0)
+                break;
+    }
+    bus_pub_tick(&E.pub, E.sig_seq);
+}
+
+static void s_on_pub(loop_t *loop, void *sock, int fd, void *arg)
+{
+    (void)loop; (void)sock; (void)fd; (void)arg;
+    bus_pub_read_subs(&E.pub);
+}
+
+static const struct opt s_opts[] = {
+    { "strategy", OPT_STR, &E.strategy, NULL, "FILE",
+      "Lua strategy file (required)" },
+    { "symbols", OPT_STR, &E.symbols, "TRADING_SYMBOLS", "A,B",
+      "symbols to trade (default AAPL)" },
+    { "sub", OPT_STR, &E.sub_ep, NULL, "EP[,EP...]",
+      "feeders' bar publishers (default tcp://127.0.0.1:5555)" },
+    { "history", OPT_STR, &E.hist_ep, NULL, "EP[,EP...]",
+      "feeders' request endpoints for history, \"\" for none "
+      "(default tcp://127.0.0.1:5556)" },
+    { "pub", OPT_STR, &E.pub_ep, NULL, "EP",
+      "signal publisher (default tcp://127.0.0.1:5557)" },
+    { "rep", OPT_STR, &E.rep_ep, NULL, "EP",
+      "request endpoint for status (default tcp://127.0.0.1:5558)" },
+    { "param", OPT_MULTI, &E.params, NULL, "NAME=VALUE",
+      "override a strategy parameter (repeatable)" },
+    { "lookback", OPT_INT, &E.lookback, NULL, "N",
+      "bars of history to warm up on (default: automatic)" },
+    { "id", OPT_STR, &E.id, NULL, "NAME",
+      "engine id in signals (default: strategy-<hash of symbols>)" },
+    { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
+    { NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static int s_setup(int argc, char **argv)
+{
+    char err[ERR_LEN], list[65536], *items[MAX_SYMBOLS];
+    int rc;
+
+    E.symbols = "AAPL";
+    E.sub_ep = "tcp://127.0.0.1:5555";
+    E.hist_ep = "tcp://127.0.0.1:5556";
+    E.pub_ep = "tcp://127.0.0.1:5557";
+    E.rep_ep = "tcp://127.0.0.1:5558";
+    E.lookback = -1;
+    rc = config_parse(s_opts, argc, argv, 1, NULL, 0, NULL, err);
+    if (rc == 1) {
+        config_usage(PROG " --strategy FILE [--symbols A,B] [options]",
+                     s_opts);
+        exit(0);
+    }
+    if (rc)
+        return proc_usage_error(PROG, err);
+    if (E.verbose)
+        log_level = LL_DEBUG;
+    if (!E.strategy)
+        return proc_usage_error(PROG, "--strategy FILE is required");
+    if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
+        return proc_usage_error(PROG, "--lookback must be between 1 and "
+                                "5000000");
+    if (strlen(E.symbols) >= sizeof list)
+        return proc_usage_error(PROG, "--symbols list too long");
+    snprintf(list, sizeof list, "%s", E.symbols);
+    E.nsym = split_list(list, items, MAX_SYMBOLS);
+    if (E.nsym <= 0)
+        return proc_usage_error(PROG, "--symbols: no symbol given (or more "
+                                "than 10000)");
+    for (int k = 0; k < E.nsym; k++)
+        if (!symbol_valid(items[k])) {
+            snprintf(err, sizeof err, "--symbols: invalid symbol '%s' "
+                     "(letters, digits and . : / _ - only)", items[k]);
+            return proc_usage_error(PROG, err);
+        }
+    E.syms = calloc((size_t)E.nsym, sizeof *E.syms);
+    if (!E.syms)
+        return proc_usage_error(PROG, "out of memory");
+    for (int k = 0; k < E.nsym; k++) {
+        struct sym *y = &E.syms[k];
+        rc = runner_init(&y->run, E.strategy, items[k], &E.params, err);
+        if (rc == ERR_USAGE)
+            return proc_usage_error(PROG, err);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", PROG, err);
+            return 1;
+        }
+        y->first_live_t = -1;
+    }
+    rc = s_index_build();
+    if (rc == ERR_INVALID)
+        return proc_usage_error(PROG, "--symbols: a symbol is listed twice");
+    if (rc)
+        return 1;
+    if (!E.id) {
+        snprintf(E.idbuf, sizeof E.idbuf, "%s-%08llx",
+                 strategy_name(E.syms[0].run.strat),
+                 (unsigned long long)(hash_str(HASH_INIT, E.symbols) &
+                                      0xffffffffULL));
+        E.id = E.idbuf;
+    }
+    if (E.lookback > 0) {
+        E.lb = E.lookback;
+        log_msg(LL_INFO, "lookback %lld bars (--lookback)",
+                (long long)E.lb);
+    } else {
+        E.lb = strategy_lookback(E.syms[0].run.strat);
+        log_msg(LL_INFO, "lookback %lld bars (auto: from the strategy's "
+                "indicators and parameters %s)", (long long)E.lb,
+                strategy_params(E.syms[0].run.strat));
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char err[ERR_LEN];
+    loop_t *loop = NULL;
+    int rc;
+
+    proc_init(PROG);
+    mp_body_init(&E.body);
+    bus_track_init(&E.track);
+    E.lim_bad = E.lim_old = E.lim_unknown =
+        (struct log_limit)LOG_LIMIT_INIT;
+    rc = s_setup(argc, argv);
+    if (rc)
+        return rc;
+
+    if (bus_pub_init(&E.pub, E.pub_ep, E.id, err)) {
+        fprintf(stderr, "%s: signal publisher: %s\n", PROG, err);
+        return 1;
+    }
+    E.router = bus_bind_router(E.rep_ep, err);
+    if (!E.router) {
+        fprintf(stderr, "%s: request endpoint: %s\n", PROG, err);
+        return 1;
+    }
+    E.sub = bus_connect_sub(E.sub_ep, err);
+    if (!E.sub) {
+        fprintf(stderr, "%s: bar subscriber: %s\n", PROG, err);
+        return 1;
+    }
+    for (int k = 0; k < E.nsym; k++)
+        bus_subscribe(E.sub, "bar", E.syms[k].run.sym);
+    bus_subscribe(E.sub, "hb", NULL);
+    log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
+            "from %s, history from %s, signals on %s, requests on %s",
+            E.id, strategy_name(E.syms[0].run.strat),
+            strategy_params(E.syms[0].run.strat), E.nsym, E.sub_ep,
+            *E.hist_ep ? E.hist_ep : "(none)", E.pub_ep, E.rep_ep);
+
+    E.warming = E.nsym;
+    loop = loop_new();
+    if (!loop)
+        return 1;
+    loop_add_socket(loop, E.sub, s_on_sub, NULL);
+    loop_add_socket(loop, E.router, s_on_request, NULL);
+    loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
+    loop_add_timer(loop, 100, s_on_tick, NULL);
+    s_on_tick(loop, NULL);          /* first warm-up attempt right away */
+    rc = loop_run(loop);
+
+    /* Drain: bars already received are still processed. */
+    if (!E.warming)
+        s_on_sub(loop, E.sub, 0, NULL);
+    log_msg(LL_INFO, "stopping: %llu bars in, %llu signals, %llu bad, "
+            "%llu old, %llu gaps (%llu bars missed, %llu recovered), "
+            "%llu publisher restarts, %llu dropped",
+            (unsigned long long)E.bars_in, (unsigned long long)E.sig_seq,
+            (unsigned long long)E.bad, (unsigned long long)E.old,
+            (unsigned long long)E.track.gaps,
+            (unsigned long long)E.track.missed,
+            (unsigned long long)E.recovered,
+            (unsigned long long)E.track.restarts,
+            (unsigned long long)E.pub.dropped);
+    loop_destroy(&loop);
+    bus_close(&E.sub);
+    bus_close(&E.router);
+    bus_pub_free(&E.pub);
+    bus_track_free(&E.track);
+    mp_body_free(&E.body);
+    for (int k = 0; k < E.nsym; k++) {
+        runner_free(&E.syms[k].run);
+        free(E.syms[k].buf);
+    }
+    free(E.syms);
+    free(E.index);
+    bus_term();
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,104 @@
+/* runner.c -- per-symbol dataset + strategy, calls to signals. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runner.h"
+
+int runner_init(struct runner *r, const char *path, const char *sym,
+                const struct opt_multi *params, char *err)
+{
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    snprintf(r->sym, sizeof r->sym, "%s", sym);
+    strat_data_init(&r->data);
+    r->last_t = -1;
+    r->strat = strategy_new(path, sym, params, &r->data, &rc, err);
+    if (!r->strat) {
+        strat_data_free(&r->data);
+        return rc;
+    }
+    return ERR_OK;
+}
+
+void runner_free(struct runner *r)
+{
+    strategy_destroy(&r->strat);
+    strat_data_free(&r->data);
+}
+
+double runner_confidence(const strategy_t *st, double close)
+{
+    int n = strategy_nind(st);
+    double a, b, d;
+
+    if (n == 0 || !(close > 0))
+        return 0.5;
+    a = strategy_ind_value(st, 0);
+    b = n >= 2 ? strategy_ind_value(st, 1) : close;
+    d = fabs(a - b) / (0.005 * close);
+    if (isnan(d))
+        return 0.5;
+    return 0.5 + 0.5 * (d < 1 ? d : 1);
+}
+
+static void s_signal(struct runner *r, const struct strat_call *c, int ord,
+                     const struct bar *b, struct signal *s)
+{
+    const strategy_t *st = r->strat;
+    int n = strategy_nind(st);
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->strat, sizeof s->strat, "%s", strategy_name(st));
+    snprintf(s->sym, sizeof s->sym, "%s", r->sym);
+    signal_make_id(s->id, s->strat, strategy_params(st), r->sym, b->t, ord);
+    s->act = c->act;
+    s->t = b->t;
+    s->ord = ord;
+    s->px = b->c;
+    s->size = c->size;
+    s->limit = c->limit;
+    s->stop = c->stop;
+    s->sl = c->sl;
+    s->tp = c->tp;
+    snprintf(s->tag, sizeof s->tag, "%s", c->tag);
+    s->conf = isnan(c->conf) ? runner_confidence(st, b->c) : c->conf;
+    s->nind = n < SIG_MAX_IND ? n : SIG_MAX_IND;
+    for (int i = 0; i < s->nind; i++) {
+        snprintf(s->ind[i].name, sizeof s->ind[i].name, "%s",
+                 strategy_ind_name(st, i));
+        s->ind[i].v = strategy_ind_value(st, i);
+    }
+}
+
+int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
+                void *arg)
+{
+    const struct strat_call *calls;
+    int n, rc;
+
+    if (b->t <= r->last_t)
+        return ERR_OLD;
+    if (strat_data_push(&r->data, b->t, b->o, b->h, b->l, b->c, b->vol))
+        return ERR_NOMEM;
+    r->last_t = b->t;
+    r->bars++;
+    if (!r->strat)
+        return 0;
+    rc = strategy_on_bar(r->strat, r->error);
+    if (rc < 0) {
+        strategy_destroy(&r->strat);
+        return ERR_LUA;
+    }
+    if (rc == 0 || !emit)
+        return 0;
+    calls = strategy_calls(r->strat, &n);
+    for (int i = 0; i < n; i++) {
+        struct signal s;
+        s_signal(r, &calls[i], i, b, &s);
+        emit(arg, &s);
+        r->signals++;
+    }
+    return n;
+}

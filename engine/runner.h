@@ -1,0 +1,47 @@
+/* runner.h -- one symbol's strategy run: its cumulative dataset, its Lua
+ * strategy instance, and the turning of next()'s calls into signals. The
+ * live engine and the backtest run the same code through this module. */
+#ifndef LT_RUNNER_H
+#define LT_RUNNER_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "msg_bar.h"
+#include "msg_signal.h"
+#include "strategy.h"
+
+struct runner {
+    char sym[SYM_MAX];
+    struct strat_data data;         /* every bar since the first */
+    strategy_t *strat;              /* NULL once disabled */
+    int64_t last_t;                 /* time of the newest bar, -1 */
+    uint64_t bars;                  /* bars taken */
+    uint64_t signals;               /* signals emitted */
+    char error[ERR_LEN];            /* why the strategy was disabled */
+};
+
+/* Called for each signal; eng, seq, pub and ts are left for the caller. */
+typedef void (runner_emit_fn)(void *arg, struct signal *s);
+
+/* Loads the strategy for `sym`. Returns 0, or the error code that
+ * strategy_new() gives, with one line in err. */
+int runner_init(struct runner *r, const char *path, const char *sym,
+                const struct opt_multi *params, char *err);
+void runner_free(struct runner *r);
+
+/* Feeds one bar (already validated). With emit NULL the calls are
+ * suppressed (warm-up). Returns the number of signals, ERR_OLD if the bar
+ * is not newer than the last one, or ERR_LUA when the strategy failed
+ * just now (it is disabled; the reason is in r->error). A disabled
+ * strategy still takes bars into its dataset. */
+int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
+                void *arg);
+
+/* The default confidence for a call without `confidence` (README.md):
+ * 0.5 + 0.5 * min(1, |a - b| / (0.5% of price)), where a and b are the
+ * first two indicators' current values (one indicator: it and the close;
+ * none: 0.5). */
+double runner_confidence(const strategy_t *st, double close);
+
+#endif

@@ -1,0 +1,82 @@
+/* strategy.h -- one Lua strategy instance for one symbol.
+ *
+ * A strategy file is Lua in the shape of a backtesting.py strategy (see
+ * README.md, "Writing a strategy"): it returns a class made with
+ * Strategy{params}, with init() and next(). The runtime is sandboxed (no
+ * io, os, debug, require or load; memory cap; instruction budget per call).
+ *
+ * The caller owns the dataset (struct strat_data): it appends one bar to
+ * every column, then calls strategy_on_bar(), which updates the indicators
+ * in O(1) and runs next() once every indicator has a value (one bar after
+ * the last of them became valid, as backtesting.py). The buy/sell/close
+ * calls next() made are then read with strategy_calls(). */
+#ifndef LT_STRATEGY_H
+#define LT_STRATEGY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "series.h"
+
+#define STRAT_MAX_CALLS 64          /* calls recorded per bar */
+#define STRAT_MEM_DEFAULT (64u << 20)
+#define STRAT_BUDGET_DEFAULT 100000000LL   /* Lua instructions per call */
+
+struct strat_data {
+    struct series open, high, low, close, volume;
+    struct series time;             /* bar start, epoch ms */
+};
+
+void strat_data_init(struct strat_data *d);
+void strat_data_free(struct strat_data *d);
+/* Appends one bar; 0 or ERR_NOMEM. */
+int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
+                    double l, double c, double v);
+
+enum { CALL_BUY = 0, CALL_SELL = 1, CALL_CLOSE = 2 };   /* = SIG_* */
+
+struct strat_call {
+    int act;                        /* CALL_* */
+    double size;                    /* NaN: default */
+    double limit, stop, sl, tp;     /* NaN: not given */
+    double conf;                    /* NaN: engine's default rule */
+    char tag[64];
+};
+
+typedef struct strategy strategy_t;
+
+/* Loads `path`, applies "name=value" parameter overrides, runs init().
+ * On failure returns NULL, sets *rc (ERR_USAGE for a bad or unknown
+ * parameter, ERR_NOTFOUND for a missing file, ERR_LUA otherwise) and puts
+ * one line in err ("file:line: message" for Lua errors). */
+strategy_t *strategy_new(const char *path, const char *symbol,
+                         const struct opt_multi *params,
+                         struct strat_data *data, int *rc, char *err);
+void strategy_destroy(strategy_t **self_p);
+
+/* Call after appending a bar to the dataset. Returns 1 if next() ran, 0
+ * if the strategy is still warming up, ERR_LUA (message in err) if it
+ * failed -- the caller should then stop feeding it. */
+int strategy_on_bar(strategy_t *self, char *err);
+
+/* The calls the last next() made, in order. */
+const struct strat_call *strategy_calls(const strategy_t *self, int *n);
+
+/* Bars of history the strategy needs before its first live bar. */
+int64_t strategy_lookback(const strategy_t *self);
+/* Name (Strategy{name=...} or the file's base name) and its parameters as
+ * a canonical "k=v,..." string, sorted by name. */
+const char *strategy_name(const strategy_t *self);
+const char *strategy_params(const strategy_t *self);
+
+/* Indicators in declaration order: attribute name (or default name like
+ * "SMA(C,10)") and the value at the current bar. */
+int strategy_nind(const strategy_t *self);
+const char *strategy_ind_name(const strategy_t *self, int i);
+double strategy_ind_value(const strategy_t *self, int i);
+
+/* Limits for later calls. */
+void strategy_set_budget(strategy_t *self, long long instructions);
+
+#endif

@@ -41,6 +41,7 @@ PROGS := $(BIN)/livetrade-feeder $(BIN)/livetrade-engine \
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
+.SECONDARY:
 .PHONY: all deps run test unit integration test-san bench install clean lint
 all: $(PROGS)
 

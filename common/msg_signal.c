@@ -42,7 +42,7 @@ static int s_nopt(const struct signal *s)
 
 void signal_pack(msgpack_packer *pk, const struct signal *s)
 {
-    msgpack_pack_map(pk, 16 + s_nopt(s));
+    msgpack_pack_map(pk, 15 + s_nopt(s));
     mp_kint(pk, "ver", SIGNAL_VERSION);
     mp_kstr(pk, "id", s->id);
     mp_kstr(pk, "eng", s->eng);

@@ -65,28 +65,30 @@ static struct strategy *s_self(lua_State *L)
     return *(struct strategy **)lua_getextraspace(L);
 }
 
+/* Raises an error located at the Lua line that called the C function. */
+static int s_error(lua_State *L, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int s_error(lua_State *L, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    luaL_where(L, 1);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
     struct strategy *s = s_self(L);
     (void)ar;
     s->ticks += HOOK_EVERY;
     if (s->ticks > s->budget)
-        luaL_error(L, "instruction budget of %lld exceeded (endless loop?)",
-                   s->budget);
-}
-
-/* Raises an error located at the Lua line that called the C function. */
-static int s_error(lua_State *L, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int s_error(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    luaL_where(L, 1);
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_concat(L, 2);
-    return lua_error(L);
+        s_error(L, "instruction budget of %lld exceeded (endless loop?)",
+                s->budget);
 }
 
 static int s_print(lua_State *L)

@@ -37,7 +37,8 @@ struct sym {
     struct bar *buf;                /* bars received during warm-up */
     size_t nbuf, capbuf;
     int64_t next_try;               /* mono ms of the next history try */
-    int failed_logged;              /* "strategy disabled" already said */
+    uint64_t hist_pub, hist_seq;    /* newest bar taken from history: a
+                                       live copy of it is a duplicate */
 };
 
 struct engine {
@@ -62,6 +63,7 @@ struct engine {
     uint64_t sig_seq;               /* last signal sequence number */
     /* counters */
     uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
+    uint64_t dups;                  /* live bars already had from history */
     struct log_limit lim_bad, lim_old, lim_unknown;
 };
 
@@ -185,9 +187,12 @@ static void s_go_live(struct sym *y)
 {
     y->live = 1;
     E.warming--;
-    for (size_t i = 0; i < y->nbuf; i++)
+    for (size_t i = 0; i < y->nbuf; i++) {
         if (y->buf[i].t > y->run.last_t)
             s_feed(y, &y->buf[i], 1);
+        else
+            E.dups++;               /* in the history already */
+    }
     free(y->buf);
     y->buf = NULL;
     y->nbuf = y->capbuf = 0;
@@ -225,6 +230,10 @@ static int s_warm(struct sym *y)
     }
     for (size_t i = 0; i < n; i++)
         s_feed(y, &bars[i], 0);
+    if (n) {
+        y->hist_pub = bars[n - 1].pub;
+        y->hist_seq = bars[n - 1].seq;
+    }
     y->warm_bars = (int64_t)n;
     free(bars);
     s_go_live(y);
@@ -250,6 +259,10 @@ static void s_recover(struct sym *y, uint64_t missing)
     }
     for (size_t i = 0; i < n; i++)
         s_feed(y, &bars[i], 1);
+    if (n) {
+        y->hist_pub = bars[n - 1].pub;
+        y->hist_seq = bars[n - 1].seq;
+    }
     E.recovered += n;
     log_msg(LL_INFO, "%s: filled a gap with %zu bar(s) from history",
             y->run.sym, n);
@@ -307,6 +320,12 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     y = &E.syms[k];
     int tr = bus_track_see(&E.track, b.sym, b.pub, b.seq, &missing);
     if (!y->live) {
+        if (y->nbuf && b.t <= y->buf[y->nbuf - 1].t) {
+            E.old++;
+            log_limited(&E.lim_old, LL_WARN, "%s: bar at %lld is not newer "
+                        "than the last one; dropped", b.sym, (long long)b.t);
+            return;
+        }
         if (y->nbuf == y->capbuf) {
             size_t cap = y->capbuf ? y->capbuf * 2 : 64;
             struct bar *nb;
@@ -324,10 +343,16 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
         y->buf[y->nbuf++] = b;
         return;
     }
-    if (tr == TRACK_GAP && E.hist_ep && *E.hist_ep)
+    if (b.pub == y->hist_pub && b.seq <= y->hist_seq &&
+        b.t <= y->run.last_t) {
+        E.dups++;                   /* already taken from history */
+        return;
+    }
+    if (tr == TRACK_GAP && E.hist_ep && *E.hist_ep) {
         s_recover(y, missing);
-    if (b.t <= y->run.last_t && tr == TRACK_GAP)
-        return;                     /* already taken from history */
+        if (b.t <= y->run.last_t)
+            return;                 /* the recovery brought it too */
+    }
     s_feed(y, &b, 1);
 }
 
@@ -613,10 +638,11 @@ int main(int argc, char **argv)
     /* Drain: bars already received are still processed. */
     if (!E.warming)
         s_on_sub(loop, E.sub, 0, NULL);
-    log_msg(LL_INFO, "stopping: %llu bars in, %llu signals, %llu bad, "
-            "%llu old, %llu gaps (%llu bars missed, %llu recovered), "
+    log_msg(LL_INFO, "stopping: %llu bars in (%llu also in history), "
+            "%llu signals, %llu bad, %llu old, %llu gaps (%llu bars missed, %llu recovered), "
             "%llu publisher restarts, %llu dropped",
-            (unsigned long long)E.bars_in, (unsigned long long)E.sig_seq,
+            (unsigned long long)E.bars_in, (unsigned long long)E.dups,
+            (unsigned long long)E.sig_seq,
             (unsigned long long)E.bad, (unsigned long long)E.old,
             (unsigned long long)E.track.gaps,
             (unsigned long long)E.track.missed,

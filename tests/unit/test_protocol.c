@@ -1,0 +1,402 @@
+/* Wire protocol: bar and signal codecs (round trips and rejection of
+ * malformed bodies), topic matching over real ZeroMQ sockets, sequence
+ * tracking, and the settings parser. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bus.h"
+#include "config.h"
+#include "err.h"
+#include "history.h"
+#include "mp.h"
+#include "msg_bar.h"
+#include "msg_signal.h"
+
+static struct bar sample_bar(void)
+{
+    struct bar b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.src, sizeof b.src, "demo");
+    snprintf(b.sym, sizeof b.sym, "BRK.B");
+    b.t = 1764000000000LL;
+    b.tf = 60;
+    b.o = 101.25;
+    b.h = 102.5;
+    b.l = 100.75;
+    b.c = 101.5;
+    b.vol = 12345;
+    b.vw = 101.4;
+    b.n = 77;
+    b.seq = 42;
+    b.pub = 0x1234567890ULL;
+    return b;
+}
+
+static void test_bar_roundtrip(void **state)
+{
+    struct bar a = sample_bar(), b;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    char err[ERR_LEN];
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    mp_body_init(&body);
+    bar_pack(&pk, &a);
+    assert_int_equal(bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b,
+                                err), ERR_OK);
+    assert_string_equal(b.sym, "BRK.B");
+    assert_string_equal(b.src, "demo");
+    assert_true(b.t == a.t && b.tf == 60 && b.seq == 42 && b.pub == a.pub);
+    assert_true(b.o == a.o && b.h == a.h && b.l == a.l && b.c == a.c);
+    assert_true(b.vol == a.vol && b.vw == a.vw && b.n == 77);
+
+    /* Optional keys left out. */
+    a.vw = NAN;
+    a.n = -1;
+    msgpack_sbuffer_clear(&sb);
+    bar_pack(&pk, &a);
+    assert_int_equal(bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b,
+                                err), ERR_OK);
+    assert_true(isnan(b.vw) && b.n == -1);
+    mp_body_free(&body);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Packs a bar with one key changed: `key` gets `kind` (0 = removed,
+ * 1 = string, 2 = NaN, 3 = -1.0, 4 = value from `x`). */
+static int unpack_modified(const char *key, int kind, double x, char *err)
+{
+    struct bar a = sample_bar(), b;
+    static const char *keys[] = { "ver", "src", "sym", "t", "tf", "o", "h",
+                                  "l", "c", "vol", "seq", "pub" };
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    int n = 0, rc;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (int i = 0; i < 12; i++)
+        n += !(kind == 0 && strcmp(keys[i], key) == 0);
+    msgpack_pack_map(&pk, (size_t)n);
+    for (int i = 0; i < 12; i++) {
+        const char *k = keys[i];
+        if (strcmp(k, key) == 0) {
+            if (kind == 0)
+                continue;
+            mp_pack_str(&pk, k);
+            if (kind == 1)
+                mp_pack_str(&pk, "oops");
+            else
+                msgpack_pack_double(&pk, kind == 2 ? NAN :
+                                    kind == 3 ? -1.0 : x);
+            continue;
+        }
+        if (!strcmp(k, "ver")) mp_kint(&pk, k, 1);
+        else if (!strcmp(k, "src")) mp_kstr(&pk, k, a.src);
+        else if (!strcmp(k, "sym")) mp_kstr(&pk, k, a.sym);
+        else if (!strcmp(k, "t")) mp_kint(&pk, k, a.t);
+        else if (!strcmp(k, "tf")) mp_kint(&pk, k, a.tf);
+        else if (!strcmp(k, "o")) mp_kdbl(&pk, k, a.o);
+        else if (!strcmp(k, "h")) mp_kdbl(&pk, k, a.h);
+        else if (!strcmp(k, "l")) mp_kdbl(&pk, k, a.l);
+        else if (!strcmp(k, "c")) mp_kdbl(&pk, k, a.c);
+        else if (!strcmp(k, "vol")) mp_kdbl(&pk, k, a.vol);
+        else if (!strcmp(k, "seq")) mp_kuint(&pk, k, a.seq);
+        else mp_kuint(&pk, k, a.pub);
+    }
+    mp_body_init(&body);
+    rc = bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b, err);
+    mp_body_free(&body);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static void test_bar_rejects(void **state)
+{
+    static const char *required[] = { "ver", "sym", "t", "tf", "o", "h",
+                                      "l", "c", "vol", "seq", "pub" };
+    char err[ERR_LEN];
+    struct mp_body body;
+    struct bar b;
+    (void)state;
+
+    assert_int_equal(unpack_modified("none", 0, 0, err), ERR_OK);
+    for (int i = 0; i < 11; i++) {
+        assert_int_equal(unpack_modified(required[i], 0, 0, err), ERR_PARSE);
+        assert_non_null(strstr(err, required[i]));
+        /* a string where a number belongs; a number for the symbol */
+        assert_int_not_equal(unpack_modified(required[i],
+                                             strcmp(required[i], "sym") ? 1 : 4,
+                                             1.0, err), ERR_OK);
+    }
+    assert_int_equal(unpack_modified("c", 2, 0, err), ERR_INVALID);
+    assert_non_null(strstr(err, "close"));
+    assert_int_equal(unpack_modified("o", 3, 0, err), ERR_INVALID);
+    assert_int_equal(unpack_modified("h", 4, 50.0, err), ERR_INVALID);
+    assert_non_null(strstr(err, "high"));
+    assert_int_equal(unpack_modified("vol", 3, 0, err), ERR_INVALID);
+    assert_int_equal(unpack_modified("ver", 4, 2.0, err), ERR_PARSE);
+
+    /* Not msgpack at all, not a map, trailing garbage. */
+    mp_body_init(&body);
+    assert_null(mp_body_decode(&body, "\xc1\xc1\xc1", 3));
+    assert_null(mp_body_decode(&body, "\x92\x01", 2));   /* truncated */
+    assert_null(mp_body_decode(&body, "\x01\x02", 2));   /* two objects */
+    assert_int_equal(bar_unpack(mp_body_decode(&body, "\x01", 1), &b, err),
+                     ERR_PARSE);
+    assert_int_equal(bar_unpack(NULL, &b, err), ERR_PARSE);
+    mp_body_free(&body);
+}
+
+static struct signal sample_signal(void)
+{
+    struct signal s;
+    memset(&s, 0, sizeof s);
+    signal_make_id(s.id, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
+    snprintf(s.eng, sizeof s.eng, "eng-1");
+    snprintf(s.strat, sizeof s.strat, "sma_cross");
+    snprintf(s.sym, sizeof s.sym, "AAPL");
+    s.act = SIG_SELL;
+    s.t = 1764000000000LL;
+    s.ord = 1;
+    s.px = 187.25;
+    s.size = NAN;
+    s.limit = 180;
+    s.stop = s.tp = NAN;
+    s.sl = 190;
+    snprintf(s.tag, sizeof s.tag, "x");
+    s.conf = 0.75;
+    s.nind = 2;
+    snprintf(s.ind[0].name, SIG_NAME, "sma1");
+    s.ind[0].v = 186.5;
+    snprintf(s.ind[1].name, SIG_NAME, "sma2");
+    s.ind[1].v = NAN;
+    s.seq = 9;
+    s.pub = 77;
+    s.ts = 1764000000123LL;
+    return s;
+}
+
+static void test_signal_roundtrip(void **state)
+{
+    struct signal a = sample_signal(), b;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    char err[ERR_LEN], *js;
+    json_t *j;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    mp_body_init(&body);
+    signal_pack(&pk, &a);
+    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                   &b, err), ERR_OK);
+    assert_string_equal(b.id, a.id);
+    assert_string_equal(b.eng, "eng-1");
+    assert_int_equal(b.act, SIG_SELL);
+    assert_true(b.t == a.t && b.ord == 1 && b.px == a.px && b.conf == 0.75);
+    assert_true(isnan(b.size) && isnan(b.stop) && isnan(b.tp));
+    assert_true(b.limit == 180 && b.sl == 190);
+    assert_string_equal(b.tag, "x");
+    assert_int_equal(b.nind, 2);
+    assert_string_equal(b.ind[0].name, "sma1");
+    assert_true(b.ind[0].v == 186.5 && isnan(b.ind[1].v));
+    assert_true(b.seq == 9 && b.pub == 77 && b.ts == a.ts);
+
+    j = signal_to_json(&a);
+    js = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(strstr(js, "\"act\":\"sell\""));
+    assert_non_null(strstr(js, "\"size\":null"));
+    assert_non_null(strstr(js, "\"sma2\":null"));
+    assert_null(strstr(js, "\"tp\""));
+    free(js);
+    json_decref(j);
+
+    /* Unknown action, confidence out of range, missing id. */
+    a = sample_signal();
+    a.conf = 1.5;
+    msgpack_sbuffer_clear(&sb);
+    signal_pack(&pk, &a);
+    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                   &b, err), ERR_INVALID);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "act", "hold");
+    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                   &b, err), ERR_PARSE);
+    mp_body_free(&body);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Subscribing to AAPL delivers AAPL only, never AAPLX or AAPL.B, over a
+ * real PUB/SUB pair. */
+static void test_topics(void **state)
+{
+    const char *ep = "inproc://topics";
+    const char *syms[] = { "AAPLX", "AAPL.B", "AAP", "AAPL", "X:AAPL" };
+    char err[ERR_LEN], topic[BUS_TOPIC_MAX], got[BUS_TOPIC_MAX];
+    void *pub, *sub;
+    zmq_msg_t msg;
+    int n, received = 0;
+    (void)state;
+
+    bus_topic(topic, "bar", "AAPL");
+    assert_string_equal(topic, "bar|AAPL|");
+    bus_topic(topic, "hb", NULL);
+    assert_string_equal(topic, "hb|");
+
+    pub = bus_bind_pub(ep, err);
+    assert_non_null(pub);
+    sub = bus_connect_sub(ep, err);
+    assert_non_null(sub);
+    assert_int_equal(bus_subscribe(sub, "bar", "AAPL"), 0);
+    /* XPUB hands us the subscription once it has arrived. */
+    n = zmq_recv(pub, got, sizeof got, 0);
+    assert_true(n > 0 && got[0] == 1);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 5; i++) {
+            bus_topic(topic, "bar", syms[i]);
+            zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+            zmq_send(pub, syms[i], strlen(syms[i]), 0);
+        }
+    /* A marker on the same topic, sent last, ends the wait. */
+    zmq_send(pub, "bar|AAPL|", 9, ZMQ_SNDMORE);
+    zmq_send(pub, "end", 3, 0);
+    for (;;) {
+        zmq_pollitem_t pi = { sub, 0, ZMQ_POLLIN, 0 };
+        assert_int_equal(zmq_poll(&pi, 1, 5000), 1);
+        n = bus_recv(sub, got, sizeof got, &msg);
+        assert_true(n >= 0);
+        assert_string_equal(got, "bar|AAPL|");
+        if (n == 3 && memcmp(zmq_msg_data(&msg), "end", 3) == 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        assert_int_equal(n, 4);
+        zmq_msg_close(&msg);
+        received++;
+    }
+    assert_int_equal(received, 2);
+    bus_close(&sub);
+    bus_close(&pub);
+}
+
+static void test_track(void **state)
+{
+    struct bus_track t;
+    uint64_t missing;
+    (void)state;
+
+    bus_track_init(&t);
+    assert_int_equal(bus_track_see(&t, "AAPL", 5, 1, &missing), TRACK_FIRST);
+    assert_int_equal(bus_track_see(&t, "AAPL", 5, 2, &missing), TRACK_OK);
+    assert_int_equal(bus_track_see(&t, "MSFT", 5, 7, &missing), TRACK_FIRST);
+    assert_int_equal(bus_track_see(&t, "AAPL", 5, 5, &missing), TRACK_GAP);
+    assert_int_equal(missing, 2);
+    assert_int_equal(bus_track_see(&t, "AAPL", 5, 5, &missing), TRACK_OLD);
+    assert_int_equal(bus_track_see(&t, "AAPL", 6, 1, &missing),
+                     TRACK_RESTART);
+    for (int i = 0; i < 1000; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "S%d", i);
+        assert_int_equal(bus_track_see(&t, key, 1, 1, &missing), TRACK_FIRST);
+    }
+    assert_int_equal(bus_track_see(&t, "MSFT", 5, 8, &missing), TRACK_OK);
+    assert_true(t.gaps == 1 && t.missed == 2 && t.restarts == 1);
+    bus_track_free(&t);
+}
+
+static void test_config(void **state)
+{
+    const char *syms = "AAPL", *path = NULL;
+    int64_t n = 5;
+    double iv = 1.0;
+    int flag = 0, npos = 0;
+    struct opt_multi params = { 0, { 0 } };
+    const char *pos[2];
+    char err[ERR_LEN];
+    const struct opt opts[] = {
+        { "symbols", OPT_STR, &syms, "LT_TEST_SYMBOLS", "A,B", "symbols" },
+        { "count", OPT_INT, &n, NULL, "N", "count" },
+        { "interval", OPT_DBL, &iv, NULL, "SEC", "interval" },
+        { "json", OPT_BOOL, &flag, NULL, NULL, "json" },
+        { "param", OPT_MULTI, &params, NULL, "K=V", "param" },
+        { "path", OPT_STR, &path, "LT_TEST_PATH", "P", "path" },
+        { NULL, 0, NULL, NULL, NULL, NULL }
+    };
+    const char *ok[] = { "x", "console", "--count", "7", "--interval=0.25",
+                   "--json", "--param", "a=1", "--param=b=2", NULL };
+    const char *bad1[] = { "x", "--count", "seven", NULL };
+    const char *bad2[] = { "x", "--nope", NULL };
+    const char *bad3[] = { "x", "--count", NULL };
+    FILE *f;
+    (void)state;
+
+    setenv("LT_TEST_SYMBOLS", "MSFT,IBM", 1);
+    f = fopen("/tmp/lt_test.env", "w");
+    fputs("# comment\nexport LT_TEST_PATH=\"/data/x.jsonl\"\n", f);
+    fclose(f);
+    setenv("LIVETRADE_ENV_FILE", "/tmp/lt_test.env", 1);
+    assert_int_equal(config_parse(opts, 9, (char **)ok, 1, pos, 2, &npos, err), 0);
+    assert_int_equal(npos, 1);
+    assert_string_equal(pos[0], "console");
+    assert_true(n == 7 && iv == 0.25 && flag == 1);
+    assert_int_equal(params.n, 2);
+    assert_string_equal(params.v[1], "b=2");
+    assert_string_equal(syms, "MSFT,IBM");          /* from the environment */
+    assert_string_equal(path, "/data/x.jsonl");     /* from the .env file */
+    assert_int_equal(config_parse(opts, 3, (char **)bad1, 1, pos, 2, &npos, err),
+                     ERR_USAGE);
+    assert_non_null(strstr(err, "seven"));
+    assert_int_equal(config_parse(opts, 2, (char **)bad2, 1, pos, 2, &npos, err),
+                     ERR_USAGE);
+    assert_non_null(strstr(err, "--nope"));
+    assert_int_equal(config_parse(opts, 2, (char **)bad3, 1, pos, 2, &npos, err),
+                     ERR_USAGE);
+    unlink("/tmp/lt_test.env");
+}
+
+static void test_symbols(void **state)
+{
+    (void)state;
+    assert_true(symbol_valid("AAPL"));
+    assert_true(symbol_valid("BRK.B"));
+    assert_true(symbol_valid("X:BTCUSD"));
+    assert_true(symbol_valid("EUR/USD"));
+    assert_true(symbol_valid("ES-2026"));
+    assert_false(symbol_valid(""));
+    assert_false(symbol_valid("A|B"));
+    assert_false(symbol_valid("A B"));
+    assert_false(symbol_valid("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bar_roundtrip),
+        cmocka_unit_test(test_bar_rejects),
+        cmocka_unit_test(test_signal_roundtrip),
+        cmocka_unit_test(test_topics),
+        cmocka_unit_test(test_track),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_symbols),
+    };
+    int rc = cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
+    bus_term();
+    return rc;
+}

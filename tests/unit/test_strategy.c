@@ -1,0 +1,397 @@
+/* The Lua strategy API: indexing, when next() first runs, crossover,
+ * parameters, errors with file:line, the sandbox. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "runner.h"
+#include "strategy.h"
+
+static char s_path[64];
+
+/* Writes a strategy to a temporary file; returns its path. */
+static const char *write_strategy(const char *src)
+{
+    int fd;
+    snprintf(s_path, sizeof s_path, "/tmp/lt_test_XXXXXX.lua");
+    fd = mkstemps(s_path, 4);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
+    close(fd);
+    return s_path;
+}
+
+static struct bar mkbar(int i, double c)
+{
+    struct bar b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.sym, sizeof b.sym, "TEST");
+    b.t = 1700000000000LL + i * 60000LL;
+    b.tf = 60;
+    b.o = b.h = b.l = b.c = c;
+    b.vol = 100;
+    return b;
+}
+
+struct sink {
+    struct signal s[256];
+    int n;
+};
+
+static void collect(void *arg, struct signal *s)
+{
+    struct sink *k = arg;
+    if (k->n < 256)
+        k->s[k->n++] = *s;
+}
+
+/* Negative and positive indexing, #, out of range -> nil, #self.data. The
+ * strategy encodes what it sees in the tag of a buy() on every bar. */
+static void test_indexing(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{}\n"
+        "function S:next()\n"
+        "  local c = self.data.Close\n"
+        "  local tag = string.format('%g,%g,%g,%d,%d,%s,%s', c[-1], c[-2],\n"
+        "    c[1], #c, #self.data, tostring(c[#c + 1]),\n"
+        "    tostring(c[-#c - 1]))\n"
+        "  self:buy{tag = tag}\n"
+        "end\n"
+        "return S\n");
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    for (int i = 0; i < 4; i++) {
+        struct bar b = mkbar(i, 10 + i);
+        runner_feed(&r, &b, collect, &k);
+    }
+    /* No indicators: next() starts at bar 1. */
+    assert_int_equal(k.n, 3);
+    assert_string_equal(k.s[0].tag, "11,10,10,2,2,nil,nil");
+    assert_string_equal(k.s[2].tag, "13,12,10,4,4,nil,nil");
+    assert_int_equal(k.s[2].t, 1700000000000LL + 3 * 60000LL);
+    runner_free(&r);
+    unlink(p);
+}
+
+/* SMA(3) and SMA(5): the last becomes valid at index 4, so next() first
+ * runs at index 5, as backtesting.py. */
+static void test_first_next(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{a = 3, b = 5}\n"
+        "function S:init()\n"
+        "  self.f = self:I(SMA, self.data.Close, self.a)\n"
+        "  self.s = self:I(SMA, self.data.Close, self.b)\n"
+        "end\n"
+        "function S:next() self:buy{tag = tostring(#self.data)} end\n"
+        "return S\n");
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    for (int i = 0; i < 8; i++) {
+        struct bar b = mkbar(i, 100 + i);
+        runner_feed(&r, &b, collect, &k);
+    }
+    assert_int_equal(k.n, 3);
+    assert_string_equal(k.s[0].tag, "6");     /* index 5 = 6 bars */
+    assert_int_equal(k.s[0].nind, 2);
+    assert_string_equal(k.s[0].ind[0].name, "f");
+    assert_float_equal(k.s[0].ind[0].v, (103 + 104 + 105) / 3.0, 1e-12);
+    assert_float_equal(k.s[0].ind[1].v, (101 + 102 + 103 + 104 + 105) / 5.0,
+                       1e-12);
+    assert_true(strategy_lookback(r.strat) >= 6);
+    runner_free(&r);
+    unlink(p);
+}
+
+/* sma_cross over a zig-zag: every buy/sell must be at a bar where the two
+ * SMAs, computed here by brute force, cross in the matching direction. */
+static double mean(const double *x, int end, int n)
+{
+    double s = 0;
+    for (int k = end - n + 1; k <= end; k++)
+        s += x[k];
+    return s / n;
+}
+
+static void test_crossover(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{n1 = 3, n2 = 7}\n"
+        "function S:init()\n"
+        "  self.a = self:I(SMA, self.data.Close, self.n1)\n"
+        "  self.b = self:I(SMA, self.data.Close, self.n2)\n"
+        "end\n"
+        "function S:next()\n"
+        "  if crossover(self.a, self.b) then self:buy()\n"
+        "  elseif crossover(self.b, self.a) then self:sell() end\n"
+        "end\n"
+        "return S\n");
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    double x[200];
+    int expect = 0, got = 0;
+    (void)state;
+
+    for (int i = 0; i < 200; i++)
+        x[i] = 100 + 10 * sin(i / 5.0) + (i % 3);
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    for (int i = 0; i < 200; i++) {
+        struct bar b = mkbar(i, x[i]);
+        runner_feed(&r, &b, collect, &k);
+    }
+    for (int i = 7; i < 200; i++) {
+        double a1 = mean(x, i, 3), b1 = mean(x, i, 7);
+        double a2 = mean(x, i - 1, 3), b2 = mean(x, i - 1, 7);
+        int act = -1;
+        if (a2 < b2 && a1 > b1)
+            act = SIG_BUY;
+        else if (b2 < a2 && b1 > a1)
+            act = SIG_SELL;
+        if (act < 0)
+            continue;
+        assert_true(got < k.n);
+        assert_int_equal(k.s[got].t, mkbar(i, 0).t);
+        assert_int_equal(k.s[got].act, act);
+        assert_int_equal(k.s[got].ord, 0);
+        assert_true(k.s[got].conf >= 0.5 && k.s[got].conf <= 1);
+        got++;
+        expect++;
+    }
+    assert_true(expect > 5);
+    assert_int_equal(k.n, expect);
+    runner_free(&r);
+    unlink(p);
+}
+
+/* crossover with numbers and cross() in both directions. */
+static void test_crossover_numbers(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{}\n"
+        "function S:next()\n"
+        "  local c = self.data.Close\n"
+        "  if crossover(c, 10) then self:buy{tag='up'} end\n"
+        "  if crossover(10, c) then self:sell{tag='down'} end\n"
+        "  if cross(c, 10) then self.position:close() end\n"
+        "  if crossover({1, 2}, {2, 1}) then self:buy{tag='tables'} end\n"
+        "end\n"
+        "return S\n");
+    const double x[] = { 9, 11, 10, 10, 9, 12 };
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    for (int i = 0; i < 6; i++) {
+        struct bar b = mkbar(i, x[i]);
+        runner_feed(&r, &b, collect, &k);
+    }
+    /* 9->11 up; 11->10 and 10->9 touch 10: no cross; 9->12 up again.
+     * Tables: {1,2} vs {2,1} crosses on every bar. */
+    assert_int_equal(k.n, 5 + 2 * 2);
+    assert_string_equal(k.s[0].tag, "up");
+    assert_int_equal(k.s[1].act, SIG_CLOSE);
+    assert_int_equal(k.s[1].ord, 1);
+    assert_string_equal(k.s[2].tag, "tables");
+    runner_free(&r);
+    unlink(p);
+}
+
+static void test_params(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{n = 3, mode = 'x', on = true}\n"
+        "function S:next()\n"
+        "  self:buy{tag = string.format('%s,%s,%s', math.type(self.n),\n"
+        "    self.mode, tostring(self.on))}\n"
+        "end\n"
+        "return S\n");
+    struct opt_multi ok = { 3, { "n=5", "mode=fast", "on=false" } };
+    struct opt_multi unknown = { 1, { "m=5" } };
+    struct opt_multi badnum = { 1, { "n=five" } };
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(runner_init(&r, p, "TEST", &unknown, err), ERR_USAGE);
+    assert_non_null(strstr(err, "unknown strategy parameter 'm'"));
+    assert_int_equal(runner_init(&r, p, "TEST", &badnum, err), ERR_USAGE);
+    assert_int_equal(runner_init(&r, p, "TEST", &ok, err), 0);
+    assert_string_equal(strategy_params(r.strat), "mode=fast,n=5,on=false");
+    for (int i = 0; i < 2; i++) {
+        struct bar b = mkbar(i, 10);
+        runner_feed(&r, &b, collect, &k);
+    }
+    assert_string_equal(k.s[0].tag, "integer,fast,false");
+    runner_free(&r);
+    unlink(p);
+}
+
+/* Errors at load and in init() name file:line; an error in next()
+ * disables the strategy with file:line, and later bars are still stored. */
+static void test_errors(void **state)
+{
+    struct runner r;
+    char err[ERR_LEN], want[128];
+    const char *p;
+    (void)state;
+
+    p = write_strategy("local S = Strategy{}\nfunction S:init(\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), ERR_LUA);
+    snprintf(want, sizeof want, "%s:3:", p);
+    assert_non_null(strstr(err, want));
+    unlink(p);
+
+    p = write_strategy("local S = Strategy{}\nfunction S:init()\n"
+                       "  error('boom')\nend\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), ERR_LUA);
+    snprintf(want, sizeof want, "%s:3: boom", p);
+    assert_non_null(strstr(err, want));
+    unlink(p);
+
+    assert_int_equal(runner_init(&r, "/nonexistent.lua", "T", NULL, err),
+                     ERR_NOTFOUND);
+
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  if #self.data == 3 then local x = nil + 1 end\n"
+                       "  self:buy()\nend\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    for (int i = 0; i < 5; i++) {
+        struct bar b = mkbar(i, 10);
+        int rc = runner_feed(&r, &b, NULL, NULL);
+        assert_int_equal(rc, i == 2 ? ERR_LUA : 0);
+    }
+    assert_null(r.strat);
+    snprintf(want, sizeof want, "%s:3:", p);
+    assert_non_null(strstr(r.error, want));
+    assert_int_equal(r.bars, 5);
+    runner_free(&r);
+    unlink(p);
+}
+
+static void test_sandbox(void **state)
+{
+    struct runner r;
+    char err[ERR_LEN];
+    const char *p;
+    (void)state;
+
+    p = write_strategy("local S = Strategy{}\nfunction S:init()\n"
+                       "  assert(io == nil and os == nil and debug == nil)\n"
+                       "  assert(require == nil and load == nil)\n"
+                       "  assert(dofile == nil and loadfile == nil)\n"
+                       "end\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    runner_free(&r);
+    unlink(p);
+
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  while true do end\nend\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    strategy_set_budget(r.strat, 1000000);
+    for (int i = 0; i < 2; i++) {
+        struct bar b = mkbar(i, 10);
+        runner_feed(&r, &b, NULL, NULL);
+    }
+    assert_null(r.strat);
+    assert_non_null(strstr(r.error, "instruction budget"));
+    runner_free(&r);
+    unlink(p);
+
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  local t = {}\n"
+                       "  for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"
+                       "end\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    for (int i = 0; i < 2; i++) {
+        struct bar b = mkbar(i, 10);
+        runner_feed(&r, &b, NULL, NULL);
+    }
+    assert_null(r.strat);
+    assert_non_null(strstr(r.error, "memory"));
+    runner_free(&r);
+    unlink(p);
+}
+
+/* Bad order arguments are strategy errors naming the line. */
+static void test_bad_orders(void **state)
+{
+    struct runner r;
+    char err[ERR_LEN], want[128];
+    const char *p;
+    (void)state;
+
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  self:buy{size = 1.5}\nend\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    for (int i = 0; i < 2; i++) {
+        struct bar b = mkbar(i, 10);
+        runner_feed(&r, &b, NULL, NULL);
+    }
+    snprintf(want, sizeof want, "%s:3: buy: size must be", p);
+    assert_non_null(strstr(r.error, want));
+    runner_free(&r);
+    unlink(p);
+
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  self:sell{sizee = 1}\nend\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    for (int i = 0; i < 2; i++) {
+        struct bar b = mkbar(i, 10);
+        runner_feed(&r, &b, NULL, NULL);
+    }
+    assert_non_null(strstr(r.error, "unknown argument 'sizee'"));
+    runner_free(&r);
+    unlink(p);
+}
+
+/* Same strategy, parameters, symbol, bar and ordinal: same signal id. */
+static void test_signal_ids(void **state)
+{
+    char a[17], b[17], c[17];
+    (void)state;
+    signal_make_id(a, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
+    signal_make_id(b, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
+    signal_make_id(c, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 1);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    signal_make_id(c, "sma_cross", "n1=10,n2=21", "AAPL", 1000, 0);
+    assert_string_not_equal(a, c);
+    assert_int_equal(strlen(a), 16);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_indexing),
+        cmocka_unit_test(test_first_next),
+        cmocka_unit_test(test_crossover),
+        cmocka_unit_test(test_crossover_numbers),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_bad_orders),
+        cmocka_unit_test(test_signal_ids),
+    };
+    return cmocka_run_group_tests_name("strategy", tests, NULL, NULL);
+}

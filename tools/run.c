@@ -1,0 +1,581 @@
+/* run.c -- `livetrade run`: the whole pipeline in one command.
+ *
+ * Makes a private directory for the ipc endpoints, starts the console sink,
+ * the engine and the feeder (in that order, so the sink is listening when
+ * the first signals come), then waits until --duration has passed, SIGINT
+ * or SIGTERM arrives, or a child exits on its own. It then stops the
+ * children upstream first -- feeder, engine, sink -- so each can drain what
+ * the one before it sent, and removes the directory.
+ *
+ * Exit code: 0 if every child exited 0 after being asked to stop; 1 if one
+ * failed to start, exited on its own, exited non-zero or was killed (one
+ * line per child says which and how); 2 on bad flags. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "cmd.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+#define PROG "livetrade"
+#define GRACE_SEC 5.0               /* per child, SIGTERM to SIGKILL */
+#define SYMS_MAX 256                /* symbols in one --symbols list */
+#define EP_MAX 160                  /* "ipc://" + socket path */
+#define NO_LOOKBACK INT64_MIN       /* --lookback not given */
+
+/* Socket files in the private directory; the longest bounds its path. */
+static const char *const s_socks[] = {
+    "bars.ipc", "history.ipc", "signals.ipc", "engine.ipc"
+};
+#define LONGEST_SOCK "/history.ipc"
+
+struct run {
+    /* flags */
+    const char *strategy;           /* Lua file, checked to exist */
+    const char *symbols;            /* as given: "AAPL, MSFT" */
+    const char *source;             /* data source; only "demo" */
+    int64_t lookback;               /* NO_LOOKBACK unless given */
+    double duration;                /* minutes, > 0 */
+    int verbose;                    /* --verbose for everyone */
+    int json;                       /* console sink prints JSON lines */
+    struct opt_multi params;        /* --param name=value, in order */
+    int64_t seed;                   /* demo feeder's seed */
+    double interval;                /* demo: seconds between bars */
+    int64_t timeframe;              /* bar length in seconds */
+
+    /* derived */
+    char syms[SYMS_MAX * SYM_MAX];  /* canonical list: "AAPL,MSFT" */
+    char bindir[PATH_MAX];          /* where the children's binaries are */
+    char dir[PATH_MAX];             /* private ipc directory, "" if none */
+    char ep_bars[EP_MAX];           /* feeder PUB -> engine SUB */
+    char ep_hist[EP_MAX];           /* feeder history REP */
+    char ep_sig[EP_MAX];            /* engine PUB -> sink SUB */
+    char ep_eng[EP_MAX];            /* engine request endpoint */
+    char a_lookback[32];            /* numbers as children's arguments */
+    char a_seed[32];
+    char a_interval[40];
+    char a_timeframe[32];
+
+    struct child sink, engine, feeder;
+    int failed;                     /* a child did not end cleanly */
+    char why[96];                   /* why the pipeline stopped */
+};
+
+static struct run s_run;
+
+/* ===== flags ========================================================= */
+
+/* Shortest text that reads back as exactly `v`. */
+static void s_fmt_double(char *buf, size_t n, double v)
+{
+    double back;
+
+    strfmt(buf, n, "%.15g", v);
+    if (parse_double(buf, &back) != 0 || back != v)
+        strfmt(buf, n, "%.17g", v);
+}
+
+/* Splits, validates and rejoins --symbols into r->syms. */
+static int s_symbols(struct run *r, char *err)
+{
+    char raw[sizeof r->syms];
+    char *items[SYMS_MAX];
+    size_t len = 0;
+    int n;
+
+    if (strfmt(raw, sizeof raw, "%s", r->symbols) < 0) {
+        strfmt(err, ERR_LEN, "symbol list too long");
+        return ERR_USAGE;
+    }
+    n = split_list(raw, items, SYMS_MAX);
+    if (n < 0) {
+        strfmt(err, ERR_LEN, "too many symbols (at most %d)", SYMS_MAX);
+        return ERR_USAGE;
+    }
+    if (n == 0) {
+        strfmt(err, ERR_LEN, "no symbols given (--symbols A,B)");
+        return ERR_USAGE;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!symbol_valid(items[i])) {
+            strfmt(err, ERR_LEN, "bad symbol '%.*s' (1-%d of "
+                   "A-Z a-z 0-9 . : / _ -)", 64, items[i], SYM_MAX - 1);
+            return ERR_USAGE;
+        }
+        /* raw and syms are the same size: the rejoined list fits. */
+        int w = strfmt(r->syms + len, sizeof r->syms - len, "%s%s",
+                       i ? "," : "", items[i]);
+        if (w < 0) {
+            strfmt(err, ERR_LEN, "symbol list too long");
+            return ERR_USAGE;
+        }
+        len += (size_t)w;
+    }
+    return 0;
+}
+
+static int s_strategy(const struct run *r, char *err)
+{
+    struct stat st;
+
+    if (stat(r->strategy, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            strfmt(err, ERR_LEN, "strategy file '%s' not found",
+                   r->strategy);
+        else
+            strfmt(err, ERR_LEN, "strategy file '%s': %s", r->strategy,
+                   strerror(errno));
+        return ERR_USAGE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        strfmt(err, ERR_LEN, "strategy file '%s' is a directory",
+               r->strategy);
+        return ERR_USAGE;
+    }
+    if (access(r->strategy, R_OK) < 0) {
+        strfmt(err, ERR_LEN, "strategy file '%s' is not readable: %s",
+               r->strategy, strerror(errno));
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+/* Returns 0, 1 after --help, or ERR_USAGE with the reason in `err`. */
+static int s_parse(struct run *r, int argc, char **argv, char *err)
+{
+    const struct opt opts[] = {
+        { "strategy", OPT_STR, &r->strategy, NULL, "FILE",
+          "Lua strategy (default strategies/sma_cross.lua)" },
+        { "symbols", OPT_STR, &r->symbols, "TRADING_SYMBOLS", "A,B",
+          "symbols to trade (default AAPL)" },
+        { "data-source", OPT_STR, &r->source, NULL, "NAME",
+          "where bars come from: demo (default demo)" },
+        { "lookback", OPT_INT, &r->lookback, NULL, "N",
+          "warm-up bars (default: from the strategy)" },
+        { "duration", OPT_DBL, &r->duration, NULL, "MIN",
+          "minutes to run, fractions allowed (default 60)" },
+        { "param", OPT_MULTI, &r->params, NULL, "NAME=VALUE",
+          "strategy parameter; repeatable" },
+        { "seed", OPT_INT, &r->seed, NULL, "N",
+          "demo data seed (default 42)" },
+        { "interval", OPT_DBL, &r->interval, NULL, "SEC",
+          "demo: seconds between bars, 0 = no wait (default 1)" },
+        { "timeframe", OPT_INT, &r->timeframe, NULL, "SEC",
+          "bar length in seconds (default 60)" },
+        { "json", OPT_BOOL, &r->json, NULL, NULL,
+          "print signals as JSON lines" },
+        { "verbose", OPT_BOOL, &r->verbose, NULL, NULL,
+          "debug logs from every program" },
+        { NULL, 0, NULL, NULL, NULL, NULL }
+    };
+    int rc;
+
+    r->strategy = "strategies/sma_cross.lua";
+    r->symbols = "AAPL";
+    r->source = "demo";
+    r->lookback = NO_LOOKBACK;
+    r->duration = 60;
+    r->seed = 42;
+    r->interval = 1.0;
+    r->timeframe = 60;
+
+    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    if (rc == 1) {
+        config_usage(PROG " run [flags]", opts);
+        printf("\nStarts livetrade-sink, -engine and -feeder from the "
+               "directory of this program\n(or $LIVETRADE_BIN_DIR) and "
+               "stops them after --duration or on Ctrl-C.\n");
+        return 1;
+    }
+    if (rc)
+        return ERR_USAGE;
+    if (strcmp(r->source, "demo") != 0) {
+        strfmt(err, ERR_LEN, "unknown data source '%s' (expected demo)",
+               r->source);
+        return ERR_USAGE;
+    }
+    if (!(r->duration > 0)) {
+        strfmt(err, ERR_LEN, "--duration must be > 0 (minutes)");
+        return ERR_USAGE;
+    }
+    if (r->lookback != NO_LOOKBACK && r->lookback < 0) {
+        strfmt(err, ERR_LEN, "--lookback must be >= 0");
+        return ERR_USAGE;
+    }
+    if (r->seed < 0) {
+        strfmt(err, ERR_LEN, "--seed must be >= 0");
+        return ERR_USAGE;
+    }
+    if (!(r->interval >= 0)) {
+        strfmt(err, ERR_LEN, "--interval must be >= 0 (seconds)");
+        return ERR_USAGE;
+    }
+    if (r->timeframe <= 0) {
+        strfmt(err, ERR_LEN, "--timeframe must be > 0 (seconds)");
+        return ERR_USAGE;
+    }
+    for (int i = 0; i < r->params.n; i++) {
+        const char *p = r->params.v[i], *eq = strchr(p, '=');
+        if (!eq || eq == p) {
+            strfmt(err, ERR_LEN, "bad --param '%s' (expected "
+                   "NAME=VALUE)", p);
+            return ERR_USAGE;
+        }
+    }
+    rc = s_symbols(r, err);
+    if (rc)
+        return rc;
+    return s_strategy(r, err);
+}
+
+/* ===== set-up ======================================================== */
+
+/* Finds the directory of the children's binaries and checks they are
+ * there: $LIVETRADE_BIN_DIR, else the directory of this executable. */
+static int s_locate(struct run *r, char *err)
+{
+    static const char *const progs[] = {
+        "livetrade-sink", "livetrade-engine", "livetrade-feeder"
+    };
+    const char *env = getenv("LIVETRADE_BIN_DIR");
+    char path[PATH_MAX];
+
+    if (env && *env) {
+        if (strfmt(r->bindir, sizeof r->bindir, "%s", env) < 0) {
+            strfmt(err, ERR_LEN, "LIVETRADE_BIN_DIR is too long");
+            return ERR_TOO_LARGE;
+        }
+    } else {
+        ssize_t n = readlink("/proc/self/exe", r->bindir,
+                             sizeof r->bindir - 1);
+        char *slash;
+        if (n <= 0) {
+            strfmt(err, ERR_LEN, "cannot find my own executable (%s); "
+                   "set LIVETRADE_BIN_DIR", strerror(errno));
+            return ERR_IO;
+        }
+        r->bindir[n] = '\0';
+        slash = strrchr(r->bindir, '/');
+        if (slash == r->bindir)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+    }
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        int e = ENAMETOOLONG;
+        if (strfmt(path, sizeof path, "%s/%s", r->bindir, progs[i]) >= 0) {
+            if (access(path, X_OK) == 0)
+                continue;
+            e = errno;
+        }
+        strfmt(err, ERR_LEN, "cannot run %s/%s: %s (build with make, or "
+               "set LIVETRADE_BIN_DIR)", r->bindir, progs[i], strerror(e));
+        return ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+/* Creates the private ipc directory and the endpoint strings. */
+static int s_make_dir(struct run *r, char *err)
+{
+    const size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+    const char *tmp = getenv("TMPDIR");
+    char base[PATH_MAX];
+    size_t len;
+
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (strfmt(base, sizeof base, "%s", tmp) < 0)
+        base[0] = '\0';
+    len = strlen(base);
+    while (len > 1 && base[len - 1] == '/')
+        base[--len] = '\0';
+    if (!len || len + strlen("/livetrade-XXXXXX" LONGEST_SOCK) > sun_max) {
+        strfmt(err, ERR_LEN, "TMPDIR '%.100s' is too long for ipc socket "
+               "paths (%zu characters at most); use a shorter one", tmp,
+               sun_max - strlen("/livetrade-XXXXXX" LONGEST_SOCK));
+        return ERR_TOO_LARGE;
+    }
+    strfmt(r->dir, sizeof r->dir, "%s/livetrade-XXXXXX", base);
+    if (!mkdtemp(r->dir)) {
+        strfmt(err, ERR_LEN, "cannot create a directory in %s: %s", base,
+               strerror(errno));
+        r->dir[0] = '\0';
+        return ERR_IO;
+    }
+    strfmt(r->ep_bars, EP_MAX, "ipc://%s/bars.ipc", r->dir);
+    strfmt(r->ep_hist, EP_MAX, "ipc://%s/history.ipc", r->dir);
+    strfmt(r->ep_sig, EP_MAX, "ipc://%s/signals.ipc", r->dir);
+    strfmt(r->ep_eng, EP_MAX, "ipc://%s/engine.ipc", r->dir);
+    return 0;
+}
+
+/* Removes the sockets the children may have left and the directory. */
+static void s_remove_dir(const struct run *r)
+{
+    char path[PATH_MAX];
+
+    if (!r->dir[0])
+        return;
+    for (size_t i = 0; i < sizeof s_socks / sizeof s_socks[0]; i++)
+        if (strfmt(path, sizeof path, "%s/%s", r->dir, s_socks[i]) >= 0)
+            unlink(path);
+    if (rmdir(r->dir) < 0)
+        fprintf(stderr, PROG ": cannot remove %s: %s\n", r->dir,
+                strerror(errno));
+}
+
+/* Fills the three children's argv (see DESIGN.md for their flags). */
+static int s_build(struct run *r)
+{
+    char path[PATH_MAX];
+    struct child *c;
+    int rc = 0;
+
+    strfmt(path, sizeof path, "%s/livetrade-sink", r->bindir);
+    c = &r->sink;
+    rc |= child_init(c, "sink", path);
+    child_arg(c, "console");
+    child_arg(c, "--sub");
+    child_arg(c, r->ep_sig);
+    if (r->json)
+        child_arg(c, "--json");
+    if (r->verbose)
+        child_arg(c, "--verbose");
+
+    strfmt(path, sizeof path, "%s/livetrade-engine", r->bindir);
+    c = &r->engine;
+    rc |= child_init(c, "engine", path);
+    child_arg(c, "--strategy");
+    child_arg(c, r->strategy);
+    child_arg(c, "--symbols");
+    child_arg(c, r->syms);
+    child_arg(c, "--sub");
+    child_arg(c, r->ep_bars);
+    child_arg(c, "--history");
+    child_arg(c, r->ep_hist);
+    child_arg(c, "--pub");
+    child_arg(c, r->ep_sig);
+    child_arg(c, "--rep");
+    child_arg(c, r->ep_eng);
+    if (r->lookback != NO_LOOKBACK) {
+        strfmt(r->a_lookback, sizeof r->a_lookback, "%lld",
+               (long long)r->lookback);
+        child_arg(c, "--lookback");
+        child_arg(c, r->a_lookback);
+    }
+    for (int i = 0; i < r->params.n; i++) {
+        child_arg(c, "--param");
+        child_arg(c, r->params.v[i]);
+    }
+    if (r->verbose)
+        child_arg(c, "--verbose");
+
+    strfmt(path, sizeof path, "%s/livetrade-feeder", r->bindir);
+    c = &r->feeder;
+    rc |= child_init(c, "feeder", path);
+    strfmt(r->a_seed, sizeof r->a_seed, "%lld", (long long)r->seed);
+    s_fmt_double(r->a_interval, sizeof r->a_interval, r->interval);
+    strfmt(r->a_timeframe, sizeof r->a_timeframe, "%lld",
+           (long long)r->timeframe);
+    child_arg(c, "--source");
+    child_arg(c, r->source);
+    child_arg(c, "--symbols");
+    child_arg(c, r->syms);
+    child_arg(c, "--pub");
+    child_arg(c, r->ep_bars);
+    child_arg(c, "--rep");
+    child_arg(c, r->ep_hist);
+    child_arg(c, "--seed");
+    child_arg(c, r->a_seed);
+    child_arg(c, "--interval");
+    child_arg(c, r->a_interval);
+    child_arg(c, "--timeframe");
+    child_arg(c, r->a_timeframe);
+    if (r->verbose)
+        child_arg(c, "--verbose");
+    return rc ? ERR_TOO_LARGE : 0;
+}
+
+/* ===== supervision =================================================== */
+
+/* Says once, when `c` has been reaped, whether it ended as it should. */
+static void s_judge(struct run *r, const struct child *c)
+{
+    char how[128];
+
+    child_describe(c, how, sizeof how);
+    log_msg(LL_DEBUG, "%s (pid %d) %s", c->name, (int)c->pid, how);
+    if (!c->asked) {
+        fprintf(stderr, PROG ": %s %s%s\n", c->name, how,
+                child_clean(c) ? " before it was asked to stop" : "");
+        r->failed = 1;
+    } else if (c->killed) {
+        r->failed = 1;              /* s_stop said so already */
+    } else if (!child_clean(c)) {
+        fprintf(stderr, PROG ": %s %s\n", c->name, how);
+        r->failed = 1;
+    }
+}
+
+/* Reaps every child that has exited; returns the first that did so
+ * without being asked, or NULL. */
+static struct child *s_reap_all(struct run *r)
+{
+    struct child *kids[] = { &r->sink, &r->engine, &r->feeder };
+    struct child *early = NULL;
+
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
+        if (!child_reap(kids[i]))
+            continue;
+        s_judge(r, kids[i]);
+        if (!kids[i]->asked && !early)
+            early = kids[i];
+    }
+    return early;
+}
+
+static void s_log_argv(const struct child *c)
+{
+    char line[2048];
+    size_t len = 0;
+
+    if (log_level > LL_DEBUG)
+        return;
+    line[0] = '\0';
+    for (int i = 0; i < c->argc; i++) {
+        int n = strfmt(line + len, sizeof line - len, "%s%s", i ? " " : "",
+                       c->argv[i]);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    log_msg(LL_DEBUG, "started %s (pid %d): %s", c->name, (int)c->pid, line);
+}
+
+/* Starts sink, engine, feeder; stops at the first that cannot start. */
+static int s_start(struct run *r)
+{
+    struct child *kids[] = { &r->sink, &r->engine, &r->feeder };
+    char err[ERR_LEN];
+
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
+        if (child_start(kids[i], err) != 0) {
+            fprintf(stderr, PROG ": %s\n", err);
+            return ERR_IO;
+        }
+        s_log_argv(kids[i]);
+    }
+    return 0;
+}
+
+/* Waits for the end of --duration, a signal, or a child's early exit, and
+ * says which in r->why. */
+static void s_supervise(struct run *r, double t0)
+{
+    double end = t0 + r->duration * 60.0;
+
+    for (;;) {
+        struct child *early = s_reap_all(r);
+        double left;
+
+        if (early) {
+            strfmt(r->why, sizeof r->why, "%s exited", early->name);
+            return;
+        }
+        if (proc_stop) {
+            strfmt(r->why, sizeof r->why, "interrupted");
+            return;
+        }
+        left = end - mono_sec();
+        if (left <= 0) {
+            strfmt(r->why, sizeof r->why, "duration reached");
+            return;
+        }
+        child_pause(left);
+    }
+}
+
+/* SIGTERM, then up to GRACE_SEC for `c` to exit, then SIGKILL. */
+static void s_stop(struct run *r, struct child *c)
+{
+    double end;
+
+    if (c->state != CHILD_RUNNING)
+        return;
+    log_msg(LL_DEBUG, "stopping %s (pid %d)", c->name, (int)c->pid);
+    child_kill(c, SIGTERM);
+    end = mono_sec() + GRACE_SEC;
+    while (c->state == CHILD_RUNNING) {
+        double left = end - mono_sec();
+        if (left <= 0) {
+            fprintf(stderr, PROG ": %s did not stop within %g s; killing "
+                    "it\n", c->name, GRACE_SEC);
+            child_kill(c, SIGKILL);
+            child_reap_wait(c);
+            s_judge(r, c);
+            break;
+        }
+        child_pause(left);
+        s_reap_all(r);
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run *r = &s_run;
+    char err[ERR_LEN];
+    double t0;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    rc = s_parse(r, argc, argv, err);
+    if (rc == 1)
+        return 0;
+    if (rc)
+        return proc_usage_error(PROG, err);
+    if (r->verbose)
+        log_level = LL_DEBUG;
+    rc = s_locate(r, err);
+    if (rc == 0)
+        rc = s_make_dir(r, err);
+    if (rc == 0 && s_build(r) != 0) {
+        strfmt(err, ERR_LEN, "program path too long in %s", r->bindir);
+        rc = ERR_TOO_LARGE;
+    }
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err);
+        s_remove_dir(r);
+        return 1;
+    }
+
+    child_setup();
+    fprintf(stderr, PROG ": running %s on %s for %g min (%s data, ipc in "
+            "%s)\n", r->strategy, r->syms, r->duration, r->source, r->dir);
+    t0 = mono_sec();
+    if (s_start(r) == 0) {
+        s_supervise(r, t0);
+    } else {
+        strfmt(r->why, sizeof r->why, "a program failed to start");
+        r->failed = 1;
+    }
+    /* Upstream first, so each stage can drain what it was sent. */
+    s_stop(r, &r->feeder);
+    s_stop(r, &r->engine);
+    s_stop(r, &r->sink);
+    s_remove_dir(r);
+    fprintf(stderr, PROG ": stopped after %.1f s (%s), exit status %d\n",
+            mono_sec() - t0, r->why, r->failed ? 1 : 0);
+    return r->failed ? 1 : 0;
+}

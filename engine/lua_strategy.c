@@ -949,9 +949,9 @@ const char *strategy_ind_name(const strategy_t *s, int i)
     return i >= 0 && i < s->nind ? s->ind_name[i] : NULL;
 }
 
-double strategy_ind_value(const strategy_t *s, int i)
+double strategy_ind_value(const strategy_t *s, int i, size_t back)
 {
-    return i >= 0 && i < s->nind ? series_back(&s->ind[i]->out, 1) : NAN;
+    return i >= 0 && i < s->nind ? series_back(&s->ind[i]->out, back) : NAN;
 }
 
 void strategy_set_budget(strategy_t *s, long long instructions)

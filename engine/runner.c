@@ -5,6 +5,8 @@
 
 #include "runner.h"
 
+#define CONF_MOVE_BARS 20       /* bars behind the typical move */
+
 int runner_init(struct runner *r, const char *path, const char *sym,
                 const struct opt_multi *params, char *err)
 {
@@ -28,16 +30,24 @@ void runner_free(struct runner *r)
     strat_data_free(&r->data);
 }
 
-double runner_confidence(const strategy_t *st, double close)
+double runner_confidence(const struct runner *r)
 {
+    const strategy_t *st = r->strat;
+    const struct series *c = &r->data.close;
     int n = strategy_nind(st);
-    double a, b, d;
+    double a1, a2, b1, b2, d, move = 0;
+    size_t k, len = c->len;
 
-    if (n == 0 || !(close > 0))
+    for (k = 1; k <= CONF_MOVE_BARS && k < len; k++)
+        move += fabs(c->v[len - k] - c->v[len - k - 1]);
+    move = k > 1 ? move / (double)(k - 1) : 0;
+    if (n == 0 || !(move > 0))
         return 0.5;
-    a = strategy_ind_value(st, 0);
-    b = n >= 2 ? strategy_ind_value(st, 1) : close;
-    d = fabs(a - b) / (0.005 * close);
+    a1 = strategy_ind_value(st, 0, 1);
+    a2 = strategy_ind_value(st, 0, 2);
+    b1 = n >= 2 ? strategy_ind_value(st, 1, 1) : series_back(c, 1);
+    b2 = n >= 2 ? strategy_ind_value(st, 1, 2) : series_back(c, 2);
+    d = fabs((a1 - b1) - (a2 - b2)) / (0.5 * move);
     if (isnan(d))
         return 0.5;
     return 0.5 + 0.5 * (d < 1 ? d : 1);
@@ -63,12 +73,12 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     s->sl = c->sl;
     s->tp = c->tp;
     snprintf(s->tag, sizeof s->tag, "%s", c->tag);
-    s->conf = isnan(c->conf) ? runner_confidence(st, b->c) : c->conf;
+    s->conf = isnan(c->conf) ? runner_confidence(r) : c->conf;
     s->nind = n < SIG_MAX_IND ? n : SIG_MAX_IND;
     for (int i = 0; i < s->nind; i++) {
         snprintf(s->ind[i].name, sizeof s->ind[i].name, "%s",
                  strategy_ind_name(st, i));
-        s->ind[i].v = strategy_ind_value(st, i);
+        s->ind[i].v = strategy_ind_value(st, i, 1);
     }
 }
 

@@ -38,10 +38,15 @@ void runner_free(struct runner *r);
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg);
 
-/* The default confidence for a call without `confidence` (README.md):
- * 0.5 + 0.5 * min(1, |a - b| / (0.5% of price)), where a and b are the
- * first two indicators' current values (one indicator: it and the close;
- * none: 0.5). */
-double runner_confidence(const strategy_t *st, double close);
+/* The default confidence for a call made without `confidence=`
+ * (README.md, "Confidence"): how decisively the first two indicators
+ * (one indicator: the close and it) moved against each other on this bar,
+ * compared with the symbol's typical bar-to-bar move:
+ *   spread = a - b;  d = |spread[-1] - spread[-2]| / (0.5 * move)
+ *   confidence = 0.5 + 0.5 * min(1, d)
+ * where move is the mean |close - previous close| over the last 20 bars
+ * (computed only when a signal is made, so it costs nothing per bar and
+ * depends on those 21 closes alone). No indicators, or no move: 0.5. */
+double runner_confidence(const struct runner *r);
 
 #endif

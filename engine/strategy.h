@@ -71,10 +71,11 @@ const char *strategy_name(const strategy_t *self);
 const char *strategy_params(const strategy_t *self);
 
 /* Indicators in declaration order: attribute name (or default name like
- * "SMA(C,10)") and the value at the current bar. */
+ * "SMA(C,10)") and the value `back` bars from the end (1 = the current
+ * bar, 2 = the one before; NaN if there is none). */
 int strategy_nind(const strategy_t *self);
 const char *strategy_ind_name(const strategy_t *self, int i);
-double strategy_ind_value(const strategy_t *self, int i);
+double strategy_ind_value(const strategy_t *self, int i, size_t back);
 
 /* Limits for later calls. */
 void strategy_set_budget(strategy_t *self, long long instructions);

@@ -63,6 +63,7 @@ void *bus_bind_pub(const char *endpoint, char *err)
         return NULL;
     s_set_int(s, ZMQ_SNDHWM, BUS_HWM);
     s_set_int(s, ZMQ_XPUB_NODROP, 1);
+    s_set_int(s, ZMQ_XPUB_VERBOSE, 1);      /* every subscriber counts */
     s_set_int(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS);
     s_set_int(s, ZMQ_LINGER, 1000);
     return s_bind(s, endpoint, err);
@@ -187,15 +188,23 @@ void bus_pub_tick(struct bus_pub *p, uint64_t seq)
         p->sent--;                  /* heartbeats are not data */
 }
 
-void bus_pub_read_subs(struct bus_pub *p)
+void bus_pub_read_subs(struct bus_pub *p, const char *kind)
 {
     char buf[BUS_TOPIC_MAX + 1];
+    size_t kl = kind ? strlen(kind) : 0;
     int n;
 
     while ((n = zmq_recv(p->sock, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
-        if (n >= 1 && buf[0] == 1)
+        int match;
+        if (n < 1 || n > (int)sizeof buf)
+            continue;
+        match = kind ? (size_t)n > kl && memcmp(buf + 1, kind, kl) == 0
+                     : !(n >= 4 && memcmp(buf + 1, "hb|", 3) == 0);
+        if (!match)
+            continue;
+        if (buf[0] == 1)
             p->subscribers++;
-        else if (n >= 1 && buf[0] == 0)
+        else if (buf[0] == 0 && p->subscribers > 0)
             p->subscribers--;
     }
 }

@@ -56,7 +56,8 @@ struct bus_pub {
     int64_t last_send;              /* mono ms of the last message */
     uint64_t hb_seq;                /* last seq announced in heartbeats */
     uint64_t sent, dropped;         /* counters */
-    int subscribers;                /* live subscriptions seen (XPUB) */
+    int subscribers;                /* subscriptions seen (XPUB_VERBOSE):
+                                       each subscriber's topics count */
 };
 
 int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
@@ -67,8 +68,9 @@ int bus_pub_send(struct bus_pub *p, const char *topic);
 /* Sends a heartbeat if nothing was sent for BUS_HEARTBEAT_MS. `seq` is the
  * last sequence number of a single-stream publisher (0 otherwise). */
 void bus_pub_tick(struct bus_pub *p, uint64_t seq);
-/* Reads pending (un)subscription messages from the XPUB socket. */
-void bus_pub_read_subs(struct bus_pub *p);
+/* Reads pending (un)subscription messages from the XPUB socket and counts
+ * subscriptions whose topic starts with `kind` (NULL: all but "hb|"). */
+void bus_pub_read_subs(struct bus_pub *p, const char *kind);
 
 /* Receives one two-frame message without blocking. Returns the body
  * length (>= 0), -1 if nothing was waiting, -2 for a malformed message

@@ -120,11 +120,94 @@ void mp_body_free(struct mp_body *b)
     msgpack_unpacked_destroy(&b->up);
 }
 
+/* Walks the msgpack headers in data[0..len) without building anything
+ * and checks that the bytes hold exactly one object whose every array,
+ * map, string and binary fits in what is left. msgpack-c allocates from
+ * the counts in the headers, so a 6-byte body claiming 2^32 map entries
+ * would otherwise ask for hundreds of gigabytes. */
+static int s_plausible(const unsigned char *p, size_t len)
+{
+    size_t pos = 0, pending = 1;
+
+    while (pending > 0) {
+        size_t need = 0, n = 0, lenbytes = 0;
+        unsigned char c;
+        int container = 0;          /* 1: array, 2: map */
+
+        if (pos >= len)
+            return 0;
+        c = p[pos++];
+        pending--;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+            continue;
+        if (c >= 0x80 && c <= 0x8f) {
+            n = c & 0x0f;
+            container = 2;
+        } else if (c >= 0x90 && c <= 0x9f) {
+            n = c & 0x0f;
+            container = 1;
+        } else if (c >= 0xa0 && c <= 0xbf) {
+            need = c & 0x1f;
+        } else {
+            switch (c) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8 str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;
+            case 0xc6: case 0xdb: lenbytes = 4; break;
+            case 0xc7: lenbytes = 1; need = 1; break;            /* ext */
+            case 0xc8: lenbytes = 2; need = 1; break;
+            case 0xc9: lenbytes = 4; need = 1; break;
+            case 0xca: need = 4; break;
+            case 0xcb: need = 8; break;
+            case 0xcc: case 0xd0: need = 1; break;
+            case 0xcd: case 0xd1: need = 2; break;
+            case 0xce: case 0xd2: need = 4; break;
+            case 0xcf: case 0xd3: need = 8; break;
+            case 0xd4: need = 2; break;                          /* fixext */
+            case 0xd5: need = 3; break;
+            case 0xd6: need = 5; break;
+            case 0xd7: need = 9; break;
+            case 0xd8: need = 17; break;
+            case 0xdc: lenbytes = 2; container = 1; break;
+            case 0xdd: lenbytes = 4; container = 1; break;
+            case 0xde: lenbytes = 2; container = 2; break;
+            case 0xdf: lenbytes = 4; container = 2; break;
+            default: return 0;                                   /* 0xc1 */
+            }
+            if (lenbytes) {
+                size_t v = 0;
+                if (len - pos < lenbytes)
+                    return 0;
+                for (size_t i = 0; i < lenbytes; i++)
+                    v = (v << 8) | p[pos + i];
+                pos += lenbytes;
+                if (container)
+                    n = v;
+                else
+                    need += v;
+            }
+        }
+        if (container) {
+            size_t items = container == 2 ? n * 2 : n;
+            if (n > len - pos || items > len - pos)
+                return 0;           /* each item takes at least a byte */
+            pending += items;
+        } else if (need > len - pos) {
+            return 0;
+        } else {
+            pos += need;
+        }
+    }
+    return pos == len;
+}
+
 const msgpack_object *mp_body_decode(struct mp_body *b, const void *data,
                                      size_t len)
 {
     size_t off = 0;
     msgpack_unpack_return rc;
+
+    if (!data || !s_plausible(data, len))
+        return NULL;
 
     rc = msgpack_unpack_next(&b->up, data, len, &off);
     if (rc != MSGPACK_UNPACK_SUCCESS || off != len)

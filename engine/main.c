@@ -46,6 +46,7 @@ struct engine {
     const char *strategy, *symbols, *sub_ep, *pub_ep, *hist_ep, *rep_ep;
     const char *id;
     int64_t lookback;               /* -1: automatic */
+    int64_t wait_subs;              /* signal subscriptions before live */
     struct opt_multi params;
     int verbose;
     /* state */
@@ -56,6 +57,7 @@ struct engine {
     char idbuf[64];
     int64_t lb;                     /* lookback in use */
     int warming;                    /* symbols not live yet */
+    int wait_logged;
     struct bus_pub pub;
     void *sub, *router;
     struct bus_track track;
@@ -413,9 +415,11 @@ static void s_pack_status(msgpack_packer *pk)
     msgpack_pack_array(pk, (size_t)E.nsym);
     for (int k = 0; k < E.nsym; k++) {
         struct sym *y = &E.syms[k];
-        msgpack_pack_map(pk, 8);
+        msgpack_pack_map(pk, 9);
         mp_kstr(pk, "sym", y->run.sym);
         mp_kuint(pk, "bars", y->run.bars);
+        mp_kint(pk, "first_t", y->run.data.time.len ?
+                (int64_t)y->run.data.time.v[0] : -1);
         mp_kint(pk, "last_t", y->run.last_t);
         mp_pack_str(pk, "live");
         if (y->live)
@@ -466,7 +470,11 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
 static void s_on_tick(loop_t *loop, void *arg)
 {
     (void)loop; (void)arg;
-    if (E.warming) {
+    if (E.warming && E.pub.subscribers < E.wait_subs) {
+        if (!E.wait_logged++)
+            log_msg(LL_INFO, "waiting for %lld signal subscriber(s) before "
+                    "going live", (long long)E.wait_subs);
+    } else if (E.warming) {
         int64_t now = mono_ms();
         /* After one symbol's request goes unanswered, leave the others
          * for the next tick rather than wait once per symbol. */
@@ -481,7 +489,7 @@ static void s_on_tick(loop_t *loop, void *arg)
 static void s_on_pub(loop_t *loop, void *sock, int fd, void *arg)
 {
     (void)loop; (void)sock; (void)fd; (void)arg;
-    bus_pub_read_subs(&E.pub);
+    bus_pub_read_subs(&E.pub, "sig|");
 }
 
 static const struct opt s_opts[] = {
@@ -502,6 +510,8 @@ static const struct opt s_opts[] = {
       "override a strategy parameter (repeatable)" },
     { "lookback", OPT_INT, &E.lookback, NULL, "N",
       "bars of history to warm up on (default: automatic)" },
+    { "wait-subscribers", OPT_INT, &E.wait_subs, NULL, "N",
+      "start only once N subscriptions to signals have arrived (0)" },
     { "id", OPT_STR, &E.id, NULL, "NAME",
       "engine id in signals (default: strategy-<hash of symbols>)" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },

@@ -369,6 +369,8 @@ static int s_build(struct run *r)
     child_arg(c, r->ep_sig);
     child_arg(c, "--rep");
     child_arg(c, r->ep_eng);
+    child_arg(c, "--wait-subscribers");     /* the console sees it all */
+    child_arg(c, "1");
     if (r->lookback != NO_LOOKBACK) {
         strfmt(r->a_lookback, sizeof r->a_lookback, "%lld",
                (long long)r->lookback);

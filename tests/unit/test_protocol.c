@@ -154,6 +154,12 @@ static void test_bar_rejects(void **state)
     assert_null(mp_body_decode(&body, "\xc1\xc1\xc1", 3));
     assert_null(mp_body_decode(&body, "\x92\x01", 2));   /* truncated */
     assert_null(mp_body_decode(&body, "\x01\x02", 2));   /* two objects */
+    /* Headers that claim more than the body holds: no allocation. */
+    assert_null(mp_body_decode(&body, "\xdf\xff\xff\xff\xff\xa1\x61\x01", 8));
+    assert_null(mp_body_decode(&body, "\xdd\xff\xff\xff\xff\x01", 6));
+    assert_null(mp_body_decode(&body, "\xdb\xff\xff\xff\xff\x61", 6));
+    assert_non_null(mp_body_decode(&body, "\x82\xa1\x61\x01\xa1\x62\x92\xc3\xcb"
+                                   "\x3f\xf0\x00\x00\x00\x00\x00\x00", 17));
     assert_int_equal(bar_unpack(mp_body_decode(&body, "\x01", 1), &b, err),
                      ERR_PARSE);
     assert_int_equal(bar_unpack(NULL, &b, err), ERR_PARSE);

@@ -268,7 +268,7 @@ static int s_setup(void **state)
     memset(&s_mock, 0, sizeof s_mock);
     msgpack_sbuffer_init(&s_sb);
     msgpack_packer_init(&s_pk, &s_sb, msgpack_sbuffer_write);
-    log_level = LL_DEBUG;
+    log_level = LL_ERROR + 1;       /* keep the test output quiet */
     return 0;
 }
 
@@ -408,6 +408,19 @@ static void test_pipeline_failed_write_not_remembered(void **state)
     sink_destroy(&k);
 }
 
+static void test_pipeline_utf8(void **state)
+{
+    (void)state;
+    assert_true(s_utf8(""));
+    assert_true(s_utf8("SmaCross h\xc3\xa9 \xe2\x9c\x96 \xf0\x9f\x93\x88"));
+    assert_false(s_utf8("\xc0\xaf"));              /* overlong '/' */
+    assert_false(s_utf8("\xed\xa0\x80"));          /* surrogate */
+    assert_false(s_utf8("\xf4\x90\x80\x80"));      /* above U+10FFFF */
+    assert_false(s_utf8("\xe2\x82"));              /* cut short */
+    assert_false(s_utf8("\x80"));                  /* lone continuation */
+    assert_false(s_utf8("\xff"));
+}
+
 /* }==================================================== */
 
 int main(void)
@@ -432,6 +445,7 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_pipeline_failed_write_not_remembered, s_setup, s_teardown),
+        cmocka_unit_test(test_pipeline_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

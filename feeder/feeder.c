@@ -1,0 +1,453 @@
+/* feeder.c -- livetrade-feeder's body: source -> stores -> bus, and the
+ * request endpoint (see feeder.h). */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "err.h"
+#include "feeder.h"
+#include "history.h"
+#include "log.h"
+#include "mp.h"
+#include "store.h"
+
+#define REQ_BATCH 64                /* requests answered per wake-up */
+#define HB_CHECK_MS 100             /* how often heartbeats are due-checked */
+#define REPLY_KEEP (1u << 20)       /* reply buffer kept between requests */
+/* A packed bar takes at most ~200 bytes (13 keys, 9-byte numbers, 15-byte
+ * src, 31-byte sym); bound replies so they fit BUS_MAX_BODY, which every
+ * client accepts. Longer histories are read in pages with `since`. */
+#define REPLY_MAX_BARS ((BUS_MAX_BODY - 4096) / 200)
+
+struct fsym {
+    char topic[BUS_TOPIC_MAX];      /* "bar|SYM|" */
+    store_t *store;                 /* every bar so far */
+    int64_t live;                   /* live bars emitted */
+    int done;                       /* reached --count or stream ended */
+};
+
+struct feeder {
+    const struct source_ops *ops;   /* the source's table */
+    void *src;                      /* the source's state */
+    loop_t *loop;                   /* not owned */
+    struct bus_pub pub;             /* XPUB, instance id, heartbeats */
+    int pub_open;                   /* pub needs bus_pub_free */
+    void *router;                   /* request endpoint */
+    struct fsym *sym;               /* per symbol, in --symbols order */
+    int nsym;
+    int64_t count;                  /* live bars per symbol; 0 = no end */
+    int64_t interval_ms;            /* between rounds; 0 = burst */
+    int exit_when_done;
+    int tick_id;                    /* live-bar timer */
+    int ndone;                      /* symbols done */
+    int done;                       /* every symbol done */
+    msgpack_sbuffer rsb;            /* reply body */
+    msgpack_packer rpk;             /* packs into rsb */
+    struct mp_body body;            /* request decoder */
+    uint64_t published;             /* live bars sent */
+    uint64_t requests, bad_requests;
+    uint64_t bad_bars;              /* rejected bars from the source */
+    struct log_limit req_lim;       /* bad requests */
+    struct log_limit bar_lim;       /* rejected bars */
+};
+
+/* {==================== bars ====================== */
+
+static void s_all_done(feeder_t *self)
+{
+    self->done = 1;
+    log_msg(LL_INFO, "every symbol is done: %llu live bars published; %s",
+            (unsigned long long)self->published, self->exit_when_done ?
+            "exiting" : "still serving requests until stopped");
+    /* The timer now only times the drain (or wakes rarely). */
+    loop_set_timer(self->loop, self->tick_id, self->exit_when_done ?
+                   FEEDER_DRAIN_MS : 60000);
+}
+
+static void s_sym_done(feeder_t *self, int i)
+{
+    if (self->sym[i].done)
+        return;
+    self->sym[i].done = 1;
+    if (++self->ndone == self->nsym)
+        s_all_done(self);
+}
+
+/* Stores a bar of symbol i and, if live, publishes it. The source's
+ * entry point for push sources (source_emit_fn). */
+static int s_emit(void *arg, int i, const struct bar *in, int live)
+{
+    feeder_t *self = arg;
+    struct fsym *fs;
+    struct bar b = *in;
+    char why[ERR_LEN];
+    int rc;
+
+    assert(self && i >= 0 && i < self->nsym);
+    fs = &self->sym[i];
+    if (live && fs->done)
+        return ERR_TOO_LARGE;       /* past --count */
+    snprintf(b.src, sizeof b.src, "%s", self->ops->name);
+    snprintf(b.sym, sizeof b.sym, "%s", store_sym(fs->store));
+    rc = bar_check(&b, why);
+    if (rc == ERR_OK) {
+        rc = store_append(fs->store, &b, &b.seq);
+        if (rc == ERR_OLD)
+            snprintf(why, sizeof why, "%s: bar at %lld is not newer than "
+                     "%lld", b.sym, (long long)b.t,
+                     (long long)store_last_t(fs->store));
+        else if (rc)
+            snprintf(why, sizeof why, "%s: %s", b.sym, err_str(rc));
+    }
+    if (rc) {
+        self->bad_bars++;
+        log_limited(&self->bar_lim, LL_WARN, "source %s: bar dropped: %s",
+                    self->ops->name, why);
+        return rc;
+    }
+    if (!live)
+        return ERR_OK;
+    b.pub = self->pub.instance;
+    bar_pack(&self->pub.pk, &b);
+    if (bus_pub_send(&self->pub, fs->topic) == 0)
+        self->published++;
+    log_msg(LL_DEBUG, "bar %s seq %llu t %lld c %.4f", b.sym,
+            (unsigned long long)b.seq, (long long)b.t, b.c);
+    fs->live++;
+    if (self->count && fs->live >= self->count)
+        s_sym_done(self, i);
+    return ERR_OK;
+}
+
+/* Pulls the next bar of symbol i from the source. 1 if a bar was
+ * emitted, 0 if none was available, -1 if the stream has ended. */
+static int s_pull(feeder_t *self, int i, int live)
+{
+    struct bar b;
+    int rc = self->ops->next_bar(self->src, i, &b);
+
+    if (rc == 1) {
+        s_emit(self, i, &b, live);
+        return 1;
+    }
+    if (rc < 0) {
+        log_msg(LL_INFO, "source %s: stream of %s ended (%s)",
+                self->ops->name, store_sym(self->sym[i].store),
+                err_str(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* History for pull sources: the first `history` bars of each symbol. */
+static void s_load_history(feeder_t *self, int64_t history)
+{
+    for (int i = 0; i < self->nsym; i++)
+        for (int64_t k = 0; k < history; k++) {
+            int rc = s_pull(self, i, 0);
+            if (rc < 0)
+                s_sym_done(self, i);
+            if (rc <= 0)
+                break;
+        }
+}
+
+/* One live bar for every symbol still running. */
+static void s_round(feeder_t *self)
+{
+    for (int i = 0; i < self->nsym && !self->done; i++)
+        if (!self->sym[i].done && s_pull(self, i, 1) < 0)
+            s_sym_done(self, i);
+}
+
+static void s_on_tick(loop_t *loop, void *arg)
+{
+    feeder_t *self = arg;
+    int rounds;
+
+    if (self->done) {
+        if (self->exit_when_done)
+            loop_stop(loop);
+        return;
+    }
+    if (!self->ops->next_bar)
+        return;                     /* push sources publish by themselves */
+    rounds = 1;
+    if (self->interval_ms == 0)
+        rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
+    for (int r = 0; r < rounds && !self->done; r++)
+        s_round(self);
+}
+
+static void s_on_heartbeat(loop_t *loop, void *arg)
+{
+    feeder_t *self = arg;
+    (void)loop;
+    /* One stream: announce its last seq so a subscriber can spot a lost
+     * final bar; several streams share one heartbeat, so 0. */
+    bus_pub_tick(&self->pub, self->nsym == 1 ?
+                 store_last_seq(self->sym[0].store) : 0);
+}
+
+static void s_on_subs(loop_t *loop, void *sock, int fd, void *arg)
+{
+    feeder_t *self = arg;
+    (void)loop;
+    (void)sock;
+    (void)fd;
+    bus_pub_read_subs(&self->pub, "bar|");
+}
+
+/* }==================================================== */
+
+/* {==================== requests ====================== */
+
+/* Copies at most 40 printable characters of a string from outside. */
+static void s_printable(char *dst, size_t n, const msgpack_object *o)
+{
+    size_t k = 0;
+
+    if (n > 41)
+        n = 41;
+    for (uint32_t i = 0; o && i < o->via.str.size && k + 1 < n; i++) {
+        char c = o->via.str.ptr[i];
+        dst[k++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    dst[k] = '\0';
+}
+
+static void s_bad_request(feeder_t *self, const char *why)
+{
+    self->bad_requests++;
+    log_limited(&self->req_lim, LL_WARN, "bad request: %s (%llu so far)",
+                why, (unsigned long long)self->bad_requests);
+    history_pack_error(&self->rpk, why);
+}
+
+static void s_history(feeder_t *self, const msgpack_object *o)
+{
+    struct history_req r;
+    char why[ERR_LEN];
+    size_t n;
+
+    if (history_req_parse(o, &r, why) != ERR_OK) {
+        s_bad_request(self, why);
+        return;
+    }
+    for (int i = 0; i < self->nsym; i++)
+        if (strcmp(store_sym(self->sym[i].store), r.sym) == 0) {
+            n = store_pack_history(self->sym[i].store, &self->rpk, &r,
+                                   REPLY_MAX_BARS);
+            log_msg(LL_DEBUG, "history %s n %lld since %lld: %zu bars",
+                    r.sym, (long long)r.n, (long long)r.since, n);
+            return;
+        }
+    snprintf(why, sizeof why, "unknown symbol '%s'", r.sym);
+    s_bad_request(self, why);
+}
+
+static void s_status(feeder_t *self)
+{
+    msgpack_packer *pk = &self->rpk;
+
+    msgpack_pack_map(pk, 10);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "status");
+    mp_kstr(pk, "prog", "livetrade-feeder");
+    mp_kstr(pk, "source", self->ops->name);
+    mp_kuint(pk, "pub", self->pub.instance);
+    mp_kint(pk, "symbols", self->nsym);
+    mp_kuint(pk, "bars_published", self->published);
+    mp_kuint(pk, "dropped", self->pub.dropped);
+    mp_kuint(pk, "requests", self->requests);
+    mp_kuint(pk, "bad_requests", self->bad_requests);
+}
+
+/* Packs the reply to one request body into rsb. */
+static void s_answer(feeder_t *self, const void *data, size_t len)
+{
+    const msgpack_object *o, *type;
+    char why[ERR_LEN], name[48];
+    int64_t ver;
+
+    self->requests++;
+    o = mp_body_decode(&self->body, data, len);
+    if (!o || o->type != MSGPACK_OBJECT_MAP) {
+        s_bad_request(self, "request is not a msgpack map");
+        return;
+    }
+    if (mp_get(o, "ver") && (mp_int(o, "ver", &ver) || ver != 1)) {
+        s_bad_request(self, "unsupported request version (expected 1)");
+        return;
+    }
+    type = mp_get(o, "type");
+    if (!type || type->type != MSGPACK_OBJECT_STR) {
+        s_bad_request(self, "request has no 'type' string");
+        return;
+    }
+    if (mp_is(type, "history")) {
+        s_history(self, o);
+    } else if (mp_is(type, "status")) {
+        s_status(self);
+    } else {
+        s_printable(name, sizeof name, type);
+        snprintf(why, sizeof why, "unknown request type '%s'", name);
+        s_bad_request(self, why);
+    }
+}
+
+static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
+{
+    feeder_t *self = arg;
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    (void)loop;
+    (void)sock;
+    (void)fd;
+
+    for (int k = 0; k < REQ_BATCH; k++) {
+        zmq_msg_t id, body;
+        int n = bus_router_recv(self->router, &id, &body);
+        if (n < 0)
+            break;
+        s_answer(self, zmq_msg_data(&body), (size_t)n);
+        if (bus_router_reply(self->router, &id, &self->rsb) != 0)
+            log_limited(&lim, LL_WARN, "cannot send a reply: %s",
+                        zmq_strerror(zmq_errno()));
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+        if (self->rsb.alloc > REPLY_KEEP) {     /* after a long history */
+            msgpack_sbuffer_destroy(&self->rsb);
+            msgpack_sbuffer_init(&self->rsb);
+        } else {
+            msgpack_sbuffer_clear(&self->rsb);
+        }
+    }
+}
+
+/* }==================================================== */
+
+feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
+{
+    struct source_cfg sc;
+    feeder_t *self;
+    int rc = 0;
+
+    assert(cfg && cfg->ops && cfg->nsym >= 1 && loop);
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return NULL;
+    }
+    self->ops = cfg->ops;
+    self->loop = loop;
+    self->nsym = cfg->nsym;
+    self->count = cfg->count;
+    self->interval_ms = cfg->interval_ms;
+    self->exit_when_done = cfg->exit_when_done;
+    self->req_lim = (struct log_limit)LOG_LIMIT_INIT;
+    self->bar_lim = (struct log_limit)LOG_LIMIT_INIT;
+    msgpack_sbuffer_init(&self->rsb);
+    msgpack_packer_init(&self->rpk, &self->rsb, msgpack_sbuffer_write);
+    mp_body_init(&self->body);
+
+    if (bus_pub_init(&self->pub, cfg->pub_endpoint, cfg->ops->name, err))
+        goto fail;
+    self->pub_open = 1;
+    self->router = bus_bind_router(cfg->rep_endpoint, err);
+    if (!self->router)
+        goto fail;
+
+    self->sym = calloc((size_t)cfg->nsym, sizeof *self->sym);
+    if (!self->sym) {
+        snprintf(err, ERR_LEN, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < cfg->nsym; i++) {
+        struct fsym *fs = &self->sym[i];
+        bus_topic(fs->topic, "bar", cfg->symbols[i]);
+        fs->store = store_new(cfg->ops->name, cfg->symbols[i],
+                              self->pub.instance, STORE_MAX_BARS);
+        if (!fs->store) {
+            snprintf(err, ERR_LEN, "out of memory");
+            goto fail;
+        }
+    }
+
+    /* The timer exists before the source runs: finishing during the
+     * history (a short replay) re-arms it. */
+    self->tick_id = loop_add_timer(loop, cfg->interval_ms, s_on_tick, self);
+    rc |= self->tick_id < 0;
+    rc |= loop_add_timer(loop, HB_CHECK_MS, s_on_heartbeat, self) < 0;
+    rc |= loop_add_socket(loop, self->pub.sock, s_on_subs, self);
+    rc |= loop_add_socket(loop, self->router, s_on_request, self);
+    if (rc) {
+        snprintf(err, ERR_LEN, "event loop is full");
+        goto fail;
+    }
+
+    memset(&sc, 0, sizeof sc);
+    sc.symbols = cfg->symbols;
+    sc.nsym = cfg->nsym;
+    sc.seed = cfg->seed;
+    sc.tf = cfg->tf;
+    sc.start_ms = cfg->start_ms;
+    sc.history = cfg->history;
+    sc.loop = loop;
+    sc.emit = s_emit;
+    sc.emit_arg = self;
+    self->src = cfg->ops->open(&sc, err);
+    if (!self->src)
+        goto fail;
+    if (cfg->ops->next_bar)
+        s_load_history(self, cfg->history);
+    return self;
+fail:
+    feeder_destroy(&self);
+    return NULL;
+}
+
+void feeder_destroy(feeder_t **self_p)
+{
+    feeder_t *self = *self_p;
+
+    if (!self)
+        return;
+    if (self->router) {
+        s_on_request(self->loop, self->router, 0, self);
+        bus_close(&self->router);
+    }
+    if (self->src)
+        self->ops->close(self->src);
+    if (self->pub_open)
+        bus_pub_free(&self->pub);
+    for (int i = 0; self->sym && i < self->nsym; i++)
+        store_destroy(&self->sym[i].store);
+    free(self->sym);
+    mp_body_free(&self->body);
+    msgpack_sbuffer_destroy(&self->rsb);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t feeder_instance(const feeder_t *self)
+{
+    return self->pub.instance;
+}
+
+void feeder_log_counters(const feeder_t *self)
+{
+    uint64_t held = 0;
+
+    for (int i = 0; i < self->nsym; i++)
+        held += store_len(self->sym[i].store);
+    log_msg(LL_INFO, "counters: bars_published %llu dropped %llu "
+            "requests %llu bad_requests %llu bad_bars %llu bars_held %llu",
+            (unsigned long long)self->published,
+            (unsigned long long)self->pub.dropped,
+            (unsigned long long)self->requests,
+            (unsigned long long)self->bad_requests,
+            (unsigned long long)self->bad_bars,
+            (unsigned long long)held);
+}

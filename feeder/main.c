@@ -1,0 +1,265 @@
+/* main.c -- livetrade-feeder: publishes bars for --symbols from one source
+ * on the bus and answers history and status requests.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM (or --exit-when-done), 1 when an
+ * endpoint cannot be bound or the source cannot start, 2 on bad usage. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "err.h"
+#include "feeder.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+#include "source.h"
+#include "store.h"
+#include "util.h"
+
+#define PROG "livetrade-feeder"
+#define MAX_SYMBOLS 256
+#define INTERVAL_MAX 86400.0        /* seconds */
+#define START_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+#define START_UNSET INT64_MIN
+
+/* Every source the feeder knows; a new source is one line here. */
+static const struct source_ops *const s_sources[] = {
+    &source_demo,
+    NULL
+};
+
+struct args {
+    const char *source;             /* --source */
+    const char *symbols;            /* --symbols, comma-separated */
+    const char *pub;                /* --pub endpoint */
+    const char *rep;                /* --rep endpoint */
+    int64_t seed;                   /* --seed */
+    double interval;                /* --interval, seconds */
+    int64_t timeframe;              /* --timeframe, seconds */
+    int64_t history;                /* --history, bars */
+    int64_t count;                  /* --count, live bars per symbol */
+    int64_t start;                  /* --start, epoch ms, or START_UNSET */
+    int exit_when_done;             /* --exit-when-done */
+    int verbose;                    /* --verbose */
+};
+
+static const char s_usage[] =
+    PROG " [--source demo] [--symbols A,B] [--pub EP] [--rep EP] "
+    "[options]";
+
+static const struct source_ops *s_find_source(const char *name, char *err)
+{
+    char list[128] = "";
+    size_t off = 0;
+
+    for (int i = 0; s_sources[i]; i++) {
+        if (strcmp(s_sources[i]->name, name) == 0)
+            return s_sources[i];
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s",
+                                i ? ", " : "", s_sources[i]->name);
+        if (off >= sizeof list)
+            off = sizeof list - 1;
+    }
+    snprintf(err, ERR_LEN, "unknown source '%.64s' (expected %s)", name,
+             list);
+    return NULL;
+}
+
+/* Splits and checks --symbols into syms[] (pointing into buf); drops
+ * repeats. Returns the count, or -1 with a reason in err. */
+static int s_parse_symbols(char *buf, const char **syms, char *err)
+{
+    char *items[MAX_SYMBOLS];
+    int n = split_list(buf, items, MAX_SYMBOLS), k = 0;
+
+    if (n < 0) {
+        snprintf(err, ERR_LEN, "too many symbols (at most %d)", MAX_SYMBOLS);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        if (!symbol_valid(items[i])) {
+            snprintf(err, ERR_LEN, "invalid symbol '%.40s' (1 to %d of "
+                     "A-Z a-z 0-9 . : / _ -)", items[i], SYM_MAX - 1);
+            return -1;
+        }
+        for (int j = 0; j < k && !seen; j++)
+            seen = strcmp(syms[j], items[i]) == 0;
+        if (!seen)
+            syms[k++] = items[i];
+    }
+    if (k == 0) {
+        snprintf(err, ERR_LEN, "no symbols given");
+        return -1;
+    }
+    return k;
+}
+
+/* Range checks that config_parse cannot do. 0, or -1 with a reason. */
+static int s_check_args(const struct args *a, char *err)
+{
+    if (!isfinite(a->interval) || a->interval < 0 ||
+        a->interval > INTERVAL_MAX) {
+        snprintf(err, ERR_LEN, "--interval must be between 0 and %.0f "
+                 "seconds", INTERVAL_MAX);
+        return -1;
+    }
+    if (a->timeframe < 1 || a->timeframe > SOURCE_TF_MAX) {
+        snprintf(err, ERR_LEN, "--timeframe must be between 1 and %d "
+                 "seconds", SOURCE_TF_MAX);
+        return -1;
+    }
+    if (a->history < 0 || a->history > STORE_MAX_BARS) {
+        snprintf(err, ERR_LEN, "--history must be between 0 and %d bars",
+                 STORE_MAX_BARS);
+        return -1;
+    }
+    if (a->count < 0) {
+        snprintf(err, ERR_LEN, "--count must be 0 (no end) or more");
+        return -1;
+    }
+    if (a->start != START_UNSET && (a->start < 0 || a->start > START_MAX)) {
+        snprintf(err, ERR_LEN, "--start must be epoch milliseconds between "
+                 "0 and %lld", START_MAX);
+        return -1;
+    }
+    if (a->exit_when_done && a->count == 0) {
+        snprintf(err, ERR_LEN, "--exit-when-done needs --count");
+        return -1;
+    }
+    return 0;
+}
+
+/* Default start: the current period, aligned down to the timeframe, less
+ * `history` bars; the first live bar is then the current period. */
+static int s_default_start(const struct args *a, int64_t *start, char *err)
+{
+    int64_t tf_ms = a->timeframe * 1000, now = wall_ms();
+
+    *start = now - now % tf_ms - a->history * tf_ms;
+    if (*start < 0) {
+        snprintf(err, ERR_LEN, "--history %lld bars of %llds reach back "
+                 "before 1970; lower one or give --start",
+                 (long long)a->history, (long long)a->timeframe);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a = {
+        .source = "demo", .symbols = "AAPL",
+        .pub = "tcp://127.0.0.1:5555", .rep = "tcp://127.0.0.1:5556",
+        .seed = 42, .interval = 1.0, .timeframe = 60, .history = 500,
+        .count = 0, .start = START_UNSET,
+    };
+    const struct opt opts[] = {
+        { "source", OPT_STR, &a.source, NULL, "NAME",
+          "bar source: demo (synthetic) [demo]" },
+        { "symbols", OPT_STR, &a.symbols, "TRADING_SYMBOLS", "A,B",
+          "symbols to publish [AAPL]" },
+        { "pub", OPT_STR, &a.pub, NULL, "ENDPOINT",
+          "bind bars here (XPUB) [tcp://127.0.0.1:5555]" },
+        { "rep", OPT_STR, &a.rep, NULL, "ENDPOINT",
+          "bind history/status requests here (ROUTER) "
+          "[tcp://127.0.0.1:5556]" },
+        { "seed", OPT_INT, &a.seed, NULL, "N",
+          "demo: random seed; same seed, same bars [42]" },
+        { "interval", OPT_DBL, &a.interval, NULL, "SEC",
+          "seconds between live bars; 0 = as fast as possible [1]" },
+        { "timeframe", OPT_INT, &a.timeframe, NULL, "SEC",
+          "bar length in seconds [60]" },
+        { "history", OPT_INT, &a.history, NULL, "N",
+          "bars per symbol before the first live bar [500]" },
+        { "count", OPT_INT, &a.count, NULL, "N",
+          "live bars per symbol, then only serve requests; 0 = no end [0]" },
+        { "start", OPT_INT, &a.start, NULL, "MS",
+          "epoch ms of the first history bar [now - history bars]" },
+        { "exit-when-done", OPT_BOOL, &a.exit_when_done, NULL, NULL,
+          "with --count: exit 0 once the last bar is out" },
+        { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
+        { 0 }
+    };
+    const char *syms[MAX_SYMBOLS];
+    char err[ERR_LEN], *symbuf = NULL, names[512];
+    struct feeder_cfg cfg;
+    feeder_t *f = NULL;
+    loop_t *loop = NULL;
+    int rc, nsym, npos = 0, code = 1;
+
+    proc_init(PROG);
+    rc = config_parse(opts, argc, argv, 1, NULL, 0, &npos, err);
+    if (rc == 1) {
+        config_usage(s_usage, opts);
+        return 0;
+    }
+    if (rc)
+        return proc_usage_error(PROG, err);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ops = s_find_source(a.source, err);
+    if (!cfg.ops || s_check_args(&a, err))
+        return proc_usage_error(PROG, err);
+    symbuf = strdup(a.symbols);
+    if (!symbuf)
+        return proc_usage_error(PROG, "out of memory");
+    nsym = s_parse_symbols(symbuf, syms, err);
+    if (nsym < 0 || (a.start == START_UNSET &&
+                     s_default_start(&a, &a.start, err))) {
+        free(symbuf);
+        return proc_usage_error(PROG, err);
+    }
+    if (a.verbose)
+        log_level = LL_DEBUG;
+
+    cfg.symbols = syms;
+    cfg.nsym = nsym;
+    cfg.pub_endpoint = a.pub;
+    cfg.rep_endpoint = a.rep;
+    cfg.seed = (uint64_t)a.seed;
+    cfg.interval_ms = (int64_t)llround(a.interval * 1000.0);
+    if (a.interval > 0 && cfg.interval_ms < 1)
+        cfg.interval_ms = 1;        /* the loop counts milliseconds */
+    cfg.tf = a.timeframe;
+    cfg.history = a.history;
+    cfg.count = a.count;
+    cfg.start_ms = a.start;
+    cfg.exit_when_done = a.exit_when_done;
+
+    loop = loop_new();
+    if (!loop) {
+        log_msg(LL_ERROR, "out of memory");
+        goto out;
+    }
+    f = feeder_new(&cfg, loop, err);
+    if (!f) {
+        log_msg(LL_ERROR, "%s", err);
+        goto out;
+    }
+    names[0] = '\0';
+    for (int i = 0, off = 0; i < nsym && off < (int)sizeof names; i++)
+        off += snprintf(names + off, sizeof names - (size_t)off, "%s%s",
+                        i ? "," : "", syms[i]);
+    log_msg(LL_INFO, "source %s, symbols %s, pub %s, rep %s, seed %lld, "
+            "interval %gs, timeframe %llds, history %lld, count %lld, "
+            "start %lld, instance %" PRIu64, cfg.ops->name, names, a.pub,
+            a.rep, (long long)a.seed, a.interval, (long long)a.timeframe,
+            (long long)a.history, (long long)a.count, (long long)a.start,
+            feeder_instance(f));
+
+    rc = loop_run(loop);
+    log_msg(LL_INFO, "%s; draining", rc ? "event loop failed" :
+            proc_stop ? "signal received" : "done");
+    feeder_log_counters(f);
+    code = rc ? 1 : 0;
+out:
+    feeder_destroy(&f);
+    bus_term();
+    loop_destroy(&loop);
+    free(symbuf);
+    return code;
+}

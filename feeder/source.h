@@ -1,0 +1,63 @@
+/* source.h -- how a bar source plugs into livetrade-feeder.
+ *
+ * A source is one const table of operations (one file + one table entry
+ * in main.c per source):
+ *
+ *   const struct source_ops source_demo = {
+ *       .name = "demo", .open = s_open, .next_bar = s_next, .close = s_close
+ *   };
+ *
+ * Two kinds of source fit:
+ *   pull  the feeder asks for bars: `history` calls of next_bar() per
+ *         symbol at start (the history), then one call per symbol on every
+ *         tick of --interval (the live bars). Synthetic data, file replay.
+ *   push  next_bar is NULL; the source registers its own descriptors and
+ *         timers on cfg->loop and hands each bar to cfg->emit, with
+ *         live = 0 for history and 1 for bars to publish. Exchange feeds.
+ *
+ * Either way the feeder stamps seq and pub, keeps every bar in its history
+ * store and publishes the live ones; a source never touches a socket. */
+#ifndef LT_FEEDER_SOURCE_H
+#define LT_FEEDER_SOURCE_H
+
+#include <stdint.h>
+
+#include "loop.h"
+#include "msg_bar.h"
+
+#define SOURCE_TF_MAX 31622400      /* longest timeframe: 366 days, in s */
+
+/* Hands one bar of symbol number `sym` to the feeder (push sources).
+ * Returns 0, or an ERR_* code if the bar was rejected (invalid, older than
+ * the last one of that symbol). The feeder copies the bar. */
+typedef int (source_emit_fn)(void *arg, int sym, const struct bar *b,
+                             int live);
+
+struct source_cfg {
+    const char *const *symbols;     /* validated, distinct */
+    int nsym;                       /* entries in symbols */
+    uint64_t seed;                  /* --seed, for synthetic sources */
+    int64_t tf;                     /* --timeframe, seconds */
+    int64_t start_ms;               /* start of bar 0, epoch ms UTC */
+    int64_t history;                /* --history, bars per symbol */
+    loop_t *loop;                   /* push sources register fds here */
+    source_emit_fn *emit;           /* push sources deliver bars here */
+    void *emit_arg;                 /* first argument of emit */
+};
+
+struct source_ops {
+    const char *name;               /* --source value and bar.src */
+    /* Opens the source for cfg->symbols. Returns its state, or NULL with
+     * a reason in err[ERR_LEN]. cfg is valid only during the call. */
+    void *(*open)(const struct source_cfg *cfg, char *err);
+    /* Pull sources: writes the next bar of symbol number `sym` to *out.
+     * Returns 1 (a bar), 0 (none available yet) or an ERR_* code (the
+     * symbol's stream has ended or failed). NULL for push sources. */
+    int (*next_bar)(void *state, int sym, struct bar *out);
+    /* Releases the state returned by open; NULL is accepted. */
+    void (*close)(void *state);
+};
+
+extern const struct source_ops source_demo;
+
+#endif

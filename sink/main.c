@@ -1,0 +1,242 @@
+/* main.c -- livetrade-sink: consumes signals from engines and hands them
+ * to one output (console, file, ...).
+ *
+ *   livetrade-sink console [--sub EP[,EP...]] [--json] [--symbols A,B]
+ *                          [--color auto|always|never] [--verbose]
+ *   livetrade-sink file --path FILE [--sub ...] [--symbols A,B] [--verbose]
+ *
+ * An output is a const struct sink_ops (sink.h) listed in s_outputs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+#include "sink.h"
+
+#define PROG "livetrade-sink"
+#define DEFAULT_SUB "tcp://127.0.0.1:5557"  /* the engine's signal PUB */
+#define MAX_SYMBOLS 256
+#define MAX_OPTS 48
+#define BATCH 4096          /* messages per wake-up before timers run */
+
+static const struct sink_ops *const s_outputs[] = {
+    &sink_console,
+    &sink_file,
+    NULL
+};
+
+/* Flags every output takes. */
+static struct {
+    const char *sub;                /* --sub */
+    const char *symbols;            /* --symbols, NULL: all */
+    int verbose;                    /* --verbose */
+} s_args = { DEFAULT_SUB, NULL, 0 };
+
+static const struct opt s_common_opts[] = {
+    { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
+      "signal publishers to connect to (default " DEFAULT_SUB ")" },
+    { "symbols", OPT_STR, &s_args.symbols, NULL, "A,B",
+      "only signals for these symbols (default: all)" },
+    { "verbose", OPT_BOOL, &s_args.verbose, NULL, NULL,
+      "debug logging (one line per signal) on stderr" },
+};
+
+struct app {
+    sink_t *sink;
+    int fatal;                      /* the output is gone: stop, exit 1 */
+};
+
+static void s_help(void)
+{
+    printf("usage: " PROG " OUTPUT [flags]\n\n"
+           "Receives trading signals from livetrade engines and writes "
+           "them to OUTPUT:\n\n");
+    for (int i = 0; s_outputs[i]; i++)
+        printf("  %-10s %s\n", s_outputs[i]->name, s_outputs[i]->summary);
+    printf("\nRun '" PROG " OUTPUT --help' for the flags of an output.\n");
+}
+
+/* Receives up to `max` pending messages. Returns 0, or -1 once the
+ * output failed for good. */
+static int s_drain(void *sock, struct app *app, int max)
+{
+    char topic[BUS_TOPIC_MAX];
+    zmq_msg_t msg;
+
+    for (int i = 0; i < max; i++) {
+        int n = bus_recv(sock, topic, sizeof topic, &msg);
+        int rc;
+        if (n == -1)
+            break;
+        if (n < 0) {
+            sink_bad_frame(app->sink);
+            continue;
+        }
+        rc = sink_handle(app->sink, topic, zmq_msg_data(&msg), (size_t)n);
+        zmq_msg_close(&msg);
+        if (rc != ERR_OK) {
+            app->fatal = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
+{
+    (void)fd;
+    if (s_drain(sock, arg, BATCH) != 0)
+        loop_stop(loop);
+}
+
+/* Splits --symbols into `syms`; the number of symbols, or -1 with a
+ * reason in err. */
+static int s_symbols(char *list, char **syms, char *err)
+{
+    int n = split_list(list, syms, MAX_SYMBOLS);
+
+    if (n < 0) {
+        snprintf(err, ERR_LEN, "too many --symbols (at most %d)",
+                 MAX_SYMBOLS);
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(err, ERR_LEN, "--symbols is empty");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!symbol_valid(syms[i])) {
+            snprintf(err, ERR_LEN, "bad symbol '%s' in --symbols", syms[i]);
+            return -1;
+        }
+    return n;
+}
+
+static void s_log_counters(const char *name, const struct sink_stats *st)
+{
+    log_msg(LL_INFO, "%s: received %llu messages (%llu signals, %llu "
+            "heartbeats), written %llu, duplicates %llu, bad %llu, failed "
+            "%llu, gaps %llu (%llu missed), restarts %llu, out of order %llu",
+            name, (unsigned long long)st->received,
+            (unsigned long long)st->signals,
+            (unsigned long long)st->heartbeats,
+            (unsigned long long)st->written,
+            (unsigned long long)st->duplicates,
+            (unsigned long long)st->bad, (unsigned long long)st->failed,
+            (unsigned long long)st->gaps, (unsigned long long)st->missed,
+            (unsigned long long)st->restarts, (unsigned long long)st->old);
+}
+
+int main(int argc, char **argv)
+{
+    const struct sink_ops *ops = NULL;
+    struct opt opts[MAX_OPTS];
+    char err[ERR_LEN], info[ERR_LEN], usage[256];
+    char symlist[4096], *syms[MAX_SYMBOLS];
+    struct app app = { NULL, 0 };
+    void *state = NULL, *sub = NULL;
+    loop_t *loop = NULL;
+    int nsyms = 0, nopts = 0, rc, code = 1;
+
+    proc_init(PROG);
+    if (argc < 2)
+        return proc_usage_error(PROG, "missing output, e.g. console or "
+                                "file (see --help)");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        s_help();
+        return 0;
+    }
+    for (int i = 0; s_outputs[i]; i++)
+        if (strcmp(argv[1], s_outputs[i]->name) == 0)
+            ops = s_outputs[i];
+    if (!ops) {
+        char names[128] = "";
+        for (int i = 0; s_outputs[i]; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names),
+                     "%s%s", i ? ", " : "", s_outputs[i]->name);
+        if (argv[1][0] == '-')
+            snprintf(err, ERR_LEN, "missing output before '%.64s': one of "
+                     "%s (see --help)", argv[1], names);
+        else
+            snprintf(err, ERR_LEN, "unknown output '%.64s': expected one of "
+                     "%s (see --help)", argv[1], names);
+        return proc_usage_error(PROG, err);
+    }
+
+    /* The output's flags, then the common ones, in one table. */
+    for (const struct opt *o = ops->opts; o && o->name; o++)
+        if (nopts < MAX_OPTS - 4)   /* room for the common ones + end */
+            opts[nopts++] = *o;
+    for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
+        opts[nopts++] = s_common_opts[i];
+    memset(&opts[nopts], 0, sizeof opts[nopts]);
+    snprintf(usage, sizeof usage, PROG " %s %s [--sub ENDPOINT[,...]] "
+             "[--symbols A,B] [--verbose]", ops->name, ops->usage);
+    rc = config_parse(opts, argc, argv, 2, NULL, 0, NULL, err);
+    if (rc == 1) {
+        config_usage(usage, opts);
+        return 0;
+    }
+    if (rc != 0)
+        return proc_usage_error(PROG, err);
+    if (s_args.verbose)
+        log_level = LL_DEBUG;
+    if (s_args.symbols) {
+        if (strfmt(symlist, sizeof symlist, "%s", s_args.symbols) < 0)
+            return proc_usage_error(PROG, "--symbols is too long");
+        nsyms = s_symbols(symlist, syms, err);
+        if (nsyms < 0)
+            return proc_usage_error(PROG, err);
+    }
+
+    rc = ops->open(&state, info, err);
+    if (rc == ERR_USAGE)
+        return proc_usage_error(PROG, err);
+    if (rc != ERR_OK) {
+        log_msg(LL_ERROR, "%s: %s", ops->name, err);
+        return 1;
+    }
+    /* A bad endpoint is a bad argument: exit 2 like any other. */
+    sub = bus_connect_sub(s_args.sub, err);
+    if (!sub) {
+        code = proc_usage_error(PROG, err);
+        goto out;
+    }
+    for (int i = 0; i < nsyms; i++)
+        bus_subscribe(sub, "sig", syms[i]);
+    if (nsyms == 0)
+        bus_subscribe(sub, "sig", NULL);
+    bus_subscribe(sub, "hb", NULL);
+
+    app.sink = sink_new(ops, state, nsyms == 0);
+    loop = loop_new();
+    if (!app.sink || !loop || loop_add_socket(loop, sub, s_on_sub, &app)) {
+        log_msg(LL_ERROR, "out of memory");
+        goto out;
+    }
+    log_msg(LL_INFO, "%s: signals from %s (%s%s), %s", ops->name,
+            s_args.sub, nsyms ? "symbols " : "all symbols",
+            nsyms ? s_args.symbols : "", info);
+
+    rc = loop_run(loop);
+    /* Stopped by SIGINT/SIGTERM (or a poll error): write what is already
+     * queued, within the subscriber's high-water mark. */
+    if (!app.fatal)
+        s_drain(sub, &app, BUS_HWM);
+    code = (rc != 0 || app.fatal) ? 1 : 0;
+    s_log_counters(ops->name, sink_stats(app.sink));
+
+out:
+    sink_destroy(&app.sink);
+    ops->close(&state);
+    loop_destroy(&loop);
+    bus_close(&sub);
+    bus_term();
+    return code;
+}

@@ -1,0 +1,99 @@
+/* sink.h -- livetrade-sink: outputs as const vtables, and the pipeline
+ * that turns bus messages into signals for them.
+ *
+ * An output is one file and one `struct sink_ops` (console.c, file.c);
+ * main.c lists them in a table, so adding one is one file + one entry.
+ *
+ * The pipeline (sink.c) takes each message off the bus, checks its topic
+ * and body, drops bad input and duplicate signal ids, tracks sequence
+ * numbers per engine and hands every new signal to the output:
+ *
+ *   sink_t *k = sink_new(&sink_console, out_state, 1);
+ *   sink_handle(k, topic, body, len);     for each message
+ *   sink_destroy(&k);
+ */
+#ifndef LT_SINK_H
+#define LT_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "msg_signal.h"
+
+struct opt;
+
+struct sink_ops {
+    const char *name;               /* subcommand, e.g. "console" */
+    const char *summary;            /* one line for livetrade-sink --help */
+    const char *usage;              /* its flags, for the usage line */
+    /* The output's own flags (config.h), ending with { 0 }; their values
+     * go to the output's static settings, read by open(). main.c adds
+     * the common flags (--sub, --symbols, --verbose). */
+    const struct opt *opts;
+    /* Opens the output; 0 with *state set and a short description for
+     * the start-up log line in info[ERR_LEN], or ERR_USAGE (bad flag
+     * value), ERR_IO or ERR_NOMEM with a reason in err[ERR_LEN]. */
+    int (*open)(void **state, char *info, char *err);
+    /* Writes one signal. 0, or ERR_IO / ERR_NOMEM with errno set: the
+     * signal is counted as failed; EPIPE (reader gone) stops the sink. */
+    int (*write)(void *state, const struct signal *s);
+    /* Flushes and releases the output; sets *state to NULL. Idempotent. */
+    void (*close)(void **state);
+};
+
+extern const struct sink_ops sink_console;
+extern const struct sink_ops sink_file;
+
+/* Formats `s` as one console line (no newline) into buf[n]: running
+ * `number`, bar time (UTC), symbol, action, price, confidence, order
+ * fields when given, indicators. `color` adds ANSI escapes. Returns the
+ * line's length, or -1 if it did not fit (buf then holds what fitted,
+ * NUL-terminated). */
+int console_format(const struct signal *s, unsigned long long number,
+                   int color, char *buf, size_t n);
+
+/* Writes `s` as one compact JSON object and a newline to `f`, then
+ * flushes. 0, or ERR_NOMEM / ERR_IO (errno set). Used by console --json
+ * and by the file output, so both write the same lines. */
+int sink_write_json(FILE *f, const struct signal *s);
+
+/* {==================== pipeline ====================== */
+
+typedef struct sink sink_t;
+
+struct sink_stats {
+    uint64_t received;              /* messages taken off the bus */
+    uint64_t signals;               /* well-formed signals among them */
+    uint64_t heartbeats;            /* well-formed heartbeats */
+    uint64_t written;               /* signals the output accepted */
+    uint64_t duplicates;            /* signals dropped: id already seen */
+    uint64_t bad;                   /* messages dropped: bad input */
+    uint64_t failed;                /* signals the output refused */
+    uint64_t gaps, missed;          /* sequence gaps, signals in them */
+    uint64_t restarts;              /* engine instance changes */
+    uint64_t old;                   /* signals with an older seq */
+};
+
+#define SINK_DEDUP_IDS 4096         /* signal ids remembered */
+
+/* Creates a pipeline writing to `ops` with its opened `state` (borrowed:
+ * the caller closes it after sink_destroy). `track_gaps` 0 skips gap
+ * tracking (a symbol filter makes gaps normal) but still detects engine
+ * restarts. NULL on allocation failure. */
+sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps);
+void sink_destroy(sink_t **self_p);
+
+/* Handles one message: topic (NUL-terminated) and msgpack body. Returns
+ * 0, or ERR_IO if the output is gone for good (stop the sink). Bad input
+ * is counted and logged, never returned. */
+int sink_handle(sink_t *self, const char *topic, const void *body,
+                size_t len);
+/* Counts and logs a message bus_recv() rejected (wrong frame count). */
+void sink_bad_frame(sink_t *self);
+
+const struct sink_stats *sink_stats(const sink_t *self);
+
+/* }==================================================== */
+
+#endif

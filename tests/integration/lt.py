@@ -1,0 +1,170 @@
+"""Helpers for livetrade's integration tests: real processes on real
+ZeroMQ sockets (ipc:// endpoints in a private directory)."""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import msgpack
+import zmq
+
+BIN = os.environ.get("LIVETRADE_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "bin")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STRATEGIES = os.path.join(ROOT, "strategies")
+CTX = zmq.Context.instance()
+
+
+def wait_until(cond, timeout=30.0, what="condition", interval=0.02):
+    """Polls cond() until it returns something truthy; bounded in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def request(endpoint, body, timeout_ms=3000):
+    """One msgpack request/reply on a fresh REQ socket; None on timeout."""
+    s = CTX.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    try:
+        s.send(msgpack.packb(body))
+        if not s.poll(timeout_ms):
+            return None
+        return msgpack.unpackb(s.recv(), raw=False)
+    finally:
+        s.close()
+
+
+def status(endpoint):
+    return request(endpoint, {"ver": 1, "type": "status"})
+
+
+def history(endpoint, sym, n, since=None):
+    body = {"ver": 1, "type": "history", "sym": sym, "n": n}
+    if since is not None:
+        body["since"] = since
+    return request(endpoint, body)
+
+
+class Proc:
+    """A livetrade program under test, with its stderr in a log file."""
+
+    def __init__(self, workdir, name, args, stdout=None):
+        self.name = name
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.log = open(self.log_path, "wb")
+        self.out_path = os.path.join(workdir, name + ".out")
+        self.out = open(self.out_path, "wb") if stdout is None else stdout
+        self.p = subprocess.Popen(args, stdout=self.out, stderr=self.log,
+                                  stdin=subprocess.DEVNULL, cwd=ROOT)
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM, then the exit code (killing it if it hangs)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                raise AssertionError("%s did not stop on SIGTERM" % self.name)
+        return self.p.returncode
+
+    def wait(self, timeout=30):
+        return self.p.wait(timeout)
+
+
+class Workspace:
+    """A private directory for endpoints and files; stops what it started."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lt-it-")
+        self.procs = []
+
+    def ep(self, name):
+        return "ipc://%s/%s.ipc" % (self.dir, name)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, name, prog, *args, stdout=None):
+        p = Proc(self.dir, name, [os.path.join(BIN, prog)] + list(args),
+                 stdout=stdout)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.alive():
+                p.p.kill()
+                p.p.wait()
+            p.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run(prog, *args, timeout=30):
+    """Runs a program to completion: (exit code, stdout, stderr)."""
+    r = subprocess.run([os.path.join(BIN, prog)] + list(args), cwd=ROOT,
+                       capture_output=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def sma(xs, n, i):
+    """Mean of xs[i-n+1..i], or NaN before the window is full."""
+    if i < n - 1:
+        return math.nan
+    return math.fsum(xs[i - n + 1:i + 1]) / n
+
+
+def sma_cross_calls(bars, n1=10, n2=20):
+    """backtesting.py's SmaCross over bars: {t: action} for every bar where
+    next() runs and calls buy() or sell(). next() first runs one bar after
+    both SMAs have a value."""
+    closes = [b["c"] for b in bars]
+    calls = {}
+    start = max(n1, n2) - 1 + 1
+    for i in range(max(start, 1), len(bars)):
+        a1, b1 = sma(closes, n1, i), sma(closes, n2, i)
+        a2, b2 = sma(closes, n1, i - 1), sma(closes, n2, i - 1)
+        if a2 < b2 and a1 > b1:
+            calls[bars[i]["t"]] = "buy"
+        elif b2 < a2 and b1 > a1:
+            calls[bars[i]["t"]] = "sell"
+    return calls
+
+
+def pack_bar(sym, t, o, h, l, c, vol=100.0, seq=1, pub=1, tf=60):
+    return msgpack.packb({"ver": 1, "src": "test", "sym": sym, "t": t,
+                          "tf": tf, "o": o, "h": h, "l": l, "c": c,
+                          "vol": vol, "seq": seq, "pub": pub})

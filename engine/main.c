@@ -37,8 +37,8 @@ struct sym {
     struct bar *buf;                /* bars received during warm-up */
     size_t nbuf, capbuf;
     int64_t next_try;               /* mono ms of the next history try */
-    uint64_t hist_pub, hist_seq;    /* newest bar taken from history: a
-                                       live copy of it is a duplicate */
+    uint64_t last_pub, last_seq;    /* stream position of the newest bar
+                                       taken, live or from history */
 };
 
 struct engine {
@@ -60,12 +60,13 @@ struct engine {
     int wait_logged;
     struct bus_pub pub;
     void *sub, *router;
-    struct bus_track track;
     struct mp_body body;
     uint64_t sig_seq;               /* last signal sequence number */
     /* counters */
     uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
     uint64_t dups;                  /* live bars already had from history */
+    uint64_t gaps, missed, restarts;
+    struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown;
 };
 
@@ -185,16 +186,52 @@ static int s_history(const struct history_req *r, struct bar **bars,
     return rc;
 }
 
+static void s_recover(struct sym *y, uint64_t missing);
+
+/* A live bar, checked against the stream position of the last bar taken:
+ * a repeat (already had from history) is skipped, a gap is filled from
+ * history first. A bar from another publisher instance (a feeder restart)
+ * starts a new stream. */
+static void s_live_bar(struct sym *y, const struct bar *b)
+{
+    if (b->pub == y->last_pub && y->last_seq) {
+        if (b->seq <= y->last_seq) {
+            E.dups++;
+            return;
+        }
+        if (b->seq > y->last_seq + 1) {
+            uint64_t missing = b->seq - y->last_seq - 1;
+            E.gaps++;
+            E.missed += missing;
+            log_limited(&E.lim_gap, LL_WARN, "%s: %llu bar(s) missing "
+                        "before seq %llu; filling from history", b->sym,
+                        (unsigned long long)missing,
+                        (unsigned long long)b->seq);
+            if (E.hist_ep && *E.hist_ep)
+                s_recover(y, missing);
+            if (b->t <= y->run.last_t) {
+                y->last_pub = b->pub;
+                y->last_seq = b->seq;
+                return;             /* the recovery brought it too */
+            }
+        }
+    } else if (y->last_pub && b->pub != y->last_pub) {
+        E.restarts++;
+        log_msg(LL_INFO, "%s: feeder restarted (instance %llx -> %llx)",
+                b->sym, (unsigned long long)y->last_pub,
+                (unsigned long long)b->pub);
+    }
+    y->last_pub = b->pub;
+    y->last_seq = b->seq;
+    s_feed(y, b, 1);
+}
+
 static void s_go_live(struct sym *y)
 {
     y->live = 1;
     E.warming--;
-    for (size_t i = 0; i < y->nbuf; i++) {
-        if (y->buf[i].t > y->run.last_t)
-            s_feed(y, &y->buf[i], 1);
-        else
-            E.dups++;               /* in the history already */
-    }
+    for (size_t i = 0; i < y->nbuf; i++)
+        s_live_bar(y, &y->buf[i]);
     free(y->buf);
     y->buf = NULL;
     y->nbuf = y->capbuf = 0;
@@ -233,8 +270,8 @@ static int s_warm(struct sym *y)
     for (size_t i = 0; i < n; i++)
         s_feed(y, &bars[i], 0);
     if (n) {
-        y->hist_pub = bars[n - 1].pub;
-        y->hist_seq = bars[n - 1].seq;
+        y->last_pub = bars[n - 1].pub;
+        y->last_seq = bars[n - 1].seq;
     }
     y->warm_bars = (int64_t)n;
     free(bars);
@@ -262,8 +299,8 @@ static void s_recover(struct sym *y, uint64_t missing)
     for (size_t i = 0; i < n; i++)
         s_feed(y, &bars[i], 1);
     if (n) {
-        y->hist_pub = bars[n - 1].pub;
-        y->hist_seq = bars[n - 1].seq;
+        y->last_pub = bars[n - 1].pub;
+        y->last_seq = bars[n - 1].seq;
     }
     E.recovered += n;
     log_msg(LL_INFO, "%s: filled a gap with %zu bar(s) from history",
@@ -281,7 +318,6 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     char why[ERR_LEN], tsym[SYM_MAX];
     struct bar b;
     struct sym *y;
-    uint64_t missing;
     const char *end;
     int k;
 
@@ -320,7 +356,6 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     }
     E.bars_in++;
     y = &E.syms[k];
-    int tr = bus_track_see(&E.track, b.sym, b.pub, b.seq, &missing);
     if (!y->live) {
         if (y->nbuf && b.t <= y->buf[y->nbuf - 1].t) {
             E.old++;
@@ -345,17 +380,7 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
         y->buf[y->nbuf++] = b;
         return;
     }
-    if (b.pub == y->hist_pub && b.seq <= y->hist_seq &&
-        b.t <= y->run.last_t) {
-        E.dups++;                   /* already taken from history */
-        return;
-    }
-    if (tr == TRACK_GAP && E.hist_ep && *E.hist_ep) {
-        s_recover(y, missing);
-        if (b.t <= y->run.last_t)
-            return;                 /* the recovery brought it too */
-    }
-    s_feed(y, &b, 1);
+    s_live_bar(y, &b);
 }
 
 static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
@@ -408,7 +433,7 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "bars_in", E.bars_in);
     mp_kuint(pk, "bad", E.bad);
     mp_kuint(pk, "old", E.old);
-    mp_kuint(pk, "gaps", E.track.gaps);
+    mp_kuint(pk, "gaps", E.gaps);
     mp_kuint(pk, "signals", E.sig_seq);
     mp_kuint(pk, "dropped", E.pub.dropped);
     mp_pack_str(pk, "symbols");
@@ -604,8 +629,7 @@ int main(int argc, char **argv)
 
     proc_init(PROG);
     mp_body_init(&E.body);
-    bus_track_init(&E.track);
-    E.lim_bad = E.lim_old = E.lim_unknown =
+    E.lim_bad = E.lim_old = E.lim_unknown = E.lim_gap =
         (struct log_limit)LOG_LIMIT_INIT;
     rc = s_setup(argc, argv);
     if (rc)
@@ -654,16 +678,14 @@ int main(int argc, char **argv)
             (unsigned long long)E.bars_in, (unsigned long long)E.dups,
             (unsigned long long)E.sig_seq,
             (unsigned long long)E.bad, (unsigned long long)E.old,
-            (unsigned long long)E.track.gaps,
-            (unsigned long long)E.track.missed,
+            (unsigned long long)E.gaps, (unsigned long long)E.missed,
             (unsigned long long)E.recovered,
-            (unsigned long long)E.track.restarts,
+            (unsigned long long)E.restarts,
             (unsigned long long)E.pub.dropped);
     loop_destroy(&loop);
     bus_close(&E.sub);
     bus_close(&E.router);
     bus_pub_free(&E.pub);
-    bus_track_free(&E.track);
     mp_body_free(&E.body);
     for (int k = 0; k < E.nsym; k++) {
         runner_free(&E.syms[k].run);

@@ -1,0 +1,310 @@
+/* bench_engine.c -- the engine's cost per bar must not grow with the
+ * length of a symbol's history.
+ *
+ * For each strategy: a runner (engine/runner.h, the code the live engine
+ * and the backtest share) takes H bars of history with signals suppressed,
+ * then the next TIMED bars are timed with signals on. Done for a short and
+ * a long history (fresh runner each time, best of REPS), and the two costs
+ * per bar are compared. The timed bars are also timed in blocks of BLOCK:
+ * the median block gives the steady cost, the slowest one shows a stall
+ * (such as the dataset's arrays being reallocated on growth) that the mean
+ * spreads over the window. Prints figures only; exits 1 only if something
+ * is broken (a strategy fails to load or errors, or no signal is made).
+ *
+ * Run from the repository root (tests/bench/run.sh does); strategies are
+ * read from strategies/. A strategy using EMA is written to a temporary
+ * directory at run time. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "runner.h"
+
+#define SHORT_HISTORY 1000
+#define LONG_HISTORY 1000000
+#define TIMED 100000
+#define REPS 3
+#define BLOCK 1000                  /* timed bars are also timed in blocks */
+#define NBLOCKS (TIMED / BLOCK)
+#define TF 60                       /* seconds */
+#define T0 1700000000000LL          /* epoch ms of the first bar */
+
+static const char s_ema_lua[] =
+    "-- EMA crossover (written by bench_engine).\n"
+    "local EmaCross = Strategy { n1 = 12, n2 = 26 }\n"
+    "\n"
+    "function EmaCross:init()\n"
+    "  local close = self.data.Close\n"
+    "  self.fast = self:I(EMA, close, self.n1)\n"
+    "  self.slow = self:I(EMA, close, self.n2)\n"
+    "end\n"
+    "\n"
+    "function EmaCross:next()\n"
+    "  if crossover(self.fast, self.slow) then\n"
+    "    self:buy()\n"
+    "  elseif crossover(self.slow, self.fast) then\n"
+    "    self:sell()\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "return EmaCross\n";
+
+/* {==================== bars ============================== */
+
+struct walk {
+    uint64_t s;                     /* xorshift64* state */
+    double price;                   /* last close */
+    int64_t k;                      /* bars made */
+};
+
+static void s_walk_init(struct walk *w, uint64_t seed)
+{
+    w->s = seed ? seed : 1;
+    w->price = 100.0;
+    w->k = 0;
+}
+
+static uint64_t s_rand(struct walk *w)
+{
+    w->s ^= w->s >> 12;
+    w->s ^= w->s << 25;
+    w->s ^= w->s >> 27;
+    return w->s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, 1). */
+static double s_unif(struct walk *w)
+{
+    return (double)(s_rand(w) >> 11) * 0x1.0p-53;
+}
+
+/* The next bar: open at the last close, a small multiplicative step
+ * (kept inside [1, 10000] by reflection), wicks around open and close. */
+static void s_walk_bar(struct walk *w, struct bar *b)
+{
+    double o = w->price, step = (s_unif(w) - 0.5) * 0.004;
+    double c = o * exp(step);
+
+    if (c < 1.0 || c > 10000.0)
+        c = o * exp(-step);
+    memset(b, 0, sizeof *b);
+    snprintf(b->src, sizeof b->src, "bench");
+    snprintf(b->sym, sizeof b->sym, "BENCH");
+    b->t = T0 + w->k * TF * 1000;
+    b->tf = TF;
+    b->o = o;
+    b->c = c;
+    b->h = fmax(o, c) * (1.0 + s_unif(w) * 0.001);
+    b->l = fmin(o, c) * (1.0 - s_unif(w) * 0.001);
+    b->vol = 1000.0 + floor(s_unif(w) * 9000.0);
+    b->vw = NAN;
+    b->n = -1;
+    b->seq = (uint64_t)w->k + 1;
+    b->pub = 1;
+    w->price = c;
+    w->k++;
+}
+
+/* }========================================================== */
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void s_count(void *arg, struct signal *s)
+{
+    (void)s;
+    (*(uint64_t *)arg)++;
+}
+
+static int s_cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct result {
+    double warm_ns;                 /* per history bar (signals off) */
+    double live_ns;                 /* per timed bar (signals on) */
+    double median_ns;               /* per bar in the median block */
+    double max_block_ms;            /* the slowest block of BLOCK bars */
+    uint64_t signals;               /* in the timed bars */
+};
+
+/* One measurement: `history` bars, then TIMED timed bars. 0, or -1 with
+ * the reason printed. */
+static int s_measure(const char *path, int64_t history, uint64_t seed,
+                     struct result *res)
+{
+    struct runner r;
+    struct walk w;
+    struct bar b;
+    char err[ERR_LEN] = "";
+    uint64_t signals = 0;
+    double t0, t1, t2, tb, block[NBLOCKS];
+    int rc;
+
+    rc = runner_init(&r, path, "BENCH", NULL, err);
+    if (rc != ERR_OK) {
+        fprintf(stderr, "bench_engine: %s: %s (%s)\n", path, err,
+                err_str(rc));
+        return -1;
+    }
+    s_walk_init(&w, seed);
+    t0 = s_now();
+    for (int64_t i = 0; i < history; i++) {
+        s_walk_bar(&w, &b);
+        rc = runner_feed(&r, &b, NULL, NULL);
+        if (rc < 0)
+            goto fail;
+    }
+    t1 = s_now();
+    tb = t1;
+    for (int k = 0; k < NBLOCKS; k++) {
+        for (int i = 0; i < BLOCK; i++) {
+            s_walk_bar(&w, &b);
+            rc = runner_feed(&r, &b, s_count, &signals);
+            if (rc < 0)
+                goto fail;
+        }
+        t2 = s_now();
+        block[k] = t2 - tb;
+        tb = t2;
+    }
+    t2 = tb;
+    qsort(block, NBLOCKS, sizeof block[0], s_cmp_dbl);
+    res->warm_ns = history ? (t1 - t0) * 1e9 / (double)history : 0;
+    res->live_ns = (t2 - t1) * 1e9 / (double)TIMED;
+    res->median_ns = block[NBLOCKS / 2] * 1e9 / BLOCK;
+    res->max_block_ms = block[NBLOCKS - 1] * 1e3;
+    res->signals = signals;
+    if (signals != r.signals) {
+        fprintf(stderr, "bench_engine: %s: %llu signals emitted but the "
+                "runner counted %llu\n", path, (unsigned long long)signals,
+                (unsigned long long)r.signals);
+        runner_free(&r);
+        return -1;
+    }
+    runner_free(&r);
+    return 0;
+fail:
+    fprintf(stderr, "bench_engine: %s: runner_feed failed at bar %llu: %s%s%s\n",
+            path, (unsigned long long)w.k, err_str(rc),
+            r.error[0] ? ": " : "", r.error);
+    runner_free(&r);
+    return -1;
+}
+
+/* Best of REPS (the least disturbed by the rest of the machine). */
+static int s_best(const char *path, int64_t history, struct result *best)
+{
+    double live[REPS], warm[REPS], med[REPS], max[REPS];
+    struct result r;
+
+    for (int k = 0; k < REPS; k++) {
+        if (s_measure(path, history, 42, &r))
+            return -1;
+        live[k] = r.live_ns;
+        warm[k] = r.warm_ns;
+        med[k] = r.median_ns;
+        max[k] = r.max_block_ms;
+        best->signals = r.signals;  /* same bars each time: same count */
+    }
+    qsort(live, REPS, sizeof live[0], s_cmp_dbl);
+    qsort(warm, REPS, sizeof warm[0], s_cmp_dbl);
+    qsort(med, REPS, sizeof med[0], s_cmp_dbl);
+    qsort(max, REPS, sizeof max[0], s_cmp_dbl);
+    best->live_ns = live[0];
+    best->warm_ns = warm[0];
+    best->median_ns = med[0];
+    best->max_block_ms = max[0];
+    return 0;
+}
+
+static int s_strategy(const char *label, const char *path)
+{
+    struct result s, l;
+    double ratio;
+
+    if (s_best(path, SHORT_HISTORY, &s) || s_best(path, LONG_HISTORY, &l))
+        return -1;
+    ratio = l.live_ns / s.live_ns;
+    printf("engine per-bar cost (%s):  history %d: %.0f ns/bar   "
+           "history %d: %.0f ns/bar   ratio %.2f%s\n", label, SHORT_HISTORY,
+           s.live_ns, LONG_HISTORY, l.live_ns, ratio,
+           ratio > 1.5 ? "   (grows with history)" : "");
+    printf("    median %d-bar block: %.0f / %.0f ns/bar (ratio %.2f); "
+           "slowest block: %.2f / %.2f ms; signals: %llu / %llu; "
+           "warm-up (signals off): %.0f ns/bar\n", BLOCK, s.median_ns,
+           l.median_ns, l.median_ns / s.median_ns, s.max_block_ms,
+           l.max_block_ms, (unsigned long long)s.signals,
+           (unsigned long long)l.signals, l.warm_ns);
+    fflush(stdout);
+    if (s.signals == 0 || l.signals == 0) {
+        fprintf(stderr, "bench_engine: %s made no signal in %d bars\n", path,
+                TIMED);
+        return -1;
+    }
+    return 0;
+}
+
+/* The repository's strategies/ directory: ./strategies when run from the
+ * root, else found from the binary's place (build/rel/bench/...). */
+static void s_strategy_dir(const char *argv0, char *out, size_t n)
+{
+    const char *slash = strrchr(argv0, '/');
+
+    if (access("strategies/sma_cross.lua", R_OK) == 0 || !slash) {
+        snprintf(out, n, "strategies");
+        return;
+    }
+    snprintf(out, n, "%.*s/../../../strategies", (int)(slash - argv0), argv0);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[1024], sma[1100], rnd[1100], tmpdir[] = "/tmp/lt-bench-XXXXXX";
+    char ema[64];
+    FILE *f;
+    int status = 0;
+
+    (void)argc;
+    s_strategy_dir(argv[0], dir, sizeof dir);
+    snprintf(sma, sizeof sma, "%s/sma_cross.lua", dir);
+    snprintf(rnd, sizeof rnd, "%s/random.lua", dir);
+
+    if (s_strategy("sma_cross", sma))
+        status = 1;
+
+    if (!mkdtemp(tmpdir)) {
+        fprintf(stderr, "bench_engine: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    snprintf(ema, sizeof ema, "%s/ema_cross.lua", tmpdir);
+    f = fopen(ema, "w");
+    if (f && fputs(s_ema_lua, f) == EOF) {
+        fclose(f);
+        f = NULL;
+    }
+    if (!f || fclose(f) != 0) {
+        fprintf(stderr, "bench_engine: cannot write %s\n", ema);
+        status = 1;
+    } else if (s_strategy("ema_cross", ema)) {
+        status = 1;
+    }
+    unlink(ema);
+    rmdir(tmpdir);
+
+    if (access(rnd, R_OK) == 0 && s_strategy("random", rnd))
+        status = 1;
+    return status;
+}

@@ -168,3 +168,78 @@ def pack_bar(sym, t, o, h, l, c, vol=100.0, seq=1, pub=1, tf=60):
     return msgpack.packb({"ver": 1, "src": "test", "sym": sym, "t": t,
                           "tf": tf, "o": o, "h": h, "l": l, "c": c,
                           "vol": vol, "seq": seq, "pub": pub})
+
+
+class FakeFeeder:
+    """A feeder played by the test: an XPUB for bars and a ROUTER that
+    answers history requests with the bars given to it (a thread)."""
+
+    def __init__(self, ws, bars_by_sym=None):
+        import threading
+        self.pub = CTX.socket(zmq.XPUB)
+        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        self.pub.bind(ws.ep("fake-bars"))
+        self.rep = CTX.socket(zmq.ROUTER)
+        self.rep.bind(ws.ep("fake-hist"))
+        self.history = bars_by_sym or {}
+        self.requests = []
+        self.subs = set()
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        self.bars_ep, self.hist_ep = ws.ep("fake-bars"), ws.ep("fake-hist")
+
+    def _serve(self):
+        while not self.stop:
+            if not self.rep.poll(50):
+                continue
+            frames = self.rep.recv_multipart()
+            ident, body = frames[0], frames[-1]
+            req = msgpack.unpackb(body, raw=False)
+            self.requests.append(req)
+            bars = self.history.get(req.get("sym"))
+            if bars is None:
+                reply = {"ver": 1, "type": "error",
+                         "error": "unknown symbol '%s'" % req.get("sym")}
+            else:
+                sel = [b for b in bars if "since" not in req or
+                       b["t"] > req["since"]]
+                sel = sel[:req["n"]] if "since" in req else sel[-req["n"]:]
+                reply = {"ver": 1, "type": "history", "sym": req["sym"],
+                         "seq": sel[-1]["seq"] if sel else 0, "bars": sel}
+            self.rep.send_multipart([ident, b"", msgpack.packb(reply)])
+
+    def wait_subscribed(self, topics, timeout=10):
+        """Waits until every topic has been subscribed to (XPUB)."""
+        deadline = time.monotonic() + timeout
+        while not set(topics) <= self.subs:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.pub.poll(int(left * 1000)):
+                raise AssertionError("no subscription to %s" % topics)
+            m = self.pub.recv()
+            if m[:1] == b"\x01":
+                self.subs.add(m[1:].decode())
+
+    def send(self, *frames):
+        self.pub.send_multipart(list(frames))
+
+    def send_bar(self, bar):
+        self.send(("bar|%s|" % bar["sym"]).encode(), msgpack.packb(bar))
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.pub.close(0)
+        self.rep.close(0)
+
+
+def make_bars(sym, n, start=1767225600000, pub=99, seed=1.0, first_seq=1):
+    """A deterministic zig-zag of n valid bars."""
+    out = []
+    for i in range(n):
+        c = 100 + 5 * math.sin((i + seed) / 4.0) + 0.1 * (i % 5)
+        out.append({"ver": 1, "src": "test", "sym": sym,
+                    "t": start + i * 60000, "tf": 60, "o": c, "h": c + 1,
+                    "l": c - 1, "c": c, "vol": 1000.0, "seq": first_seq + i,
+                    "pub": pub})
+    return out

@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""Pipeline throughput: real processes over ipc:// endpoints.
+
+    history feeder(s) --history--> engine <--bars-- burst feeder(s)
+                                     |
+                                   signals --> file sink
+
+The feeder starts its burst (--interval 0) as soon as its own history is
+generated and has no flag to wait for subscribers, and the engine warms up
+from a feeder's history endpoint before it goes live. So that the burst
+meets a live engine:
+
+  1. "history" feeders (same seed, start and history as the burst feeders,
+     a live interval of a day, so they publish nothing) are started and
+     answer status;
+  2. the engine is started with its bars subscribed to the burst feeders'
+     endpoints (not bound yet) and its history from the history feeders;
+     then the file sink; the engine's status is polled until every symbol
+     is live;
+  3. the burst feeders are started. Each one binds, then generates its
+     history (about a million bars, ~0.25 s), which gives the engine's
+     subscriptions time to arrive before the first live bar. The bars are
+     the same as the history feeders', so live bars continue the series.
+
+The engine's status ("bars_in") is polled every --poll seconds. Throughput
+is (bars - bars already in at the first poll that saw any) / (time from
+that poll until the engine has every bar and the sink has written every
+signal). Counts are checked afterwards: bars published by the feeders,
+bars taken by the engine, gaps, drops, signals written by the sink.
+
+Prints figures; exits 1 only if something broke (a process died or did not
+stop on SIGTERM, no bar or no signal arrived), never because of time.
+Every wait is bounded."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import msgpack
+import zmq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("LIVETRADE_BIN") or os.path.join(ROOT, "bin")
+STRATEGY = os.path.join(ROOT, "strategies", "sma_cross.lua")
+
+FEEDER_MAX_SYMBOLS = 250        # the feeder takes at most 256 symbols
+FEEDER_BARS = 1000000           # history bars generated per burst feeder
+START_MS = 1600000000000        # first history bar (fixed: H and B agree)
+SEED = 42
+CTX = zmq.Context.instance()
+
+
+class Broken(Exception):
+    """Something is actually broken (not merely slow)."""
+
+
+class Proc:
+    """One livetrade program, its stderr in a log file."""
+
+    def __init__(self, workdir, name, args):
+        self.name = name
+        self.log_path = os.path.join(workdir, name + ".log")
+        with open(self.log_path, "wb") as log:
+            self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=log,
+                                      cwd=ROOT)
+        self.rc = None
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def log_lines(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return []
+
+    def stop(self, timeout=10.0):
+        """SIGTERM and wait; SIGKILL past the timeout. Returns a problem
+        description or None."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                self.rc = self.p.returncode
+                return "%s did not exit within %.0f s of SIGTERM (killed)" % (
+                    self.name, timeout)
+        self.rc = self.p.returncode
+        if self.rc != 0:
+            return "%s exited with %s" % (self.name, self.rc)
+        return None
+
+
+class Requester:
+    """msgpack requests to one endpoint over a REQ socket that survives a
+    lost reply (REQ_RELAXED + REQ_CORRELATE)."""
+
+    def __init__(self, endpoint):
+        self.s = CTX.socket(zmq.REQ)
+        self.s.setsockopt(zmq.LINGER, 0)
+        self.s.setsockopt(zmq.REQ_RELAXED, 1)
+        self.s.setsockopt(zmq.REQ_CORRELATE, 1)
+        self.s.connect(endpoint)
+        self.body = msgpack.packb({"ver": 1, "type": "status"})
+
+    def status(self, timeout_ms=2000):
+        """(reply map or None, monotonic time in the middle of the
+        round trip)."""
+        t0 = time.monotonic()
+        self.s.send(self.body)
+        if not self.s.poll(timeout_ms):
+            return None, time.monotonic()
+        reply = msgpack.unpackb(self.s.recv(), raw=False)
+        return reply, (t0 + time.monotonic()) / 2
+
+    def close(self):
+        self.s.close()
+
+
+class LineCounter:
+    """Counts the lines of a file that is being appended to."""
+
+    def __init__(self, path):
+        self.path = path
+        self.off = 0
+        self.lines = 0
+
+    def count(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.off)
+                data = f.read()
+        except OSError:
+            return self.lines
+        # Only whole lines count; a partial one is read again next time.
+        end = data.rfind(b"\n") + 1
+        self.lines += data.count(b"\n", 0, end)
+        self.off += end
+        return self.lines
+
+
+def check_alive(procs):
+    for p in procs:
+        if not p.alive():
+            raise Broken("%s exited early with %s" % (p.name, p.p.returncode))
+
+
+def wait_for(what, timeout, fn, procs, interval=0.05):
+    """Calls fn() until it returns something truthy; bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        check_alive(procs)
+        if time.monotonic() > deadline:
+            raise Broken("timed out after %.0f s waiting for %s"
+                         % (timeout, what))
+        time.sleep(interval)
+
+
+def groups(syms):
+    return [syms[i:i + FEEDER_MAX_SYMBOLS]
+            for i in range(0, len(syms), FEEDER_MAX_SYMBOLS)]
+
+
+def run_case(label, nsym, per_sym, poll, timeout):
+    """One measurement. Returns a result dict; raises Broken."""
+    work = tempfile.mkdtemp(prefix="lt-bench-")
+    procs = []
+    reqs = []
+    try:
+        return _run_case(work, procs, reqs, label, nsym, per_sym, poll,
+                         timeout)
+    except Broken:
+        for p in procs:
+            tail = [ln for ln in p.log_lines() if " WARN " in ln or
+                    " ERROR " in ln][-5:]
+            for ln in tail:
+                print("    %s: %s" % (p.name, ln), file=sys.stderr)
+        raise
+    finally:
+        for r in reqs:
+            r.close()
+        problems = [p.stop() for p in reversed(procs)]
+        problems = [x for x in problems if x]
+        shutil.rmtree(work, ignore_errors=True)
+        if problems and sys.exc_info()[0] is None:
+            raise Broken("; ".join(problems))
+
+
+def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
+    def ep(name):
+        return "ipc://%s/%s" % (work, name)
+
+    if nsym == 1:
+        syms = ["BENCH"]
+    else:
+        syms = ["S%04d" % i for i in range(nsym)]
+    grp = groups(syms)
+    hist = max(100, FEEDER_BARS // len(grp[0]))
+    expected = nsym * per_sym
+    sink_path = os.path.join(work, "signals.jsonl")
+
+    # 1. History feeders: same bars, nothing live for a day.
+    for k, g in enumerate(grp):
+        procs.append(Proc(work, "hist-feeder%d" % k, [
+            os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
+            "--symbols", ",".join(g), "--seed", str(SEED),
+            "--start", str(START_MS), "--history", str(hist),
+            "--interval", "86400",
+            "--pub", ep("h%d.pub" % k), "--rep", ep("h%d.rep" % k)]))
+    for k in range(len(grp)):
+        r = Requester(ep("h%d.rep" % k))
+        reqs.append(r)
+        wait_for("history feeder %d to answer" % k, 60,
+                 lambda: r.status()[0], procs)
+
+    # 2. Engine (bars from the burst feeders, not started yet), then sink.
+    procs.append(Proc(work, "engine", [
+        os.path.join(BIN, "livetrade-engine"), "--strategy", STRATEGY,
+        "--symbols", ",".join(syms),
+        "--sub", ",".join(ep("b%d.pub" % k) for k in range(len(grp))),
+        "--history", ",".join(ep("h%d.rep" % k) for k in range(len(grp))),
+        "--pub", ep("eng.pub"), "--rep", ep("eng.rep")]))
+    eng = Requester(ep("eng.rep"))
+    reqs.append(eng)
+    wait_for("the engine to answer status", 30, lambda: eng.status()[0],
+             procs)
+    procs.append(Proc(work, "sink", [
+        os.path.join(BIN, "livetrade-sink"), "file", "--path", sink_path,
+        "--sub", ep("eng.pub")]))
+
+    def all_live():
+        st, _ = eng.status()
+        return st and all(y.get("live") for y in st.get("symbols", []))
+    t_warm = time.monotonic()
+    wait_for("every symbol to be live in the engine", 120, all_live, procs)
+    t_warm = time.monotonic() - t_warm
+    st0, _ = eng.status()
+    if st0.get("bars_in"):
+        raise Broken("engine took %d bars before the burst feeders started"
+                     % st0["bars_in"])
+
+    # 3. Burst feeders.
+    for k, g in enumerate(grp):
+        procs.append(Proc(work, "burst-feeder%d" % k, [
+            os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
+            "--symbols", ",".join(g), "--seed", str(SEED),
+            "--start", str(START_MS), "--history", str(hist),
+            "--interval", "0", "--count", str(per_sym),
+            "--pub", ep("b%d.pub" % k), "--rep", ep("b%d.rep" % k)]))
+    t_spawn = time.monotonic()
+    lines = LineCounter(sink_path)
+    seen = []                   # (t, bars_in, signals, sink lines)
+    first = None                # the first poll that saw bars
+    done = None                 # the first poll that saw every bar
+    last_change = time.monotonic()
+    deadline = t_spawn + timeout
+    st = None
+    while time.monotonic() < deadline:
+        check_alive(procs)
+        reply, t = eng.status()
+        if reply is None:
+            continue
+        st = reply
+        n = st.get("bars_in", 0)
+        if seen and n != seen[-1][1]:
+            last_change = t
+        seen.append((t, n, st.get("signals", 0), lines.count()))
+        if first is None and n > 0:
+            first = seen[-1]
+        if n >= expected:
+            done = seen[-1]
+            break
+        # Stalled short of the total: bars were lost; stop waiting once
+        # nothing has moved for a while.
+        if first is not None and time.monotonic() - last_change > 5.0:
+            break
+        time.sleep(poll)
+    if first is None:
+        raise Broken("no bar reached the engine within %.0f s" % timeout)
+
+    # The sink: every signal the engine published written to the file.
+    signals = st.get("signals", 0)
+    t_sink = None
+    sink_deadline = time.monotonic() + 10.0
+    for (t, n, s, ln) in seen:
+        if done and t >= done[0] and ln >= signals:
+            t_sink = t
+            break
+    while t_sink is None and time.monotonic() < sink_deadline:
+        check_alive(procs)
+        if lines.count() >= signals:
+            t_sink = time.monotonic()
+            break
+        time.sleep(poll)
+    wrote = lines.count()
+
+    # Final counters.
+    fst = []
+    for k in range(len(grp)):
+        r = Requester(ep("b%d.rep" % k))
+        reqs.append(r)
+        s, _ = r.status()
+        if s is None:
+            raise Broken("burst feeder %d does not answer status" % k)
+        fst.append(s)
+    published = sum(s.get("bars_published", 0) for s in fst)
+    fdropped = sum(s.get("dropped", 0) for s in fst)
+    est, _ = eng.status()
+    if est is None:
+        raise Broken("the engine does not answer status after the run")
+
+    ids = set()
+    dup = bad_json = 0
+    with open(sink_path, "rb") as f:
+        for ln in f:
+            try:
+                i = json.loads(ln)["id"]
+            except (ValueError, KeyError, TypeError):
+                bad_json += 1
+                continue
+            if i in ids:
+                dup += 1
+            ids.add(i)
+
+    n_end = est.get("bars_in", 0)
+    if done is not None:
+        t_end = done[0] if t_sink is None else max(done[0], t_sink)
+        timed = n_end - first[1]
+        secs = t_end - first[0]
+    else:
+        t_end = seen[-1][0]
+        timed = seen[-1][1] - first[1]
+        secs = t_end - first[0]
+    rate = timed / secs if secs > 0 and timed > 0 else float("nan")
+    res = {
+        "label": label, "nsym": nsym, "expected": expected,
+        "published": published, "fdropped": fdropped,
+        "bars_in": n_end, "signals": est.get("signals", 0),
+        "gaps": est.get("gaps", 0), "bad": est.get("bad", 0),
+        "old": est.get("old", 0), "edropped": est.get("dropped", 0),
+        "wrote": wrote, "dup": dup, "bad_json": bad_json,
+        "rate": rate, "timed": timed, "secs": secs,
+        "first_in": first[1], "first_after": first[0] - t_spawn,
+        "sink_lag": (t_sink - done[0]) if (t_sink and done) else None,
+        "complete": done is not None, "warm": t_warm, "polls": len(seen),
+        "live_syms": sum(1 for y in est.get("symbols", [])
+                         if y.get("live")),
+        "disabled": sum(1 for y in est.get("symbols", [])
+                        if y.get("error")),
+    }
+    # Warnings and errors the programs logged during the run.
+    res["logged"] = {}
+    for p in procs:
+        w = [ln for ln in p.log_lines() if " WARN " in ln or " ERROR " in ln]
+        if w:
+            res["logged"][p.name] = w
+    return res
+
+
+def report(res):
+    r = res
+    name = "%d symbol%s" % (r["nsym"], "" if r["nsym"] == 1 else "s")
+    if r["rate"] == r["rate"]:
+        total = r["bars_in"] / r["rate"]
+        print("pipeline (demo burst -> engine sma_cross -> file sink), %s: "
+              "%d bars in %.2f s = %s bars/s, %d signals"
+              % (name, r["bars_in"], total, "{:,.0f}".format(r["rate"]),
+                 r["signals"]))
+    else:
+        print("pipeline (demo burst -> engine sma_cross -> file sink), %s: "
+              "no rate (too few bars timed), %d signals"
+              % (name, r["signals"]))
+    print("    timed %d bars over %.3f s (from the first status poll that saw"
+          " bars, %d in, %.2f s after the burst feeders started; %d polls);"
+          " sink done %s after the engine; warm-up of %d symbols %.2f s"
+          % (r["timed"], r["secs"], r["first_in"], r["first_after"],
+             r["polls"], "n/a" if r["sink_lag"] is None else
+             "%+.0f ms" % (r["sink_lag"] * 1000), r["nsym"], r["warm"]))
+    loss = r["published"] - r["bars_in"]
+    print("    counts: expected %d, feeders published %d, engine bars_in %d"
+          " (lost %d), gaps %d, bad %d, old %d; dropped: feeders %d, engine"
+          " %d; signals %d, sink wrote %d (duplicate ids %d%s)"
+          % (r["expected"], r["published"], r["bars_in"], loss, r["gaps"],
+             r["bad"], r["old"], r["fdropped"], r["edropped"], r["signals"],
+             r["wrote"], r["dup"], ", unparsable %d" % r["bad_json"]
+             if r["bad_json"] else ""))
+    problems = []
+    if r["published"] != r["expected"]:
+        problems.append("feeders published %d of %d bars"
+                        % (r["published"], r["expected"]))
+    if loss:
+        problems.append("%d bar(s) published but not taken by the engine"
+                        % loss)
+    if r["fdropped"] or r["edropped"]:
+        problems.append("publishers dropped messages")
+    if r["wrote"] != r["signals"]:
+        problems.append("sink wrote %d of %d signals"
+                        % (r["wrote"], r["signals"]))
+    if r["disabled"]:
+        problems.append("strategy disabled on %d symbol(s)" % r["disabled"])
+    for p in problems:
+        print("    NOTE: %s" % p)
+    for name, lines in sorted(r["logged"].items()):
+        print("    %s logged %d warning/error line(s), e.g.: %s"
+              % (name, len(lines), lines[0].split(" ", 2)[-1]))
+    sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bars", type=int, default=200000,
+                    help="live bars for the one-symbol case")
+    ap.add_argument("--symbols", type=int, default=1000,
+                    help="symbols for the many-symbol case")
+    ap.add_argument("--bars-per-symbol", type=int, default=200,
+                    help="live bars per symbol in the many-symbol case")
+    ap.add_argument("--poll", type=float, default=0.01,
+                    help="seconds between status polls")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="longest wait for one burst, seconds")
+    a = ap.parse_args()
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+
+    for prog in ("livetrade-feeder", "livetrade-engine", "livetrade-sink"):
+        if not os.access(os.path.join(BIN, prog), os.X_OK):
+            print("pipeline: %s not found in %s (run make)" % (prog, BIN),
+                  file=sys.stderr)
+            return 1
+    status = 0
+    cases = [("1 symbol", 1, a.bars, a.poll),
+             ("%d symbols" % a.symbols, a.symbols, a.bars_per_symbol,
+              max(a.poll, 0.02))]
+    for label, nsym, per_sym, poll in cases:
+        try:
+            res = run_case(label, nsym, per_sym, poll, a.timeout)
+        except Broken as e:
+            print("pipeline, %s: BROKEN: %s" % (label, e))
+            sys.stdout.flush()
+            status = 1
+            continue
+        except KeyboardInterrupt:
+            print("pipeline: interrupted", file=sys.stderr)
+            return 1
+        report(res)
+        if res["bars_in"] == 0 or res["signals"] == 0 or res["wrote"] == 0:
+            print("    BROKEN: no signals made or written")
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

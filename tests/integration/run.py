@@ -8,6 +8,8 @@ import unittest
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 only = sys.argv[1:]
+print("integration: binaries from %s" % os.environ.get("LIVETRADE_BIN", "bin/"),
+      flush=True)
 suite = unittest.defaultTestLoader.discover(here, pattern="test_*.py")
 if only:
     def keep(s):

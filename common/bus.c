@@ -76,6 +76,7 @@ void *bus_bind_router(const char *endpoint, char *err)
         return NULL;
     s_set_int(s, ZMQ_LINGER, 0);
     s_set_int(s, ZMQ_ROUTER_MANDATORY, 0);
+    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_REQUEST);  /* before bind */
     return s_bind(s, endpoint, err);
 }
 

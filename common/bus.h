@@ -29,6 +29,7 @@
 #define BUS_SEND_TIMEOUT_MS 2000    /* push-back limit before a drop */
 #define BUS_HEARTBEAT_MS 1000       /* heartbeat when idle this long */
 #define BUS_MAX_BODY (64u << 20)    /* largest body accepted (history) */
+#define BUS_MAX_REQUEST (64u << 10) /* largest request a server takes */
 
 /* The process-wide ZeroMQ context (created on first use). */
 void *bus_ctx(void);
@@ -54,7 +55,6 @@ struct bus_pub {
     msgpack_sbuffer sb;             /* reused for every body */
     msgpack_packer pk;              /* packs into sb */
     int64_t last_send;              /* mono ms of the last message */
-    uint64_t hb_seq;                /* last seq announced in heartbeats */
     uint64_t sent, dropped;         /* counters */
     int subscribers;                /* subscriptions seen (XPUB_VERBOSE):
                                        each subscriber's topics count */

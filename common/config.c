@@ -70,6 +70,7 @@ const char *config_env(const char *name)
     return NULL;
 }
 
+/* `from` names where the value came from: "--name" or "VAR". */
 static int s_set(const struct opt *o, const char *val, const char *from,
                  char *err)
 {
@@ -99,8 +100,8 @@ static int s_set(const struct opt *o, const char *val, const char *from,
         return ERR_USAGE;
     }
     }
-    snprintf(err, ERR_LEN, "bad value '%s' for %s%s: expected %s", val,
-             from, o->name, o->kind == OPT_INT ? "an integer" : "a number");
+    snprintf(err, ERR_LEN, "bad value '%s' for %s: expected %s", val,
+             from, o->kind == OPT_INT ? "an integer" : "a number");
     return ERR_USAGE;
 }
 
@@ -146,8 +147,12 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
             snprintf(err, ERR_LEN, "flag --%s needs a value", o->name);
             return ERR_USAGE;
         }
-        if (s_set(o, val, "--", err))
-            return ERR_USAGE;
+        {
+            char from[80];
+            snprintf(from, sizeof from, "--%s", o->name);
+            if (s_set(o, val, from, err))
+                return ERR_USAGE;
+        }
         if (o - opts < 128)
             seen[o - opts] = 1;
     }
@@ -156,7 +161,7 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
         if (!o->env || (o - opts < 128 && seen[o - opts]))
             continue;
         v = config_env(o->env);
-        if (v && s_set(o, v, "environment ", err))
+        if (v && s_set(o, v, o->env, err))
             return ERR_USAGE;
     }
     if (npos)

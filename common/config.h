@@ -10,7 +10,8 @@
  *         "symbols to trade" },
  *       { 0 }
  *   };
- *   rc = config_parse(opts, argc, argv, 1, &pos, err);
+ *   rc = config_parse(opts, argc, argv, 1, pos, 4, &npos, err);
+ *   if (rc == 1) { config_usage("prog [flags]", opts); exit(0); }
  *
  * Flags are `--name value` or `--name=value`; OPT_BOOL takes no value.
  * Positional arguments are returned through `pos`/`npos`. */
@@ -43,8 +44,8 @@ struct opt {
     const char *help;               /* one line for --help */
 };
 
-/* Parses argv[first..]. Returns 0, 1 if --help was printed (the caller
- * exits 0), or ERR_USAGE with a one-line reason in `err`. Positional
+/* Parses argv[first..]. Returns 0, 1 if --help or -h was given (the
+ * caller prints usage and exits 0), or ERR_USAGE with a one-line reason. Positional
  * arguments are stored in pos[0..*npos) (at most `maxpos`). */
 int config_parse(const struct opt *opts, int argc, char **argv, int first,
                  const char **pos, int maxpos, int *npos, char *err);

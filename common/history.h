@@ -17,7 +17,8 @@
 
 #include "msg_bar.h"
 
-#define HISTORY_MAX 5000000     /* bars in one reply, at most */
+#define HISTORY_MAX 300000      /* bars in one reply, at most: ~140 bytes
+                                   a bar keeps it under BUS_MAX_BODY */
 
 struct history_req {
     char sym[SYM_MAX];

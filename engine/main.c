@@ -568,7 +568,7 @@ static int s_setup(int argc, char **argv)
         return proc_usage_error(PROG, "--strategy FILE is required");
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
-                                "5000000");
+                                "300000");
     if (strlen(E.symbols) >= sizeof list)
         return proc_usage_error(PROG, "--symbols list too long");
     snprintf(list, sizeof list, "%s", E.symbols);

@@ -71,7 +71,8 @@ static void s_sym_done(feeder_t *self, int i)
     if (self->sym[i].done)
         return;
     self->sym[i].done = 1;
-    if (++self->ndone == self->nsym)
+    self->ndone++;
+    if (self->ndone == self->nsym)
         s_all_done(self);
 }
 
@@ -185,10 +186,9 @@ static void s_on_heartbeat(loop_t *loop, void *arg)
 {
     feeder_t *self = arg;
     (void)loop;
-    /* One stream: announce its last seq so a subscriber can spot a lost
-     * final bar; several streams share one heartbeat, so 0. */
-    bus_pub_tick(&self->pub, self->nsym == 1 ?
-                 store_last_seq(self->sym[0].store) : 0);
+    /* Bars are one stream per symbol, so a heartbeat carries no seq
+     * (README, "Heartbeat"); gaps show in the next bar of each symbol. */
+    bus_pub_tick(&self->pub, 0);
 }
 
 static void s_on_subs(loop_t *loop, void *sock, int fd, void *arg)

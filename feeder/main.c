@@ -40,7 +40,8 @@ struct args {
     int64_t seed;                   /* --seed */
     double interval;                /* --interval, seconds */
     int64_t timeframe;              /* --timeframe, seconds */
-    int64_t history;                /* --history, bars */
+    int64_t history;                /* --history, bars; -1: not given */
+    double history_days;            /* --history-days / HISTORICAL_DAYS */
     int64_t count;                  /* --count, live bars per symbol */
     int64_t start;                  /* --start, epoch ms, or START_UNSET */
     int exit_when_done;             /* --exit-when-done */
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
     struct args a = {
         .source = "demo", .symbols = "AAPL",
         .pub = "tcp://127.0.0.1:5555", .rep = "tcp://127.0.0.1:5556",
-        .seed = 42, .interval = 1.0, .timeframe = 60, .history = 500,
+        .seed = 42, .interval = 1.0, .timeframe = 60, .history = -1,
         .count = 0, .start = START_UNSET,
     };
     const struct opt opts[] = {
@@ -174,6 +175,8 @@ int main(int argc, char **argv)
           "seconds between live bars; 0 = as fast as possible [1]" },
         { "timeframe", OPT_INT, &a.timeframe, NULL, "SEC",
           "bar length in seconds [60]" },
+        { "history-days", OPT_DBL, &a.history_days, "HISTORICAL_DAYS",
+          "DAYS", "history as days of bars, when --history is not given" },
         { "history", OPT_INT, &a.history, NULL, "N",
           "bars per symbol before the first live bar [500]" },
         { "count", OPT_INT, &a.count, NULL, "N",
@@ -200,6 +203,15 @@ int main(int argc, char **argv)
     }
     if (rc)
         return proc_usage_error(PROG, err);
+    if (a.history == -1) {
+        if (!(a.history_days >= 0 && a.history_days <= 36600))
+            return proc_usage_error(PROG, "--history-days (HISTORICAL_DAYS) "
+                                    "must be between 0 and 36600");
+        a.history = a.history_days > 0 ?
+            (int64_t)(a.history_days * 86400 / (double)a.timeframe) : 500;
+        if (a.history > STORE_MAX_BARS)
+            a.history = STORE_MAX_BARS;
+    }
     memset(&cfg, 0, sizeof cfg);
     cfg.ops = s_find_source(a.source, err);
     if (!cfg.ops || s_check_args(&a, err))

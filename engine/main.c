@@ -66,6 +66,7 @@ struct engine {
     uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
     uint64_t dups;                  /* live bars already had from history */
     uint64_t gaps, missed, restarts;
+    uint64_t overflow;              /* bars not buffered during warm-up */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown;
 };
@@ -366,9 +367,15 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
         if (y->nbuf == y->capbuf) {
             size_t cap = y->capbuf ? y->capbuf * 2 : 64;
             struct bar *nb;
-            if (cap > WARM_BUF_MAX) {
-                log_limited(&E.lim_bad, LL_WARN, "%s: warm-up buffer full; "
-                            "bar at %lld dropped", b.sym, (long long)b.t);
+            if (cap > WARM_BUF_MAX)
+                cap = WARM_BUF_MAX;
+            if (cap == y->capbuf) {
+                /* The gap this leaves is filled from history once live. */
+                E.overflow++;
+                log_limited(&E.lim_bad, LL_WARN, "%s: warm-up buffer full "
+                            "(%d bars); bar at %lld left to history (%llu "
+                            "so far)", b.sym, WARM_BUF_MAX, (long long)b.t,
+                            (unsigned long long)E.overflow);
                 return;
             }
             nb = realloc(y->buf, cap * sizeof *nb);

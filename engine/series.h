@@ -6,10 +6,14 @@
 
 #include <stddef.h>
 
+#define SERIES_MAP_MIN (1u << 20)   /* bytes from which a series is
+                                       mapped rather than malloc'd */
+
 struct series {
     double *v;                  /* values, oldest first */
     size_t len;                 /* values in use */
     size_t cap;                 /* values allocated */
+    int mapped;                 /* v is an mmap of cap values */
 };
 
 void series_init(struct series *s);

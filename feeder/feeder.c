@@ -244,8 +244,10 @@ static void s_history(feeder_t *self, const msgpack_object *o)
                     r.sym, (long long)r.n, (long long)r.since, n);
             return;
         }
+    /* Not a bad request: an engine with several feeders asks each. */
     snprintf(why, sizeof why, "unknown symbol '%s'", r.sym);
-    s_bad_request(self, why);
+    log_msg(LL_DEBUG, "history request: %s", why);
+    history_pack_error(&self->rpk, why);
 }
 
 static void s_status(feeder_t *self)

@@ -8,8 +8,10 @@
  * per bar are compared. The timed bars are also timed in blocks of BLOCK:
  * the median block gives the steady cost, the slowest one shows a stall
  * (such as the dataset's arrays being reallocated on growth) that the mean
- * spreads over the window. Prints figures only; exits 1 only if something
- * is broken (a strategy fails to load or errors, or no signal is made).
+ * spreads over the window. Then sma_cross once more with MANY_SYMBOLS
+ * runners fed in rotation, as an engine with many symbols runs them.
+ * Prints figures only; exits 1 only if something is broken (a strategy
+ * fails to load or errors, or no signal is made).
  *
  * Run from the repository root (tests/bench/run.sh does); strategies are
  * read from strategies/. A strategy using EMA is written to a temporary
@@ -30,6 +32,8 @@
 #define LONG_HISTORY 1000000
 #define TIMED 100000
 #define REPS 3
+#define MANY_SYMBOLS 1000
+#define MANY_HISTORY 100            /* bars per symbol before timing */
 #define BLOCK 1000                  /* timed bars are also timed in blocks */
 #define NBLOCKS (TIMED / BLOCK)
 #define TF 60                       /* seconds */
@@ -197,8 +201,8 @@ static int s_measure(const char *path, int64_t history, uint64_t seed,
     runner_free(&r);
     return 0;
 fail:
-    fprintf(stderr, "bench_engine: %s: runner_feed failed at bar %llu: %s%s%s\n",
-            path, (unsigned long long)w.k, err_str(rc),
+    fprintf(stderr, "bench_engine: %s: runner_feed failed at bar %llu: "
+            "%s%s%s\n", path, (unsigned long long)w.k, err_str(rc),
             r.error[0] ? ": " : "", r.error);
     runner_free(&r);
     return -1;
@@ -230,18 +234,24 @@ static int s_best(const char *path, int64_t history, struct result *best)
     return 0;
 }
 
-static int s_strategy(const char *label, const char *path)
+static int s_strategy(const char *label, const char *path, double *one_ns)
 {
     struct result s, l;
+    const char *note = "";
     double ratio;
 
     if (s_best(path, SHORT_HISTORY, &s) || s_best(path, LONG_HISTORY, &l))
         return -1;
     ratio = l.live_ns / s.live_ns;
+    if (one_ns)
+        *one_ns = s.live_ns;
+    if (l.median_ns / s.median_ns > 1.5)
+        note = "   (grows with history)";
+    else if (ratio > 1.5)
+        note = "   (steady cost flat; the mean includes a stall)";
     printf("engine per-bar cost (%s):  history %d: %.0f ns/bar   "
            "history %d: %.0f ns/bar   ratio %.2f%s\n", label, SHORT_HISTORY,
-           s.live_ns, LONG_HISTORY, l.live_ns, ratio,
-           ratio > 1.5 ? "   (grows with history)" : "");
+           s.live_ns, LONG_HISTORY, l.live_ns, ratio, note);
     printf("    median %d-bar block: %.0f / %.0f ns/bar (ratio %.2f); "
            "slowest block: %.2f / %.2f ms; signals: %llu / %llu; "
            "warm-up (signals off): %.0f ns/bar\n", BLOCK, s.median_ns,
@@ -255,6 +265,71 @@ static int s_strategy(const char *label, const char *path)
         return -1;
     }
     return 0;
+}
+
+/* Many symbols: one runner per symbol, bars in rotation (as the engine
+ * sees them when every symbol ticks), so each bar touches another Lua
+ * state and dataset. Same number of timed bars as above. */
+static int s_many(const char *label, const char *path, double one_ns)
+{
+    struct runner *r = calloc(MANY_SYMBOLS, sizeof *r);
+    struct walk *w = calloc(MANY_SYMBOLS, sizeof *w);
+    char err[ERR_LEN] = "";
+    uint64_t signals = 0;
+    double t0, t1, t2, t_load;
+    struct bar b;
+    int n = 0, rc = 0, status = -1;
+
+    if (!r || !w)
+        goto out;
+    t0 = s_now();
+    for (; n < MANY_SYMBOLS; n++) {
+        rc = runner_init(&r[n], path, "BENCH", NULL, err);
+        if (rc != ERR_OK) {
+            fprintf(stderr, "bench_engine: %s: %s (%s)\n", path, err,
+                    err_str(rc));
+            goto out;
+        }
+        s_walk_init(&w[n], 1000 + (uint64_t)n);
+    }
+    t_load = s_now() - t0;
+    for (int64_t i = 0; i < MANY_HISTORY; i++)
+        for (int k = 0; k < MANY_SYMBOLS; k++) {
+            s_walk_bar(&w[k], &b);
+            if ((rc = runner_feed(&r[k], &b, NULL, NULL)) < 0)
+                goto fail;
+        }
+    t1 = s_now();
+    for (int64_t i = 0; i < TIMED / MANY_SYMBOLS; i++)
+        for (int k = 0; k < MANY_SYMBOLS; k++) {
+            s_walk_bar(&w[k], &b);
+            if ((rc = runner_feed(&r[k], &b, s_count, &signals)) < 0)
+                goto fail;
+        }
+    t2 = s_now();
+    {
+        double ns = (t2 - t1) * 1e9 / (double)TIMED;
+        printf("engine per-bar cost (%s), %d symbols in rotation: %.0f "
+               "ns/bar (one symbol: %.0f, ratio %.2f); %llu signals; "
+               "loading the strategy %d times: %.2f ms each\n", label,
+               MANY_SYMBOLS, ns, one_ns, ns / one_ns,
+               (unsigned long long)signals, MANY_SYMBOLS,
+               t_load * 1e3 / MANY_SYMBOLS);
+        fflush(stdout);
+    }
+    status = signals ? 0 : -1;
+    if (!signals)
+        fprintf(stderr, "bench_engine: %s made no signal\n", path);
+    goto out;
+fail:
+    fprintf(stderr, "bench_engine: %s: runner_feed failed: %s\n", path,
+            err_str(rc));
+out:
+    for (int k = 0; k < n; k++)
+        runner_free(&r[k]);
+    free(r);
+    free(w);
+    return status;
 }
 
 /* The repository's strategies/ directory: ./strategies when run from the
@@ -274,6 +349,7 @@ int main(int argc, char **argv)
 {
     char dir[1024], sma[1100], rnd[1100], tmpdir[] = "/tmp/lt-bench-XXXXXX";
     char ema[64];
+    double one = 0;
     FILE *f;
     int status = 0;
 
@@ -282,7 +358,8 @@ int main(int argc, char **argv)
     snprintf(sma, sizeof sma, "%s/sma_cross.lua", dir);
     snprintf(rnd, sizeof rnd, "%s/random.lua", dir);
 
-    if (s_strategy("sma_cross", sma))
+    if (s_strategy("sma_cross", sma, &one) ||
+        s_many("sma_cross", sma, one))
         status = 1;
 
     if (!mkdtemp(tmpdir)) {
@@ -298,13 +375,13 @@ int main(int argc, char **argv)
     if (!f || fclose(f) != 0) {
         fprintf(stderr, "bench_engine: cannot write %s\n", ema);
         status = 1;
-    } else if (s_strategy("ema_cross", ema)) {
+    } else if (s_strategy("ema_cross", ema, NULL)) {
         status = 1;
     }
     unlink(ema);
     rmdir(tmpdir);
 
-    if (access(rnd, R_OK) == 0 && s_strategy("random", rnd))
+    if (access(rnd, R_OK) == 0 && s_strategy("random", rnd, NULL))
         status = 1;
     return status;
 }

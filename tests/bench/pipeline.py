@@ -26,7 +26,12 @@ The engine's status ("bars_in") is polled every --poll seconds. Throughput
 is (bars - bars already in at the first poll that saw any) / (time from
 that poll until the engine has every bar and the sink has written every
 signal). Counts are checked afterwards: bars published by the feeders,
-bars taken by the engine, gaps, drops, signals written by the sink.
+bars taken by the engine, gaps, drops, signals written by the sink. Each
+case runs --runs times and the median rate is reported, with the CPU time
+the engine and the sink spent on the burst (from /proc). On a 2-core
+machine the feeders, the engine and the sink share the cores, so the rate
+is that of the whole pipeline, not of the engine alone (bench_engine
+measures the engine's strategy cost by itself).
 
 Prints figures; exits 1 only if something broke (a process died or did not
 stop on SIGTERM, no bar or no signal arrived), never because of time.
@@ -102,29 +107,32 @@ class Proc:
 
 
 class Requester:
-    """msgpack requests to one endpoint over a REQ socket that survives a
-    lost reply (REQ_RELAXED + REQ_CORRELATE)."""
+    """msgpack status requests to one endpoint, each on a fresh REQ socket
+    so that a lost reply never wedges the next one."""
 
     def __init__(self, endpoint):
-        self.s = CTX.socket(zmq.REQ)
-        self.s.setsockopt(zmq.LINGER, 0)
-        self.s.setsockopt(zmq.REQ_RELAXED, 1)
-        self.s.setsockopt(zmq.REQ_CORRELATE, 1)
-        self.s.connect(endpoint)
+        self.endpoint = endpoint
         self.body = msgpack.packb({"ver": 1, "type": "status"})
 
     def status(self, timeout_ms=2000):
         """(reply map or None, monotonic time in the middle of the
         round trip)."""
-        t0 = time.monotonic()
-        self.s.send(self.body)
-        if not self.s.poll(timeout_ms):
-            return None, time.monotonic()
-        reply = msgpack.unpackb(self.s.recv(), raw=False)
-        return reply, (t0 + time.monotonic()) / 2
-
-    def close(self):
-        self.s.close()
+        s = CTX.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.SNDTIMEO, timeout_ms)
+        try:
+            s.connect(self.endpoint)
+            t0 = time.monotonic()
+            try:
+                s.send(self.body)
+            except zmq.Again:
+                return None, time.monotonic()
+            if not s.poll(timeout_ms):
+                return None, time.monotonic()
+            reply = msgpack.unpackb(s.recv(), raw=False)
+            return reply, (t0 + time.monotonic()) / 2
+        finally:
+            s.close()
 
 
 class LineCounter:
@@ -147,6 +155,19 @@ class LineCounter:
         self.lines += data.count(b"\n", 0, end)
         self.off += end
         return self.lines
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(proc):
+    """User + system CPU time of a running process, or None."""
+    try:
+        with open("/proc/%d/stat" % proc.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def check_alive(procs):
@@ -174,14 +195,12 @@ def groups(syms):
             for i in range(0, len(syms), FEEDER_MAX_SYMBOLS)]
 
 
-def run_case(label, nsym, per_sym, poll, timeout):
+def run_case(nsym, per_sym, poll, timeout):
     """One measurement. Returns a result dict; raises Broken."""
     work = tempfile.mkdtemp(prefix="lt-bench-")
     procs = []
-    reqs = []
     try:
-        return _run_case(work, procs, reqs, label, nsym, per_sym, poll,
-                         timeout)
+        return _run_case(work, procs, nsym, per_sym, poll, timeout)
     except Broken:
         for p in procs:
             tail = [ln for ln in p.log_lines() if " WARN " in ln or
@@ -190,8 +209,6 @@ def run_case(label, nsym, per_sym, poll, timeout):
                 print("    %s: %s" % (p.name, ln), file=sys.stderr)
         raise
     finally:
-        for r in reqs:
-            r.close()
         problems = [p.stop() for p in reversed(procs)]
         problems = [x for x in problems if x]
         shutil.rmtree(work, ignore_errors=True)
@@ -199,7 +216,7 @@ def run_case(label, nsym, per_sym, poll, timeout):
             raise Broken("; ".join(problems))
 
 
-def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
+def _run_case(work, procs, nsym, per_sym, poll, timeout):
     def ep(name):
         return "ipc://%s/%s" % (work, name)
 
@@ -222,11 +239,11 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
             "--pub", ep("h%d.pub" % k), "--rep", ep("h%d.rep" % k)]))
     for k in range(len(grp)):
         r = Requester(ep("h%d.rep" % k))
-        reqs.append(r)
-        wait_for("history feeder %d to answer" % k, 60,
+        wait_for("history feeder %d to answer" % k, 30,
                  lambda: r.status()[0], procs)
 
     # 2. Engine (bars from the burst feeders, not started yet), then sink.
+    t_warm = time.monotonic()
     procs.append(Proc(work, "engine", [
         os.path.join(BIN, "livetrade-engine"), "--strategy", STRATEGY,
         "--symbols", ",".join(syms),
@@ -234,7 +251,6 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
         "--history", ",".join(ep("h%d.rep" % k) for k in range(len(grp))),
         "--pub", ep("eng.pub"), "--rep", ep("eng.rep")]))
     eng = Requester(ep("eng.rep"))
-    reqs.append(eng)
     wait_for("the engine to answer status", 30, lambda: eng.status()[0],
              procs)
     procs.append(Proc(work, "sink", [
@@ -244,15 +260,18 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
     def all_live():
         st, _ = eng.status()
         return st and all(y.get("live") for y in st.get("symbols", []))
-    t_warm = time.monotonic()
-    wait_for("every symbol to be live in the engine", 120, all_live, procs)
+    wait_for("every symbol to be live in the engine", 60, all_live, procs)
     t_warm = time.monotonic() - t_warm
     st0, _ = eng.status()
+    if st0 is None:
+        raise Broken("the engine stopped answering status")
     if st0.get("bars_in"):
         raise Broken("engine took %d bars before the burst feeders started"
                      % st0["bars_in"])
 
     # 3. Burst feeders.
+    engine, sink = procs[len(grp)], procs[len(grp) + 1]
+    cpu0 = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink)}
     for k, g in enumerate(grp):
         procs.append(Proc(work, "burst-feeder%d" % k, [
             os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
@@ -261,6 +280,9 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
             "--interval", "0", "--count", str(per_sym),
             "--pub", ep("b%d.pub" % k), "--rep", ep("b%d.rep" % k)]))
     t_spawn = time.monotonic()
+    bursts = procs[len(grp) + 2:]
+    breqs = [Requester(ep("b%d.rep" % k)) for k in range(len(grp))]
+    t_pub = None                # when the feeders had published every bar
     lines = LineCounter(sink_path)
     seen = []                   # (t, bars_in, signals, sink lines)
     first = None                # the first poll that saw bars
@@ -280,6 +302,13 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
         seen.append((t, n, st.get("signals", 0), lines.count()))
         if first is None and n > 0:
             first = seen[-1]
+        if first is not None and t_pub is None:
+            pub = 0
+            for r in breqs:
+                fs, tf = r.status()
+                pub += fs.get("bars_published", 0) if fs else 0
+            if pub >= expected:
+                t_pub = tf
         if n >= expected:
             done = seen[-1]
             break
@@ -307,12 +336,18 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
         time.sleep(poll)
     wrote = lines.count()
 
+    # CPU time each stage spent on the burst (the engine's includes
+    # answering the status polls; the feeders' their history generation).
+    cpu = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink),
+           "feeders": sum(cpu_seconds(b) or 0 for b in bursts)}
+    for k in ("engine", "sink"):
+        if cpu[k] is not None and cpu0[k] is not None:
+            cpu[k] -= cpu0[k]
+
     # Final counters.
     fst = []
     for k in range(len(grp)):
-        r = Requester(ep("b%d.rep" % k))
-        reqs.append(r)
-        s, _ = r.status()
+        s, _ = breqs[k].status()
         if s is None:
             raise Broken("burst feeder %d does not answer status" % k)
         fst.append(s)
@@ -341,12 +376,14 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
         timed = n_end - first[1]
         secs = t_end - first[0]
     else:
-        t_end = seen[-1][0]
-        timed = seen[-1][1] - first[1]
+        # Incomplete (bars lost): up to the last poll that saw bars move.
+        moved = [x for x in seen if x[1] == seen[-1][1]][0]
+        t_end = moved[0]
+        timed = moved[1] - first[1]
         secs = t_end - first[0]
     rate = timed / secs if secs > 0 and timed > 0 else float("nan")
     res = {
-        "label": label, "nsym": nsym, "expected": expected,
+        "nsym": nsym, "expected": expected,
         "published": published, "fdropped": fdropped,
         "bars_in": n_end, "signals": est.get("signals", 0),
         "gaps": est.get("gaps", 0), "bad": est.get("bad", 0),
@@ -356,8 +393,12 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
         "first_in": first[1], "first_after": first[0] - t_spawn,
         "sink_lag": (t_sink - done[0]) if (t_sink and done) else None,
         "complete": done is not None, "warm": t_warm, "polls": len(seen),
+        "pub_done": (t_pub - first[0]) if t_pub else None, "cpu": cpu,
         "live_syms": sum(1 for y in est.get("symbols", [])
                          if y.get("live")),
+        # Live bars the strategies actually took (bars_in counts receipt).
+        "fed": sum(y.get("bars", 0) - y.get("warm_bars", 0)
+                   for y in est.get("symbols", [])),
         "disabled": sum(1 for y in est.get("symbols", [])
                         if y.get("error")),
     }
@@ -370,52 +411,92 @@ def _run_case(work, procs, reqs, label, nsym, per_sym, poll, timeout):
     return res
 
 
-def report(res):
-    r = res
-    name = "%d symbol%s" % (r["nsym"], "" if r["nsym"] == 1 else "s")
-    if r["rate"] == r["rate"]:
-        total = r["bars_in"] / r["rate"]
-        print("pipeline (demo burst -> engine sma_cross -> file sink), %s: "
-              "%d bars in %.2f s = %s bars/s, %d signals"
-              % (name, r["bars_in"], total, "{:,.0f}".format(r["rate"]),
-                 r["signals"]))
-    else:
-        print("pipeline (demo burst -> engine sma_cross -> file sink), %s: "
-              "no rate (too few bars timed), %d signals"
-              % (name, r["signals"]))
-    print("    timed %d bars over %.3f s (from the first status poll that saw"
-          " bars, %d in, %.2f s after the burst feeders started; %d polls);"
-          " sink done %s after the engine; warm-up of %d symbols %.2f s"
-          % (r["timed"], r["secs"], r["first_in"], r["first_after"],
-             r["polls"], "n/a" if r["sink_lag"] is None else
-             "%+.0f ms" % (r["sink_lag"] * 1000), r["nsym"], r["warm"]))
+def problems_of(r):
+    out = []
     loss = r["published"] - r["bars_in"]
-    print("    counts: expected %d, feeders published %d, engine bars_in %d"
-          " (lost %d), gaps %d, bad %d, old %d; dropped: feeders %d, engine"
-          " %d; signals %d, sink wrote %d (duplicate ids %d%s)"
-          % (r["expected"], r["published"], r["bars_in"], loss, r["gaps"],
-             r["bad"], r["old"], r["fdropped"], r["edropped"], r["signals"],
-             r["wrote"], r["dup"], ", unparsable %d" % r["bad_json"]
-             if r["bad_json"] else ""))
-    problems = []
     if r["published"] != r["expected"]:
-        problems.append("feeders published %d of %d bars"
-                        % (r["published"], r["expected"]))
+        out.append("feeders published %d of %d bars"
+                   % (r["published"], r["expected"]))
     if loss:
-        problems.append("%d bar(s) published but not taken by the engine"
-                        % loss)
+        out.append("%d bar(s) published but not taken by the engine" % loss)
+    if r["fed"] != r["bars_in"]:
+        out.append("engine received %d bars but its strategies took %d"
+                   % (r["bars_in"], r["fed"]))
+    if r["gaps"] or r["bad"] or r["old"]:
+        out.append("engine saw %d gap(s), %d bad and %d old bar(s)"
+                   % (r["gaps"], r["bad"], r["old"]))
     if r["fdropped"] or r["edropped"]:
-        problems.append("publishers dropped messages")
+        out.append("publishers dropped messages (feeders %d, engine %d)"
+                   % (r["fdropped"], r["edropped"]))
     if r["wrote"] != r["signals"]:
-        problems.append("sink wrote %d of %d signals"
-                        % (r["wrote"], r["signals"]))
+        out.append("sink wrote %d of %d signals" % (r["wrote"], r["signals"]))
+    if r["dup"] or r["bad_json"]:
+        out.append("sink file: %d duplicate id(s), %d unparsable line(s)"
+                   % (r["dup"], r["bad_json"]))
     if r["disabled"]:
-        problems.append("strategy disabled on %d symbol(s)" % r["disabled"])
-    for p in problems:
-        print("    NOTE: %s" % p)
-    for name, lines in sorted(r["logged"].items()):
+        out.append("strategy disabled on %d symbol(s)" % r["disabled"])
+    return out
+
+
+def report(runs):
+    """The median run's figures, the spread over runs, then details."""
+    rates = sorted(r["rate"] for r in runs if r["rate"] == r["rate"])
+    name = "%d symbol%s" % (runs[0]["nsym"],
+                            "" if runs[0]["nsym"] == 1 else "s")
+    head = "pipeline (demo burst -> engine sma_cross -> file sink), %s: " % name
+    if not rates:
+        print(head + "no rate (too few bars timed)")
+        sys.stdout.flush()
+        return
+    med = rates[len(rates) // 2]
+    r = [x for x in runs if x["rate"] == med][0]
+    print(head + "%d bars in %.2f s = %s bars/s, %d signals"
+          % (r["bars_in"], r["bars_in"] / med, "{:,.0f}".format(med),
+             r["signals"]))
+    print("    median of %d run(s): %s bars/s"
+          % (len(runs), ", ".join("{:,.0f}".format(x) for x in rates)))
+    print("    timed %d bars over %.3f s, from the first status poll that saw"
+          " bars (%d in, %.2f s after the burst feeders started) to the last"
+          " bar in the engine%s; %d polls"
+          % (r["timed"], r["secs"], r["first_in"], r["first_after"],
+             "" if r["sink_lag"] is None else
+             " and the sink (%+.0f ms after the engine)"
+             % (r["sink_lag"] * 1000), r["polls"]))
+    if r["pub_done"] is not None:
+        bound = ("engine-bound: the engine had a backlog"
+                 if r["pub_done"] < 0.8 * r["secs"] else
+                 "feeder-bound: the engine kept up")
+        print("    feeders done publishing %.2f s into the timed span (%s)"
+              % (r["pub_done"], bound))
+    cpu = r["cpu"]
+    per = max(r["bars_in"], 1)
+
+    def us(x):
+        return "n/a" if x is None else "%.2f s = %.2f us/bar" % (
+            x, x * 1e6 / per)
+    print("    CPU: engine %s, sink %s; burst feeders %.2f s (with %d history"
+          " bars each); engine start + warm-up of %d symbol(s) %.2f s"
+          % (us(cpu["engine"]), us(cpu["sink"]), cpu["feeders"],
+             FEEDER_BARS, r["nsym"], r["warm"]))
+    print("    counts: expected %d, feeders published %d, engine bars_in %d"
+          " (lost %d), fed to strategies %d, gaps %d, bad %d, old %d;"
+          " dropped: feeders %d, engine %d; signals %d, sink wrote %d"
+          " (duplicate ids %d)"
+          % (r["expected"], r["published"], r["bars_in"],
+             r["published"] - r["bars_in"], r["fed"], r["gaps"], r["bad"],
+             r["old"],
+             r["fdropped"], r["edropped"], r["signals"], r["wrote"],
+             r["dup"]))
+    for k, x in enumerate(runs):
+        for p in problems_of(x):
+            print("    NOTE (run %d): %s" % (k + 1, p))
+    logged = {}
+    for x in runs:
+        for pname, lines in x["logged"].items():
+            logged.setdefault(pname, []).extend(lines)
+    for pname, lines in sorted(logged.items()):
         print("    %s logged %d warning/error line(s), e.g.: %s"
-              % (name, len(lines), lines[0].split(" ", 2)[-1]))
+              % (pname, len(lines), lines[0].split(" ", 2)[-1]))
     sys.stdout.flush()
 
 
@@ -429,7 +510,12 @@ def main():
                     help="live bars per symbol in the many-symbol case")
     ap.add_argument("--poll", type=float, default=0.01,
                     help="seconds between status polls")
-    ap.add_argument("--timeout", type=float, default=60.0,
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of each case (the median is reported)")
+    ap.add_argument("--budget", type=float, default=90.0,
+                    help="no further repeat runs once this many seconds"
+                    " have passed")
+    ap.add_argument("--timeout", type=float, default=30.0,
                     help="longest wait for one burst, seconds")
     a = ap.parse_args()
 
@@ -443,24 +529,34 @@ def main():
                   file=sys.stderr)
             return 1
     status = 0
-    cases = [("1 symbol", 1, a.bars, a.poll),
-             ("%d symbols" % a.symbols, a.symbols, a.bars_per_symbol,
-              max(a.poll, 0.02))]
-    for label, nsym, per_sym, poll in cases:
-        try:
-            res = run_case(label, nsym, per_sym, poll, a.timeout)
-        except Broken as e:
-            print("pipeline, %s: BROKEN: %s" % (label, e))
-            sys.stdout.flush()
-            status = 1
+    cases = [(1, a.bars, a.poll),
+             (a.symbols, a.bars_per_symbol, max(a.poll, 0.02))]
+    t_start = time.monotonic()
+    for nsym, per_sym, poll in cases:
+        runs = []
+        for k in range(a.runs):
+            if k > 0 and time.monotonic() - t_start > a.budget:
+                print("pipeline, %d symbol(s): %d run(s) left out (over the"
+                      " %.0f s budget)" % (nsym, a.runs - k, a.budget))
+                break
+            try:
+                runs.append(run_case(nsym, per_sym, poll, a.timeout))
+            except Broken as e:
+                print("pipeline, %d symbol(s), run %d: BROKEN: %s"
+                      % (nsym, k + 1, e))
+                sys.stdout.flush()
+                status = 1
+            except KeyboardInterrupt:
+                print("pipeline: interrupted", file=sys.stderr)
+                return 1
+        if not runs:
             continue
-        except KeyboardInterrupt:
-            print("pipeline: interrupted", file=sys.stderr)
-            return 1
-        report(res)
-        if res["bars_in"] == 0 or res["signals"] == 0 or res["wrote"] == 0:
-            print("    BROKEN: no signals made or written")
-            status = 1
+        report(runs)
+        for x in runs:
+            if x["bars_in"] == 0 or x["signals"] == 0 or x["wrote"] == 0:
+                print("    BROKEN: no signal made or written")
+                status = 1
+                break
     return status
 
 

@@ -1,6 +1,7 @@
-/* lua_strategy.c -- the Lua side of a strategy: sandbox, the Strategy{}
- * class, self.data series, self:I() with streaming indicators, orders,
- * and the backtesting.lib helpers. Everything Lua-facing lives here. */
+/* lua_strategy.c -- a strategy's Lua state: the sandbox, the Strategy{}
+ * class and its parameters, self.data, orders, and the calls into init()
+ * and next(). Series live in lua_series.c, indicators in
+ * lua_indicators.c. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -13,32 +14,9 @@
 #include "err.h"
 #include "indicator.h"
 #include "log.h"
-#include "strategy.h"
-#include "util.h"
+#include "lua_int.h"
 
-#define MAX_IND 64
 #define HOOK_EVERY 1000             /* instructions between budget checks */
-#define SERIES_MT "livetrade.series"
-
-struct strategy {
-    lua_State *L;
-    char path[512];
-    char sym[SYM_MAX];
-    char name[64];
-    char params[512];               /* canonical "k=v,..." */
-    struct strat_data *data;        /* owned by the caller */
-    struct indicator *ind[MAX_IND]; /* declaration order */
-    char ind_name[MAX_IND][48];     /* attribute name or default name */
-    int nind;
-    int64_t start;                  /* first bar index for next(); -1 */
-    int ref_self, ref_next;         /* registry refs */
-    struct strat_call calls[STRAT_MAX_CALLS];
-    int ncalls;
-    int in_next;                    /* calls are only recorded in next() */
-    size_t mem_used, mem_cap;       /* allocator accounting */
-    long long budget, ticks;        /* instruction budget per call */
-    int64_t max_int_param;          /* largest whole-number parameter */
-};
 
 /* {==================== sandbox ============================== */
 
@@ -60,15 +38,12 @@ static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return ptr;
 }
 
-static struct strategy *s_self(lua_State *L)
+struct strategy *lt_self(lua_State *L)
 {
     return *(struct strategy **)lua_getextraspace(L);
 }
 
-/* Raises an error located at the Lua line that called the C function. */
-static int s_error(lua_State *L, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int s_error(lua_State *L, const char *fmt, ...)
+int lt_error(lua_State *L, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -83,17 +58,17 @@ static int s_error(lua_State *L, const char *fmt, ...)
 
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
-    struct strategy *s = s_self(L);
+    struct strategy *s = lt_self(L);
     (void)ar;
     s->ticks += HOOK_EVERY;
     if (s->ticks > s->budget)
-        s_error(L, "instruction budget of %lld exceeded (endless loop?)",
+        lt_error(L, "instruction budget of %lld exceeded (endless loop?)",
                 s->budget);
 }
 
 static int s_print(lua_State *L)
 {
-    struct strategy *s = s_self(L);
+    struct strategy *s = lt_self(L);
     luaL_Buffer b;
     int n = lua_gettop(L);
 
@@ -132,268 +107,19 @@ static void s_open_libs(lua_State *L)
 
 /* }========================================================== */
 
-/* {==================== series userdata ====================== */
-
-struct lseries {
-    const struct series *s;
-    int ind;                        /* indicator index, -1 for data */
-};
-
-static void s_push_series(lua_State *L, const struct series *ser, int ind)
-{
-    struct lseries *u = lua_newuserdatauv(L, sizeof *u, 0);
-    u->s = ser;
-    u->ind = ind;
-    luaL_setmetatable(L, SERIES_MT);
-}
-
-static struct lseries *s_toseries(lua_State *L, int idx)
-{
-    return luaL_testudata(L, idx, SERIES_MT);
-}
-
-static int s_series_index(lua_State *L)
-{
-    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
-    int isint;
-    lua_Integer k = lua_tointegerx(L, 2, &isint);
-    size_t len = u->s->len;
-
-    if (!isint) {
-        lua_pushnil(L);
-        return 1;
-    }
-    if (k < 0 && (lua_Unsigned)(-k) <= len)
-        lua_pushnumber(L, u->s->v[len + k]);
-    else if (k > 0 && (lua_Unsigned)k <= len)
-        lua_pushnumber(L, u->s->v[k - 1]);
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-static int s_series_len(lua_State *L)
-{
-    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
-    lua_pushinteger(L, (lua_Integer)u->s->len);
-    return 1;
-}
-
-/* The current (last) value of a series, or a plain number. */
-static int s_last(lua_State *L, int idx, double *x)
-{
-    struct lseries *u = s_toseries(L, idx);
-    if (u) {
-        *x = series_back(u->s, 1);
-        return 1;
-    }
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        *x = lua_tonumber(L, idx);
-        return 1;
-    }
-    return 0;
-}
-
-/* Comparisons use current values, as backtesting.py's arrays do. */
-static int s_series_lt(lua_State *L)
-{
-    double a, b;
-    if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
-        return s_error(L, "cannot compare a series with a %s",
-                       luaL_typename(L, s_toseries(L, 1) ? 2 : 1));
-    lua_pushboolean(L, a < b);
-    return 1;
-}
-
-static int s_series_le(lua_State *L)
-{
-    double a, b;
-    if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
-        return s_error(L, "cannot compare a series with a %s",
-                       luaL_typename(L, s_toseries(L, 1) ? 2 : 1));
-    lua_pushboolean(L, a <= b);
-    return 1;
-}
-
-static int s_series_tostring(lua_State *L)
-{
-    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
-    lua_pushfstring(L, "series(len=%I, last=%f)", (lua_Integer)u->s->len,
-                    series_back(u->s, 1));
-    return 1;
-}
-
-/* }========================================================== */
-
-/* {==================== helpers (backtesting.lib) ============ */
-
-/* Last two values (a[-1], a[-2]) of a series, number or Lua array. */
-static int s_last2(lua_State *L, int idx, double *x1, double *x2)
-{
-    struct lseries *u = s_toseries(L, idx);
-    if (u) {
-        if (u->s->len < 2)
-            return 0;
-        *x1 = series_back(u->s, 1);
-        *x2 = series_back(u->s, 2);
-        return 1;
-    }
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        *x1 = *x2 = lua_tonumber(L, idx);
-        return 1;
-    }
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, idx);
-        if (n < 2)
-            return 0;
-        lua_geti(L, idx, n);
-        lua_geti(L, idx, n - 1);
-        *x1 = lua_isnumber(L, -2) ? lua_tonumber(L, -2) : NAN;
-        *x2 = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
-        lua_pop(L, 2);
-        return 1;
-    }
-    return s_error(L, "expected a series, a number or an array, got %s",
-                   luaL_typename(L, idx));
-}
-
-/* crossover(a, b): a[-2] < b[-2] and a[-1] > b[-1]; NaN is no cross. */
-static int s_crossover_at(lua_State *L, int ia, int ib)
-{
-    double a1, a2, b1, b2;
-    if (!s_last2(L, ia, &a1, &a2) || !s_last2(L, ib, &b1, &b2))
-        return 0;
-    return a2 < b2 && a1 > b1;
-}
-
-static int s_crossover(lua_State *L)
-{
-    lua_pushboolean(L, s_crossover_at(L, 1, 2));
-    return 1;
-}
-
-static int s_cross(lua_State *L)
-{
-    lua_pushboolean(L, s_crossover_at(L, 1, 2) || s_crossover_at(L, 2, 1));
-    return 1;
-}
-
-/* }========================================================== */
-
-/* {==================== indicators =========================== */
-
-/* SMA(x, n) / EMA(x, n) called directly: computes the whole array over
- * the values so far and returns it as a Lua table. Inside self:I() they
- * become streaming indicators instead. */
-static int s_direct(lua_State *L, enum ind_kind kind)
-{
-    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
-    lua_Integer n = luaL_checkinteger(L, 2);
-    struct indicator ind;
-
-    if (n < 1)
-        return s_error(L, "%s: window must be >= 1", indicator_kind_name(kind));
-    indicator_init(&ind, kind, (int)n, u->s, 0, NULL);
-    if (indicator_update(&ind)) {
-        indicator_free(&ind);
-        return luaL_error(L, "not enough memory");
-    }
-    lua_createtable(L, (int)ind.out.len, 0);
-    for (size_t i = 0; i < ind.out.len; i++) {
-        lua_pushnumber(L, ind.out.v[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    indicator_free(&ind);
-    return 1;
-}
-
-static int s_sma(lua_State *L) { return s_direct(L, IND_SMA); }
-static int s_ema(lua_State *L) { return s_direct(L, IND_EMA); }
-
-static const char *s_col_abbrev(struct strategy *s, const struct series *x)
-{
-    const struct strat_data *d = s->data;
-    if (x == &d->open) return "O";
-    if (x == &d->high) return "H";
-    if (x == &d->low) return "L";
-    if (x == &d->close) return "C";
-    if (x == &d->volume) return "V";
-    if (x == &d->time) return "T";
-    return NULL;
-}
-
-/* self:I(fn, source, n [, {name=...}]) */
-static int s_I(lua_State *L)
-{
-    struct strategy *s = s_self(L);
-    lua_CFunction fn = lua_tocfunction(L, 2);
-    struct lseries *src = s_toseries(L, 3);
-    struct indicator *ind;
-    enum ind_kind kind;
-    lua_Integer n;
-    int isint;
-    char name[48];
-    const char *abbrev;
-
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (fn == s_sma)
-        kind = IND_SMA;
-    else if (fn == s_ema)
-        kind = IND_EMA;
-    else
-        return s_error(L, "self:I: the indicator must be a built-in (SMA, "
-                       "EMA), got %s", luaL_typename(L, 2));
-    if (!src)
-        return s_error(L, "self:I: the source must be a data column or an "
-                       "indicator, got %s", luaL_typename(L, 3));
-    n = lua_tointegerx(L, 4, &isint);
-    if (!isint || n < 1 || n > 1000000)
-        return s_error(L, "self:I: %s window must be a whole number >= 1",
-                       indicator_kind_name(kind));
-    if (s->nind == MAX_IND)
-        return s_error(L, "self:I: at most %d indicators", MAX_IND);
-    if (s->data->close.len > 0)
-        return s_error(L, "self:I must be called in init()");
-    abbrev = s_col_abbrev(s, src->s);
-    if (abbrev)
-        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
-                 abbrev, (int)n);
-    else
-        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
-                 s->ind_name[src->ind], (int)n);
-    if (lua_type(L, 5) == LUA_TTABLE) {
-        lua_getfield(L, 5, "name");
-        if (lua_type(L, -1) == LUA_TSTRING)
-            snprintf(name, sizeof name, "%s", lua_tostring(L, -1));
-        lua_pop(L, 1);
-    }
-    ind = malloc(sizeof *ind);
-    if (!ind)
-        return luaL_error(L, "not enough memory");
-    indicator_init(ind, kind, (int)n, src->s,
-                   src->ind >= 0 ? s->ind[src->ind]->warmup : 0, name);
-    s->ind[s->nind] = ind;
-    snprintf(s->ind_name[s->nind], sizeof s->ind_name[0], "%s", name);
-    s_push_series(L, &ind->out, s->nind);
-    s->nind++;
-    return 1;
-}
-
-/* }========================================================== */
-
 /* {==================== orders =============================== */
 
 static struct strat_call *s_new_call(lua_State *L, int act)
 {
-    struct strategy *s = s_self(L);
+    struct strategy *s = lt_self(L);
     struct strat_call *c;
 
     if (!s->in_next) {
-        s_error(L, "orders can only be placed in next()");
+        lt_error(L, "orders can only be placed in next()");
         return NULL;
     }
     if (s->ncalls == STRAT_MAX_CALLS) {
-        s_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
+        lt_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
         return NULL;
     }
     c = &s->calls[s->ncalls++];
@@ -410,11 +136,11 @@ static double s_opt_number(lua_State *L, int t, const char *key,
     lua_getfield(L, t, key);
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TNUMBER)
-            s_error(L, "%s: '%s' must be a number, got %s", fname, key,
+            lt_error(L, "%s: '%s' must be a number, got %s", fname, key,
                     luaL_typename(L, -1));
         v = lua_tonumber(L, -1);
         if (!isfinite(v))
-            s_error(L, "%s: '%s' must be finite", fname, key);
+            lt_error(L, "%s: '%s' must be finite", fname, key);
     }
     lua_pop(L, 1);
     return v;
@@ -432,7 +158,7 @@ static void s_check_keys(lua_State *L, int t, const char *fname,
                 if (strcmp(*a, lua_tostring(L, -1)) == 0)
                     break;
         if (lua_type(L, -1) != LUA_TSTRING || !*a)
-            s_error(L, "%s: unknown argument '%s'", fname,
+            lt_error(L, "%s: unknown argument '%s'", fname,
                     luaL_tolstring(L, -1, NULL));
     }
 }
@@ -448,7 +174,7 @@ static int s_order(lua_State *L, int act)
     if (lua_isnoneornil(L, 2))
         return 0;
     if (lua_type(L, 2) != LUA_TTABLE)
-        return s_error(L, "%s: expected a table of arguments, got %s", fname,
+        return lt_error(L, "%s: expected a table of arguments, got %s", fname,
                        luaL_typename(L, 2));
     s_check_keys(L, 2, fname, keys);
     c->size = s_opt_number(L, 2, "size", fname);
@@ -459,10 +185,10 @@ static int s_order(lua_State *L, int act)
     c->conf = s_opt_number(L, 2, "confidence", fname);
     if (!isnan(c->size) && !((c->size > 0 && c->size < 1) ||
                              (c->size >= 1 && c->size == floor(c->size))))
-        return s_error(L, "%s: size must be a fraction in (0, 1) or a whole "
+        return lt_error(L, "%s: size must be a fraction in (0, 1) or a whole "
                        "number of units, got %g", fname, c->size);
     if (!isnan(c->conf) && !(c->conf >= 0 && c->conf <= 1))
-        return s_error(L, "%s: confidence must be in [0, 1], got %g", fname,
+        return lt_error(L, "%s: confidence must be in [0, 1], got %g", fname,
                        c->conf);
     lua_getfield(L, 2, "tag");
     if (!lua_isnil(L, -1))
@@ -480,7 +206,7 @@ static int s_position_close(lua_State *L)
     if (!lua_isnoneornil(L, 2)) {
         double p = luaL_checknumber(L, 2);
         if (!(p > 0 && p <= 1))
-            return s_error(L, "position:close: portion must be in (0, 1], "
+            return lt_error(L, "position:close: portion must be in (0, 1], "
                            "got %g", p);
         c->size = p;
     }
@@ -517,7 +243,7 @@ static int s_Strategy(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            return s_error(L, "Strategy{}: parameter names must be strings");
+            return lt_error(L, "Strategy{}: parameter names must be strings");
         lua_pushvalue(L, -2);
         lua_pushvalue(L, -2);
         lua_rawset(L, 2);                   /* class[k] = v */
@@ -542,23 +268,16 @@ static int s_noop(lua_State *L)
 
 static void s_register(lua_State *L)
 {
-    static const luaL_Reg series_mt[] = {
-        { "__index", s_series_index }, { "__len", s_series_len },
-        { "__lt", s_series_lt }, { "__le", s_series_le },
-        { "__tostring", s_series_tostring }, { NULL, NULL }
-    };
     static const luaL_Reg base[] = {
-        { "I", s_I }, { "buy", s_buy }, { "sell", s_sell },
+        { "I", lt_I }, { "buy", s_buy }, { "sell", s_sell },
         { "init", s_noop }, { "next", s_noop }, { NULL, NULL }
     };
     static const luaL_Reg globals[] = {
-        { "Strategy", s_Strategy }, { "SMA", s_sma }, { "EMA", s_ema },
-        { "crossover", s_crossover }, { "cross", s_cross }, { NULL, NULL }
+        { "Strategy", s_Strategy }, { NULL, NULL }
     };
 
-    luaL_newmetatable(L, SERIES_MT);
-    luaL_setfuncs(L, series_mt, 0);
-    lua_pop(L, 1);
+    lt_series_register(L);
+    lt_indicators_register(L);
     lua_newtable(L);                        /* metatable of classes */
     lua_newtable(L);
     luaL_setfuncs(L, base, 0);
@@ -604,24 +323,24 @@ int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
 /* Pushes self.data: a table of columns whose # is the number of bars. */
 static int s_data_len(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)s_self(L)->data->close.len);
+    lua_pushinteger(L, (lua_Integer)lt_self(L)->data->close.len);
     return 1;
 }
 
 static void s_push_data(lua_State *L, struct strat_data *d)
 {
     lua_createtable(L, 0, 6);
-    s_push_series(L, &d->open, -1);
+    lt_push_series(L, &d->open, -1);
     lua_setfield(L, -2, "Open");
-    s_push_series(L, &d->high, -1);
+    lt_push_series(L, &d->high, -1);
     lua_setfield(L, -2, "High");
-    s_push_series(L, &d->low, -1);
+    lt_push_series(L, &d->low, -1);
     lua_setfield(L, -2, "Low");
-    s_push_series(L, &d->close, -1);
+    lt_push_series(L, &d->close, -1);
     lua_setfield(L, -2, "Close");
-    s_push_series(L, &d->volume, -1);
+    lt_push_series(L, &d->volume, -1);
     lua_setfield(L, -2, "Volume");
-    s_push_series(L, &d->time, -1);
+    lt_push_series(L, &d->time, -1);
     lua_setfield(L, -2, "index");
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, s_data_len);
@@ -714,20 +433,6 @@ static void s_describe_params(struct strategy *s, int cls, int self)
         lua_pop(L, 2);
     }
     lua_pop(L, 1);
-}
-
-/* Names indicators after the attributes that hold them (self.sma1). */
-static void s_name_indicators(struct strategy *s, int self)
-{
-    lua_State *L = s->L;
-    lua_pushnil(L);
-    while (lua_next(L, self)) {
-        struct lseries *u = s_toseries(L, -1);
-        if (u && u->ind >= 0 && lua_type(L, -2) == LUA_TSTRING)
-            snprintf(s->ind_name[u->ind], sizeof s->ind_name[0], "%s",
-                     lua_tostring(L, -2));
-        lua_pop(L, 1);
-    }
 }
 
 static int s_traceback(lua_State *L)
@@ -853,7 +558,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     if (s_pcall(s, 1, err))
         goto fail;
     lua_pop(L, 1);
-    s_name_indicators(s, self);
+    lt_indicators_name(s, self);
 
     lua_getfield(L, self, "next");
     if (!lua_isfunction(L, -1)) {
@@ -878,10 +583,7 @@ void strategy_destroy(strategy_t **self_p)
         return;
     if (s->L)
         lua_close(s->L);
-    for (int i = 0; i < s->nind; i++) {
-        indicator_free(s->ind[i]);
-        free(s->ind[i]);
-    }
+    lt_indicators_free(s);
     free(s);
     *self_p = NULL;
 }
@@ -889,26 +591,13 @@ void strategy_destroy(strategy_t **self_p)
 int strategy_on_bar(strategy_t *s, char *err)
 {
     lua_State *L = s->L;
-    int64_t i = (int64_t)s->data->close.len - 1;
+    int due;
 
     s->ncalls = 0;
-    for (int k = 0; k < s->nind; k++)
-        if (indicator_update(s->ind[k])) {
-            snprintf(err, ERR_LEN, "out of memory updating indicators");
-            return ERR_LUA;
-        }
-    if (s->start < 0) {
-        /* next() starts one bar after every indicator has a value. */
-        int64_t w = 0;
-        for (int k = 0; k < s->nind; k++) {
-            if (s->ind[k]->first_valid < 0)
-                return 0;
-            if (s->ind[k]->first_valid > w)
-                w = s->ind[k]->first_valid;
-        }
-        s->start = w + 1;
-    }
-    if (i < s->start)
+    due = lt_indicators_step(s, err);
+    if (due < 0)
+        return ERR_LUA;
+    if (!due)
         return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_next);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_self);
@@ -929,30 +618,8 @@ const struct strat_call *strategy_calls(const strategy_t *s, int *n)
     return s->calls;
 }
 
-int64_t strategy_lookback(const strategy_t *s)
-{
-    int64_t lb = 2;
-    for (int k = 0; k < s->nind; k++)
-        if (s->ind[k]->history + 1 > lb)
-            lb = s->ind[k]->history + 1;
-    if (s->max_int_param + 1 > lb)
-        lb = s->max_int_param + 1;
-    return lb;
-}
-
 const char *strategy_name(const strategy_t *s) { return s->name; }
 const char *strategy_params(const strategy_t *s) { return s->params; }
-int strategy_nind(const strategy_t *s) { return s->nind; }
-
-const char *strategy_ind_name(const strategy_t *s, int i)
-{
-    return i >= 0 && i < s->nind ? s->ind_name[i] : NULL;
-}
-
-double strategy_ind_value(const strategy_t *s, int i, size_t back)
-{
-    return i >= 0 && i < s->nind ? series_back(&s->ind[i]->out, back) : NAN;
-}
 
 void strategy_set_budget(strategy_t *s, long long instructions)
 {

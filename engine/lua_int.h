@@ -1,0 +1,66 @@
+/* lua_int.h -- what the engine's Lua modules share: lua_strategy.c (the
+ * sandbox, the Strategy class, orders), lua_series.c (series userdata and
+ * the backtesting.lib helpers) and lua_indicators.c (self:I and the
+ * indicator library). Nothing outside these files includes it. */
+#ifndef LT_LUA_INT_H
+#define LT_LUA_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "indicator.h"
+#include "strategy.h"
+#include "util.h"
+
+#define MAX_IND 64
+#define SERIES_MT "livetrade.series"
+
+struct strategy {
+    lua_State *L;
+    char path[512];
+    char sym[SYM_MAX];
+    char name[64];
+    char params[512];               /* canonical "k=v,..." */
+    struct strat_data *data;        /* owned by the caller */
+    struct indicator *ind[MAX_IND]; /* declaration order */
+    char ind_name[MAX_IND][48];     /* attribute name or default name */
+    int nind;
+    int64_t start;                  /* first bar index for next(); -1 */
+    int ref_self, ref_next;         /* registry refs */
+    struct strat_call calls[STRAT_MAX_CALLS];
+    int ncalls;
+    int in_next;                    /* calls are only recorded in next() */
+    size_t mem_used, mem_cap;       /* allocator accounting */
+    long long budget, ticks;        /* instruction budget per call */
+    int64_t max_int_param;          /* largest whole-number parameter */
+};
+
+/* A series as Lua sees it: a data column or an indicator output. */
+struct lseries {
+    const struct series *s;
+    int ind;                        /* indicator index, -1 for data */
+};
+
+/* The strategy that owns a Lua state. */
+struct strategy *lt_self(lua_State *L);
+/* Raises an error located at the Lua line that called the C function. */
+int lt_error(lua_State *L, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* lua_series.c */
+void lt_push_series(lua_State *L, const struct series *ser, int ind);
+struct lseries *lt_toseries(lua_State *L, int idx);   /* NULL if not one */
+void lt_series_register(lua_State *L);      /* metatable, helpers */
+
+/* lua_indicators.c */
+void lt_indicators_register(lua_State *L);  /* SMA, EMA, ... globals */
+int lt_I(lua_State *L);                     /* self:I(fn, ...) */
+/* After init(): names indicators after the attributes of the instance at
+ * stack index `self` that hold them (self.sma1). */
+void lt_indicators_name(struct strategy *s, int self);
+/* Per bar: updates every indicator; 1 if next() is due on this bar, 0 if
+ * still warming up, ERR_NOMEM with err set. */
+int lt_indicators_step(struct strategy *s, char *err);
+void lt_indicators_free(struct strategy *s);
+
+#endif

@@ -195,13 +195,13 @@ json_t *signal_to_json(const struct signal *s)
     }
     json_object_set_new(o, "ver", json_integer(SIGNAL_VERSION));
     json_object_set_new(o, "id", json_string(s->id));
-    json_object_set_new(o, "eng", json_string(s->eng));
-    json_object_set_new(o, "strat", json_string(s->strat));
-    json_object_set_new(o, "sym", json_string(s->sym));
-    json_object_set_new(o, "act", json_string(signal_action_name(s->act)));
-    json_object_set_new(o, "t", json_integer(s->t));
-    json_object_set_new(o, "ord", json_integer(s->ord));
-    json_object_set_new(o, "px", s_num(s->px));
+    json_object_set_new(o, "engine", json_string(s->eng));
+    json_object_set_new(o, "strategy", json_string(s->strat));
+    json_object_set_new(o, "symbol", json_string(s->sym));
+    json_object_set_new(o, "action", json_string(signal_action_name(s->act)));
+    json_object_set_new(o, "bar_ts", json_integer(s->t));
+    json_object_set_new(o, "ordinal", json_integer(s->ord));
+    json_object_set_new(o, "price", s_num(s->px));
     json_object_set_new(o, "size", s_num(s->size));
     if (!isnan(s->limit))
         json_object_set_new(o, "limit", s_num(s->limit));
@@ -213,10 +213,10 @@ json_t *signal_to_json(const struct signal *s)
         json_object_set_new(o, "tp", s_num(s->tp));
     if (s->tag[0])
         json_object_set_new(o, "tag", json_string(s->tag));
-    json_object_set_new(o, "conf", s_num(s->conf));
+    json_object_set_new(o, "confidence", s_num(s->conf));
     for (int i = 0; i < s->nind; i++)
         json_object_set_new(ind, s->ind[i].name, s_num(s->ind[i].v));
-    json_object_set_new(o, "ind", ind);
+    json_object_set_new(o, "indicators", ind);
     json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
     json_object_set_new(o, "pub", json_integer((json_int_t)s->pub));
     json_object_set_new(o, "ts", json_integer(s->ts));

@@ -55,8 +55,10 @@ void signal_pack(msgpack_packer *pk, const struct signal *s);
 /* ERR_OK, or ERR_PARSE / ERR_INVALID with a reason in err[ERR_LEN]. */
 int signal_unpack(const msgpack_object *o, struct signal *s, char *err);
 
-/* JSON object with the same keys as the wire map (absent optionals are
- * left out, NaN indicator values become null). Caller owns the result. */
+/* The signal as a JSON object, with descriptive keys (README.md, "JSON
+ * Lines"): ver id engine strategy symbol action bar_ts ordinal price size
+ * [limit] [stop] [sl] [tp] [tag] confidence indicators seq pub ts. Absent
+ * optionals are left out; NaN values become null. Caller owns it. */
 json_t *signal_to_json(const struct signal *s);
 
 #endif

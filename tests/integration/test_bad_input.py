@@ -71,7 +71,8 @@ class EngineBadBars(unittest.TestCase):
         self.assertGreater(len(want), 0)
         lt.wait_until(lambda: len(lt.read_jsonl(ws.path("sig.jsonl")))
                       >= len(want), what="the signals")
-        got = {x["t"]: x["act"] for x in lt.read_jsonl(ws.path("sig.jsonl"))}
+        got = {x["bar_ts"]: x["action"]
+               for x in lt.read_jsonl(ws.path("sig.jsonl"))}
         self.assertEqual(got, want)
         log = eng.stderr()
         self.assertIn("bad bar on bar|AAPL|", log)
@@ -244,7 +245,7 @@ class SinkBadSignals(unittest.TestCase):
             self.assertTrue(sink.alive())
             self.assertEqual(sink.stop(), 0)
             got = lt.read_jsonl(ws.path("out.jsonl"))
-            self.assertEqual([(g["seq"], g["act"]) for g in got],
+            self.assertEqual([(g["seq"], g["action"]) for g in got],
                              [(1, "buy"), (5, "sell"), (6, "close")])
             log = sink.stderr()
             self.assertIn("duplicates 1", log)

@@ -128,20 +128,21 @@ class Pipeline(unittest.TestCase):
                 expected = {t: a for t, a in
                             lt.sma_cross_calls(bars[sym]).items()
                             if t >= s["first_live_t"]}
-                actual = {x["t"]: x["act"] for x in got if x["sym"] == sym}
+                actual = {x["bar_ts"]: x["action"] for x in got
+                          if x["symbol"] == sym}
                 self.assertEqual(actual, expected, "signals for " + sym)
                 closes = {b["t"]: b["c"] for b in bars[sym]}
                 idx = {b["t"]: i for i, b in enumerate(bars[sym])}
                 cl = [b["c"] for b in bars[sym]]
                 for x in got:
-                    if x["sym"] != sym:
+                    if x["symbol"] != sym:
                         continue
-                    self.assertEqual(x["px"], closes[x["t"]])
-                    self.assertTrue(0.5 <= x["conf"] <= 1)
-                    i = idx[x["t"]]
-                    self.assertAlmostEqual(x["ind"]["sma1"],
+                    self.assertEqual(x["price"], closes[x["bar_ts"]])
+                    self.assertTrue(0.5 <= x["confidence"] <= 1)
+                    i = idx[x["bar_ts"]]
+                    self.assertAlmostEqual(x["indicators"]["sma1"],
                                            lt.sma(cl, 10, i), places=9)
-                    self.assertAlmostEqual(x["ind"]["sma2"],
+                    self.assertAlmostEqual(x["indicators"]["sma2"],
                                            lt.sma(cl, 20, i), places=9)
 
         # The late engine agrees with the first on every bar both saw:
@@ -149,9 +150,10 @@ class Pipeline(unittest.TestCase):
         start2 = {s["sym"]: s["first_live_t"] for s in st2["symbols"]}
         self.assertTrue(all(start2[s] > START + (HISTORY + 100) * 60000
                             for s in SYMS))
-        both1 = {x["id"]: (x["act"], x["t"], x["conf"]) for x in got1
-                 if x["t"] >= start2[x["sym"]]}
-        both2 = {x["id"]: (x["act"], x["t"], x["conf"]) for x in got2}
+        both1 = {x["id"]: (x["action"], x["bar_ts"], x["confidence"])
+                 for x in got1 if x["bar_ts"] >= start2[x["symbol"]]}
+        both2 = {x["id"]: (x["action"], x["bar_ts"], x["confidence"])
+                 for x in got2}
         self.assertEqual(both1, both2)
 
         # The third-party reader decoded exactly what the file sink wrote.
@@ -161,8 +163,8 @@ class Pipeline(unittest.TestCase):
                 if "ready" not in x]
         self.assertEqual([(x["id"], x["seq"], x["act"], x["px"]) for x in
                           read],
-                         [(x["id"], x["seq"], x["act"], x["px"]) for x in
-                          got1])
+                         [(x["id"], x["seq"], x["action"], x["price"])
+                          for x in got1])
 
         for p in (feeder, eng2, eng1, sink2, sink1):
             self.assertEqual(p.stop(), 0, p.name + ":\n" + p.stderr())

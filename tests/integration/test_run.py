@@ -42,7 +42,7 @@ class Run(unittest.TestCase):
         import json
         sigs = [json.loads(l) for l in out.splitlines()]
         self.assertGreater(len(sigs), 0, err)
-        self.assertTrue(all(s["strat"] == "sma_cross" for s in sigs))
+        self.assertTrue(all(s["strategy"] == "sma_cross" for s in sigs))
         self.assertEqual([s["seq"] for s in sigs],
                          list(range(1, len(sigs) + 1)))
 

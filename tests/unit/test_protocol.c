@@ -225,7 +225,9 @@ static void test_signal_roundtrip(void **state)
 
     j = signal_to_json(&a);
     js = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_non_null(strstr(js, "\"act\":\"sell\""));
+    assert_non_null(strstr(js, "\"action\":\"sell\""));
+    assert_non_null(strstr(js, "\"bar_ts\":1764000000000"));
+    assert_non_null(strstr(js, "\"ordinal\":1"));
     assert_non_null(strstr(js, "\"size\":null"));
     assert_non_null(strstr(js, "\"sma2\":null"));
     assert_null(strstr(js, "\"tp\""));

@@ -34,6 +34,7 @@ struct trade {
     double sl, tp;              /* NaN when not set */
     double commission;          /* paid so far, both legs */
     char tag[64];
+    int64_t sl_order, tp_order; /* ids of its contingent orders, or 0 */
 };
 
 struct order {
@@ -48,7 +49,59 @@ struct order {
 
 typedef struct broker broker_t;
 
-broker_t *broker_new(const struct broker_cfg *cfg);
+/* Returns NULL with a reason in err for a bad configuration. */
+broker_t *broker_new(const struct broker_cfg *cfg, char *err);
 void broker_destroy(broker_t **self_p);
+
+/* Bar i of `d` has just been appended: fills and triggers the queued
+ * orders on its prices, then records the equity at its close. Returns 1
+ * if the account is out of money (every trade closed at the close, equity
+ * 0: the run must stop), else 0. */
+int broker_next(broker_t *self, const struct strat_data *d);
+
+/* Orders placed in next() at the current (last) bar. size: > 0 buy, < 0
+ * sell; |size| in (0, 1) a fraction of available margin, else whole
+ * units. NaN means "not given". Returns the order id, or ERR_INVALID with
+ * backtesting.py's message in err (sl/tp on the wrong side). */
+int64_t broker_order(broker_t *self, double size, double limit, double stop,
+                     double sl, double tp, const char *tag, char *err);
+/* position.close(portion) / trade.close(portion): market orders at the
+ * front of the queue. */
+void broker_close_position(broker_t *self, double portion);
+int broker_close_trade(broker_t *self, int64_t trade_id, double portion);
+/* trade.sl = price / trade.tp = price (NaN removes it). */
+int broker_set_contingent(broker_t *self, int64_t trade_id, int is_sl,
+                          double price, char *err);
+int broker_cancel(broker_t *self, int64_t order_id);
+/* At the end of a backtest with finalize_trades: close every open trade
+ * and run the last bar's orders once more. */
+void broker_finalize(broker_t *self, const struct strat_data *d);
+
+/* The account as next() sees it at the current bar. */
+double broker_equity(const broker_t *self);
+double broker_cash(const broker_t *self);
+double broker_position_size(const broker_t *self);
+double broker_position_pl(const broker_t *self);
+double broker_position_pl_pct(const broker_t *self);
+size_t broker_ntrades(const broker_t *self);
+const struct trade *broker_trade(const broker_t *self, size_t i);
+const struct trade *broker_trade_by_id(const broker_t *self, int64_t id);
+size_t broker_nclosed(const broker_t *self);
+const struct trade *broker_closed(const broker_t *self, size_t i);
+size_t broker_norders(const broker_t *self);
+const struct order *broker_order_at(const broker_t *self, size_t i);
+const struct order *broker_order_by_id(const broker_t *self, int64_t id);
+/* Trade value and P&L at the current close (pl includes commissions only
+ * once the trade is closed, as backtesting.py's Trade.pl). */
+double broker_trade_pl(const broker_t *self, const struct trade *t);
+double broker_trade_pl_pct(const broker_t *self, const struct trade *t);
+double broker_trade_value(const broker_t *self, const struct trade *t);
+
+/* Equity at every bar so far (NaN for bars before the first broker_next
+ * that saw an order: the caller back-fills them with cash). */
+const double *broker_equity_curve(const broker_t *self, size_t *n);
+/* Warnings (cancelled orders etc.), oldest first. */
+size_t broker_nwarnings(const broker_t *self);
+const char *broker_warning(const broker_t *self, size_t i);
 
 #endif

@@ -8,6 +8,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "broker.h"
 #include "indicator.h"
 #include "strategy.h"
 #include "util.h"
@@ -33,6 +34,8 @@ struct strategy {
     size_t mem_used, mem_cap;       /* allocator accounting */
     long long budget, ticks;        /* instruction budget per call */
     int64_t max_int_param;          /* largest whole-number parameter */
+    broker_t *broker;               /* the strategy's account */
+    int stopped;                    /* out of money: no more next() */
 };
 
 /* A series as Lua sees it: a data column or an indicator output. */
@@ -51,6 +54,15 @@ int lt_error(lua_State *L, const char *fmt, ...)
 void lt_push_series(lua_State *L, const struct series *ser, int ind);
 struct lseries *lt_toseries(lua_State *L, int idx);   /* NULL if not one */
 void lt_series_register(lua_State *L);      /* metatable, helpers */
+
+/* lua_broker.c: orders, self.position, self.trades, self.orders,
+ * self.closed_trades, self.equity */
+void lt_broker_register(lua_State *L);
+/* Gives the instance at stack index `self` (class at `cls`) its position
+ * and the live account fields. */
+void lt_broker_attach(lua_State *L, int cls, int self);
+int lt_buy(lua_State *L);
+int lt_sell(lua_State *L);
 
 /* lua_indicators.c */
 void lt_indicators_register(lua_State *L);  /* SMA, EMA, ... globals */

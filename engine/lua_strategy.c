@@ -107,129 +107,6 @@ static void s_open_libs(lua_State *L)
 
 /* }========================================================== */
 
-/* {==================== orders =============================== */
-
-static struct strat_call *s_new_call(lua_State *L, int act)
-{
-    struct strategy *s = lt_self(L);
-    struct strat_call *c;
-
-    if (!s->in_next) {
-        lt_error(L, "orders can only be placed in next()");
-        return NULL;
-    }
-    if (s->ncalls == STRAT_MAX_CALLS) {
-        lt_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
-        return NULL;
-    }
-    c = &s->calls[s->ncalls++];
-    memset(c, 0, sizeof *c);
-    c->act = act;
-    c->size = c->limit = c->stop = c->sl = c->tp = c->conf = NAN;
-    return c;
-}
-
-static double s_opt_number(lua_State *L, int t, const char *key,
-                           const char *fname)
-{
-    double v = NAN;
-    lua_getfield(L, t, key);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            lt_error(L, "%s: '%s' must be a number, got %s", fname, key,
-                    luaL_typename(L, -1));
-        v = lua_tonumber(L, -1);
-        if (!isfinite(v))
-            lt_error(L, "%s: '%s' must be finite", fname, key);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-static void s_check_keys(lua_State *L, int t, const char *fname,
-                         const char *const *allowed)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        const char *const *a = allowed;
-        lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (; *a; a++)
-                if (strcmp(*a, lua_tostring(L, -1)) == 0)
-                    break;
-        if (lua_type(L, -1) != LUA_TSTRING || !*a)
-            lt_error(L, "%s: unknown argument '%s'", fname,
-                    luaL_tolstring(L, -1, NULL));
-    }
-}
-
-/* self:buy{size=, limit=, stop=, sl=, tp=, tag=, confidence=} */
-static int s_order(lua_State *L, int act)
-{
-    static const char *const keys[] = { "size", "limit", "stop", "sl", "tp",
-                                        "tag", "confidence", NULL };
-    const char *fname = act == CALL_BUY ? "buy" : "sell";
-    struct strat_call *c = s_new_call(L, act);
-
-    if (lua_isnoneornil(L, 2))
-        return 0;
-    if (lua_type(L, 2) != LUA_TTABLE)
-        return lt_error(L, "%s: expected a table of arguments, got %s", fname,
-                       luaL_typename(L, 2));
-    s_check_keys(L, 2, fname, keys);
-    c->size = s_opt_number(L, 2, "size", fname);
-    c->limit = s_opt_number(L, 2, "limit", fname);
-    c->stop = s_opt_number(L, 2, "stop", fname);
-    c->sl = s_opt_number(L, 2, "sl", fname);
-    c->tp = s_opt_number(L, 2, "tp", fname);
-    c->conf = s_opt_number(L, 2, "confidence", fname);
-    if (!isnan(c->size) && !((c->size > 0 && c->size < 1) ||
-                             (c->size >= 1 && c->size == floor(c->size))))
-        return lt_error(L, "%s: size must be a fraction in (0, 1) or a whole "
-                       "number of units, got %g", fname, c->size);
-    if (!isnan(c->conf) && !(c->conf >= 0 && c->conf <= 1))
-        return lt_error(L, "%s: confidence must be in [0, 1], got %g", fname,
-                       c->conf);
-    lua_getfield(L, 2, "tag");
-    if (!lua_isnil(L, -1))
-        snprintf(c->tag, sizeof c->tag, "%s", luaL_tolstring(L, -1, NULL));
-    return 0;
-}
-
-static int s_buy(lua_State *L) { return s_order(L, CALL_BUY); }
-static int s_sell(lua_State *L) { return s_order(L, CALL_SELL); }
-
-/* self.position:close([portion]) */
-static int s_position_close(lua_State *L)
-{
-    struct strat_call *c = s_new_call(L, CALL_CLOSE);
-    if (!lua_isnoneornil(L, 2)) {
-        double p = luaL_checknumber(L, 2);
-        if (!(p > 0 && p <= 1))
-            return lt_error(L, "position:close: portion must be in (0, 1], "
-                           "got %g", p);
-        c->size = p;
-    }
-    return 0;
-}
-
-/* Fields of self.position. Without a broker the position is flat. */
-static int s_position_index(lua_State *L)
-{
-    const char *k = luaL_checkstring(L, 2);
-    if (strcmp(k, "close") == 0)
-        lua_pushcfunction(L, s_position_close);
-    else if (strcmp(k, "size") == 0 || strcmp(k, "pl") == 0 ||
-             strcmp(k, "pl_pct") == 0)
-        lua_pushnumber(L, 0);
-    else if (strcmp(k, "is_long") == 0 || strcmp(k, "is_short") == 0)
-        lua_pushboolean(L, 0);
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-/* }========================================================== */
 
 /* {==================== the Strategy class =================== */
 
@@ -269,7 +146,7 @@ static int s_noop(lua_State *L)
 static void s_register(lua_State *L)
 {
     static const luaL_Reg base[] = {
-        { "I", lt_I }, { "buy", s_buy }, { "sell", s_sell },
+        { "I", lt_I }, { "buy", lt_buy }, { "sell", lt_sell },
         { "init", s_noop }, { "next", s_noop }, { NULL, NULL }
     };
     static const luaL_Reg globals[] = {
@@ -278,6 +155,7 @@ static void s_register(lua_State *L)
 
     lt_series_register(L);
     lt_indicators_register(L);
+    lt_broker_register(L);
     lua_newtable(L);                        /* metatable of classes */
     lua_newtable(L);
     luaL_setfuncs(L, base, 0);
@@ -465,6 +343,7 @@ static int s_pcall(struct strategy *s, int nargs, char *err)
 
 strategy_t *strategy_new(const char *path, const char *symbol,
                          const struct opt_multi *params,
+                         const struct broker_cfg *bcfg,
                          struct strat_data *data, int *rc, char *err)
 {
     struct strategy *s = calloc(1, sizeof *s);
@@ -483,6 +362,15 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     s->data = data;
     s->start = -1;
     s->mem_cap = STRAT_MEM_DEFAULT;
+    {
+        struct broker_cfg def;
+        broker_cfg_default(&def);
+        s->broker = broker_new(bcfg ? bcfg : &def, err);
+        if (!s->broker) {
+            *rc = ERR_USAGE;
+            goto fail;
+        }
+    }
     s->budget = STRAT_BUDGET_DEFAULT;
     s->ref_self = s->ref_next = LUA_NOREF;
     base = strrchr(path, '/');
@@ -543,12 +431,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     *rc = ERR_LUA;
     s_push_data(L, data);
     lua_setfield(L, self, "data");
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, s_position_index);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, self, "position");
+    lt_broker_attach(L, cls, self);
     lua_pushstring(L, symbol);
     lua_setfield(L, self, "symbol");
     s_describe_params(s, cls, self);
@@ -584,6 +467,7 @@ void strategy_destroy(strategy_t **self_p)
     if (s->L)
         lua_close(s->L);
     lt_indicators_free(s);
+    broker_destroy(&s->broker);
     free(s);
     *self_p = NULL;
 }
@@ -594,9 +478,20 @@ int strategy_on_bar(strategy_t *s, char *err)
     int due;
 
     s->ncalls = 0;
+    if (s->stopped) {
+        snprintf(err, ERR_LEN, "the account is out of money");
+        return ERR_LUA;
+    }
     due = lt_indicators_step(s, err);
     if (due < 0)
         return ERR_LUA;
+    if (broker_next(s->broker, s->data)) {
+        s->stopped = 1;
+        snprintf(err, ERR_LEN, "out of money: equity fell to 0 at bar %lld; "
+                 "every trade was closed and the strategy is stopped",
+                 (long long)s->data->close.len - 1);
+        return ERR_LUA;
+    }
     if (!due)
         return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_next);
@@ -620,6 +515,10 @@ const struct strat_call *strategy_calls(const strategy_t *s, int *n)
 
 const char *strategy_name(const strategy_t *s) { return s->name; }
 const char *strategy_params(const strategy_t *s) { return s->params; }
+
+broker_t *strategy_broker(const strategy_t *s) { return s->broker; }
+int64_t strategy_start(const strategy_t *s) { return s->start; }
+int strategy_out_of_money(const strategy_t *s) { return s->stopped; }
 
 void strategy_set_budget(strategy_t *s, long long instructions)
 {

@@ -49,6 +49,7 @@ struct engine {
     int64_t wait_subs;              /* signal subscriptions before live */
     struct opt_multi params;
     int verbose;
+    struct broker_cfg bcfg;         /* the paper broker's settings */
     /* state */
     struct sym *syms;
     int nsym;
@@ -238,7 +239,7 @@ static void s_go_live(struct sym *y)
     y->nbuf = y->capbuf = 0;
     log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
             y->run.sym, (long long)y->warm_bars, (long long)y->run.last_t,
-            y->run.strat ? "" : " -- strategy disabled");
+            y->run.failed ? " -- strategy disabled" : "");
 }
 
 /* One warm-up attempt for a symbol; -1 if no feeder answered. */
@@ -434,8 +435,7 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kstr(pk, "prog", PROG);
     mp_kstr(pk, "id", E.id);
     mp_kuint(pk, "pub", E.pub.instance);
-    mp_kstr(pk, "strategy", E.syms[0].run.strat ?
-            strategy_name(E.syms[0].run.strat) : E.strategy);
+    mp_kstr(pk, "strategy", strategy_name(E.syms[0].run.strat));
     mp_kint(pk, "lookback", E.lb);
     mp_kuint(pk, "bars_in", E.bars_in);
     mp_kuint(pk, "bad", E.bad);
@@ -461,7 +461,7 @@ static void s_pack_status(msgpack_packer *pk)
         mp_kint(pk, "warm_bars", y->warm_bars);
         mp_kint(pk, "first_live_t", y->first_live_t);
         mp_kuint(pk, "signals", y->run.signals);
-        mp_kstr(pk, "error", y->run.strat ? "" : y->run.error);
+        mp_kstr(pk, "error", y->run.failed ? y->run.error : "");
     }
 }
 
@@ -546,6 +546,20 @@ static const struct opt s_opts[] = {
       "start only once N subscriptions to signals have arrived (0)" },
     { "id", OPT_STR, &E.id, NULL, "NAME",
       "engine id in signals (default: strategy-<hash of symbols>)" },
+    { "cash", OPT_DBL, &E.bcfg.cash, NULL, "N",
+      "paper broker: starting cash (10000)" },
+    { "commission", OPT_DBL, &E.bcfg.commission, NULL, "RATE",
+      "paper broker: commission rate per fill (0)" },
+    { "spread", OPT_DBL, &E.bcfg.spread, NULL, "RATE",
+      "paper broker: relative bid-ask spread (0)" },
+    { "margin", OPT_DBL, &E.bcfg.margin, NULL, "RATIO",
+      "paper broker: margin ratio, leverage = 1/margin (1)" },
+    { "trade-on-close", OPT_BOOL, &E.bcfg.trade_on_close, NULL, NULL,
+      "paper broker: market orders fill at the signal bar's close" },
+    { "hedging", OPT_BOOL, &E.bcfg.hedging, NULL, NULL,
+      "paper broker: allow opposite trades at once" },
+    { "exclusive-orders", OPT_BOOL, &E.bcfg.exclusive_orders, NULL, NULL,
+      "paper broker: each order closes the position first" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -561,6 +575,7 @@ static int s_setup(int argc, char **argv)
     E.pub_ep = "tcp://127.0.0.1:5557";
     E.rep_ep = "tcp://127.0.0.1:5558";
     E.lookback = -1;
+    broker_cfg_default(&E.bcfg);
     rc = config_parse(s_opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
         config_usage(PROG " --strategy FILE [--symbols A,B] [options]",
@@ -594,7 +609,8 @@ static int s_setup(int argc, char **argv)
         return proc_usage_error(PROG, "out of memory");
     for (int k = 0; k < E.nsym; k++) {
         struct sym *y = &E.syms[k];
-        rc = runner_init(&y->run, E.strategy, items[k], &E.params, err);
+        rc = runner_init(&y->run, E.strategy, items[k], &E.params, &E.bcfg,
+                         err);
         if (rc == ERR_USAGE)
             return proc_usage_error(PROG, err);
         if (rc) {

@@ -8,7 +8,8 @@
 #define CONF_MOVE_BARS 20       /* bars behind the typical move */
 
 int runner_init(struct runner *r, const char *path, const char *sym,
-                const struct opt_multi *params, char *err)
+                const struct opt_multi *params,
+                const struct broker_cfg *bcfg, char *err)
 {
     int rc;
 
@@ -16,7 +17,8 @@ int runner_init(struct runner *r, const char *path, const char *sym,
     snprintf(r->sym, sizeof r->sym, "%s", sym);
     strat_data_init(&r->data);
     r->last_t = -1;
-    r->strat = strategy_new(path, sym, params, &r->data, &rc, err);
+    r->strat = strategy_new(path, sym, params, bcfg, &r->data, &rc,
+                           err);
     if (!r->strat) {
         strat_data_free(&r->data);
         return rc;
@@ -94,11 +96,11 @@ int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
         return ERR_NOMEM;
     r->last_t = b->t;
     r->bars++;
-    if (!r->strat)
+    if (r->failed)
         return 0;
     rc = strategy_on_bar(r->strat, r->error);
     if (rc < 0) {
-        strategy_destroy(&r->strat);
+        r->failed = 1;              /* kept for its account, never run */
         return ERR_LUA;
     }
     if (rc == 0 || !emit)

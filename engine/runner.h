@@ -9,12 +9,14 @@
 #include "err.h"
 #include "msg_bar.h"
 #include "msg_signal.h"
+#include "broker.h"
 #include "strategy.h"
 
 struct runner {
     char sym[SYM_MAX];
     struct strat_data data;         /* every bar since the first */
-    strategy_t *strat;              /* NULL once disabled */
+    strategy_t *strat;              /* the strategy and its account */
+    int failed;                     /* disabled: next() no longer runs */
     int64_t last_t;                 /* time of the newest bar, -1 */
     uint64_t bars;                  /* bars taken */
     uint64_t signals;               /* signals emitted */
@@ -27,14 +29,15 @@ typedef void (runner_emit_fn)(void *arg, struct signal *s);
 /* Loads the strategy for `sym`. Returns 0, or the error code that
  * strategy_new() gives, with one line in err. */
 int runner_init(struct runner *r, const char *path, const char *sym,
-                const struct opt_multi *params, char *err);
+                const struct opt_multi *params,
+                const struct broker_cfg *bcfg, char *err);
 void runner_free(struct runner *r);
 
 /* Feeds one bar (already validated). With emit NULL the calls are
  * suppressed (warm-up). Returns the number of signals, ERR_OLD if the bar
  * is not newer than the last one, or ERR_LUA when the strategy failed
- * just now (it is disabled; the reason is in r->error). A disabled
- * strategy still takes bars into its dataset. */
+ * just now (it is disabled -- r->failed -- and the reason is in
+ * r->error). A disabled strategy still takes bars into its dataset. */
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg);
 

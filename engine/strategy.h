@@ -46,18 +46,26 @@ struct strat_call {
 
 typedef struct strategy strategy_t;
 
+struct broker_cfg;
+typedef struct broker broker_t;
+
 /* Loads `path`, applies "name=value" parameter overrides, runs init().
+ * The strategy trades through its own paper broker, configured by `bcfg`
+ * (NULL: backtesting.py's defaults).
  * On failure returns NULL, sets *rc (ERR_USAGE for a bad or unknown
  * parameter, ERR_NOTFOUND for a missing file, ERR_LUA otherwise) and puts
  * one line in err ("file:line: message" for Lua errors). */
 strategy_t *strategy_new(const char *path, const char *symbol,
                          const struct opt_multi *params,
+                         const struct broker_cfg *bcfg,
                          struct strat_data *data, int *rc, char *err);
 void strategy_destroy(strategy_t **self_p);
 
-/* Call after appending a bar to the dataset. Returns 1 if next() ran, 0
- * if the strategy is still warming up, ERR_LUA (message in err) if it
- * failed -- the caller should then stop feeding it. */
+/* Call after appending a bar to the dataset: the broker fills what is
+ * due on the bar, then next() runs if the indicators are ready. Returns 1
+ * if next() ran, 0 if the strategy is still warming up, ERR_LUA (message
+ * in err) if it failed or the account ran out of money -- the caller
+ * should then stop feeding it. */
 int strategy_on_bar(strategy_t *self, char *err);
 
 /* The calls the last next() made, in order. */
@@ -76,6 +84,15 @@ const char *strategy_params(const strategy_t *self);
 int strategy_nind(const strategy_t *self);
 const char *strategy_ind_name(const strategy_t *self, int i);
 double strategy_ind_value(const strategy_t *self, int i, size_t back);
+
+/* The strategy's paper broker. */
+broker_t *strategy_broker(const strategy_t *self);
+/* Index of the bar next() first ran on (backtesting.py's start = W + 1),
+ * or -1 while warming up. */
+int64_t strategy_start(const strategy_t *self);
+
+/* 1 once the account ran out of money (next() no longer runs). */
+int strategy_out_of_money(const strategy_t *self);
 
 /* Limits for later calls. */
 void strategy_set_budget(strategy_t *self, long long instructions);

@@ -157,7 +157,7 @@ static int s_measure(const char *path, int64_t history, uint64_t seed,
     double t0, t1, t2, tb, block[NBLOCKS];
     int rc;
 
-    rc = runner_init(&r, path, "BENCH", NULL, err);
+    rc = runner_init(&r, path, "BENCH", NULL, NULL, err);
     if (rc != ERR_OK) {
         fprintf(stderr, "bench_engine: %s: %s (%s)\n", path, err,
                 err_str(rc));
@@ -284,7 +284,7 @@ static int s_many(const char *label, const char *path, double one_ns)
         goto out;
     t0 = s_now();
     for (; n < MANY_SYMBOLS; n++) {
-        rc = runner_init(&r[n], path, "BENCH", NULL, err);
+        rc = runner_init(&r[n], path, "BENCH", NULL, NULL, err);
         if (rc != ERR_OK) {
             fprintf(stderr, "bench_engine: %s: %s (%s)\n", path, err,
                     err_str(rc));

@@ -72,7 +72,7 @@ static void test_indexing(void **state)
     char err[ERR_LEN];
     (void)state;
 
-    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, NULL, err), 0);
     for (int i = 0; i < 4; i++) {
         struct bar b = mkbar(i, 10 + i);
         runner_feed(&r, &b, collect, &k);
@@ -103,7 +103,7 @@ static void test_first_next(void **state)
     char err[ERR_LEN];
     (void)state;
 
-    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, NULL, err), 0);
     for (int i = 0; i < 8; i++) {
         struct bar b = mkbar(i, 100 + i);
         runner_feed(&r, &b, collect, &k);
@@ -152,7 +152,7 @@ static void test_crossover(void **state)
 
     for (int i = 0; i < 200; i++)
         x[i] = 100 + 10 * sin(i / 5.0) + (i % 3);
-    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, NULL, err), 0);
     for (int i = 0; i < 200; i++) {
         struct bar b = mkbar(i, x[i]);
         runner_feed(&r, &b, collect, &k);
@@ -200,7 +200,7 @@ static void test_crossover_numbers(void **state)
     char err[ERR_LEN];
     (void)state;
 
-    assert_int_equal(runner_init(&r, p, "TEST", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "TEST", NULL, NULL, err), 0);
     for (int i = 0; i < 6; i++) {
         struct bar b = mkbar(i, x[i]);
         runner_feed(&r, &b, collect, &k);
@@ -233,10 +233,10 @@ static void test_params(void **state)
     char err[ERR_LEN];
     (void)state;
 
-    assert_int_equal(runner_init(&r, p, "TEST", &unknown, err), ERR_USAGE);
+    assert_int_equal(runner_init(&r, p, "TEST", &unknown, NULL, err), ERR_USAGE);
     assert_non_null(strstr(err, "unknown strategy parameter 'm'"));
-    assert_int_equal(runner_init(&r, p, "TEST", &badnum, err), ERR_USAGE);
-    assert_int_equal(runner_init(&r, p, "TEST", &ok, err), 0);
+    assert_int_equal(runner_init(&r, p, "TEST", &badnum, NULL, err), ERR_USAGE);
+    assert_int_equal(runner_init(&r, p, "TEST", &ok, NULL, err), 0);
     assert_string_equal(strategy_params(r.strat), "mode=fast,n=5,on=false");
     for (int i = 0; i < 2; i++) {
         struct bar b = mkbar(i, 10);
@@ -257,31 +257,31 @@ static void test_errors(void **state)
     (void)state;
 
     p = write_strategy("local S = Strategy{}\nfunction S:init(\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), ERR_LUA);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), ERR_LUA);
     snprintf(want, sizeof want, "%s:3:", p);
     assert_non_null(strstr(err, want));
     unlink(p);
 
     p = write_strategy("local S = Strategy{}\nfunction S:init()\n"
                        "  error('boom')\nend\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), ERR_LUA);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), ERR_LUA);
     snprintf(want, sizeof want, "%s:3: boom", p);
     assert_non_null(strstr(err, want));
     unlink(p);
 
-    assert_int_equal(runner_init(&r, "/nonexistent.lua", "T", NULL, err),
+    assert_int_equal(runner_init(&r, "/nonexistent.lua", "T", NULL, NULL, err),
                      ERR_NOTFOUND);
 
     p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
                        "  if #self.data == 3 then local x = nil + 1 end\n"
                        "  self:buy()\nend\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     for (int i = 0; i < 5; i++) {
         struct bar b = mkbar(i, 10);
         int rc = runner_feed(&r, &b, NULL, NULL);
         assert_int_equal(rc, i == 2 ? ERR_LUA : 0);
     }
-    assert_null(r.strat);
+    assert_true(r.failed);
     snprintf(want, sizeof want, "%s:3:", p);
     assert_non_null(strstr(r.error, want));
     assert_int_equal(r.bars, 5);
@@ -301,19 +301,19 @@ static void test_sandbox(void **state)
                        "  assert(require == nil and load == nil)\n"
                        "  assert(dofile == nil and loadfile == nil)\n"
                        "end\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     runner_free(&r);
     unlink(p);
 
     p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
                        "  while true do end\nend\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     strategy_set_budget(r.strat, 1000000);
     for (int i = 0; i < 2; i++) {
         struct bar b = mkbar(i, 10);
         runner_feed(&r, &b, NULL, NULL);
     }
-    assert_null(r.strat);
+    assert_true(r.failed);
     assert_non_null(strstr(r.error, "instruction budget"));
     runner_free(&r);
     unlink(p);
@@ -322,12 +322,12 @@ static void test_sandbox(void **state)
                        "  local t = {}\n"
                        "  for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"
                        "end\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     for (int i = 0; i < 2; i++) {
         struct bar b = mkbar(i, 10);
         runner_feed(&r, &b, NULL, NULL);
     }
-    assert_null(r.strat);
+    assert_true(r.failed);
     assert_non_null(strstr(r.error, "memory"));
     runner_free(&r);
     unlink(p);
@@ -343,7 +343,7 @@ static void test_bad_orders(void **state)
 
     p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
                        "  self:buy{size = 1.5}\nend\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     for (int i = 0; i < 2; i++) {
         struct bar b = mkbar(i, 10);
         runner_feed(&r, &b, NULL, NULL);
@@ -355,7 +355,7 @@ static void test_bad_orders(void **state)
 
     p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
                        "  self:sell{sizee = 1}\nend\nreturn S\n");
-    assert_int_equal(runner_init(&r, p, "T", NULL, err), 0);
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     for (int i = 0; i < 2; i++) {
         struct bar b = mkbar(i, 10);
         runner_feed(&r, &b, NULL, NULL);

@@ -1,0 +1,185 @@
+/* backtest.c -- a strategy over a whole series of bars, with the live
+ * engine's own runner (strategy, indicators, broker), and backtesting.py's
+ * results: the calls, the trades, the equity curve, the statistics. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backtest.h"
+#include "err.h"
+#include "runner.h"
+
+struct collect {
+    struct signal *v;
+    size_t n, cap;
+    int nomem;
+};
+
+static void s_collect(void *arg, struct signal *s)
+{
+    struct collect *c = arg;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct signal *v = realloc(c->v, cap * sizeof *v);
+        if (!v) {
+            c->nomem = 1;
+            return;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = *s;
+}
+
+static int s_add_warning(struct bt_result *r, const char *msg)
+{
+    void *w = realloc(r->warnings, (r->nwarnings + 1) * sizeof *r->warnings);
+    if (!w)
+        return ERR_NOMEM;
+    r->warnings = w;
+    snprintf(r->warnings[r->nwarnings++], sizeof r->warnings[0], "%s", msg);
+    return 0;
+}
+
+static struct trade *s_copy_trades(const broker_t *b, int closed, size_t *n)
+{
+    struct trade *t;
+    *n = closed ? broker_nclosed(b) : broker_ntrades(b);
+    t = malloc((*n ? *n : 1) * sizeof *t);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        t[i] = closed ? *broker_closed(b, i) : *broker_trade(b, i);
+    return t;
+}
+
+static int s_stats(struct bt_result *r, const struct runner *run,
+                   const struct bt_opts *o)
+{
+    const broker_t *b = strategy_broker(run->strat);
+    struct stats_trade *st = malloc((r->ntrades ? r->ntrades : 1) *
+                                    sizeof *st);
+    struct stats_input in;
+    int64_t start = strategy_start(run->strat);
+
+    if (!st)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < r->ntrades; i++) {
+        const struct trade *t = &r->trades[i];
+        st[i].size = t->size;
+        st[i].entry_bar = t->entry_bar;
+        st[i].exit_bar = t->exit_bar;
+        st[i].entry_price = t->entry_price;
+        st[i].exit_price = t->exit_price;
+        st[i].pnl = broker_trade_pl(b, t);
+        st[i].commission = t->commission;
+        st[i].return_pct = broker_trade_pl_pct(b, t);
+        st[i].entry_time = t->entry_time;
+        st[i].exit_time = t->exit_time;
+    }
+    memset(&in, 0, sizeof in);
+    in.n = r->n;
+    in.equity = r->equity;
+    in.time_ms = run->data.time.v;
+    in.close = run->data.close.v;
+    in.warmup = start > 0 ? start - 1 : 0;
+    in.trades = st;
+    in.ntrades = r->ntrades;
+    in.cash = o->broker.cash;
+    r->nstats = stats_compute(&in, r->stats, STATS_MAX);
+    free(st);
+    return 0;
+}
+
+int backtest_run(const char *strategy, const char *symbol,
+                 const struct bar *bars, size_t n, const struct bt_opts *o,
+                 struct bt_result *r, char *err)
+{
+    struct runner run;
+    struct collect c = { NULL, 0, 0, 0 };
+    const broker_t *b;
+    const double *eq;
+    size_t neq, done = 0;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if (n == 0) {
+        snprintf(err, ERR_LEN, "no bars to run on");
+        return ERR_INVALID;
+    }
+    rc = runner_init(&run, strategy, symbol, o->params, &o->broker, err);
+    if (rc)
+        return rc;
+    for (; done < n; done++) {
+        rc = runner_feed(&run, &bars[done], s_collect, &c);
+        if (rc == ERR_OLD) {
+            snprintf(err, ERR_LEN, "bar %zu (t=%lld) is not newer than the "
+                     "one before", done, (long long)bars[done].t);
+            rc = ERR_INVALID;
+            goto fail;
+        }
+        if (rc == ERR_NOMEM || c.nomem) {
+            snprintf(err, ERR_LEN, "out of memory at bar %zu", done);
+            rc = ERR_NOMEM;
+            goto fail;
+        }
+        if (rc == ERR_LUA) {
+            if (strategy_out_of_money(run.strat)) {
+                r->out_of_money = 1;
+                done++;
+                break;
+            }
+            snprintf(err, ERR_LEN, "%s", run.error);
+            goto fail;
+        }
+    }
+    b = strategy_broker(run.strat);
+    if (o->finalize_trades && !r->out_of_money)
+        broker_finalize(strategy_broker(run.strat), &run.data);
+
+    r->n = n;
+    r->equity = malloc(n * sizeof *r->equity);
+    r->trades = s_copy_trades(b, 1, &r->ntrades);
+    r->open = s_copy_trades(b, 0, &r->nopen);
+    if (!r->equity || !r->trades || !r->open) {
+        snprintf(err, ERR_LEN, "out of memory");
+        rc = ERR_NOMEM;
+        goto fail;
+    }
+    /* Bars after an out-of-money stop have equity 0, as backtesting.py. */
+    eq = broker_equity_curve(b, &neq);
+    for (size_t i = 0; i < n; i++)
+        r->equity[i] = i < neq ? eq[i] : 0;
+    r->calls = c.v;
+    r->ncalls = c.n;
+    c.v = NULL;
+    for (size_t i = 0; i < broker_nwarnings(b); i++)
+        s_add_warning(r, broker_warning(b, i));
+    if (r->nopen && !o->finalize_trades)
+        s_add_warning(r, "Some trades remain open at the end of backtest. "
+                      "Use `Backtest(..., finalize_trades=True)` to close "
+                      "them and include them in stats.");
+    rc = s_stats(r, &run, o);
+    if (rc) {
+        snprintf(err, ERR_LEN, "out of memory");
+        goto fail;
+    }
+    runner_free(&run);
+    return ERR_OK;
+fail:
+    free(c.v);
+    bt_result_free(r);
+    runner_free(&run);
+    return rc;
+}
+
+void bt_result_free(struct bt_result *r)
+{
+    free(r->equity);
+    free(r->calls);
+    free(r->trades);
+    free(r->open);
+    free(r->warnings);
+    memset(r, 0, sizeof *r);
+}

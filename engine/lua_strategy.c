@@ -20,6 +20,11 @@
 
 /* {==================== sandbox ============================== */
 
+/* Memory every strategy of this process has allocated, against a cap for
+ * the whole engine (strategy_set_memory_cap) as well as each instance's. */
+static size_t s_mem_total;
+static size_t s_mem_total_cap = STRAT_MEM_TOTAL_DEFAULT;
+
 static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct strategy *s = ud;
@@ -28,14 +33,23 @@ static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (nsize == 0) {
         free(ptr);
         s->mem_used -= osize;
+        s_mem_total -= osize;
         return NULL;
     }
-    if (nsize > osize && s->mem_used + (nsize - osize) > s->mem_cap)
+    if (nsize > osize && (s->mem_used + (nsize - osize) > s->mem_cap ||
+                          s_mem_total + (nsize - osize) > s_mem_total_cap))
         return NULL;                /* Lua raises "not enough memory" */
     ptr = realloc(ptr, nsize);
-    if (ptr)
+    if (ptr) {
         s->mem_used = s->mem_used - osize + nsize;
+        s_mem_total = s_mem_total - osize + nsize;
+    }
     return ptr;
+}
+
+void strategy_set_memory_cap(size_t total)
+{
+    s_mem_total_cap = total ? total : STRAT_MEM_TOTAL_DEFAULT;
 }
 
 struct strategy *lt_self(lua_State *L)
@@ -62,8 +76,8 @@ static void s_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     s->ticks += HOOK_EVERY;
     if (s->ticks > s->budget)
-        lt_error(L, "instruction budget of %lld exceeded (endless loop?)",
-                s->budget);
+        lt_error(L, "strategy %s on %s: instruction budget of %lld "
+                 "exceeded (endless loop?)", s->name, s->sym, s->budget);
 }
 
 static int s_print(lua_State *L)
@@ -101,6 +115,12 @@ static void s_open_libs(lua_State *L)
         lua_pushnil(L);
         lua_setglobal(L, *b);
     }
+    /* string.dump would hand out bytecode; nothing here loads it anyway
+     * (chunks are loaded as text only), but no strategy needs it. */
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
     lua_pushcfunction(L, s_print);
     lua_setglobal(L, "print");
 }

@@ -47,6 +47,7 @@ struct engine {
     const char *id;
     int64_t lookback;               /* -1: automatic */
     int64_t wait_subs;              /* signal subscriptions before live */
+    int64_t memory_mb;              /* Lua memory for all strategies */
     struct opt_multi params;
     int verbose;
     struct broker_cfg bcfg;         /* the paper broker's settings */
@@ -544,6 +545,8 @@ static const struct opt s_opts[] = {
       "bars of history to warm up on (default: automatic)" },
     { "wait-subscribers", OPT_INT, &E.wait_subs, NULL, "N",
       "start only once N subscriptions to signals have arrived (0)" },
+    { "memory-mb", OPT_INT, &E.memory_mb, NULL, "MB",
+      "memory for all the strategies' Lua states together (2048)" },
     { "id", OPT_STR, &E.id, NULL, "NAME",
       "engine id in signals (default: strategy-<hash of symbols>)" },
     { "cash", OPT_DBL, &E.bcfg.cash, NULL, "N",
@@ -588,6 +591,10 @@ static int s_setup(int argc, char **argv)
         log_level = LL_DEBUG;
     if (!E.strategy)
         return proc_usage_error(PROG, "--strategy FILE is required");
+    if (E.memory_mb < 0 || E.memory_mb > 1 << 20)
+        return proc_usage_error(PROG, "--memory-mb must be between 1 and "
+                                "1048576");
+    strategy_set_memory_cap((size_t)E.memory_mb << 20);
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");

@@ -20,7 +20,8 @@
 #include "series.h"
 
 #define STRAT_MAX_CALLS 64          /* calls recorded per bar */
-#define STRAT_MEM_DEFAULT (64u << 20)
+#define STRAT_MEM_DEFAULT (64u << 20)       /* per strategy instance */
+#define STRAT_MEM_TOTAL_DEFAULT ((size_t)2 << 30) /* all of an engine's */
 #define STRAT_BUDGET_DEFAULT 100000000LL   /* Lua instructions per call */
 
 struct strat_data {
@@ -94,7 +95,9 @@ int64_t strategy_start(const strategy_t *self);
 /* 1 once the account ran out of money (next() no longer runs). */
 int strategy_out_of_money(const strategy_t *self);
 
-/* Limits for later calls. */
+/* Memory for all the strategies of the process together, in bytes (0:
+ * the default); each instance also has its own STRAT_MEM_DEFAULT. */
+void strategy_set_memory_cap(size_t total);
 void strategy_set_budget(strategy_t *self, long long instructions);
 
 #endif

@@ -300,6 +300,9 @@ static void test_sandbox(void **state)
                        "  assert(io == nil and os == nil and debug == nil)\n"
                        "  assert(require == nil and load == nil)\n"
                        "  assert(dofile == nil and loadfile == nil)\n"
+                       "  assert(string.dump == nil)\n"
+                       "  assert(getmetatable('').__index.dump == nil)\n"
+                       "  assert(package == nil and collectgarbage)\n"
                        "end\nreturn S\n");
     assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     runner_free(&r);
@@ -315,6 +318,7 @@ static void test_sandbox(void **state)
     }
     assert_true(r.failed);
     assert_non_null(strstr(r.error, "instruction budget"));
+    assert_non_null(strstr(r.error, "on T:"));      /* names the symbol */
     runner_free(&r);
     unlink(p);
 
@@ -330,6 +334,23 @@ static void test_sandbox(void **state)
     assert_true(r.failed);
     assert_non_null(strstr(r.error, "memory"));
     runner_free(&r);
+    unlink(p);
+
+    /* Bytecode is refused: chunks load as text only. */
+    p = write_strategy("\x1bLua\x54\x00 not really bytecode");
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), ERR_LUA);
+    assert_non_null(strstr(err, "binary chunk"));
+    unlink(p);
+
+    /* The cap for all strategies together. */
+    strategy_set_memory_cap(64 << 10);
+    p = write_strategy("local S = Strategy{}\nfunction S:init()\n"
+                       "  local t = {}\n"
+                       "  for i = 1, 1e6 do t[i] = i end\n"
+                       "end\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), ERR_LUA);
+    assert_non_null(strstr(err, "memory"));
+    strategy_set_memory_cap(0);
     unlink(p);
 }
 

@@ -83,6 +83,15 @@ $(B)/bench/%: $(B)/tests/bench/%.o $(B)/libengine.a $(B)/libcommon.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Test helper: the streaming indicators over bars from stdin, for
+# tests/integration/test_indicators.py, which finds it from LIVETRADE_BIN
+# (bin -> build/rel/tests/tools, build/san/bin -> build/san/tests/tools).
+integration: $(B)/tests/tools/ind_dump
+$(B)/tests/tools/ind_dump: $(B)/tests/tools/ind_dump.o $(B)/libengine.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@sh tools/deps.sh
 

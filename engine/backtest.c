@@ -54,17 +54,28 @@ static struct trade *s_copy_trades(const broker_t *b, int closed, size_t *n)
     return t;
 }
 
+/* Statistics over all n bars (after an out-of-money stop, too: the
+ * equity is 0 there, as in backtesting.py). */
 static int s_stats(struct bt_result *r, const struct runner *run,
-                   const struct bt_opts *o)
+                   const struct bar *bars, const struct bt_opts *o)
 {
     const broker_t *b = strategy_broker(run->strat);
     struct stats_trade *st = malloc((r->ntrades ? r->ntrades : 1) *
                                     sizeof *st);
+    double *tm = malloc(r->n * sizeof *tm), *c = malloc(r->n * sizeof *c);
     struct stats_input in;
     int64_t start = strategy_start(run->strat);
 
-    if (!st)
+    if (!st || !tm || !c) {
+        free(st);
+        free(tm);
+        free(c);
         return ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        tm[i] = (double)bars[i].t;
+        c[i] = bars[i].c;
+    }
     for (size_t i = 0; i < r->ntrades; i++) {
         const struct trade *t = &r->trades[i];
         st[i].size = t->size;
@@ -81,15 +92,17 @@ static int s_stats(struct bt_result *r, const struct runner *run,
     memset(&in, 0, sizeof in);
     in.n = r->n;
     in.equity = r->equity;
-    in.time_ms = run->data.time.v;
-    in.close = run->data.close.v;
+    in.time_ms = tm;
+    in.close = c;
     in.warmup = start > 0 ? start - 1 : 0;
     in.trades = st;
     in.ntrades = r->ntrades;
     in.cash = o->broker.cash;
     r->nstats = stats_compute(&in, r->stats, STATS_MAX);
     free(st);
-    return 0;
+    free(tm);
+    free(c);
+    return r->nstats < 0 ? r->nstats : 0;
 }
 
 int backtest_run(const char *strategy, const char *symbol,
@@ -160,9 +173,9 @@ int backtest_run(const char *strategy, const char *symbol,
         s_add_warning(r, "Some trades remain open at the end of backtest. "
                       "Use `Backtest(..., finalize_trades=True)` to close "
                       "them and include them in stats.");
-    rc = s_stats(r, &run, o);
+    rc = s_stats(r, &run, bars, o);
     if (rc) {
-        snprintf(err, ERR_LEN, "out of memory");
+        snprintf(err, ERR_LEN, "statistics: %s", err_str(rc));
         goto fail;
     }
     runner_free(&run);

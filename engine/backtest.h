@@ -29,7 +29,7 @@ struct bt_result {
     size_t ntrades;
     struct trade *open;             /* trades still open at the end */
     size_t nopen;
-    struct stat stats[STATS_MAX];
+    struct stat_row stats[STATS_MAX];
     int nstats;
     int out_of_money;               /* equity hit 0: the run stopped */
     char (*warnings)[256];          /* what backtesting.py would warn */

@@ -1,7 +1,13 @@
 /* lua_indicators.c -- self:I() and the indicator library as Lua sees
- * it: built-in indicators become streaming C indicators (indicator.c);
- * the engine asks here how far they are (warm-up, lookback) and what
- * they read on the current bar. */
+ * it. Built-in indicators (SMA, EMA, ..., one global each) become
+ * streaming C indicators (indicator.c) inside self:I, and compute plain
+ * Lua arrays over their whole input when called directly. A Lua function
+ * given to self:I is called again on every bar over the series so far
+ * (or its last `window` values), as backtesting.py computes any function
+ * over the whole data. The engine asks here how far the indicators are
+ * (warm-up, lookback) and what they read on the current bar; an
+ * indicator with several outputs shows as one entry per output
+ * ("macd.signal"). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -12,102 +18,626 @@
 #include "err.h"
 #include "lua_int.h"
 
-/* {==================== indicators =========================== */
+#define BUILTINS_KEY "livetrade.builtins"   /* registry: fn -> kind */
+#define MULTI_MT "livetrade.multi"          /* several outputs */
+#define DIRECT_MT "livetrade.direct"        /* direct call's scratch */
+#define FUNC_HISTORY 200    /* lookback of a Lua-function indicator
+                               without a window or whole-number argument */
 
-/* SMA(x, n) / EMA(x, n) called directly: computes the whole array over
- * the values so far and returns it as a Lua table. Inside self:I() they
- * become streaming indicators instead. */
-static int s_direct(lua_State *L, enum ind_kind kind)
+/* An indicator as the strategy holds it; s->ind[k] points at .ind. */
+struct lind {
+    struct indicator ind;           /* first member */
+    char oname[IND_MAX_OUT][IND_NAME];  /* output names */
+    char label[IND_MAX_OUT][IND_NAME];  /* "macd.signal" (several) */
+    int fn_ref, args_ref;           /* Lua function: registry refs */
+    int nargs;                      /* its arguments */
+    int window;                     /* values passed per series; 0: all */
+    int fixed;                      /* named by {name = "..."} */
+    char where[96];                 /* "file:line:" of the self:I call */
+};
+
+static struct lind *s_lind(const struct strategy *s, int k)
 {
-    struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
-    lua_Integer n = luaL_checkinteger(L, 2);
-    struct indicator ind;
-
-    if (n < 1)
-        return lt_error(L, "%s: window must be >= 1", indicator_kind_name(kind));
-    indicator_init(&ind, kind, (int)n, u->s, 0, NULL);
-    if (indicator_update(&ind)) {
-        indicator_free(&ind);
-        return luaL_error(L, "not enough memory");
-    }
-    lua_createtable(L, (int)ind.out.len, 0);
-    for (size_t i = 0; i < ind.out.len; i++) {
-        lua_pushnumber(L, ind.out.v[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    indicator_free(&ind);
-    return 1;
+    return (struct lind *)s->ind[k];
 }
 
-static int s_sma(lua_State *L) { return s_direct(L, IND_SMA); }
-static int s_ema(lua_State *L) { return s_direct(L, IND_EMA); }
+/* {==================== arguments ============================ */
+
+/* A built-in's arguments: sources, then numbers (nil: default), then,
+ * in self:I only, an options table. */
+struct bargs {
+    const struct series *src[IND_MAX_IN];
+    int src_arg[IND_MAX_IN];        /* stack index of each source */
+    double p[IND_MAX_PARAM];
+    int opts;                       /* stack index of options, 0 */
+};
+
+static enum ind_kind s_kind_of(lua_State *L, int idx)
+{
+    int kind = -1;
+    if (lua_type(L, idx) != LUA_TFUNCTION)
+        return (enum ind_kind)-1;
+    lua_getfield(L, LUA_REGISTRYINDEX, BUILTINS_KEY);
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, -2) == LUA_TNUMBER)
+        kind = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return (enum ind_kind)kind;
+}
+
+/* Parses args from stack index `first`. Sources must be series when
+ * `in_I`; otherwise they may also be Lua arrays (src left NULL). */
+static void s_parse(lua_State *L, int first, enum ind_kind kind, int in_I,
+                    struct bargs *a)
+{
+    const struct ind_info *info = indicator_info(kind);
+    int top = lua_gettop(L), arg = first;
+    char why[160];
+
+    memset(a, 0, sizeof *a);
+    for (int j = 0; j < info->nin; j++, arg++) {
+        struct lseries *u = lt_toseries(L, arg);
+        if (u)
+            a->src[j] = u->s;
+        else if (in_I || lua_type(L, arg) != LUA_TTABLE ||
+                 lua_getmetatable(L, arg))
+            lt_error(L, "%s: %s must be a series (a data column like "
+                     "self.data.%s or an indicator output)%s, got %s",
+                     info->name, info->nin > 1 ? info->in[j] : "the source",
+                     info->in[j], in_I ? "" : " or an array",
+                     luaL_typename(L, arg));
+        a->src_arg[j] = arg;
+    }
+    for (int j = 0; j < IND_MAX_PARAM; j++)
+        a->p[j] = NAN;
+    for (int j = 0; j < info->nparam && arg <= top; j++, arg++) {
+        int t = lua_type(L, arg);
+        if (t == LUA_TTABLE && in_I && !lt_toseries(L, arg))
+            break;
+        if (t != LUA_TNUMBER && t != LUA_TNIL)
+            lt_error(L, "%s: %s must be a number, got %s", info->name,
+                     info->param[j], luaL_typename(L, arg));
+        if (t == LUA_TNUMBER)
+            a->p[j] = lua_tonumber(L, arg);
+    }
+    if (arg <= top && in_I && lua_type(L, arg) == LUA_TTABLE &&
+        !lt_toseries(L, arg))
+        a->opts = arg++;
+    if (arg <= top)
+        lt_error(L, "%s: too many arguments (expected %d series and at "
+                 "most %d numbers%s)", info->name, info->nin, info->nparam,
+                 in_I ? ", then {name = ...}" : "");
+    if (indicator_check(kind, a->p, why, sizeof why))
+        lt_error(L, "%s", why);
+}
+
+/* }========================================================== */
+
+/* {==================== direct calls ========================= */
+
+/* Scratch of a direct call, owned by a userdata so that an error (or a
+ * memory error while building the result) frees it. */
+struct direct {
+    struct indicator ind;
+    struct series tmp[IND_MAX_IN];  /* copies of Lua-array sources */
+};
+
+static int s_direct_gc(lua_State *L)
+{
+    struct direct *d = luaL_checkudata(L, 1, DIRECT_MT);
+    indicator_free(&d->ind);
+    for (int j = 0; j < IND_MAX_IN; j++)
+        series_free(&d->tmp[j]);
+    return 0;
+}
+
+static void s_push_array(lua_State *L, const struct series *x, size_t from)
+{
+    lua_createtable(L, (int)(x->len - from), 0);
+    for (size_t i = from; i < x->len; i++) {
+        lua_pushnumber(L, x->v[i]);
+        lua_rawseti(L, -2, (lua_Integer)(i - from + 1));
+    }
+}
+
+/* SMA(x, n), MACD(x), ATR(h, l, c, n) ... called directly: each output
+ * as a Lua array over the whole input; several outputs are several
+ * return values. */
+static int s_direct(lua_State *L)
+{
+    enum ind_kind kind = (enum ind_kind)lua_tointeger(L, lua_upvalueindex(1));
+    const struct ind_info *info = indicator_info(kind);
+    struct bargs a;
+    struct direct *d;
+
+    s_parse(L, 1, kind, 0, &a);
+    d = lua_newuserdatauv(L, sizeof *d, 0);
+    memset(d, 0, sizeof *d);
+    for (int j = 0; j < IND_MAX_OUT; j++)
+        series_init(&d->ind.out[j]);
+    for (int j = 0; j < IND_MAX_IN; j++)
+        series_init(&d->tmp[j]);
+    luaL_setmetatable(L, DIRECT_MT);
+    for (int j = 0; j < info->nin; j++) {
+        if (a.src[j])
+            continue;
+        lua_Unsigned n = lua_rawlen(L, a.src_arg[j]);
+        for (lua_Unsigned i = 1; i <= n; i++) {
+            double x = NAN;
+            if (lua_rawgeti(L, a.src_arg[j], (lua_Integer)i) == LUA_TNUMBER)
+                x = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+            if (series_push(&d->tmp[j], x))
+                return luaL_error(L, "not enough memory");
+        }
+        a.src[j] = &d->tmp[j];
+    }
+    if (indicator_init_ex(&d->ind, kind, a.src, a.p, 0, NULL) ||
+        indicator_update(&d->ind))
+        return luaL_error(L, "not enough memory");
+    luaL_checkstack(L, info->nout, "too many outputs");
+    for (int j = 0; j < info->nout; j++)
+        s_push_array(L, &d->ind.out[j], 0);
+    return info->nout;
+}
+
+/* }========================================================== */
+
+/* {==================== self:I ============================== */
 
 static const char *s_col_abbrev(struct strategy *s, const struct series *x)
 {
+    static const char *const ab[] = { "O", "H", "L", "C", "V", "T" };
     const struct strat_data *d = s->data;
-    if (x == &d->open) return "O";
-    if (x == &d->high) return "H";
-    if (x == &d->low) return "L";
-    if (x == &d->close) return "C";
-    if (x == &d->volume) return "V";
-    if (x == &d->time) return "T";
+    const struct series *col[] = { &d->open, &d->high, &d->low, &d->close,
+                                   &d->volume, &d->time };
+    for (int i = 0; i < 6; i++)
+        if (x == col[i])
+            return ab[i];
     return NULL;
 }
 
-/* self:I(fn, source, n [, {name=...}]) */
+/* How a series argument reads in a default name: "C", "sma1", ... */
+static const char *s_series_label(struct strategy *s,
+                                  const struct lseries *u)
+{
+    const char *ab = s_col_abbrev(s, u->s);
+    if (ab)
+        return ab;
+    if (u->ind >= 0 && u->ind < s->nind) {
+        struct lind *li = s_lind(s, u->ind);
+        for (int j = 0; li->ind.nout > 1 && j < li->ind.nout; j++)
+            if (u->s == &li->ind.out[j])
+                return li->label[j];
+        return s->ind_name[u->ind];
+    }
+    return "?";
+}
+
+/* "macd.signal": attribute (or default) name and output name, cut to
+ * IND_NAME - 1 characters. */
+static void s_set_labels(struct strategy *s, int k)
+{
+    struct lind *li = s_lind(s, k);
+    char b[2 * IND_NAME + 1];
+    for (int j = 0; j < li->ind.nout; j++) {
+        snprintf(b, sizeof b, "%s.%s", s->ind_name[k], li->oname[j]);
+        snprintf(li->label[j], IND_NAME, "%.*s", IND_NAME - 1, b);
+    }
+}
+
+/* Reads {name = "x"} or {name = {"a", "b"}} from the options at `opts`
+ * (0: none): the name into name[IND_NAME] (*fixed set to 1), output
+ * names into onames. Returns the number of output names given. */
+static int s_opt_names(lua_State *L, int opts, char *name,
+                       char onames[][IND_NAME], int *fixed)
+{
+    int n = 0;
+
+    *fixed = 0;
+    if (!opts)
+        return 0;
+    lua_getfield(L, opts, "name");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        snprintf(name, IND_NAME, "%s", lua_tostring(L, -1));
+        *fixed = 1;
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+        n = (int)lua_rawlen(L, -1);
+        if (n < 1 || n > IND_MAX_OUT)
+            lt_error(L, "self:I: name = {...} takes 1 to %d output names",
+                     IND_MAX_OUT);
+        for (int j = 0; j < n; j++) {
+            if (lua_rawgeti(L, -1, j + 1) != LUA_TSTRING)
+                lt_error(L, "self:I: output names must be strings");
+            snprintf(onames[j], IND_NAME, "%s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        lt_error(L, "self:I: name must be a string or a list of strings");
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+/* A new indicator, already counted in s->ind so that whatever fails
+ * later (a memory error in Lua) cannot leak it: the caller sets up
+ * li->ind right after, before anything can raise. */
+static struct lind *s_new_lind(lua_State *L, struct strategy *s)
+{
+    struct lind *li;
+    if (s->nind == MAX_IND)
+        lt_error(L, "self:I: at most %d indicators", MAX_IND);
+    li = calloc(1, sizeof *li);
+    if (!li)
+        luaL_error(L, "not enough memory");
+    li->fn_ref = li->args_ref = LUA_NOREF;
+    s->ind[s->nind++] = &li->ind;
+    return li;
+}
+
+/* Pushes what self:I returns for the newest indicator: a series, or for
+ * several outputs a table of them (by number, from the end and by name)
+ * whose metatable reports unknown output names. */
+static int s_push_result(lua_State *L, struct strategy *s)
+{
+    int k = s->nind - 1;
+    struct lind *li = s_lind(s, k);
+    int nout = li->ind.nout;
+
+    snprintf(s->ind_name[k], sizeof s->ind_name[0], "%s", li->ind.name);
+    s_set_labels(s, k);
+    if (nout == 1) {
+        lt_push_series(L, &li->ind.out[0], k);
+        return 1;
+    }
+    lua_createtable(L, nout, nout * 2);
+    for (int j = 0; j < nout; j++) {
+        lt_push_series(L, &li->ind.out[j], k);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, j + 1);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, j - nout);
+        lua_setfield(L, -2, li->oname[j]);
+    }
+    luaL_setmetatable(L, MULTI_MT);
+    return 1;
+}
+
+/* self:I(SMA, source, n [, {name = ...}]) and the other built-ins. */
+static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
+{
+    const struct ind_info *info = indicator_info(kind);
+    struct bargs a;
+    struct lind *li;
+    char name[IND_NAME];
+    char onames[IND_MAX_OUT][IND_NAME];
+    int64_t w0 = 0, extra = 0;
+    size_t off;
+    int nn, fixed;
+
+    s_parse(L, 3, kind, 1, &a);
+    if (a.opts) {
+        lua_pushnil(L);
+        while (lua_next(L, a.opts)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING ||
+                strcmp(lua_tostring(L, -1), "name") != 0)
+                lt_error(L, "self:I: %s takes only the option name (window "
+                         "is for Lua functions), got '%s'", info->name,
+                         luaL_tolstring(L, -1, NULL));
+        }
+    }
+    off = (size_t)snprintf(name, sizeof name, "%s(", info->name);
+    for (int j = 0; j < info->nin; j++) {
+        struct lseries *u = lt_toseries(L, a.src_arg[j]);
+        if (off < sizeof name)
+            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
+                                    j ? "," : "", s_series_label(s, u));
+        if (u->ind >= 0) {
+            const struct indicator *si = s->ind[u->ind];
+            if (si->warmup > w0)
+                w0 = si->warmup;
+            if (si->history - si->warmup - 1 > extra)
+                extra = si->history - si->warmup - 1;
+        }
+    }
+    for (int j = 0; j < info->nparam && off < sizeof name; j++)
+        off += (size_t)snprintf(name + off, sizeof name - off, ",%g",
+                                isnan(a.p[j]) ? info->def[j] : a.p[j]);
+    if (off < sizeof name)
+        snprintf(name + off, sizeof name - off, ")");
+
+    nn = s_opt_names(L, a.opts, name, onames, &fixed);
+    if (nn && nn != info->nout)
+        return lt_error(L, "self:I: %s has %d outputs, %d names given",
+                        info->name, info->nout, nn);
+    li = s_new_lind(L, s);
+    for (int j = 0; j < info->nout; j++)
+        snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
+                 nn ? onames[j] : info->out[j]);
+    if (indicator_init_ex(&li->ind, kind, a.src, a.p, w0, name)) {
+        s->nind--;                      /* nothing refers to it yet */
+        indicator_free(&li->ind);
+        free(li);
+        return luaL_error(L, "not enough memory");
+    }
+    li->ind.history += extra;
+    li->fixed = fixed;
+    return s_push_result(L, s);
+}
+
+/* Is the value at idx an options table for a Lua-function indicator: a
+ * plain table whose keys are all "name" or "window"? */
+static int s_is_fn_opts(lua_State *L, int idx)
+{
+    int keys = 0;
+
+    if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) > 0)
+        return 0;
+    if (lua_getmetatable(L, idx)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k;
+        lua_pop(L, 1);
+        k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (strcmp(k, "name") != 0 && strcmp(k, "window") != 0) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        keys++;
+    }
+    return keys > 0;
+}
+
+/* self:I(fn, args... [, {name = ..., window = N}]) with a Lua function. */
+static int s_I_function(lua_State *L, struct strategy *s)
+{
+    int top = lua_gettop(L), opts = 0, nargs, nout = 1, nn, fixed;
+    lua_Integer window = 0, maxint = 0;
+    char name[IND_NAME], onames[IND_MAX_OUT][IND_NAME];
+    struct lind *li;
+    int64_t hist, srchist = 0;
+    size_t off;
+
+    if (top > 2 && s_is_fn_opts(L, top))
+        opts = top--;
+    nargs = top - 2;
+    if (opts) {
+        int isint;
+        lua_getfield(L, opts, "window");
+        if (!lua_isnil(L, -1)) {
+            window = lua_tointegerx(L, -1, &isint);
+            if (!isint || window < 1 || window > IND_MAX_WINDOW)
+                return lt_error(L, "self:I: window must be a whole number "
+                                "from 1 to %d", IND_MAX_WINDOW);
+        }
+        lua_pop(L, 1);
+    }
+    off = (size_t)snprintf(name, sizeof name, "fn(");
+    for (int i = 3; i <= top; i++) {
+        struct lseries *u = lt_toseries(L, i);
+        const char *sep = i > 3 ? "," : "";
+        if (lua_isinteger(L, i) && lua_tointeger(L, i) > maxint)
+            maxint = lua_tointeger(L, i);
+        if (u && u->ind >= 0 && s->ind[u->ind]->history > srchist)
+            srchist = s->ind[u->ind]->history;
+        if (off >= sizeof name)
+            continue;
+        if (u)
+            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
+                                    sep, s_series_label(s, u));
+        else if (lua_type(L, i) == LUA_TNUMBER)
+            off += (size_t)snprintf(name + off, sizeof name - off, "%s%g",
+                                    sep, lua_tonumber(L, i));
+        else
+            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
+                                    sep, luaL_typename(L, i));
+    }
+    if (off < sizeof name)
+        snprintf(name + off, sizeof name - off, ")");
+
+    nn = s_opt_names(L, opts, name, onames, &fixed);
+    if (nn)
+        nout = nn;
+    if (window)
+        hist = window;
+    else
+        hist = maxint > FUNC_HISTORY ? maxint : FUNC_HISTORY;
+    hist += srchist;                    /* over an indicator: its history */
+    li = s_new_lind(L, s);
+    indicator_init_external(&li->ind, nout, hist - 1, hist, name);
+    for (int j = 0; j < nout; j++)
+        snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
+                 nn ? onames[j] : "value");
+    li->window = (int)window;
+    li->fixed = fixed;
+    li->nargs = nargs;
+    luaL_where(L, 1);
+    snprintf(li->where, sizeof li->where, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_pushvalue(L, 2);
+    li->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, nargs, 0);
+    for (int i = 0; i < nargs; i++) {
+        lua_pushvalue(L, 3 + i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    li->args_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, top);
+    return s_push_result(L, s);
+}
+
 int lt_I(lua_State *L)
 {
     struct strategy *s = lt_self(L);
-    lua_CFunction fn = lua_tocfunction(L, 2);
-    struct lseries *src = lt_toseries(L, 3);
-    struct indicator *ind;
     enum ind_kind kind;
-    lua_Integer n;
-    int isint;
-    char name[48];
-    const char *abbrev;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    if (fn == s_sma)
-        kind = IND_SMA;
-    else if (fn == s_ema)
-        kind = IND_EMA;
-    else
-        return lt_error(L, "self:I: the indicator must be a built-in (SMA, "
-                       "EMA), got %s", luaL_typename(L, 2));
-    if (!src)
-        return lt_error(L, "self:I: the source must be a data column or an "
-                       "indicator, got %s", luaL_typename(L, 3));
-    n = lua_tointegerx(L, 4, &isint);
-    if (!isint || n < 1 || n > 1000000)
-        return lt_error(L, "self:I: %s window must be a whole number >= 1",
-                       indicator_kind_name(kind));
-    if (s->nind == MAX_IND)
-        return lt_error(L, "self:I: at most %d indicators", MAX_IND);
     if (s->data->close.len > 0)
         return lt_error(L, "self:I must be called in init()");
-    abbrev = s_col_abbrev(s, src->s);
-    if (abbrev)
-        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
-                 abbrev, (int)n);
-    else
-        snprintf(name, sizeof name, "%s(%s,%d)", indicator_kind_name(kind),
-                 s->ind_name[src->ind], (int)n);
-    if (lua_type(L, 5) == LUA_TTABLE) {
-        lua_getfield(L, 5, "name");
-        if (lua_type(L, -1) == LUA_TSTRING)
-            snprintf(name, sizeof name, "%s", lua_tostring(L, -1));
-        lua_pop(L, 1);
+    kind = s_kind_of(L, 2);
+    if ((int)kind >= 0)
+        return s_I_builtin(L, s, kind);
+    if (lua_type(L, 2) == LUA_TFUNCTION)
+        return s_I_function(L, s);
+    return lt_error(L, "self:I: expected an indicator (SMA, EMA, ...) or a "
+                    "Lua function, got %s", luaL_typename(L, 2));
+}
+
+/* }========================================================== */
+
+/* {==================== Lua-function indicators, per bar ===== */
+
+/* The value an output takes from one result of the function: an array
+ * gives its last element, a number itself, a boolean 1 or 0, nil NaN. */
+static double s_result_value(lua_State *L, int idx, struct lind *li,
+                             const char *name)
+{
+    struct lseries *u = lt_toseries(L, idx);
+    int t = lua_type(L, idx);
+    double y = NAN;
+
+    if (u)
+        return series_back(u->s, 1);
+    if (t == LUA_TTABLE) {
+        lua_Unsigned n = lua_rawlen(L, idx);
+        if (n == 0)
+            return NAN;
+        t = lua_rawgeti(L, idx, (lua_Integer)n);
+        idx = lua_gettop(L);
     }
-    ind = malloc(sizeof *ind);
-    if (!ind)
+    if (t == LUA_TNUMBER)
+        y = lua_tonumber(L, idx);
+    else if (t == LUA_TBOOLEAN)
+        y = lua_toboolean(L, idx);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "%s indicator '%s' gave a %s, expected an array or a "
+                   "number", li->where, name, luaL_typename(L, idx));
+    return y;
+}
+
+/* Protected: calls the function of the indicator (lightuserdata at 1,
+ * its name at 2) over the series so far and appends its values. */
+static int s_eval(lua_State *L)
+{
+    struct lind *li = lua_touserdata(L, 1);
+    const char *name = lua_tostring(L, 2);
+    int base, nres, nout = li->ind.nout;
+    double y[IND_MAX_OUT];
+
+    luaL_checkstack(L, li->nargs + 8, "too many arguments");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, li->args_ref);
+    base = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, li->fn_ref);
+    for (int a = 1; a <= li->nargs; a++) {
+        struct lseries *u;
+        lua_rawgeti(L, base, a);
+        u = lt_toseries(L, -1);
+        if (u) {
+            size_t len = u->s->len, w = (size_t)li->window;
+            lua_pop(L, 1);
+            s_push_array(L, u->s, w && len > w ? len - w : 0);
+        }
+    }
+    lua_call(L, li->nargs, LUA_MULTRET);
+    nres = lua_gettop(L) - base;
+    if (nres == 1 && lua_type(L, base + 1) == LUA_TTABLE &&
+        lua_rawgeti(L, base + 1, 1) == LUA_TTABLE) {
+        /* A table of arrays: one output each. */
+        nres = (int)lua_rawlen(L, base + 1);
+        lua_settop(L, base + 1);
+        luaL_checkstack(L, nres, "too many outputs");
+        for (int j = 1; j <= nres; j++)
+            lua_rawgeti(L, base + 1, j);
+        lua_remove(L, base + 1);
+    }
+    if (nres != nout)
+        return luaL_error(L, "%s indicator '%s' gave %d outputs, declared "
+                          "%d (name = {...} declares several)", li->where,
+                          name, nres, nout);
+    for (int j = 0; j < nout; j++)
+        y[j] = s_result_value(L, base + 1 + j, li, name);
+    if (indicator_push(&li->ind, y))
         return luaL_error(L, "not enough memory");
-    indicator_init(ind, kind, (int)n, src->s,
-                   src->ind >= 0 ? s->ind[src->ind]->warmup : 0, name);
-    s->ind[s->nind] = ind;
-    snprintf(s->ind_name[s->nind], sizeof s->ind_name[0], "%s", name);
-    lt_push_series(L, &ind->out, s->nind);
-    s->nind++;
+    return 0;
+}
+
+static int s_msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    lua_pushstring(L, msg ? msg : luaL_tolstring(L, 1, NULL));
+    return 1;
+}
+
+/* Runs the function of indicator k on the newest bar. 0 or ERR_LUA with
+ * the message ("file:line: ...") in err. */
+static int s_call_fn(struct strategy *s, int k, char *err)
+{
+    lua_State *L = s->L;
+    struct lind *li = s_lind(s, k);
+    int top = lua_gettop(L), rc;
+
+    if (li->fn_ref == LUA_NOREF) {      /* self:I failed half-way */
+        double y[IND_MAX_OUT] = { NAN, NAN, NAN };
+        return indicator_push(&li->ind, y) ? ERR_LUA : ERR_OK;
+    }
+    lua_pushcfunction(L, s_msgh);
+    lua_pushcfunction(L, s_eval);
+    lua_pushlightuserdata(L, li);
+    lua_pushstring(L, s->ind_name[k]);
+    s->ticks = 0;
+    rc = lua_pcall(L, 2, 0, top + 1);
+    if (rc != LUA_OK) {
+        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
+                 lua_tostring(L, -1) : "error in an indicator function");
+        lua_settop(L, top);
+        return ERR_LUA;
+    }
+    lua_settop(L, top);
+    return ERR_OK;
+}
+
+/* }========================================================== */
+
+/* {==================== multi-output objects ================= */
+
+/* self.macd.sigma: an output that does not exist is an error, so that a
+ * typo does not read as nil further on. */
+static int s_multi_index(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    struct lseries *u;
+    struct lind *li;
+    char outs[IND_MAX_OUT * IND_NAME];
+    size_t off = 0;
+
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;                       /* numbers out of range: nil */
+    lua_rawgeti(L, 1, 1);
+    u = lt_toseries(L, -1);
+    if (!u || u->ind < 0 || u->ind >= s->nind)
+        return 0;
+    li = s_lind(s, u->ind);
+    outs[0] = '\0';
+    for (int j = 0; j < li->ind.nout && off < sizeof outs; j++)
+        off += (size_t)snprintf(outs + off, sizeof outs - off, "%s%s",
+                                j ? ", " : "", li->oname[j]);
+    return lt_error(L, "%s has no output '%s' (its outputs: %s)",
+                    s->ind_name[u->ind], lua_tostring(L, 2), outs);
+}
+
+static int s_multi_tostring(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    struct lseries *u;
+    lua_rawgeti(L, 1, 1);
+    u = lt_toseries(L, -1);
+    lua_pushfstring(L, "indicator(%s, %d outputs)",
+                    u && u->ind >= 0 && u->ind < s->nind ?
+                    s->ind_name[u->ind] : "?", (int)lua_rawlen(L, 1));
     return 1;
 }
 
@@ -115,37 +645,85 @@ int lt_I(lua_State *L)
 
 void lt_indicators_register(lua_State *L)
 {
-    static const luaL_Reg globals[] = {
-        { "SMA", s_sma }, { "EMA", s_ema }, { NULL, NULL }
+    static const luaL_Reg multi_mt[] = {
+        { "__index", s_multi_index }, { "__tostring", s_multi_tostring },
+        { NULL, NULL }
     };
-    lua_pushglobaltable(L);
-    luaL_setfuncs(L, globals, 0);
+
+    luaL_newmetatable(L, MULTI_MT);
+    luaL_setfuncs(L, multi_mt, 0);
     lua_pop(L, 1);
+    luaL_newmetatable(L, DIRECT_MT);
+    lua_pushcfunction(L, s_direct_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    lua_newtable(L);                    /* fn -> kind */
+    for (int k = 0; k < IND_EXTERNAL; k++) {
+        lua_pushinteger(L, k);
+        lua_pushcclosure(L, s_direct, 1);
+        lua_pushvalue(L, -1);
+        lua_setglobal(L, indicator_kinds[k].name);
+        lua_pushinteger(L, k);
+        lua_rawset(L, -3);
+    }
+    lua_getglobal(L, "BBANDS");
+    lua_setglobal(L, "BOLLINGER");      /* the same function */
+    lua_setfield(L, LUA_REGISTRYINDEX, BUILTINS_KEY);
 }
 
-/* Names indicators after the attributes that hold them (self.sma1). */
+/* Names indicators after the attributes that hold them (self.sma1; for
+ * several outputs self.macd gives "macd.macd", "macd.signal", ...),
+ * unless self:I was given {name = "..."}. When two attributes hold the
+ * same indicator the smaller name wins, so the choice does not depend on
+ * the order of a Lua table. */
 void lt_indicators_name(struct strategy *s, int self)
 {
     lua_State *L = s->L;
+    char named[MAX_IND] = { 0 };
+
     lua_pushnil(L);
     while (lua_next(L, self)) {
-        struct lseries *u = lt_toseries(L, -1);
-        if (u && u->ind >= 0 && lua_type(L, -2) == LUA_TSTRING)
-            snprintf(s->ind_name[u->ind], sizeof s->ind_name[0], "%s",
-                     lua_tostring(L, -2));
+        struct lseries *u = NULL;
+        if (lua_type(L, -1) == LUA_TTABLE && lua_getmetatable(L, -1)) {
+            luaL_getmetatable(L, MULTI_MT);
+            if (lua_rawequal(L, -1, -2)) {
+                lua_rawgeti(L, -3, 1);
+                u = lt_toseries(L, -1);
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 2);
+        } else {
+            u = lt_toseries(L, -1);
+            if (u && u->ind >= 0 && s->ind[u->ind]->nout > 1)
+                u = NULL;               /* one output of several */
+        }
+        if (u && u->ind >= 0 && u->ind < s->nind &&
+            !s_lind(s, u->ind)->fixed && lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -2);
+            if (!named[u->ind] || strcmp(k, s->ind_name[u->ind]) < 0)
+                snprintf(s->ind_name[u->ind], sizeof s->ind_name[0], "%s", k);
+            named[u->ind] = 1;
+        }
         lua_pop(L, 1);
     }
+    for (int k = 0; k < s->nind; k++)
+        s_set_labels(s, k);
 }
 
 int lt_indicators_step(struct strategy *s, char *err)
 {
     int64_t i = (int64_t)s->data->close.len - 1;
 
-    for (int k = 0; k < s->nind; k++)
-        if (indicator_update(s->ind[k])) {
+    for (int k = 0; k < s->nind; k++) {
+        struct indicator *ind = s->ind[k];
+        int rc;
+        if (ind->kind == IND_EXTERNAL)
+            rc = s_call_fn(s, k, err);
+        else if ((rc = indicator_update(ind)) != ERR_OK)
             snprintf(err, ERR_LEN, "out of memory updating indicators");
-            return ERR_NOMEM;
-        }
+        if (rc)
+            return rc;
+    }
     if (s->start < 0) {
         /* next() starts one bar after every indicator has a value. */
         int64_t w = 0;
@@ -162,9 +740,9 @@ int lt_indicators_step(struct strategy *s, char *err)
 
 void lt_indicators_free(struct strategy *s)
 {
-    for (int i = 0; i < s->nind; i++) {
-        indicator_free(s->ind[i]);
-        free(s->ind[i]);
+    for (int k = 0; k < s->nind; k++) {
+        indicator_free(s->ind[k]);
+        free(s_lind(s, k));
     }
     s->nind = 0;
 }
@@ -180,14 +758,40 @@ int64_t strategy_lookback(const strategy_t *s)
     return lb;
 }
 
-int strategy_nind(const strategy_t *s) { return s->nind; }
+/* Flat index i (one per output) to indicator k and output j. */
+static int s_flat(const strategy_t *s, int i, int *k, int *j)
+{
+    for (int a = 0; a < s->nind && i >= 0; a++) {
+        if (i < s->ind[a]->nout) {
+            *k = a;
+            *j = i;
+            return 1;
+        }
+        i -= s->ind[a]->nout;
+    }
+    return 0;
+}
+
+int strategy_nind(const strategy_t *s)
+{
+    int n = 0;
+    for (int k = 0; k < s->nind; k++)
+        n += s->ind[k]->nout;
+    return n;
+}
 
 const char *strategy_ind_name(const strategy_t *s, int i)
 {
-    return i >= 0 && i < s->nind ? s->ind_name[i] : NULL;
+    int k, j;
+    if (!s_flat(s, i, &k, &j))
+        return NULL;
+    return s->ind[k]->nout == 1 ? s->ind_name[k] : s_lind(s, k)->label[j];
 }
 
 double strategy_ind_value(const strategy_t *s, int i, size_t back)
 {
-    return i >= 0 && i < s->nind ? series_back(&s->ind[i]->out, back) : NAN;
+    int k, j;
+    if (!s_flat(s, i, &k, &j))
+        return NAN;
+    return series_back(&s->ind[k]->out[j], back);
 }

@@ -1,9 +1,11 @@
 /* lua_series.c -- series as Lua sees them (self.data.Close, indicator
  * outputs): indexing from the end with negative numbers, #, comparisons
- * of current values; and the backtesting.lib helpers over them. */
+ * of current values; and the backtesting.lib helpers over them
+ * (crossover, cross, barssince, quantile), which also take Lua arrays. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "lua_int.h"
 
@@ -148,6 +150,128 @@ static int s_cross(lua_State *L)
     return 1;
 }
 
+/* A series or a Lua array as values: either u is set (a series) or the
+ * array at idx is read element by element. */
+struct vals {
+    const struct series *u;
+    int idx;
+    size_t n;
+};
+
+static void s_vals(lua_State *L, int idx, const char *fname, struct vals *x)
+{
+    struct lseries *u = lt_toseries(L, idx);
+
+    x->u = u ? u->s : NULL;
+    x->idx = idx;
+    if (u)
+        x->n = u->s->len;
+    else if (lua_type(L, idx) == LUA_TTABLE)
+        x->n = (size_t)lua_rawlen(L, idx);
+    else
+        lt_error(L, "%s: expected a series or an array, got %s", fname,
+                 luaL_typename(L, idx));
+}
+
+/* Element i (0-based) as a number: NaN unless a number (or, with
+ * bools, true is 1 and false 0). */
+static double s_val(lua_State *L, const struct vals *x, size_t i, int bools)
+{
+    double y = NAN;
+    int t;
+
+    if (x->u)
+        return x->u->v[i];
+    t = lua_rawgeti(L, x->idx, (lua_Integer)i + 1);
+    if (t == LUA_TNUMBER)
+        y = lua_tonumber(L, -1);
+    else if (bools && t == LUA_TBOOLEAN)
+        y = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return y;
+}
+
+/* barssince(cond [, default]): bars since cond was last true, counting
+ * from the end (0 if cond[-1] is true); default (math.huge if not given)
+ * if it never was. cond is a series or an array; true is `true` or a
+ * number other than 0 and NaN. */
+static int s_barssince(lua_State *L)
+{
+    struct vals c;
+
+    s_vals(L, 1, "barssince", &c);
+    for (size_t k = 0; k < c.n; k++) {
+        double y = s_val(L, &c, c.n - 1 - k, 1);
+        if (y != 0 && !isnan(y)) {
+            lua_pushinteger(L, (lua_Integer)k);
+            return 1;
+        }
+    }
+    if (lua_isnoneornil(L, 2))
+        lua_pushnumber(L, HUGE_VAL);
+    else
+        lua_pushvalue(L, 2);
+    return 1;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* quantile(s [, q]): without q, the share of the earlier values s[:-1]
+ * that are strictly below s[-1] (NaN with fewer than two values); with q
+ * in [0, 1], the q-quantile of the values that are not NaN, linearly
+ * interpolated, as numpy's nanpercentile(s, 100q). */
+static int s_quantile(lua_State *L)
+{
+    struct vals x;
+    double q, *v, pos, a, b, t;
+    size_t m = 0, lo;
+
+    s_vals(L, 1, "quantile", &x);
+    if (lua_isnoneornil(L, 2)) {
+        double last;
+        size_t below = 0;
+        if (x.n < 2) {
+            lua_pushnumber(L, NAN);
+            return 1;
+        }
+        last = s_val(L, &x, x.n - 1, 0);
+        for (size_t i = 0; i + 1 < x.n; i++)
+            below += s_val(L, &x, i, 0) < last;
+        lua_pushnumber(L, (double)below / (double)(x.n - 1));
+        return 1;
+    }
+    q = luaL_checknumber(L, 2);
+    if (!(q >= 0 && q <= 1))
+        return lt_error(L, "quantile: q must be between 0 and 1, got %g", q);
+    v = lua_newuserdatauv(L, (x.n ? x.n : 1) * sizeof *v, 0);
+    for (size_t i = 0; i < x.n; i++) {
+        double y = s_val(L, &x, i, 0);
+        if (!isnan(y))
+            v[m++] = y;
+    }
+    if (m == 0) {
+        lua_pushnumber(L, NAN);
+        return 1;
+    }
+    qsort(v, m, sizeof *v, s_cmp_double);
+    pos = (double)(m - 1) * (q * 100.0 / 100.0);
+    if (pos >= (double)(m - 1)) {
+        lua_pushnumber(L, v[m - 1]);
+        return 1;
+    }
+    lo = (size_t)floor(pos);
+    t = pos - (double)lo;
+    a = v[lo];
+    b = v[lo + 1];
+    /* numpy's _lerp: from the nearer end, so that t = 1 gives b. */
+    lua_pushnumber(L, t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t);
+    return 1;
+}
+
 /* }========================================================== */
 
 void lt_series_register(lua_State *L)
@@ -158,7 +282,9 @@ void lt_series_register(lua_State *L)
         { "__tostring", s_series_tostring }, { NULL, NULL }
     };
     static const luaL_Reg globals[] = {
-        { "crossover", s_crossover }, { "cross", s_cross }, { NULL, NULL }
+        { "crossover", s_crossover }, { "cross", s_cross },
+        { "barssince", s_barssince }, { "quantile", s_quantile },
+        { NULL, NULL }
     };
 
     luaL_newmetatable(L, SERIES_MT);

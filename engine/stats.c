@@ -233,7 +233,7 @@ static int64_t s_ms_to_ns(double ms)
  * ==================================================================== */
 
 struct out {
-    struct stat *st;
+    struct stat_row *st;
     int n, max;
 };
 
@@ -491,7 +491,7 @@ static void s_trades(const struct stats_input *in, int64_t unit,
                 (s_mean(a, na) / -s_mean(b, nb));
 }
 
-int stats_compute(const struct stats_input *in, struct stat *st, int max)
+int stats_compute(const struct stats_input *in, struct stat_row *st, int max)
 {
     struct out o = { st, 0, max };
     struct annual an;
@@ -639,7 +639,7 @@ static void s_fmt_duration(char *buf, size_t size, int64_t ns)
 
 /* One value as pandas prints it in backtesting.py's Series (display
  * precision 5, trailing zeros trimmed; other values after a space). */
-static void s_fmt_value(char *buf, size_t size, const struct stat *s)
+static void s_fmt_value(char *buf, size_t size, const struct stat_row *s)
 {
     size_t len;
 
@@ -677,7 +677,7 @@ static void s_fmt_value(char *buf, size_t size, const struct stat *s)
     }
 }
 
-void stats_print(FILE *f, const struct stat *st, int n)
+void stats_print(FILE *f, const struct stat_row *st, int n)
 {
     char buf[64];
     size_t wname = 0, wval = 0;
@@ -696,7 +696,7 @@ void stats_print(FILE *f, const struct stat *st, int n)
     }
 }
 
-json_t *stats_json(const struct stat *st, int n)
+json_t *stats_json(const struct stat_row *st, int n)
 {
     json_t *o = json_object();
     char buf[64];

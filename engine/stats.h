@@ -45,7 +45,7 @@ enum stat_kind {
     STAT_COUNT                  /* v: an integer count */
 };
 
-struct stat {
+struct stat_row {
     const char *name;           /* backtesting.py's key, e.g. "Return [%]" */
     enum stat_kind kind;
     double v;
@@ -58,14 +58,15 @@ struct stat {
  * `max` is too small, ERR_NOMEM. As in backtesting.py, when no drawdown
  * episode ends (the equity never falls below a peak before the last bar)
  * the two drawdown durations are plain numbers (STAT_NUMBER). */
-int stats_compute(const struct stats_input *in, struct stat *out, int max);
+int stats_compute(const struct stats_input *in, struct stat_row *out,
+                  int max);
 /* The table as backtesting.py prints it: names left, values right
  * (floats with 5 decimals, trailing zeros trimmed, as pandas). */
-void stats_print(FILE *f, const struct stat *st, int n);
+void stats_print(FILE *f, const struct stat_row *st, int n);
 /* One JSON object keyed by the names, in order: times as ISO 8601
  * strings, durations as "N days HH:MM:SS" (pandas' Timedelta format),
  * counts as integers, NaN and infinities as null. Returns a new reference
  * for the caller to json_decref, or NULL if out of memory. */
-json_t *stats_json(const struct stat *st, int n);
+json_t *stats_json(const struct stat_row *st, int n);
 
 #endif

@@ -1,6 +1,11 @@
 /* main.c -- livetrade-feeder: publishes bars for --symbols from one source
  * on the bus and answers history and status requests.
  *
+ * --source csv replays the CSV file --data as the bars of one symbol
+ * (--symbols, default the file's base name upper-cased): its first
+ * --history bars (default 0) are history, the rest go out live at
+ * --interval, or paced by their own times at --speed.
+ *
  * Exit codes: 0 after SIGINT/SIGTERM (or --exit-when-done), 1 when an
  * endpoint cannot be bound or the source cannot start, 2 on bad usage. */
 #include <inttypes.h>
@@ -11,6 +16,8 @@
 
 #include "bus.h"
 #include "config.h"
+#include "csv.h"
+#include "csv_source.h"
 #include "err.h"
 #include "feeder.h"
 #include "log.h"
@@ -25,10 +32,12 @@
 #define INTERVAL_MAX 86400.0        /* seconds */
 #define START_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
 #define START_UNSET INT64_MIN
+#define SPEED_MAX 1e9               /* --speed: times real time */
 
 /* Every source the feeder knows; a new source is one line here. */
 static const struct source_ops *const s_sources[] = {
     &source_demo,
+    &source_csv,
     NULL
 };
 
@@ -46,11 +55,14 @@ struct args {
     int64_t start;                  /* --start, epoch ms, or START_UNSET */
     int exit_when_done;             /* --exit-when-done */
     int verbose;                    /* --verbose */
+    const char *data;               /* --data, csv: the file */
+    double speed;                   /* --speed, csv: 0 or times real time */
+    char sym[SYM_MAX];              /* csv: symbol from the file name */
 };
 
 static const char s_usage[] =
-    PROG " [--source demo] [--symbols A,B] [--pub EP] [--rep EP] "
-    "[options]";
+    PROG " [--source demo|csv] [--data FILE] [--symbols A,B] [--pub EP] "
+    "[--rep EP] [options]";
 
 static const struct source_ops *s_find_source(const char *name, char *err)
 {
@@ -128,9 +140,73 @@ static int s_check_args(const struct args *a, char *err)
                  "0 and %lld", START_MAX);
         return -1;
     }
-    if (a->exit_when_done && a->count == 0) {
+    if (a->exit_when_done && a->count == 0 &&
+        strcmp(a->source, "csv") != 0) {
         snprintf(err, ERR_LEN, "--exit-when-done needs --count");
         return -1;
+    }
+    return 0;
+}
+
+/* 1 if --name is on the command line (rather than from the environment
+ * or the default). */
+static int s_given(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 &&
+            strncmp(argv[i] + 2, name, n) == 0 &&
+            (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+            return 1;
+    return 0;
+}
+
+/* The flags of --source csv, and the ones that belong to it alone. Picks
+ * the symbol from the file name unless --symbols is given. 0, or -1 with
+ * a reason. */
+static int s_check_csv(struct args *a, int argc, char **argv, char *err)
+{
+    static const char *const demo_only[] = {
+        "seed", "timeframe", "start", "history-days", NULL
+    };
+
+    if (strcmp(a->source, "csv") != 0) {
+        if (a->data || s_given(argc, argv, "speed")) {
+            snprintf(err, ERR_LEN, "--data and --speed need --source csv");
+            return -1;
+        }
+        return 0;
+    }
+    for (int i = 0; demo_only[i]; i++)
+        if (s_given(argc, argv, demo_only[i])) {
+            snprintf(err, ERR_LEN, "--%s does not apply to --source csv "
+                     "(the file gives the bars and their times)",
+                     demo_only[i]);
+            return -1;
+        }
+    if (!a->data || !*a->data) {
+        snprintf(err, ERR_LEN, "--source csv needs --data FILE");
+        return -1;
+    }
+    if (s_given(argc, argv, "speed")) {
+        if (!isfinite(a->speed) || a->speed <= 0 || a->speed > SPEED_MAX) {
+            snprintf(err, ERR_LEN, "--speed must be above 0 and at most "
+                     "%.0g (times real time)", SPEED_MAX);
+            return -1;
+        }
+        if (s_given(argc, argv, "interval")) {
+            snprintf(err, ERR_LEN, "give --speed or --interval, not both");
+            return -1;
+        }
+    }
+    if (!s_given(argc, argv, "symbols")) {
+        if (csv_symbol_from_path(a->data, a->sym)) {
+            snprintf(err, ERR_LEN, "cannot make a symbol of the file name "
+                     "'%.80s'; give --symbols", a->data);
+            return -1;
+        }
+        a->symbols = a->sym;
     }
     return 0;
 }
@@ -161,9 +237,11 @@ int main(int argc, char **argv)
     };
     const struct opt opts[] = {
         { "source", OPT_STR, &a.source, NULL, "NAME",
-          "bar source: demo (synthetic) [demo]" },
+          "bar source: demo (synthetic) or csv (replay --data) [demo]" },
+        { "data", OPT_STR, &a.data, NULL, "FILE",
+          "csv: the CSV file to replay" },
         { "symbols", OPT_STR, &a.symbols, "TRADING_SYMBOLS", "A,B",
-          "symbols to publish [AAPL]" },
+          "symbols to publish [AAPL]; csv: one [file's base name]" },
         { "pub", OPT_STR, &a.pub, NULL, "ENDPOINT",
           "bind bars here (XPUB) [tcp://127.0.0.1:5555]" },
         { "rep", OPT_STR, &a.rep, NULL, "ENDPOINT",
@@ -173,18 +251,21 @@ int main(int argc, char **argv)
           "demo: random seed; same seed, same bars [42]" },
         { "interval", OPT_DBL, &a.interval, NULL, "SEC",
           "seconds between live bars; 0 = as fast as possible [1]" },
+        { "speed", OPT_DBL, &a.speed, NULL, "X",
+          "csv: pace live bars by their times, X times real time" },
         { "timeframe", OPT_INT, &a.timeframe, NULL, "SEC",
           "bar length in seconds [60]" },
         { "history-days", OPT_DBL, &a.history_days, "HISTORICAL_DAYS",
           "DAYS", "history as days of bars, when --history is not given" },
         { "history", OPT_INT, &a.history, NULL, "N",
-          "bars per symbol before the first live bar [500]" },
+          "bars per symbol before the first live bar [500; csv: 0]" },
         { "count", OPT_INT, &a.count, NULL, "N",
           "live bars per symbol, then only serve requests; 0 = no end [0]" },
         { "start", OPT_INT, &a.start, NULL, "MS",
           "epoch ms of the first history bar [now - history bars]" },
         { "exit-when-done", OPT_BOOL, &a.exit_when_done, NULL, NULL,
-          "with --count: exit 0 once the last bar is out" },
+          "with --count (csv: or at the end of the file): exit 0 once "
+          "the last bar is out" },
         { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
         { 0 }
     };
@@ -203,6 +284,8 @@ int main(int argc, char **argv)
     }
     if (rc)
         return proc_usage_error(PROG, err);
+    if (strcmp(a.source, "csv") == 0 && a.history == -1)
+        a.history = 0;              /* the whole file is replayed */
     if (a.history == -1) {
         if (!(a.history_days >= 0 && a.history_days <= 36600))
             return proc_usage_error(PROG, "--history-days (HISTORICAL_DAYS) "
@@ -214,12 +297,19 @@ int main(int argc, char **argv)
     }
     memset(&cfg, 0, sizeof cfg);
     cfg.ops = s_find_source(a.source, err);
-    if (!cfg.ops || s_check_args(&a, err))
+    if (!cfg.ops || s_check_args(&a, err) || s_check_csv(&a, argc, argv, err))
         return proc_usage_error(PROG, err);
     symbuf = strdup(a.symbols);
     if (!symbuf)
         return proc_usage_error(PROG, "out of memory");
     nsym = s_parse_symbols(symbuf, syms, err);
+    if (nsym > 1 && cfg.ops == &source_csv) {
+        snprintf(err, ERR_LEN, "--source csv replays one symbol per file; "
+                 "--symbols names %d", nsym);
+        nsym = -1;
+    }
+    if (cfg.ops == &source_csv && a.start == START_UNSET)
+        a.start = 0;                /* bar times come from the file */
     if (nsym < 0 || (a.start == START_UNSET &&
                      s_default_start(&a, &a.start, err))) {
         free(symbuf);
@@ -236,6 +326,9 @@ int main(int argc, char **argv)
     cfg.interval_ms = (int64_t)llround(a.interval * 1000.0);
     if (a.interval > 0 && cfg.interval_ms < 1)
         cfg.interval_ms = 1;        /* the loop counts milliseconds */
+    if (a.speed > 0)
+        cfg.interval_ms = 1;        /* the source holds bars until due */
+    source_csv_setup(&(struct csv_feed){ .path = a.data, .speed = a.speed });
     cfg.tf = a.timeframe;
     cfg.history = a.history;
     cfg.count = a.count;
@@ -256,12 +349,20 @@ int main(int argc, char **argv)
     for (int i = 0, off = 0; i < nsym && off < (int)sizeof names; i++)
         off += snprintf(names + off, sizeof names - (size_t)off, "%s%s",
                         i ? "," : "", syms[i]);
-    log_msg(LL_INFO, "source %s, symbols %s, pub %s, rep %s, seed %lld, "
-            "interval %gs, timeframe %llds, history %lld, count %lld, "
-            "start %lld, instance %" PRIu64, cfg.ops->name, names, a.pub,
-            a.rep, (long long)a.seed, a.interval, (long long)a.timeframe,
-            (long long)a.history, (long long)a.count, (long long)a.start,
-            feeder_instance(f));
+    if (cfg.ops == &source_csv)
+        log_msg(LL_INFO, "source csv, data %s, symbol %s, pub %s, rep %s, "
+                "%s %g%s, history %lld, count %lld, instance %" PRIu64,
+                a.data, names, a.pub, a.rep, a.speed > 0 ? "speed" :
+                "interval", a.speed > 0 ? a.speed : a.interval,
+                a.speed > 0 ? "x" : "s", (long long)a.history,
+                (long long)a.count, feeder_instance(f));
+    else
+        log_msg(LL_INFO, "source %s, symbols %s, pub %s, rep %s, seed %lld, "
+                "interval %gs, timeframe %llds, history %lld, count %lld, "
+                "start %lld, instance %" PRIu64, cfg.ops->name, names, a.pub,
+                a.rep, (long long)a.seed, a.interval, (long long)a.timeframe,
+                (long long)a.history, (long long)a.count, (long long)a.start,
+                feeder_instance(f));
 
     rc = loop_run(loop);
     log_msg(LL_INFO, "%s; draining", rc ? "event loop failed" :

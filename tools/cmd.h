@@ -7,5 +7,8 @@
 
 /* `livetrade run`: feeder, engine and console sink under supervision. */
 int cmd_run(int argc, char **argv);
+/* `livetrade backtest`: a strategy over a CSV file, backtesting.py's
+ * statistics and its trades, equity curve and calls in files. */
+int cmd_backtest(int argc, char **argv);
 
 #endif

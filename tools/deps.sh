@@ -15,6 +15,8 @@ command -v make >/dev/null 2>&1 || need="$need make"
 [ -x /usr/bin/python3 ] || need="$need python3"
 /usr/bin/python3 -c 'import zmq' 2>/dev/null || need="$need python3-zmq"
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || need="$need python3-msgpack"
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || need="$need python3-numpy"
+/usr/bin/python3 -c 'import pandas' 2>/dev/null || need="$need python3-pandas"
 if [ -n "$need" ]; then
     echo "deps: installing$need"
     if [ "$(id -u)" != 0 ]; then

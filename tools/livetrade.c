@@ -18,6 +18,8 @@ struct cmd {
 static const struct cmd s_cmds[] = {
     { "run", cmd_run,
       "run feeder, engine and a console sink as one pipeline" },
+    { "backtest", cmd_backtest,
+      "run a strategy over a CSV file; print backtesting.py's statistics" },
     { NULL, NULL, NULL }
 };
 

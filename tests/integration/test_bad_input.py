@@ -165,7 +165,9 @@ class StartupErrors(unittest.TestCase):
                              "end\nreturn S\n")
         rc, _, err = self.engine("--strategy", init)
         self.assertNotEqual(rc, 0)
-        self.assertIn(init + ":3: self:I: SMA window", self.one_line(err))
+        line = self.one_line(err)
+        self.assertIn(init + ":3:", line)
+        self.assertIn("SMA", line)
 
         noreturn = self.strategy("noreturn.lua", "local S = Strategy{}\n")
         rc, _, err = self.engine("--strategy", noreturn)

@@ -66,7 +66,7 @@ static void assert_rel(double got, double want, const char *what)
     fail_msg("%s: got %.17g, want %.17g", what, got, want);
 }
 
-static const struct stat *s_find(const struct stat *st, int n,
+static const struct stat_row *s_find(const struct stat_row *st, int n,
                                  const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -76,14 +76,14 @@ static const struct stat *s_find(const struct stat *st, int n,
     return NULL;
 }
 
-static double s_v(const struct stat *st, int n, const char *name)
+static double s_v(const struct stat_row *st, int n, const char *name)
 {
     return s_find(st, n, name)->v;
 }
 
 /* Every stat in names[] order, with "Commissions [$]" after the equity
  * peak when `commissions`. */
-static void assert_order(const struct stat *st, int n, int commissions)
+static void assert_order(const struct stat_row *st, int n, int commissions)
 {
     int k = 0;
 
@@ -203,7 +203,7 @@ static void test_reference_goog(void **state)
 {
     struct ref r;
     struct stats_input in;
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     json_t *want, *got, *wv;
     const char *key;
     int n, k = 0;
@@ -270,7 +270,7 @@ static void test_no_trades(void **state)
 {
     double t[30], eq[30], c[30];
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     const char *nan_keys[] = {
         "Sharpe Ratio", "Sortino Ratio", "Calmar Ratio",
         "Avg. Drawdown [%]", "Max. Drawdown Duration",
@@ -341,7 +341,7 @@ static void test_one_winning_trade(void **state)
         .exit_price = 12.1, .pnl = 21, .commission = 0, .return_pct = .21
     };
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     int n;
     (void)state;
 
@@ -418,7 +418,7 @@ static void test_drawdown_fallback(void **state)
 {
     double t[3], eq[3] = { 100, 100, 90 }, c[3] = { 1, 1, 1 };
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     int n;
     (void)state;
 
@@ -451,7 +451,7 @@ static void test_intraday(void **state)
           .return_pct = -.02 },
     };
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     char *text = NULL, *line;
     size_t len = 0, width = 0;
     FILE *f;
@@ -547,7 +547,7 @@ static void test_weekly(void **state)
 {
     double t[5], eq[5] = { 100, 110, 99, 108.9, 98.01 }, c[5];
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     int n;
     (void)state;
 
@@ -569,7 +569,7 @@ static void test_bad_input(void **state)
 {
     double t[2] = { 0, DAY_MS }, eq[2] = { 1, 1 }, c[2] = { 1, 1 };
     struct stats_input in = { 0 };
-    struct stat st[STATS_MAX];
+    struct stat_row st[STATS_MAX];
     (void)state;
 
     assert_int_equal(stats_compute(&in, st, STATS_MAX), ERR_INVALID);

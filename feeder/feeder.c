@@ -40,6 +40,8 @@ struct feeder {
     int64_t count;                  /* live bars per symbol; 0 = no end */
     int64_t interval_ms;            /* between rounds; 0 = burst */
     int exit_when_done;
+    int64_t wait_subs;              /* --wait-subscribers */
+    int wait_logged;
     int tick_id;                    /* live-bar timer */
     int ndone;                      /* symbols done */
     int done;                       /* every symbol done */
@@ -175,6 +177,12 @@ static void s_on_tick(loop_t *loop, void *arg)
     }
     if (!self->ops->next_bar)
         return;                     /* push sources publish by themselves */
+    if (self->pub.subscribers < self->wait_subs) {
+        if (!self->wait_logged++)
+            log_msg(LL_INFO, "waiting for %lld subscription(s) to bars "
+                    "before publishing", (long long)self->wait_subs);
+        return;
+    }
     rounds = 1;
     if (self->interval_ms == 0)
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
@@ -348,6 +356,7 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     self->count = cfg->count;
     self->interval_ms = cfg->interval_ms;
     self->exit_when_done = cfg->exit_when_done;
+    self->wait_subs = cfg->wait_subs;
     self->req_lim = (struct log_limit)LOG_LIMIT_INIT;
     self->bar_lim = (struct log_limit)LOG_LIMIT_INIT;
     msgpack_sbuffer_init(&self->rsb);

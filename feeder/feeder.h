@@ -35,6 +35,8 @@ struct feeder_cfg {
     int64_t count;                  /* live bars per symbol; 0 = no end */
     int64_t start_ms;               /* start of bar 0, epoch ms */
     int exit_when_done;             /* stop the loop after `count` */
+    int64_t wait_subs;              /* hold live bars until this many
+                                       subscriptions to bars arrived */
 };
 
 typedef struct feeder feeder_t;

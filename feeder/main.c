@@ -54,6 +54,7 @@ struct args {
     int64_t count;                  /* --count, live bars per symbol */
     int64_t start;                  /* --start, epoch ms, or START_UNSET */
     int exit_when_done;             /* --exit-when-done */
+    int64_t wait_subs;              /* --wait-subscribers */
     int verbose;                    /* --verbose */
     const char *data;               /* --data, csv: the file */
     double speed;                   /* --speed, csv: 0 or times real time */
@@ -263,6 +264,8 @@ int main(int argc, char **argv)
           "live bars per symbol, then only serve requests; 0 = no end [0]" },
         { "start", OPT_INT, &a.start, NULL, "MS",
           "epoch ms of the first history bar [now - history bars]" },
+        { "wait-subscribers", OPT_INT, &a.wait_subs, NULL, "N",
+          "publish live bars only once N subscriptions to bars arrived" },
         { "exit-when-done", OPT_BOOL, &a.exit_when_done, NULL, NULL,
           "with --count (csv: or at the end of the file): exit 0 once "
           "the last bar is out" },
@@ -334,6 +337,7 @@ int main(int argc, char **argv)
     cfg.count = a.count;
     cfg.start_ms = a.start;
     cfg.exit_when_done = a.exit_when_done;
+    cfg.wait_subs = a.wait_subs;
 
     loop = loop_new();
     if (!loop) {

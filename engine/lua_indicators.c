@@ -1,16 +1,13 @@
-/* lua_indicators.c -- self:I() and the indicator library as Lua sees
- * it. Built-in indicators (SMA, EMA, ..., one global each) become
- * streaming C indicators (indicator.c) inside self:I, and compute plain
- * Lua arrays over their whole input when called directly. A Lua function
- * given to self:I is called again on every bar over the series so far
- * (or its last `window` values), as backtesting.py computes any function
- * over the whole data. The engine asks here how far the indicators are
- * (warm-up, lookback) and what they read on the current bar; an
- * indicator with several outputs shows as one entry per output
- * ("macd.signal"). */
+/* lua_indicators.c -- self:I() and the indicator library in Lua. The
+ * built-ins (SMA, EMA, ...) are streaming C indicators (indicator.c)
+ * inside self:I and give Lua arrays when called directly; a Lua function
+ * given to self:I is called on every bar over the series so far (or a
+ * window of it). And what the engine asks of the indicators: warm-up,
+ * lookback, and their values, one per output ("macd.signal"). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +119,19 @@ struct direct {
     struct series tmp[IND_MAX_IN];  /* copies of Lua-array sources */
 };
 
-static int s_direct_gc(lua_State *L)
+/* Frees the C memory; idempotent. Called as soon as the result is
+ * built (the collector does not see the size of that memory), and by
+ * __gc after an error. */
+static void s_direct_release(struct direct *d)
 {
-    struct direct *d = luaL_checkudata(L, 1, DIRECT_MT);
     indicator_free(&d->ind);
     for (int j = 0; j < IND_MAX_IN; j++)
         series_free(&d->tmp[j]);
+}
+
+static int s_direct_gc(lua_State *L)
+{
+    s_direct_release(luaL_checkudata(L, 1, DIRECT_MT));
     return 0;
 }
 
@@ -178,6 +182,7 @@ static int s_direct(lua_State *L)
     luaL_checkstack(L, info->nout, "too many outputs");
     for (int j = 0; j < info->nout; j++)
         s_push_array(L, &d->ind.out[j], 0);
+    s_direct_release(d);
     return info->nout;
 }
 
@@ -212,6 +217,17 @@ static const char *s_series_label(struct strategy *s,
         return s->ind_name[u->ind];
     }
     return "?";
+}
+
+/* Appends to a default name (IND_NAME bytes), cutting it if need be. */
+static void __attribute__((format(printf, 2, 3)))
+s_name_add(char *name, const char *fmt, ...)
+{
+    size_t off = strlen(name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name + off, IND_NAME - off, fmt, ap);
+    va_end(ap);
 }
 
 /* "macd.signal": attribute (or default) name and output name, cut to
@@ -259,9 +275,8 @@ static int s_opt_names(lua_State *L, int opts, char *name,
     return n;
 }
 
-/* A new indicator, already counted in s->ind so that whatever fails
- * later (a memory error in Lua) cannot leak it: the caller sets up
- * li->ind right after, before anything can raise. */
+/* A new indicator, at once in s->ind so that it cannot leak: the caller
+ * sets it up right after, before anything can raise. */
 static struct lind *s_new_lind(lua_State *L, struct strategy *s)
 {
     struct lind *li;
@@ -270,7 +285,6 @@ static struct lind *s_new_lind(lua_State *L, struct strategy *s)
     li = calloc(1, sizeof *li);
     if (!li)
         luaL_error(L, "not enough memory");
-    li->fn_ref = li->args_ref = LUA_NOREF;
     s->ind[s->nind++] = &li->ind;
     return li;
 }
@@ -312,7 +326,6 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
     char name[IND_NAME];
     char onames[IND_MAX_OUT][IND_NAME];
     int64_t w0 = 0, extra = 0;
-    size_t off;
     int nn, fixed;
 
     s_parse(L, 3, kind, 1, &a);
@@ -327,12 +340,10 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
                          luaL_tolstring(L, -1, NULL));
         }
     }
-    off = (size_t)snprintf(name, sizeof name, "%s(", info->name);
+    snprintf(name, sizeof name, "%s(", info->name);
     for (int j = 0; j < info->nin; j++) {
         struct lseries *u = lt_toseries(L, a.src_arg[j]);
-        if (off < sizeof name)
-            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
-                                    j ? "," : "", s_series_label(s, u));
+        s_name_add(name, "%s%s", j ? "," : "", s_series_label(s, u));
         if (u->ind >= 0) {
             const struct indicator *si = s->ind[u->ind];
             if (si->warmup > w0)
@@ -341,11 +352,9 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
                 extra = si->history - si->warmup - 1;
         }
     }
-    for (int j = 0; j < info->nparam && off < sizeof name; j++)
-        off += (size_t)snprintf(name + off, sizeof name - off, ",%g",
-                                isnan(a.p[j]) ? info->def[j] : a.p[j]);
-    if (off < sizeof name)
-        snprintf(name + off, sizeof name - off, ")");
+    for (int j = 0; j < info->nparam; j++)
+        s_name_add(name, ",%g", isnan(a.p[j]) ? info->def[j] : a.p[j]);
+    s_name_add(name, ")");
 
     nn = s_opt_names(L, a.opts, name, onames, &fixed);
     if (nn && nn != info->nout)
@@ -396,11 +405,11 @@ static int s_is_fn_opts(lua_State *L, int idx)
 static int s_I_function(lua_State *L, struct strategy *s)
 {
     int top = lua_gettop(L), opts = 0, nargs, nout = 1, nn, fixed;
+    int fn_ref, args_ref;
     lua_Integer window = 0, maxint = 0;
     char name[IND_NAME], onames[IND_MAX_OUT][IND_NAME];
     struct lind *li;
     int64_t hist, srchist = 0;
-    size_t off;
 
     if (top > 2 && s_is_fn_opts(L, top))
         opts = top--;
@@ -416,7 +425,7 @@ static int s_I_function(lua_State *L, struct strategy *s)
         }
         lua_pop(L, 1);
     }
-    off = (size_t)snprintf(name, sizeof name, "fn(");
+    snprintf(name, sizeof name, "fn(");
     for (int i = 3; i <= top; i++) {
         struct lseries *u = lt_toseries(L, i);
         const char *sep = i > 3 ? "," : "";
@@ -424,20 +433,14 @@ static int s_I_function(lua_State *L, struct strategy *s)
             maxint = lua_tointeger(L, i);
         if (u && u->ind >= 0 && s->ind[u->ind]->history > srchist)
             srchist = s->ind[u->ind]->history;
-        if (off >= sizeof name)
-            continue;
         if (u)
-            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
-                                    sep, s_series_label(s, u));
+            s_name_add(name, "%s%s", sep, s_series_label(s, u));
         else if (lua_type(L, i) == LUA_TNUMBER)
-            off += (size_t)snprintf(name + off, sizeof name - off, "%s%g",
-                                    sep, lua_tonumber(L, i));
+            s_name_add(name, "%s%g", sep, lua_tonumber(L, i));
         else
-            off += (size_t)snprintf(name + off, sizeof name - off, "%s%s",
-                                    sep, luaL_typename(L, i));
+            s_name_add(name, "%s%s", sep, luaL_typename(L, i));
     }
-    if (off < sizeof name)
-        snprintf(name + off, sizeof name - off, ")");
+    s_name_add(name, ")");
 
     nn = s_opt_names(L, opts, name, onames, &fixed);
     if (nn)
@@ -447,25 +450,28 @@ static int s_I_function(lua_State *L, struct strategy *s)
     else
         hist = maxint > FUNC_HISTORY ? maxint : FUNC_HISTORY;
     hist += srchist;                    /* over an indicator: its history */
-    li = s_new_lind(L, s);
-    indicator_init_external(&li->ind, nout, hist - 1, hist, name);
-    for (int j = 0; j < nout; j++)
-        snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
-                 nn ? onames[j] : "value");
-    li->window = (int)window;
-    li->fixed = fixed;
-    li->nargs = nargs;
-    luaL_where(L, 1);
-    snprintf(li->where, sizeof li->where, "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
+    /* Everything that can raise comes before s_new_lind (a reference
+     * left behind by an error is harmless: the state goes with it). */
     lua_pushvalue(L, 2);
-    li->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_createtable(L, nargs, 0);
     for (int i = 0; i < nargs; i++) {
         lua_pushvalue(L, 3 + i);
         lua_rawseti(L, -2, i + 1);
     }
-    li->args_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    args_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    luaL_where(L, 1);
+    li = s_new_lind(L, s);
+    indicator_init_external(&li->ind, nout, hist - 1, hist, name);
+    for (int j = 0; j < nout; j++)
+        snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
+                 nn ? onames[j] : "value");
+    snprintf(li->where, sizeof li->where, "%s", lua_tostring(L, -1));
+    li->fn_ref = fn_ref;
+    li->args_ref = args_ref;
+    li->window = (int)window;
+    li->fixed = fixed;
+    li->nargs = nargs;
     lua_settop(L, top);
     return s_push_result(L, s);
 }
@@ -580,10 +586,6 @@ static int s_call_fn(struct strategy *s, int k, char *err)
     struct lind *li = s_lind(s, k);
     int top = lua_gettop(L), rc;
 
-    if (li->fn_ref == LUA_NOREF) {      /* self:I failed half-way */
-        double y[IND_MAX_OUT] = { NAN, NAN, NAN };
-        return indicator_push(&li->ind, y) ? ERR_LUA : ERR_OK;
-    }
     lua_pushcfunction(L, s_msgh);
     lua_pushcfunction(L, s_eval);
     lua_pushlightuserdata(L, li);
@@ -631,13 +633,11 @@ static int s_multi_index(lua_State *L)
 
 static int s_multi_tostring(lua_State *L)
 {
-    struct strategy *s = lt_self(L);
     struct lseries *u;
     lua_rawgeti(L, 1, 1);
     u = lt_toseries(L, -1);
-    lua_pushfstring(L, "indicator(%s, %d outputs)",
-                    u && u->ind >= 0 && u->ind < s->nind ?
-                    s->ind_name[u->ind] : "?", (int)lua_rawlen(L, 1));
+    lua_pushfstring(L, "indicator(%s, %d outputs)", u && u->ind >= 0 ?
+                    lt_self(L)->ind_name[u->ind] : "?", (int)lua_rawlen(L, 1));
     return 1;
 }
 

@@ -99,6 +99,19 @@ static int s_series_tostring(lua_State *L)
 
 /* {==================== helpers (backtesting.lib) ============ */
 
+/* A table whose elements are series is an indicator with several
+ * outputs (self.macd): the helpers want one of them. */
+static void s_not_multi(lua_State *L, int idx, const char *fname)
+{
+    int multi;
+    lua_rawgeti(L, idx, 1);
+    multi = lt_toseries(L, -1) != NULL;
+    lua_pop(L, 1);
+    if (multi)
+        lt_error(L, "%s: got an indicator with several outputs; pass one "
+                 "of them (self.macd.signal)", fname);
+}
+
 /* Last two values (a[-1], a[-2]) of a series, number or Lua array. */
 static int s_last2(lua_State *L, int idx, double *x1, double *x2)
 {
@@ -116,6 +129,7 @@ static int s_last2(lua_State *L, int idx, double *x1, double *x2)
     }
     if (lua_type(L, idx) == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, idx);
+        s_not_multi(L, idx, "crossover");
         if (n < 2)
             return 0;
         lua_geti(L, idx, n);
@@ -164,13 +178,16 @@ static void s_vals(lua_State *L, int idx, const char *fname, struct vals *x)
 
     x->u = u ? u->s : NULL;
     x->idx = idx;
-    if (u)
+    x->n = 0;
+    if (u) {
         x->n = u->s->len;
-    else if (lua_type(L, idx) == LUA_TTABLE)
+    } else if (lua_type(L, idx) == LUA_TTABLE) {
         x->n = (size_t)lua_rawlen(L, idx);
-    else
+        s_not_multi(L, idx, fname);
+    } else {
         lt_error(L, "%s: expected a series or an array, got %s", fname,
                  luaL_typename(L, idx));
+    }
 }
 
 /* Element i (0-based) as a number: NaN unless a number (or, with

@@ -8,6 +8,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+/* cmocka's assert_float_equal compares as float; this one as double. */
+#define assert_dbl_equal(a, b, eps) \
+    assert_true(fabs((double)(a) - (double)(b)) <= (eps))
+
 #include "broker.h"
 #include "err.h"
 
@@ -59,8 +63,8 @@ static void test_market_fill_and_default_size(void **st)
     assert_true(broker_trade(f.b, 0)->size == 99);
     assert_true(broker_trade(f.b, 0)->entry_price == 100);
     assert_int_equal(broker_trade(f.b, 0)->entry_bar, 1);
-    assert_float_equal(broker_equity(f.b), 10000 + 99 * 4, 1e-9);
-    assert_float_equal(broker_position_pl_pct(f.b), 4.0, 1e-9);
+    assert_dbl_equal(broker_equity(f.b), 10000 + 99 * 4, 1e-9);
+    assert_dbl_equal(broker_position_pl_pct(f.b), 4.0, 1e-9);
     fx_free(&f);
 }
 
@@ -165,15 +169,15 @@ static void test_commission(void **st)
     bar(&f, 100, 101, 99, 100);
     BUY(&f, 10, NAN, NAN, NAN, NAN);
     bar(&f, 100, 101, 99, 100);                     /* 10 @ 100: fee 10 */
-    assert_float_equal(broker_cash(f.b), 10000 - 10, 1e-9);
+    assert_dbl_equal(broker_cash(f.b), 10000 - 10, 1e-9);
     broker_close_position(f.b, 1.0);
     bar(&f, 110, 111, 109, 110);                    /* exit @ 110: fee 11 */
     t = broker_closed(f.b, 0);
-    assert_float_equal(t->commission, 21, 1e-9);
-    assert_float_equal(broker_trade_pl(f.b, t), 100 - 21, 1e-9);
-    assert_float_equal(broker_trade_pl_pct(f.b, t), 0.1 - 21 / 1000.0,
+    assert_dbl_equal(t->commission, 21, 1e-9);
+    assert_dbl_equal(broker_trade_pl(f.b, t), 100 - 21, 1e-9);
+    assert_dbl_equal(broker_trade_pl_pct(f.b, t), 0.1 - 21 / 1000.0,
                        1e-12);
-    assert_float_equal(broker_cash(f.b), 10000 + 100 - 21, 1e-9);
+    assert_dbl_equal(broker_cash(f.b), 10000 + 100 - 21, 1e-9);
     fx_free(&f);
 }
 
@@ -189,10 +193,10 @@ static void test_spread(void **st)
     bar(&f, 100, 101, 99, 100);
     BUY(&f, -10, NAN, NAN, NAN, NAN);
     bar(&f, 100, 101, 99, 100);
-    assert_float_equal(broker_trade(f.b, 0)->entry_price, 99, 1e-12);
+    assert_dbl_equal(broker_trade(f.b, 0)->entry_price, 99, 1e-12);
     broker_close_position(f.b, 1.0);
     bar(&f, 98, 99, 97, 98);
-    assert_float_equal(broker_closed(f.b, 0)->exit_price, 98, 1e-12);
+    assert_dbl_equal(broker_closed(f.b, 0)->exit_price, 98, 1e-12);
     fx_free(&f);
 }
 

@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+/* cmocka's assert_float_equal compares as float; this one as double. */
+#define assert_dbl_equal(a, b, eps) \
+    assert_true(fabs((double)(a) - (double)(b)) <= (eps))
+
 #include "err.h"
 #include "runner.h"
 #include "strategy.h"
@@ -112,8 +116,8 @@ static void test_first_next(void **state)
     assert_string_equal(k.s[0].tag, "6");     /* index 5 = 6 bars */
     assert_int_equal(k.s[0].nind, 2);
     assert_string_equal(k.s[0].ind[0].name, "f");
-    assert_float_equal(k.s[0].ind[0].v, (103 + 104 + 105) / 3.0, 1e-12);
-    assert_float_equal(k.s[0].ind[1].v, (101 + 102 + 103 + 104 + 105) / 5.0,
+    assert_dbl_equal(k.s[0].ind[0].v, (103 + 104 + 105) / 3.0, 1e-12);
+    assert_dbl_equal(k.s[0].ind[1].v, (101 + 102 + 103 + 104 + 105) / 5.0,
                        1e-12);
     assert_true(strategy_lookback(r.strat) >= 6);
     runner_free(&r);

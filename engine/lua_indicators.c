@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "lua_int.h"
+#include "resample.h"
 
 #define BUILTINS_KEY "livetrade.builtins"   /* registry: fn -> kind */
 #define MULTI_MT "livetrade.multi"          /* several outputs */
@@ -31,6 +32,8 @@ struct lind {
     int window;                     /* values passed per series; 0: all */
     int fixed;                      /* named by {name = "..."} */
     char where[96];                 /* "file:line:" of the self:I call */
+    struct resample *rs;            /* resample_apply: the bins */
+    const struct series *rs_src;    /* resample_apply: the column */
 };
 
 static struct lind *s_lind(const struct strategy *s, int k)
@@ -643,6 +646,109 @@ static int s_multi_tostring(lua_State *L)
 
 /* }========================================================== */
 
+/* {==================== resample_apply ===================== */
+
+/* One bar of a resample_apply indicator: the column's new value into its
+ * bin, the inner indicator's value at this bar out. */
+static int s_resample_step(struct strategy *s, int k, char *err)
+{
+    struct lind *li = s_lind(s, k);
+    size_t i = s->data->close.len - 1;
+    double y[IND_MAX_OUT];
+
+    if (resample_push(li->rs, (int64_t)s->data->time.v[i],
+                      li->rs_src->v[i], y) ||
+        indicator_push(&li->ind, y)) {
+        snprintf(err, ERR_LEN, "out of memory resampling");
+        return ERR_NOMEM;
+    }
+    return ERR_OK;
+}
+
+/* resample_apply(rule, fn, series, params... [, {name = ...}]): the
+ * built-in fn over `series` resampled to `rule`, as backtesting.lib's
+ * resample_apply called in init(). */
+static int s_resample_apply(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    const char *rule = luaL_checkstring(L, 1);
+    enum ind_kind kind = s_kind_of(L, 2);
+    const struct ind_info *info;
+    const struct strat_data *d = s->data;
+    struct bargs a;
+    struct lind *li;
+    enum resample_agg agg = RS_LAST;
+    int64_t bin_ms, bars_per_bin, hist;
+    char err[ERR_LEN], name[IND_NAME];
+    int rc;
+
+    if (d->close.len > 0)
+        return lt_error(L, "resample_apply must be called in init()");
+    if (resample_rule(rule, &bin_ms, err))
+        return lt_error(L, "resample_apply: %s", err);
+    if ((int)kind < 0)
+        return lt_error(L, "resample_apply: the indicator must be a "
+                        "built-in (SMA, EMA, RSI, ...), got %s",
+                        luaL_typename(L, 2));
+    info = indicator_info(kind);
+    if (info->nin != 1)
+        return lt_error(L, "resample_apply: %s takes %d series; only "
+                        "one-series indicators can be resampled",
+                        info->name, info->nin);
+    s_parse(L, 3, kind, 1, &a);
+    if (a.src[0] == &d->open)
+        agg = RS_FIRST;
+    else if (a.src[0] == &d->high)
+        agg = RS_MAX;
+    else if (a.src[0] == &d->low)
+        agg = RS_MIN;
+    else if (a.src[0] == &d->volume)
+        agg = RS_SUM;
+    snprintf(name, sizeof name, "%s(%s", info->name,
+             s_series_label(s, lt_toseries(L, 3)));
+    for (int j = 0; j < info->nparam; j++)
+        s_name_add(name, ",%g", isnan(a.p[j]) ? info->def[j] : a.p[j]);
+    s_name_add(name, ")@%s", rule);
+    li = s_new_lind(L, s);
+    li->rs = calloc(1, sizeof *li->rs);
+    li->rs_src = a.src[0];
+    if (!li->rs) {
+        s->nind--;
+        free(li);
+        return luaL_error(L, "not enough memory");
+    }
+    rc = resample_init(li->rs, bin_ms, agg, kind, a.p);
+    /* History: the inner indicator's need in bins, in bars of at least a
+     * minute (a guess: the bar length is not known before the data). */
+    bars_per_bin = bin_ms ? bin_ms / 60000 : 7 * 1440;
+    if (bars_per_bin < 1)
+        bars_per_bin = 1;
+    hist = (li->rs->inner.history + 1) * bars_per_bin;
+    if (hist > 100000)
+        hist = 100000;
+    if (rc == ERR_OK)
+        rc = indicator_init_external(&li->ind, info->nout, 0, hist, name);
+    if (rc) {
+        s->nind--;
+        resample_free(li->rs);
+        free(li->rs);
+        indicator_free(&li->ind);
+        free(li);
+        return luaL_error(L, "not enough memory");
+    }
+    for (int j = 0; j < info->nout; j++)
+        snprintf(li->oname[j], IND_NAME, "%s", info->out[j]);
+    if (a.opts) {
+        char onames[IND_MAX_OUT][IND_NAME];
+        int fixed;
+        s_opt_names(L, a.opts, li->ind.name, onames, &fixed);
+        li->fixed = fixed;
+    }
+    return s_push_result(L, s);
+}
+
+/* }========================================================== */
+
 void lt_indicators_register(lua_State *L)
 {
     static const luaL_Reg multi_mt[] = {
@@ -668,6 +774,8 @@ void lt_indicators_register(lua_State *L)
     }
     lua_getglobal(L, "BBANDS");
     lua_setglobal(L, "BOLLINGER");      /* the same function */
+    lua_pushcfunction(L, s_resample_apply);
+    lua_setglobal(L, "resample_apply");
     lua_setfield(L, LUA_REGISTRYINDEX, BUILTINS_KEY);
 }
 
@@ -717,7 +825,9 @@ int lt_indicators_step(struct strategy *s, char *err)
     for (int k = 0; k < s->nind; k++) {
         struct indicator *ind = s->ind[k];
         int rc;
-        if (ind->kind == IND_EXTERNAL)
+        if (s_lind(s, k)->rs)
+            rc = s_resample_step(s, k, err);
+        else if (ind->kind == IND_EXTERNAL)
             rc = s_call_fn(s, k, err);
         else if ((rc = indicator_update(ind)) != ERR_OK)
             snprintf(err, ERR_LEN, "out of memory updating indicators");
@@ -741,6 +851,10 @@ int lt_indicators_step(struct strategy *s, char *err)
 void lt_indicators_free(struct strategy *s)
 {
     for (int k = 0; k < s->nind; k++) {
+        if (s_lind(s, k)->rs) {
+            resample_free(s_lind(s, k)->rs);
+            free(s_lind(s, k)->rs);
+        }
         indicator_free(s->ind[k]);
         free(s_lind(s, k));
     }

@@ -121,11 +121,20 @@ int backtest_run(const char *strategy, const char *symbol,
         snprintf(err, ERR_LEN, "no bars to run on");
         return ERR_INVALID;
     }
-    rc = runner_init(&run, strategy, symbol, o->params, &o->broker, err);
+    if (o->nextra < 0 || o->nextra > STRAT_MAX_EXTRA) {
+        snprintf(err, ERR_LEN, "at most %d extra data columns",
+                 STRAT_MAX_EXTRA);
+        return ERR_INVALID;
+    }
+    rc = runner_init_ex(&run, strategy, symbol, o->params, &o->broker,
+                        o->extra_names, o->nextra, err);
     if (rc)
         return rc;
     for (; done < n; done++) {
-        rc = runner_feed(&run, &bars[done], s_collect, &c);
+        double ex[STRAT_MAX_EXTRA];
+        for (int j = 0; j < o->nextra; j++)
+            ex[j] = o->extra[j][done];
+        rc = runner_feed_extra(&run, &bars[done], ex, s_collect, &c);
         if (rc == ERR_OLD) {
             snprintf(err, ERR_LEN, "bar %zu (t=%lld) is not newer than the "
                      "one before", done, (long long)bars[done].t);

@@ -17,6 +17,9 @@ struct bt_opts {
     struct broker_cfg broker;
     int finalize_trades;            /* close what is open at the end */
     const struct opt_multi *params; /* "name=value" overrides, or NULL */
+    int nextra;                     /* extra data columns, by name: */
+    const char *const *extra_names; /*   self.data.<name> */
+    const double *const *extra;     /*   extra[j][i], column j at bar i */
 };
 
 struct bt_result {

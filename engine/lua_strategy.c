@@ -196,10 +196,34 @@ void strat_data_init(struct strat_data *d)
     series_init(&d->close);
     series_init(&d->volume);
     series_init(&d->time);
+    d->nextra = 0;
+}
+
+int strat_data_add_column(struct strat_data *d, const char *name)
+{
+    static const char *taken[] = { "Open", "High", "Low", "Close", "Volume",
+                                   "index", NULL };
+    size_t n = strlen(name);
+
+    if (d->nextra == STRAT_MAX_EXTRA || n == 0 || n >= STRAT_COL_NAME)
+        return ERR_INVALID;
+    for (const char **t = taken; *t; t++)
+        if (strcmp(*t, name) == 0)
+            return ERR_INVALID;
+    for (int j = 0; j < d->nextra; j++)
+        if (strcmp(d->extra_name[j], name) == 0)
+            return ERR_INVALID;
+    snprintf(d->extra_name[d->nextra], STRAT_COL_NAME, "%s", name);
+    series_init(&d->extra[d->nextra]);
+    d->nextra++;
+    return ERR_OK;
 }
 
 void strat_data_free(struct strat_data *d)
 {
+    for (int j = 0; j < d->nextra; j++)
+        series_free(&d->extra[j]);
+    d->nextra = 0;
     series_free(&d->open);
     series_free(&d->high);
     series_free(&d->low);
@@ -209,8 +233,11 @@ void strat_data_free(struct strat_data *d)
 }
 
 int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
-                    double l, double c, double v)
+                    double l, double c, double v, const double *extra)
 {
+    for (int j = 0; j < d->nextra; j++)
+        if (series_push(&d->extra[j], extra ? extra[j] : NAN))
+            return ERR_NOMEM;
     if (series_push(&d->open, o) || series_push(&d->high, h) ||
         series_push(&d->low, l) || series_push(&d->close, c) ||
         series_push(&d->volume, v) || series_push(&d->time, (double)t))
@@ -240,6 +267,10 @@ static void s_push_data(lua_State *L, struct strat_data *d)
     lua_setfield(L, -2, "Volume");
     lt_push_series(L, &d->time, -1);
     lua_setfield(L, -2, "index");
+    for (int j = 0; j < d->nextra; j++) {
+        lt_push_series(L, &d->extra[j], -1);
+        lua_setfield(L, -2, d->extra_name[j]);
+    }
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, s_data_len);
     lua_setfield(L, -2, "__len");

@@ -11,11 +11,27 @@ int runner_init(struct runner *r, const char *path, const char *sym,
                 const struct opt_multi *params,
                 const struct broker_cfg *bcfg, char *err)
 {
+    return runner_init_ex(r, path, sym, params, bcfg, NULL, 0, err);
+}
+
+int runner_init_ex(struct runner *r, const char *path, const char *sym,
+                   const struct opt_multi *params,
+                   const struct broker_cfg *bcfg,
+                   const char *const *columns, int ncolumns, char *err)
+{
     int rc;
 
     memset(r, 0, sizeof *r);
     snprintf(r->sym, sizeof r->sym, "%s", sym);
     strat_data_init(&r->data);
+    for (int j = 0; j < ncolumns; j++)
+        if (strat_data_add_column(&r->data, columns[j])) {
+            snprintf(err, ERR_LEN, "extra data column '%s': too many (at "
+                     "most %d), empty, too long or already a column",
+                     columns[j], STRAT_MAX_EXTRA);
+            strat_data_free(&r->data);
+            return ERR_INVALID;
+        }
     r->last_t = -1;
     r->strat = strategy_new(path, sym, params, bcfg, &r->data, &rc,
                            err);
@@ -87,12 +103,19 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg)
 {
+    return runner_feed_extra(r, b, NULL, emit, arg);
+}
+
+int runner_feed_extra(struct runner *r, const struct bar *b,
+                      const double *extra, runner_emit_fn *emit, void *arg)
+{
     const struct strat_call *calls;
     int n, rc;
 
     if (b->t <= r->last_t)
         return ERR_OLD;
-    if (strat_data_push(&r->data, b->t, b->o, b->h, b->l, b->c, b->vol))
+    if (strat_data_push(&r->data, b->t, b->o, b->h, b->l, b->c, b->vol,
+                        extra))
         return ERR_NOMEM;
     r->last_t = b->t;
     r->bars++;

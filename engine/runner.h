@@ -31,6 +31,12 @@ typedef void (runner_emit_fn)(void *arg, struct signal *s);
 int runner_init(struct runner *r, const char *path, const char *sym,
                 const struct opt_multi *params,
                 const struct broker_cfg *bcfg, char *err);
+/* The same with extra data columns (self.data.<name>), whose values come
+ * with each bar through runner_feed_extra. */
+int runner_init_ex(struct runner *r, const char *path, const char *sym,
+                   const struct opt_multi *params,
+                   const struct broker_cfg *bcfg,
+                   const char *const *columns, int ncolumns, char *err);
 void runner_free(struct runner *r);
 
 /* Feeds one bar (already validated). With emit NULL the calls are
@@ -40,6 +46,9 @@ void runner_free(struct runner *r);
  * r->error). A disabled strategy still takes bars into its dataset. */
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg);
+/* runner_feed with a value for each extra column (NULL: NaN). */
+int runner_feed_extra(struct runner *r, const struct bar *b,
+                      const double *extra, runner_emit_fn *emit, void *arg);
 
 /* The default confidence for a call made without `confidence=`
  * (README.md, "Confidence"): how decisively the first two indicators

@@ -24,16 +24,26 @@
 #define STRAT_MEM_TOTAL_DEFAULT ((size_t)2 << 30) /* all of an engine's */
 #define STRAT_BUDGET_DEFAULT 100000000LL   /* Lua instructions per call */
 
+#define STRAT_MAX_EXTRA 8           /* extra data columns */
+#define STRAT_COL_NAME 32
+
 struct strat_data {
     struct series open, high, low, close, volume;
     struct series time;             /* bar start, epoch ms */
+    int nextra;                     /* extra columns (self.data.<name>) */
+    char extra_name[STRAT_MAX_EXTRA][STRAT_COL_NAME];
+    struct series extra[STRAT_MAX_EXTRA];
 };
 
 void strat_data_init(struct strat_data *d);
 void strat_data_free(struct strat_data *d);
-/* Appends one bar; 0 or ERR_NOMEM. */
+/* Declares an extra column, before the strategy is created. 0, or
+ * ERR_INVALID (too many, a bad or taken name). */
+int strat_data_add_column(struct strat_data *d, const char *name);
+/* Appends one bar; `extra` holds a value per extra column (NULL: NaN for
+ * each). 0 or ERR_NOMEM. */
 int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
-                    double l, double c, double v);
+                    double l, double c, double v, const double *extra);
 
 enum { CALL_BUY = 0, CALL_SELL = 1, CALL_CLOSE = 2 };   /* = SIG_* */
 

@@ -419,6 +419,20 @@ int cmd_backtest(int argc, char **argv)
     bo.broker = a.broker;
     bo.finalize_trades = a.finalize;
     bo.params = &a.params;
+    /* The file's other columns reach the strategy as self.data.<name>. */
+    const char *xnames[STRAT_MAX_EXTRA];
+    const double *xcols[STRAT_MAX_EXTRA];
+    for (int j = 0; j < d.nextra; j++) {
+        if (bo.nextra == STRAT_MAX_EXTRA) {
+            fprintf(stderr, PROG ": warning: only the first %d extra "
+                    "columns reach the strategy\n", STRAT_MAX_EXTRA);
+            break;
+        }
+        xnames[bo.nextra] = d.extra_name[j];
+        xcols[bo.nextra++] = d.extra[j];
+    }
+    bo.extra_names = xnames;
+    bo.extra = xcols;
     rc = backtest_run(a.strategy, a.sym, d.bars, d.n, &bo, &r, err);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err);

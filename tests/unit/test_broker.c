@@ -40,7 +40,7 @@ static void fx_free(struct fx *f)
 static int bar(struct fx *f, double o, double h, double l, double c)
 {
     int64_t t = 86400000LL * (int64_t)f->d.close.len;
-    assert_int_equal(strat_data_push(&f->d, t, o, h, l, c, 1000), 0);
+    assert_int_equal(strat_data_push(&f->d, t, o, h, l, c, 1000, NULL), 0);
     return broker_next(f->b, &f->d);
 }
 

@@ -390,6 +390,41 @@ static void test_bad_orders(void **state)
     unlink(p);
 }
 
+/* Extra data columns are self.data.<name>, revealed bar by bar. */
+static void test_extra_columns(void **state)
+{
+    const char *p = write_strategy(
+        "local S = Strategy{}\n"
+        "function S:next()\n"
+        "  local x = self.data.Signal\n"
+        "  if x[-1] > 0 then\n"
+        "    self:buy{tag = string.format('%g/%d', x[-1], #x)}\n"
+        "  end\n"
+        "end\n"
+        "return S\n");
+    const char *cols[] = { "Signal" };
+    const char *bad[] = { "Close" };
+    const double sig[] = { 0, 0, 2, 0, 3 };
+    struct runner r;
+    struct sink k = { .n = 0 };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(runner_init_ex(&r, p, "TEST", NULL, NULL, bad, 1, err),
+                     ERR_INVALID);
+    assert_int_equal(runner_init_ex(&r, p, "TEST", NULL, NULL, cols, 1, err),
+                     0);
+    for (int i = 0; i < 5; i++) {
+        struct bar b = mkbar(i, 10 + i);
+        runner_feed_extra(&r, &b, &sig[i], collect, &k);
+    }
+    assert_int_equal(k.n, 2);
+    assert_string_equal(k.s[0].tag, "2/3");
+    assert_string_equal(k.s[1].tag, "3/5");
+    runner_free(&r);
+    unlink(p);
+}
+
 /* Same strategy, parameters, symbol, bar and ordinal: same signal id. */
 static void test_signal_ids(void **state)
 {
@@ -417,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_bad_orders),
         cmocka_unit_test(test_signal_ids),
+        cmocka_unit_test(test_extra_columns),
     };
     return cmocka_run_group_tests_name("strategy", tests, NULL, NULL);
 }

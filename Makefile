@@ -98,7 +98,8 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	./bin/livetrade run --strategy strategies/sma_cross.lua \
-	    --symbols AAPL,MSFT --data-source demo --duration $(or $(DURATION),60)
+	    --symbols AAPL,MSFT --data-source demo --interval 0.5 \
+	    --duration $(or $(DURATION),60)
 
 # The whole suite: the normal build, then the same tests under ASan/UBSan.
 test: deps

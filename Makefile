@@ -13,7 +13,7 @@ SAN     ?=
 B       := build/$(if $(SAN),san,rel)
 BIN     := $(if $(SAN),$(B)/bin,bin)
 
-PKGS    := libzmq msgpack lua5.4 jansson
+PKGS    := libzmq msgpack lua5.4 jansson libcurl libwebsockets
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wwrite-strings \
            -Wmissing-prototypes -Wstrict-prototypes

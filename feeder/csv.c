@@ -10,8 +10,6 @@
 #include "log.h"
 #include "util.h"
 
-static struct csv_feed s_feed;      /* set by source_csv_setup */
-
 struct csv_source {
     struct csv_data d;              /* every bar of the file */
     const char *path;               /* for log lines */
@@ -22,11 +20,6 @@ struct csv_source {
     int64_t origin_t;               /* the bar time that stands for it */
     int ended;                      /* the end of the file was logged */
 };
-
-void source_csv_setup(const struct csv_feed *feed)
-{
-    s_feed = *feed;
-}
 
 static void s_close(void *state)
 {
@@ -46,7 +39,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     size_t nhist;
 
     assert(cfg && cfg->nsym >= 1);
-    if (!s_feed.path) {
+    if (!cfg->data) {
         snprintf(err, ERR_LEN, "csv: no file to replay (--data FILE)");
         return NULL;
     }
@@ -62,13 +55,13 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     }
     o.symbol = cfg->symbols[0];
     o.src = "csv";
-    if (csv_load(s_feed.path, &o, &cs->d, err)) {
+    if (csv_load(cfg->data, &o, &cs->d, err)) {
         free(cs);
         return NULL;
     }
-    cs->path = s_feed.path;
+    cs->path = cfg->data;
     cs->history = cfg->history;
-    cs->speed = s_feed.speed;
+    cs->speed = cfg->speed;
     nhist = (uint64_t)cs->history < cs->d.n ? (size_t)cs->history :
             cs->d.n;
     cs->origin_t = cs->d.bars[nhist ? nhist - 1 : 0].t;

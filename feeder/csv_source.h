@@ -1,8 +1,9 @@
 /* csv_source.h -- source_csv: livetrade-feeder replaying one CSV file
  * (common/csv.h) as the bars of one symbol.
  *
- *   source_csv_setup(&(struct csv_feed){ .path = "GOOG.csv" });
- *   cfg.ops = &source_csv;           then feeder_new() as for any source
+ *   cfg.ops = &source_csv;
+ *   cfg.data = "GOOG.csv";           (cfg.speed: see below)
+ *   feeder_new(&cfg, ...)            as for any source
  *
  * A pull source (source.h). The first cfg->history bars of the file are
  * the history (stored, served on request, not published); the rest are
@@ -22,15 +23,6 @@
 #define LT_FEEDER_CSV_SOURCE_H
 
 #include "source.h"
-
-struct csv_feed {
-    const char *path;               /* the CSV file (--data) */
-    double speed;                   /* 0, or times real time (--speed) */
-};
-
-/* The file and pace for the next open; call before feeder_new(). The
- * path must stay valid until then. */
-void source_csv_setup(const struct csv_feed *feed);
 
 extern const struct source_ops source_csv;
 

@@ -405,6 +405,8 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     sc.tf = cfg->tf;
     sc.start_ms = cfg->start_ms;
     sc.history = cfg->history;
+    sc.data = cfg->data;
+    sc.speed = cfg->speed;
     sc.loop = loop;
     sc.emit = s_emit;
     sc.emit_arg = self;

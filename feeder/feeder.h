@@ -37,6 +37,8 @@ struct feeder_cfg {
     int exit_when_done;             /* stop the loop after `count` */
     int64_t wait_subs;              /* hold live bars until this many
                                        subscriptions to bars arrived */
+    const char *data;               /* passed to the source (csv) */
+    double speed;                   /* passed to the source (csv) */
 };
 
 typedef struct feeder feeder_t;

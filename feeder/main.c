@@ -331,7 +331,8 @@ int main(int argc, char **argv)
         cfg.interval_ms = 1;        /* the loop counts milliseconds */
     if (a.speed > 0)
         cfg.interval_ms = 1;        /* the source holds bars until due */
-    source_csv_setup(&(struct csv_feed){ .path = a.data, .speed = a.speed });
+    cfg.data = a.data;
+    cfg.speed = a.speed;
     cfg.tf = a.timeframe;
     cfg.history = a.history;
     cfg.count = a.count;

@@ -40,6 +40,8 @@ struct source_cfg {
     int64_t tf;                     /* --timeframe, seconds */
     int64_t start_ms;               /* start of bar 0, epoch ms UTC */
     int64_t history;                /* --history, bars per symbol */
+    const char *data;               /* --data: a file to replay, or NULL */
+    double speed;                   /* --speed: 0, or times real time */
     loop_t *loop;                   /* push sources register fds here */
     source_emit_fn *emit;           /* push sources deliver bars here */
     void *emit_arg;                 /* first argument of emit */

@@ -10,6 +10,8 @@ check msgpack libmsgpack-dev
 check lua5.4 liblua5.4-dev
 check cmocka libcmocka-dev
 check jansson libjansson-dev
+check libcurl libcurl4-openssl-dev
+check libwebsockets libwebsockets-dev
 command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 [ -x /usr/bin/python3 ] || need="$need python3"
@@ -27,6 +29,6 @@ if [ -n "$need" ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
-for p in libzmq msgpack lua5.4 cmocka jansson; do
+for p in libzmq msgpack lua5.4 cmocka jansson libcurl libwebsockets; do
     pkg-config --exists $p || { echo "deps: $p still missing" >&2; exit 1; }
 done

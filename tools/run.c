@@ -125,10 +125,36 @@ static int s_symbols(struct run *r, char *err)
     return 0;
 }
 
-static int s_strategy(const struct run *r, char *err)
+/* A relative strategy path that is not here is also looked for where
+ * `make install` puts the examples: <bindir>/../share/livetrade/. */
+static void s_installed(struct run *r)
+{
+    static char path[PATH_MAX];
+    char exe[PATH_MAX];
+    struct stat st;
+    ssize_t n;
+    char *slash;
+
+    if (r->strategy[0] == '/' || stat(r->strategy, &st) == 0)
+        return;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    if (strfmt(path, sizeof path, "%s/../share/livetrade/%s", exe,
+               r->strategy) >= 0 && stat(path, &st) == 0)
+        r->strategy = path;
+}
+
+static int s_strategy(struct run *r, char *err)
 {
     struct stat st;
 
+    s_installed(r);
     if (stat(r->strategy, &st) < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             strfmt(err, ERR_LEN, "strategy file '%s' not found",

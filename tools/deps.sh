@@ -19,6 +19,8 @@ command -v make >/dev/null 2>&1 || need="$need make"
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || need="$need python3-msgpack"
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need="$need python3-numpy"
 /usr/bin/python3 -c 'import pandas' 2>/dev/null || need="$need python3-pandas"
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 if [ -n "$need" ]; then
     echo "deps: installing$need"
     if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,794 @@
+/* polygon_ws.c -- Polygon.io live aggregates: frame parser (jansson) and
+ * the reconnecting subscription state machine. No I/O here; see
+ * polygon_ws.h for the contract. */
+#include "polygon_ws.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+/* ==== Parser ============================================================ */
+
+static const char *s_st_names[PWS_ST_KINDS] = {
+    "other", "connected", "auth_success", "auth_failed", "auth_timeout",
+    "auth_required", "subscribed", "unsubscribed", "success", "error",
+    "max_connections", "force_disconnect", "slow_consumer"
+};
+
+static const char *s_bad_names[PWS_BAD_KINDS] = {
+    "too_large", "json", "not_array", "not_object", "no_ev", "unknown_ev",
+    "missing", "type", "value"
+};
+
+const char *polygon_ws_status_name(int kind)
+{
+    return kind >= 0 && kind < PWS_ST_KINDS ? s_st_names[kind] : "?";
+}
+
+const char *polygon_ws_bad_name(int kind)
+{
+    return kind >= 0 && kind < PWS_BAD_KINDS ? s_bad_names[kind] : "?";
+}
+
+static int s_prefix(const char *s, const char *p)
+{
+    return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+/* Maps a status and its message to PWS_ST_*. "success" is overloaded by
+ * the spec: connect, auth (2019 servers) and subscribe acks all use it. */
+static int s_status_kind(const char *st, const char *msg)
+{
+    static const struct { const char *name; int kind; } map[] = {
+        { "connected", PWS_ST_CONNECTED },
+        { "auth_success", PWS_ST_AUTH_SUCCESS },
+        { "auth_failed", PWS_ST_AUTH_FAILED },
+        { "auth_timeout", PWS_ST_AUTH_TIMEOUT },
+        { "auth_required", PWS_ST_AUTH_REQUIRED },
+        { "error", PWS_ST_ERROR },
+        { "max_connections", PWS_ST_MAX_CONNECTIONS },
+        { "force_disconnect", PWS_ST_FORCE_DISCONNECT },
+        { "slow_consumer", PWS_ST_SLOW_CONSUMER },
+    };
+
+    if (strcmp(st, "success") == 0) {
+        if (strcasecmp(msg, "authenticated") == 0)
+            return PWS_ST_AUTH_SUCCESS;
+        if (s_prefix(msg, "connected"))
+            return PWS_ST_CONNECTED;
+        if (s_prefix(msg, "subscribed to"))
+            return PWS_ST_SUBSCRIBED;
+        if (s_prefix(msg, "unsubscribed to"))
+            return PWS_ST_UNSUBSCRIBED;
+        return PWS_ST_SUCCESS;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(st, map[i].name) == 0)
+            return map[i].kind;
+    return PWS_ST_OTHER;
+}
+
+static int s_status(json_t *ev, struct polygon_ws_status *out)
+{
+    json_t *st = json_object_get(ev, "status");
+    json_t *msg = json_object_get(ev, "message");
+
+    if (!st)
+        return PWS_BAD_MISSING;
+    if (!json_is_string(st) || (msg && !json_is_string(msg)
+                                && !json_is_null(msg)))
+        return PWS_BAD_TYPE;
+    snprintf(out->status, sizeof out->status, "%s", json_string_value(st));
+    snprintf(out->message, sizeof out->message, "%s",
+             json_is_string(msg) ? json_string_value(msg) : "");
+    out->kind = s_status_kind(out->status, out->message);
+    return -1;
+}
+
+/* Reads the number `key` of `ev` into *out. 0 or a PWS_BAD_* kind. */
+static int s_num(json_t *ev, const char *key, double *out)
+{
+    json_t *v = json_object_get(ev, key);
+
+    if (!v)
+        return PWS_BAD_MISSING;
+    if (!json_is_number(v))
+        return PWS_BAD_TYPE;
+    *out = json_number_value(v);
+    return 0;
+}
+
+/* An AM or A event to a bar. -1 when good, else a PWS_BAD_* kind. */
+static int s_bar(json_t *ev, int64_t tf, struct bar *b)
+{
+    static const char *keys[] = { "o", "h", "l", "c" };
+    double *dst[] = { &b->o, &b->h, &b->l, &b->c };
+    json_t *sym = json_object_get(ev, "sym");
+    json_t *s = json_object_get(ev, "s");
+    json_t *vw = json_object_get(ev, "vw");
+    char err[ERR_LEN];
+    int rc;
+
+    memset(b, 0, sizeof *b);
+    snprintf(b->src, sizeof b->src, "polygon");
+    b->tf = tf;
+    b->vw = NAN;
+    b->n = -1;
+    if (!sym || !s)
+        return PWS_BAD_MISSING;
+    if (!json_is_string(sym) || !json_is_integer(s))
+        return PWS_BAD_TYPE;
+    if (json_string_length(sym) >= SYM_MAX)
+        return PWS_BAD_VALUE;
+    memcpy(b->sym, json_string_value(sym), json_string_length(sym) + 1);
+    b->t = json_integer_value(s);
+    for (int i = 0; i < 4; i++) {
+        rc = s_num(ev, keys[i], dst[i]);
+        if (rc)
+            return rc;
+    }
+    rc = s_num(ev, "v", &b->vol);
+    if (rc == PWS_BAD_MISSING) {
+        /* Decimal volume (string), newer servers; optional otherwise. */
+        json_t *dv = json_object_get(ev, "dv");
+        if (!json_is_string(dv)
+            || parse_double(json_string_value(dv), &b->vol) != 0)
+            return PWS_BAD_MISSING;
+        rc = 0;
+    }
+    if (rc)
+        return rc;
+    if (vw && json_is_number(vw))
+        b->vw = json_number_value(vw);
+    else if (vw && !json_is_null(vw))
+        return PWS_BAD_TYPE;
+    if (bar_check(b, err) != ERR_OK)
+        return PWS_BAD_VALUE;
+    return -1;
+}
+
+/* One event; returns 1 when delivered, 0 when skipped (counted). */
+static int s_event(json_t *ev, const struct polygon_ws_handler *h,
+                   struct polygon_ws_counts *c)
+{
+    json_t *evt = json_object_get(ev, "ev");
+    const char *name;
+    int bad;
+
+    c->events++;
+    if (!json_is_object(ev)) {
+        c->bad[PWS_BAD_NOT_OBJECT]++;
+        return 0;
+    }
+    if (!json_is_string(evt)) {
+        c->bad[PWS_BAD_NO_EV]++;
+        return 0;
+    }
+    name = json_string_value(evt);
+    if (strcmp(name, "status") == 0) {
+        struct polygon_ws_status st;
+        bad = s_status(ev, &st);
+        if (bad >= 0) {
+            c->bad[bad]++;
+            return 0;
+        }
+        c->statuses++;
+        if (h && h->status)
+            h->status(h->arg, &st);
+        return 1;
+    }
+    if (strcmp(name, "AM") == 0 || strcmp(name, "A") == 0) {
+        struct bar b;
+        bad = s_bar(ev, name[1] == 'M' ? 60 : 1, &b);
+        if (bad >= 0) {
+            c->bad[bad]++;
+            return 0;
+        }
+        c->bars++;
+        if (h && h->bar)
+            h->bar(h->arg, &b);
+        return 1;
+    }
+    c->bad[PWS_BAD_UNKNOWN_EV]++;
+    return 0;
+}
+
+int polygon_ws_parse(const char *data, size_t len, size_t max_len,
+                     const struct polygon_ws_handler *h,
+                     struct polygon_ws_counts *c)
+{
+    json_error_t jerr;
+    json_t *root;
+    int n = 0;
+
+    assert(c);
+    c->frames++;
+    if (len > max_len) {
+        c->bad[PWS_BAD_TOO_LARGE]++;
+        return ERR_TOO_LARGE;
+    }
+    if (!data) {
+        c->bad[PWS_BAD_JSON]++;
+        return ERR_PARSE;
+    }
+    root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        c->bad[PWS_BAD_JSON]++;
+        return ERR_PARSE;
+    }
+    if (json_is_array(root)) {
+        size_t i;
+        json_t *ev;
+        json_array_foreach(root, i, ev)
+            n += s_event(ev, h, c);
+    } else if (json_is_object(root)) {
+        n = s_event(root, h, c);
+    } else {
+        c->bad[PWS_BAD_NOT_ARRAY]++;
+        n = ERR_PARSE;
+    }
+    json_decref(root);
+    return n;
+}
+
+/* ==== State machine ===================================================== */
+
+static const char *s_state_names[] = {
+    "connecting", "awaiting-connected", "authenticating", "subscribing",
+    "streaming", "backoff", "failed", "stopped"
+};
+
+struct symidx {
+    const char *name;               /* points into polygon_ws.syms */
+    int idx;                        /* index in cfg.symbols */
+};
+
+struct polygon_ws {
+    struct polygon_ws_cfg cfg;      /* strings point to our copies */
+    struct polygon_ws_io io;        /* transport and feeder callbacks */
+    char *key;                      /* API key */
+    char **syms;                    /* nsym copied symbols */
+    struct symidx *sorted;          /* syms by name, for bsearch */
+    int64_t *last_t;                /* start of last bar per symbol, -1 */
+    int state;                      /* PWS_* */
+    int conn;                       /* a transport connection is live */
+    int auth_sent;                  /* auth sent on this connection */
+    int ever_streamed;              /* reached STREAMING at least once */
+    int acks, denied;               /* subscribe answers this connection */
+    int fails;                      /* failed tries since last streaming */
+    int64_t try_ms;                 /* when this connection attempt began */
+    int64_t rx_ms;                  /* last frame or pong */
+    int64_t retry_ms;               /* BACKOFF: when to connect again */
+    uint64_t rng;                   /* jitter state */
+    int64_t now_ms;                 /* time of the event being handled */
+    int err;                        /* fatal code, or 0 */
+    char errmsg[ERR_LEN];           /* its reason */
+    struct polygon_ws_stats st;     /* counters */
+};
+
+void polygon_ws_cfg_defaults(struct polygon_ws_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->channel = "AM";
+    cfg->handshake_ms = 15000;
+    cfg->read_timeout_ms = 30000;
+    cfg->backoff_base_ms = 500;
+    cfg->backoff_max_ms = 30000;
+}
+
+static int s_symcmp(const void *a, const void *b)
+{
+    return strcmp(((const struct symidx *)a)->name,
+                  ((const struct symidx *)b)->name);
+}
+
+polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
+                             const struct polygon_ws_io *io, char *err)
+{
+    polygon_ws_t *self;
+
+    assert(cfg && io && err);
+    if (!io->connect || !io->send || !io->close) {
+        snprintf(err, ERR_LEN, "polygon ws: transport callbacks missing");
+        return NULL;
+    }
+    if (!cfg->api_key || !*cfg->api_key) {
+        snprintf(err, ERR_LEN, "polygon ws: no API key");
+        return NULL;
+    }
+    if (cfg->nsym <= 0 || !cfg->symbols) {
+        snprintf(err, ERR_LEN, "polygon ws: no symbols");
+        return NULL;
+    }
+    if (cfg->channel && strcmp(cfg->channel, "AM") != 0
+        && strcmp(cfg->channel, "A") != 0) {
+        snprintf(err, ERR_LEN, "polygon ws: channel '%s' is not AM or A",
+                 cfg->channel);
+        return NULL;
+    }
+    if (cfg->handshake_ms <= 0 || cfg->read_timeout_ms <= 0
+        || cfg->backoff_base_ms <= 0
+        || cfg->backoff_max_ms < cfg->backoff_base_ms
+        || cfg->max_reconnects < 0) {
+        snprintf(err, ERR_LEN, "polygon ws: bad timeouts or backoff");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->nsym; i++)
+        if (!cfg->symbols[i] || !symbol_valid(cfg->symbols[i])) {
+            snprintf(err, ERR_LEN, "polygon ws: bad symbol '%s'",
+                     cfg->symbols[i] ? cfg->symbols[i] : "(null)");
+            return NULL;
+        }
+    self = calloc(1, sizeof *self);
+    if (!self)
+        goto nomem;
+    self->cfg = *cfg;
+    self->io = *io;
+    if (!self->cfg.channel)
+        self->cfg.channel = "AM";
+    self->cfg.channel = strcmp(self->cfg.channel, "A") == 0 ? "A" : "AM";
+    self->key = strdup(cfg->api_key);
+    self->syms = calloc((size_t)cfg->nsym, sizeof *self->syms);
+    self->sorted = calloc((size_t)cfg->nsym, sizeof *self->sorted);
+    self->last_t = calloc((size_t)cfg->nsym, sizeof *self->last_t);
+    if (!self->key || !self->syms || !self->sorted || !self->last_t)
+        goto nomem;
+    for (int i = 0; i < cfg->nsym; i++) {
+        self->syms[i] = strdup(cfg->symbols[i]);
+        if (!self->syms[i])
+            goto nomem;
+        self->sorted[i].name = self->syms[i];
+        self->sorted[i].idx = i;
+        self->last_t[i] = -1;
+    }
+    qsort(self->sorted, (size_t)cfg->nsym, sizeof *self->sorted, s_symcmp);
+    for (int i = 1; i < cfg->nsym; i++)
+        if (strcmp(self->sorted[i - 1].name, self->sorted[i].name) == 0) {
+            snprintf(err, ERR_LEN, "polygon ws: symbol '%s' given twice",
+                     self->sorted[i].name);
+            polygon_ws_destroy(&self);
+            return NULL;
+        }
+    self->cfg.api_key = self->key;
+    self->cfg.symbols = (const char *const *)self->syms;
+    self->rng = cfg->seed ? cfg->seed : random_u64();
+    self->state = PWS_STOPPED;
+    return self;
+nomem:
+    snprintf(err, ERR_LEN, "polygon ws: out of memory");
+    polygon_ws_destroy(&self);
+    return NULL;
+}
+
+void polygon_ws_destroy(polygon_ws_t **self_p)
+{
+    polygon_ws_t *self;
+
+    assert(self_p);
+    self = *self_p;
+    if (!self)
+        return;
+    if (self->syms)
+        for (int i = 0; i < self->cfg.nsym; i++)
+            free(self->syms[i]);
+    free(self->syms);
+    free(self->sorted);
+    free(self->last_t);
+    free(self->key);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_set_state(polygon_ws_t *self, int to)
+{
+    int from = self->state;
+
+    if (from == to)
+        return;
+    self->state = to;
+    log_msg(LL_DEBUG, "polygon ws: %s -> %s", s_state_names[from],
+            s_state_names[to]);
+    if (self->io.state)
+        self->io.state(self->io.arg, from, to);
+}
+
+/* Next backoff: base * 2^(fails-1), capped, then "equal jitter": uniform
+ * in [d/2, d], so clients that lost the link together spread out. */
+static int64_t s_backoff(polygon_ws_t *self)
+{
+    int64_t d = self->cfg.backoff_base_ms;
+
+    for (int i = 1; i < self->fails && d < self->cfg.backoff_max_ms; i++)
+        d *= 2;
+    if (d > self->cfg.backoff_max_ms)
+        d = self->cfg.backoff_max_ms;
+    self->rng += 0x9e3779b97f4a7c15ULL;
+    return d / 2 + (int64_t)(mix64(self->rng) % (uint64_t)(d / 2 + 1));
+}
+
+static void s_fatal(polygon_ws_t *self, int code, const char *why)
+{
+    snprintf(self->errmsg, sizeof self->errmsg, "%s", why);
+    self->err = code;
+    log_msg(LL_ERROR, "polygon ws: %s", why);
+    s_set_state(self, PWS_FAILED);
+    if (self->conn) {
+        self->conn = 0;
+        self->io.close(self->io.arg);
+    }
+}
+
+/* Drops the connection (if any) and waits before the next try. */
+static void s_drop(polygon_ws_t *self, const char *why)
+{
+    int64_t d;
+
+    if (self->state >= PWS_BACKOFF)
+        return;
+    self->fails++;
+    if (self->cfg.max_reconnects > 0
+        && self->fails > self->cfg.max_reconnects) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "%.200s; giving up after %d tries", why,
+                 self->cfg.max_reconnects);
+        s_fatal(self, POLYGON_WS_ERR_RETRIES, msg);
+        return;
+    }
+    d = s_backoff(self);
+    self->retry_ms = self->now_ms + d;
+    log_msg(LL_WARN, "polygon ws: %s; reconnecting in %lld ms", why,
+            (long long)d);
+    s_set_state(self, PWS_BACKOFF);
+    if (self->conn) {
+        self->conn = 0;
+        self->io.close(self->io.arg);
+    }
+}
+
+static void s_connect(polygon_ws_t *self)
+{
+    int rc;
+
+    self->acks = self->denied = 0;
+    self->auth_sent = 0;
+    self->try_ms = self->now_ms;
+    if (self->st.connects++ > 0)
+        self->st.reconnects++;
+    s_set_state(self, PWS_CONNECTING);
+    self->conn = 1;
+    rc = self->io.connect(self->io.arg);
+    if (rc != 0) {
+        self->conn = 0;
+        s_drop(self, "connect failed");
+    }
+}
+
+/* Sends {"action": action, "params": params}. 0, or drops and -1. */
+static int s_send(polygon_ws_t *self, const char *action, const char *params)
+{
+    json_t *o = json_pack("{s:s, s:s}", "action", action, "params", params);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = text ? self->io.send(self->io.arg, text, strlen(text))
+                  : ERR_NOMEM;
+
+    free(text);
+    json_decref(o);
+    if (rc != 0) {
+        s_drop(self, "send failed");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_auth(polygon_ws_t *self)
+{
+    if (self->auth_sent)
+        return;
+    self->auth_sent = 1;
+    if (s_send(self, "auth", self->key) == 0)
+        s_set_state(self, PWS_AUTHENTICATING);
+}
+
+static void s_subscribe(polygon_ws_t *self)
+{
+    size_t cap = 0, off = 0;
+    char *params;
+
+    for (int i = 0; i < self->cfg.nsym; i++)
+        cap += strlen(self->cfg.channel) + strlen(self->syms[i]) + 2;
+    params = malloc(cap + 1);
+    if (!params) {
+        s_drop(self, "out of memory");
+        return;
+    }
+    for (int i = 0; i < self->cfg.nsym; i++)
+        off += (size_t)snprintf(params + off, cap + 1 - off, "%s%s.%s",
+                                i ? "," : "", self->cfg.channel,
+                                self->syms[i]);
+    if (s_send(self, "subscribe", params) == 0)
+        s_set_state(self, PWS_SUBSCRIBING);
+    free(params);
+}
+
+static void s_streaming(polygon_ws_t *self)
+{
+    s_set_state(self, PWS_STREAMING);
+    self->fails = 0;
+    self->rx_ms = self->now_ms;
+    if (self->ever_streamed) {
+        log_msg(LL_INFO, "polygon ws: streaming again");
+        if (self->io.resumed)
+            self->io.resumed(self->io.arg, self->last_t, self->cfg.nsym);
+    }
+    self->ever_streamed = 1;
+}
+
+static void s_on_status(void *arg, const struct polygon_ws_status *st)
+{
+    polygon_ws_t *self = arg;
+    char why[ERR_LEN];
+    int s = self->state;
+
+    if (s >= PWS_BACKOFF)           /* an earlier event ended this link */
+        return;
+    snprintf(why, sizeof why, "%.64s: %.160s", st->status, st->message);
+    switch (st->kind) {
+    case PWS_ST_CONNECTED:
+        if (s == PWS_AWAIT_CONNECTED && !self->auth_sent)
+            s_auth(self);
+        else if (s != PWS_AUTHENTICATING && s != PWS_AWAIT_CONNECTED)
+            self->st.late_status++;
+        return;
+    case PWS_ST_AUTH_SUCCESS:
+        if (s == PWS_AUTHENTICATING || s == PWS_AWAIT_CONNECTED)
+            s_subscribe(self);
+        else
+            self->st.late_status++;
+        return;
+    case PWS_ST_AUTH_FAILED:
+        s_fatal(self, POLYGON_WS_ERR_AUTH, why);
+        return;
+    case PWS_ST_MAX_CONNECTIONS:
+        /* Another client with this key took over; reconnecting would
+         * make the two kick each other off in turn. */
+        s_fatal(self, POLYGON_WS_ERR_KICKED, why);
+        return;
+    case PWS_ST_AUTH_TIMEOUT:
+    case PWS_ST_AUTH_REQUIRED:
+    case PWS_ST_FORCE_DISCONNECT:
+    case PWS_ST_SLOW_CONSUMER:
+        s_drop(self, why);
+        return;
+    case PWS_ST_SUBSCRIBED:
+    case PWS_ST_ERROR:
+        if (s != PWS_SUBSCRIBING) {
+            if (st->kind == PWS_ST_ERROR)
+                log_msg(LL_WARN, "polygon ws: %s", why);
+            else
+                self->st.late_status++;
+            return;
+        }
+        if (st->kind == PWS_ST_SUBSCRIBED) {
+            self->acks++;
+        } else {
+            self->denied++;
+            log_msg(LL_WARN, "polygon ws: subscribe refused: %s", why);
+        }
+        if (self->acks + self->denied < self->cfg.nsym)
+            return;
+        if (self->acks == 0)
+            s_fatal(self, POLYGON_WS_ERR_PLAN, why);
+        else
+            s_streaming(self);
+        return;
+    default:
+        log_msg(LL_INFO, "polygon ws: status %s", why);
+        return;
+    }
+}
+
+static int s_find(const polygon_ws_t *self, const char *sym)
+{
+    struct symidx key = { sym, 0 };
+    const struct symidx *hit = bsearch(&key, self->sorted,
+                                       (size_t)self->cfg.nsym,
+                                       sizeof *self->sorted, s_symcmp);
+    return hit ? hit->idx : -1;
+}
+
+static void s_on_bar(void *arg, const struct bar *b)
+{
+    polygon_ws_t *self = arg;
+    int i;
+
+    if (self->state == PWS_SUBSCRIBING)
+        s_streaming(self);          /* data before every ack: it works */
+    if (self->state != PWS_STREAMING) {
+        self->st.late_status++;
+        return;
+    }
+    i = s_find(self, b->sym);
+    if (i < 0) {
+        self->st.unknown_sym++;
+        return;
+    }
+    if (b->t > self->last_t[i])
+        self->last_t[i] = b->t;
+    if (self->io.bar)
+        self->io.bar(self->io.arg, i, b);
+}
+
+int polygon_ws_start(polygon_ws_t *self, int64_t now_ms)
+{
+    assert(self);
+    if (self->state != PWS_STOPPED || self->err)
+        return self->err;
+    self->now_ms = now_ms;
+    s_connect(self);
+    return self->err;
+}
+
+void polygon_ws_stop(polygon_ws_t *self)
+{
+    assert(self);
+    if (self->state == PWS_FAILED)
+        return;
+    s_set_state(self, PWS_STOPPED);
+    if (self->conn) {
+        self->conn = 0;
+        self->io.close(self->io.arg);
+    }
+}
+
+void polygon_ws_opened(polygon_ws_t *self, int64_t now_ms)
+{
+    assert(self);
+    if (self->state != PWS_CONNECTING)
+        return;
+    self->now_ms = now_ms;
+    self->rx_ms = now_ms;
+    s_set_state(self, PWS_AWAIT_CONNECTED);
+    if (self->cfg.auth_on_open)
+        s_auth(self);
+}
+
+void polygon_ws_frame(polygon_ws_t *self, const char *data, size_t len,
+                      int64_t now_ms)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    struct polygon_ws_handler h = { s_on_status, s_on_bar, self };
+    uint64_t bad0 = 0, bad1 = 0;
+    int rc;
+
+    assert(self);
+    if (self->state >= PWS_BACKOFF || self->state == PWS_CONNECTING)
+        return;
+    self->now_ms = now_ms;
+    self->rx_ms = now_ms;
+    for (int k = 0; k < PWS_BAD_KINDS; k++)
+        bad0 += self->st.parse.bad[k];
+    rc = polygon_ws_parse(data, len, POLYGON_WS_FRAME_MAX, &h,
+                          &self->st.parse);
+    for (int k = 0; k < PWS_BAD_KINDS; k++)
+        bad1 += self->st.parse.bad[k];
+    if (rc < 0 || bad1 > bad0)
+        log_limited(&lim, LL_WARN, "polygon ws: %llu bad event(s) in a "
+                    "frame of %zu bytes (%s)",
+                    (unsigned long long)(bad1 - bad0), len,
+                    rc < 0 ? err_str(rc) : "skipped");
+}
+
+void polygon_ws_activity(polygon_ws_t *self, int64_t now_ms)
+{
+    assert(self);
+    if (self->state < PWS_BACKOFF)
+        self->rx_ms = now_ms;
+}
+
+void polygon_ws_closed(polygon_ws_t *self, int64_t now_ms)
+{
+    assert(self);
+    if (self->state >= PWS_BACKOFF)
+        return;
+    self->now_ms = now_ms;
+    self->conn = 0;
+    s_drop(self, self->state == PWS_CONNECTING ? "connection failed"
+                                                : "connection closed");
+}
+
+void polygon_ws_tick(polygon_ws_t *self, int64_t now_ms)
+{
+    assert(self);
+    self->now_ms = now_ms;
+    switch (self->state) {
+    case PWS_BACKOFF:
+        if (now_ms >= self->retry_ms)
+            s_connect(self);
+        return;
+    case PWS_STREAMING:
+        if (now_ms - self->rx_ms >= self->cfg.read_timeout_ms) {
+            self->st.timeouts++;
+            s_drop(self, "no frame or pong within the read timeout");
+        }
+        return;
+    case PWS_CONNECTING:
+    case PWS_AWAIT_CONNECTED:
+    case PWS_AUTHENTICATING:
+    case PWS_SUBSCRIBING:
+        if (now_ms - self->try_ms >= self->cfg.handshake_ms) {
+            self->st.timeouts++;
+            s_drop(self, "handshake timed out");
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+int64_t polygon_ws_next_ms(const polygon_ws_t *self, int64_t now_ms)
+{
+    int64_t at;
+
+    assert(self);
+    switch (self->state) {
+    case PWS_BACKOFF:
+        at = self->retry_ms;
+        break;
+    case PWS_STREAMING:
+        at = self->rx_ms + self->cfg.read_timeout_ms;
+        break;
+    case PWS_CONNECTING:
+    case PWS_AWAIT_CONNECTED:
+    case PWS_AUTHENTICATING:
+    case PWS_SUBSCRIBING:
+        at = self->try_ms + self->cfg.handshake_ms;
+        break;
+    default:
+        return -1;
+    }
+    return at > now_ms ? at - now_ms : 0;
+}
+
+int polygon_ws_state(const polygon_ws_t *self)
+{
+    assert(self);
+    return self->state;
+}
+
+const char *polygon_ws_state_name(int state)
+{
+    if (state < 0 || state > PWS_STOPPED)
+        return "?";
+    return s_state_names[state];
+}
+
+int polygon_ws_error(const polygon_ws_t *self, const char **msg)
+{
+    assert(self);
+    if (msg)
+        *msg = self->err ? self->errmsg : "";
+    return self->err;
+}
+
+int64_t polygon_ws_last_bar(const polygon_ws_t *self, int sym)
+{
+    assert(self);
+    if (sym < 0 || sym >= self->cfg.nsym)
+        return -1;
+    return self->last_t[sym];
+}
+
+const struct polygon_ws_stats *polygon_ws_stats(const polygon_ws_t *self)
+{
+    assert(self);
+    return &self->st;
+}

@@ -49,6 +49,7 @@ struct feeder {
     msgpack_packer rpk;             /* packs into rsb */
     struct mp_body body;            /* request decoder */
     uint64_t published;             /* live bars sent */
+    int failed;                     /* the source failed for good */
     uint64_t requests, bad_requests;
     uint64_t bad_bars;              /* rejected bars from the source */
     struct log_limit req_lim;       /* bad requests */
@@ -407,6 +408,11 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     sc.history = cfg->history;
     sc.data = cfg->data;
     sc.speed = cfg->speed;
+    sc.rest_url = cfg->rest_url;
+    sc.ws_url = cfg->ws_url;
+    sc.ca_file = cfg->ca_file;
+    sc.delayed = cfg->delayed;
+    sc.failed = &self->failed;
     sc.loop = loop;
     sc.emit = s_emit;
     sc.emit_arg = self;
@@ -419,6 +425,12 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
 fail:
     feeder_destroy(&self);
     return NULL;
+}
+
+int feeder_failed(const feeder_t *self)
+{
+    assert(self);
+    return self->failed;
 }
 
 void feeder_destroy(feeder_t **self_p)

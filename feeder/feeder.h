@@ -39,6 +39,10 @@ struct feeder_cfg {
                                        subscriptions to bars arrived */
     const char *data;               /* passed to the source (csv) */
     double speed;                   /* passed to the source (csv) */
+    const char *rest_url;           /* passed to the source (polygon) */
+    const char *ws_url;             /* passed to the source (polygon) */
+    const char *ca_file;            /* passed to the source (polygon) */
+    int delayed;                    /* passed to the source (polygon) */
 };
 
 typedef struct feeder feeder_t;
@@ -54,6 +58,9 @@ void feeder_destroy(feeder_t **self_p);
 
 /* The publisher instance id stamped on every bar. */
 uint64_t feeder_instance(const feeder_t *self);
+
+/* 1 if the source met a fatal error (the loop was stopped for it). */
+int feeder_failed(const feeder_t *self);
 
 /* Logs one INFO line with the counters. */
 void feeder_log_counters(const feeder_t *self);

@@ -6,8 +6,17 @@
  * --history bars (default 0) are history, the rest go out live at
  * --interval, or paced by their own times at --speed.
  *
+ * --source polygon publishes Polygon.io (Massive) aggregates for --symbols:
+ * --history bars of REST history per symbol, then minute (--timeframe 60,
+ * AM.*) or second (--timeframe 1, A.*) bars from the WebSocket, gaps after
+ * every (re)connect filled through REST. The API key comes from
+ * POLYGON_API_KEY or MASSIVE_API_KEY (environment or .env); --rest-url,
+ * --ws-url, --feed and --ca-file pick the servers (polygon_source.h).
+ *
  * Exit codes: 0 after SIGINT/SIGTERM (or --exit-when-done), 1 when an
- * endpoint cannot be bound or the source cannot start, 2 on bad usage. */
+ * endpoint cannot be bound, the source cannot start or fails for good
+ * (polygon: key refused, plan not entitled), 2 on bad usage (polygon: no
+ * API key). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +31,9 @@
 #include "feeder.h"
 #include "log.h"
 #include "loop.h"
+#include "polygon_rest.h"
+#include "polygon_source.h"
+#include "polygon_ws.h"
 #include "proc.h"
 #include "source.h"
 #include "store.h"
@@ -38,6 +50,7 @@
 static const struct source_ops *const s_sources[] = {
     &source_demo,
     &source_csv,
+    &source_polygon,
     NULL
 };
 
@@ -59,10 +72,15 @@ struct args {
     const char *data;               /* --data, csv: the file */
     double speed;                   /* --speed, csv: 0 or times real time */
     char sym[SYM_MAX];              /* csv: symbol from the file name */
+    const char *rest_url;           /* --rest-url, polygon */
+    const char *ws_url;             /* --ws-url, polygon */
+    const char *feed;               /* --feed realtime|delayed, polygon */
+    const char *ca_file;            /* --ca-file, polygon */
 };
 
 static const char s_usage[] =
-    PROG " [--source demo|csv] [--data FILE] [--symbols A,B] [--pub EP] "
+    PROG " [--source demo|csv|polygon] [--data FILE] [--symbols A,B] "
+    "[--pub EP] "
     "[--rep EP] [options]";
 
 static const struct source_ops *s_find_source(const char *name, char *err)
@@ -212,6 +230,42 @@ static int s_check_csv(struct args *a, int argc, char **argv, char *err)
     return 0;
 }
 
+/* The flags of --source polygon, and the ones that belong to it alone.
+ * 0, or -1 with a reason (no API key included). */
+static int s_check_polygon(const struct args *a, int argc, char **argv,
+                           char *err)
+{
+    static const char *const own[] = {
+        "rest-url", "ws-url", "feed", "ca-file", NULL
+    };
+
+    if (strcmp(a->source, "polygon") != 0) {
+        for (int i = 0; own[i]; i++)
+            if (s_given(argc, argv, own[i])) {
+                snprintf(err, ERR_LEN, "--%s needs --source polygon",
+                         own[i]);
+                return -1;
+            }
+        return 0;
+    }
+    if (a->timeframe != 60 && a->timeframe != 1) {
+        snprintf(err, ERR_LEN, "--source polygon takes --timeframe 60 "
+                 "(minute bars) or 1 (second bars)");
+        return -1;
+    }
+    if (strcmp(a->feed, "realtime") != 0 && strcmp(a->feed, "delayed")) {
+        snprintf(err, ERR_LEN, "--feed must be realtime or delayed");
+        return -1;
+    }
+    if (!polygon_source_key()) {
+        snprintf(err, ERR_LEN, "--source polygon needs an API key: set "
+                 "POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment "
+                 "or in .env");
+        return -1;
+    }
+    return 0;
+}
+
 /* Default start: the current period, aligned down to the timeframe, less
  * `history` bars; the first live bar is then the current period. */
 static int s_default_start(const struct args *a, int64_t *start, char *err)
@@ -234,7 +288,7 @@ int main(int argc, char **argv)
         .source = "demo", .symbols = "AAPL",
         .pub = "tcp://127.0.0.1:5555", .rep = "tcp://127.0.0.1:5556",
         .seed = 42, .interval = 1.0, .timeframe = 60, .history = -1,
-        .count = 0, .start = START_UNSET,
+        .count = 0, .start = START_UNSET, .feed = "realtime",
     };
     const struct opt opts[] = {
         { "source", OPT_STR, &a.source, NULL, "NAME",
@@ -269,6 +323,15 @@ int main(int argc, char **argv)
         { "exit-when-done", OPT_BOOL, &a.exit_when_done, NULL, NULL,
           "with --count (csv: or at the end of the file): exit 0 once "
           "the last bar is out" },
+        { "rest-url", OPT_STR, &a.rest_url, NULL, "URL",
+          "polygon: REST base [" POLYGON_REST_BASE "]" },
+        { "ws-url", OPT_STR, &a.ws_url, NULL, "URL",
+          "polygon: WebSocket URL [" POLYGON_WS_URL ", delayed: "
+          POLYGON_WS_DELAYED_URL "]" },
+        { "feed", OPT_STR, &a.feed, NULL, "FEED",
+          "polygon: realtime or delayed [realtime]" },
+        { "ca-file", OPT_STR, &a.ca_file, NULL, "FILE",
+          "polygon: CA bundle for https:// and wss:// [system]" },
         { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
         { 0 }
     };
@@ -300,7 +363,9 @@ int main(int argc, char **argv)
     }
     memset(&cfg, 0, sizeof cfg);
     cfg.ops = s_find_source(a.source, err);
-    if (!cfg.ops || s_check_args(&a, err) || s_check_csv(&a, argc, argv, err))
+    if (!cfg.ops || s_check_args(&a, err) ||
+        s_check_csv(&a, argc, argv, err) ||
+        s_check_polygon(&a, argc, argv, err))
         return proc_usage_error(PROG, err);
     symbuf = strdup(a.symbols);
     if (!symbuf)
@@ -339,6 +404,10 @@ int main(int argc, char **argv)
     cfg.start_ms = a.start;
     cfg.exit_when_done = a.exit_when_done;
     cfg.wait_subs = a.wait_subs;
+    cfg.rest_url = a.rest_url;
+    cfg.ws_url = a.ws_url;
+    cfg.ca_file = a.ca_file;
+    cfg.delayed = strcmp(a.feed, "delayed") == 0;
 
     loop = loop_new();
     if (!loop) {
@@ -354,7 +423,12 @@ int main(int argc, char **argv)
     for (int i = 0, off = 0; i < nsym && off < (int)sizeof names; i++)
         off += snprintf(names + off, sizeof names - (size_t)off, "%s%s",
                         i ? "," : "", syms[i]);
-    if (cfg.ops == &source_csv)
+    if (cfg.ops == &source_polygon)
+        log_msg(LL_INFO, "source polygon, symbols %s, pub %s, rep %s, "
+                "timeframe %llds, history %lld, feed %s, instance %" PRIu64,
+                names, a.pub, a.rep, (long long)a.timeframe,
+                (long long)a.history, a.feed, feeder_instance(f));
+    else if (cfg.ops == &source_csv)
         log_msg(LL_INFO, "source csv, data %s, symbol %s, pub %s, rep %s, "
                 "%s %g%s, history %lld, count %lld, instance %" PRIu64,
                 a.data, names, a.pub, a.rep, a.speed > 0 ? "speed" :
@@ -373,7 +447,7 @@ int main(int argc, char **argv)
     log_msg(LL_INFO, "%s; draining", rc ? "event loop failed" :
             proc_stop ? "signal received" : "done");
     feeder_log_counters(f);
-    code = rc ? 1 : 0;
+    code = rc || feeder_failed(f) ? 1 : 0;
 out:
     feeder_destroy(&f);
     bus_term();

@@ -45,6 +45,12 @@ struct source_cfg {
     loop_t *loop;                   /* push sources register fds here */
     source_emit_fn *emit;           /* push sources deliver bars here */
     void *emit_arg;                 /* first argument of emit */
+    const char *rest_url;           /* polygon: REST base, or NULL */
+    const char *ws_url;             /* polygon: WebSocket URL, or NULL */
+    const char *ca_file;            /* polygon: CA bundle, or NULL */
+    int delayed;                    /* polygon: --feed delayed */
+    int *failed;                    /* push sources: set on a fatal
+                                       error, then loop_stop() */
 };
 
 struct source_ops {

@@ -44,7 +44,7 @@ struct run {
     /* flags */
     const char *strategy;           /* Lua file, checked to exist */
     const char *symbols;            /* as given: "AAPL, MSFT" */
-    const char *source;             /* data source; only "demo" */
+    const char *source;             /* data source: "demo" or "polygon" */
     int64_t lookback;               /* NO_LOOKBACK unless given */
     double duration;                /* minutes, > 0 */
     int verbose;                    /* --verbose for everyone */
@@ -53,6 +53,12 @@ struct run {
     int64_t seed;                   /* demo feeder's seed */
     double interval;                /* demo: seconds between bars */
     int64_t timeframe;              /* bar length in seconds */
+    int64_t history;                /* feeder --history; NO_LOOKBACK unless
+                                     * given */
+    const char *rest_url;           /* polygon: passed through if given */
+    const char *ws_url;
+    const char *ca_file;
+    const char *feed;
 
     /* derived */
     char syms[SYMS_MAX * SYM_MAX];  /* canonical list: "AAPL,MSFT" */
@@ -66,6 +72,7 @@ struct run {
     char a_seed[32];
     char a_interval[40];
     char a_timeframe[32];
+    char a_history[32];
 
     struct child sink, engine, feeder;
     int failed;                     /* a child did not end cleanly */
@@ -186,7 +193,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         { "symbols", OPT_STR, &r->symbols, "TRADING_SYMBOLS", "A,B",
           "symbols to trade (default AAPL)" },
         { "data-source", OPT_STR, &r->source, NULL, "NAME",
-          "where bars come from: demo (default demo)" },
+          "where bars come from: demo or polygon (default demo)" },
         { "lookback", OPT_INT, &r->lookback, NULL, "N",
           "warm-up bars (default: from the strategy)" },
         { "duration", OPT_DBL, &r->duration, NULL, "MIN",
@@ -199,6 +206,16 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
           "demo: seconds between bars, 0 = no wait (default 1)" },
         { "timeframe", OPT_INT, &r->timeframe, NULL, "SEC",
           "bar length in seconds (default 60)" },
+        { "history", OPT_INT, &r->history, NULL, "N",
+          "bars the feeder holds for warm-up (default: the feeder's)" },
+        { "rest-url", OPT_STR, &r->rest_url, NULL, "URL",
+          "polygon: REST base URL" },
+        { "ws-url", OPT_STR, &r->ws_url, NULL, "URL",
+          "polygon: WebSocket URL" },
+        { "ca-file", OPT_STR, &r->ca_file, NULL, "FILE",
+          "polygon: CA bundle for https:// and wss://" },
+        { "feed", OPT_STR, &r->feed, NULL, "realtime|delayed",
+          "polygon: feed cluster (default realtime)" },
         { "json", OPT_BOOL, &r->json, NULL, NULL,
           "print signals as JSON lines" },
         { "verbose", OPT_BOOL, &r->verbose, NULL, NULL,
@@ -215,6 +232,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     r->seed = 42;
     r->interval = 1.0;
     r->timeframe = 60;
+    r->history = NO_LOOKBACK;
 
     rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
@@ -226,9 +244,20 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     }
     if (rc)
         return ERR_USAGE;
-    if (strcmp(r->source, "demo") != 0) {
-        strfmt(err, ERR_LEN, "unknown data source '%s' (expected demo)",
-               r->source);
+    if (strcmp(r->source, "demo") != 0 &&
+        strcmp(r->source, "polygon") != 0) {
+        strfmt(err, ERR_LEN, "unknown data source '%s' (expected demo or "
+               "polygon)", r->source);
+        return ERR_USAGE;
+    }
+    if (strcmp(r->source, "polygon") != 0 &&
+        (r->rest_url || r->ws_url || r->ca_file || r->feed)) {
+        strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file and --feed "
+               "need --data-source polygon");
+        return ERR_USAGE;
+    }
+    if (r->history != NO_LOOKBACK && r->history < 0) {
+        strfmt(err, ERR_LEN, "--history must be >= 0");
         return ERR_USAGE;
     }
     if (!(r->duration > 0)) {
@@ -256,6 +285,17 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         if (!eq || eq == p) {
             strfmt(err, ERR_LEN, "bad --param '%s' (expected "
                    "NAME=VALUE)", p);
+            return ERR_USAGE;
+        }
+    }
+    if (strcmp(r->source, "polygon") == 0) {
+        const char *k = config_env("POLYGON_API_KEY");
+        if (!k || !*k)
+            k = config_env("MASSIVE_API_KEY");
+        if (!k || !*k) {
+            strfmt(err, ERR_LEN, "--data-source polygon needs an API key: "
+                   "set POLYGON_API_KEY (or MASSIVE_API_KEY) in the "
+                   "environment or in .env");
             return ERR_USAGE;
         }
     }
@@ -425,12 +465,31 @@ static int s_build(struct run *r)
     child_arg(c, r->ep_bars);
     child_arg(c, "--rep");
     child_arg(c, r->ep_hist);
-    child_arg(c, "--seed");
-    child_arg(c, r->a_seed);
-    child_arg(c, "--interval");
-    child_arg(c, r->a_interval);
     child_arg(c, "--timeframe");
     child_arg(c, r->a_timeframe);
+    if (r->history != NO_LOOKBACK) {
+        strfmt(r->a_history, sizeof r->a_history, "%lld",
+               (long long)r->history);
+        child_arg(c, "--history");
+        child_arg(c, r->a_history);
+    }
+    if (strcmp(r->source, "polygon") == 0) {
+        /* The feeder reads the API key from the environment or .env. */
+        const char *const pass[][2] = {
+            { "--rest-url", r->rest_url }, { "--ws-url", r->ws_url },
+            { "--ca-file", r->ca_file }, { "--feed", r->feed }
+        };
+        for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+            if (pass[i][1]) {
+                child_arg(c, pass[i][0]);
+                child_arg(c, pass[i][1]);
+            }
+    } else {
+        child_arg(c, "--seed");
+        child_arg(c, r->a_seed);
+        child_arg(c, "--interval");
+        child_arg(c, r->a_interval);
+    }
     if (r->verbose)
         child_arg(c, "--verbose");
     return rc ? ERR_TOO_LARGE : 0;

@@ -259,11 +259,21 @@ static void s_history(feeder_t *self, const msgpack_object *o)
     history_pack_error(&self->rpk, why);
 }
 
+/* The source's own counters; 0 if it has none. */
+static int s_src_counters(const feeder_t *self, struct source_counter *c)
+{
+    if (!self->ops->counters || !self->src)
+        return 0;
+    return self->ops->counters(self->src, c, SOURCE_COUNTERS_MAX);
+}
+
 static void s_status(feeder_t *self)
 {
     msgpack_packer *pk = &self->rpk;
+    struct source_counter c[SOURCE_COUNTERS_MAX];
+    int nc = s_src_counters(self, c);
 
-    msgpack_pack_map(pk, 10);
+    msgpack_pack_map(pk, 10 + (uint32_t)nc);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", "livetrade-feeder");
@@ -274,6 +284,8 @@ static void s_status(feeder_t *self)
     mp_kuint(pk, "dropped", self->pub.dropped);
     mp_kuint(pk, "requests", self->requests);
     mp_kuint(pk, "bad_requests", self->bad_requests);
+    for (int i = 0; i < nc; i++)
+        mp_kuint(pk, c[i].name, c[i].value);
 }
 
 /* Packs the reply to one request body into rsb. */
@@ -412,6 +424,10 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     sc.ws_url = cfg->ws_url;
     sc.ca_file = cfg->ca_file;
     sc.delayed = cfg->delayed;
+    sc.rate_per_min = cfg->rate_per_min;
+    sc.cache_dir = cfg->cache_dir;
+    sc.market_hours = cfg->market_hours;
+    sc.stale_ms = cfg->stale_ms;
     sc.failed = &self->failed;
     sc.loop = loop;
     sc.emit = s_emit;
@@ -463,16 +479,28 @@ uint64_t feeder_instance(const feeder_t *self)
 
 void feeder_log_counters(const feeder_t *self)
 {
+    struct source_counter c[SOURCE_COUNTERS_MAX];
+    char more[1024];
+    int nc = s_src_counters(self, c);
+    size_t off = 0;
     uint64_t held = 0;
 
     for (int i = 0; i < self->nsym; i++)
         held += store_len(self->sym[i].store);
+    more[0] = '\0';
+    for (int i = 0; i < nc && off < sizeof more; i++) {
+        int w = snprintf(more + off, sizeof more - off, " %s %llu",
+                         c[i].name, (unsigned long long)c[i].value);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
     log_msg(LL_INFO, "counters: bars_published %llu dropped %llu "
-            "requests %llu bad_requests %llu bad_bars %llu bars_held %llu",
+            "requests %llu bad_requests %llu bad_bars %llu bars_held %llu%s",
             (unsigned long long)self->published,
             (unsigned long long)self->pub.dropped,
             (unsigned long long)self->requests,
             (unsigned long long)self->bad_requests,
             (unsigned long long)self->bad_bars,
-            (unsigned long long)held);
+            (unsigned long long)held, more);
 }

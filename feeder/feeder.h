@@ -43,6 +43,10 @@ struct feeder_cfg {
     const char *ws_url;             /* passed to the source (polygon) */
     const char *ca_file;            /* passed to the source (polygon) */
     int delayed;                    /* passed to the source (polygon) */
+    int rate_per_min;               /* passed to the source (polygon) */
+    const char *cache_dir;          /* passed to the source (polygon) */
+    int market_hours;               /* passed to the source (polygon) */
+    int64_t stale_ms;               /* passed to the source (polygon) */
 };
 
 typedef struct feeder feeder_t;

@@ -7,11 +7,14 @@
  * --interval, or paced by their own times at --speed.
  *
  * --source polygon publishes Polygon.io (Massive) aggregates for --symbols:
- * --history bars of REST history per symbol, then minute (--timeframe 60,
- * AM.*) or second (--timeframe 1, A.*) bars from the WebSocket, gaps after
- * every (re)connect filled through REST. The API key comes from
- * POLYGON_API_KEY or MASSIVE_API_KEY (environment or .env); --rest-url,
- * --ws-url, --feed and --ca-file pick the servers (polygon_source.h).
+ * --history bars of REST history per symbol (cached in --cache-dir), then
+ * minute (--timeframe 60, AM.*; multiples of 60 aggregated) or second
+ * (--timeframe 1, A.*) bars from the WebSocket, gaps after every
+ * (re)connect filled through REST at no more than --rate requests a
+ * minute. The API key comes from POLYGON_API_KEY or MASSIVE_API_KEY
+ * (environment or .env); --rest-url, --ws-url, --feed and --ca-file pick
+ * the servers (polygon_source.h); --market-hours and --stale-after say
+ * when a silent symbol is reported.
  *
  * Exit codes: 0 after SIGINT/SIGTERM (or --exit-when-done), 1 when an
  * endpoint cannot be bound, the source cannot start or fails for good
@@ -76,6 +79,10 @@ struct args {
     const char *ws_url;             /* --ws-url, polygon */
     const char *feed;               /* --feed realtime|delayed, polygon */
     const char *ca_file;            /* --ca-file, polygon */
+    int64_t rate;                   /* --rate, polygon */
+    const char *cache_dir;          /* --cache-dir, polygon; NULL: default */
+    const char *market_hours;       /* --market-hours, polygon */
+    double stale_after;             /* --stale-after, polygon; 0: auto */
 };
 
 static const char s_usage[] =
@@ -236,7 +243,8 @@ static int s_check_polygon(const struct args *a, int argc, char **argv,
                            char *err)
 {
     static const char *const own[] = {
-        "rest-url", "ws-url", "feed", "ca-file", NULL
+        "rest-url", "ws-url", "feed", "ca-file", "rate", "cache-dir",
+        "market-hours", "stale-after", NULL
     };
 
     if (strcmp(a->source, "polygon") != 0) {
@@ -248,9 +256,27 @@ static int s_check_polygon(const struct args *a, int argc, char **argv,
             }
         return 0;
     }
-    if (a->timeframe != 60 && a->timeframe != 1) {
-        snprintf(err, ERR_LEN, "--source polygon takes --timeframe 60 "
-                 "(minute bars) or 1 (second bars)");
+    if (a->timeframe != 1 && (a->timeframe % 60 ||
+                              a->timeframe > POLYGON_TF_MAX)) {
+        snprintf(err, ERR_LEN, "--source polygon takes --timeframe 1 "
+                 "(second bars) or a multiple of 60 up to %d (minute bars, "
+                 "aggregated above 60)", POLYGON_TF_MAX);
+        return -1;
+    }
+    if (a->rate < 0 || a->rate > 100000) {
+        snprintf(err, ERR_LEN, "--rate must be between 0 (no limit) and "
+                 "100000 requests per minute");
+        return -1;
+    }
+    if (strcmp(a->market_hours, "us-equities") != 0 &&
+        strcmp(a->market_hours, "always") != 0) {
+        snprintf(err, ERR_LEN, "--market-hours must be us-equities or "
+                 "always");
+        return -1;
+    }
+    if (!(a->stale_after >= 0 && a->stale_after <= 86400)) {
+        snprintf(err, ERR_LEN, "--stale-after must be between 0 (auto) and "
+                 "86400 seconds");
         return -1;
     }
     if (strcmp(a->feed, "realtime") != 0 && strcmp(a->feed, "delayed")) {
@@ -289,6 +315,7 @@ int main(int argc, char **argv)
         .pub = "tcp://127.0.0.1:5555", .rep = "tcp://127.0.0.1:5556",
         .seed = 42, .interval = 1.0, .timeframe = 60, .history = -1,
         .count = 0, .start = START_UNSET, .feed = "realtime",
+        .market_hours = "us-equities",
     };
     const struct opt opts[] = {
         { "source", OPT_STR, &a.source, NULL, "NAME",
@@ -332,6 +359,18 @@ int main(int argc, char **argv)
           "polygon: realtime or delayed [realtime]" },
         { "ca-file", OPT_STR, &a.ca_file, NULL, "FILE",
           "polygon: CA bundle for https:// and wss:// [system]" },
+        { "rate", OPT_INT, &a.rate, NULL, "N",
+          "polygon: REST requests per minute, 5 on the free plan; "
+          "0 = no limit [0]" },
+        { "cache-dir", OPT_STR, &a.cache_dir, NULL, "DIR",
+          "polygon: history cache; \"\" = none "
+          "[$XDG_CACHE_HOME/livetrade or ~/.cache/livetrade]" },
+        { "market-hours", OPT_STR, &a.market_hours, NULL, "HOURS",
+          "polygon: when silence is reported: us-equities (Mon-Fri "
+          "09:30-16:00 New York) or always [us-equities]" },
+        { "stale-after", OPT_DBL, &a.stale_after, NULL, "SEC",
+          "polygon: report a symbol silent this long while the market "
+          "is open [3 timeframes + 30]" },
         { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
         { 0 }
     };
@@ -408,6 +447,11 @@ int main(int argc, char **argv)
     cfg.ws_url = a.ws_url;
     cfg.ca_file = a.ca_file;
     cfg.delayed = strcmp(a.feed, "delayed") == 0;
+    cfg.rate_per_min = (int)a.rate;
+    cfg.cache_dir = a.cache_dir;
+    cfg.market_hours = strcmp(a.market_hours, "always") == 0 ?
+                       SOURCE_MARKET_ALWAYS : SOURCE_MARKET_US_EQUITIES;
+    cfg.stale_ms = (int64_t)llround(a.stale_after * 1000.0);
 
     loop = loop_new();
     if (!loop) {

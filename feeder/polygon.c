@@ -11,8 +11,28 @@
  * "pending". The first WebSocket bar of a pending symbol that is more
  * than one timeframe after the last bar published first brings the bars
  * in between through REST, so they go out before it. A symbol that has
- * no history yet is not filled (there is nothing to fill from). */
+ * no history yet is not filled (there is nothing to fill from).
+ *
+ * Timeframes above a minute (multiples of 60 s) are built from AM.* minute
+ * bars: open of the first, high max, low min, close of the last, volume
+ * summed, vw volume-weighted, n summed (-1 if any is unknown), in buckets
+ * aligned to the epoch. A bucket goes out when its last minute arrives,
+ * when a minute of a later bucket arrives, or when the feed clock (the end
+ * of the newest minute seen, advanced by the monotonic clock) is a minute
+ * past the bucket's end. A bucket that a (re)connect cut into is taken
+ * from REST instead (multiplier N, minute), as history and gap fills are.
+ *
+ * Feed health: once a second, while the market is open (--market-hours),
+ * a symbol without a WebSocket bar for --stale-after (default three
+ * timeframes and 30 s) is reported once (rate-limited WARN) and counted;
+ * its next bar clears it. The clock restarts at every market opening.
+ *
+ * History cache (polygon_cache.h): each symbol's bars, from the file and
+ * then every bar handed over, are kept in memory as an unbroken record,
+ * saved after the history and at close. A failed gap fill ends the record
+ * for the run (the file keeps the bars before the gap). */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +40,8 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "polygon_cache.h"
+#include "polygon_hours.h"
 #include "polygon_lws.h"
 #include "polygon_rest.h"
 #include "polygon_source.h"
@@ -30,11 +52,26 @@
 #define TICK_MS 5                   /* lws service and state machine tick */
 #define HIST_TRIES 8                /* widenings of the history window */
 #define HIST_SPAN_MAX (800LL * 86400000LL)  /* widest history window, ms */
+#define HEALTH_MS 1000              /* feed health and bucket checks */
+#define STALE_MARGIN_MS 30000       /* added to three timeframes */
+#define MINUTE_MS 60000LL
 
 struct psym {
+    char name[SYM_MAX];             /* the symbol */
     int64_t last;                   /* t of the last bar handed over, -1 */
     struct bar last_bar;            /* that bar, to tell corrections */
     int pending;                    /* first bar after a connect to come */
+    int64_t heard_ms;               /* mono: last WS bar or market opening */
+    int silent;                     /* reported silent, no bar since */
+    struct bar agg;                 /* bucket being built (tf > 60) */
+    int agg_n;                      /* minutes in agg; 0: none */
+    int64_t agg_last;               /* t of the last minute merged */
+    int agg_partial;                /* a (re)connect cut into the bucket */
+    int agg_fresh;                  /* no minute since the (re)connect */
+    char *cache_path;               /* cache file, or NULL: no cache */
+    struct bar *cache;              /* unbroken record, oldest first */
+    size_t ncache, capcache;        /* used, allocated */
+    int cache_ok;                   /* still appending to the record */
 };
 
 struct polygon_src {
@@ -46,11 +83,19 @@ struct polygon_src {
     int nsym;
     int64_t tf_ms;                  /* bar length */
     const char *timespan;           /* "minute" or "second" */
+    int mult;                       /* REST multiplier; > 1: aggregated */
+    int market;                     /* SOURCE_MARKET_* */
+    int64_t stale_ms;               /* silence that is reported */
+    int was_open;                   /* market open at the last check */
+    int64_t next_check_ms;          /* mono: next health check */
+    int64_t feed_t;                 /* end of the newest minute seen */
+    int64_t feed_mono;              /* mono when feed_t was seen */
     struct psym *sym;               /* nsym entries */
     polygon_rest_t *rest;
     polygon_ws_t *ws;
     polygon_lws_t *lws;
     int fatal;                      /* stop requested for an error */
+    int opened;                     /* history loaded: caches are saved */
     uint64_t live;                  /* WebSocket bars published */
     uint64_t filled;                /* REST bars published to fill gaps */
     uint64_t fills;                 /* gap fills made */
@@ -58,7 +103,13 @@ struct polygon_src {
     uint64_t dups;                  /* re-sent bars dropped */
     uint64_t corrections;           /* changed bars not republished */
     uint64_t resumes;               /* reconnects that streamed again */
+    uint64_t fill_requests;         /* REST requests made by gap fills */
+    uint64_t silences;              /* symbols reported silent */
+    uint64_t cache_bars;            /* bars read from the cache */
+    uint64_t cache_errors;          /* cache files unread or unwritten */
     struct log_limit corr_lim;      /* correction log lines */
+    struct log_limit silent_lim;    /* silence log lines */
+    struct log_limit cache_lim;     /* cache log lines */
 };
 
 const char *polygon_source_key(void)
@@ -89,6 +140,78 @@ static int s_is_auth(int rc)
     return rc == POLYGON_ERR_AUTH || rc == POLYGON_ERR_PLAN;
 }
 
+/* {==================== history cache ====================== */
+
+/* Appends b to symbol i's record (if it is newer). The record keeps the
+ * newest POLYGON_CACHE_MAX_BARS bars. */
+static void s_cache_add(struct polygon_src *ps, int i, const struct bar *b)
+{
+    struct psym *s = &ps->sym[i];
+
+    if (!s->cache_ok || (s->ncache && b->t <= s->cache[s->ncache - 1].t))
+        return;
+    if (s->ncache == POLYGON_CACHE_MAX_BARS) {
+        size_t keep = POLYGON_CACHE_MAX_BARS / 2;
+        memmove(s->cache, s->cache + (s->ncache - keep),
+                keep * sizeof *s->cache);
+        s->ncache = keep;
+    }
+    if (s->ncache == s->capcache) {
+        size_t cap = s->capcache ? s->capcache * 2 : 1024;
+        struct bar *v;
+        if (cap > POLYGON_CACHE_MAX_BARS)
+            cap = POLYGON_CACHE_MAX_BARS;
+        v = realloc(s->cache, cap * sizeof *v);
+        if (!v) {
+            s->cache_ok = 0;        /* the file keeps what it had */
+            return;
+        }
+        s->cache = v;
+        s->capcache = cap;
+    }
+    s->cache[s->ncache++] = *b;
+}
+
+static void s_cache_save(struct polygon_src *ps, int i)
+{
+    struct psym *s = &ps->sym[i];
+    char err[ERR_LEN];
+
+    if (!s->cache_path || !s->ncache)
+        return;
+    if (polygon_cache_save(s->cache_path, s->cache, s->ncache, err)) {
+        ps->cache_errors++;
+        log_limited(&ps->cache_lim, LL_WARN, "polygon: history cache not "
+                    "saved: %s", err);
+    }
+}
+
+/* Reads symbol i's cache file into its record; a bad file is ignored
+ * with one WARN line (and replaced at the next save). */
+static void s_cache_load(struct polygon_src *ps, int i, const char *sym)
+{
+    struct psym *s = &ps->sym[i];
+    char err[ERR_LEN];
+    struct bar *bars = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (!s->cache_path)
+        return;
+    rc = polygon_cache_load(s->cache_path, sym, ps->tf_ms / 1000, &bars,
+                            &n, err);
+    if (rc) {
+        ps->cache_errors++;
+        log_msg(LL_WARN, "polygon: history cache ignored: %s", err);
+        return;
+    }
+    s->cache = bars;
+    s->ncache = s->capcache = n;
+    ps->cache_bars += n;
+}
+
+/* }========================================================== */
+
 /* Hands bar b of symbol i to the feeder and records it as the last. */
 static int s_emit(struct polygon_src *ps, int i, const struct bar *b,
                   int live)
@@ -98,36 +221,90 @@ static int s_emit(struct polygon_src *ps, int i, const struct bar *b,
     if (rc == 0) {
         ps->sym[i].last = b->t;
         ps->sym[i].last_bar = *b;
+        s_cache_add(ps, i, b);
     }
     return rc;
 }
 
-/* The last `n` complete bars of symbol i, widening the window until n
- * are found (or it spans HIST_SPAN_MAX). 0 or an error code. */
+/* The bars of symbol i from REST in [from, to], both inclusive. */
+static int s_fetch(struct polygon_src *ps, const char *sym, int64_t from,
+                   int64_t to, struct bar **bars, size_t *n, char *err)
+{
+    return polygon_rest_aggs(ps->rest, sym, ps->mult, ps->timespan, from,
+                             to, bars, n, err);
+}
+
+/* Brings symbol i's cached record up to `to` through REST (one call from
+ * the bar after the last cached one). 0, or an error code. */
+static int s_history_after_cache(struct polygon_src *ps, int i,
+                                 const char *sym, int64_t to, char *err)
+{
+    struct psym *s = &ps->sym[i];
+    int64_t from = s->cache[s->ncache - 1].t + ps->tf_ms;
+    struct bar *bars = NULL;
+    size_t got = 0;
+    int rc;
+
+    if (from > to)
+        return 0;
+    rc = s_fetch(ps, sym, from, to, &bars, &got, err);
+    if (rc)
+        return rc;
+    for (size_t j = 0; j < got; j++)
+        s_cache_add(ps, i, &bars[j]);
+    free(bars);
+    return 0;
+}
+
+/* The last `n` complete bars of symbol i: from the cache and the bars
+ * after it when the cache has enough, else widening the REST window until
+ * n are found (or it spans HIST_SPAN_MAX). 0 or an error code. */
 static int s_history(struct polygon_src *ps, int i, int64_t n, char *err)
 {
     const char *sym = ps->cfg_tmp->symbols[i];
+    struct psym *s = &ps->sym[i];
     int64_t to = wall_ms() - ps->tf_ms, span = n * ps->tf_ms * 3;
     struct bar *bars = NULL;
-    size_t got = 0, first;
+    size_t got = 0, first, cached = s->ncache;
     int rc = 0;
 
+    if (s->ncache && to - s->cache[s->ncache - 1].t <= HIST_SPAN_MAX) {
+        rc = s_history_after_cache(ps, i, sym, to, err);
+        if (rc)
+            return rc;
+        if ((int64_t)s->ncache >= n) {
+            first = s->ncache - (size_t)n;
+            for (size_t j = first; j < s->ncache; j++)
+                s_emit(ps, i, &s->cache[j], 0);
+            log_msg(LL_INFO, "polygon: %s: %lld history bars (%zu from the "
+                    "cache, %zu through REST)", sym, (long long)n,
+                    cached > first ? cached - first : 0,
+                    s->ncache - (cached > first ? cached : first));
+            return 0;
+        }
+    }
     if (span < 86400000LL)
         span = 86400000LL;
     for (int k = 0; k < HIST_TRIES; k++, span *= 4) {
         if (span > HIST_SPAN_MAX)
             span = HIST_SPAN_MAX;
         free(bars);
-        rc = polygon_rest_aggs(ps->rest, sym, 1, ps->timespan, to - span,
-                               to, &bars, &got, err);
+        rc = s_fetch(ps, sym, to - span, to, &bars, &got, err);
         if (rc || (int64_t)got >= n || span == HIST_SPAN_MAX)
             break;
     }
     if (rc)
         return rc;
+    if (s->cache_path) {            /* a fresh record, from these bars */
+        s->ncache = 0;
+        s->cache_ok = 1;
+    }
     first = (int64_t)got > n ? got - (size_t)n : 0;
-    for (size_t j = first; j < got; j++)
-        s_emit(ps, i, &bars[j], 0);
+    for (size_t j = 0; j < got; j++)
+        if (j < first)
+            s_cache_add(ps, i, &bars[j]);
+        else
+            s_emit(ps, i, &bars[j], 0);
     log_msg(LL_INFO, "polygon: %s: %zu history bars%s", sym, got - first,
             (int64_t)(got - first) < n ? " (fewer than asked: no more "
             "data in the widest window)" : "");
@@ -140,15 +317,19 @@ static void s_fill(struct polygon_src *ps, int i, const char *sym,
                    int64_t from, int64_t to_excl)
 {
     char err[ERR_LEN];
+    struct polygon_rest_stats st0, st1;
     struct bar *bars = NULL;
     size_t n = 0, sent = 0;
     int rc;
 
     ps->fills++;
-    rc = polygon_rest_aggs(ps->rest, sym, 1, ps->timespan, from,
-                           to_excl - 1, &bars, &n, err);
+    polygon_rest_stats(ps->rest, &st0);
+    rc = s_fetch(ps, sym, from, to_excl - 1, &bars, &n, err);
+    polygon_rest_stats(ps->rest, &st1);
+    ps->fill_requests += st1.requests - st0.requests;
     if (rc) {
         ps->fill_errors++;
+        ps->sym[i].cache_ok = 0;    /* the record would have a hole */
         if (s_is_auth(rc))
             s_fatal(ps, err);
         else
@@ -168,15 +349,13 @@ static void s_fill(struct polygon_src *ps, int i, const char *sym,
     free(bars);
 }
 
-/* ---- polygon_ws callbacks ------------------------------------------ */
-
-static void s_ws_bar(void *arg, int i, const struct bar *b)
+/* Publishes a complete bar of symbol i (from the WebSocket, or a bucket
+ * of them): fills the gap before it first, after a (re)connect; a bar
+ * that does not advance is a duplicate or a correction, not published. */
+static void s_deliver(struct polygon_src *ps, int i, const struct bar *b)
 {
-    struct polygon_src *ps = arg;
     struct psym *s = &ps->sym[i];
 
-    if (ps->fatal)
-        return;
     if (s->pending) {
         s->pending = 0;
         if (s->last >= 0 && b->t > s->last + ps->tf_ms)
@@ -206,14 +385,154 @@ static void s_ws_bar(void *arg, int i, const struct bar *b)
             b->sym, (long long)b->t);
 }
 
+/* {==================== buckets (tf > 60 s) ====================== */
+
+/* Sends symbol i's bucket on: as built, or from REST when a (re)connect
+ * cut into it (the fill then covers every bar up to and with it). */
+static void s_agg_flush(struct polygon_src *ps, int i)
+{
+    struct psym *s = &ps->sym[i];
+    struct bar b = s->agg;
+
+    s->agg_n = 0;
+    if (!s->agg_partial) {
+        s_deliver(ps, i, &b);
+        return;
+    }
+    s->agg_partial = 0;
+    s->pending = 0;
+    if (b.t <= s->last)
+        return;
+    s_fill(ps, i, b.sym, s->last >= 0 ? s->last + ps->tf_ms : b.t,
+           b.t + ps->tf_ms);
+    if (!ps->fatal && s->last < b.t)
+        log_msg(LL_WARN, "polygon: %s: bar at %lld incomplete (cut by a "
+                "reconnect) and not served by REST: not published", b.sym,
+                (long long)b.t);
+}
+
+/* Merges one WebSocket minute bar of symbol i into its bucket. */
+static void s_agg_minute(struct polygon_src *ps, int i, const struct bar *m)
+{
+    struct psym *s = &ps->sym[i];
+    struct bar *a = &s->agg;
+    int64_t start = m->t - m->t % ps->tf_ms;
+
+    if (m->t + MINUTE_MS > ps->feed_t) {
+        ps->feed_t = m->t + MINUTE_MS;
+        ps->feed_mono = mono_ms();
+    }
+    if (s->agg_n && start > a->t)
+        s_agg_flush(ps, i);
+    if (ps->fatal)
+        return;
+    if (s->agg_n && (start < a->t || m->t <= s->agg_last)) {
+        ps->dups++;                 /* a minute already merged or sent */
+        return;
+    }
+    if (!s->agg_n) {
+        if (start <= s->last) {
+            ps->dups++;             /* its bucket is out already */
+            return;
+        }
+        *a = *m;
+        a->t = start;
+        a->tf = ps->tf_ms / 1000;
+        s->agg_partial = s->agg_fresh && m->t != start;
+    } else {
+        double v = a->vol + m->vol;
+        if (isnan(a->vw) || isnan(m->vw))
+            a->vw = NAN;
+        else if (v > 0)
+            a->vw = (a->vw * a->vol + m->vw * m->vol) / v;
+        a->h = m->h > a->h ? m->h : a->h;
+        a->l = m->l < a->l ? m->l : a->l;
+        a->c = m->c;
+        a->vol = v;
+        a->n = a->n < 0 || m->n < 0 ? -1 : a->n + m->n;
+    }
+    s->agg_fresh = 0;
+    s->agg_n++;
+    s->agg_last = m->t;
+    if (m->t + MINUTE_MS >= start + ps->tf_ms)
+        s_agg_flush(ps, i);         /* its last minute: complete */
+}
+
+/* Buckets whose end the feed clock passed a minute ago go out. */
+static void s_agg_check(struct polygon_src *ps, int64_t now)
+{
+    int64_t feed_now = ps->feed_t + (now - ps->feed_mono);
+
+    if (ps->feed_t <= 0)
+        return;
+    for (int i = 0; i < ps->nsym && !ps->fatal; i++)
+        if (ps->sym[i].agg_n &&
+            feed_now >= ps->sym[i].agg.t + ps->tf_ms + MINUTE_MS)
+            s_agg_flush(ps, i);
+}
+
+/* }========================================================== */
+
+/* {==================== feed health ====================== */
+
+static void s_health(struct polygon_src *ps, int64_t now)
+{
+    if (!polygon_market_open(ps->market, wall_ms())) {
+        ps->was_open = 0;
+        return;
+    }
+    if (!ps->was_open) {            /* an opening: every clock restarts */
+        ps->was_open = 1;
+        for (int i = 0; i < ps->nsym; i++)
+            ps->sym[i].heard_ms = now;
+    }
+    for (int i = 0; i < ps->nsym; i++) {
+        struct psym *s = &ps->sym[i];
+        if (s->silent || now - s->heard_ms < ps->stale_ms)
+            continue;
+        s->silent = 1;
+        ps->silences++;
+        log_limited(&ps->silent_lim, LL_WARN, "polygon: %s: no bar for "
+                    "%lld s while the market is open (%llu silences so "
+                    "far)", s->name, (long long)(now - s->heard_ms)
+                    / 1000, (unsigned long long)ps->silences);
+    }
+}
+
+/* }========================================================== */
+
+/* ---- polygon_ws callbacks ------------------------------------------ */
+
+static void s_ws_bar(void *arg, int i, const struct bar *b)
+{
+    struct polygon_src *ps = arg;
+    struct psym *s = &ps->sym[i];
+
+    if (ps->fatal)
+        return;
+    s->heard_ms = mono_ms();
+    if (s->silent) {
+        s->silent = 0;
+        log_msg(LL_INFO, "polygon: %s: bars again", b->sym);
+    }
+    if (ps->mult > 1)
+        s_agg_minute(ps, i, b);
+    else
+        s_deliver(ps, i, b);
+}
+
 static void s_ws_resumed(void *arg, const int64_t *last_t, int nsym)
 {
     struct polygon_src *ps = arg;
 
     (void)last_t;
     ps->resumes++;
-    for (int i = 0; i < nsym && i < ps->nsym; i++)
+    for (int i = 0; i < nsym && i < ps->nsym; i++) {
         ps->sym[i].pending = 1;
+        ps->sym[i].agg_fresh = 1;
+        if (ps->sym[i].agg_n)
+            ps->sym[i].agg_partial = 1;
+    }
     log_msg(LL_INFO, "polygon: stream resumed (reconnect %llu); gaps are "
             "filled through REST before the next bars",
             (unsigned long long)ps->resumes);
@@ -268,16 +587,60 @@ static void s_tick(loop_t *loop, void *arg)
 {
     struct polygon_src *ps = arg;
 
+    int64_t now;
+
     (void)loop;
     if (ps->fatal)
         return;
     polygon_lws_service(ps->lws);
-    polygon_ws_tick(ps->ws, mono_ms());
-    if (polygon_ws_state(ps->ws) == PWS_FAILED)
+    now = mono_ms();
+    polygon_ws_tick(ps->ws, now);
+    if (polygon_ws_state(ps->ws) == PWS_FAILED) {
         s_fatal(ps, NULL);          /* polygon_ws logged the reason */
+        return;
+    }
+    if (now < ps->next_check_ms)
+        return;
+    ps->next_check_ms = now + HEALTH_MS;
+    if (ps->mult > 1)
+        s_agg_check(ps, now);
+    s_health(ps, now);
 }
 
 /* ---- source_ops ----------------------------------------------------- */
+
+/* Finds each symbol's cache file and reads it. Without a usable
+ * directory the cache is off, with one WARN line. */
+static void s_cache_open(struct polygon_src *ps, const struct source_cfg *cfg)
+{
+    char dir[1024], path[1200], err[ERR_LEN];
+    const char *base = cfg->rest_url ? cfg->rest_url : POLYGON_REST_BASE;
+
+    if (cfg->cache_dir && !*cfg->cache_dir)
+        return;                     /* --cache-dir "": no cache */
+    if (cfg->cache_dir)
+        snprintf(dir, sizeof dir, "%s", cfg->cache_dir);
+    else if (!polygon_cache_default_dir(dir, sizeof dir)) {
+        log_msg(LL_WARN, "polygon: no history cache: neither "
+                "XDG_CACHE_HOME nor HOME is set");
+        return;
+    }
+    if (polygon_cache_mkdir(dir, err)) {
+        ps->cache_errors++;
+        log_msg(LL_WARN, "polygon: no history cache: %s", err);
+        return;
+    }
+    for (int i = 0; i < ps->nsym; i++) {
+        if (polygon_cache_path(path, sizeof path, dir, base,
+                               cfg->symbols[i], cfg->tf))
+            continue;
+        ps->sym[i].cache_path = strdup(path);
+        if (!ps->sym[i].cache_path)
+            continue;
+        ps->sym[i].cache_ok = 1;
+        s_cache_load(ps, i, cfg->symbols[i]);
+    }
+}
 
 static void s_close(void *state)
 {
@@ -287,17 +650,24 @@ static void s_close(void *state)
         return;
     log_msg(LL_INFO, "polygon: live %llu filled %llu fills %llu "
             "fill_errors %llu duplicates %llu corrections %llu reconnects "
-            "%llu", (unsigned long long)ps->live,
+            "%llu silences %llu", (unsigned long long)ps->live,
             (unsigned long long)ps->filled, (unsigned long long)ps->fills,
             (unsigned long long)ps->fill_errors,
             (unsigned long long)ps->dups,
             (unsigned long long)ps->corrections,
-            (unsigned long long)ps->resumes);
+            (unsigned long long)ps->resumes,
+            (unsigned long long)ps->silences);
     if (ps->ws)
         polygon_ws_stop(ps->ws);
     polygon_ws_destroy(&ps->ws);
     polygon_lws_destroy(&ps->lws);
     polygon_rest_destroy(&ps->rest);
+    for (int i = 0; ps->sym && i < ps->nsym; i++) {
+        if (ps->opened)
+            s_cache_save(ps, i);
+        free(ps->sym[i].cache);
+        free(ps->sym[i].cache_path);
+    }
     free(ps->sym);
     free(ps);
 }
@@ -319,9 +689,10 @@ static void *s_open(const struct source_cfg *cfg, char *err)
                  "(or MASSIVE_API_KEY) in the environment or .env");
         return NULL;
     }
-    if (cfg->tf != 60 && cfg->tf != 1) {
-        snprintf(err, ERR_LEN, "polygon: --timeframe must be 60 (minute "
-                 "bars, AM.*) or 1 (second bars, A.*)");
+    if (cfg->tf != 1 && (cfg->tf % 60 || cfg->tf > POLYGON_TF_MAX)) {
+        snprintf(err, ERR_LEN, "polygon: --timeframe must be 1 (second "
+                 "bars, A.*) or a multiple of 60 up to %d (minute bars, "
+                 "AM.*, aggregated)", POLYGON_TF_MAX);
         return NULL;
     }
     ps = calloc(1, sizeof *ps);
@@ -339,18 +710,30 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->failed = cfg->failed;
     ps->nsym = cfg->nsym;
     ps->tf_ms = cfg->tf * 1000;
-    ps->timespan = cfg->tf == 60 ? "minute" : "second";
+    ps->timespan = cfg->tf == 1 ? "second" : "minute";
+    ps->mult = cfg->tf == 1 ? 1 : (int)(cfg->tf / 60);
+    ps->market = cfg->market_hours;
+    ps->stale_ms = cfg->stale_ms > 0 ? cfg->stale_ms :
+                   3 * ps->tf_ms + STALE_MARGIN_MS;
     ps->corr_lim = (struct log_limit)LOG_LIMIT_INIT;
+    ps->silent_lim = (struct log_limit)LOG_LIMIT_INIT;
+    ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
     for (int i = 0; i < ps->nsym; i++) {
+        snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
+                 cfg->symbols[i]);
         ps->sym[i].last = -1;
         ps->sym[i].pending = 1;     /* the first connect is a resume too */
+        ps->sym[i].agg_fresh = 1;
     }
+    if (cfg->history > 0)
+        s_cache_open(ps, cfg);
 
     polygon_rest_cfg_defaults(&rc_cfg);
     if (cfg->rest_url)
         rc_cfg.base_url = cfg->rest_url;
     rc_cfg.api_key = key;
     rc_cfg.ca_file = cfg->ca_file;
+    rc_cfg.rate_per_min = cfg->rate_per_min;
     rc_cfg.stop = &proc_stop;
     ps->rest = polygon_rest_new(&rc_cfg, err);
     if (!ps->rest)
@@ -366,7 +749,9 @@ static void *s_open(const struct source_cfg *cfg, char *err)
             snprintf(err, ERR_LEN, "polygon: stopped during the history");
             goto fail;
         }
+        s_cache_save(ps, i);
     }
+    ps->opened = 1;
 
     ws_url = cfg->ws_url ? cfg->ws_url : cfg->delayed ?
              POLYGON_WS_DELAYED_URL : POLYGON_WS_URL;
@@ -383,7 +768,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     wc.api_key = key;
     wc.symbols = cfg->symbols;
     wc.nsym = cfg->nsym;
-    wc.channel = cfg->tf == 60 ? "AM" : "A";
+    wc.channel = cfg->tf == 1 ? "A" : "AM";
     memset(&io, 0, sizeof io);
     io.connect = s_io_connect;
     io.send = s_io_send;
@@ -408,10 +793,42 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s",
             wc.channel, ps->nsym, ws_url);
     ps->cfg_tmp = NULL;
+    for (int i = 0; i < ps->nsym; i++)
+        ps->sym[i].heard_ms = mono_ms();
     return ps;
 fail:
     s_close(ps);
     return NULL;
+}
+
+static int s_counters(void *state, struct source_counter *c, int max)
+{
+    struct polygon_src *ps = state;
+    struct polygon_rest_stats st;
+    uint64_t silent = 0;
+    int k = 0;
+
+    polygon_rest_stats(ps->rest, &st);
+    for (int i = 0; i < ps->nsym; i++)
+        silent += (uint64_t)ps->sym[i].silent;
+#define C(n, v) do { if (k < max) c[k++] = (struct source_counter){ n, v }; \
+                } while (0)
+    C("live_bars", ps->live);
+    C("reconnects", ps->resumes);
+    C("backfills", ps->fills);
+    C("backfill_bars", ps->filled);
+    C("backfill_requests", ps->fill_requests);
+    C("backfill_errors", ps->fill_errors);
+    C("duplicates", ps->dups);
+    C("corrections", ps->corrections);
+    C("silences", ps->silences);
+    C("silent_now", silent);
+    C("rest_requests", st.requests);
+    C("rest_retries", st.retries);
+    C("cache_bars", ps->cache_bars);
+    C("cache_errors", ps->cache_errors);
+#undef C
+    return k;
 }
 
 const struct source_ops source_polygon = {
@@ -419,4 +836,5 @@ const struct source_ops source_polygon = {
     .open = s_open,
     .next_bar = NULL,
     .close = s_close,
+    .counters = s_counters,
 };

@@ -6,13 +6,17 @@
  * Rule for bars that do not advance their symbol: a bar once published
  * never changes on the bus. A WebSocket bar at the time of the last bar
  * with other values is a correction: logged (rate-limited) and counted,
- * not published; an equal one or an older one is a duplicate, counted. */
+ * not published; an equal one or an older one is a duplicate, counted.
+ *
+ * Timeframes that are multiples of 60 s are built from minute bars, and
+ * the history cache and feed health are described in polygon.c. */
 #ifndef LT_FEEDER_POLYGON_SOURCE_H
 #define LT_FEEDER_POLYGON_SOURCE_H
 
 #include "source.h"
 
 #define POLYGON_WS_DELAYED_URL "wss://delayed.polygon.io/stocks"
+#define POLYGON_TF_MAX 86400        /* longest timeframe, s (aggregated) */
 
 extern const struct source_ops source_polygon;
 

@@ -26,6 +26,19 @@
 #include "msg_bar.h"
 
 #define SOURCE_TF_MAX 31622400      /* longest timeframe: 366 days, in s */
+#define SOURCE_COUNTERS_MAX 24      /* counters a source may report */
+
+/* When a feed is expected to carry bars (feed health). */
+enum {
+    SOURCE_MARKET_US_EQUITIES = 0,  /* Mon-Fri 09:30-16:00 New York */
+    SOURCE_MARKET_ALWAYS            /* around the clock */
+};
+
+/* One named counter of a source, for status replies and the exit line. */
+struct source_counter {
+    const char *name;               /* static string, snake_case */
+    uint64_t value;
+};
 
 /* Hands one bar of symbol number `sym` to the feeder (push sources).
  * Returns 0, or an ERR_* code if the bar was rejected (invalid, older than
@@ -49,6 +62,12 @@ struct source_cfg {
     const char *ws_url;             /* polygon: WebSocket URL, or NULL */
     const char *ca_file;            /* polygon: CA bundle, or NULL */
     int delayed;                    /* polygon: --feed delayed */
+    int rate_per_min;               /* polygon: --rate, REST requests per
+                                       minute; 0 = no limit */
+    const char *cache_dir;          /* polygon: --cache-dir; NULL or "":
+                                       no history cache */
+    int market_hours;               /* polygon: SOURCE_MARKET_* */
+    int64_t stale_ms;               /* polygon: --stale-after; 0 = auto */
     int *failed;                    /* push sources: set on a fatal
                                        error, then loop_stop() */
 };
@@ -64,6 +83,9 @@ struct source_ops {
     int (*next_bar)(void *state, int sym, struct bar *out);
     /* Releases the state returned by open; NULL is accepted. */
     void (*close)(void *state);
+    /* Optional: writes at most `max` counters to out and returns how
+     * many (status replies and the exit counters). NULL: none. */
+    int (*counters)(void *state, struct source_counter *out, int max);
 };
 
 extern const struct source_ops source_demo;

@@ -1,5 +1,6 @@
 """Helpers for livetrade's integration tests: real processes on real
 ZeroMQ sockets (ipc:// endpoints in a private directory)."""
+import atexit
 import json
 import math
 import os
@@ -17,6 +18,12 @@ BIN = os.environ.get("LIVETRADE_BIN") or os.path.join(
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STRATEGIES = os.path.join(ROOT, "strategies")
 CTX = zmq.Context.instance()
+
+# Programs started by the tests keep their caches (the polygon feeder's
+# history cache) in a directory of this run, never in the user's.
+_CACHE = tempfile.mkdtemp(prefix="lt-it-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 def wait_until(cond, timeout=30.0, what="condition", interval=0.02):

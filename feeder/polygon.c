@@ -101,6 +101,8 @@ struct polygon_src {
     uint64_t fills;                 /* gap fills made */
     uint64_t fill_errors;           /* gap fills that failed */
     uint64_t dups;                  /* re-sent bars dropped */
+    uint64_t old;                   /* bars older than the last: dropped */
+    struct log_limit old_lim;
     uint64_t corrections;           /* changed bars not republished */
     uint64_t resumes;               /* reconnects that streamed again */
     uint64_t fill_requests;         /* REST requests made by gap fills */
@@ -380,6 +382,15 @@ static void s_deliver(struct polygon_src *ps, int i, const struct bar *b)
                     (unsigned long long)ps->corrections);
         return;
     }
+    if (b->t < s->last) {
+        /* Older than what the bus already has: out of order. */
+        ps->old++;
+        log_limited(&ps->old_lim, LL_WARN, "polygon: %s: bar at %lld is "
+                    "older than the last published (%lld); dropped (%llu so "
+                    "far)", b->sym, (long long)b->t, (long long)s->last,
+                    (unsigned long long)ps->old);
+        return;
+    }
     ps->dups++;
     log_msg(LL_DEBUG, "polygon: %s: bar at %lld already published",
             b->sym, (long long)b->t);
@@ -650,13 +661,15 @@ static void s_close(void *state)
         return;
     log_msg(LL_INFO, "polygon: live %llu filled %llu fills %llu "
             "fill_errors %llu duplicates %llu corrections %llu reconnects "
-            "%llu silences %llu", (unsigned long long)ps->live,
+            "%llu silences %llu out_of_order %llu",
+            (unsigned long long)ps->live,
             (unsigned long long)ps->filled, (unsigned long long)ps->fills,
             (unsigned long long)ps->fill_errors,
             (unsigned long long)ps->dups,
             (unsigned long long)ps->corrections,
             (unsigned long long)ps->resumes,
-            (unsigned long long)ps->silences);
+            (unsigned long long)ps->silences,
+            (unsigned long long)ps->old);
     if (ps->ws)
         polygon_ws_stop(ps->ws);
     polygon_ws_destroy(&ps->ws);
@@ -716,6 +729,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->stale_ms = cfg->stale_ms > 0 ? cfg->stale_ms :
                    3 * ps->tf_ms + STALE_MARGIN_MS;
     ps->corr_lim = (struct log_limit)LOG_LIMIT_INIT;
+    ps->old_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->silent_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
     for (int i = 0; i < ps->nsym; i++) {
@@ -820,6 +834,7 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("backfill_requests", ps->fill_requests);
     C("backfill_errors", ps->fill_errors);
     C("duplicates", ps->dups);
+    C("out_of_order", ps->old);
     C("corrections", ps->corrections);
     C("silences", ps->silences);
     C("silent_now", silent);

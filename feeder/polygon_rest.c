@@ -177,6 +177,9 @@ static uint64_t s_rand(uint64_t *state)
 
 /* Backoff before retry number `attempt` (0 = first retry): base * 2^attempt
  * capped at `cap`, then "equal jitter": uniform in [d/2, d]. */
+#define PARSE_RETRIES 2             /* asks again for a page that did not
+                                       parse */
+
 static int64_t s_backoff_ms(int attempt, int64_t base, int64_t cap,
                             uint64_t *rng)
 {
@@ -755,7 +758,7 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
     char *next = NULL;
     int64_t tf = polygon_rest_tf(multiplier, timespan);
     size_t len;
-    int rc;
+    int rc, parse_retries = 0;
 
     *bars = NULL;
     *n = 0;
@@ -797,8 +800,24 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
             goto out;
         rc = polygon_rest_parse(b.p ? b.p : "", b.n, ticker, tf, red, &out,
                                 &next, err);
+        if (rc == ERR_PARSE && parse_retries < PARSE_RETRIES) {
+            /* A 200 whose body does not parse is usually cut short on
+             * the way: ask for the same page again, a few times. */
+            int64_t wait = s_backoff_ms(parse_retries++,
+                                        self->cfg.backoff_base_ms,
+                                        self->cfg.backoff_max_ms, &self->rng);
+            log_msg(LL_WARN, "%s; asking again in %lld ms", err,
+                    (long long)wait);
+            self->st.retries++;
+            if (s_sleep(self, wait)) {
+                rc = ERR_TIMEOUT;
+                goto out;
+            }
+            continue;
+        }
         if (rc)
             goto out;
+        parse_retries = 0;
         self->st.pages++;
         if (!next)
             break;

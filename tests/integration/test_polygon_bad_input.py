@@ -237,6 +237,9 @@ class PolygonBadInput(unittest.TestCase):
         # rate-limited: far fewer lines than bad frames
         self.assertLess(len(warns), bad_frames // 2, err)
         self.assertIn("live 9 ", err)
+        # the older bars are reported as out of order, and counted
+        self.assertIn("older than the last published", err)
+        self.assertRegex(err, r"out_of_order [1-9]")
 
     def test_truncated_frame(self):
         """A truncated frame (its header promises more than arrives before
@@ -338,6 +341,10 @@ class PolygonBadInput(unittest.TestCase):
         self.assertEqual(got, sorted(set(got)), "once, in order")
         for k in (0, 1, 4, 5, 8, 9):
             self.assertIn(r[k]["t"], got)
+        # the page that came back cut in half was asked for again, so the
+        # gap before minute 8 was filled all the same
+        for k in (6, 7):
+            self.assertIn(r[k]["t"], got)
         # every bar is the mock's bar of its minute (check_bus minus the
         # completeness: what a failed backfill could not fetch is missing)
         allb = rest_bars(m, t0 - 10 * MIN, r[9]["t"])
@@ -345,6 +352,23 @@ class PolygonBadInput(unittest.TestCase):
             self.assertAlmostEqual(b["c"], allb[b["t"]]["c"], places=6)
         err = self.stop(p)
         self.assertIn("reconnects 2", err)
+
+
+    def test_rest_malformed_history(self):
+        """A history page whose body is cut short is asked for again: the
+        feeder starts with its full history and keeps running."""
+        m, p, bus = self.start({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {SYM: 180.0}, "start": "now-240m",
+                        "end": "now+240m"},
+            "rest_faults": [{"kind": "malformed", "count": 1}],
+            "ws": {"live_start": "now+5m", "sessions": [
+                {"name": "first", "steps": [WAIT_SUB]}]}}, history=5)
+        hist = lt.history(self.ws.ep("rep"), SYM, 1000)
+        self.assertEqual(len(hist["bars"]), 5)
+        self.assertIn("malformed", [e.get("fault") for e in m.log()["rest"]])
+        self.assertIn("asking again", self.stderr())
+        self.stop(p)
 
 
 if __name__ == "__main__":

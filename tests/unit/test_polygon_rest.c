@@ -622,8 +622,9 @@ static void test_http_errors(void **state)
         /* a Retry-After beyond the retry budget: no waiting it out */
         { { { 429, "Retry-After: 3600\r\n", "{}" } }, 1, 3, ERR_TIMEOUT,
           "HTTP 429" },
-        { { { 200, NULL, "{\"results\":[" } }, 1, 3, ERR_PARSE,
-          "malformed JSON" },
+        /* a body that does not parse is asked for again, twice */
+        { { { 200, NULL, "{\"results\":[" }, { 200, NULL, "{\"resu" },
+            { 200, NULL, "[" } }, 3, 3, ERR_PARSE, "malformed JSON" },
         { { { 200, NULL, "{\"results\":[],\"next_url\":\"http://x/v2/aggs/"
               "ticker/AAPL/range/1/day/0/9?adjusted=true&sort=asc&limit="
               "50000\"}" } }, 1, 3, ERR_INVALID, "loops" },

@@ -842,6 +842,18 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("rest_retries", st.retries);
     C("cache_bars", ps->cache_bars);
     C("cache_errors", ps->cache_errors);
+    if (ps->ws) {
+        /* WebSocket events skipped, by why (PWS_BAD_* order). */
+        _Static_assert(PWS_BAD_KINDS == 9, "a name per PWS_BAD kind");
+        static const char *const bad[PWS_BAD_KINDS] = {
+            "bad_too_large", "bad_json", "bad_not_array", "bad_not_object",
+            "bad_no_ev", "bad_unknown_ev", "bad_missing", "bad_type",
+            "bad_value"
+        };
+        const struct polygon_ws_stats *ws = polygon_ws_stats(ps->ws);
+        for (int j = 0; j < PWS_BAD_KINDS; j++)
+            C(bad[j], ws->parse.bad[j]);
+    }
 #undef C
     return k;
 }

@@ -240,6 +240,10 @@ class PolygonBadInput(unittest.TestCase):
         # the older bars are reported as out of order, and counted
         self.assertIn("older than the last published", err)
         self.assertRegex(err, r"out_of_order [1-9]")
+        # the skipped events are counted by kind
+        for kind in ("bad_json", "bad_unknown_ev", "bad_missing",
+                     "bad_type", "bad_value"):
+            self.assertRegex(err, kind + r" [1-9]")
 
     def test_truncated_frame(self):
         """A truncated frame (its header promises more than arrives before

@@ -2,6 +2,7 @@
  * polygon_lws.h). One lws context per transport, one connection at a
  * time; the context is serviced without blocking from the caller's loop. */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,10 @@
 #include "util.h"
 
 #define URL_MAX 1024
+#define RX_CHUNK (256u << 10)       /* bytes lws reads per service round */
+#define SERVICE_ROUNDS_MIN 8        /* rounds per polygon_lws_service() */
+#define SERVICE_ROUNDS_MAX 64       /* ... more while data keeps coming */
+#define SERVICE_BUDGET_MS 4         /* ... for at most about this long */
 
 struct out_msg {
     unsigned char *buf;             /* LWS_PRE headroom, then the text */
@@ -34,7 +39,9 @@ struct polygon_lws {
     int connect_failed;             /* an error during that call */
     char *rx;                       /* message being reassembled */
     size_t rx_len, rx_cap;
+    size_t rx_seen;                 /* bytes of that message so far */
     int rx_drop;                    /* message over the cap: skip to end */
+    int rx_any;                     /* data arrived in this service round */
     int open;                       /* handshake done on self->wsi */
     int ping_due;                   /* send a ping when writable */
     int64_t last_ping;              /* mono ms of the last ping (or open) */
@@ -69,6 +76,7 @@ static void s_reset_conn(polygon_lws_t *self)
     self->open = 0;
     self->ping_due = 0;
     self->rx_len = 0;
+    self->rx_seen = 0;
     self->rx_drop = 0;
     s_out_clear(self);
 }
@@ -86,17 +94,24 @@ static void s_lost(polygon_lws_t *self)
 }
 
 /* Appends a received piece; delivers the message when it is complete.
- * Returns -1 to have lws drop the connection. */
+ * A message over POLYGON_LWS_MSG_MAX is not kept: its remaining pieces
+ * are skipped, and at its end it is reported as frame(NULL, its length)
+ * so the receiver counts it; the connection stays up. Returns -1 to have
+ * lws drop the connection. */
 static int s_receive(polygon_lws_t *self, struct lws *wsi, const void *in,
                      size_t len)
 {
     int done = lws_is_final_fragment(wsi) &&
                lws_remaining_packet_payload(wsi) == 0;
 
+    self->rx_any = 1;
+    self->rx_seen = self->rx_seen + len < self->rx_seen ? SIZE_MAX
+                                                        : self->rx_seen + len;
     if (!self->rx_drop && self->rx_len + len > POLYGON_LWS_MSG_MAX) {
-        log_msg(LL_WARN, "polygon ws: message over %u bytes; dropped",
+        log_msg(LL_DEBUG, "polygon ws: message over %u bytes; skipping it",
                 POLYGON_LWS_MSG_MAX);
         self->rx_drop = 1;
+        self->rx_len = 0;           /* the kept part is of no use now */
     }
     if (!self->rx_drop && len) {
         if (self->rx_len + len + 1 > self->rx_cap) {
@@ -117,12 +132,24 @@ static int s_receive(polygon_lws_t *self, struct lws *wsi, const void *in,
     }
     if (!done)
         return 0;
-    if (!self->rx_drop && self->ev.frame) {
+    if (self->rx_drop) {
+        size_t seen = self->rx_seen;
+        self->rx_len = 0;
+        self->rx_seen = 0;
+        self->rx_drop = 0;
+        /* the receiver counts and logs it (rate-limited) */
+        log_msg(LL_DEBUG, "polygon ws: skipped a message of %zu bytes",
+                seen);
+        if (self->ev.frame)
+            self->ev.frame(self->ev.arg, NULL, seen);
+        return self->wsi == wsi ? 0 : -1;
+    }
+    if (self->ev.frame) {
         self->rx[self->rx_len] = '\0';
         self->ev.frame(self->ev.arg, self->rx, self->rx_len);
     }
     self->rx_len = 0;
-    self->rx_drop = 0;
+    self->rx_seen = 0;
     return self->wsi == wsi ? 0 : -1;   /* closed from the frame handler */
 }
 
@@ -212,7 +239,7 @@ static int s_callback(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 static const struct lws_protocols s_protocols[] = {
-    { "livetrade-polygon", s_callback, 0, 65536, 0, NULL, 0 },
+    { "livetrade-polygon", s_callback, 0, RX_CHUNK, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -255,6 +282,7 @@ polygon_lws_t *polygon_lws_new(const char *url, const char *ca_file,
     info.protocols = s_protocols;
     info.gid = -1;
     info.uid = -1;
+    info.pt_serv_buf_size = RX_CHUNK;   /* lws reads at most this at once */
     info.user = self;
     info.options = self->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.client_ssl_ca_filepath = ca_file;
@@ -349,6 +377,8 @@ void polygon_lws_close(polygon_lws_t *self)
 
 void polygon_lws_service(polygon_lws_t *self)
 {
+    int64_t start;
+
     assert(self);
     if (self->wsi && self->open && !self->ping_due &&
         mono_ms() - self->last_ping >= POLYGON_LWS_PING_MS) {
@@ -357,8 +387,16 @@ void polygon_lws_service(polygon_lws_t *self)
         lws_callback_on_writable(self->wsi);
     }
     /* Negative: poll() without waiting (a timeout of 0 would sleep until
-     * lws has work, since 3.2). A few rounds drain what is ready. */
-    for (int i = 0; i < 8; i++)
+     * lws has work, since 3.2). Each round reads at most RX_CHUNK; rounds
+     * go on while data keeps coming, within a small time budget, so a
+     * message of many MiB is read in a few ticks and not thousands. */
+    start = mono_ms();
+    for (int i = 0; i < SERVICE_ROUNDS_MAX; i++) {
+        self->rx_any = 0;
         if (lws_service(self->ctx, -1) < 0)
             break;
+        if (i + 1 >= SERVICE_ROUNDS_MIN &&
+            (!self->rx_any || mono_ms() - start >= SERVICE_BUDGET_MS))
+            break;
+    }
 }

@@ -23,8 +23,11 @@
  * deadline holds on a quiet but healthy connection (markets closed).
  *
  * Messages are reassembled from their fragments (lws_is_final_fragment
- * and lws_remaining_packet_payload) up to POLYGON_LWS_MSG_MAX bytes; a
- * longer message is dropped with a warning and the connection closed. */
+ * and lws_remaining_packet_payload) up to POLYGON_LWS_MSG_MAX bytes. A
+ * longer message is not kept: the rest of it is read and skipped, and
+ * at its end it is reported as frame(arg, NULL, its length) -- a length
+ * over POLYGON_LWS_MSG_MAX, for the receiver to count and log as too
+ * large; the connection stays up. */
 #ifndef LT_FEEDER_POLYGON_LWS_H
 #define LT_FEEDER_POLYGON_LWS_H
 
@@ -36,7 +39,8 @@
 
 struct polygon_lws_events {
     void (*opened)(void *arg);                  /* handshake done */
-    void (*frame)(void *arg, const char *data, size_t len); /* message */
+    void (*frame)(void *arg, const char *data, size_t len); /* message;
+                                   data NULL: skipped, len over the cap */
     void (*closed)(void *arg);                  /* failed or closed */
     void (*activity)(void *arg);                /* a pong; may be NULL */
     void *arg;                                  /* first argument */

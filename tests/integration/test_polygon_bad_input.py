@@ -270,9 +270,6 @@ class PolygonBadInput(unittest.TestCase):
         self.assertIn("reconnects 1", err)
         self.assertIn("duplicates 0", err)
 
-    @unittest.skip("feeder: a frame over 8 MiB ends the WebSocket connection "
-                   "(lws closes it before the feeder's cap is reached) "
-                   "instead of being skipped and counted")
     def test_oversized_frame(self):
         """A frame over the feeder's cap (POLYGON_WS_FRAME_MAX, 8 MiB) is
         skipped whole -- the bar inside it is not published -- and the
@@ -303,7 +300,10 @@ class PolygonBadInput(unittest.TestCase):
         self.check_bus(m, bus, live, live + 2 * MIN)
         err = self.stop(p)
         self.assertIn("reconnects 1", err)
-        self.assertIn("bad event", err)
+        # skipped whole, logged and counted, on the same connection
+        self.assertRegex(err, r"bad event\(s\) in a frame of \d{7,} bytes "
+                         r"\(.*too large")
+        self.assertIn("bad_too_large 1 ", err)
 
     def test_rest_malformed_and_null_results(self):
         """The first history request gets null results (the feeder widens

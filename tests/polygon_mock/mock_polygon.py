@@ -50,6 +50,8 @@ MINUTE = 60000
 DAY = 86400000
 MAX_SLOW_MS = 10000
 MAX_FRAME = 1 << 20
+SEND_TIMEOUT_S = 30     # one write to a client (a frame of many MiB)
+SEND_PIECE = 16384      # bytes per send(): at most one TLS record
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # Error bodies as Polygon sends them (see shared/polygon_fixtures/rest/).
@@ -761,14 +763,30 @@ class WsConn:
         return buf
 
     def send_raw(self, data):
+        # Not sendall(): the socket's 0.2 s timeout (there for the reader's
+        # polling) would bound the whole write, and a big frame takes the
+        # client longer than that to read. Each piece gets the 0.2 s; the
+        # write as a whole gets SEND_TIMEOUT_S.
+        view = memoryview(data)
+        deadline = time.monotonic() + SEND_TIMEOUT_S
         with self.wlock:
-            if self.closed.is_set():
-                raise WsClosed()
-            try:
-                self.sock.sendall(data)
-            except (OSError, ssl.SSLError):
-                self.close_now("send failed")
-                raise WsClosed()
+            while True:
+                if self.closed.is_set():
+                    raise WsClosed()
+                if not view:
+                    return
+                try:
+                    n = self.sock.send(view[:SEND_PIECE])
+                except socket.timeout:
+                    if time.monotonic() < deadline:
+                        continue
+                    n = -1
+                except (OSError, ssl.SSLError):
+                    n = -1
+                if n < 0:
+                    self.close_now("send failed")
+                    raise WsClosed()
+                view = view[n:]
 
     @staticmethod
     def frame(opcode, payload, declared=None):

@@ -7,6 +7,15 @@
  * block the loop while they run (retries included); frames meanwhile wait
  * in the socket buffer and are read in order afterwards.
  *
+ * A gap fill that fails with a transient error (5xx, 429, transport, a bad
+ * body; not 401/403) is tried again later from the tick, up to GAP_TRIES
+ * times with a doubling delay (GAP_RETRY_MS first, GAP_RETRY_MAX_MS at
+ * most; LIVETRADE_POLYGON_GAP_RETRY_MS sets the first delay). Meanwhile
+ * the symbol's live bars after the gap are held (at most GAP_HOLD_MAX):
+ * on success the gap bars go out, then the held ones, in order; after the
+ * last try (or with the hold full) one WARN line gives the range, the gap
+ * is counted in backfill_errors and the held bars go out after it.
+ *
  * Ordering: every connection, the first included, leaves each symbol
  * "pending". The first WebSocket bar of a pending symbol that is more
  * than one timeframe after the last bar published first brings the bars
@@ -55,6 +64,10 @@
 #define HEALTH_MS 1000              /* feed health and bucket checks */
 #define STALE_MARGIN_MS 30000       /* added to three timeframes */
 #define MINUTE_MS 60000LL
+#define GAP_TRIES 5                 /* later tries of a failed gap fill */
+#define GAP_RETRY_MS 4000LL         /* delay before the first of them */
+#define GAP_RETRY_MAX_MS 60000LL    /* longest delay between them */
+#define GAP_HOLD_MAX 512            /* live bars held behind a gap */
 
 struct psym {
     char name[SYM_MAX];             /* the symbol */
@@ -72,6 +85,11 @@ struct psym {
     struct bar *cache;              /* unbroken record, oldest first */
     size_t ncache, capcache;        /* used, allocated */
     int cache_ok;                   /* still appending to the record */
+    int64_t gap_from, gap_to;       /* unfilled gap [from, to); to 0: none */
+    int gap_tries;                  /* later tries made */
+    int64_t gap_next;               /* mono: next try */
+    struct bar *held;               /* bars after the gap, oldest first */
+    size_t nheld;                   /* used (GAP_HOLD_MAX allocated) */
 };
 
 struct polygon_src {
@@ -106,6 +124,8 @@ struct polygon_src {
     uint64_t corrections;           /* changed bars not republished */
     uint64_t resumes;               /* reconnects that streamed again */
     uint64_t fill_requests;         /* REST requests made by gap fills */
+    uint64_t fill_retries;          /* later tries of failed gap fills */
+    int64_t gap_retry_ms;           /* delay before the first of them */
     uint64_t silences;              /* symbols reported silent */
     uint64_t cache_bars;            /* bars read from the cache */
     uint64_t cache_errors;          /* cache files unread or unwritten */
@@ -314,41 +334,177 @@ static int s_history(struct polygon_src *ps, int i, int64_t n, char *err)
     return 0;
 }
 
-/* Publishes the bars of symbol i in [from, to_excl) from REST. */
-static void s_fill(struct polygon_src *ps, int i, const char *sym,
-                   int64_t from, int64_t to_excl)
+/* One REST try for the bars of symbol i in [from, to_excl): publishes
+ * those after the last one. 0, or an error code with err set. */
+static int s_fill_try(struct polygon_src *ps, int i, int64_t from,
+                      int64_t to_excl, char *err)
 {
-    char err[ERR_LEN];
     struct polygon_rest_stats st0, st1;
     struct bar *bars = NULL;
     size_t n = 0, sent = 0;
     int rc;
 
-    ps->fills++;
     polygon_rest_stats(ps->rest, &st0);
-    rc = s_fetch(ps, sym, from, to_excl - 1, &bars, &n, err);
+    rc = s_fetch(ps, ps->sym[i].name, from, to_excl - 1, &bars, &n, err);
     polygon_rest_stats(ps->rest, &st1);
     ps->fill_requests += st1.requests - st0.requests;
-    if (rc) {
-        ps->fill_errors++;
-        ps->sym[i].cache_ok = 0;    /* the record would have a hole */
-        if (s_is_auth(rc))
-            s_fatal(ps, err);
-        else
-            log_msg(LL_WARN, "polygon: %s: gap from %lld to %lld not "
-                    "filled: %s", sym, (long long)from, (long long)to_excl,
-                    err);
-        return;
-    }
+    if (rc)
+        return rc;
     for (size_t j = 0; j < n; j++)
         if (bars[j].t > ps->sym[i].last && bars[j].t < to_excl &&
             s_emit(ps, i, &bars[j], 1) == 0)
             sent++;
     ps->filled += sent;
     log_msg(LL_INFO, "polygon: %s: gap filled through REST: %zu bars "
-            "from %lld to %lld", sym, sent, (long long)from,
+            "from %lld to %lld", ps->sym[i].name, sent, (long long)from,
             (long long)to_excl);
     free(bars);
+    return 0;
+}
+
+/* Errors worth another try later: not a refused key or plan, not a
+ * request the server cannot serve. */
+static int s_is_transient(int rc)
+{
+    return rc == ERR_IO || rc == ERR_TIMEOUT || rc == ERR_PARSE;
+}
+
+static void s_deliver(struct polygon_src *ps, int i, const struct bar *b);
+
+/* Ends symbol i's gap retries: publishes the held bars, oldest first. */
+static void s_gap_release(struct polygon_src *ps, int i)
+{
+    struct psym *s = &ps->sym[i];
+    size_t n = s->nheld;
+    int pending = s->pending;       /* a reconnect with no bar since */
+
+    s->gap_to = 0;
+    s->gap_tries = 0;
+    s->nheld = 0;
+    s->pending = 0;                 /* so nothing below holds or fills */
+    for (size_t j = 0; j < n && !ps->fatal; j++)
+        s_deliver(ps, i, &s->held[j]);
+    s->pending = pending;
+}
+
+/* Symbol i's gap stays: one line, counted, the held bars go out. */
+static void s_gap_fail(struct polygon_src *ps, int i, const char *why)
+{
+    struct psym *s = &ps->sym[i];
+
+    ps->fill_errors++;
+    s->cache_ok = 0;                /* the record would have a hole */
+    log_msg(LL_WARN, "polygon: %s: gap from %lld to %lld not filled after "
+            "%d tries (%s); publishing the %zu bars held after it",
+            s->name, (long long)s->gap_from, (long long)s->gap_to,
+            s->gap_tries + 1, why, s->nheld);
+    s_gap_release(ps, i);
+}
+
+/* The delay before later try number k (0 = first). */
+static int64_t s_gap_delay(const struct polygon_src *ps, int k)
+{
+    int64_t d = ps->gap_retry_ms;
+
+    while (k-- > 0 && d < GAP_RETRY_MAX_MS)
+        d *= 2;
+    return d < GAP_RETRY_MAX_MS ? d : GAP_RETRY_MAX_MS;
+}
+
+/* Publishes the bars of symbol i in [from, to_excl) from REST; after a
+ * transient failure the gap stays open (gap_to set) for later tries. */
+static void s_fill(struct polygon_src *ps, int i, const char *sym,
+                   int64_t from, int64_t to_excl)
+{
+    struct psym *s = &ps->sym[i];
+    char err[ERR_LEN];
+    int rc;
+
+    ps->fills++;
+    rc = s_fill_try(ps, i, from, to_excl, err);
+    if (!rc)
+        return;
+    if (s_is_auth(rc)) {
+        ps->fill_errors++;
+        s_fatal(ps, err);
+        return;
+    }
+    s->gap_from = from;
+    s->gap_to = to_excl;
+    s->gap_tries = 0;
+    s->nheld = 0;
+    if (!s_is_transient(rc) || proc_stop) {
+        s_gap_fail(ps, i, err);
+        return;
+    }
+    s->gap_next = mono_ms() + s_gap_delay(ps, 0);
+    log_msg(LL_WARN, "polygon: %s: gap from %lld to %lld not filled yet: "
+            "%s; trying again in %lld ms, the bars after it held", sym,
+            (long long)from, (long long)to_excl, err,
+            (long long)s_gap_delay(ps, 0));
+}
+
+/* A later try of symbol i's open gap, from the tick. */
+static void s_gap_retry(struct polygon_src *ps, int i)
+{
+    struct psym *s = &ps->sym[i];
+    char err[ERR_LEN];
+    int rc;
+
+    s->gap_tries++;
+    ps->fill_retries++;
+    rc = s_fill_try(ps, i, s->gap_from, s->gap_to, err);
+    if (!rc) {
+        log_msg(LL_INFO, "polygon: %s: gap filled on try %d; %zu held "
+                "bars follow", s->name, s->gap_tries + 1, s->nheld);
+        s_gap_release(ps, i);
+        return;
+    }
+    if (s_is_auth(rc)) {
+        ps->fill_errors++;
+        s_fatal(ps, err);
+        return;
+    }
+    if (!s_is_transient(rc) || s->gap_tries >= GAP_TRIES || proc_stop) {
+        s_gap_fail(ps, i, err);
+        return;
+    }
+    s->gap_next = mono_ms() + s_gap_delay(ps, s->gap_tries);
+    log_msg(LL_WARN, "polygon: %s: gap from %lld to %lld not filled on try "
+            "%d: %s; trying again in %lld ms", s->name,
+            (long long)s->gap_from, (long long)s->gap_to, s->gap_tries + 1,
+            err, (long long)s_gap_delay(ps, s->gap_tries));
+}
+
+/* Keeps bar b of symbol i, whose gap is open, for after the gap. A new
+ * gap after a reconnect widens the open one (REST then brings the held
+ * bars too). */
+static void s_hold(struct polygon_src *ps, int i, const struct bar *b)
+{
+    struct psym *s = &ps->sym[i];
+    int64_t ref = s->nheld ? s->held[s->nheld - 1].t : s->gap_to - ps->tf_ms;
+
+    if (s->pending) {
+        s->pending = 0;
+        if (b->t > ref + ps->tf_ms) {
+            s->gap_to = b->t;
+            s->nheld = 0;
+            ref = b->t - ps->tf_ms;
+        }
+    }
+    if (b->t <= ref) {
+        ps->dups++;
+        return;
+    }
+    if (!s->held)
+        s->held = malloc(GAP_HOLD_MAX * sizeof *s->held);
+    if (!s->held || s->nheld == GAP_HOLD_MAX) {
+        s_gap_fail(ps, i, s->held ? "too many bars held" : "out of memory");
+        if (!ps->fatal)
+            s_deliver(ps, i, b);
+        return;
+    }
+    s->held[s->nheld++] = *b;
 }
 
 /* Publishes a complete bar of symbol i (from the WebSocket, or a bucket
@@ -358,12 +514,20 @@ static void s_deliver(struct polygon_src *ps, int i, const struct bar *b)
 {
     struct psym *s = &ps->sym[i];
 
+    if (s->gap_to) {
+        s_hold(ps, i, b);
+        return;
+    }
     if (s->pending) {
         s->pending = 0;
         if (s->last >= 0 && b->t > s->last + ps->tf_ms)
             s_fill(ps, i, b->sym, s->last + ps->tf_ms, b->t);
         if (ps->fatal)
             return;
+        if (s->gap_to) {
+            s_hold(ps, i, b);
+            return;
+        }
     }
     if (b->t > s->last) {
         if (s_emit(ps, i, b, 1) == 0)
@@ -414,9 +578,16 @@ static void s_agg_flush(struct polygon_src *ps, int i)
     s->pending = 0;
     if (b.t <= s->last)
         return;
+    if (s->gap_to) {                /* widen the open gap over it */
+        if (b.t + ps->tf_ms > s->gap_to) {
+            s->gap_to = b.t + ps->tf_ms;
+            s->nheld = 0;
+        }
+        return;
+    }
     s_fill(ps, i, b.sym, s->last >= 0 ? s->last + ps->tf_ms : b.t,
            b.t + ps->tf_ms);
-    if (!ps->fatal && s->last < b.t)
+    if (!ps->fatal && !s->gap_to && s->last < b.t)
         log_msg(LL_WARN, "polygon: %s: bar at %lld incomplete (cut by a "
                 "reconnect) and not served by REST: not published", b.sym,
                 (long long)b.t);
@@ -610,6 +781,11 @@ static void s_tick(loop_t *loop, void *arg)
         s_fatal(ps, NULL);          /* polygon_ws logged the reason */
         return;
     }
+    for (int i = 0; i < ps->nsym && !ps->fatal; i++)
+        if (ps->sym[i].gap_to && now >= ps->sym[i].gap_next) {
+            s_gap_retry(ps, i);
+            now = mono_ms();
+        }
     if (now < ps->next_check_ms)
         return;
     ps->next_check_ms = now + HEALTH_MS;
@@ -660,10 +836,11 @@ static void s_close(void *state)
     if (!ps)
         return;
     log_msg(LL_INFO, "polygon: live %llu filled %llu fills %llu "
-            "fill_errors %llu duplicates %llu corrections %llu reconnects "
+            "fill_retries %llu fill_errors %llu duplicates %llu corrections %llu reconnects "
             "%llu silences %llu out_of_order %llu",
             (unsigned long long)ps->live,
             (unsigned long long)ps->filled, (unsigned long long)ps->fills,
+            (unsigned long long)ps->fill_retries,
             (unsigned long long)ps->fill_errors,
             (unsigned long long)ps->dups,
             (unsigned long long)ps->corrections,
@@ -678,6 +855,12 @@ static void s_close(void *state)
     for (int i = 0; ps->sym && i < ps->nsym; i++) {
         if (ps->opened)
             s_cache_save(ps, i);
+        if (ps->sym[i].gap_to && ps->sym[i].nheld)
+            log_msg(LL_WARN, "polygon: %s: closing with a gap from %lld "
+                    "to %lld open: %zu held bars not published",
+                    ps->sym[i].name, (long long)ps->sym[i].gap_from,
+                    (long long)ps->sym[i].gap_to, ps->sym[i].nheld);
+        free(ps->sym[i].held);
         free(ps->sym[i].cache);
         free(ps->sym[i].cache_path);
     }
@@ -732,6 +915,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->old_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->silent_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
+    ps->gap_retry_ms = GAP_RETRY_MS;
+    {
+        const char *v = config_env("LIVETRADE_POLYGON_GAP_RETRY_MS");
+        char *end = NULL;
+        long long ms = v ? strtoll(v, &end, 10) : 0;
+        if (v && end != v && !*end && ms >= 1 && ms <= GAP_RETRY_MAX_MS)
+            ps->gap_retry_ms = ms;
+    }
     for (int i = 0; i < ps->nsym; i++) {
         snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
                  cfg->symbols[i]);
@@ -832,6 +1023,7 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("backfills", ps->fills);
     C("backfill_bars", ps->filled);
     C("backfill_requests", ps->fill_requests);
+    C("backfill_retries", ps->fill_retries);
     C("backfill_errors", ps->fill_errors);
     C("duplicates", ps->dups);
     C("out_of_order", ps->old);

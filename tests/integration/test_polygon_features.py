@@ -12,14 +12,12 @@ import time
 import unittest
 import urllib.request
 
-import msgpack
-import zmq
-
 import lt
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "polygon_mock"))
 from mockctl import MockPolygon  # noqa: E402
+from test_polygon_feeder import Bus  # noqa: E402  (same symbols)
 
 KEY = "test-key-f3a9"
 MIN = 60000
@@ -36,34 +34,6 @@ def rest_bars(m, sym, mult, t0, t1):
 
 def aggs_requests(m):
     return [e for e in m.log()["rest"] if e["path"].startswith("/v2/aggs/")]
-
-
-class Bus:
-    """A SUB socket on the feeder's bars and heartbeats."""
-
-    def __init__(self, endpoint):
-        self.s = lt.CTX.socket(zmq.SUB)
-        self.s.setsockopt(zmq.LINGER, 0)
-        self.s.connect(endpoint)
-        for sym in SYMS:
-            self.s.setsockopt(zmq.SUBSCRIBE, ("bar|%s|" % sym).encode())
-        self.s.setsockopt(zmq.SUBSCRIBE, b"hb|")
-        self.bars = {s: [] for s in SYMS}
-        self.hb = 0
-
-    def pump(self, timeout_ms=50):
-        while self.s.poll(timeout_ms):
-            topic, body = self.s.recv_multipart()
-            if topic == b"hb|":
-                self.hb += 1
-            else:
-                b = msgpack.unpackb(body, raw=False)
-                self.bars[b["sym"]].append(b)
-            timeout_ms = 0
-        return self
-
-    def close(self):
-        self.s.close()
 
 
 class PolygonFeatures(unittest.TestCase):

@@ -22,9 +22,9 @@ SANFLAGS := -fsanitize=address$(comma)undefined -fno-sanitize-recover=undefined
 OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer $(SANFLAGS),-O2 -g)
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -Icommon -Iengine $(PKGCFLAGS) -MMD -MP
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -pthread -Icommon -Iengine $(PKGCFLAGS) -MMD -MP
 LDFLAGS += $(if $(SAN),$(SANFLAGS))
-LDLIBS  += $(PKGLIBS) -lm
+LDLIBS  += $(PKGLIBS) -lm -pthread
 
 COMMON_SRC := $(wildcard common/*.c)
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))

@@ -740,6 +740,12 @@ void polygon_rest_destroy(polygon_rest_t **self_p)
     *self_p = NULL;
 }
 
+void polygon_rest_set_stop(polygon_rest_t *self,
+                           const volatile sig_atomic_t *stop)
+{
+    self->cfg.stop = stop;
+}
+
 void polygon_rest_stats(const polygon_rest_t *self,
                         struct polygon_rest_stats *st)
 {

@@ -102,6 +102,10 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
                       int multiplier, const char *timespan, int64_t from_ms,
                       int64_t to_ms, struct bar **bars, size_t *n, char *err);
 
+/* Points the client's stop flag elsewhere (a worker thread's own). */
+void polygon_rest_set_stop(polygon_rest_t *self,
+                           const volatile sig_atomic_t *stop);
+
 /* Counters since the client was created. */
 void polygon_rest_stats(const polygon_rest_t *self,
                         struct polygon_rest_stats *st);

@@ -1,0 +1,124 @@
+/* polygon_int.h -- the polygon source's state, shared by its files:
+ *   polygon.c          open/close, the WebSocket glue, the tick, health
+ *   polygon_history.c  the history at open and the history cache
+ *   polygon_deliver.c  live bars to the feeder: gaps, held bars, buckets
+ * Not for use outside the source. */
+#ifndef LT_FEEDER_POLYGON_INT_H
+#define LT_FEEDER_POLYGON_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "loop.h"
+#include "msg_bar.h"
+#include "polygon_lws.h"
+#include "polygon_rest.h"
+#include "polygon_worker.h"
+#include "polygon_ws.h"
+#include "source.h"
+
+#define MINUTE_MS 60000LL
+#define GAP_TRIES 5                 /* later tries of a failed gap fill */
+#define GAP_RETRY_MS 4000LL         /* delay before the first of them */
+#define GAP_RETRY_MAX_MS 60000LL    /* longest delay between them */
+#define GAP_HOLD_MAX 512            /* live bars held behind a gap */
+
+struct psym {
+    char name[SYM_MAX];             /* the symbol */
+    int64_t last;                   /* t of the last bar handed over, -1 */
+    struct bar last_bar;            /* that bar, to tell corrections */
+    int pending;                    /* first bar after a connect to come */
+    int64_t heard_ms;               /* mono: last WS bar or market opening */
+    int silent;                     /* reported silent, no bar since */
+    struct bar agg;                 /* bucket being built (tf > 60) */
+    int agg_n;                      /* minutes in agg; 0: none */
+    int64_t agg_last;               /* t of the last minute merged */
+    int agg_partial;                /* a (re)connect cut into the bucket */
+    int agg_fresh;                  /* no minute since the (re)connect */
+    int64_t cut_t;                  /* a cut bucket REST should bring; -1 */
+    char *cache_path;               /* cache file, or NULL: no cache */
+    struct bar *cache;              /* unbroken record, oldest first */
+    size_t ncache, capcache;        /* used, allocated */
+    int cache_ok;                   /* still appending to the record */
+    int64_t gap_from, gap_to;       /* unfilled gap [from, to); to 0: none */
+    int gap_tries;                  /* later tries made */
+    int64_t gap_next;               /* mono: next try */
+    int asking;                     /* a REST ask for the gap is out */
+    uint64_t ask_gen;               /* its number; older answers: ignored */
+    int64_t ask_to;                 /* the end (exclusive) it asked for */
+    struct bar *held;               /* bars after the gap, oldest first */
+    size_t nheld;                   /* used (GAP_HOLD_MAX allocated) */
+};
+
+struct polygon_src {
+    const struct source_cfg *cfg_tmp; /* valid during open only */
+    source_emit_fn *emit;
+    void *emit_arg;
+    loop_t *loop;
+    int *failed;                    /* the feeder's fatal flag */
+    int nsym;
+    int64_t tf_ms;                  /* bar length */
+    const char *timespan;           /* "minute" or "second" */
+    int mult;                       /* REST multiplier; > 1: aggregated */
+    int market;                     /* SOURCE_MARKET_* */
+    int64_t stale_ms;               /* silence that is reported */
+    int was_open;                   /* market open at the last check */
+    int64_t next_check_ms;          /* mono: next health check */
+    int64_t feed_t;                 /* end of the newest minute seen */
+    int64_t feed_mono;              /* mono when feed_t was seen */
+    struct psym *sym;               /* nsym entries */
+    polygon_rest_t *rest;           /* during open; then the worker's */
+    polygon_worker_t *worker;       /* REST while streaming */
+    polygon_ws_t *ws;
+    polygon_lws_t *lws;
+    int fatal;                      /* stop requested for an error */
+    int opened;                     /* history loaded: caches are saved */
+    uint64_t live;                  /* WebSocket bars published */
+    uint64_t filled;                /* REST bars published to fill gaps */
+    uint64_t fills;                 /* gap fills made */
+    uint64_t fill_errors;           /* gap fills that failed */
+    uint64_t dups;                  /* re-sent bars dropped */
+    uint64_t old;                   /* bars older than the last: dropped */
+    struct log_limit old_lim;
+    uint64_t corrections;           /* changed bars not republished */
+    uint64_t resumes;               /* reconnects that streamed again */
+    uint64_t fill_requests;         /* REST requests made by gap fills */
+    uint64_t fill_retries;          /* later tries of failed gap fills */
+    int64_t gap_retry_ms;           /* delay before the first of them */
+    uint64_t silences;              /* symbols reported silent */
+    uint64_t cache_bars;            /* bars read from the cache */
+    uint64_t cache_errors;          /* cache files unread or unwritten */
+    struct log_limit corr_lim;      /* correction log lines */
+    struct log_limit silent_lim;    /* silence log lines */
+    struct log_limit cache_lim;     /* cache log lines */
+};
+
+/* polygon.c: ends the feeder with one line (msg NULL: already logged). */
+void polygon_fatal(struct polygon_src *ps, const char *msg);
+int polygon_is_auth(int rc);
+
+/* polygon_history.c */
+/* Finds and reads each symbol's cache file (cfg->cache_dir). */
+void polygon_hist_open(struct polygon_src *ps, const struct source_cfg *cfg);
+/* Appends b to symbol i's record, if newer. */
+void polygon_hist_record(struct polygon_src *ps, int i, const struct bar *b);
+/* Writes symbol i's record to its cache file. */
+void polygon_hist_save(struct polygon_src *ps, int i);
+/* The last n bars of symbol i to the feeder, through ps->rest. */
+int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err);
+
+/* polygon_deliver.c */
+/* Hands bar b of symbol i to the feeder and records it as the last. */
+int polygon_emit(struct polygon_src *ps, int i, const struct bar *b,
+                 int live);
+/* A WebSocket bar of symbol i (a minute merged into its bucket when the
+ * timeframe is longer). */
+void polygon_deliver_ws(struct polygon_src *ps, int i, const struct bar *b);
+/* Answers from the REST worker (loop callback, arg: ps). */
+void polygon_on_answer(loop_t *loop, void *sock, int fd, void *arg);
+/* Gap tries that are due and buckets that are over, from the tick. */
+void polygon_gaps_due(struct polygon_src *ps, int64_t now);
+void polygon_buckets_due(struct polygon_src *ps, int64_t now);
+
+#endif

@@ -49,6 +49,7 @@ except Exception:  # no tz database: fixed EST is good enough for a mock
 MINUTE = 60000
 DAY = 86400000
 MAX_SLOW_MS = 10000
+MAX_HOLD_MS = 60000
 MAX_FRAME = 1 << 20
 SEND_TIMEOUT_S = 30     # one write to a client (a frame of many MiB)
 SEND_PIECE = 16384      # bytes per send(): at most one TLS record
@@ -279,6 +280,8 @@ class State:
         self.next_conn = 1
         self.rest_base = ""
         self.stop = threading.Event()
+        self.release = threading.Event()  # ends "hold" faults
+        self.held = 0                     # requests held right now
 
     def log(self, kind, entry):
         entry["ts"] = now_ms()
@@ -496,6 +499,15 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         if kind == "slow":
             time.sleep(min(int(f.get("delay_ms", 1000)), MAX_SLOW_MS) / 1000)
             return None
+        if kind == "hold":
+            st = self.st
+            with st.lock:
+                st.held += 1
+            st.release.wait(min(int(f.get("timeout_ms", 30000)),
+                                MAX_HOLD_MS) / 1000)
+            with st.lock:
+                st.held -= 1
+            return None
         if kind == "unauthorized":
             return self.error(401, "ERROR", "error", MSG_BAD_KEY)
         if kind == "no_key":
@@ -645,6 +657,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 return self.send_json(200, {
                     "live_t": st.live_t, "faults": st.faults,
+                    "held": st.held,
                     "connections": sorted(st.conns),
                     "sessions_pending": len(st.sessions),
                     "symbols": st.data.symbols(),
@@ -687,10 +700,14 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
                 if "live_t" in body:
                     st.live_t = parse_time(body["live_t"])
             return self.send_json(200, {"ok": True})
+        if method == "POST" and p == "/_mock/release":
+            st.release.set()
+            return self.send_json(200, {"ok": True})
         if method == "POST" and p == "/_mock/reset":
             with st.lock:
                 st.log_rest, st.log_ws, st.faults = [], [], []
                 st.sessions = []
+                st.release.clear()
             return self.send_json(200, {"ok": True})
         if method == "POST" and p == "/_mock/shutdown":
             self.send_json(200, {"ok": True})

@@ -100,6 +100,9 @@ class MockPolygon:
     def state(self):
         return self.control("GET", "/_mock/state")
 
+    def release(self):
+        return self.control("POST", "/_mock/release", {})
+
     def reset(self):
         return self.control("POST", "/_mock/reset", {})
 

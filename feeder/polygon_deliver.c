@@ -53,6 +53,38 @@ int polygon_emit(struct polygon_src *ps, int i, const struct bar *b,
 
 static void s_deliver(struct polygon_src *ps, int i, const struct bar *b);
 
+/* A bar b that does not advance past ref_t (the last bar published, or
+ * held behind a gap; ref is that bar, or NULL if none is at ref_t): a
+ * correction when it has other values, out of order when older, else a
+ * duplicate. Counted; none is published. */
+static void s_stale(struct polygon_src *ps, const struct bar *b,
+                    int64_t ref_t, const struct bar *ref)
+{
+    if (b->t == ref_t && ref && (b->o != ref->o || b->h != ref->h ||
+                                 b->l != ref->l || b->c != ref->c ||
+                                 b->vol != ref->vol)) {
+        ps->corrections++;
+        log_limited(&ps->corr_lim, LL_WARN, "polygon: %s: correction of "
+                    "the bar at %lld (c %.4f -> %.4f, v %.0f -> %.0f) not "
+                    "republished (%llu so far)", b->sym, (long long)b->t,
+                    ref->c, b->c, ref->vol, b->vol,
+                    (unsigned long long)ps->corrections);
+        return;
+    }
+    if (b->t < ref_t) {
+        /* Older than what the bus already has (or will have first). */
+        ps->old++;
+        log_limited(&ps->old_lim, LL_WARN, "polygon: %s: bar at %lld is "
+                    "older than the last published (%lld); dropped (%llu so "
+                    "far)", b->sym, (long long)b->t, (long long)ref_t,
+                    (unsigned long long)ps->old);
+        return;
+    }
+    ps->dups++;
+    log_msg(LL_DEBUG, "polygon: %s: bar at %lld already published",
+            b->sym, (long long)b->t);
+}
+
 /* {==================== gaps ====================== */
 
 /* Errors worth another try later: not a refused key or plan, not a
@@ -253,8 +285,12 @@ static void s_hold(struct polygon_src *ps, int i, const struct bar *b)
             ref = b->t - ps->tf_ms;
         }
     }
-    if (b->t <= ref) {
-        ps->dups++;
+    if (b->t <= s->last) {
+        s_stale(ps, b, s->last, &s->last_bar);
+        return;
+    }
+    if (b->t <= ref) {              /* in the gap, or held already */
+        s_stale(ps, b, ref, s->nheld ? &s->held[s->nheld - 1] : NULL);
         return;
     }
     if (!s->held)
@@ -295,30 +331,7 @@ static void s_deliver(struct polygon_src *ps, int i, const struct bar *b)
             ps->live++;
         return;
     }
-    if (b->t == s->last && (b->o != s->last_bar.o || b->h != s->last_bar.h
-                            || b->l != s->last_bar.l ||
-                            b->c != s->last_bar.c ||
-                            b->vol != s->last_bar.vol)) {
-        ps->corrections++;
-        log_limited(&ps->corr_lim, LL_WARN, "polygon: %s: correction of "
-                    "the bar at %lld (c %.4f -> %.4f, v %.0f -> %.0f) not "
-                    "republished (%llu so far)", b->sym, (long long)b->t,
-                    s->last_bar.c, b->c, s->last_bar.vol, b->vol,
-                    (unsigned long long)ps->corrections);
-        return;
-    }
-    if (b->t < s->last) {
-        /* Older than what the bus already has: out of order. */
-        ps->old++;
-        log_limited(&ps->old_lim, LL_WARN, "polygon: %s: bar at %lld is "
-                    "older than the last published (%lld); dropped (%llu so "
-                    "far)", b->sym, (long long)b->t, (long long)s->last,
-                    (unsigned long long)ps->old);
-        return;
-    }
-    ps->dups++;
-    log_msg(LL_DEBUG, "polygon: %s: bar at %lld already published",
-            b->sym, (long long)b->t);
+    s_stale(ps, b, s->last, &s->last_bar);
 }
 
 /* {==================== buckets (tf > 60 s) ====================== */

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "util.h"
 
 int64_t wall_ms(void)
@@ -145,4 +147,45 @@ int strfmt(char *buf, size_t n, const char *fmt, ...)
     r = vsnprintf(buf, n, fmt, ap);
     va_end(ap);
     return (r < 0 || (size_t)r >= n) ? -1 : r;
+}
+
+char *xdg_dir(const char *kind, char *out, size_t n)
+{
+    int state = strcmp(kind, "state") == 0;
+    const char *xdg = getenv(state ? "XDG_STATE_HOME" : "XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int len;
+
+    if (xdg && *xdg == '/')
+        len = snprintf(out, n, "%s/livetrade", xdg);
+    else if (home && *home)
+        len = snprintf(out, n, "%s/%s/livetrade", home,
+                       state ? ".local/state" : ".cache");
+    else
+        return NULL;
+    return len > 0 && (size_t)len < n ? out : NULL;
+}
+
+int mkdir_p(const char *dir, char *err)
+{
+    char path[1024];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof path) {
+        snprintf(err, ERR_LEN, "directory name is empty or too long");
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, ERR_LEN, "cannot create %.200s: %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        path[i] = i < len ? '/' : '\0';
+    }
+    return 0;
 }

@@ -32,6 +32,16 @@ int symbol_valid(const char *s);
  * -1 if there are more than `max`. Empty items are skipped. */
 int split_list(char *s, char **items, int max);
 
+/* livetrade's directory of a kind, "cache" ($XDG_CACHE_HOME/livetrade,
+ * else ~/.cache/livetrade) or "state" ($XDG_STATE_HOME/livetrade, else
+ * ~/.local/state/livetrade), in out[n]; NULL if neither variable nor HOME
+ * is set (or it does not fit). Not created. */
+char *xdg_dir(const char *kind, char *out, size_t n);
+
+/* Creates dir and its parents (mode 0700) as needed. 0, or -1 with a
+ * reason in err[ERR_LEN]. */
+int mkdir_p(const char *dir, char *err);
+
 /* snprintf that reports truncation as -1 instead of a length. */
 int strfmt(char *buf, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -15,45 +15,6 @@
 #define LINE_MAX_LEN 512            /* longest line accepted */
 #define MAGIC "# livetrade polygon cache v1 "
 
-char *polygon_cache_default_dir(char *out, size_t n)
-{
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int len;
-
-    if (xdg && *xdg == '/')
-        len = snprintf(out, n, "%s/livetrade", xdg);
-    else if (home && *home)
-        len = snprintf(out, n, "%s/.cache/livetrade", home);
-    else
-        return NULL;
-    return len > 0 && (size_t)len < n ? out : NULL;
-}
-
-int polygon_cache_mkdir(const char *dir, char *err)
-{
-    char path[1024];
-    size_t len = strlen(dir);
-
-    if (len == 0 || len >= sizeof path) {
-        snprintf(err, ERR_LEN, "cache directory name is empty or too long");
-        return ERR_IO;
-    }
-    memcpy(path, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        path[i] = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, ERR_LEN, "cannot create %.200s: %s", path,
-                     strerror(errno));
-            return ERR_IO;
-        }
-        path[i] = i < len ? '/' : '\0';
-    }
-    return 0;
-}
-
 /* FNV-1a, 64 bits. */
 static uint64_t s_hash(const char *s)
 {

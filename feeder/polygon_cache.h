@@ -24,15 +24,6 @@
 
 #define POLYGON_CACHE_MAX_BARS 100000   /* bars kept per file (newest) */
 
-/* The default directory: $XDG_CACHE_HOME/livetrade, else
- * $HOME/.cache/livetrade. Returns out, or NULL if neither variable is set
- * or the path does not fit in n bytes. */
-char *polygon_cache_default_dir(char *out, size_t n);
-
-/* Creates dir and its missing parents (mode 0700). 0, or ERR_IO with a
- * reason in err[ERR_LEN]. */
-int polygon_cache_mkdir(const char *dir, char *err);
-
 /* The file for (base_url, sym, tf) in dir: "SYM-TFs-HASH.csv", HASH being
  * a hash of base_url so two servers never share a file. 0, or
  * ERR_TOO_LARGE if it does not fit in n bytes. */

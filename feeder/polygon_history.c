@@ -186,12 +186,12 @@ void polygon_hist_open(struct polygon_src *ps, const struct source_cfg *cfg)
         return;                     /* --cache-dir "": no cache */
     if (cfg->cache_dir)
         snprintf(dir, sizeof dir, "%s", cfg->cache_dir);
-    else if (!polygon_cache_default_dir(dir, sizeof dir)) {
+    else if (!xdg_dir("cache", dir, sizeof dir)) {
         log_msg(LL_WARN, "polygon: no history cache: neither "
                 "XDG_CACHE_HOME nor HOME is set");
         return;
     }
-    if (polygon_cache_mkdir(dir, err)) {
+    if (mkdir_p(dir, err)) {
         ps->cache_errors++;
         log_msg(LL_WARN, "polygon: no history cache: %s", err);
         return;

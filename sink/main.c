@@ -20,6 +20,7 @@
 
 #define PROG "livetrade-sink"
 #define DEFAULT_SUB "tcp://127.0.0.1:5557"  /* the engine's signal PUB */
+#define DEFAULT_BARS "tcp://127.0.0.1:5555" /* the feeder's bar PUB */
 #define MAX_SYMBOLS 256
 #define MAX_OPTS 48
 #define BATCH 4096          /* messages per wake-up before timers run */
@@ -35,7 +36,8 @@ static struct {
     const char *sub;                /* --sub */
     const char *symbols;            /* --symbols, NULL: all */
     int verbose;                    /* --verbose */
-} s_args = { DEFAULT_SUB, NULL, 0 };
+    const char *bars;               /* --bars, outputs that take bars */
+} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS };
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
@@ -46,9 +48,20 @@ static const struct opt s_common_opts[] = {
       "debug logging (one line per signal) on stderr" },
 };
 
+/* Added for outputs that take bars (sink_ops.bar). */
+static const struct opt s_bar_opt = {
+    "bars", OPT_STR, &s_args.bars, NULL, "ENDPOINT[,...]",
+    "bar publishers (feeders) to connect to (default " DEFAULT_BARS ")"
+};
+
 struct app {
     sink_t *sink;
+    const struct sink_ops *ops;
+    void *state;                    /* the output's */
     int fatal;                      /* the output is gone: stop, exit 1 */
+    struct mp_body body;            /* bar decoder */
+    uint64_t bars, bad_bars;        /* bars handed over, dropped */
+    struct log_limit lim_bar;
 };
 
 static void s_help(void)
@@ -92,6 +105,44 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
     (void)fd;
     if (s_drain(sock, arg, BATCH) != 0)
         loop_stop(loop);
+}
+
+/* Bars for outputs that take them: well-formed ones are handed over,
+ * others counted and logged (rate-limited). */
+static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
+{
+    struct app *app = arg;
+    char topic[BUS_TOPIC_MAX], why[ERR_LEN];
+    zmq_msg_t msg;
+    (void)loop;
+    (void)fd;
+
+    for (int i = 0; i < BATCH; i++) {
+        const msgpack_object *o;
+        struct bar b;
+        int n = bus_recv(sock, topic, sizeof topic, &msg);
+        if (n == -1)
+            break;
+        if (n < 0) {
+            app->bad_bars++;
+            continue;
+        }
+        if (strncmp(topic, "bar|", 4) != 0) {
+            zmq_msg_close(&msg);
+            continue;               /* heartbeats */
+        }
+        o = mp_body_decode(&app->body, zmq_msg_data(&msg), (size_t)n);
+        if (!o || bar_unpack(o, &b, why) != ERR_OK) {
+            app->bad_bars++;
+            log_limited(&app->lim_bar, LL_WARN, "bad bar on %s: %s; dropped "
+                        "(%llu so far)", topic, o ? why : "not msgpack",
+                        (unsigned long long)app->bad_bars);
+        } else {
+            app->bars++;
+            app->ops->bar(app->state, &b);
+        }
+        zmq_msg_close(&msg);
+    }
 }
 
 /* Splits --symbols into `syms`; the number of symbols, or -1 with a
@@ -138,11 +189,14 @@ int main(int argc, char **argv)
     struct opt opts[MAX_OPTS];
     char err[ERR_LEN], info[ERR_LEN], usage[256];
     char symlist[4096], *syms[MAX_SYMBOLS];
-    struct app app = { NULL, 0 };
-    void *state = NULL, *sub = NULL;
+    struct app app;
+    void *state = NULL, *sub = NULL, *bars = NULL;
     loop_t *loop = NULL;
     int nsyms = 0, nopts = 0, rc, code = 1;
 
+    memset(&app, 0, sizeof app);
+    app.lim_bar = (struct log_limit)LOG_LIMIT_INIT;
+    mp_body_init(&app.body);
     proc_init(PROG);
     if (argc < 2)
         return proc_usage_error(PROG, "missing output, e.g. console or "
@@ -171,10 +225,12 @@ int main(int argc, char **argv)
 
     /* The output's flags, then the common ones, in one table. */
     for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 4)   /* room for the common ones + end */
+        if (nopts < MAX_OPTS - 5)   /* room for the common ones + end */
             opts[nopts++] = *o;
     for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
         opts[nopts++] = s_common_opts[i];
+    if (ops->bar)
+        opts[nopts++] = s_bar_opt;
     memset(&opts[nopts], 0, sizeof opts[nopts]);
     snprintf(usage, sizeof usage, PROG " %s %s [--sub ENDPOINT[,...]] "
              "[--symbols A,B] [--verbose]", ops->name, ops->usage);
@@ -214,10 +270,29 @@ int main(int argc, char **argv)
         bus_subscribe(sub, "sig", NULL);
     bus_subscribe(sub, "hb", NULL);
 
+    if (ops->bar) {
+        bars = bus_connect_sub(s_args.bars, err);
+        if (!bars) {
+            code = proc_usage_error(PROG, err);
+            goto out;
+        }
+        for (int i = 0; i < nsyms; i++)
+            bus_subscribe(bars, "bar", syms[i]);
+        if (nsyms == 0)
+            bus_subscribe(bars, "bar", NULL);
+    }
+
+    app.ops = ops;
+    app.state = state;
     app.sink = sink_new(ops, state, nsyms == 0);
     loop = loop_new();
-    if (!app.sink || !loop || loop_add_socket(loop, sub, s_on_sub, &app)) {
+    if (!app.sink || !loop || loop_add_socket(loop, sub, s_on_sub, &app) ||
+        (bars && loop_add_socket(loop, bars, s_on_bars, &app))) {
         log_msg(LL_ERROR, "out of memory");
+        goto out;
+    }
+    if (ops->attach && (rc = ops->attach(state, loop, err)) != ERR_OK) {
+        log_msg(LL_ERROR, "%s: %s", ops->name, err);
         goto out;
     }
     log_msg(LL_INFO, "%s: signals from %s (%s%s), %s", ops->name,
@@ -237,6 +312,8 @@ out:
     ops->close(&state);
     loop_destroy(&loop);
     bus_close(&sub);
+    bus_close(&bars);
+    mp_body_free(&app.body);
     bus_term();
     return code;
 }

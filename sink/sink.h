@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "loop.h"
+#include "msg_bar.h"
 #include "msg_signal.h"
 
 struct opt;
@@ -40,6 +42,14 @@ struct sink_ops {
     int (*write)(void *state, const struct signal *s);
     /* Flushes and releases the output; sets *state to NULL. Idempotent. */
     void (*close)(void **state);
+    /* Optional (NULL: none). Called once after open with the sink's event
+     * loop, for outputs that serve or poll (timers, descriptors, sockets).
+     * 0, or an ERR_* code with a reason in err[ERR_LEN]. */
+    int (*attach)(void *state, loop_t *loop, char *err);
+    /* Optional: bars as well. When set, livetrade-sink also subscribes to
+     * bars on --bars (default tcp://127.0.0.1:5555, the feeder) for the
+     * same --symbols and hands each well-formed bar here. */
+    void (*bar)(void *state, const struct bar *b);
 };
 
 extern const struct sink_ops sink_console;

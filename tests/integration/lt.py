@@ -23,6 +23,7 @@ CTX = zmq.Context.instance()
 # history cache) in a directory of this run, never in the user's.
 _CACHE = tempfile.mkdtemp(prefix="lt-it-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
+os.environ["XDG_STATE_HOME"] = os.path.join(_CACHE, "state")
 atexit.register(shutil.rmtree, _CACHE, True)
 
 

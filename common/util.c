@@ -189,3 +189,24 @@ int mkdir_p(const char *dir, char *err)
     }
     return 0;
 }
+
+uint32_t crc32_ieee(uint32_t crc, const void *data, size_t len)
+{
+    static uint32_t table[256];
+    static int ready;
+    const unsigned char *p = data;
+
+    if (!ready) {                   /* idempotent: a race writes the same */
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+        ready = 1;
+    }
+    crc = ~crc;
+    while (len--)
+        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}

@@ -18,6 +18,10 @@ uint64_t hash64(uint64_t h, const void *data, size_t len);
 uint64_t hash_str(uint64_t h, const char *s);      /* includes the NUL */
 uint64_t mix64(uint64_t x);                        /* splitmix64 finaliser */
 
+/* CRC-32 (IEEE 802.3, as zlib's crc32) over len bytes, continuing from
+ * crc (start: 0). */
+uint32_t crc32_ieee(uint32_t crc, const void *data, size_t len);
+
 /* A random 64-bit value from the OS (publisher instance ids). */
 uint64_t random_u64(void);
 

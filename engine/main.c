@@ -17,6 +17,7 @@
 #include "config.h"
 #include "err.h"
 #include "history.h"
+#include "journal.h"
 #include "log.h"
 #include "loop.h"
 #include "mp.h"
@@ -28,6 +29,7 @@
 #define WARM_BUF_MAX 100000         /* bars buffered per symbol in warm-up */
 #define HISTORY_TIMEOUT_MS 3000
 #define RECOVER_MAX 100000          /* bars fetched to fill one gap */
+#define MARK_MS 5000                /* marks of symbols that moved on */
 
 struct sym {
     struct runner run;
@@ -39,6 +41,15 @@ struct sym {
     int64_t next_try;               /* mono ms of the next history try */
     uint64_t last_pub, last_seq;    /* stream position of the newest bar
                                        taken, live or from history */
+    double last_c;                  /* close of the newest bar taken */
+    int64_t tf;                     /* its timeframe, s */
+    /* From the journal: the newest signal written (jt -1: none) and the
+     * newest mark (the bar this symbol had got to; mark_t -1: none). */
+    int64_t jt;
+    int jord;
+    int64_t mark_t, mark_tf;
+    double mark_c;
+    int64_t marked_t;               /* last_t when the last mark was written */
 };
 
 struct engine {
@@ -48,6 +59,9 @@ struct engine {
     int64_t lookback;               /* -1: automatic */
     int64_t wait_subs;              /* signal subscriptions before live */
     int64_t memory_mb;              /* Lua memory for all strategies */
+    const char *journal_dir;        /* NULL: default; "": no journal */
+    const char *fsync;              /* always, everysec, no */
+    int64_t journal_mb, journal_days;
     struct opt_multi params;
     int verbose;
     struct broker_cfg bcfg;         /* the paper broker's settings */
@@ -64,13 +78,20 @@ struct engine {
     void *sub, *router;
     struct mp_body body;
     uint64_t sig_seq;               /* last signal sequence number */
+    journal_t *journal;             /* NULL: none */
+    char journal_path[1024];
+    int64_t next_mark_ms;           /* mono: next round of marks */
     /* counters */
     uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
     uint64_t dups;                  /* live bars already had from history */
     uint64_t gaps, missed, restarts;
     uint64_t overflow;              /* bars not buffered during warm-up */
+    uint64_t journal_errors;        /* signals not written to the journal */
+    uint64_t caught_up;             /* signals of bars missed while down */
+    uint64_t rederived;             /* re-derived signals already written */
+    uint64_t replays;               /* replay requests answered */
     struct log_limit lim_gap;
-    struct log_limit lim_bad, lim_old, lim_unknown;
+    struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
 };
 
 static struct engine E;
@@ -115,26 +136,106 @@ static int s_index_build(void)
 
 /* {==================== signals ============================== */
 
+/* Journals, then publishes a signal of symbol y. One that the journal
+ * already holds (re-derived from history after a restart) is dropped. */
 static void s_emit(void *arg, struct signal *s)
 {
+    struct sym *y = arg;
     char topic[BUS_TOPIC_MAX];
-    (void)arg;
+
+    if (y->jt >= 0 &&
+        (s->t < y->jt || (s->t == y->jt && s->ord <= y->jord))) {
+        E.rederived++;
+        return;
+    }
+    y->jt = s->t;
+    y->jord = s->ord;
     snprintf(s->eng, sizeof s->eng, "%s", E.id);
     s->seq = ++E.sig_seq;
     s->pub = E.pub.instance;
     s->ts = wall_ms();
     bus_topic(topic, "sig", s->sym);
     signal_pack(&E.pub.pk, s);
+    if (E.journal && journal_append(E.journal, JOURNAL_SIGNAL, s->seq,
+                                    E.pub.sb.data, E.pub.sb.size)) {
+        E.journal_errors++;
+        log_limited(&E.lim_journal, LL_ERROR, "journal %s: signal #%llu "
+                    "not written (%s); published anyway, but it cannot be "
+                    "replayed (%llu so far)", E.journal_path,
+                    (unsigned long long)s->seq, strerror(errno),
+                    (unsigned long long)E.journal_errors);
+    }
     bus_pub_send(&E.pub, topic);
     log_msg(LL_DEBUG, "signal #%llu %s %s t=%lld px=%g conf=%.2f",
             (unsigned long long)s->seq, s->sym, signal_action_name(s->act),
             (long long)s->t, s->px, s->conf);
 }
 
+/* Writes how far symbol y got (its newest bar) to the journal. */
+static void s_mark(struct sym *y)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    if (!E.journal || y->run.last_t < 0 || y->marked_t == y->run.last_t)
+        return;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    mp_kstr(&pk, "sym", y->run.sym);
+    mp_kint(&pk, "t", y->run.last_t);
+    mp_pack_str(&pk, "c");
+    msgpack_pack_double(&pk, y->last_c);
+    mp_kint(&pk, "tf", y->tf);
+    if (journal_append(E.journal, JOURNAL_MARK, 0, sb.data, sb.size) == 0)
+        y->marked_t = y->run.last_t;
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A new journal file: it starts with every symbol's mark. */
+static void s_mark_all(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < E.nsym; k++) {
+        E.syms[k].marked_t = -1;
+        if (E.syms[k].live)
+            s_mark(&E.syms[k]);
+    }
+}
+
+static int s_find(const char *sym);
+
+/* A record of the journal at open: the newest signal and mark of each
+ * of our symbols. */
+static void s_journal_record(void *arg, int kind, const msgpack_object *o)
+{
+    char name[SYM_MAX];
+    int64_t t, v;
+    struct sym *y;
+    int k;
+    (void)arg;
+
+    if (mp_str(o, "sym", name, sizeof name) || mp_int(o, "t", &t))
+        return;
+    k = s_find(name);
+    if (k < 0)
+        return;
+    y = &E.syms[k];
+    if (kind == JOURNAL_SIGNAL) {
+        y->jt = t;
+        y->jord = mp_int(o, "ord", &v) ? 0 : (int)v;
+    } else if (kind == JOURNAL_MARK) {
+        y->mark_t = t;
+        if (mp_dbl(o, "c", &y->mark_c))
+            y->mark_c = NAN;
+        y->mark_tf = mp_int(o, "tf", &v) ? 0 : v;
+    }
+}
+
 /* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
 static void s_feed(struct sym *y, const struct bar *b, int live)
 {
-    int rc = runner_feed(&y->run, b, live ? s_emit : NULL, NULL);
+    int rc = runner_feed(&y->run, b, live ? s_emit : NULL, y);
 
     if (rc == ERR_OLD) {
         E.old++;
@@ -144,6 +245,8 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
                     (unsigned long long)E.old);
         return;
     }
+    y->last_c = b->c;
+    y->tf = b->tf;
     if (live && y->first_live_t < 0)
         y->first_live_t = b->t;
     if (rc == ERR_LUA) {
@@ -238,18 +341,43 @@ static void s_go_live(struct sym *y)
     free(y->buf);
     y->buf = NULL;
     y->nbuf = y->capbuf = 0;
+    s_mark(y);
     log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
             y->run.sym, (long long)y->warm_bars, (long long)y->run.last_t,
             y->run.failed ? " -- strategy disabled" : "");
 }
 
-/* One warm-up attempt for a symbol; -1 if no feeder answered. */
+/* After a restart: where the journal's mark for y is in the history
+ * (the same bar: time and close), or -1 with one WARN line if it is not
+ * there (another feed, or history that no longer reaches back). */
+static int64_t s_resume_point(struct sym *y, const struct bar *bars,
+                              size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bars[i].t == y->mark_t) {
+            if (bars[i].c == y->mark_c || (isnan(y->mark_c)))
+                return y->mark_t;
+            break;
+        }
+    log_msg(LL_WARN, "%s: the journal's last bar (t=%lld) is not in the "
+            "feeders' history; warming up afresh, without the signals of "
+            "bars missed while stopped", y->run.sym, (long long)y->mark_t);
+    return -1;
+}
+
+/* One warm-up attempt for a symbol; -1 if no feeder answered. The last
+ * `lookback` bars go through with signals off. After a restart (a mark in
+ * the journal) the history starts `lookback` bars before the mark instead,
+ * and the bars after the mark -- those that came while the engine was
+ * stopped -- go through live, so their signals are published (the ones
+ * the journal already holds are not published again). */
 static int s_warm(struct sym *y)
 {
     struct history_req r;
     struct bar *bars = NULL;
-    size_t n = 0;
-    uint64_t seq;
+    size_t n = 0, first = 0;
+    uint64_t seq, sig0 = E.sig_seq;
+    int64_t resume = -1;
     int rc;
 
     if (!E.hist_ep || !*E.hist_ep) {
@@ -260,6 +388,10 @@ static int s_warm(struct sym *y)
     snprintf(r.sym, sizeof r.sym, "%s", y->run.sym);
     r.n = E.lb;
     r.since = -1;
+    if (y->mark_t >= 0 && y->mark_tf > 0) {
+        r.since = y->mark_t - (E.lb + 1) * y->mark_tf * 1000;
+        r.n = HISTORY_MAX;
+    }
     rc = s_history(&r, &bars, &n, &seq);
     if (rc == ERR_NOTFOUND) {
         log_msg(LL_WARN, "%s: no feeder has history for it; going live "
@@ -270,14 +402,35 @@ static int s_warm(struct sym *y)
         y->next_try = mono_ms() + 1000;
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        s_feed(y, &bars[i], 0);
-    if (n) {
-        y->last_pub = bars[n - 1].pub;
-        y->last_seq = bars[n - 1].seq;
+    if (r.since >= 0 && n) {
+        resume = s_resume_point(y, bars, n);
+        if (resume < 0 && (int64_t)n > E.lb)
+            first = n - (size_t)E.lb;
     }
-    y->warm_bars = (int64_t)n;
-    free(bars);
+    for (;;) {
+        for (size_t i = first; i < n; i++)
+            s_feed(y, &bars[i], resume >= 0 && bars[i].t > resume);
+        if (n) {
+            y->last_pub = bars[n - 1].pub;
+            y->last_seq = bars[n - 1].seq;
+        }
+        y->warm_bars += (int64_t)(n - first);
+        free(bars);
+        bars = NULL;
+        /* A long stop: the rest of the missed bars, page by page. */
+        if (resume < 0 || (int64_t)n < r.n || proc_stop)
+            break;
+        r.since = y->run.last_t;
+        first = 0;
+        if (s_history(&r, &bars, &n, &seq) != ERR_OK)
+            break;
+    }
+    if (resume >= 0) {
+        E.caught_up += E.sig_seq - sig0;
+        log_msg(LL_INFO, "%s: caught up from the journal's mark (t=%lld): "
+                "%llu signal(s) of bars missed while stopped", y->run.sym,
+                (long long)resume, (unsigned long long)(E.sig_seq - sig0));
+    }
     s_go_live(y);
     return 0;
 }
@@ -430,7 +583,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 14);
+    msgpack_pack_map(pk, 18);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -444,6 +597,11 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "gaps", E.gaps);
     mp_kuint(pk, "signals", E.sig_seq);
     mp_kuint(pk, "dropped", E.pub.dropped);
+    mp_kstr(pk, "journal", E.journal ? E.journal_path : "");
+    mp_kuint(pk, "journal_first", E.journal ?
+             journal_first_seq(E.journal) : 0);
+    mp_kuint(pk, "journal_errors", E.journal_errors);
+    mp_kuint(pk, "caught_up", E.caught_up);
     mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)E.nsym);
     for (int k = 0; k < E.nsym; k++) {
@@ -466,6 +624,44 @@ static void s_pack_status(msgpack_packer *pk)
     }
 }
 
+/* {ver:1, type:"replay", after:S[, n:N]} -> {ver:1, type:"replay",
+ * eng:ID, first:F, last:L, signals:[...]}: the journal's signals after S
+ * (at most N, JOURNAL_REPLAY_MAX), oldest first, each as published. F and
+ * L are the oldest and newest sequence numbers the journal holds. */
+static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
+                          const msgpack_object *o)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    uint64_t after, n = JOURNAL_REPLAY_MAX;
+    size_t count;
+
+    if (!E.journal) {
+        history_pack_error(pk, "this engine keeps no journal (--journal "
+                           "\"\")");
+        return;
+    }
+    if (mp_uint(o, "after", &after) ||
+        (mp_get(o, "n") && (mp_uint(o, "n", &n) || n == 0))) {
+        log_limited(&lim, LL_WARN, "bad replay request; answered with an "
+                    "error");
+        history_pack_error(pk, "replay needs after: an unsigned integer "
+                           "(and n: a positive integer, if given)");
+        return;
+    }
+    if (n > JOURNAL_REPLAY_MAX)
+        n = JOURNAL_REPLAY_MAX;
+    E.replays++;
+    msgpack_pack_map(pk, 6);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "replay");
+    mp_kstr(pk, "eng", E.id);
+    mp_kuint(pk, "first", journal_first_seq(E.journal));
+    mp_kuint(pk, "last", journal_last_seq(E.journal));
+    mp_pack_str(pk, "signals");
+    if (journal_replay(E.journal, after, (size_t)n, sb, &count) != 0)
+        msgpack_pack_array(pk, 0);
+}
+
 static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
 {
     static struct log_limit lim = LOG_LIMIT_INIT;
@@ -485,11 +681,14 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
         msgpack_sbuffer_clear(&sb);
         if (mp_is(type, "status")) {
             s_pack_status(&pk);
+        } else if (mp_is(type, "replay")) {
+            s_pack_replay(&pk, &sb, o);
         } else {
             log_limited(&lim, LL_WARN, "bad request (%s); answered with an "
                         "error", o ? "unknown type" : "not a msgpack map");
             history_pack_error(&pk, o ? "unknown request type (expected "
-                               "status)" : "request is not a msgpack map");
+                               "status or replay)" : "request is not a "
+                               "msgpack map");
         }
         bus_router_reply(sock, &id, &sb);
         zmq_msg_close(&id);
@@ -515,6 +714,16 @@ static void s_on_tick(loop_t *loop, void *arg)
             if (!E.syms[k].live && now >= E.syms[k].next_try &&
                 s_warm(&E.syms[k]) < 0)
                 break;
+    }
+    if (E.journal) {
+        int64_t now = mono_ms();
+        journal_tick(E.journal, now);
+        if (now >= E.next_mark_ms) {
+            E.next_mark_ms = now + MARK_MS;
+            for (int k = 0; k < E.nsym; k++)
+                if (E.syms[k].live)
+                    s_mark(&E.syms[k]);
+        }
     }
     bus_pub_tick(&E.pub, E.sig_seq);
 }
@@ -563,9 +772,54 @@ static const struct opt s_opts[] = {
       "paper broker: allow opposite trades at once" },
     { "exclusive-orders", OPT_BOOL, &E.bcfg.exclusive_orders, NULL, NULL,
       "paper broker: each order closes the position first" },
+    { "journal", OPT_STR, &E.journal_dir, NULL, "DIR",
+      "signal journal directory, \"\" for none (default: "
+      "$XDG_STATE_HOME/livetrade/journal/<id>)" },
+    { "fsync", OPT_STR, &E.fsync, NULL, "always|everysec|no",
+      "when the journal is synced to disk (everysec)" },
+    { "journal-max-mb", OPT_INT, &E.journal_mb, NULL, "MB",
+      "journal size kept, oldest files deleted first (256)" },
+    { "journal-max-days", OPT_INT, &E.journal_days, NULL, "DAYS",
+      "journal age kept, 0 for no limit (7)" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
+
+/* Opens the journal (unless --journal "") and takes the sequence number
+ * and each symbol's newest signal and mark from it. */
+static int s_journal_open(char *err)
+{
+    struct journal_cfg jc;
+    char dir[1024];
+
+    if (E.journal_dir && !*E.journal_dir)
+        return 0;
+    if (E.journal_dir) {
+        snprintf(E.journal_path, sizeof E.journal_path, "%s", E.journal_dir);
+    } else if (!xdg_dir("state", dir, sizeof dir) ||
+               strfmt(E.journal_path, sizeof E.journal_path, "%s/journal/%s",
+                      dir, E.id) < 0) {
+        return proc_usage_error(PROG, "no place for the journal: set "
+                                "--journal DIR (or XDG_STATE_HOME or HOME)");
+    }
+    memset(&jc, 0, sizeof jc);
+    jc.dir = E.journal_path;
+    jc.fsync = strcmp(E.fsync, "always") == 0 ? JOURNAL_FSYNC_ALWAYS :
+               strcmp(E.fsync, "no") == 0 ? JOURNAL_FSYNC_NO :
+               JOURNAL_FSYNC_EVERYSEC;
+    jc.max_bytes = E.journal_mb << 20;
+    jc.seg_bytes = jc.max_bytes / 8 < (32 << 20) ? jc.max_bytes / 8 :
+                   (32 << 20);
+    jc.max_age_ms = E.journal_days * 86400000LL;
+    jc.on_segment = s_mark_all;
+    E.journal = journal_open(&jc, s_journal_record, NULL, err);
+    if (!E.journal) {
+        fprintf(stderr, "%s: %s\n", PROG, err);
+        return 1;
+    }
+    E.sig_seq = journal_last_seq(E.journal);
+    return 0;
+}
 
 static int s_setup(int argc, char **argv)
 {
@@ -578,6 +832,9 @@ static int s_setup(int argc, char **argv)
     E.pub_ep = "tcp://127.0.0.1:5557";
     E.rep_ep = "tcp://127.0.0.1:5558";
     E.lookback = -1;
+    E.fsync = "everysec";
+    E.journal_mb = 256;
+    E.journal_days = 7;
     broker_cfg_default(&E.bcfg);
     rc = config_parse(s_opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
@@ -595,6 +852,16 @@ static int s_setup(int argc, char **argv)
         return proc_usage_error(PROG, "--memory-mb must be between 1 and "
                                 "1048576");
     strategy_set_memory_cap((size_t)E.memory_mb << 20);
+    if (strcmp(E.fsync, "always") && strcmp(E.fsync, "everysec") &&
+        strcmp(E.fsync, "no"))
+        return proc_usage_error(PROG, "--fsync must be always, everysec "
+                                "or no");
+    if (E.journal_mb < 1 || E.journal_mb > 1 << 20)
+        return proc_usage_error(PROG, "--journal-max-mb must be between 1 "
+                                "and 1048576");
+    if (E.journal_days < 0 || E.journal_days > 36500)
+        return proc_usage_error(PROG, "--journal-max-days must be between 0 "
+                                "and 36500");
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
@@ -625,6 +892,7 @@ static int s_setup(int argc, char **argv)
             return 1;
         }
         y->first_live_t = -1;
+        y->jt = y->mark_t = y->marked_t = -1;
     }
     rc = s_index_build();
     if (rc == ERR_INVALID)
@@ -638,6 +906,9 @@ static int s_setup(int argc, char **argv)
                                       0xffffffffULL));
         E.id = E.idbuf;
     }
+    rc = s_journal_open(err);
+    if (rc)
+        return rc;
     if (E.lookback > 0) {
         E.lb = E.lookback;
         log_msg(LL_INFO, "lookback %lld bars (--lookback)",
@@ -702,6 +973,10 @@ int main(int argc, char **argv)
     /* Drain: bars already received are still processed. */
     if (!E.warming)
         s_on_sub(loop, E.sub, 0, NULL);
+    for (int k = 0; k < E.nsym; k++)
+        if (E.syms[k].live)
+            s_mark(&E.syms[k]);
+    journal_close(&E.journal);
     log_msg(LL_INFO, "stopping: %llu bars in (%llu also in history), "
             "%llu signals, %llu bad, %llu old, %llu gaps (%llu bars missed, %llu recovered), "
             "%llu publisher restarts, %llu dropped",

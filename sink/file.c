@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -29,23 +31,86 @@ struct file_out {
 };
 
 /* If a previous run died in the middle of a line, the file does not end
- * in '\n'; start on a fresh line so the torn record stays on its own. */
-static void s_end_torn_line(struct file_out *fo)
+ * in '\n': the torn line is cut off (its signal comes again from the
+ * engine's journal, as the state file was not past it). */
+static void s_cut_torn_line(struct file_out *fo)
 {
-    int fd = open(fo->path, O_RDONLY | O_CLOEXEC);
+    int fd = open(fo->path, O_RDWR | O_CLOEXEC);
     struct stat st;
-    char last;
+    char buf[4096];
+    off_t end, keep = 0;
 
     if (fd < 0)
         return;                     /* write-only file: cannot check */
-    if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-        pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
-        log_msg(LL_WARN, "%s: last line is incomplete (a previous run was "
-                "cut short); starting on a new line", fo->path);
-        fputc('\n', fo->f);
-        fflush(fo->f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+        pread(fd, buf, 1, st.st_size - 1) != 1 || buf[0] == '\n') {
+        close(fd);
+        return;
     }
+    for (end = st.st_size; end > 0 && !keep;) {
+        off_t from = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+        ssize_t n = pread(fd, buf, (size_t)(end - from), from);
+        if (n <= 0)
+            break;
+        for (ssize_t i = n - 1; i >= 0; i--)
+            if (buf[i] == '\n') {
+                keep = from + i + 1;
+                break;
+            }
+        end = from;
+    }
+    if (ftruncate(fd, keep) == 0)
+        log_msg(LL_WARN, "%s: last line was incomplete (a previous run was "
+                "cut short): %lld bytes removed; that signal is written "
+                "again from the engine's journal", fo->path,
+                (long long)(st.st_size - keep));
+    else
+        log_msg(LL_WARN, "%s: last line is incomplete and cannot be cut "
+                "off: %s", fo->path, strerror(errno));
     close(fd);
+}
+
+/* The signals at the end of the file (its last SEEN_BYTES), for the
+ * pipeline's duplicate filter and state. */
+#define SEEN_BYTES (1 << 20)
+static void s_seen(void *state, void (*fn)(void *arg, const char *eng,
+                                           const char *id, uint64_t seq),
+                   void *arg)
+{
+    struct file_out *fo = state;
+    struct stat st;
+    char line[65536];
+    long size;
+    FILE *f;
+
+    if (stat(fo->path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        !(f = fopen(fo->path, "r")))
+        return;                     /* a pipe or device holds nothing */
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > SEEN_BYTES) {
+        fseek(f, size - SEEN_BYTES, SEEK_SET);
+        if (!fgets(line, sizeof line, f)) {     /* a partial first line */
+            fclose(f);
+            return;
+        }
+    } else {
+        rewind(f);
+    }
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *eng = json_string_value(json_object_get(j, "engine"));
+        json_t *seq = json_object_get(j, "seq");
+        if (id && eng && json_is_integer(seq) && json_integer_value(seq) > 0)
+            fn(arg, eng, id, (uint64_t)json_integer_value(seq));
+        json_decref(j);
+    }
+    fclose(f);
+}
+
+static int s_state_path(void *state, char *out, size_t n)
+{
+    struct file_out *fo = state;
+    return strfmt(out, n, "%s.state", fo->path) < 0 ? -1 : 0;
 }
 
 /* Settings from the file output's own flags. */
@@ -78,6 +143,7 @@ static int s_open(void **state, char *info, char *err)
         free(fo);
         return ERR_USAGE;
     }
+    s_cut_torn_line(fo);
     fd = open(fo->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0)
         fo->f = fdopen(fd, "a");
@@ -89,7 +155,6 @@ static int s_open(void **state, char *info, char *err)
         free(fo);
         return ERR_IO;
     }
-    s_end_torn_line(fo);
     snprintf(info, ERR_LEN, "appending JSON Lines to %s", s_cfg.path);
     *state = fo;
     return ERR_OK;
@@ -125,4 +190,6 @@ const struct sink_ops sink_file = {
     .open = s_open,
     .write = s_write,
     .close = s_close,
+    .seen = s_seen,
+    .state_path = s_state_path,
 };

@@ -21,6 +21,8 @@
 #define PROG "livetrade-sink"
 #define DEFAULT_SUB "tcp://127.0.0.1:5557"  /* the engine's signal PUB */
 #define DEFAULT_BARS "tcp://127.0.0.1:5555" /* the feeder's bar PUB */
+#define DEFAULT_REPLAY "tcp://127.0.0.1:5558" /* the engine's requests */
+#define SAVE_MS 100                 /* state file saves, at most this often */
 #define MAX_SYMBOLS 256
 #define MAX_OPTS 48
 #define BATCH 4096          /* messages per wake-up before timers run */
@@ -37,7 +39,9 @@ static struct {
     const char *symbols;            /* --symbols, NULL: all */
     int verbose;                    /* --verbose */
     const char *bars;               /* --bars, outputs that take bars */
-} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS };
+    const char *replay;             /* --replay */
+    const char *state;              /* --state, NULL: the default */
+} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL };
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
@@ -46,6 +50,13 @@ static const struct opt s_common_opts[] = {
       "only signals for these symbols (default: all)" },
     { "verbose", OPT_BOOL, &s_args.verbose, NULL, NULL,
       "debug logging (one line per signal) on stderr" },
+    { "replay", OPT_STR, &s_args.replay, NULL, "ENDPOINT[,...]",
+      "engines' request endpoints, for what was missed (default "
+      DEFAULT_REPLAY "; \"\" for none)" },
+    { "state", OPT_STR, &s_args.state, NULL, "FILE",
+      "last signal processed per engine (default: next to the output "
+      "file, or $XDG_STATE_HOME/livetrade/sink-OUTPUT.state; \"\" for "
+      "none)" },
 };
 
 /* Added for outputs that take bars (sink_ops.bar). */
@@ -98,6 +109,33 @@ static int s_drain(void *sock, struct app *app, int max)
         }
     }
     return 0;
+}
+
+static void s_on_save(loop_t *loop, void *arg)
+{
+    struct app *app = arg;
+    (void)loop;
+    sink_save(app->sink);
+}
+
+/* The state file: --state, else the output's own default, else one per
+ * output in the state directory; "" (none) when there is no place. */
+static const char *s_state_file(const struct sink_ops *ops, void *state,
+                                char *buf, size_t n)
+{
+    char dir[1024], err[ERR_LEN];
+
+    if (s_args.state)
+        return s_args.state;
+    if (ops->state_path && ops->state_path(state, buf, n) == 0)
+        return buf;
+    if (!xdg_dir("state", dir, sizeof dir) || mkdir_p(dir, err) ||
+        strfmt(buf, n, "%s/sink-%s.state", dir, ops->name) < 0) {
+        log_msg(LL_WARN, "no state file (set --state FILE): a restart "
+                "will not resume where this run stopped");
+        return "";
+    }
+    return buf;
 }
 
 static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
@@ -172,7 +210,8 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
 {
     log_msg(LL_INFO, "%s: received %llu messages (%llu signals, %llu "
             "heartbeats), written %llu, duplicates %llu, bad %llu, failed "
-            "%llu, gaps %llu (%llu missed), restarts %llu, out of order %llu",
+            "%llu, gaps %llu (%llu missed), restarts %llu, out of order "
+            "%llu, replays %llu (%llu signals), lost %llu",
             name, (unsigned long long)st->received,
             (unsigned long long)st->signals,
             (unsigned long long)st->heartbeats,
@@ -180,7 +219,9 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
             (unsigned long long)st->duplicates,
             (unsigned long long)st->bad, (unsigned long long)st->failed,
             (unsigned long long)st->gaps, (unsigned long long)st->missed,
-            (unsigned long long)st->restarts, (unsigned long long)st->old);
+            (unsigned long long)st->restarts, (unsigned long long)st->old,
+            (unsigned long long)st->replays,
+            (unsigned long long)st->replayed, (unsigned long long)st->lost);
 }
 
 int main(int argc, char **argv)
@@ -188,7 +229,7 @@ int main(int argc, char **argv)
     const struct sink_ops *ops = NULL;
     struct opt opts[MAX_OPTS];
     char err[ERR_LEN], info[ERR_LEN], usage[256];
-    char symlist[4096], *syms[MAX_SYMBOLS];
+    char symlist[4096], *syms[MAX_SYMBOLS], statebuf[1200];
     struct app app;
     void *state = NULL, *sub = NULL, *bars = NULL;
     loop_t *loop = NULL;
@@ -225,7 +266,7 @@ int main(int argc, char **argv)
 
     /* The output's flags, then the common ones, in one table. */
     for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 5)   /* room for the common ones + end */
+        if (nopts < MAX_OPTS - 7)   /* room for the common ones + end */
             opts[nopts++] = *o;
     for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
         opts[nopts++] = s_common_opts[i];
@@ -295,16 +336,29 @@ int main(int argc, char **argv)
         log_msg(LL_ERROR, "%s: %s", ops->name, err);
         goto out;
     }
+    rc = sink_resume(app.sink, s_state_file(ops, state, statebuf,
+                                            sizeof statebuf),
+                     s_args.replay, syms, nsyms, err);
+    if (rc == ERR_USAGE) {
+        code = proc_usage_error(PROG, err);
+        goto out;
+    }
+    if (rc != ERR_OK || loop_add_timer(loop, SAVE_MS, s_on_save, &app) < 0) {
+        log_msg(LL_ERROR, "%s", rc ? err : "event loop is full");
+        goto out;
+    }
     log_msg(LL_INFO, "%s: signals from %s (%s%s), %s", ops->name,
             s_args.sub, nsyms ? "symbols " : "all symbols",
             nsyms ? s_args.symbols : "", info);
 
+    sink_catch_up(app.sink);
     rc = loop_run(loop);
     /* Stopped by SIGINT/SIGTERM (or a poll error): write what is already
      * queued, within the subscriber's high-water mark. */
     if (!app.fatal)
         s_drain(sub, &app, BUS_HWM);
     code = (rc != 0 || app.fatal) ? 1 : 0;
+    sink_save(app.sink);
     s_log_counters(ops->name, sink_stats(app.sink));
 
 out:

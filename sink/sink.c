@@ -7,10 +7,25 @@
 
 #include "bus.h"
 #include "dedup.h"
+#include "history.h"
 #include "err.h"
 #include "log.h"
 #include "mp.h"
 #include "sink.h"
+#include "state.h"
+
+#define REPLAY_TIMEOUT_MS 5000      /* one replay request */
+#define STATUS_TIMEOUT_MS 2000      /* one status request (engine id) */
+#define RETRY_MS 30000              /* an endpoint that did not answer */
+#define REPLAY_PAGES 10000          /* pages in one catch-up, at most */
+#define ENDPOINTS_MAX 64
+
+/* An engine's request endpoint and, once it answered, its id. */
+struct endpoint {
+    char ep[256];
+    char eng[64];                   /* "" until known */
+    int64_t next_try;               /* mono ms: after no answer, wait */
+};
 
 struct sink {
     const struct sink_ops *ops;     /* the output */
@@ -22,7 +37,12 @@ struct sink {
     struct sink_stats st;           /* counters */
     /* One rate limit per kind of bad input, so one does not hide another. */
     struct log_limit lim_frame, lim_topic, lim_msgpack, lim_signal, lim_sym,
-        lim_hb, lim_write;
+        lim_hb, lim_write, lim_replay;
+    sink_state_t *state_file;       /* NULL: none */
+    struct endpoint *eps;           /* replay endpoints */
+    int neps;
+    char *const *syms;              /* --symbols (borrowed), nsyms 0: all */
+    int nsyms;
 };
 
 sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
@@ -44,6 +64,7 @@ sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
     bus_track_init(&self->track);
     self->lim_frame = self->lim_topic = self->lim_msgpack = lim;
     self->lim_signal = self->lim_sym = self->lim_hb = self->lim_write = lim;
+    self->lim_replay = lim;
     return self;
 }
 
@@ -54,6 +75,8 @@ void sink_destroy(sink_t **self_p)
         mp_body_free(&self->body);
         bus_track_free(&self->track);
         dedup_destroy(&self->seen);
+        sink_state_free(&self->state_file);
+        free(self->eps);
         free(self);
         *self_p = NULL;
     }
@@ -143,23 +166,186 @@ static const struct bus_track_entry *s_track_find(const struct bus_track *t,
     return NULL;
 }
 
-/* Heartbeats {ver, type:"hb", src, pub, seq, ts} serve one purpose here:
- * noticing that an engine restarted (new instance id) while it had
- * nothing to publish. Its next signals then continue from `seq`. */
-static void s_heartbeat(sink_t *self, const void *body, size_t len)
+static int s_process(sink_t *self, const struct signal *s, int replayed);
+
+/* {==================== replay ====================== */
+
+/* Asks every endpoint whose engine is not known yet for its id. */
+static void s_discover(sink_t *self)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    for (int i = 0; i < self->neps; i++) {
+        struct endpoint *e = &self->eps[i];
+        char err[ERR_LEN], *reply = NULL;
+        size_t len = 0;
+        msgpack_unpacked u;
+        if (e->eng[0] || mono_ms() < e->next_try)
+            continue;
+        if (bus_request(e->ep, &sb, STATUS_TIMEOUT_MS, &reply, &len, err)) {
+            e->next_try = mono_ms() + RETRY_MS;
+            log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
+                        "(asked again in %d s at the earliest)", e->ep, err,
+                        RETRY_MS / 1000);
+            continue;
+        }
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, reply, len, NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            mp_str(&u.data, "id", e->eng, sizeof e->eng) == 0)
+            log_msg(LL_INFO, "replay endpoint %s: engine %s", e->ep, e->eng);
+        else
+            e->eng[0] = '\0';
+        msgpack_unpacked_destroy(&u);
+        free(reply);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static const char *s_endpoint_of(sink_t *self, const char *eng)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < self->neps; i++)
+            if (strcmp(self->eps[i].eng, eng) == 0)
+                return self->eps[i].ep;
+        if (pass == 0)
+            s_discover(self);
+    }
+    return NULL;
+}
+
+/* One page: the signals of engine `eng` after *after from ep, processed
+ * up to `upto`. Returns how many the reply held (0: nothing more), or -1
+ * on an error (logged). */
+static long s_replay_page(sink_t *self, const char *ep, const char *eng,
+                          uint64_t *after, uint64_t upto, int *stop)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    char err[ERR_LEN], *reply = NULL;
+    size_t len = 0;
+    const msgpack_object *sigs;
+    uint64_t first = 0;
+    long n = -1;
+    int rc;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "replay");
+    mp_kuint(&pk, "after", *after);
+    rc = bus_request(ep, &sb, REPLAY_TIMEOUT_MS, &reply, &len, err);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",
+                    ep, eng, err);
+        return -1;
+    }
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, reply, len, NULL) != MSGPACK_UNPACK_SUCCESS
+        || !mp_is(mp_get(&u.data, "type"), "replay") ||
+        !(sigs = mp_get(&u.data, "signals")) ||
+        sigs->type != MSGPACK_OBJECT_ARRAY) {
+        char why[128] = "not a replay reply";
+        mp_str(&u.data, "error", why, sizeof why);
+        log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",
+                    ep, eng, why);
+        goto out;
+    }
+    self->st.replays++;
+    mp_uint(&u.data, "first", &first);
+    if (first > *after + 1) {
+        uint64_t gone = (upto < first ? upto + 1 : first) - (*after + 1);
+        self->st.lost += gone;
+        log_msg(LL_WARN, "replay from %s: engine %s's journal starts at "
+                "seq %llu; %llu signal(s) after %llu are no longer there",
+                ep, eng, (unsigned long long)first,
+                (unsigned long long)gone, (unsigned long long)*after);
+    }
+    n = (long)sigs->via.array.size;
+    for (uint32_t i = 0; i < sigs->via.array.size && !*stop; i++) {
+        struct signal s;
+        if (signal_unpack(&sigs->via.array.ptr[i], &s, err) != ERR_OK ||
+            !s.id[0] || !symbol_valid(s.sym) || s.seq <= *after) {
+            self->st.bad++;
+            log_limited(&self->lim_replay, LL_WARN, "replay from %s: a bad "
+                        "signal skipped: %s", ep, err);
+            continue;
+        }
+        if (s.seq > upto) {
+            *stop = 1;
+            break;
+        }
+        *after = s.seq;
+        self->st.replayed++;
+        if (s_process(self, &s, 1) != ERR_OK) {
+            *stop = 2;
+            break;
+        }
+    }
+out:
+    msgpack_unpacked_destroy(&u);
+    free(reply);
+    return n;
+}
+
+/* Brings engine `eng` from `after` up to `upto` (inclusive) through its
+ * journal. ERR_IO if the output is gone for good. */
+static int s_replay(sink_t *self, const char *eng, uint64_t after,
+                    uint64_t upto)
+{
+    const char *ep = self->neps ? s_endpoint_of(self, eng) : NULL;
+    uint64_t from = after;
+    int stop = 0;
+
+    if (!ep) {
+        if (upto != UINT64_MAX) {
+            self->st.lost += upto - after;
+            log_limited(&self->lim_replay, LL_WARN, "%llu signal(s) of "
+                        "engine %s after seq %llu missed and no replay "
+                        "endpoint answers for it (--replay)",
+                        (unsigned long long)(upto - after), eng,
+                        (unsigned long long)after);
+        }
+        return ERR_OK;
+    }
+    for (int page = 0; page < REPLAY_PAGES && !stop && after < upto; page++)
+        if (s_replay_page(self, ep, eng, &after, upto, &stop) <= 0)
+            break;
+    if (after > from)
+        log_msg(LL_INFO, "replayed engine %s's signals %llu..%llu from %s",
+                eng, (unsigned long long)from + 1,
+                (unsigned long long)after, ep);
+    return stop == 2 ? ERR_IO : ERR_OK;
+}
+
+/* }==================================================== */
+
+/* Heartbeats {ver, type:"hb", src, pub, seq, ts}: an engine restarted
+ * (new instance id) while it had nothing to publish, or the signals up to
+ * `seq` did not all arrive (fetched from its journal). */
+static int s_heartbeat(sink_t *self, const void *body, size_t len)
 {
     const msgpack_object *o = mp_body_decode(&self->body, body, len);
     const struct bus_track_entry *e;
     char src[64];
     int64_t ver, ts;
-    uint64_t pub, seq, missing;
+    uint64_t pub, seq, missing, last;
     const msgpack_object *type;
 
     if (!o) {
         self->st.bad++;
         log_limited(&self->lim_hb, LL_WARN, "dropped a heartbeat: body is "
                     "not one msgpack object");
-        return;
+        return ERR_OK;
     }
     type = mp_get(o, "type");
     if (mp_int(o, "ver", &ver) || ver != 1 || !mp_is(type, "hb") ||
@@ -169,7 +355,7 @@ static void s_heartbeat(sink_t *self, const void *body, size_t len)
         log_limited(&self->lim_hb, LL_WARN, "dropped a heartbeat: not a map "
                     "with ver 1, type \"hb\", src, pub, seq and ts of the "
                     "right types");
-        return;
+        return ERR_OK;
     }
     self->st.heartbeats++;
     e = s_track_find(&self->track, src);
@@ -177,17 +363,21 @@ static void s_heartbeat(sink_t *self, const void *body, size_t len)
         bus_track_see(&self->track, src, pub, seq, &missing);
         s_sync_track(self);
     }
+    /* Behind an engine's last signal: missed ones (without a symbol
+     * filter, where every seq is ours). */
+    last = self->state_file ? sink_state_get(self->state_file, src) : 0;
+    if (self->track_gaps && last && seq > last)
+        return s_replay(self, src, last, seq);
+    return ERR_OK;
 }
 
-/* Returns ERR_OK, or ERR_IO if the output is gone for good. */
-static int s_signal(sink_t *self, const char *tsym, size_t tlen,
-                    const void *body, size_t len)
+/* Decodes and checks a signal from the bus. 0, or -1 (counted, logged). */
+static int s_decode(sink_t *self, const char *tsym, size_t tlen,
+                    const void *body, size_t len, struct signal *s)
 {
     const msgpack_object *o = mp_body_decode(&self->body, body, len);
     char err[ERR_LEN], p1[SYM_MAX], p2[SYM_MAX + 8];
     const char *field;
-    struct signal s;
-    uint64_t missing;
     int rc;
 
     snprintf(p1, sizeof p1, "%.*s", (int)tlen, tsym);
@@ -196,16 +386,16 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
         self->st.bad++;
         log_limited(&self->lim_msgpack, LL_WARN, "dropped a signal for %s: "
                     "body is not one msgpack object", p2);
-        return ERR_OK;
+        return -1;
     }
-    rc = signal_unpack(o, &s, err);
-    if (rc == ERR_OK && !s.id[0]) {
-        snprintf(err, ERR_LEN, "signal %s: empty 'id'", s.sym);
+    rc = signal_unpack(o, s, err);
+    if (rc == ERR_OK && !s->id[0]) {
+        snprintf(err, ERR_LEN, "signal %s: empty 'id'", s->sym);
         rc = ERR_INVALID;
     }
-    field = rc == ERR_OK ? s_bad_utf8(&s) : NULL;
+    field = rc == ERR_OK ? s_bad_utf8(s) : NULL;
     if (field) {
-        snprintf(err, ERR_LEN, "signal %s: '%s' is not UTF-8", s.sym, field);
+        snprintf(err, ERR_LEN, "signal %s: '%s' is not UTF-8", s->sym, field);
         rc = ERR_INVALID;
     }
     if (rc != ERR_OK) {
@@ -214,38 +404,47 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
         log_limited(&self->lim_signal, LL_WARN, "dropped a bad signal on "
                     "topic sig|%s|: %s", p2,
                     s_printable(clean, sizeof clean, err));
-        return ERR_OK;
+        return -1;
     }
-    if (strlen(s.sym) != tlen || memcmp(s.sym, tsym, tlen) != 0 ||
-        !symbol_valid(s.sym)) {
+    if (strlen(s->sym) != tlen || memcmp(s->sym, tsym, tlen) != 0 ||
+        !symbol_valid(s->sym)) {
         char clean[SYM_MAX];
         self->st.bad++;
         log_limited(&self->lim_sym, LL_WARN, "dropped a signal: symbol '%s' "
                     "does not match its topic sig|%s|",
-                    s_printable(clean, sizeof clean, s.sym), p2);
-        return ERR_OK;
+                    s_printable(clean, sizeof clean, s->sym), p2);
+        return -1;
     }
-    self->st.signals++;
-    if (dedup_has(self->seen, s.id)) {
+    return 0;
+}
+
+static int s_wanted(const sink_t *self, const char *sym)
+{
+    if (!self->nsyms)
+        return 1;
+    for (int i = 0; i < self->nsyms; i++)
+        if (strcmp(self->syms[i], sym) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes one signal (live or replayed) unless it is a duplicate; records
+ * it in the state. Returns ERR_OK, or ERR_IO if the output is gone. */
+static int s_process(sink_t *self, const struct signal *s, int replayed)
+{
+    int rc;
+
+    if (replayed && !s_wanted(self, s->sym))
+        goto done;                  /* another symbol: only the seq counts */
+    if (dedup_has(self->seen, s->id)) {
         self->st.duplicates++;
         log_msg(LL_DEBUG, "duplicate signal %s (%s %s seq %llu) dropped",
-                s.id, s.sym, signal_action_name(s.act),
-                (unsigned long long)s.seq);
-        return ERR_OK;
+                s->id, s->sym, signal_action_name(s->act),
+                (unsigned long long)s->seq);
+        goto done;
     }
-    /* With a symbol filter the engine's seq skips the other symbols'
-     * signals: only an instance change means something then. */
-    if (self->track_gaps) {
-        bus_track_see(&self->track, s.eng, s.pub, s.seq, &missing);
-    } else {
-        const struct bus_track_entry *e = s_track_find(&self->track, s.eng);
-        if (!e || e->pub != s.pub)
-            bus_track_see(&self->track, s.eng, s.pub, s.seq, &missing);
-    }
-    s_sync_track(self);
-
     errno = 0;
-    rc = self->ops->write(self->state, &s);
+    rc = self->ops->write(self->state, s);
     if (rc != ERR_OK) {
         int e = errno;
         self->st.failed++;
@@ -255,19 +454,123 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
             return ERR_IO;
         }
         log_limited(&self->lim_write, LL_ERROR, "%s: cannot write signal %s "
-                    "(%s): %s; %llu failed so far", self->ops->name, s.id,
-                    s.sym, e ? strerror(e) : err_str(rc),
+                    "(%s): %s; %llu failed so far", self->ops->name, s->id,
+                    s->sym, e ? strerror(e) : err_str(rc),
                     (unsigned long long)self->st.failed);
-        return ERR_OK;
+        goto done;
     }
-    /* Only a written signal counts as processed: a replay may retry the
-     * others. */
-    dedup_add(self->seen, s.id);
+    dedup_add(self->seen, s->id);
     self->st.written++;
-    log_msg(LL_DEBUG, "signal %s %s %s seq %llu from %s written", s.id,
-            s.sym, signal_action_name(s.act), (unsigned long long)s.seq,
-            s.eng);
+    log_msg(LL_DEBUG, "signal %s %s %s seq %llu from %s written%s", s->id,
+            s->sym, signal_action_name(s->act), (unsigned long long)s->seq,
+            s->eng, replayed ? " (replayed)" : "");
+done:
+    if (self->state_file)
+        sink_state_set(self->state_file, s->eng, s->seq, 0);
     return ERR_OK;
+}
+
+/* Returns ERR_OK, or ERR_IO if the output is gone for good. */
+static int s_signal(sink_t *self, const char *tsym, size_t tlen,
+                    const void *body, size_t len)
+{
+    struct signal s;
+    uint64_t missing, last;
+    int kind, rc;
+
+    if (s_decode(self, tsym, tlen, body, len, &s))
+        return ERR_OK;
+    self->st.signals++;
+    /* With a symbol filter the engine's seq skips the other symbols'
+     * signals: only an instance change means something then. */
+    if (self->track_gaps) {
+        kind = bus_track_see(&self->track, s.eng, s.pub, s.seq, &missing);
+    } else {
+        const struct bus_track_entry *e = s_track_find(&self->track, s.eng);
+        kind = TRACK_OK;
+        if (!e || e->pub != s.pub)
+            kind = bus_track_see(&self->track, s.eng, s.pub, s.seq,
+                                 &missing);
+    }
+    s_sync_track(self);
+    last = self->state_file ? sink_state_get(self->state_file, s.eng) : 0;
+    if (last && s.seq > last + 1 && self->track_gaps) {
+        /* Missed signals (a gap, or an engine restart with its journal):
+         * fetched first, so the output sees them in order. */
+        rc = s_replay(self, s.eng, last, s.seq - 1);
+        if (rc != ERR_OK)
+            return rc;
+    } else if (last && s.seq <= last && kind == TRACK_RESTART &&
+               self->state_file) {
+        log_msg(LL_WARN, "engine %s restarted numbering its signals anew "
+                "(seq %llu after %llu): its journal was lost or replaced",
+                s.eng, (unsigned long long)s.seq, (unsigned long long)last);
+        sink_state_set(self->state_file, s.eng, s.seq - 1, 1);
+    }
+    return s_process(self, &s, 0);
+}
+
+static void s_seen(void *arg, const char *eng, const char *id, uint64_t seq)
+{
+    sink_t *self = arg;
+
+    dedup_add(self->seen, id);
+    if (self->state_file && eng[0])
+        sink_state_set(self->state_file, eng, seq, 0);
+}
+
+int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
+                char *const *syms, int nsyms, char *err)
+{
+    self->syms = syms;
+    self->nsyms = nsyms;
+    if (state_path && *state_path) {
+        self->state_file = sink_state_load(state_path, err);
+        if (!self->state_file)
+            return ERR_IO;
+    }
+    if (replay_eps && *replay_eps) {
+        char list[4096], *items[ENDPOINTS_MAX];
+        int n;
+        if (strfmt(list, sizeof list, "%s", replay_eps) < 0 ||
+            (n = split_list(list, items, ENDPOINTS_MAX)) < 0) {
+            snprintf(err, ERR_LEN, "--replay: too long or more than %d "
+                     "endpoints", ENDPOINTS_MAX);
+            return ERR_USAGE;
+        }
+        self->eps = calloc((size_t)(n ? n : 1), sizeof *self->eps);
+        if (!self->eps) {
+            snprintf(err, ERR_LEN, "out of memory");
+            return ERR_NOMEM;
+        }
+        for (int i = 0; i < n; i++)
+            snprintf(self->eps[i].ep, sizeof self->eps[i].ep, "%s",
+                     items[i]);
+        self->neps = n;
+    }
+    if (self->ops->seen)
+        self->ops->seen(self->state, s_seen, self);
+    return ERR_OK;
+}
+
+void sink_catch_up(sink_t *self)
+{
+    if (!self->state_file || !self->neps ||
+        !sink_state_count(self->state_file))
+        return;                     /* a first start: nothing missed */
+    s_discover(self);
+    for (int i = 0; i < self->neps; i++) {
+        const char *eng = self->eps[i].eng;
+        uint64_t last = eng[0] ? sink_state_get(self->state_file, eng) : 0;
+        if (last && s_replay(self, eng, last, UINT64_MAX) != ERR_OK)
+            return;
+    }
+}
+
+void sink_save(sink_t *self)
+{
+    if (self->state_file)
+        sink_state_save(self->state_file);
 }
 
 int sink_handle(sink_t *self, const char *topic, const void *body,
@@ -276,10 +579,8 @@ int sink_handle(sink_t *self, const char *topic, const void *body,
     char clean[BUS_TOPIC_MAX];
 
     self->st.received++;
-    if (strcmp(topic, "hb|") == 0) {
-        s_heartbeat(self, body, len);
-        return ERR_OK;
-    }
+    if (strcmp(topic, "hb|") == 0)
+        return s_heartbeat(self, body, len);
     if (strncmp(topic, "sig|", 4) == 0) {
         const char *sym = topic + 4, *bar = strchr(sym, '|');
         if (bar && bar > sym && bar[1] == '\0')

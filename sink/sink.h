@@ -50,6 +50,15 @@ struct sink_ops {
      * bars on --bars (default tcp://127.0.0.1:5555, the feeder) for the
      * same --symbols and hands each well-formed bar here. */
     void (*bar)(void *state, const struct bar *b);
+    /* Optional: the signals the output already holds (the end of its
+     * file), each through fn, so that signals replayed after a crash are
+     * not written twice. */
+    void (*seen)(void *state, void (*fn)(void *arg, const char *eng,
+                                         const char *id, uint64_t seq),
+                 void *arg);
+    /* Optional: the default state file for this output (e.g. next to its
+     * file) in out[n]; 0, or -1 for the common default. */
+    int (*state_path)(void *state, char *out, size_t n);
 };
 
 extern const struct sink_ops sink_console;
@@ -83,6 +92,10 @@ struct sink_stats {
     uint64_t gaps, missed;          /* sequence gaps, signals in them */
     uint64_t restarts;              /* engine instance changes */
     uint64_t old;                   /* signals with an older seq */
+    uint64_t replays;               /* replay requests answered */
+    uint64_t replayed;              /* signals received through them */
+    uint64_t lost;                  /* missed and no longer in a journal,
+                                       or no engine to ask */
 };
 
 #define SINK_DEDUP_IDS 4096         /* signal ids remembered */
@@ -93,6 +106,20 @@ struct sink_stats {
  * restarts. NULL on allocation failure. */
 sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps);
 void sink_destroy(sink_t **self_p);
+
+/* Resuming after a stop, a gap or an engine restart. state_path: the
+ * state file (NULL or "": none); replay_eps: the engines' request
+ * endpoints, comma-separated (NULL or "": no replay); syms/nsyms: the
+ * --symbols filter (0: all), applied to replayed signals. Loads the state
+ * and what the output already holds (sink_ops.seen). 0, or ERR_IO with a
+ * reason in err[ERR_LEN]. */
+int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
+                char *const *syms, int nsyms, char *err);
+/* Asks each engine (replay endpoints) for the signals after the state
+ * file's last ones: at start, before the first live message. */
+void sink_catch_up(sink_t *self);
+/* Saves the state file if it changed: now and then, and at exit. */
+void sink_save(sink_t *self);
 
 /* Handles one message: topic (NUL-terminated) and msgpack body. Returns
  * 0, or ERR_IO if the output is gone for good (stop the sink). Bad input

@@ -111,6 +111,9 @@ class Workspace:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="lt-it-")
         self.procs = []
+        # Journals and sink state files of the programs started from here
+        # on stay with this workspace.
+        os.environ["XDG_STATE_HOME"] = os.path.join(self.dir, "state")
 
     def ep(self, name):
         return "ipc://%s/%s.ipc" % (self.dir, name)

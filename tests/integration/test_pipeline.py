@@ -81,7 +81,8 @@ class Pipeline(unittest.TestCase):
             "bars_published", 0) >= 150 * len(SYMS),
             what="150 live bars per symbol")
         sink2 = self.sink("sink2", "eng2")
-        eng2 = self.engine("eng2", "--wait-subscribers", "1")
+        eng2 = self.engine("eng2", "--wait-subscribers", "1",
+                           "--journal", ws.path("journal2"))
 
         last_t = {s: START + (HISTORY + COUNT - 1) * 60000 for s in SYMS}
         st1 = lt.wait_until(lambda: self.engine_done("eng1", last_t), 60,

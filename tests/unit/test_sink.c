@@ -12,6 +12,7 @@
 #include "../../sink/console.c"
 #include "../../sink/dedup.c"
 #include "../../sink/sink.c"
+#include "../../sink/state.c"
 
 /* A buy signal as the engine would publish it. */
 static void s_make(struct signal *s, const char *id, const char *sym,

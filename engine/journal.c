@@ -444,6 +444,8 @@ int journal_append(journal_t *self, int kind, uint64_t seq,
         s_sync(self);
     if (g->size >= self->cfg.seg_bytes && kind == JOURNAL_SIGNAL)
         s_rotate(self);
+    else if (self->total > self->cfg.max_bytes)
+        s_prune(self);
     return 0;
 }
 

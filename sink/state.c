@@ -55,7 +55,7 @@ static int s_parse(const char *line, struct ent *out)
         tail != '\n' || strlen(eng) >= ENG_MAX ||
         s_line_crc(eng, seq) != crc)
         return -1;
-    snprintf(out->eng, sizeof out->eng, "%s", eng);
+    memcpy(out->eng, eng, strlen(eng) + 1);     /* < ENG_MAX, checked */
     out->seq = seq;
     return 0;
 }

@@ -524,11 +524,11 @@ int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
 {
     self->syms = syms;
     self->nsyms = nsyms;
-    if (state_path && *state_path) {
-        self->state_file = sink_state_load(state_path, err);
-        if (!self->state_file)
-            return ERR_IO;
-    }
+    /* Without a file the state is kept in memory: gaps are still
+     * replayed, only a restart starts afresh. */
+    self->state_file = sink_state_load(state_path ? state_path : "", err);
+    if (!self->state_file)
+        return ERR_IO;
     if (replay_eps && *replay_eps) {
         char list[4096], *items[ENDPOINTS_MAX];
         int n;

@@ -73,6 +73,8 @@ sink_state_t *sink_state_load(const char *path, char *err)
         return NULL;
     }
     self->lim = (struct log_limit)LOG_LIMIT_INIT;
+    if (!*path)
+        return self;                /* in memory only */
     f = fopen(path, "r");
     if (!f) {
         if (errno == ENOENT)
@@ -161,7 +163,7 @@ int sink_state_save(sink_state_t *self)
     FILE *f = NULL;
     int fd = -1;
 
-    if (!self->dirty)
+    if (!self->dirty || !self->path[0])
         return 0;
     if (strfmt(tmp, sizeof tmp, "%s.tmp", self->path) < 0) {
         errno = ENAMETOOLONG;

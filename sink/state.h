@@ -23,7 +23,8 @@
 
 typedef struct sink_state sink_state_t;
 
-/* Reads path (a missing file is an empty state). NULL with a reason in
+/* Reads path (a missing file is an empty state; "": kept in memory only,
+ * never saved). NULL with a reason in
  * err[ERR_LEN] only on a path that cannot be used at all. */
 sink_state_t *sink_state_load(const char *path, char *err);
 void sink_state_free(sink_state_t **self_p);

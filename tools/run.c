@@ -10,6 +10,7 @@
  * Exit code: 0 if every child exited 0 after being asked to stop; 1 if one
  * failed to start, exited on its own, exited non-zero or was killed (one
  * line per child says which and how); 2 on bad flags. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -70,6 +71,7 @@ struct run {
     char ep_eng[EP_MAX];            /* engine request endpoint */
     char a_lookback[32];            /* numbers as children's arguments */
     char a_seed[32];
+    char a_journal[PATH_MAX];       /* the engine's journal, in dir */
     char a_interval[40];
     char a_timeframe[32];
     char a_history[32];
@@ -387,6 +389,23 @@ static int s_make_dir(struct run *r, char *err)
     return 0;
 }
 
+/* Removes the engine's journal of this run (its files and lock). */
+static void s_remove_journal(const struct run *r)
+{
+    char path[PATH_MAX];
+    struct dirent *de;
+    DIR *d = opendir(r->a_journal);
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.' &&
+            strfmt(path, sizeof path, "%s/%s", r->a_journal, de->d_name) >= 0)
+            unlink(path);
+    closedir(d);
+    rmdir(r->a_journal);
+}
+
 /* Removes the sockets the children may have left and the directory. */
 static void s_remove_dir(const struct run *r)
 {
@@ -394,6 +413,7 @@ static void s_remove_dir(const struct run *r)
 
     if (!r->dir[0])
         return;
+    s_remove_journal(r);
     for (size_t i = 0; i < sizeof s_socks / sizeof s_socks[0]; i++)
         if (strfmt(path, sizeof path, "%s/%s", r->dir, s_socks[i]) >= 0)
             unlink(path);
@@ -415,6 +435,10 @@ static int s_build(struct run *r)
     child_arg(c, "console");
     child_arg(c, "--sub");
     child_arg(c, r->ep_sig);
+    child_arg(c, "--replay");               /* what the console missed */
+    child_arg(c, r->ep_eng);
+    child_arg(c, "--state");                /* one run: nothing to resume */
+    child_arg(c, "");
     if (r->json)
         child_arg(c, "--json");
     if (r->verbose)
@@ -437,6 +461,9 @@ static int s_build(struct run *r)
     child_arg(c, r->ep_eng);
     child_arg(c, "--wait-subscribers");     /* the console sees it all */
     child_arg(c, "1");
+    strfmt(r->a_journal, sizeof r->a_journal, "%s/journal", r->dir);
+    child_arg(c, "--journal");              /* this run's, removed after */
+    child_arg(c, r->a_journal);
     if (r->lookback != NO_LOOKBACK) {
         strfmt(r->a_lookback, sizeof r->a_lookback, "%lld",
                (long long)r->lookback);

@@ -210,3 +210,9 @@ uint32_t crc32_ieee(uint32_t crc, const void *data, size_t len)
         crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
+
+int symbol_shard(const char *sym, int n)
+{
+    return n > 0 ? (int)(hash64(HASH_INIT, sym, strlen(sym)) %
+                         (uint64_t)n) : 0;
+}

@@ -32,6 +32,10 @@ int parse_int64(const char *s, int64_t *out);
 /* 1 if `s` is a valid symbol: 1..SYM_MAX-1 chars of [A-Za-z0-9.:/_-]. */
 int symbol_valid(const char *s);
 
+/* The shard of symbol `sym` among n: FNV-1a 64 of its bytes (no NUL),
+ * modulo n. Stable across hosts and versions (engines' --shard). */
+int symbol_shard(const char *sym, int n);
+
 /* Splits a comma-separated list in place; returns the number of items, or
  * -1 if there are more than `max`. Empty items are skipped. */
 int split_list(char *s, char **items, int max);

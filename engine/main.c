@@ -59,6 +59,8 @@ struct engine {
     int64_t lookback;               /* -1: automatic */
     int64_t wait_subs;              /* signal subscriptions before live */
     int64_t memory_mb;              /* Lua memory for all strategies */
+    const char *shard;              /* --shard i/N, NULL: none */
+    int shard_i, shard_n;
     const char *journal_dir;        /* NULL: default; "": no journal */
     const char *fsync;              /* always, everysec, no */
     int64_t journal_mb, journal_days;
@@ -68,6 +70,8 @@ struct engine {
     /* state */
     struct sym *syms;
     int nsym;
+    struct runner probe;            /* the strategy when a shard holds no
+                                       symbol (its name and lookback) */
     int *index;                     /* open-addressing symbol index */
     size_t index_cap;
     char idbuf[64];
@@ -95,6 +99,12 @@ struct engine {
 };
 
 static struct engine E;
+
+/* The strategy (for its name, parameters and lookback). */
+static strategy_t *s_strat(void)
+{
+    return E.nsym ? E.syms[0].run.strat : E.probe.strat;
+}
 
 /* {==================== symbols ============================== */
 
@@ -589,7 +599,7 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kstr(pk, "prog", PROG);
     mp_kstr(pk, "id", E.id);
     mp_kuint(pk, "pub", E.pub.instance);
-    mp_kstr(pk, "strategy", strategy_name(E.syms[0].run.strat));
+    mp_kstr(pk, "strategy", strategy_name(s_strat()));
     mp_kint(pk, "lookback", E.lb);
     mp_kuint(pk, "bars_in", E.bars_in);
     mp_kuint(pk, "bad", E.bad);
@@ -756,6 +766,8 @@ static const struct opt s_opts[] = {
       "start only once N subscriptions to signals have arrived (0)" },
     { "memory-mb", OPT_INT, &E.memory_mb, NULL, "MB",
       "memory for all the strategies' Lua states together (2048)" },
+    { "shard", OPT_STR, &E.shard, "LIVETRADE_SHARD", "I/N",
+      "only the symbols of --symbols in shard I of N (0 <= I < N)" },
     { "id", OPT_STR, &E.id, NULL, "NAME",
       "engine id in signals (default: strategy-<hash of symbols>)" },
     { "cash", OPT_DBL, &E.bcfg.cash, NULL, "N",
@@ -878,7 +890,33 @@ static int s_setup(int argc, char **argv)
                      "(letters, digits and . : / _ - only)", items[k]);
             return proc_usage_error(PROG, err);
         }
-    E.syms = calloc((size_t)E.nsym, sizeof *E.syms);
+    if (E.shard) {
+        char tail;
+        int n = 0;
+        if (sscanf(E.shard, "%d/%d%c", &E.shard_i, &E.shard_n, &tail) != 2
+            || E.shard_n < 1 || E.shard_n > 1024 || E.shard_i < 0 ||
+            E.shard_i >= E.shard_n)
+            return proc_usage_error(PROG, "--shard must be I/N with 0 <= I "
+                                    "< N <= 1024, e.g. 0/2");
+        /* The symbol's own shard first, so an empty shard still has a
+         * strategy to name. */
+        rc = runner_init(&E.probe, E.strategy, items[0], &E.params, &E.bcfg,
+                         err);
+        if (rc) {
+            if (rc == ERR_USAGE)
+                return proc_usage_error(PROG, err);
+            fprintf(stderr, "%s: %s\n", PROG, err);
+            return 1;
+        }
+        for (int k = 0; k < E.nsym; k++)
+            if (symbol_shard(items[k], E.shard_n) == E.shard_i)
+                items[n++] = items[k];
+        log_msg(n ? LL_INFO : LL_WARN, "shard %d/%d: %d of the %d symbols%s",
+                E.shard_i, E.shard_n, n, E.nsym, n ? "" : " (none: this "
+                "engine stays idle)");
+        E.nsym = n;
+    }
+    E.syms = calloc((size_t)(E.nsym ? E.nsym : 1), sizeof *E.syms);
     if (!E.syms)
         return proc_usage_error(PROG, "out of memory");
     for (int k = 0; k < E.nsym; k++) {
@@ -900,10 +938,13 @@ static int s_setup(int argc, char **argv)
     if (rc)
         return 1;
     if (!E.id) {
-        snprintf(E.idbuf, sizeof E.idbuf, "%s-%08llx",
-                 strategy_name(E.syms[0].run.strat),
+        char shard[32] = "";
+        if (E.shard)
+            snprintf(shard, sizeof shard, "-s%dof%d", E.shard_i, E.shard_n);
+        snprintf(E.idbuf, sizeof E.idbuf, "%s-%08llx%s",
+                 strategy_name(s_strat()),
                  (unsigned long long)(hash_str(HASH_INIT, E.symbols) &
-                                      0xffffffffULL));
+                                      0xffffffffULL), shard);
         E.id = E.idbuf;
     }
     rc = s_journal_open(err);
@@ -914,10 +955,10 @@ static int s_setup(int argc, char **argv)
         log_msg(LL_INFO, "lookback %lld bars (--lookback)",
                 (long long)E.lb);
     } else {
-        E.lb = strategy_lookback(E.syms[0].run.strat);
+        E.lb = strategy_lookback(s_strat());
         log_msg(LL_INFO, "lookback %lld bars (auto: from the strategy's "
                 "indicators and parameters %s)", (long long)E.lb,
-                strategy_params(E.syms[0].run.strat));
+                strategy_params(s_strat()));
     }
     return 0;
 }
@@ -955,8 +996,8 @@ int main(int argc, char **argv)
     bus_subscribe(E.sub, "hb", NULL);
     log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
             "from %s, history from %s, signals on %s, requests on %s",
-            E.id, strategy_name(E.syms[0].run.strat),
-            strategy_params(E.syms[0].run.strat), E.nsym, E.sub_ep,
+            E.id, strategy_name(s_strat()),
+            strategy_params(s_strat()), E.nsym, E.sub_ep,
             *E.hist_ep ? E.hist_ep : "(none)", E.pub_ep, E.rep_ep);
 
     E.warming = E.nsym;
@@ -996,6 +1037,8 @@ int main(int argc, char **argv)
         runner_free(&E.syms[k].run);
         free(E.syms[k].buf);
     }
+    if (E.shard)
+        runner_free(&E.probe);
     free(E.syms);
     free(E.index);
     bus_term();

@@ -104,9 +104,9 @@ run: deps
 # The whole suite: the normal build, then the same tests under ASan/UBSan.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit corpus integration
 	@$(MAKE) --no-print-directory SAN=1 all
-	@$(MAKE) --no-print-directory SAN=1 unit integration
+	@$(MAKE) --no-print-directory SAN=1 unit corpus integration
 
 unit: $(UNITS)
 	@sh tests/run_unit.sh $(UNITS)
@@ -131,3 +131,5 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+include tests/fuzz/fuzz.mk

@@ -32,6 +32,21 @@ int history_req_parse(const msgpack_object *o, struct history_req *r,
     return ERR_OK;
 }
 
+int replay_req_parse(const msgpack_object *o, uint64_t max, uint64_t *after,
+                     uint64_t *n, char *err)
+{
+    *n = max;
+    if (mp_uint(o, "after", after) ||
+        (mp_get(o, "n") && (mp_uint(o, "n", n) || *n == 0))) {
+        snprintf(err, ERR_LEN, "replay needs after: an unsigned integer "
+                 "(and n: a positive integer, if given)");
+        return ERR_PARSE;
+    }
+    if (*n > max)
+        *n = max;
+    return ERR_OK;
+}
+
 void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
                           int64_t since)
 {

@@ -642,7 +642,8 @@ static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
                           const msgpack_object *o)
 {
     static struct log_limit lim = LOG_LIMIT_INIT;
-    uint64_t after, n = JOURNAL_REPLAY_MAX;
+    char err[ERR_LEN];
+    uint64_t after, n;
     size_t count;
 
     if (!E.journal) {
@@ -650,16 +651,12 @@ static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
                            "\"\")");
         return;
     }
-    if (mp_uint(o, "after", &after) ||
-        (mp_get(o, "n") && (mp_uint(o, "n", &n) || n == 0))) {
+    if (replay_req_parse(o, JOURNAL_REPLAY_MAX, &after, &n, err)) {
         log_limited(&lim, LL_WARN, "bad replay request; answered with an "
                     "error");
-        history_pack_error(pk, "replay needs after: an unsigned integer "
-                           "(and n: a positive integer, if given)");
+        history_pack_error(pk, err);
         return;
     }
-    if (n > JOURNAL_REPLAY_MAX)
-        n = JOURNAL_REPLAY_MAX;
     E.replays++;
     msgpack_pack_map(pk, 6);
     mp_kint(pk, "ver", 1);

@@ -65,7 +65,7 @@ $(BIN)/livetrade-engine: $(call obj,engine/main.c) $(B)/libengine.a $(B)/libcomm
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade-sink: $(call obj,$(SINK_SRC)) $(B)/libcommon.a
+$(BIN)/livetrade-sink: $(call obj,$(SINK_SRC)) $(B)/libengine.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

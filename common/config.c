@@ -89,6 +89,8 @@ static int s_set(const struct opt *o, const char *val, const char *from,
     case OPT_BOOL:
         *(int *)o->dst = strcmp(val, "0") != 0 && strcmp(val, "false") != 0;
         return 0;
+    case OPT_REST:
+        break;                      /* only `--` sets it */
     case OPT_MULTI: {
         struct opt_multi *m = o->dst;
         if (m->n < OPT_MULTI_MAX) {
@@ -118,6 +120,16 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
 
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return 1;
+        if (strcmp(a, "--") == 0) {
+            for (o = opts; o->name && o->kind != OPT_REST; o++)
+                ;
+            if (o->name) {
+                struct opt_rest *r = o->dst;
+                r->argc = argc - i - 1;
+                r->argv = argv + i + 1;
+                break;
+            }
+        }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (np == maxpos) {
                 snprintf(err, ERR_LEN, "unexpected argument '%s'", a);
@@ -130,7 +142,8 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
         eq = strchr(a, '=');
         len = eq ? (size_t)(eq - a) : strlen(a);
         for (o = opts; o->name; o++)
-            if (strlen(o->name) == len && strncmp(o->name, a, len) == 0)
+            if (o->kind != OPT_REST && strlen(o->name) == len &&
+                strncmp(o->name, a, len) == 0)
                 break;
         if (!o->name) {
             snprintf(err, ERR_LEN, "unknown flag --%.*s (see --help)",
@@ -158,7 +171,8 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
     }
     for (const struct opt *o = opts; o->name; o++) {
         const char *v;
-        if (!o->env || (o - opts < 128 && seen[o - opts]))
+        if (!o->env || o->kind == OPT_REST ||
+            (o - opts < 128 && seen[o - opts]))
             continue;
         v = config_env(o->env);
         if (v && s_set(o, v, o->env, err))
@@ -174,8 +188,11 @@ void config_usage(const char *usage, const struct opt *opts)
     printf("usage: %s\n\n", usage);
     for (const struct opt *o = opts; o->name; o++) {
         char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", o->name, o->meta ? " " : "",
-                 o->meta ? o->meta : "");
+        if (o->kind == OPT_REST)
+            snprintf(left, sizeof left, "-- %s", o->meta ? o->meta : "ARGS");
+        else
+            snprintf(left, sizeof left, "--%s%s%s", o->name,
+                     o->meta ? " " : "", o->meta ? o->meta : "");
         printf("  %-26s %s", left, o->help ? o->help : "");
         if (o->env)
             printf(" [env %s]", o->env);

@@ -25,7 +25,8 @@ enum opt_kind {
     OPT_INT,            /* int64_t */
     OPT_DBL,            /* double */
     OPT_BOOL,           /* int, set to 1 */
-    OPT_MULTI           /* struct opt_multi: repeatable, keeps every value */
+    OPT_MULTI,          /* struct opt_multi: repeatable, keeps every value */
+    OPT_REST            /* struct opt_rest: every argument after `--` */
 };
 
 #define OPT_MULTI_MAX 64
@@ -33,6 +34,15 @@ enum opt_kind {
 struct opt_multi {
     int n;                          /* values given */
     const char *v[OPT_MULTI_MAX];   /* in command-line order */
+};
+
+/* OPT_REST: `--` ends the flags; what follows (a command and its own
+ * arguments, flags included) is kept as is. The entry's name is never
+ * matched as a flag (--help shows it as `-- META`). Without an OPT_REST
+ * entry, `--` is an ordinary positional argument. */
+struct opt_rest {
+    int argc;                       /* 0: no `--` given */
+    char **argv;                    /* argv[0..argc), NULL-terminated */
 };
 
 struct opt {

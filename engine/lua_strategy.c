@@ -75,9 +75,48 @@ static void s_hook(lua_State *L, lua_Debug *ar)
     struct strategy *s = lt_self(L);
     (void)ar;
     s->ticks += HOOK_EVERY;
-    if (s->ticks > s->budget)
+    if (s->ticks > s->budget && s->sym[0])
         lt_error(L, "strategy %s on %s: instruction budget of %lld "
                  "exceeded (endless loop?)", s->name, s->sym, s->budget);
+    if (s->ticks > s->budget) {             /* a sandbox: no symbol */
+        luaL_where(L, 0);                   /* the running line */
+        lua_pushfstring(L, "instruction budget of %I exceeded (endless "
+                        "loop?)", (lua_Integer)s->budget);
+        lua_concat(L, 2);
+        lua_error(L);
+    }
+}
+
+/* pcall and xpcall that cannot swallow the budget error: once the call
+ * is over its budget, whatever the protected function raised is raised
+ * again, so `while true do pcall(f) end` still stops. */
+static int s_rethrow_if_over(lua_State *L, int status)
+{
+    struct strategy *s = lt_self(L);
+    if (status != LUA_OK && s->ticks > s->budget)
+        return lua_error(L);
+    lua_pushboolean(L, status == LUA_OK);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
+static int s_safe_pcall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    return s_rethrow_if_over(L, lua_pcall(L, lua_gettop(L) - 1,
+                                          LUA_MULTRET, 0));
+}
+
+static int s_safe_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);                    /* f */
+    lua_rotate(L, 3, 1);                    /* handler, f, args... */
+    lua_remove(L, 1);
+    n = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+    lua_remove(L, 1);                       /* the handler */
+    return s_rethrow_if_over(L, n);
 }
 
 static int s_print(lua_State *L)
@@ -123,6 +162,10 @@ static void s_open_libs(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, s_print);
     lua_setglobal(L, "print");
+    lua_pushcfunction(L, s_safe_pcall);
+    lua_setglobal(L, "pcall");
+    lua_pushcfunction(L, s_safe_xpcall);
+    lua_setglobal(L, "xpcall");
 }
 
 /* }========================================================== */
@@ -575,3 +618,60 @@ void strategy_set_budget(strategy_t *s, long long instructions)
 {
     s->budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
 }
+
+/* {==================== sandbox for other scripts ============ */
+
+lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
+                                long long budget)
+{
+    struct strategy *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->mem_cap = mem_cap ? mem_cap : STRAT_MEM_DEFAULT;
+    s->budget = budget > 0 ? budget : STRAT_BUDGET_DEFAULT;
+    s->start = -1;
+    s->ref_self = s->ref_next = LUA_NOREF;
+    s->L = lua_newstate(s_alloc, s);
+    if (!s->L) {
+        free(s);
+        return NULL;
+    }
+    *(struct strategy **)lua_getextraspace(s->L) = s;
+    s_open_libs(s->L);
+    lua_sethook(s->L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return s->L;
+}
+
+void strategy_sandbox_close(lua_State **Lp)
+{
+    struct strategy *s;
+
+    if (!*Lp)
+        return;
+    s = lt_self(*Lp);
+    lua_close(*Lp);
+    free(s);
+    *Lp = NULL;
+}
+
+int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
+{
+    int base = lua_gettop(L) - nargs, rc;
+
+    lua_pushcfunction(L, s_traceback);
+    lua_insert(L, base);
+    lt_self(L)->ticks = 0;
+    rc = lua_pcall(L, nargs, nres, base);
+    lua_remove(L, base);
+    if (rc != LUA_OK) {
+        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
+                 lua_tostring(L, -1) : "error object is not a string");
+        lua_pop(L, 1);
+        return ERR_LUA;
+    }
+    return ERR_OK;
+}
+
+/* }========================================================== */

@@ -110,4 +110,19 @@ int strategy_out_of_money(const strategy_t *self);
 void strategy_set_memory_cap(size_t total);
 void strategy_set_budget(strategy_t *self, long long instructions);
 
+/* A sandboxed Lua state for scripts other than strategies (the lua
+ * output of livetrade-sink): the strategies' libraries and limits (no io,
+ * os, debug, package, require, load; text chunks only), a memory cap of
+ * `mem_cap` bytes (0: STRAT_MEM_DEFAULT) and an instruction budget per
+ * strategy_sandbox_pcall (<= 0: STRAT_BUDGET_DEFAULT); `name` prefixes
+ * print() lines and budget errors. NULL if out of memory. */
+struct lua_State;
+struct lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
+                                       long long budget);
+void strategy_sandbox_close(struct lua_State **Lp);
+/* lua_pcall(L, nargs, nres) with the budget restarted. ERR_OK, or ERR_LUA
+ * with the message ("file:line: ...") in err[ERR_LEN], stack popped. */
+int strategy_sandbox_pcall(struct lua_State *L, int nargs, int nres,
+                           char *err);
+
 #endif

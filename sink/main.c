@@ -30,6 +30,8 @@
 static const struct sink_ops *const s_outputs[] = {
     &sink_console,
     &sink_file,
+    &sink_lua,
+    &sink_exec,
     NULL
 };
 

@@ -63,6 +63,8 @@ struct sink_ops {
 
 extern const struct sink_ops sink_console;
 extern const struct sink_ops sink_file;
+extern const struct sink_ops sink_lua;
+extern const struct sink_ops sink_exec;
 
 /* Formats `s` as one console line (no newline) into buf[n]: running
  * `number`, bar time (UTC), symbol, action, price, confidence, order

@@ -1,0 +1,183 @@
+/* test_custom_sinks.c -- what the lua and exec outputs rest on: `--` in
+ * the flag parser, the script sandbox (budget that pcall cannot swallow,
+ * memory cap, no io/os) and sink.json. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../sink/lua_sink.c"
+
+static void test_rest_after_dashes(void **state)
+{
+    int64_t queue = 0;
+    struct opt_rest rest = { 0, NULL };
+    const struct opt opts[] = {
+        { "queue", OPT_INT, &queue, NULL, "N", "" },
+        { "", OPT_REST, &rest, NULL, "CMD", "" },
+        { 0 }
+    };
+    const char *argv[] = { "prog", "exec", "--queue", "5", "--", "cmd",
+                           "--queue", "x", "--help", NULL };
+    const char *bad[] = { "prog", "exec", "--=cmd", NULL };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(config_parse(opts, 9, (char **)argv, 2, NULL, 0, NULL,
+                                  err), 0);
+    assert_int_equal(queue, 5);
+    assert_int_equal(rest.argc, 4);
+    assert_string_equal(rest.argv[0], "cmd");
+    assert_string_equal(rest.argv[3], "--help");
+    assert_null(rest.argv[4]);
+    /* The rest is reachable through `--` only. */
+    assert_int_equal(config_parse(opts, 3, (char **)bad, 2, NULL, 0, NULL,
+                                  err), ERR_USAGE);
+    assert_non_null(strstr(err, "unknown flag"));
+}
+
+static void test_dashes_without_rest(void **state)
+{
+    const struct opt opts[] = { { 0 } };
+    const char *argv[] = { "prog", "--", "a", NULL };
+    const char *pos[2];
+    char err[ERR_LEN];
+    int npos = 0;
+    (void)state;
+
+    /* Programs without an OPT_REST entry see `--` as a positional. */
+    assert_int_equal(config_parse(opts, 3, (char **)argv, 1, pos, 2, &npos,
+                                  err), 0);
+    assert_int_equal(npos, 2);
+    assert_string_equal(pos[0], "--");
+}
+
+/* Runs `code` in a fresh sandbox; its status, message in err. */
+static int s_run(const char *code, size_t mem, long long budget, char *err)
+{
+    lua_State *L = strategy_sandbox_new("t", mem, budget);
+    int rc;
+
+    assert_non_null(L);
+    if (luaL_loadbufferx(L, code, strlen(code), "=t", "t") != LUA_OK) {
+        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
+        strategy_sandbox_close(&L);
+        return ERR_PARSE;
+    }
+    rc = strategy_sandbox_pcall(L, 0, 0, err);
+    strategy_sandbox_close(&L);
+    assert_null(L);
+    return rc;
+}
+
+static void test_sandbox_limits(void **state)
+{
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(s_run("assert(io == nil and os == nil and debug == nil "
+                           "and require == nil and load == nil and "
+                           "string.dump == nil)", 0, 0, err), ERR_OK);
+    assert_int_equal(s_run("while true do end", 0, 100000, err), ERR_LUA);
+    assert_non_null(strstr(err, "t:1: instruction budget of 100000"));
+    /* pcall and xpcall do not swallow the budget. */
+    assert_int_equal(s_run("while true do pcall(function() while true do "
+                           "end end) end", 0, 100000, err), ERR_LUA);
+    assert_non_null(strstr(err, "instruction budget"));
+    assert_int_equal(s_run("while true do xpcall(function() while true do "
+                           "end end, function(e) return e end) end", 0,
+                           100000, err), ERR_LUA);
+    assert_non_null(strstr(err, "instruction budget"));
+    /* Within the budget they work as usual. */
+    assert_int_equal(s_run("local ok, e = pcall(error, 'x', 0) "
+                           "assert(not ok and e == 'x') "
+                           "local a, b = xpcall(function() return 7 end, "
+                           "print) assert(a and b == 7)", 0, 0, err),
+                     ERR_OK);
+    assert_int_equal(s_run("local t = {} for i = 1, 1e7 do t[i] = i end",
+                           1u << 20, 0, err), ERR_LUA);
+    assert_non_null(strstr(err, "not enough memory"));
+}
+
+static void test_sink_json(void **state)
+{
+    struct lua_out lo;
+    struct signal s;
+    char err[ERR_LEN];
+    const char *code =
+        "local sig = ...\n"
+        "assert(sig.symbol == 'AAPL' and sig.action == 'sell')\n"
+        "assert(sig.size == nil and sig.tp == 105 and sig.tag == 'x')\n"
+        "assert(sig.indicators.a == 1.5 and sig.indicators.b == nil)\n"
+        "assert(math.type(sig.bar_ts) == 'integer')\n"
+        "return sink.json(sig), sink.json({1, 2, {k = 'v'}}),\n"
+        "       sink.json({}), sink.json(0/0), sink.iso(sig.bar_ts)\n";
+    lua_State *L = strategy_sandbox_new("t", 0, 0);
+    json_t *j;
+    char *want;
+    (void)state;
+
+    memset(&lo, 0, sizeof lo);
+    memset(&s, 0, sizeof s);
+    snprintf(s.id, sizeof s.id, "0123456789abcdef");
+    snprintf(s.eng, sizeof s.eng, "e1");
+    snprintf(s.strat, sizeof s.strat, "s");
+    snprintf(s.sym, sizeof s.sym, "AAPL");
+    snprintf(s.tag, sizeof s.tag, "x");
+    s.act = SIG_SELL;
+    s.t = 1767225600000;
+    s.px = 100.25;
+    s.size = s.limit = s.stop = s.sl = NAN;
+    s.tp = 105;
+    s.conf = 0.5;
+    s.nind = 2;
+    snprintf(s.ind[0].name, SIG_NAME, "a");
+    s.ind[0].v = 1.5;
+    snprintf(s.ind[1].name, SIG_NAME, "b");
+    s.ind[1].v = NAN;
+    s.seq = 3;
+    s.pub = 9;
+
+    assert_non_null(L);
+    lo.L = L;
+    s_register(L, &lo);
+    assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "=t", "t"),
+                     LUA_OK);
+    lua_pushcfunction(L, l_push_signal);
+    lua_pushlightuserdata(L, &s);
+    lua_call(L, 1, 1);
+    assert_int_equal(strategy_sandbox_pcall(L, 1, 5, err), ERR_OK);
+    j = signal_to_json(&s);
+    want = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(lua_tostring(L, 1), want);
+    assert_string_equal(lua_tostring(L, 2), "[1,2,{\"k\":\"v\"}]");
+    assert_string_equal(lua_tostring(L, 3), "{}");
+    assert_string_equal(lua_tostring(L, 4), "null");
+    assert_string_equal(lua_tostring(L, 5), "2026-01-01T00:00:00.000Z");
+    free(want);
+    json_decref(j);
+    lua_settop(L, 0);
+    /* Values JSON cannot hold are errors, not crashes. */
+    lua_getglobal(L, "sink");
+    lua_getfield(L, -1, "json");
+    lua_pushcfunction(L, l_write);
+    assert_int_equal(strategy_sandbox_pcall(L, 1, 1, err), ERR_LUA);
+    assert_non_null(strstr(err, "sink.json"));
+    strategy_sandbox_close(&L);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rest_after_dashes),
+        cmocka_unit_test(test_dashes_without_rest),
+        cmocka_unit_test(test_sandbox_limits),
+        cmocka_unit_test(test_sink_json),
+    };
+    log_level = LL_ERROR;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -445,6 +445,15 @@ class ExecSink(Base):
 
 
 class PythonSink(Base):
+    def test_readme_shows_the_whole_file(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..")
+        with open(os.path.join(root, "examples", "python_sink.py")) as f:
+            code = f.read()
+        with open(os.path.join(root, "README.md")) as f:
+            self.assertIn("```python\n" + code + "```", f.read(),
+                          "README shows examples/python_sink.py as it is")
+
     def test_decodes_every_signal(self):
         ws = self.ws
         self.file_sink("file", ws.ep("eng-sig"))

@@ -42,6 +42,8 @@ struct sym {
     uint64_t last_pub, last_seq;    /* stream position of the newest bar
                                        taken, live or from history */
     double last_c;                  /* close of the newest bar taken */
+    int resent;                     /* a restarted feeder is sending bars
+                                       this symbol already took */
     int64_t tf;                     /* its timeframe, s */
     /* From the journal: the newest signal written (jt -1: none) and the
      * newest mark (the bar this symbol had got to; mark_t -1: none). */
@@ -333,12 +335,19 @@ static void s_live_bar(struct sym *y, const struct bar *b)
         }
     } else if (y->last_pub && b->pub != y->last_pub) {
         E.restarts++;
-        log_msg(LL_INFO, "%s: feeder restarted (instance %llx -> %llx)",
+        y->resent = b->t <= y->run.last_t;
+        log_msg(LL_INFO, "%s: feeder restarted (instance %llx -> %llx)%s",
                 b->sym, (unsigned long long)y->last_pub,
-                (unsigned long long)b->pub);
+                (unsigned long long)b->pub, y->resent ? "; bars already "
+                "taken are skipped until it passes the last one" : "");
     }
     y->last_pub = b->pub;
     y->last_seq = b->seq;
+    if (y->resent && b->t <= y->run.last_t) {
+        E.dups++;                   /* a restarted feeder sends them again */
+        return;
+    }
+    y->resent = 0;
     s_feed(y, b, 1);
 }
 

@@ -1,7 +1,8 @@
 """The engine's signal journal and replay, and sinks that resume.
 
-- A run with a fixed demo seed where one file sink is killed (SIGKILL) and
-  restarted twice and the engine is killed and restarted: that sink's
+- A run with a fixed demo seed where the feeder is killed (SIGKILL) and
+  restarted, one file sink is killed and restarted twice and the engine is
+  killed and restarted: that sink's
   file, and the file of a sink left alone, hold exactly the signals of an
   undisturbed run (the SMA crossovers re-derived here from the feeder's
   bars, from the engine's first live bar on), once each, in order.
@@ -32,7 +33,8 @@ class Journal(unittest.TestCase):
 
     def feeder(self, count=COUNT, interval="0.03"):
         ws = self.ws
-        return ws.start("feeder", "livetrade-feeder", "--source", "demo",
+        return ws.start("feeder-%d" % len(ws.procs), "livetrade-feeder",
+                        "--source", "demo",
                         "--symbols", ",".join(SYMS), "--seed", "11",
                         "--start", str(START), "--history", str(HISTORY),
                         "--count", str(count), "--interval", interval,
@@ -73,15 +75,21 @@ class Journal(unittest.TestCase):
         first_live = {s["sym"]: s["first_live_t"] for s in st["symbols"]}
         self.assertTrue(all(t > 0 for t in first_live.values()), st)
 
+        # The feeder dies and comes back: it sends its bars again from the
+        # start of its live run (the engine skips those it has).
+        feeder.p.send_signal(signal.SIGKILL)
+        feeder.p.wait()
+        feeder = self.feeder()
+        self.wait_bars(140, "the restarted feeder past bar 140")
         victim.p.send_signal(signal.SIGKILL)
         victim.p.wait()
-        self.wait_bars(160, "80 more bars with the sink down")
+        self.wait_bars(200, "60 more bars with the sink down")
         victim = self.sink("victim-2")  # the same file and state
-        self.wait_bars(240, "80 more bars")
+        self.wait_bars(260, "60 more bars")
 
         eng.p.send_signal(signal.SIGKILL)
         eng.p.wait()
-        self.wait_bars(320, "80 more bars with the engine down")
+        self.wait_bars(320, "60 more bars with the engine down")
         eng = self.engine("engine-2", "--wait-subscribers", "2")
         self.wait_bars(400, "80 more bars")
         victim.p.send_signal(signal.SIGKILL)

@@ -7,6 +7,13 @@
 #include "proc.h"
 
 volatile sig_atomic_t proc_stop;
+volatile sig_atomic_t proc_reload;
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    proc_reload = 1;
+}
 
 static void s_on_signal(int sig)
 {
@@ -26,6 +33,8 @@ void proc_init(const char *prog)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = s_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }

@@ -6,14 +6,17 @@
  *   ... drain, close sockets, bus_term() ...
  *   return 0;
  *
- * SIGINT and SIGTERM only set proc_stop (the loop acts on it); SIGPIPE is
- * ignored. A second SIGINT/SIGTERM while draining exits at once. */
+ * SIGINT and SIGTERM only set proc_stop (the loop acts on it); SIGHUP only
+ * sets proc_reload (programs that reload act on it, others ignore it);
+ * SIGPIPE is ignored. A second SIGINT/SIGTERM while draining exits at once. */
 #ifndef LT_PROC_H
 #define LT_PROC_H
 
 #include <signal.h>
 
 extern volatile sig_atomic_t proc_stop;     /* set by SIGINT/SIGTERM */
+extern volatile sig_atomic_t proc_reload;   /* set by SIGHUP; the program
+                                               clears it when it acts */
 
 void proc_init(const char *prog);
 /* Prints "PROG: msg" to stderr and returns 2 (the bad-usage exit code). */

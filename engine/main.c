@@ -32,7 +32,8 @@
 #define MARK_MS 5000                /* marks of symbols that moved on */
 
 struct sym {
-    struct runner run;
+    struct runner *run;             /* its own allocation: the strategy
+                                       holds the address of its data */
     int live;                       /* warm-up done */
     int64_t warm_bars;              /* history bars taken in warm-up */
     int64_t first_live_t;           /* time of the first live bar, -1 */
@@ -96,6 +97,7 @@ struct engine {
     uint64_t caught_up;             /* signals of bars missed while down */
     uint64_t rederived;             /* re-derived signals already written */
     uint64_t replays;               /* replay requests answered */
+    uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
 };
@@ -105,7 +107,7 @@ static struct engine E;
 /* The strategy (for its name, parameters and lookback). */
 static strategy_t *s_strat(void)
 {
-    return E.nsym ? E.syms[0].run.strat : E.probe.strat;
+    return E.nsym ? E.syms[0].run->strat : E.probe.strat;
 }
 
 /* {==================== symbols ============================== */
@@ -114,7 +116,7 @@ static int s_find(const char *sym)
 {
     size_t i = hash_str(HASH_INIT, sym) & (E.index_cap - 1);
     while (E.index[i] >= 0) {
-        if (strcmp(E.syms[E.index[i]].run.sym, sym) == 0)
+        if (strcmp(E.syms[E.index[i]].run->sym, sym) == 0)
             return E.index[i];
         i = (i + 1) & (E.index_cap - 1);
     }
@@ -132,10 +134,10 @@ static int s_index_build(void)
     for (size_t i = 0; i < E.index_cap; i++)
         E.index[i] = -1;
     for (int k = 0; k < E.nsym; k++) {
-        size_t i = hash_str(HASH_INIT, E.syms[k].run.sym) &
+        size_t i = hash_str(HASH_INIT, E.syms[k].run->sym) &
                    (E.index_cap - 1);
         while (E.index[i] >= 0) {
-            if (strcmp(E.syms[E.index[i]].run.sym, E.syms[k].run.sym) == 0)
+            if (strcmp(E.syms[E.index[i]].run->sym, E.syms[k].run->sym) == 0)
                 return ERR_INVALID;         /* listed twice */
             i = (i + 1) & (E.index_cap - 1);
         }
@@ -189,18 +191,18 @@ static void s_mark(struct sym *y)
     msgpack_sbuffer sb;
     msgpack_packer pk;
 
-    if (!E.journal || y->run.last_t < 0 || y->marked_t == y->run.last_t)
+    if (!E.journal || y->run->last_t < 0 || y->marked_t == y->run->last_t)
         return;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    mp_kstr(&pk, "sym", y->run.sym);
-    mp_kint(&pk, "t", y->run.last_t);
+    mp_kstr(&pk, "sym", y->run->sym);
+    mp_kint(&pk, "t", y->run->last_t);
     mp_pack_str(&pk, "c");
     msgpack_pack_double(&pk, y->last_c);
     mp_kint(&pk, "tf", y->tf);
     if (journal_append(E.journal, JOURNAL_MARK, 0, sb.data, sb.size) == 0)
-        y->marked_t = y->run.last_t;
+        y->marked_t = y->run->last_t;
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -247,13 +249,13 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
 /* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
 static void s_feed(struct sym *y, const struct bar *b, int live)
 {
-    int rc = runner_feed(&y->run, b, live ? s_emit : NULL, y);
+    int rc = runner_feed(y->run, b, live ? s_emit : NULL, y);
 
     if (rc == ERR_OLD) {
         E.old++;
         log_limited(&E.lim_old, LL_WARN, "%s: bar at %lld is not newer than "
                     "the last one (%lld); dropped (%llu so far)", b->sym,
-                    (long long)b->t, (long long)y->run.last_t,
+                    (long long)b->t, (long long)y->run->last_t,
                     (unsigned long long)E.old);
         return;
     }
@@ -263,7 +265,7 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
         y->first_live_t = b->t;
     if (rc == ERR_LUA) {
         log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
-                y->run.error);
+                y->run->error);
     } else if (rc == ERR_NOMEM) {
         log_msg(LL_ERROR, "%s: out of memory storing a bar", b->sym);
     }
@@ -327,7 +329,7 @@ static void s_live_bar(struct sym *y, const struct bar *b)
                         (unsigned long long)b->seq);
             if (E.hist_ep && *E.hist_ep)
                 s_recover(y, missing);
-            if (b->t <= y->run.last_t) {
+            if (b->t <= y->run->last_t) {
                 y->last_pub = b->pub;
                 y->last_seq = b->seq;
                 return;             /* the recovery brought it too */
@@ -335,7 +337,7 @@ static void s_live_bar(struct sym *y, const struct bar *b)
         }
     } else if (y->last_pub && b->pub != y->last_pub) {
         E.restarts++;
-        y->resent = b->t <= y->run.last_t;
+        y->resent = b->t <= y->run->last_t;
         log_msg(LL_INFO, "%s: feeder restarted (instance %llx -> %llx)%s",
                 b->sym, (unsigned long long)y->last_pub,
                 (unsigned long long)b->pub, y->resent ? "; bars already "
@@ -343,7 +345,7 @@ static void s_live_bar(struct sym *y, const struct bar *b)
     }
     y->last_pub = b->pub;
     y->last_seq = b->seq;
-    if (y->resent && b->t <= y->run.last_t) {
+    if (y->resent && b->t <= y->run->last_t) {
         E.dups++;                   /* a restarted feeder sends them again */
         return;
     }
@@ -362,8 +364,8 @@ static void s_go_live(struct sym *y)
     y->nbuf = y->capbuf = 0;
     s_mark(y);
     log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
-            y->run.sym, (long long)y->warm_bars, (long long)y->run.last_t,
-            y->run.failed ? " -- strategy disabled" : "");
+            y->run->sym, (long long)y->warm_bars, (long long)y->run->last_t,
+            y->run->failed ? " -- strategy disabled" : "");
 }
 
 /* After a restart: where the journal's mark for y is in the history
@@ -380,7 +382,7 @@ static int64_t s_resume_point(struct sym *y, const struct bar *bars,
         }
     log_msg(LL_WARN, "%s: the journal's last bar (t=%lld) is not in the "
             "feeders' history; warming up afresh, without the signals of "
-            "bars missed while stopped", y->run.sym, (long long)y->mark_t);
+            "bars missed while stopped", y->run->sym, (long long)y->mark_t);
     return -1;
 }
 
@@ -404,7 +406,7 @@ static int s_warm(struct sym *y)
         return 0;
     }
     memset(&r, 0, sizeof r);
-    snprintf(r.sym, sizeof r.sym, "%s", y->run.sym);
+    snprintf(r.sym, sizeof r.sym, "%s", y->run->sym);
     r.n = E.lb;
     r.since = -1;
     if (y->mark_t >= 0 && y->mark_tf > 0) {
@@ -414,9 +416,9 @@ static int s_warm(struct sym *y)
     rc = s_history(&r, &bars, &n, &seq);
     if (rc == ERR_NOTFOUND) {
         log_msg(LL_WARN, "%s: no feeder has history for it; going live "
-                "without warm-up", y->run.sym);
+                "without warm-up", y->run->sym);
     } else if (rc != ERR_OK) {
-        log_msg(LL_INFO, "%s: waiting for history from %s", y->run.sym,
+        log_msg(LL_INFO, "%s: waiting for history from %s", y->run->sym,
                 E.hist_ep);
         y->next_try = mono_ms() + 1000;
         return -1;
@@ -439,7 +441,7 @@ static int s_warm(struct sym *y)
         /* A long stop: the rest of the missed bars, page by page. */
         if (resume < 0 || (int64_t)n < r.n || proc_stop)
             break;
-        r.since = y->run.last_t;
+        r.since = y->run->last_t;
         first = 0;
         if (s_history(&r, &bars, &n, &seq) != ERR_OK)
             break;
@@ -447,7 +449,7 @@ static int s_warm(struct sym *y)
     if (resume >= 0) {
         E.caught_up += E.sig_seq - sig0;
         log_msg(LL_INFO, "%s: caught up from the journal's mark (t=%lld): "
-                "%llu signal(s) of bars missed while stopped", y->run.sym,
+                "%llu signal(s) of bars missed while stopped", y->run->sym,
                 (long long)resume, (unsigned long long)(E.sig_seq - sig0));
     }
     s_go_live(y);
@@ -463,12 +465,12 @@ static void s_recover(struct sym *y, uint64_t missing)
     uint64_t seq;
 
     memset(&r, 0, sizeof r);
-    snprintf(r.sym, sizeof r.sym, "%s", y->run.sym);
-    r.since = y->run.last_t;
+    snprintf(r.sym, sizeof r.sym, "%s", y->run->sym);
+    r.since = y->run->last_t;
     r.n = missing < RECOVER_MAX ? (int64_t)missing : RECOVER_MAX;
     if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
         log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
-                "history", y->run.sym, (unsigned long long)missing);
+                "history", y->run->sym, (unsigned long long)missing);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -479,7 +481,7 @@ static void s_recover(struct sym *y, uint64_t missing)
     }
     E.recovered += n;
     log_msg(LL_INFO, "%s: filled a gap with %zu bar(s) from history",
-            y->run.sym, n);
+            y->run->sym, n);
     free(bars);
 }
 
@@ -602,7 +604,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 18);
+    msgpack_pack_map(pk, 20);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -621,16 +623,18 @@ static void s_pack_status(msgpack_packer *pk)
              journal_first_seq(E.journal) : 0);
     mp_kuint(pk, "journal_errors", E.journal_errors);
     mp_kuint(pk, "caught_up", E.caught_up);
+    mp_kuint(pk, "reloads", E.reloads);
+    mp_kuint(pk, "reload_errors", E.reload_errors);
     mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)E.nsym);
     for (int k = 0; k < E.nsym; k++) {
         struct sym *y = &E.syms[k];
         msgpack_pack_map(pk, 9);
-        mp_kstr(pk, "sym", y->run.sym);
-        mp_kuint(pk, "bars", y->run.bars);
-        mp_kint(pk, "first_t", y->run.data.time.len ?
-                (int64_t)y->run.data.time.v[0] : -1);
-        mp_kint(pk, "last_t", y->run.last_t);
+        mp_kstr(pk, "sym", y->run->sym);
+        mp_kuint(pk, "bars", y->run->bars);
+        mp_kint(pk, "first_t", y->run->data.time.len ?
+                (int64_t)y->run->data.time.v[0] : -1);
+        mp_kint(pk, "last_t", y->run->last_t);
         mp_pack_str(pk, "live");
         if (y->live)
             msgpack_pack_true(pk);
@@ -638,8 +642,8 @@ static void s_pack_status(msgpack_packer *pk)
             msgpack_pack_false(pk);
         mp_kint(pk, "warm_bars", y->warm_bars);
         mp_kint(pk, "first_live_t", y->first_live_t);
-        mp_kuint(pk, "signals", y->run.signals);
-        mp_kstr(pk, "error", y->run.failed ? y->run.error : "");
+        mp_kuint(pk, "signals", y->run->signals);
+        mp_kstr(pk, "error", y->run->failed ? y->run->error : "");
     }
 }
 
@@ -715,9 +719,94 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
 
 /* }========================================================== */
 
+/* SIGHUP: the strategy file is loaded again for every symbol and each new
+ * instance is warmed up on the bars the engine holds (signals off, as in
+ * a warm-up); then the new instances take over, before the next bar. If
+ * the file does not load, or a new instance fails on those bars, the
+ * running instances stay, with one ERROR line. */
+static void s_reload(void)
+{
+    struct runner **nr = calloc((size_t)(E.nsym ? E.nsym : 1), sizeof *nr);
+    char err[ERR_LEN] = "out of memory";
+    uint64_t bars = 0;
+    int k, ok = nr != NULL;
+
+    log_msg(LL_INFO, "SIGHUP: reloading %s", E.strategy);
+    for (k = 0; k < E.nsym && ok; k++) {
+        const struct strat_data *d = &E.syms[k].run->data;
+        const char *sym = E.syms[k].run->sym;
+        nr[k] = calloc(1, sizeof **nr);
+        if (!nr[k] || runner_init(nr[k], E.strategy, sym, &E.params,
+                                  &E.bcfg, err)) {
+            free(nr[k]);
+            nr[k] = NULL;
+            ok = 0;
+            break;
+        }
+        for (size_t i = 0; i < d->time.len && ok; i++) {
+            struct bar b;
+            int rc;
+            memset(&b, 0, sizeof b);
+            snprintf(b.sym, sizeof b.sym, "%s", sym);
+            b.t = (int64_t)d->time.v[i];
+            b.tf = E.syms[k].tf;
+            b.o = d->open.v[i];
+            b.h = d->high.v[i];
+            b.l = d->low.v[i];
+            b.c = d->close.v[i];
+            b.vol = d->volume.v[i];
+            rc = runner_feed(nr[k], &b, NULL, NULL);
+            if (rc == ERR_LUA || rc == ERR_NOMEM) {
+                snprintf(err, sizeof err, "%s: %.200s", sym, rc == ERR_LUA ?
+                         nr[k]->error : "out of memory");
+                ok = 0;
+            }
+            bars++;
+        }
+    }
+    if (!ok) {
+        E.reload_errors++;
+        log_msg(LL_ERROR, "reload of %s failed; the running strategy goes "
+                "on: %s", E.strategy, err);
+    }
+    for (k = 0; nr && k < E.nsym; k++) {
+        if (!nr[k])
+            continue;
+        if (ok) {
+            runner_free(E.syms[k].run);
+            free(E.syms[k].run);
+            E.syms[k].run = nr[k];
+        } else {
+            runner_free(nr[k]);
+            free(nr[k]);
+        }
+    }
+    free(nr);
+    if (!ok)
+        return;
+    E.reloads++;
+    if (E.lookback <= 0 && E.nsym)
+        E.lb = strategy_lookback(s_strat());
+    {
+        int64_t last = -1;
+        for (k = 0; k < E.nsym; k++)
+            if (E.syms[k].run->last_t > last)
+                last = E.syms[k].run->last_t;
+        log_msg(LL_INFO, "reloaded %s (%s, parameters %s): %d symbol(s) "
+                "warmed up again on the %llu bars held; it takes over after "
+                "the bar at %lld", E.strategy, strategy_name(s_strat()),
+                strategy_params(s_strat()), E.nsym, (unsigned long long)bars,
+                (long long)last);
+    }
+}
+
 static void s_on_tick(loop_t *loop, void *arg)
 {
     (void)loop; (void)arg;
+    if (proc_reload) {
+        proc_reload = 0;
+        s_reload();
+    }
     if (E.warming && E.pub.subscribers < E.wait_subs) {
         if (!E.wait_logged++)
             log_msg(LL_INFO, "waiting for %lld signal subscriber(s) before "
@@ -927,7 +1016,10 @@ static int s_setup(int argc, char **argv)
         return proc_usage_error(PROG, "out of memory");
     for (int k = 0; k < E.nsym; k++) {
         struct sym *y = &E.syms[k];
-        rc = runner_init(&y->run, E.strategy, items[k], &E.params, &E.bcfg,
+        y->run = calloc(1, sizeof *y->run);
+        if (!y->run)
+            return proc_usage_error(PROG, "out of memory");
+        rc = runner_init(y->run, E.strategy, items[k], &E.params, &E.bcfg,
                          err);
         if (rc == ERR_USAGE)
             return proc_usage_error(PROG, err);
@@ -998,7 +1090,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int k = 0; k < E.nsym; k++)
-        bus_subscribe(E.sub, "bar", E.syms[k].run.sym);
+        bus_subscribe(E.sub, "bar", E.syms[k].run->sym);
     bus_subscribe(E.sub, "hb", NULL);
     log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
             "from %s, history from %s, signals on %s, requests on %s",
@@ -1040,7 +1132,8 @@ int main(int argc, char **argv)
     bus_pub_free(&E.pub);
     mp_body_free(&E.body);
     for (int k = 0; k < E.nsym; k++) {
-        runner_free(&E.syms[k].run);
+        runner_free(E.syms[k].run);
+        free(E.syms[k].run);
         free(E.syms[k].buf);
     }
     if (E.shard)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "curve.h"
 #include "err.h"
 #include "log.h"
 
@@ -22,6 +23,7 @@ void bus_term(void)
     if (s_ctx)
         zmq_ctx_term(s_ctx);
     s_ctx = NULL;
+    curve_stop();
 }
 
 void bus_topic(char *buf, const char *kind, const char *sym)
@@ -45,8 +47,19 @@ static void s_set_int(void *s, int opt, int v)
     zmq_setsockopt(s, opt, &v, sizeof v);
 }
 
+/* Binds a server socket: CURVE when it is on; a warning for an endpoint
+ * reachable beyond this machine without it. */
 static void *s_bind(void *s, const char *endpoint, char *err)
 {
+    if (curve_apply(s, 1) != 0) {
+        snprintf(err, ERR_LEN, "CURVE on %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (!curve_on() && curve_endpoint_public(endpoint))
+        log_msg(LL_WARN, "%s is reachable beyond this machine and --curve "
+                "is off: anyone who can reach it can read or send", endpoint);
     if (zmq_bind(s, endpoint) != 0) {
         snprintf(err, ERR_LEN, "cannot bind %s: %s", endpoint,
                  zmq_strerror(errno));
@@ -102,6 +115,11 @@ void *bus_connect_sub(const char *endpoints, char *err)
     s_set_int(s, ZMQ_RCVHWM, BUS_HWM);
     s_set_int(s, ZMQ_LINGER, 0);
     s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
+    if (curve_apply(s, 0) != 0) {
+        snprintf(err, ERR_LEN, "CURVE: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     for (int i = 0; i < n; i++)
         if (zmq_connect(s, items[i]) != 0) {
             snprintf(err, ERR_LEN, "cannot connect to %s: %s", items[i],
@@ -399,6 +417,7 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
         return ERR_IO;
     s_set_int(s, ZMQ_LINGER, 0);
     s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
+    curve_apply(s, 0);
     if (zmq_connect(s, endpoint) != 0) {
         snprintf(err, ERR_LEN, "cannot connect to %s: %s", endpoint,
                  zmq_strerror(errno));

@@ -15,6 +15,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "curve.h"
 #include "err.h"
 #include "history.h"
 #include "journal.h"
@@ -63,6 +64,7 @@ struct engine {
     int64_t wait_subs;              /* signal subscriptions before live */
     int64_t memory_mb;              /* Lua memory for all strategies */
     const char *shard;              /* --shard i/N, NULL: none */
+    const char *curve;              /* --curve DIR */
     int shard_i, shard_n;
     const char *journal_dir;        /* NULL: default; "": no journal */
     const char *fsync;              /* always, everysec, no */
@@ -888,6 +890,8 @@ static const struct opt s_opts[] = {
       "journal size kept, oldest files deleted first (256)" },
     { "journal-max-days", OPT_INT, &E.journal_days, NULL, "DAYS",
       "journal age kept, 0 for no limit (7)" },
+    { "curve", OPT_STR, &E.curve, "LIVETRADE_CURVE", "DIR",
+      CURVE_OPT_HELP },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -953,6 +957,8 @@ static int s_setup(int argc, char **argv)
         return proc_usage_error(PROG, err);
     if (E.verbose)
         log_level = LL_DEBUG;
+    if ((rc = curve_flag(PROG, E.curve)) != 0)
+        return rc;
     if (!E.strategy)
         return proc_usage_error(PROG, "--strategy FILE is required");
     if (E.memory_mb < 0 || E.memory_mb > 1 << 20)

@@ -28,6 +28,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "curve.h"
 #include "csv.h"
 #include "csv_source.h"
 #include "err.h"
@@ -72,6 +73,7 @@ struct args {
     int exit_when_done;             /* --exit-when-done */
     int64_t wait_subs;              /* --wait-subscribers */
     int verbose;                    /* --verbose */
+    const char *curve;              /* --curve */
     const char *data;               /* --data, csv: the file */
     double speed;                   /* --speed, csv: 0 or times real time */
     char sym[SYM_MAX];              /* csv: symbol from the file name */
@@ -372,6 +374,8 @@ int main(int argc, char **argv)
           "polygon: report a symbol silent this long while the market "
           "is open [3 timeframes + 30]" },
         { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
+        { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
+          CURVE_OPT_HELP },
         { 0 }
     };
     const char *syms[MAX_SYMBOLS];
@@ -424,6 +428,10 @@ int main(int argc, char **argv)
     }
     if (a.verbose)
         log_level = LL_DEBUG;
+    if ((rc = curve_flag(PROG, a.curve)) != 0) {
+        free(symbuf);
+        return rc;
+    }
 
     cfg.symbols = syms;
     cfg.nsym = nsym;

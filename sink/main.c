@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "curve.h"
 #include "err.h"
 #include "log.h"
 #include "loop.h"
@@ -43,7 +44,8 @@ static struct {
     const char *bars;               /* --bars, outputs that take bars */
     const char *replay;             /* --replay */
     const char *state;              /* --state, NULL: the default */
-} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL };
+    const char *curve;              /* --curve */
+} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL, NULL };
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
@@ -52,6 +54,8 @@ static const struct opt s_common_opts[] = {
       "only signals for these symbols (default: all)" },
     { "verbose", OPT_BOOL, &s_args.verbose, NULL, NULL,
       "debug logging (one line per signal) on stderr" },
+    { "curve", OPT_STR, &s_args.curve, "LIVETRADE_CURVE", "DIR",
+      CURVE_OPT_HELP },
     { "replay", OPT_STR, &s_args.replay, NULL, "ENDPOINT[,...]",
       "engines' request endpoints, for what was missed (default "
       DEFAULT_REPLAY "; \"\" for none)" },
@@ -268,7 +272,7 @@ int main(int argc, char **argv)
 
     /* The output's flags, then the common ones, in one table. */
     for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 7)   /* room for the common ones + end */
+        if (nopts < MAX_OPTS - 8)   /* room for the common ones + end */
             opts[nopts++] = *o;
     for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
         opts[nopts++] = s_common_opts[i];
@@ -286,6 +290,8 @@ int main(int argc, char **argv)
         return proc_usage_error(PROG, err);
     if (s_args.verbose)
         log_level = LL_DEBUG;
+    if ((rc = curve_flag(PROG, s_args.curve)) != 0)
+        return rc;
     if (s_args.symbols) {
         if (strfmt(symlist, sizeof symlist, "%s", s_args.symbols) < 0)
             return proc_usage_error(PROG, "--symbols is too long");

@@ -10,5 +10,7 @@ int cmd_run(int argc, char **argv);
 /* `livetrade backtest`: a strategy over a CSV file, backtesting.py's
  * statistics and its trades, equity curve and calls in files. */
 int cmd_backtest(int argc, char **argv);
+/* `livetrade keygen`: CURVE keys for the bus (curve.h). */
+int cmd_keygen(int argc, char **argv);
 
 #endif

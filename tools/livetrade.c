@@ -20,6 +20,8 @@ static const struct cmd s_cmds[] = {
       "run feeder, engine and a console sink as one pipeline" },
     { "backtest", cmd_backtest,
       "run a strategy over a CSV file; print backtesting.py's statistics" },
+    { "keygen", cmd_keygen,
+      "write CURVE keys that encrypt and authenticate the bus" },
     { NULL, NULL, NULL }
 };
 

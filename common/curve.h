@@ -1,0 +1,62 @@
+/* curve.h -- ZeroMQ CURVE on the bus: encryption, and only authorised
+ * keys may connect.
+ *
+ *   curve_enable("/etc/livetrade/curve", err);   before any bus socket
+ *   ... bus_bind_pub() / bus_connect_sub() / bus_request() apply it ...
+ *   bus_term();                                  ends the ZAP handler too
+ *
+ * A key directory (`livetrade keygen DIR` writes one) holds:
+ *   server.key        the bus's server key pair: every bound socket of the
+ *                     deployment uses it (keep it secret)
+ *   server.pub        its public key: connecting sockets check the server
+ *   client.key        this program's own key pair, used to connect
+ *   authorized/NAME.pub  the client keys that bound sockets accept
+ * Key files are text: `public-key = "<40 Z85 characters>"` and, in .key
+ * files, `secret-key = "<40 Z85 characters>"` (the lines CZMQ's
+ * certificates use).
+ *
+ * Bound sockets act as CURVE servers and ask a ZAP handler (a thread of
+ * this process, on inproc://zeromq.zap.01) about each client's key: one
+ * not in authorized/ is refused, and logged (rate-limited). Connecting
+ * sockets act as CURVE clients with client.key and server.pub; a server
+ * that cannot prove it holds server.key gets no handshake, so it can
+ * neither read nor inject anything. */
+#ifndef LT_CURVE_H
+#define LT_CURVE_H
+
+#include <stddef.h>
+
+#define CURVE_KEY_LEN 40            /* Z85 characters of a key */
+
+/* Loads DIR's keys and starts the ZAP handler. 0, or ERR_IO / ERR_PARSE
+ * with a reason naming the file in err[ERR_LEN]. */
+int curve_enable(const char *dir, char *err);
+/* For a program's --curve flag: enables CURVE from dir unless dir is NULL
+ * or empty. 0, or 2 (the bad-usage exit code) after one line "prog: ...".
+ */
+int curve_flag(const char *prog, const char *dir);
+#define CURVE_OPT_HELP "CURVE key directory (livetrade keygen): encrypt " \
+    "and authenticate every bus socket"
+
+/* 1 once curve_enable succeeded. */
+int curve_on(void);
+/* Makes `sock` a CURVE server (bound) or client (connecting); no-op
+ * without curve_enable. 0 or -1 (errno from zmq). */
+int curve_apply(void *sock, int server);
+/* Stops the ZAP handler; called by bus_term after the context ended. */
+void curve_stop(void);
+
+/* Writes a new key pair: path.key (mode 0600, public and secret) and, if
+ * pub_path is not NULL, pub_path with the public key only. 0, or ERR_IO
+ * with a reason. */
+int curve_write_pair(const char *key_path, const char *pub_path, char *err);
+/* Reads the public key (and, if secret is not NULL, the secret key) of a
+ * key file into 41-byte buffers. 0, or ERR_IO / ERR_PARSE. */
+int curve_read(const char *path, char *public_key, char *secret_key,
+               char *err);
+
+/* 1 if a tcp:// endpoint binds beyond loopback (0.0.0.0, *, an address
+ * outside 127.0.0.0/8 and ::1); 0 for loopback, ipc:// and inproc://. */
+int curve_endpoint_public(const char *endpoint);
+
+#endif

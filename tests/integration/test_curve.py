@@ -1,0 +1,188 @@
+"""An encrypted, authenticated bus: feeder, engine and file sink on TCP
+with --curve and keys from `livetrade keygen`. Signals flow; a subscriber
+whose key is not authorised (or that speaks no CURVE) gets nothing; a
+publisher without the server key cannot inject a bar into the engine; a
+bad key directory is refused; binding beyond loopback without --curve
+warns."""
+import os
+import socket
+import time
+import unittest
+
+import msgpack
+import zmq
+
+import lt
+
+START = 1767225600000
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def key(path, which):
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(which + " = "):
+                return line.split('"')[1].encode()
+    raise AssertionError("no %s in %s" % (which, path))
+
+
+class Curve(unittest.TestCase):
+    def setUp(self):
+        self.ws = lt.Workspace()
+
+    def tearDown(self):
+        self.ws.close()
+
+    def sub(self, endpoint, client=None, server_pub=None):
+        s = lt.CTX.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        if client:
+            s.curve_publickey = key(client, "public-key")
+            s.curve_secretkey = key(client, "secret-key")
+            s.curve_serverkey = server_pub
+        s.setsockopt(zmq.SUBSCRIBE, b"sig|")
+        s.connect(endpoint)
+        return s
+
+    def test_only_authorised_keys(self):
+        ws = self.ws
+        keys, other = ws.path("keys"), ws.path("other")
+        for d in (keys, other):
+            code, out, err = lt.run("livetrade", "keygen", d)
+            self.assertEqual(code, 0, err)
+        code, out, err = lt.run("livetrade", "keygen", keys, "--name",
+                                "reader")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(os.stat(os.path.join(keys, "server.key")).st_mode
+                         & 0o777, 0o600)
+        server_pub = key(os.path.join(keys, "server.pub"), "public-key")
+
+        p_bars, p_hist, p_sig, p_rep, p_evil = free_ports(5)
+        tcp = "tcp://127.0.0.1:%d"
+        # Someone else's publisher, on an endpoint the engine also reads:
+        # CURVE with another server key.
+        evil = lt.CTX.socket(zmq.XPUB)
+        evil.setsockopt(zmq.LINGER, 0)
+        evil.curve_server = True
+        evil.curve_secretkey = key(os.path.join(other, "server.key"),
+                                   "secret-key")
+        evil.bind(tcp % p_evil)
+
+        sink = ws.start("sink", "livetrade-sink", "file", "--path",
+                        ws.path("out.jsonl"), "--sub", tcp % p_sig,
+                        "--replay", tcp % p_rep, "--curve", keys)
+        eng = ws.start("engine", "livetrade-engine", "--strategy",
+                       "strategies/sma_cross.lua", "--symbols", "AAPL,EVIL",
+                       "--sub", "%s,%s" % (tcp % p_bars, tcp % p_evil),
+                       "--history", tcp % p_hist, "--pub", tcp % p_sig,
+                       "--rep", tcp % p_rep, "--wait-subscribers", "1",
+                       "--curve", keys)
+        feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL", "--seed", "9", "--start",
+                          str(START), "--history", "300", "--count", "400",
+                          "--interval", "0.01", "--pub", tcp % p_bars,
+                          "--rep", tcp % p_hist, "--curve", keys)
+        intruder = self.sub(tcp % p_sig, os.path.join(other, "client.key"),
+                            server_pub)
+        plain = self.sub(tcp % p_sig)
+        reader = self.sub(tcp % p_sig, os.path.join(keys, "reader.key"),
+                          server_pub)
+
+        def engine_status():
+            r = lt.CTX.socket(zmq.REQ)
+            r.setsockopt(zmq.LINGER, 0)
+            r.curve_publickey = key(os.path.join(keys, "client.key"),
+                                    "public-key")
+            r.curve_secretkey = key(os.path.join(keys, "client.key"),
+                                    "secret-key")
+            r.curve_serverkey = server_pub
+            r.connect(tcp % p_rep)
+            try:
+                r.send(msgpack.packb({"ver": 1, "type": "status"}))
+                if not r.poll(2000):
+                    return None
+                return msgpack.unpackb(r.recv(), raw=False)
+            finally:
+                r.close()
+
+        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl"))) >= 5,
+                      60, "signals through the encrypted bus")
+        # The intruder's publisher keeps sending EVIL bars meanwhile.
+        for k in range(50):
+            evil.send_multipart([b"bar|EVIL|", msgpack.packb({
+                "ver": 1, "src": "evil", "sym": "EVIL",
+                "t": START + k * 60000, "tf": 60, "o": 1.0, "h": 1.0,
+                "l": 1.0, "c": 1.0, "vol": 1.0, "seq": k + 1, "pub": 7})])
+        # While the authorised reader gets signals, the others get none.
+        got = {reader: 0, intruder: 0, plain: 0}
+        poller = zmq.Poller()
+        for sock in got:
+            poller.register(sock, zmq.POLLIN)
+        deadline = time.monotonic() + 10
+        while got[reader] < 3 and time.monotonic() < deadline:
+            for sock, _ in poller.poll(200):
+                sock.recv_multipart()
+                got[sock] += 1
+        self.assertGreaterEqual(got[reader], 3, "an authorised reader")
+        self.assertEqual(got[intruder], 0, "unauthorised key")
+        self.assertEqual(got[plain], 0, "no CURVE at all")
+        st = engine_status()
+        self.assertIsNotNone(st)
+        evil_sym = [s for s in st["symbols"] if s["sym"] == "EVIL"][0]
+        self.assertEqual(evil_sym["bars"], 0, "no bar injected")
+        self.assertEqual(st["bad"], 0)
+        aapl = [s for s in st["symbols"] if s["sym"] == "AAPL"][0]
+        self.assertGreater(aapl["bars"], 0)
+        # The plain status request helper speaks no CURVE: no answer.
+        self.assertIsNone(lt.request(tcp % p_rep, {"ver": 1,
+                                                   "type": "status"}, 500))
+        self.assertIn("refused a client", eng.stderr())
+        for s in (intruder, plain, reader, evil):
+            s.close()
+        for p in (sink, eng, feeder):
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+    def test_bad_key_dirs_and_public_binds(self):
+        ws = self.ws
+        code, _, err = lt.run("livetrade-engine", "--strategy",
+                              "strategies/sma_cross.lua", "--curve",
+                              ws.path("missing"))
+        self.assertEqual(code, 2)
+        self.assertIn("--curve: CURVE key", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        keys = ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", keys)[0], 0)
+        with open(os.path.join(keys, "client.key"), "w") as f:
+            f.write("curve\n    public-key = \"short\"\n")
+        code, _, err = lt.run("livetrade-sink", "console", "--curve", keys)
+        self.assertEqual(code, 2)
+        self.assertIn("client.key: no public-key line", err)
+        code, _, err = lt.run("livetrade", "keygen")
+        self.assertEqual(code, 2)
+        code, _, err = lt.run("livetrade", "keygen", keys, "--name",
+                              "server")
+        self.assertEqual(code, 2)
+
+        port, = free_ports(1)
+        feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL", "--pub",
+                          "tcp://0.0.0.0:%d" % port, "--rep",
+                          ws.ep("rep"))
+        lt.wait_until(lambda: lt.status(ws.ep("rep")), 10, "the feeder")
+        self.assertIn("is reachable beyond this machine and --curve is off",
+                      feeder.stderr())
+        self.assertEqual(feeder.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -8,11 +8,15 @@
  *
  * SIGINT and SIGTERM only set proc_stop (the loop acts on it); SIGHUP only
  * sets proc_reload (programs that reload act on it, others ignore it);
- * SIGPIPE is ignored. A second SIGINT/SIGTERM while draining exits at once. */
+ * SIGPIPE is ignored. Draining after the first SIGINT/SIGTERM is bounded:
+ * a program still running PROC_STOP_GRACE_S seconds later (or
+ * LIVETRADE_STOP_GRACE_S from the environment) exits 1. A second SIGINT/SIGTERM while draining exits at once. */
 #ifndef LT_PROC_H
 #define LT_PROC_H
 
 #include <signal.h>
+
+#define PROC_STOP_GRACE_S 20        /* longest drain after a stop signal */
 
 extern volatile sig_atomic_t proc_stop;     /* set by SIGINT/SIGTERM */
 extern volatile sig_atomic_t proc_reload;   /* set by SIGHUP; the program

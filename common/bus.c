@@ -171,11 +171,17 @@ void bus_pub_free(struct bus_pub *p)
 
 int bus_pub_send(struct bus_pub *p, const char *topic)
 {
-    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE);
+    /* After a send timed out a subscriber is stalled: for BUS_STALL_MS,
+     * drop at once instead of waiting BUS_SEND_TIMEOUT_MS per message, so
+     * the publisher still serves its requests (history, status). */
+    int wait = mono_ms() < p->stalled_until ? ZMQ_DONTWAIT : 0;
+    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE | wait);
     if (rc >= 0)
         rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
     msgpack_sbuffer_clear(&p->sb);
     p->last_send = mono_ms();
+    if (rc < 0 && !wait)
+        p->stalled_until = p->last_send + BUS_STALL_MS;
     if (rc < 0) {
         static struct log_limit lim = LOG_LIMIT_INIT;
         p->dropped++;

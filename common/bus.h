@@ -10,7 +10,9 @@
  *
  * Publishers bind an XPUB socket with ZMQ_XPUB_NODROP: a slow subscriber
  * pushes back for up to BUS_SEND_TIMEOUT_MS instead of losing messages
- * silently; past that the message is dropped, counted and logged, and
+ * silently; past that the message is dropped, counted and logged (and for
+ * BUS_STALL_MS the next ones are dropped without waiting, so the process
+ * keeps serving its requests), and
  * subscribers see the gap in `seq` and recover through the request
  * endpoint. */
 #ifndef LT_BUS_H
@@ -28,6 +30,8 @@
 #define BUS_HWM 200000              /* messages queued per peer */
 #define BUS_SEND_TIMEOUT_MS 2000    /* push-back limit before a drop */
 #define BUS_HEARTBEAT_MS 1000       /* heartbeat when idle this long */
+#define BUS_STALL_MS 5000           /* after a timed-out send: drops are
+                                       immediate for this long */
 #define BUS_MAX_BODY (64u << 20)    /* largest body accepted (history) */
 #define BUS_MAX_REQUEST (64u << 10) /* largest request a server takes */
 
@@ -56,6 +60,7 @@ struct bus_pub {
     msgpack_packer pk;              /* packs into sb */
     int64_t last_send;              /* mono ms of the last message */
     uint64_t sent, dropped;         /* counters */
+    int64_t stalled_until;          /* mono ms: sends do not wait */
     int subscribers;                /* subscriptions seen (XPUB_VERBOSE):
                                        each subscriber's topics count */
 };

@@ -31,6 +31,7 @@
 #define HISTORY_TIMEOUT_MS 3000
 #define RECOVER_MAX 100000          /* bars fetched to fill one gap */
 #define MARK_MS 5000                /* marks of symbols that moved on */
+#define WARM_SLICE_MS 50            /* warm-up work per tick, at most */
 
 struct sym {
     struct runner *run;             /* its own allocation: the strategy
@@ -816,11 +817,16 @@ static void s_on_tick(loop_t *loop, void *arg)
     } else if (E.warming) {
         int64_t now = mono_ms();
         /* After one symbol's request goes unanswered, leave the others
-         * for the next tick rather than wait once per symbol. */
-        for (int k = 0; k < E.nsym && !proc_stop; k++)
+         * for the next tick rather than wait once per symbol; and give
+         * the bar subscription its turn every WARM_SLICE_MS, so that
+         * feeders are never pushed back by an engine warming up. */
+        for (int k = 0; k < E.nsym && !proc_stop; k++) {
             if (!E.syms[k].live && now >= E.syms[k].next_try &&
                 s_warm(&E.syms[k]) < 0)
                 break;
+            if (mono_ms() - now >= WARM_SLICE_MS)
+                break;
+        }
     }
     if (E.journal) {
         int64_t now = mono_ms();

@@ -31,6 +31,7 @@
 static const struct sink_ops *const s_outputs[] = {
     &sink_console,
     &sink_file,
+    &sink_alert,
     &sink_lua,
     &sink_exec,
     NULL

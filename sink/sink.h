@@ -63,6 +63,7 @@ struct sink_ops {
 
 extern const struct sink_ops sink_console;
 extern const struct sink_ops sink_file;
+extern const struct sink_ops sink_alert;
 extern const struct sink_ops sink_lua;
 extern const struct sink_ops sink_exec;
 

@@ -42,8 +42,8 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .SECONDARY:
-.PHONY: all deps run test unit integration test-san bench install clean lint
-all: $(PROGS)
+.PHONY: all deps run test unit integration test-san bench install clean lint web
+all: $(PROGS) web
 
 Q := $(if $(V),,@)
 
@@ -82,6 +82,35 @@ $(B)/bench/%: $(B)/tests/bench/%.o $(B)/libengine.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The dashboard of livetrade-sink web: the page (web/) and TradingView's
+# lightweight-charts, fetched from npm at a pinned version and checked
+# against its sha512, into build/web/ (shared by both builds). The page
+# needs nothing else, so it works offline once built.
+LWC_VERSION := 4.2.3
+LWC_SHA512  := e644bfda1637c0d60dce19d2f066fe1804b4ec35fc18f1766150e777634c0bce6025543a44b53a62b5cd80d27a7a0d009d63f00a7bda1ad6261a4cb71e22d013
+LWC_JS      := lightweight-charts.standalone.production.js
+WEB_OUT     := build/web
+WEB_FILES   := $(patsubst web/%,$(WEB_OUT)/%,$(wildcard web/*)) \
+               $(WEB_OUT)/$(LWC_JS) $(WEB_OUT)/lightweight-charts.LICENSE
+
+web: $(WEB_FILES)
+$(WEB_OUT)/%: web/%
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+$(WEB_OUT)/lightweight-charts.LICENSE: $(WEB_OUT)/$(LWC_JS)
+$(WEB_OUT)/$(LWC_JS):
+	@mkdir -p build/npm $(WEB_OUT)
+	@$(if $(V),,echo "  NPM     lightweight-charts@$(LWC_VERSION)")
+	$(Q)rm -rf build/npm/package
+	$(Q)cd build/npm && npm pack --silent --no-audit --no-fund \
+	    lightweight-charts@$(LWC_VERSION) >/dev/null
+	$(Q)echo "$(LWC_SHA512)  build/npm/lightweight-charts-$(LWC_VERSION).tgz" \
+	    | sha512sum -c --quiet
+	$(Q)tar -xzf build/npm/lightweight-charts-$(LWC_VERSION).tgz -C build/npm \
+	    package/dist/$(LWC_JS) package/LICENSE
+	$(Q)cp build/npm/package/LICENSE $(WEB_OUT)/lightweight-charts.LICENSE
+	$(Q)cp build/npm/package/dist/$(LWC_JS) $@
 
 # Test helper: the streaming indicators over bars from stdin, for
 # tests/integration/test_indicators.py, which finds it from LIVETRADE_BIN
@@ -122,6 +151,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/livetrade/strategies
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 strategies/*.lua $(DESTDIR)$(PREFIX)/share/livetrade/strategies/
+	install -d $(DESTDIR)$(PREFIX)/share/livetrade/web
+	install -m 644 $(WEB_FILES) $(DESTDIR)$(PREFIX)/share/livetrade/web/
 
 lint:
 	@! grep -nE '\b(sprintf|strcpy|strtok|atoi|gets)\s*\(' \

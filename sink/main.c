@@ -34,6 +34,7 @@ static const struct sink_ops *const s_outputs[] = {
     &sink_alert,
     &sink_lua,
     &sink_exec,
+    &sink_web,
     NULL
 };
 

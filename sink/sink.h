@@ -66,6 +66,7 @@ extern const struct sink_ops sink_file;
 extern const struct sink_ops sink_alert;
 extern const struct sink_ops sink_lua;
 extern const struct sink_ops sink_exec;
+extern const struct sink_ops sink_web;
 
 /* Formats `s` as one console line (no newline) into buf[n]: running
  * `number`, bar time (UTC), symbol, action, price, confidence, order

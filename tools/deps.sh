@@ -21,6 +21,17 @@ command -v make >/dev/null 2>&1 || need="$need make"
 /usr/bin/python3 -c 'import pandas' 2>/dev/null || need="$need python3-pandas"
 /usr/bin/python3 -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# deploy/: the supervisor config runs under supervisord in the tests,
+# and the compose file is checked with docker-compose config.
+command -v supervisord >/dev/null 2>&1 || need="$need supervisor"
+command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
+# The web sink's page: npm fetches its chart library at build time;
+# its tests drive the page in headless Chromium.
+command -v npm >/dev/null 2>&1 || need="$need npm"
+[ -x /usr/bin/chromium ] || need="$need chromium fonts-dejavu-core"
+# make fuzz: libFuzzer harnesses built with clang.
+command -v clang >/dev/null 2>&1 || need="$need clang"
+dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need="$need libclang-rt-14-dev"
 if [ -n "$need" ]; then
     echo "deps: installing$need"
     if [ "$(id -u)" != 0 ]; then
@@ -34,3 +45,5 @@ fi
 for p in libzmq msgpack lua5.4 cmocka jansson libcurl libwebsockets; do
     pkg-config --exists $p || { echo "deps: $p still missing" >&2; exit 1; }
 done
+command -v npm >/dev/null 2>&1 || { echo "deps: npm still missing" >&2; exit 1; }
+[ -x /usr/bin/chromium ] || { echo "deps: chromium still missing" >&2; exit 1; }

@@ -1,0 +1,328 @@
+/* web_worker.c -- the web output's request actor (see web_worker.h).
+ *
+ * Messages on the pipe: owner -> worker, "H" followed by a symbol (a
+ * history request) or "$TERM"; worker -> owner, one pointer to a
+ * struct web_result, which changes owner with the message. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "bus.h"
+#include "history.h"
+#include "log.h"
+#include "mp.h"
+#include "web_worker.h"
+
+#define TERM "$TERM"
+#define JSON_DEPTH 8                /* nesting kept from a status reply */
+
+struct web_worker {
+    char *ep[WEB_MAX_ENDPOINTS];    /* history endpoints, then status */
+    int nhist, nep;
+    int64_t nbars;                  /* bars per history request */
+    void *pipe;                     /* owner's end */
+    void *peer;                     /* thread's end */
+    pthread_t thread;
+    int started;
+};
+
+static void *s_pair(const char *endpoint, int bind_it)
+{
+    void *s = zmq_socket(bus_ctx(), ZMQ_PAIR);
+    int zero = 0;
+
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if ((bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* A msgpack value as JSON; strings that are not UTF-8, NaN and what is
+ * nested too deep become null (jansson refuses them). */
+static json_t *s_to_json(const msgpack_object *o, int depth)
+{
+    json_t *j = NULL;
+
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        j = isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
+        break;
+    case MSGPACK_OBJECT_STR:
+        j = json_stringn(o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        if (depth >= JSON_DEPTH)
+            break;
+        j = json_array();
+        for (uint32_t i = 0; j && i < o->via.array.size; i++)
+            json_array_append_new(j, s_to_json(&o->via.array.ptr[i],
+                                               depth + 1));
+        break;
+    case MSGPACK_OBJECT_MAP:
+        if (depth >= JSON_DEPTH)
+            break;
+        j = json_object();
+        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            char key[64];
+            if (kv->key.type != MSGPACK_OBJECT_STR ||
+                kv->key.via.str.size >= sizeof key)
+                continue;
+            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
+            key[kv->key.via.str.size] = '\0';
+            json_object_set_new(j, key, s_to_json(&kv->val, depth + 1));
+        }
+        break;
+    default:
+        break;
+    }
+    return j ? j : json_null();
+}
+
+static void s_hand_over(web_worker_t *self, struct web_result *r)
+{
+    if (zmq_send(self->peer, &r, sizeof r, 0) != (int)sizeof r)
+        web_result_free(&r);        /* the owner is gone */
+}
+
+static void s_fetch_history(web_worker_t *self, const char *sym, size_t len)
+{
+    struct web_result *r = calloc(1, sizeof *r);
+    struct history_req req;
+
+    if (!r)
+        return;
+    r->kind = WEB_RES_HISTORY;
+    memcpy(r->sym, sym, len);       /* len < SYM_MAX */
+    memcpy(req.sym, sym, len);
+    req.sym[len] = '\0';
+    req.n = self->nbars;
+    req.since = -1;
+    snprintf(r->err, sizeof r->err, "no history endpoint");
+    for (int i = 0; i < self->nhist && !r->ok; i++) {
+        uint64_t seq;
+        size_t bad = 0;
+        if (history_fetch(self->ep[i], &req, WEB_HISTORY_TIMEOUT_MS,
+                          &r->bars, &r->nbars, &seq, &bad, r->err) == ERR_OK)
+            r->ok = 1;
+    }
+    r->at = wall_ms();
+    s_hand_over(self, r);
+}
+
+static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
+{
+    struct web_result *r = calloc(1, sizeof *r);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    char *reply = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!r)
+        return;
+    r->kind = WEB_RES_STATUS;
+    r->index = i;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    rc = bus_request(self->ep[i], &sb, WEB_STATUS_TIMEOUT_MS, &reply, &len,
+                     r->err);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == ERR_OK) {
+        const msgpack_object *o = mp_body_decode(body, reply, len);
+        json_t *j = o ? s_to_json(o, 0) : NULL;
+        if (j && json_is_object(j)) {
+            r->json = json_dumps(j, JSON_COMPACT);
+            r->ok = r->json != NULL;
+        }
+        if (!r->ok)
+            snprintf(r->err, sizeof r->err, "unreadable status reply");
+        json_decref(j);
+    }
+    free(reply);
+    r->at = wall_ms();
+    s_hand_over(self, r);
+}
+
+static void *s_run(void *arg)
+{
+    web_worker_t *self = arg;
+    struct mp_body body;
+    int64_t next = 0;               /* mono ms of the next status round */
+    char ready = 1;
+
+    mp_body_init(&body);
+    zmq_send(self->peer, &ready, 1, 0);
+    for (;;) {
+        char buf[SYM_MAX + 1];          /* 'H' + symbol, or TERM */
+        zmq_pollitem_t pi = { self->peer, 0, ZMQ_POLLIN, 0 };
+        int64_t wait = next - mono_ms();
+        int n;
+
+        if (wait <= 0) {
+            for (int i = 0; i < self->nep; i++)
+                s_poll_status(self, i, &body);
+            next = mono_ms() + WEB_STATUS_MS;
+            continue;
+        }
+        if (zmq_poll(&pi, 1, (long)wait) <= 0)
+            continue;               /* time for a round, or EINTR */
+        n = zmq_recv(self->peer, buf, sizeof buf, 0);
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n < 0 || (n == (int)strlen(TERM) && !memcmp(buf, TERM, n)))
+            break;
+        if (n > 1 && n <= (int)sizeof buf && buf[0] == 'H')
+            s_fetch_history(self, buf + 1, (size_t)n - 1);
+    }
+    mp_body_free(&body);
+    return NULL;
+}
+
+web_worker_t *web_worker_new(const char *const *history, int nhistory,
+                             const char *const *status, int nstatus,
+                             int64_t nbars, char *err)
+{
+    static int s_count;
+    char endpoint[64], ready;
+    sigset_t all, old;
+    web_worker_t *self;
+
+    if (nhistory + nstatus > WEB_MAX_ENDPOINTS) {
+        snprintf(err, ERR_LEN, "at most %d --history and --status "
+                 "endpoints", WEB_MAX_ENDPOINTS);
+        return NULL;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return NULL;
+    }
+    self->nbars = nbars;
+    for (int i = 0; i < nhistory + nstatus; i++) {
+        const char *e = i < nhistory ? history[i] : status[i - nhistory];
+        self->ep[i] = strdup(e);
+        if (!self->ep[i]) {
+            snprintf(err, ERR_LEN, "out of memory");
+            web_worker_destroy(&self);
+            return NULL;
+        }
+        self->nep++;
+    }
+    self->nhist = nhistory;
+    snprintf(endpoint, sizeof endpoint, "inproc://web-worker-%p-%d",
+             (void *)self, s_count++);
+    self->pipe = s_pair(endpoint, 1);
+    self->peer = self->pipe ? s_pair(endpoint, 0) : NULL;
+    if (!self->peer) {
+        snprintf(err, ERR_LEN, "worker pipe: %s",
+                 zmq_strerror(zmq_errno()));
+        web_worker_destroy(&self);
+        return NULL;
+    }
+    /* Signals go to the main thread, whose loop acts on them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    self->started = pthread_create(&self->thread, NULL, s_run, self) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!self->started) {
+        snprintf(err, ERR_LEN, "cannot start the request thread");
+        web_worker_destroy(&self);
+        return NULL;
+    }
+    while (zmq_recv(self->pipe, &ready, 1, 0) < 0 && zmq_errno() == EINTR)
+        ;
+    return self;
+}
+
+void web_worker_destroy(web_worker_t **self_p)
+{
+    web_worker_t *self = self_p ? *self_p : NULL;
+    struct web_result *r;
+
+    if (!self)
+        return;
+    if (self->started) {
+        zmq_send(self->pipe, TERM, strlen(TERM), 0);
+        pthread_join(self->thread, NULL);
+        while ((r = web_worker_recv(self)))
+            web_result_free(&r);
+    }
+    if (self->peer)
+        zmq_close(self->peer);
+    if (self->pipe)
+        zmq_close(self->pipe);
+    for (int i = 0; i < self->nep; i++)
+        free(self->ep[i]);
+    free(self);
+    *self_p = NULL;
+}
+
+void *web_worker_pipe(web_worker_t *self)
+{
+    return self->pipe;
+}
+
+int web_worker_history(web_worker_t *self, const char *sym)
+{
+    char buf[SYM_MAX + 1];
+    int n = snprintf(buf, sizeof buf, "H%s", sym);
+
+    if (n < 0 || n >= (int)sizeof buf ||
+        zmq_send(self->pipe, buf, (size_t)n, 0) != n)
+        return ERR_IO;
+    return 0;
+}
+
+struct web_result *web_worker_recv(web_worker_t *self)
+{
+    struct web_result *r = NULL;
+
+    if (zmq_recv(self->pipe, &r, sizeof r, ZMQ_DONTWAIT) != (int)sizeof r)
+        return NULL;
+    return r;
+}
+
+void web_result_free(struct web_result **r_p)
+{
+    struct web_result *r = *r_p;
+
+    if (!r)
+        return;
+    free(r->bars);
+    free(r->json);
+    free(r);
+    *r_p = NULL;
+}
+
+const char *web_worker_endpoint(const web_worker_t *self, int i)
+{
+    return i >= 0 && i < self->nep ? self->ep[i] : "";
+}
+
+int web_worker_endpoints(const web_worker_t *self)
+{
+    return self->nep;
+}

@@ -1,0 +1,157 @@
+/* test_web.c -- the web output's pure parts: --listen and --token
+ * checks, the token comparison, and the per-symbol bar store (live bars,
+ * corrections, history merged in, the bound). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../sink/web.c"
+#include "../../sink/web_http.c"
+#include "../../sink/web_worker.c"
+
+static void test_listen(void **st)
+{
+    char host[64], err[ERR_LEN];
+    int port, lo;
+    (void)st;
+
+    assert_int_equal(s_listen("127.0.0.1:8080", host, sizeof host, &port,
+                              &lo, err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_true(lo);
+    assert_int_equal(s_listen("localhost:1", host, sizeof host, &port, &lo,
+                              err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_true(lo);
+    assert_int_equal(s_listen("127.5.6.7:80", host, sizeof host, &port, &lo,
+                              err), 0);
+    assert_true(lo);
+    assert_int_equal(s_listen("0.0.0.0:80", host, sizeof host, &port, &lo,
+                              err), 0);
+    assert_string_equal(host, "");
+    assert_false(lo);
+    assert_int_equal(s_listen("10.1.2.3:80", host, sizeof host, &port, &lo,
+                              err), 0);
+    assert_false(lo);
+    assert_int_equal(s_listen("nonsense", host, sizeof host, &port, &lo,
+                              err), ERR_USAGE);
+    assert_int_equal(s_listen("127.0.0.1:0", host, sizeof host, &port, &lo,
+                              err), ERR_USAGE);
+    assert_int_equal(s_listen("127.0.0.1:65536", host, sizeof host, &port,
+                              &lo, err), ERR_USAGE);
+    assert_int_equal(s_listen("example.com:80", host, sizeof host, &port,
+                              &lo, err), ERR_USAGE);
+}
+
+static void test_token(void **st)
+{
+    (void)st;
+    assert_true(s_token_ok("abcdefgh"));
+    assert_true(s_token_ok("A-b_c.d~1234"));
+    assert_false(s_token_ok("short"));
+    assert_false(s_token_ok("has space in it"));
+    assert_false(s_token_ok("semi;colon;x"));
+    assert_true(web_token_equal("secret-token", "secret-token"));
+    assert_false(web_token_equal("secret-token", "secret-tokeN"));
+    assert_false(web_token_equal("secret-token", "secret"));
+    assert_false(web_token_equal("secret", "secret-token"));
+    assert_false(web_token_equal("", "x"));
+    assert_false(web_token_equal("x", ""));
+}
+
+static struct wsym *s_new_sym(size_t cap)
+{
+    struct wsym *y = calloc(1, sizeof *y);
+    y->cap = cap;
+    y->scap = 2;
+    y->bars = calloc(cap, sizeof *y->bars);
+    y->sigs = calloc(y->scap, sizeof *y->sigs);
+    return y;
+}
+
+static struct wbar s_wbar(int64_t t, double c)
+{
+    return (struct wbar){ t, c, c + 1, c - 1, c, 10, (uint64_t)t, 1 };
+}
+
+static void test_store(void **st)
+{
+    struct wsym *y = s_new_sym(4);
+    struct bar h[6];
+    struct wbar b;
+    (void)st;
+
+    /* live bars; a repeat of the last time replaces it; older: refused */
+    for (int t = 5; t <= 7; t++) {
+        b = s_wbar(t, 100 + t);
+        assert_int_equal(s_push_bar(y, &b), 0);
+    }
+    b = s_wbar(7, 200);
+    assert_int_equal(s_push_bar(y, &b), 0);
+    assert_int_equal(y->n, 3);
+    assert_true(s_bar_at(y, 2)->c == 200);
+    b = s_wbar(6, 1);
+    assert_int_equal(s_push_bar(y, &b), -1);
+
+    /* history 2..7 merged: held bars win their times, newest 4 kept */
+    for (int i = 0; i < 6; i++) {
+        memset(&h[i], 0, sizeof h[i]);
+        h[i].t = 2 + i;
+        h[i].o = h[i].h = h[i].l = h[i].c = 50;
+        h[i].seq = (uint64_t)(2 + i);
+    }
+    assert_int_equal(s_merge(y, h, 6), 0);
+    assert_int_equal(y->n, 4);
+    assert_int_equal(s_bar_at(y, 0)->t, 4);
+    assert_true(s_bar_at(y, 0)->c == 50);       /* from history */
+    assert_int_equal(s_bar_at(y, 1)->t, 5);
+    assert_true(s_bar_at(y, 1)->c == 105);      /* held */
+    assert_true(s_bar_at(y, 3)->c == 200);
+
+    /* the ring keeps the newest `cap` */
+    b = s_wbar(8, 108);
+    assert_int_equal(s_push_bar(y, &b), 0);
+    assert_int_equal(y->n, 4);
+    assert_int_equal(s_bar_at(y, 0)->t, 5);
+    assert_int_equal(s_bar_at(y, 3)->t, 8);
+
+    /* signals: the newest scap */
+    s_push_signal(y, strdup("{\"a\":1}"));
+    s_push_signal(y, strdup("{\"a\":2}"));
+    s_push_signal(y, strdup("{\"a\":3}"));
+    assert_int_equal(y->sn, 2);
+    assert_string_equal(y->sigs[y->shead], "{\"a\":2}");
+    s_sym_free(&y);
+    assert_null(y);
+}
+
+static void test_msg_refs(void **st)
+{
+    struct web_msg *m = web_msg_new("{\"type\":\"x\"}", 12), *m2;
+    (void)st;
+
+    assert_non_null(m);
+    assert_int_equal(m->len, 12);
+    assert_memory_equal(m->data, "{\"type\":\"x\"}", 12);
+    m->refs++;
+    m2 = m;
+    web_msg_unref(&m);
+    assert_null(m);
+    assert_int_equal(m2->refs, 1);
+    web_msg_unref(&m2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_store),
+        cmocka_unit_test(test_msg_refs),
+    };
+    return cmocka_run_group_tests_name("web", tests, NULL, NULL);
+}

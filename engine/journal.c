@@ -493,6 +493,62 @@ static int s_pread_all(int fd, void *buf, size_t n, int64_t off)
     return 0;
 }
 
+/* Reads the payload of index entry e into *buf (grown as needed); its
+ * length, or 0 on an error. */
+static uint32_t s_read_entry(const journal_t *self, const struct ent *e,
+                             char **buf, size_t *cap);
+
+uint64_t journal_seq_before(journal_t *self, int64_t ts_ms)
+{
+    char *rec = NULL;
+    size_t cap = 0, scanned = 0;
+    uint64_t seq = 0;
+    msgpack_unpacked u;
+
+    msgpack_unpacked_init(&u);
+    for (size_t k = self->n; k > self->start && scanned < JOURNAL_SCAN_MAX;
+         k--, scanned++) {
+        uint32_t len = s_read_entry(self, &self->idx[k - 1], &rec, &cap);
+        int64_t ts;
+        if (!len || msgpack_unpack_next(&u, rec + 1, len - 1, NULL) !=
+                MSGPACK_UNPACK_SUCCESS || mp_int(&u.data, "ts", &ts))
+            break;
+        if (ts < ts_ms) {
+            seq = self->idx[k - 1].seq;
+            break;
+        }
+        seq = self->idx[k - 1].seq - 1;
+    }
+    msgpack_unpacked_destroy(&u);
+    free(rec);
+    return seq;
+}
+
+static uint32_t s_read_entry(const journal_t *self, const struct ent *e,
+                             char **buf, size_t *cap)
+{
+    const struct seg *g = s_seg_by_id(self, e->seg);
+    unsigned char head[HEAD];
+    uint32_t len;
+
+    if (!g || s_pread_all(g->fd, head, HEAD, e->off))
+        return 0;
+    len = s_get32(head);
+    if (len < 2 || len > JOURNAL_RECORD_MAX)
+        return 0;
+    if (len > *cap) {
+        char *r = realloc(*buf, len);
+        if (!r)
+            return 0;
+        *buf = r;
+        *cap = len;
+    }
+    if (s_pread_all(g->fd, *buf, len, e->off + HEAD) ||
+        crc32_ieee(0, *buf, len) != s_get32(head + 4))
+        return 0;
+    return len;
+}
+
 int journal_replay(journal_t *self, uint64_t after, size_t max,
                    msgpack_sbuffer *sb, size_t *count)
 {
@@ -512,24 +568,8 @@ int journal_replay(journal_t *self, uint64_t after, size_t max,
     end = self->n - lo > max ? lo + max : self->n;
     msgpack_sbuffer_init(&tmp);
     for (k = lo; k < end; k++) {
-        const struct ent *e = &self->idx[k];
-        const struct seg *g = s_seg_by_id(self, e->seg);
-        unsigned char head[HEAD];
-        uint32_t len;
-        if (!g || s_pread_all(g->fd, head, HEAD, e->off))
-            break;
-        len = s_get32(head);
-        if (len < 2 || len > JOURNAL_RECORD_MAX)
-            break;
-        if (len > reccap) {
-            char *r = realloc(rec, len);
-            if (!r)
-                break;
-            rec = r;
-            reccap = len;
-        }
-        if (s_pread_all(g->fd, rec, len, e->off + HEAD) ||
-            crc32_ieee(0, rec, len) != s_get32(head + 4))
+        uint32_t len = s_read_entry(self, &self->idx[k], &rec, &reccap);
+        if (!len)
             break;
         msgpack_sbuffer_write(&tmp, rec + 1, len - 1);
     }

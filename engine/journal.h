@@ -79,6 +79,11 @@ void journal_tick(journal_t *self, int64_t now_ms);
 uint64_t journal_first_seq(const journal_t *self);
 uint64_t journal_last_seq(const journal_t *self);
 
+/* The sequence number of the newest signal published before ts_ms (its
+ * "ts"), looking back at most JOURNAL_SCAN_MAX signals; 0 if none. */
+uint64_t journal_seq_before(journal_t *self, int64_t ts_ms);
+#define JOURNAL_SCAN_MAX 100000
+
 /* Packs into sb an array of the signals after `after` (at most max, in
  * order), each the map as published. 0 with the number in *count, or
  * ERR_IO if a segment could not be read (sb then unchanged). */

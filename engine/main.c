@@ -653,13 +653,15 @@ static void s_pack_status(msgpack_packer *pk)
 /* {ver:1, type:"replay", after:S[, n:N]} -> {ver:1, type:"replay",
  * eng:ID, first:F, last:L, signals:[...]}: the journal's signals after S
  * (at most N, JOURNAL_REPLAY_MAX), oldest first, each as published. F and
- * L are the oldest and newest sequence numbers the journal holds. */
+ * L are the oldest and newest sequence numbers the journal holds. With
+ * since_ts:T instead of after, the signals published at T or later. */
 static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
                           const msgpack_object *o)
 {
     static struct log_limit lim = LOG_LIMIT_INIT;
     char err[ERR_LEN];
     uint64_t after, n;
+    int64_t since_ts;
     size_t count;
 
     if (!E.journal) {
@@ -667,12 +669,15 @@ static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
                            "\"\")");
         return;
     }
-    if (replay_req_parse(o, JOURNAL_REPLAY_MAX, &after, &n, err)) {
+    if (replay_req_parse(o, JOURNAL_REPLAY_MAX, &after, &since_ts, &n,
+                         err)) {
         log_limited(&lim, LL_WARN, "bad replay request; answered with an "
                     "error");
         history_pack_error(pk, err);
         return;
     }
+    if (since_ts >= 0)
+        after = journal_seq_before(E.journal, since_ts);
     E.replays++;
     msgpack_pack_map(pk, 6);
     mp_kint(pk, "ver", 1);

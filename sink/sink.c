@@ -43,6 +43,7 @@ struct sink {
     int neps;
     char *const *syms;              /* --symbols (borrowed), nsyms 0: all */
     int nsyms;
+    int64_t start_ms;               /* wall time this sink started */
 };
 
 sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
@@ -65,6 +66,7 @@ sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
     self->lim_frame = self->lim_topic = self->lim_msgpack = lim;
     self->lim_signal = self->lim_sym = self->lim_hb = self->lim_write = lim;
     self->lim_replay = lim;
+    self->start_ms = wall_ms();
     return self;
 }
 
@@ -224,7 +226,8 @@ static const char *s_endpoint_of(sink_t *self, const char *eng)
  * up to `upto`. Returns how many the reply held (0: nothing more), or -1
  * on an error (logged). */
 static long s_replay_page(sink_t *self, const char *ep, const char *eng,
-                          uint64_t *after, uint64_t upto, int *stop)
+                          uint64_t *after, int64_t since_ts, uint64_t upto,
+                          int *stop)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -241,7 +244,10 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
     msgpack_pack_map(&pk, 3);
     mp_kint(&pk, "ver", 1);
     mp_kstr(&pk, "type", "replay");
-    mp_kuint(&pk, "after", *after);
+    if (since_ts >= 0)
+        mp_kint(&pk, "since_ts", since_ts);
+    else
+        mp_kuint(&pk, "after", *after);
     rc = bus_request(ep, &sb, REPLAY_TIMEOUT_MS, &reply, &len, err);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
@@ -262,7 +268,7 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
     }
     self->st.replays++;
     mp_uint(&u.data, "first", &first);
-    if (first > *after + 1) {
+    if (since_ts < 0 && first > *after + 1) {
         uint64_t gone = (upto < first ? upto + 1 : first) - (*after + 1);
         self->st.lost += gone;
         log_msg(LL_WARN, "replay from %s: engine %s's journal starts at "
@@ -297,10 +303,11 @@ out:
     return n;
 }
 
-/* Brings engine `eng` from `after` up to `upto` (inclusive) through its
- * journal. ERR_IO if the output is gone for good. */
-static int s_replay(sink_t *self, const char *eng, uint64_t after,
-                    uint64_t upto)
+/* Brings engine `eng` from `after` (or, with since_ts >= 0, from its
+ * first signal published at since_ts or later) up to `upto` (inclusive)
+ * through its journal. ERR_IO if the output is gone for good. */
+static int s_replay_from(sink_t *self, const char *eng, uint64_t after,
+                         int64_t since_ts, uint64_t upto)
 {
     const char *ep = self->neps ? s_endpoint_of(self, eng) : NULL;
     uint64_t from = after;
@@ -317,14 +324,27 @@ static int s_replay(sink_t *self, const char *eng, uint64_t after,
         }
         return ERR_OK;
     }
-    for (int page = 0; page < REPLAY_PAGES && !stop && after < upto; page++)
-        if (s_replay_page(self, ep, eng, &after, upto, &stop) <= 0)
+    for (int page = 0; page < REPLAY_PAGES && !stop && after < upto;
+         page++) {
+        if (s_replay_page(self, ep, eng, &after, page ? -1 : since_ts, upto,
+                          &stop) <= 0)
             break;
-    if (after > from)
-        log_msg(LL_INFO, "replayed engine %s's signals %llu..%llu from %s",
-                eng, (unsigned long long)from + 1,
+    }
+    if (after > from && since_ts >= 0)
+        log_msg(LL_INFO, "replayed engine %s's signals published since this "
+                "sink started, up to %llu, from %s", eng,
                 (unsigned long long)after, ep);
+    else if (after > from)
+        log_msg(LL_INFO, "replayed engine %s's signals %llu..%llu from %s",
+                eng, (unsigned long long)from + 1, (unsigned long long)after,
+                ep);
     return stop == 2 ? ERR_IO : ERR_OK;
+}
+
+static int s_replay(sink_t *self, const char *eng, uint64_t after,
+                    uint64_t upto)
+{
+    return s_replay_from(self, eng, after, -1, upto);
 }
 
 /* }==================================================== */
@@ -494,7 +514,14 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
     }
     s_sync_track(self);
     last = self->state_file ? sink_state_get(self->state_file, s.eng) : 0;
-    if (last && s.seq > last + 1 && self->track_gaps) {
+    if (!last && kind == TRACK_FIRST && s.seq > 1 && self->neps) {
+        /* A new engine for this sink: the signals it published since the
+         * sink started and before this one (the subscription was not
+         * there yet) come from its journal. */
+        rc = s_replay_from(self, s.eng, 0, self->start_ms, s.seq - 1);
+        if (rc != ERR_OK)
+            return rc;
+    } else if (last && s.seq > last + 1 && self->track_gaps) {
         /* Missed signals (a gap, or an engine restart with its journal):
          * fetched first, so the output sees them in order. */
         rc = s_replay(self, s.eng, last, s.seq - 1);

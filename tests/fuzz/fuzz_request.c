@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct history_req r;
     char err[ERR_LEN];
     uint64_t after, n;
+    int64_t since_ts;
 
     if (!ready) {
         mp_body_init(&body);
@@ -28,6 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mp_is(mp_get(o, "type"), "history"))
         history_req_parse(o, &r, err);
     else
-        replay_req_parse(o, 10000, &after, &n, err);
+        replay_req_parse(o, 10000, &after, &since_ts, &n, err);
     return 0;
 }

@@ -234,3 +234,84 @@ class Journal(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NewSink(unittest.TestCase):
+    """A sink with no state that subscribes after an engine already
+    published: the signals published since the sink started come from the
+    engine's journal (replay with since_ts), so none is lost."""
+
+    def setUp(self):
+        self.ws = lt.Workspace()
+
+    def tearDown(self):
+        self.ws.close()
+
+    def test_signals_before_the_subscription_are_replayed(self):
+        import threading
+        import time
+        import msgpack
+        import zmq
+        ws = self.ws
+        sink = ws.start("sink", "livetrade-sink", "file", "--path",
+                        ws.path("out.jsonl"), "--sub", ws.ep("sig"),
+                        "--replay", ws.ep("rep"))
+        lt.wait_until(lambda: "signals from" in sink.stderr(), 10,
+                      "the sink to start")
+        t_start = int(time.time() * 1000)
+
+        def body(seq):
+            return {"ver": 1, "id": "%016x" % (0xabc000 + seq), "eng": "e9",
+                    "strat": "s", "sym": "AAPL", "act": "buy",
+                    "t": START + seq * 60000, "ord": 0, "px": 100.0,
+                    "size": None, "conf": 0.5, "ind": {}, "seq": seq,
+                    "pub": 77, "ts": t_start + seq}
+        journal = [body(k) for k in range(1, 7)]
+        requests = []
+        rep = lt.CTX.socket(zmq.ROUTER)
+        rep.bind(ws.ep("rep"))
+        stop = threading.Event()
+
+        def serve():
+            while not stop.is_set():
+                if not rep.poll(50):
+                    continue
+                ident, empty, raw = rep.recv_multipart()
+                req = msgpack.unpackb(raw, raw=False)
+                requests.append(req)
+                if req["type"] == "status":
+                    reply = {"ver": 1, "type": "status", "id": "e9"}
+                else:
+                    since = req.get("since_ts")
+                    after = req.get("after", 0)
+                    sigs = [s for s in journal if
+                            (s["ts"] >= since if since is not None
+                             else s["seq"] > after)]
+                    reply = {"ver": 1, "type": "replay", "eng": "e9",
+                             "first": 1, "last": 6, "signals": sigs}
+                rep.send_multipart([ident, empty, msgpack.packb(reply)])
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        pub = lt.CTX.socket(zmq.XPUB)
+        pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        pub.bind(ws.ep("sig"))
+        try:
+            # 1..5 go out before the sink's subscription has arrived.
+            for s in journal[:5]:
+                pub.send_multipart([b"sig|AAPL|", msgpack.packb(s)])
+            self.assertTrue(pub.poll(10000), "the sink's subscription")
+            pub.recv()
+            pub.send_multipart([b"sig|AAPL|", msgpack.packb(journal[5])])
+            lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
+                          >= 6, 20, "all six signals")
+            got = lt.read_jsonl(ws.path("out.jsonl"))
+            self.assertEqual([x["seq"] for x in got], [1, 2, 3, 4, 5, 6])
+            since = [r["since_ts"] for r in requests if "since_ts" in r]
+            self.assertEqual(len(since), 1, requests)
+            self.assertLessEqual(since[0], t_start)
+            self.assertEqual(sink.stop(), 0)
+        finally:
+            stop.set()
+            th.join()
+            rep.close(0)
+            pub.close(0)

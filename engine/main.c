@@ -8,6 +8,7 @@
  * through live. A gap in a symbol's sequence numbers is filled from the
  * history endpoint before the bar that revealed it. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,11 @@
 #include "curve.h"
 #include "err.h"
 #include "history.h"
+#include "http_metrics.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "mp.h"
 #include "proc.h"
 #include "runner.h"
@@ -55,6 +58,9 @@ struct sym {
     int64_t mark_t, mark_tf;
     double mark_c;
     int64_t marked_t;               /* last_t when the last mark was written */
+    int64_t last_rx;                /* mono ms of the newest bar received
+                                       (at start: the start) */
+    int stale;                      /* silent past --stale-after */
 };
 
 struct engine {
@@ -103,6 +109,19 @@ struct engine {
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
+    /* monitoring */
+    const char *metrics_addr;       /* --metrics HOST:PORT, NULL: off */
+    double stale_after;             /* --stale-after s; 0: per timeframe */
+    metrics_t *metrics;             /* NULL without --metrics */
+    http_metrics_t *http;
+    metrics_hist_t *latency;        /* bar-to-signal seconds */
+    double bar_rx;                  /* mono s the live bar being run was
+                                       taken off the bus; 0: none */
+    uint64_t signals_run;           /* signals published by this run */
+    uint64_t strategy_errors;       /* strategies disabled by an error */
+    uint64_t stale_events;          /* symbols that went stale */
+    int stale_now;                  /* symbols stale at the moment */
+    struct log_limit lim_stale, lim_fresh;
 };
 
 static struct engine E;
@@ -112,6 +131,202 @@ static strategy_t *s_strat(void)
 {
     return E.nsym ? E.syms[0].run->strat : E.probe.strat;
 }
+
+/* {==================== monitoring =========================== */
+
+#define STALE_TF_DEFAULT 60         /* s, before a symbol's first bar */
+
+/* Silence after which symbol y counts as stale, in ms: --stale-after,
+ * else three of its bars and 30 s. */
+static int64_t s_stale_limit(const struct sym *y)
+{
+    if (E.stale_after > 0)
+        return (int64_t)llround(E.stale_after * 1000.0);
+    return (3 * (y->tf > 0 ? y->tf : STALE_TF_DEFAULT) + 30) * 1000;
+}
+
+/* From the tick: symbols silent past their limit become stale, once,
+ * with one (rate-limited) WARN line. */
+static void s_stale_check(void)
+{
+    int64_t now = mono_ms();
+
+    for (int k = 0; k < E.nsym; k++) {
+        struct sym *y = &E.syms[k];
+        int64_t limit = s_stale_limit(y);
+        if (y->stale || now - y->last_rx <= limit)
+            continue;
+        y->stale = 1;
+        E.stale_now++;
+        E.stale_events++;
+        log_limited(&E.lim_stale, LL_WARN, "%s: no bar for %.1f s (stale "
+                    "after %.1f s); %d symbol(s) stale", y->run->sym,
+                    (double)(now - y->last_rx) / 1000.0,
+                    (double)limit / 1000.0, E.stale_now);
+    }
+}
+
+/* A bar of y arrived: the silence clock restarts, and a stale y is not
+ * stale any more. */
+static void s_stale_clear(struct sym *y)
+{
+    int64_t now = mono_ms();
+
+    if (y->stale) {
+        y->stale = 0;
+        E.stale_now--;
+        log_limited(&E.lim_fresh, LL_INFO, "%s: bars again after %.1f s of "
+                    "silence; %d symbol(s) stale", y->run->sym,
+                    (double)(now - y->last_rx) / 1000.0, E.stale_now);
+    }
+    y->last_rx = now;
+}
+
+static void s_m_lag(metrics_out_t *out, void *arg)
+{
+    double now = (double)wall_ms();
+    (void)arg;
+    for (int k = 0; k < E.nsym; k++)
+        if (E.syms[k].run->last_t >= 0)
+            metrics_out_sample(out, E.syms[k].run->sym,
+                               (now - (double)E.syms[k].run->last_t) / 1000.0
+                               - (double)E.syms[k].tf);
+}
+
+static void s_m_age(metrics_out_t *out, void *arg)
+{
+    int64_t now = mono_ms();
+    (void)arg;
+    for (int k = 0; k < E.nsym; k++)
+        metrics_out_sample(out, E.syms[k].run->sym,
+                           (double)(now - E.syms[k].last_rx) / 1000.0);
+}
+
+static void s_m_stale(metrics_out_t *out, void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < E.nsym; k++)
+        metrics_out_sample(out, E.syms[k].run->sym, E.syms[k].stale);
+}
+
+static void s_m_disabled(metrics_out_t *out, void *arg)
+{
+    int n = 0;
+    (void)arg;
+    for (int k = 0; k < E.nsym; k++)
+        n += E.syms[k].run->failed != 0;
+    metrics_out_sample(out, NULL, n);
+}
+
+/* --metrics: the registry and its HTTP endpoint. 0, or 1 with a line. */
+static int s_metrics_open(loop_t *loop)
+{
+    static const double buckets[] = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+        0.1, 0.25, 0.5, 1, 2.5, 5, 10
+    };
+    static const struct { const char *name, *help; size_t off; } c[] = {
+#define C(n, h, f) { "livetrade_engine_" n, h, offsetof(struct engine, f) }
+        C("bars_total", "Bars received for this engine's symbols", bars_in),
+        C("bars_bad_total", "Messages on the bar bus dropped as malformed",
+          bad),
+        C("bars_old_total", "Bars dropped as not newer than the last one",
+          old),
+        C("bars_duplicate_total", "Bars skipped: already taken from "
+          "history", dups),
+        C("gaps_total", "Gaps in a symbol's bar sequence numbers", gaps),
+        C("gap_bars_missed_total", "Bars missing in those gaps", missed),
+        C("gap_bars_recovered_total", "Bars fetched from history to fill "
+          "gaps", recovered),
+        C("feeder_restarts_total", "Feeder restarts seen (a new publisher "
+          "instance)", restarts),
+        C("heartbeats_total", "Feeder heartbeats received", heartbeats),
+        C("warmup_overflow_total", "Bars not buffered during warm-up "
+          "(buffer full; left to history)", overflow),
+        C("signals_total", "Signals published since the engine started",
+          signals_run),
+        C("signals_rederived_total", "Signals derived again and not "
+          "published: the journal has them", rederived),
+        C("caught_up_signals_total", "Signals of bars that arrived while "
+          "the engine was stopped", caught_up),
+        C("journal_errors_total", "Signals that could not be written to "
+          "the journal", journal_errors),
+        C("strategy_errors_total", "Strategy errors (each disables the "
+          "strategy of its symbol)", strategy_errors),
+        C("requests_total", "Requests answered (status, replay, errors)",
+          requests),
+        C("replays_total", "Replay requests answered", replays),
+        C("reloads_total", "Strategy reloads done (SIGHUP)", reloads),
+        C("reload_errors_total", "Strategy reloads refused", reload_errors),
+        C("stale_total", "Times a symbol went stale (no bar for "
+          "--stale-after)", stale_events),
+#undef C
+    };
+    char err[ERR_LEN];
+    int rc = 0;
+
+    if (!E.metrics_addr)
+        return 0;
+    E.metrics = metrics_new();
+    if (!E.metrics)
+        return 1;
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++)
+        rc |= metrics_add_u64(E.metrics, METRICS_COUNTER, c[i].name,
+                              c[i].help, (const uint64_t *)(const void *)
+                              ((const char *)&E + c[i].off));
+    rc |= metrics_add_u64(E.metrics, METRICS_COUNTER,
+                          "livetrade_engine_signals_dropped_total",
+                          "Signals dropped at the publisher (a subscriber "
+                          "pushed back for 2 s)", &E.pub.dropped);
+    rc |= metrics_add_u64(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_last_signal_seq", "Sequence "
+                          "number of the newest signal (continues across "
+                          "restarts)", &E.sig_seq);
+    rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_symbols", "Symbols this engine "
+                          "runs", &E.nsym);
+    rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_symbols_warming", "Symbols not "
+                          "live yet (warming up)", &E.warming);
+    rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_stale_symbols", "Symbols without "
+                          "a bar for --stale-after", &E.stale_now);
+    rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_subscribers", "Subscriptions to "
+                          "signals", &E.pub.subscribers);
+    rc |= metrics_add_fn(E.metrics, METRICS_GAUGE,
+                         "livetrade_engine_strategies_disabled", "Symbols "
+                         "whose strategy an error disabled", NULL,
+                         s_m_disabled, NULL);
+    rc |= metrics_add_fn(E.metrics, METRICS_GAUGE,
+                         "livetrade_engine_symbol_stale", "1 if the symbol "
+                         "is stale, else 0", "symbol", s_m_stale, NULL);
+    rc |= metrics_add_fn(E.metrics, METRICS_GAUGE,
+                         "livetrade_engine_last_bar_age_seconds", "Seconds "
+                         "since the symbol's newest bar arrived (or since "
+                         "the start)", "symbol", s_m_age, NULL);
+    rc |= metrics_add_fn(E.metrics, METRICS_GAUGE,
+                         "livetrade_engine_lag_seconds", "Now minus the end "
+                         "of the symbol's newest bar (start + timeframe)",
+                         "symbol", s_m_lag, NULL);
+    E.latency = metrics_add_hist(E.metrics,
+                                 "livetrade_engine_bar_to_signal_seconds",
+                                 "From a live bar taken off the bus to its "
+                                 "signal's publication", buckets,
+                                 (int)(sizeof buckets / sizeof *buckets));
+    if (rc || !E.latency) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        return 1;
+    }
+    E.http = http_metrics_new(E.metrics_addr, E.metrics, loop, err);
+    if (!E.http) {
+        fprintf(stderr, "%s: %s\n", PROG, err);
+        return 1;
+    }
+    return 0;
+}
+
+/* }========================================================== */
 
 /* {==================== symbols ============================== */
 
@@ -183,6 +398,9 @@ static void s_emit(void *arg, struct signal *s)
                     (unsigned long long)E.journal_errors);
     }
     bus_pub_send(&E.pub, topic);
+    E.signals_run++;
+    if (E.latency && E.bar_rx > 0)
+        metrics_hist_observe(E.latency, mono_sec() - E.bar_rx);
     log_msg(LL_DEBUG, "signal #%llu %s %s t=%lld px=%g conf=%.2f",
             (unsigned long long)s->seq, s->sym, signal_action_name(s->act),
             (long long)s->t, s->px, s->conf);
@@ -267,6 +485,7 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
     if (live && y->first_live_t < 0)
         y->first_live_t = b->t;
     if (rc == ERR_LUA) {
+        E.strategy_errors++;
         log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
                 y->run->error);
     } else if (rc == ERR_NOMEM) {
@@ -536,6 +755,7 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     }
     E.bars_in++;
     y = &E.syms[k];
+    s_stale_clear(y);
     if (!y->live) {
         if (y->nbuf && b.t <= y->buf[y->nbuf - 1].t) {
             E.old++;
@@ -566,7 +786,9 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
         y->buf[y->nbuf++] = b;
         return;
     }
+    E.bar_rx = mono_sec();
     s_live_bar(y, &b);
+    E.bar_rx = 0;
 }
 
 static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
@@ -607,7 +829,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 20);
+    msgpack_pack_map(pk, 21);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -628,11 +850,12 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "caught_up", E.caught_up);
     mp_kuint(pk, "reloads", E.reloads);
     mp_kuint(pk, "reload_errors", E.reload_errors);
+    mp_kint(pk, "stale", E.stale_now);
     mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)E.nsym);
     for (int k = 0; k < E.nsym; k++) {
         struct sym *y = &E.syms[k];
-        msgpack_pack_map(pk, 9);
+        msgpack_pack_map(pk, 11);
         mp_kstr(pk, "sym", y->run->sym);
         mp_kuint(pk, "bars", y->run->bars);
         mp_kint(pk, "first_t", y->run->data.time.len ?
@@ -647,6 +870,12 @@ static void s_pack_status(msgpack_packer *pk)
         mp_kint(pk, "first_live_t", y->first_live_t);
         mp_kuint(pk, "signals", y->run->signals);
         mp_kstr(pk, "error", y->run->failed ? y->run->error : "");
+        mp_kint(pk, "silent_ms", mono_ms() - y->last_rx);
+        mp_pack_str(pk, "stale");
+        if (y->stale)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
     }
 }
 
@@ -843,6 +1072,7 @@ static void s_on_tick(loop_t *loop, void *arg)
                     s_mark(&E.syms[k]);
         }
     }
+    s_stale_check();
     bus_pub_tick(&E.pub, E.sig_seq);
 }
 
@@ -903,6 +1133,10 @@ static const struct opt s_opts[] = {
       "journal age kept, 0 for no limit (7)" },
     { "curve", OPT_STR, &E.curve, "LIVETRADE_CURVE", "DIR",
       CURVE_OPT_HELP },
+    { "metrics", OPT_STR, &E.metrics_addr, NULL, "HOST:PORT",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
+    { "stale-after", OPT_DBL, &E.stale_after, NULL, "SEC",
+      "report a symbol without a bar this long (3 timeframes + 30)" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -986,6 +1220,11 @@ static int s_setup(int argc, char **argv)
     if (E.journal_days < 0 || E.journal_days > 36500)
         return proc_usage_error(PROG, "--journal-max-days must be between 0 "
                                 "and 36500");
+    if (E.metrics_addr && http_metrics_check(E.metrics_addr, err))
+        return proc_usage_error(PROG, err);
+    if (!(E.stale_after >= 0 && E.stale_after <= 86400 * 7))
+        return proc_usage_error(PROG, "--stale-after must be between 0 "
+                                "(3 timeframes + 30) and 604800 seconds");
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
@@ -1046,6 +1285,7 @@ static int s_setup(int argc, char **argv)
         }
         y->first_live_t = -1;
         y->jt = y->mark_t = y->marked_t = -1;
+        y->last_rx = mono_ms();
     }
     rc = s_index_build();
     if (rc == ERR_INVALID)
@@ -1088,6 +1328,7 @@ int main(int argc, char **argv)
     mp_body_init(&E.body);
     E.lim_bad = E.lim_old = E.lim_unknown = E.lim_gap =
         (struct log_limit)LOG_LIMIT_INIT;
+    E.lim_stale = E.lim_fresh = (struct log_limit)LOG_LIMIT_INIT;
     rc = s_setup(argc, argv);
     if (rc)
         return rc;
@@ -1123,6 +1364,8 @@ int main(int argc, char **argv)
     loop_add_socket(loop, E.router, s_on_request, NULL);
     loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
     loop_add_timer(loop, 100, s_on_tick, NULL);
+    if (s_metrics_open(loop))
+        return 1;
     s_on_tick(loop, NULL);          /* first warm-up attempt right away */
     rc = loop_run(loop);
 
@@ -1143,6 +1386,8 @@ int main(int argc, char **argv)
             (unsigned long long)E.recovered,
             (unsigned long long)E.restarts,
             (unsigned long long)E.pub.dropped);
+    http_metrics_destroy(&E.http);
+    metrics_destroy(&E.metrics);
     loop_destroy(&loop);
     bus_close(&E.sub);
     bus_close(&E.router);

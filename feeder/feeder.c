@@ -10,6 +10,7 @@
 #include "feeder.h"
 #include "history.h"
 #include "log.h"
+#include "metrics.h"
 #include "mp.h"
 #include "store.h"
 
@@ -26,6 +27,9 @@ struct fsym {
     store_t *store;                 /* every bar so far */
     int64_t live;                   /* live bars emitted */
     int done;                       /* reached --count or stream ended */
+    int64_t last_pub_ms;            /* mono ms of the newest live bar (at
+                                       start: the start) */
+    int64_t last_end_ms;            /* its end: t + timeframe, epoch ms */
 };
 
 struct feeder {
@@ -54,6 +58,7 @@ struct feeder {
     uint64_t bad_bars;              /* rejected bars from the source */
     struct log_limit req_lim;       /* bad requests */
     struct log_limit bar_lim;       /* rejected bars */
+    struct src_metric *msrc;        /* --metrics: the source's counters */
 };
 
 /* {==================== bars ====================== */
@@ -120,6 +125,8 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
     log_msg(LL_DEBUG, "bar %s seq %llu t %lld c %.4f", b.sym,
             (unsigned long long)b.seq, (long long)b.t, b.c);
     fs->live++;
+    fs->last_pub_ms = mono_ms();
+    fs->last_end_ms = b.t + b.tf * 1000;
     if (self->count && fs->live >= self->count)
         s_sym_done(self, i);
     return ERR_OK;
@@ -273,7 +280,7 @@ static void s_status(feeder_t *self)
     struct source_counter c[SOURCE_COUNTERS_MAX];
     int nc = s_src_counters(self, c);
 
-    msgpack_pack_map(pk, 10 + (uint32_t)nc);
+    msgpack_pack_map(pk, 11 + (uint32_t)nc);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", "livetrade-feeder");
@@ -284,6 +291,18 @@ static void s_status(feeder_t *self)
     mp_kuint(pk, "dropped", self->pub.dropped);
     mp_kuint(pk, "requests", self->requests);
     mp_kuint(pk, "bad_requests", self->bad_requests);
+    /* Each symbol's newest bar: its time, live bars, ms since it went out
+     * (or since the start). */
+    mp_pack_str(pk, "syms");
+    msgpack_pack_array(pk, (size_t)self->nsym);
+    for (int i = 0; i < self->nsym; i++) {
+        msgpack_pack_map(pk, 4);
+        mp_kstr(pk, "sym", store_sym(self->sym[i].store));
+        mp_kint(pk, "last_t", store_len(self->sym[i].store) ?
+                store_last_t(self->sym[i].store) : -1);
+        mp_kint(pk, "live", self->sym[i].live);
+        mp_kint(pk, "silent_ms", mono_ms() - self->sym[i].last_pub_ms);
+    }
     for (int i = 0; i < nc; i++)
         mp_kuint(pk, c[i].name, c[i].value);
 }
@@ -351,6 +370,111 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
 
 /* }==================================================== */
 
+/* {==================== metrics ====================== */
+
+struct src_metric {
+    feeder_t *f;
+    const char *name;               /* the source's counter name */
+};
+
+static void s_m_age(metrics_out_t *out, void *arg)
+{
+    feeder_t *self = arg;
+    int64_t now = mono_ms();
+
+    for (int i = 0; i < self->nsym; i++)
+        metrics_out_sample(out, store_sym(self->sym[i].store),
+                           (double)(now - self->sym[i].last_pub_ms) / 1000.0);
+}
+
+static void s_m_lag(metrics_out_t *out, void *arg)
+{
+    feeder_t *self = arg;
+    double now = (double)wall_ms();
+
+    for (int i = 0; i < self->nsym; i++)
+        if (self->sym[i].live)
+            metrics_out_sample(out, store_sym(self->sym[i].store),
+                               (now - (double)self->sym[i].last_end_ms) /
+                               1000.0);
+}
+
+static void s_m_src(metrics_out_t *out, void *arg)
+{
+    const struct src_metric *sm = arg;
+    struct source_counter c[SOURCE_COUNTERS_MAX];
+    int nc = s_src_counters(sm->f, c);
+
+    for (int i = 0; i < nc; i++)
+        if (strcmp(c[i].name, sm->name) == 0) {
+            metrics_out_sample(out, NULL, (double)c[i].value);
+            return;
+        }
+}
+
+int feeder_metrics(feeder_t *self, metrics_t *m)
+{
+    struct source_counter c[SOURCE_COUNTERS_MAX];
+    int nc = s_src_counters(self, c), rc = 0;
+    char name[128], help[192];
+
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_bars_published_total",
+                          "Live bars published", &self->published);
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_bars_dropped_total",
+                          "Bars dropped at the publisher (a subscriber "
+                          "pushed back for 2 s)", &self->pub.dropped);
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_bars_rejected_total",
+                          "Bars from the source rejected (invalid, or not "
+                          "newer than the last one)", &self->bad_bars);
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_requests_total",
+                          "Requests received (history, status)",
+                          &self->requests);
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_bad_requests_total",
+                          "Requests answered with an error",
+                          &self->bad_requests);
+    rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols",
+                          "Symbols published", &self->nsym);
+    rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols_done",
+                          "Symbols whose stream ended (--count, end of "
+                          "file)", &self->ndone);
+    rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_subscribers",
+                          "Subscriptions to bars", &self->pub.subscribers);
+    rc |= metrics_add_fn(m, METRICS_GAUGE,
+                         "livetrade_feeder_last_bar_age_seconds",
+                         "Seconds since the symbol's newest live bar was "
+                         "published (or since the start)", "symbol",
+                         s_m_age, self);
+    rc |= metrics_add_fn(m, METRICS_GAUGE, "livetrade_feeder_lag_seconds",
+                         "Now minus the end of the symbol's newest live bar "
+                         "(start + timeframe)", "symbol", s_m_lag, self);
+    free(self->msrc);
+    self->msrc = calloc((size_t)(nc ? nc : 1), sizeof *self->msrc);
+    if (!self->msrc)
+        return ERR_NOMEM;
+    /* The source's own counters, one family each; a name ending in _now
+     * is a gauge (a count at the moment). */
+    for (int i = 0; i < nc; i++) {
+        size_t len = strlen(c[i].name);
+        int gauge = len > 4 && strcmp(c[i].name + len - 4, "_now") == 0;
+        self->msrc[i].f = self;
+        self->msrc[i].name = c[i].name;
+        snprintf(name, sizeof name, "livetrade_feeder_%s_%s%s",
+                 self->ops->name, c[i].name, gauge ? "" : "_total");
+        snprintf(help, sizeof help, "Source %s: %s (see the status "
+                 "reply's %s)", self->ops->name, c[i].name, c[i].name);
+        rc |= metrics_add_fn(m, gauge ? METRICS_GAUGE : METRICS_COUNTER,
+                             name, help, NULL, s_m_src, &self->msrc[i]);
+    }
+    return rc ? ERR_NOMEM : 0;
+}
+
+/* }==================================================== */
+
 feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
 {
     struct source_cfg sc;
@@ -391,6 +515,7 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     for (int i = 0; i < cfg->nsym; i++) {
         struct fsym *fs = &self->sym[i];
         bus_topic(fs->topic, "bar", cfg->symbols[i]);
+        fs->last_pub_ms = mono_ms();
         fs->store = store_new(cfg->ops->name, cfg->symbols[i],
                               self->pub.instance, STORE_MAX_BARS);
         if (!fs->store) {
@@ -466,6 +591,7 @@ void feeder_destroy(feeder_t **self_p)
     for (int i = 0; self->sym && i < self->nsym; i++)
         store_destroy(&self->sym[i].store);
     free(self->sym);
+    free(self->msrc);
     mp_body_free(&self->body);
     msgpack_sbuffer_destroy(&self->rsb);
     free(self);

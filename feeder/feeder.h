@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "metrics.h"
 #include "source.h"
 
 #define FEEDER_BURST_BARS 1000      /* bars per loop pass in burst mode */
@@ -65,6 +66,10 @@ uint64_t feeder_instance(const feeder_t *self);
 
 /* 1 if the source met a fatal error (the loop was stopped for it). */
 int feeder_failed(const feeder_t *self);
+
+/* Registers the feeder's metrics (and its source's counters) in `m`
+ * (--metrics). 0, or ERR_NOMEM. */
+int feeder_metrics(feeder_t *self, metrics_t *m);
 
 /* Logs one INFO line with the counters. */
 void feeder_log_counters(const feeder_t *self);

@@ -33,8 +33,10 @@
 #include "csv_source.h"
 #include "err.h"
 #include "feeder.h"
+#include "http_metrics.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "polygon_rest.h"
 #include "polygon_source.h"
 #include "polygon_ws.h"
@@ -85,6 +87,7 @@ struct args {
     const char *cache_dir;          /* --cache-dir, polygon; NULL: default */
     const char *market_hours;       /* --market-hours, polygon */
     double stale_after;             /* --stale-after, polygon; 0: auto */
+    const char *metrics;            /* --metrics HOST:PORT, NULL: off */
 };
 
 static const char s_usage[] =
@@ -373,6 +376,8 @@ int main(int argc, char **argv)
         { "stale-after", OPT_DBL, &a.stale_after, NULL, "SEC",
           "polygon: report a symbol silent this long while the market "
           "is open [3 timeframes + 30]" },
+        { "metrics", OPT_STR, &a.metrics, NULL, "HOST:PORT",
+          "serve Prometheus metrics on http://HOST:PORT/metrics [off]" },
         { "verbose", OPT_BOOL, &a.verbose, NULL, NULL, "log debug lines" },
         { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
           CURVE_OPT_HELP },
@@ -383,6 +388,8 @@ int main(int argc, char **argv)
     struct feeder_cfg cfg;
     feeder_t *f = NULL;
     loop_t *loop = NULL;
+    metrics_t *reg = NULL;
+    http_metrics_t *http = NULL;
     int rc, nsym, npos = 0, code = 1;
 
     proc_init(PROG);
@@ -407,6 +414,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cfg.ops = s_find_source(a.source, err);
     if (!cfg.ops || s_check_args(&a, err) ||
+        (a.metrics && http_metrics_check(a.metrics, err)) ||
         s_check_csv(&a, argc, argv, err) ||
         s_check_polygon(&a, argc, argv, err))
         return proc_usage_error(PROG, err);
@@ -471,6 +479,18 @@ int main(int argc, char **argv)
         log_msg(LL_ERROR, "%s", err);
         goto out;
     }
+    if (a.metrics) {
+        reg = metrics_new();
+        if (!reg || feeder_metrics(f, reg)) {
+            log_msg(LL_ERROR, "out of memory");
+            goto out;
+        }
+        http = http_metrics_new(a.metrics, reg, loop, err);
+        if (!http) {
+            log_msg(LL_ERROR, "%s", err);
+            goto out;
+        }
+    }
     names[0] = '\0';
     for (int i = 0, off = 0; i < nsym && off < (int)sizeof names; i++)
         off += snprintf(names + off, sizeof names - (size_t)off, "%s%s",
@@ -501,6 +521,8 @@ int main(int argc, char **argv)
     feeder_log_counters(f);
     code = rc || feeder_failed(f) ? 1 : 0;
 out:
+    http_metrics_destroy(&http);
+    metrics_destroy(&reg);
     feeder_destroy(&f);
     bus_term();
     loop_destroy(&loop);

@@ -6,6 +6,7 @@
  *   livetrade-sink file --path FILE [--sub ...] [--symbols A,B] [--verbose]
  *
  * An output is a const struct sink_ops (sink.h) listed in s_outputs. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@
 #include "config.h"
 #include "curve.h"
 #include "err.h"
+#include "http_metrics.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "proc.h"
 #include "sink.h"
 
@@ -47,7 +50,9 @@ static struct {
     const char *replay;             /* --replay */
     const char *state;              /* --state, NULL: the default */
     const char *curve;              /* --curve */
-} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL, NULL };
+    const char *metrics;            /* --metrics HOST:PORT, NULL: off */
+} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL, NULL,
+             NULL };
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
@@ -65,6 +70,8 @@ static const struct opt s_common_opts[] = {
       "last signal processed per engine (default: next to the output "
       "file, or $XDG_STATE_HOME/livetrade/sink-OUTPUT.state; \"\" for "
       "none)" },
+    { "metrics", OPT_STR, &s_args.metrics, NULL, "HOST:PORT",
+      "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
 };
 
 /* Added for outputs that take bars (sink_ops.bar). */
@@ -81,6 +88,8 @@ struct app {
     struct mp_body body;            /* bar decoder */
     uint64_t bars, bad_bars;        /* bars handed over, dropped */
     struct log_limit lim_bar;
+    metrics_t *metrics;             /* --metrics, else NULL */
+    http_metrics_t *http;
 };
 
 static void s_help(void)
@@ -232,6 +241,72 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
             (unsigned long long)st->replayed, (unsigned long long)st->lost);
 }
 
+static void s_m_info(metrics_out_t *out, void *arg)
+{
+    const struct app *app = arg;
+    metrics_out_sample(out, app->ops->name, 1);
+}
+
+/* --metrics: the pipeline's counters (and the bars', for outputs that
+ * take them) on http://HOST:PORT/metrics. 0, or an ERR_* code with a
+ * reason in err[ERR_LEN]. */
+static int s_metrics_open(struct app *app, loop_t *loop, char *err)
+{
+    const struct sink_stats *st = sink_stats(app->sink);
+    static const struct { const char *name, *help; size_t off; } c[] = {
+#define C(n, h, f) { "livetrade_sink_" n, h, offsetof(struct sink_stats, f) }
+        C("messages_total", "Messages taken off the bus", received),
+        C("signals_total", "Well-formed signals received", signals),
+        C("heartbeats_total", "Engine heartbeats received", heartbeats),
+        C("signals_written_total", "Signals the output accepted", written),
+        C("duplicates_total", "Signals dropped: id already seen",
+          duplicates),
+        C("bad_total", "Messages dropped as bad input", bad),
+        C("failed_total", "Signals the output refused", failed),
+        C("gaps_total", "Gaps in an engine's signal sequence numbers", gaps),
+        C("gap_signals_missed_total", "Signals missing in those gaps",
+          missed),
+        C("engine_restarts_total", "Engine restarts seen (a new publisher "
+          "instance)", restarts),
+        C("out_of_order_total", "Signals with an older sequence number",
+          old),
+        C("replays_total", "Replay requests answered by engines", replays),
+        C("replayed_signals_total", "Signals received through replays",
+          replayed),
+        C("lost_total", "Signals missed that no journal could replay", lost),
+#undef C
+    };
+    int rc = 0;
+
+    if (!s_args.metrics)
+        return 0;
+    app->metrics = metrics_new();
+    if (!app->metrics)
+        goto nomem;
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++)
+        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER, c[i].name,
+                              c[i].help, (const uint64_t *)(const void *)
+                              ((const char *)st + c[i].off));
+    if (app->ops->bar) {
+        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER,
+                              "livetrade_sink_bars_total", "Bars handed to "
+                              "the output", &app->bars);
+        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER,
+                              "livetrade_sink_bars_bad_total", "Bars "
+                              "dropped as bad input", &app->bad_bars);
+    }
+    rc |= metrics_add_fn(app->metrics, METRICS_GAUGE, "livetrade_sink_info",
+                         "Always 1; the output in its label", "output",
+                         s_m_info, app);
+    if (rc)
+        goto nomem;
+    app->http = http_metrics_new(s_args.metrics, app->metrics, loop, err);
+    return app->http ? ERR_OK : ERR_IO;
+nomem:
+    snprintf(err, ERR_LEN, "out of memory");
+    return ERR_NOMEM;
+}
+
 int main(int argc, char **argv)
 {
     const struct sink_ops *ops = NULL;
@@ -274,7 +349,7 @@ int main(int argc, char **argv)
 
     /* The output's flags, then the common ones, in one table. */
     for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 8)   /* room for the common ones + end */
+        if (nopts < MAX_OPTS - 9)   /* room for the common ones + end */
             opts[nopts++] = *o;
     for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
         opts[nopts++] = s_common_opts[i];
@@ -292,6 +367,8 @@ int main(int argc, char **argv)
         return proc_usage_error(PROG, err);
     if (s_args.verbose)
         log_level = LL_DEBUG;
+    if (s_args.metrics && http_metrics_check(s_args.metrics, err))
+        return proc_usage_error(PROG, err);
     if ((rc = curve_flag(PROG, s_args.curve)) != 0)
         return rc;
     if (s_args.symbols) {
@@ -357,6 +434,10 @@ int main(int argc, char **argv)
         log_msg(LL_ERROR, "%s", rc ? err : "event loop is full");
         goto out;
     }
+    if (s_metrics_open(&app, loop, err) != ERR_OK) {
+        log_msg(LL_ERROR, "%s", err);
+        goto out;
+    }
     log_msg(LL_INFO, "%s: signals from %s (%s%s), %s", ops->name,
             s_args.sub, nsyms ? "symbols " : "all symbols",
             nsyms ? s_args.symbols : "", info);
@@ -372,6 +453,8 @@ int main(int argc, char **argv)
     s_log_counters(ops->name, sink_stats(app.sink));
 
 out:
+    http_metrics_destroy(&app.http);
+    metrics_destroy(&app.metrics);
     sink_destroy(&app.sink);
     ops->close(&state);
     loop_destroy(&loop);

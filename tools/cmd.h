@@ -12,5 +12,7 @@ int cmd_run(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 /* `livetrade keygen`: CURVE keys for the bus (curve.h). */
 int cmd_keygen(int argc, char **argv);
+/* `livetrade status`: every component's status reply on one screen. */
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const struct cmd s_cmds[] = {
       "run a strategy over a CSV file; print backtesting.py's statistics" },
     { "keygen", cmd_keygen,
       "write CURVE keys that encrypt and authenticate the bus" },
+    { "status", cmd_status,
+      "show every component it can reach: up or down, counters, symbols" },
     { NULL, NULL, NULL }
 };
 

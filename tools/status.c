@@ -1,0 +1,478 @@
+/* status.c -- `livetrade status`: one screen on every component it can
+ * reach. Each request endpoint (default: the feeder's
+ * tcp://127.0.0.1:5556 and the engine's tcp://127.0.0.1:5558) is asked
+ * {"ver":1,"type":"status"} with a short timeout, and each answer is
+ * shown: program, id, up or down, the key counters, each symbol's last
+ * bar (time, and how long ago it arrived) and the stale symbols.
+ *
+ *   livetrade status [--endpoints EP[,EP...]] [--timeout MS] [--json]
+ *                    [--rows N] [--curve DIR]
+ *
+ * --json prints one JSON object instead: {"ok": bool, "components":
+ * [{"endpoint", "up", "error"?, "status"?}]}, "status" being the reply
+ * as it came (msgpack to JSON).
+ *
+ * Exit code: 0 if every endpoint answered, 1 if one did not, 2 on bad
+ * usage. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "bus.h"
+#include "cmd.h"
+#include "config.h"
+#include "curve.h"
+#include "err.h"
+#include "mp.h"
+#include "proc.h"
+#include "util.h"
+
+#define PROG "livetrade status"
+#define DEFAULT_EPS "tcp://127.0.0.1:5556,tcp://127.0.0.1:5558"
+#define MAX_EPS 64
+#define TIMEOUT_MAX 60000
+#define STALE_NAMES 12              /* stale symbols named in the text */
+
+struct st_args {
+    struct opt_multi eps;           /* --endpoints, repeatable */
+    int64_t timeout;                /* --timeout, ms */
+    int64_t rows;                   /* --rows: symbol rows at most */
+    int json;                       /* --json */
+    const char *curve;              /* --curve DIR */
+};
+
+/* {==================== msgpack to JSON ===================== */
+
+static json_t *s_json(const msgpack_object *o, int depth)
+{
+    json_t *j;
+
+    if (depth > 16)
+        return json_null();
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_real(o->via.f64);   /* NaN/Inf: NULL, stored as null */
+    case MSGPACK_OBJECT_STR:
+        /* NULL (then null) if it is not UTF-8 */
+        return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY:
+        j = json_array();
+        for (uint32_t i = 0; j && i < o->via.array.size; i++) {
+            json_t *v = s_json(&o->via.array.ptr[i], depth + 1);
+            json_array_append_new(j, v ? v : json_null());
+        }
+        return j;
+    case MSGPACK_OBJECT_MAP:
+        j = json_object();
+        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            char key[128];
+            json_t *v;
+            if (kv->key.type != MSGPACK_OBJECT_STR ||
+                kv->key.via.str.size >= sizeof key)
+                continue;
+            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
+            key[kv->key.via.str.size] = '\0';
+            v = s_json(&kv->val, depth + 1);
+            json_object_set_new(j, key, v ? v : json_null());
+        }
+        return j;
+    default:
+        return json_null();
+    }
+}
+
+/* }========================================================== */
+
+/* {==================== text ================================ */
+
+static int64_t s_int(const msgpack_object *o, const char *key, int64_t dflt)
+{
+    int64_t v;
+    uint64_t u;
+
+    if (mp_int(o, key, &v) == 0)
+        return v;
+    if (mp_uint(o, key, &u) == 0)
+        return (int64_t)u;
+    return dflt;
+}
+
+/* The string at key, cut to fit out[n], control characters as '?';
+ * "" when absent. */
+static void s_str(const msgpack_object *o, const char *key, char *out,
+                  size_t n)
+{
+    const msgpack_object *v = mp_get(o, key);
+    size_t k = 0;
+
+    if (v && v->type == MSGPACK_OBJECT_STR)
+        for (uint32_t i = 0; i < v->via.str.size && k + 1 < n; i++) {
+            unsigned char c = (unsigned char)v->via.str.ptr[i];
+            out[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    out[k] = '\0';
+}
+
+static void s_time(char *buf, size_t n, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms < 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void s_age(char *buf, size_t n, int64_t ms)
+{
+    if (ms < 0)
+        snprintf(buf, n, "-");
+    else if (ms < 60000)
+        snprintf(buf, n, "%.1fs", (double)ms / 1000.0);
+    else if (ms < 3600000)
+        snprintf(buf, n, "%lldm%02llds", (long long)(ms / 60000),
+                 (long long)(ms / 1000 % 60));
+    else
+        snprintf(buf, n, "%lldh%02lldm", (long long)(ms / 3600000),
+                 (long long)(ms / 60000 % 60));
+}
+
+/* Prints "key value" for each key present, on one indented line. */
+static void s_counters(const msgpack_object *o, const char *const *keys)
+{
+    int any = 0;
+
+    for (int i = 0; keys[i]; i++) {
+        const msgpack_object *v = mp_get(o, keys[i]);
+        if (!v || (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                   v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER))
+            continue;
+        printf("%s%s %lld", any ? "  " : "    ", keys[i],
+               (long long)s_int(o, keys[i], 0));
+        any = 1;
+    }
+    if (any)
+        printf("\n");
+}
+
+/* The symbol table: an engine's "symbols" array or a feeder's "syms". */
+static void s_symbols(const msgpack_object *arr, int64_t rows)
+{
+    char names[STALE_NAMES * (SYM_MAX + 2) + 32] = "";
+    size_t off = 0;
+    uint32_t n = arr->via.array.size, stale = 0;
+
+    printf("    %-12s %-19s %9s %8s %8s  %s\n", "SYMBOL", "LAST BAR (UTC)",
+           "ARRIVED", "BARS", "SIGNALS", "STATE");
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *y = &arr->via.array.ptr[i];
+        const msgpack_object *live = mp_get(y, "live");
+        const msgpack_object *st = mp_get(y, "stale");
+        char sym[SYM_MAX], when[32], ago[32], err[80], state[128];
+        char sigs[24] = "-";
+        int is_stale = st && st->type == MSGPACK_OBJECT_BOOLEAN &&
+                       st->via.boolean;
+        if (y->type != MSGPACK_OBJECT_MAP)
+            continue;
+        s_str(y, "sym", sym, sizeof sym);
+        s_str(y, "error", err, sizeof err);
+        if (is_stale) {
+            stale++;
+            if (stale <= STALE_NAMES && off < sizeof names)
+                off += (size_t)snprintf(names + off, sizeof names - off,
+                                        "%s%s", stale > 1 ? ", " : "", sym);
+        }
+        if (i >= (uint32_t)rows)
+            continue;
+        s_time(when, sizeof when, s_int(y, "last_t", -1));
+        s_age(ago, sizeof ago, s_int(y, "silent_ms", -1));
+        snprintf(state, sizeof state, "%s%s%s%s",
+                 is_stale ? "STALE" :
+                 live && live->type == MSGPACK_OBJECT_BOOLEAN ?
+                 (live->via.boolean ? "live" : "warming") : "ok",
+                 err[0] ? " (strategy error: " : "", err,
+                 err[0] ? ")" : "");
+        if (mp_get(y, "signals"))
+            snprintf(sigs, sizeof sigs, "%lld",
+                     (long long)s_int(y, "signals", 0));
+        printf("    %-12s %-19s %9s %8lld %8s  %s\n", sym, when, ago,
+               (long long)s_int(y, "bars", s_int(y, "live", -1)), sigs,
+               state);
+    }
+    if (n > (uint32_t)rows)
+        printf("    ... %u more symbol(s) (--rows N shows more)\n",
+               n - (uint32_t)rows);
+    if (stale)
+        printf("    stale: %s%s (%u)\n", names,
+               stale > STALE_NAMES ? ", ..." : "", stale);
+}
+
+static void s_text(const char *ep, const msgpack_object *o, const char *err,
+                   int64_t rows)
+{
+    static const char *const feeder_keys[] = {
+        "bars_published", "dropped", "requests", "bad_requests",
+        "live_bars", "reconnects", "silences", "silent_now", NULL
+    };
+    static const char *const engine_keys[] = {
+        "bars_in", "signals", "gaps", "dropped", "bad", "old",
+        "journal_errors", "reloads", "stale", NULL
+    };
+    char prog[64], id[128], type[32], msg[160];
+    const msgpack_object *syms;
+
+    if (!o) {
+        printf("%-44s DOWN  %s\n", ep, err);
+        return;
+    }
+    s_str(o, "type", type, sizeof type);
+    if (strcmp(type, "status") != 0) {
+        s_str(o, "error", msg, sizeof msg);
+        printf("%-44s up    answered, but not with a status%s%s\n", ep,
+               msg[0] ? ": " : "", msg);
+        return;
+    }
+    s_str(o, "prog", prog, sizeof prog);
+    s_str(o, "id", id, sizeof id);
+    if (!id[0])
+        s_str(o, "source", id, sizeof id);
+    printf("%-44s up    %s %s", ep, prog[0] ? prog : "?", id);
+    if (mp_get(o, "strategy")) {
+        char strat[64];
+        s_str(o, "strategy", strat, sizeof strat);
+        printf(" (strategy %s)", strat);
+    }
+    printf("  instance %" PRIx64 "\n", (uint64_t)s_int(o, "pub", 0));
+    s_counters(o, strstr(prog, "engine") ? engine_keys : feeder_keys);
+    syms = mp_get(o, "symbols");
+    if (!syms || syms->type != MSGPACK_OBJECT_ARRAY)
+        syms = mp_get(o, "syms");
+    if (syms && syms->type == MSGPACK_OBJECT_ARRAY)
+        s_symbols(syms, rows);
+}
+
+/* }========================================================== */
+
+/* {==================== requests ============================ */
+
+struct answer {
+    void *sock;                     /* REQ, until answered or given up */
+    char *data;                     /* the reply (owned), or NULL */
+    size_t len;
+    char err[ERR_LEN];              /* why there is none */
+};
+
+/* Sends the request to every endpoint at once and waits at most
+ * timeout_ms for all the replies together, so endpoints that are down
+ * cost one timeout in all. */
+static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
+                      int timeout_ms, struct answer *ans)
+{
+    zmq_pollitem_t items[MAX_EPS];
+    int64_t deadline = mono_ms() + timeout_ms;
+    int waiting = 0, linger = 0, max = (int)BUS_MAX_BODY;
+
+    for (int i = 0; i < neps; i++) {
+        struct answer *a = &ans[i];
+        a->sock = zmq_socket(bus_ctx(), ZMQ_REQ);
+        if (!a->sock) {
+            snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
+            continue;
+        }
+        zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+        curve_apply(a->sock, 0);
+        if (zmq_connect(a->sock, eps[i]) != 0 ||
+            zmq_send(a->sock, req->data, req->size, 0) < 0) {
+            snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", eps[i],
+                     zmq_strerror(errno));
+            zmq_close(a->sock);
+            a->sock = NULL;
+            continue;
+        }
+        snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
+        waiting++;
+    }
+    while (waiting && !proc_stop) {
+        int64_t left = deadline - mono_ms();
+        int n = 0, map[MAX_EPS];
+        if (left <= 0)
+            break;
+        for (int i = 0; i < neps; i++)
+            if (ans[i].sock) {
+                items[n].socket = ans[i].sock;
+                items[n].fd = 0;
+                items[n].events = ZMQ_POLLIN;
+                items[n].revents = 0;
+                map[n++] = i;
+            }
+        if (zmq_poll(items, n, (long)left) < 0 && errno != EINTR)
+            break;
+        for (int k = 0; k < n; k++) {
+            struct answer *a = &ans[map[k]];
+            zmq_msg_t msg;
+            if (!(items[k].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, a->sock, 0) >= 0) {
+                a->len = zmq_msg_size(&msg);
+                a->data = malloc(a->len ? a->len : 1);
+                if (a->data)
+                    memcpy(a->data, zmq_msg_data(&msg), a->len);
+                else
+                    snprintf(a->err, ERR_LEN, "out of memory");
+            } else {
+                snprintf(a->err, ERR_LEN, "reply: %s", zmq_strerror(errno));
+            }
+            zmq_msg_close(&msg);
+            zmq_close(a->sock);
+            a->sock = NULL;
+            waiting--;
+        }
+    }
+    for (int i = 0; i < neps; i++)
+        if (ans[i].sock) {
+            zmq_close(ans[i].sock);
+            ans[i].sock = NULL;
+        }
+}
+
+/* }========================================================== */
+
+int cmd_status(int argc, char **argv)
+{
+    struct st_args a = { .timeout = 1000, .rows = 20 };
+    const struct opt opts[] = {
+        { "endpoints", OPT_MULTI, &a.eps, NULL, "EP[,EP...]",
+          "request endpoints to ask, repeatable (default "
+          DEFAULT_EPS ")" },
+        { "timeout", OPT_INT, &a.timeout, NULL, "MS",
+          "how long each endpoint has to answer (1000)" },
+        { "rows", OPT_INT, &a.rows, NULL, "N",
+          "symbol rows shown per component (20)" },
+        { "json", OPT_BOOL, &a.json, NULL, NULL,
+          "one JSON object instead of the text" },
+        { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
+          CURVE_OPT_HELP },
+        { NULL, 0, NULL, NULL, NULL, NULL }
+    };
+    char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
+    char *eps[MAX_EPS];
+    static struct answer ans[MAX_EPS];
+    int neps = 0, rc, down = 0;
+    msgpack_sbuffer req;
+    msgpack_packer pk;
+    json_t *out = NULL, *comps = NULL;
+
+    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    if (rc == 1) {
+        config_usage(PROG " [--endpoints EP[,EP...]] [--timeout MS] "
+                     "[--json]", opts);
+        return 0;
+    }
+    if (rc)
+        return proc_usage_error(PROG, err);
+    if (a.timeout < 1 || a.timeout > TIMEOUT_MAX)
+        return proc_usage_error(PROG, "--timeout must be between 1 and "
+                                "60000 ms");
+    if (a.rows < 0)
+        return proc_usage_error(PROG, "--rows must be 0 or more");
+    if (a.eps.n == 0) {
+        neps = split_list(dflt, eps, MAX_EPS);
+    } else {
+        for (int i = 0; i < a.eps.n && i < MAX_EPS; i++) {
+            int k;
+            if (strfmt(lists[i], sizeof lists[i], "%s", a.eps.v[i]) < 0)
+                return proc_usage_error(PROG, "--endpoints: list too long");
+            k = split_list(lists[i], eps + neps, MAX_EPS - neps);
+            if (k < 0)
+                return proc_usage_error(PROG, "--endpoints: at most 64");
+            neps += k;
+        }
+    }
+    if (neps <= 0)
+        return proc_usage_error(PROG, "--endpoints: no endpoint given");
+    for (int i = 0; i < neps; i++)
+        if (!strstr(eps[i], "://")) {
+            snprintf(err, sizeof err, "--endpoints: '%.80s' is not an "
+                     "endpoint (tcp://HOST:PORT, ipc://PATH)", eps[i]);
+            return proc_usage_error(PROG, err);
+        }
+    if ((rc = curve_flag(PROG, a.curve)) != 0)
+        return rc;
+
+    msgpack_sbuffer_init(&req);
+    msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    if (a.json) {
+        out = json_object();
+        comps = json_array();
+        if (!out || !comps) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return 1;
+        }
+    }
+    memset(ans, 0, sizeof ans);
+    s_ask_all(eps, neps, &req, (int)a.timeout, ans);
+    for (int i = 0; i < neps; i++) {
+        const msgpack_object *o = NULL;
+        struct mp_body body;
+
+        mp_body_init(&body);
+        snprintf(err, sizeof err, "%s", ans[i].err);
+        if (ans[i].data) {
+            o = mp_body_decode(&body, ans[i].data, ans[i].len);
+            if (!o || o->type != MSGPACK_OBJECT_MAP) {
+                snprintf(err, sizeof err, "the reply is not a msgpack map");
+                o = NULL;
+            }
+        }
+        if (!o)
+            down++;
+        if (a.json) {
+            json_t *c = json_object();
+            json_object_set_new(c, "endpoint", json_string(eps[i]));
+            json_object_set_new(c, "up", json_boolean(o != NULL));
+            if (o)
+                json_object_set_new(c, "status", s_json(o, 0));
+            else
+                json_object_set_new(c, "error", json_string(err));
+            json_array_append_new(comps, c);
+        } else {
+            s_text(eps[i], o, err, a.rows);
+        }
+        mp_body_free(&body);
+        free(ans[i].data);
+    }
+    msgpack_sbuffer_destroy(&req);
+    if (a.json) {
+        json_object_set_new(out, "ok", json_boolean(down == 0));
+        json_object_set_new(out, "components", comps);
+        json_dumpf(out, stdout, JSON_COMPACT);
+        printf("\n");
+        json_decref(out);
+    } else {
+        printf("%d of %d component(s) up\n", neps - down, neps);
+    }
+    fflush(stdout);
+    bus_term();
+    return down ? 1 : 0;
+}

@@ -169,6 +169,11 @@ void bus_pub_free(struct bus_pub *p)
     msgpack_sbuffer_destroy(&p->sb);
 }
 
+int bus_pub_stalled(const struct bus_pub *p)
+{
+    return mono_ms() < p->stalled_until;
+}
+
 int bus_pub_send(struct bus_pub *p, const char *topic)
 {
     /* After a send timed out a subscriber is stalled: for BUS_STALL_MS,
@@ -409,12 +414,26 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
     return rc < 0 ? -1 : 0;
 }
 
+static struct {
+    void *sock;
+    bus_pump_fn *fn;
+    void *arg;
+} s_pump;
+
+void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg)
+{
+    s_pump.sock = sock;
+    s_pump.fn = fn;
+    s_pump.arg = arg;
+}
+
 int bus_request(const char *endpoint, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err)
 {
     void *s = s_socket(ZMQ_REQ, err);
-    zmq_pollitem_t pi;
+    zmq_pollitem_t pi[2];
     zmq_msg_t msg;
+    int64_t end = mono_ms() + timeout_ms;
     int rc;
 
     *reply = NULL;
@@ -436,11 +455,19 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
         zmq_close(s);
         return ERR_IO;
     }
-    pi.socket = s;
-    pi.fd = 0;
-    pi.events = ZMQ_POLLIN;
-    pi.revents = 0;
-    rc = zmq_poll(&pi, 1, timeout_ms);     /* EINTR: a stop signal */
+    memset(pi, 0, sizeof pi);
+    pi[0].socket = s;
+    pi[0].events = ZMQ_POLLIN;
+    pi[1].socket = s_pump.sock;
+    pi[1].events = ZMQ_POLLIN;
+    for (;;) {
+        int64_t left = end - mono_ms();
+        rc = left > 0 ? zmq_poll(pi, s_pump.sock ? 2 : 1, (long)left) : 0;
+        if (rc <= 0 || (pi[0].revents & ZMQ_POLLIN))
+            break;                  /* EINTR (a stop signal), timeout, reply */
+        if (pi[1].revents & ZMQ_POLLIN)
+            s_pump.fn(s_pump.arg);
+    }
     if (rc <= 0) {
         snprintf(err, ERR_LEN, "no reply from %s within %d ms", endpoint,
                  timeout_ms);

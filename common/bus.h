@@ -70,6 +70,9 @@ int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
 void bus_pub_free(struct bus_pub *p);
 /* Sends sb's content under topic, then clears sb. 0 or -1 (dropped). */
 int bus_pub_send(struct bus_pub *p, const char *topic);
+/* 1 while a subscriber is stalled (a send timed out less than
+ * BUS_STALL_MS ago): a source that can wait should not generate now. */
+int bus_pub_stalled(const struct bus_pub *p);
 /* Sends a heartbeat if nothing was sent for BUS_HEARTBEAT_MS. `seq` is the
  * last sequence number of a single-stream publisher (0 otherwise). */
 void bus_pub_tick(struct bus_pub *p, uint64_t seq);
@@ -121,5 +124,12 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
  * in *reply (caller frees with free()); else ERR_TIMEOUT or ERR_IO. */
 int bus_request(const char *endpoint, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err);
+
+/* While bus_request() waits for a reply, fn(arg) is called whenever
+ * `sock` is readable: a process that must keep reading a subscription
+ * meanwhile (an engine, whose feeders would otherwise be pushed back while
+ * they are the ones to answer) sets it once. NULL sock: none. */
+typedef void (bus_pump_fn)(void *arg);
+void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg);
 
 #endif

@@ -35,6 +35,14 @@
 #define RECOVER_MAX 100000          /* bars fetched to fill one gap */
 #define MARK_MS 5000                /* marks of symbols that moved on */
 #define WARM_SLICE_MS 50            /* warm-up work per tick, at most */
+#define DEFER_MAX 2000000           /* messages read while a request waits */
+
+/* A bar bus message read while a history request waited. */
+struct deferred {
+    char topic[BUS_TOPIC_MAX];
+    char *body;
+    size_t len;
+};
 
 struct sym {
     struct runner *run;             /* its own allocation: the strategy
@@ -95,6 +103,8 @@ struct engine {
     struct mp_body body;
     uint64_t sig_seq;               /* last signal sequence number */
     journal_t *journal;             /* NULL: none */
+    struct deferred *deferred;      /* read during requests, in order */
+    size_t headdeferred, ndeferred, capdeferred;
     char journal_path[1024];
     int64_t next_mark_ms;           /* mono: next round of marks */
     /* counters */
@@ -791,6 +801,62 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     E.bar_rx = 0;
 }
 
+static void s_on_message(const char *topic, const void *body, size_t n)
+{
+    if (strncmp(topic, "bar|", 4) == 0)
+        s_on_bar(topic, body, n);
+    else if (strcmp(topic, "hb|") == 0)
+        E.heartbeats++;
+    else {
+        E.bad++;
+        log_limited(&E.lim_bad, LL_WARN, "unexpected topic '%s'; dropped",
+                    topic);
+    }
+}
+
+/* While a history request waits (warm-up, a gap), the bar subscription is
+ * still read, into E.deferred: feeders are never pushed back by an engine
+ * that waits for one of them. The messages go through, in order, before
+ * any newer one (s_on_sub). */
+static void s_defer(void *arg)
+{
+    char topic[BUS_TOPIC_MAX];
+    zmq_msg_t msg;
+    (void)arg;
+
+    while (E.ndeferred < DEFER_MAX) {
+        struct deferred *d;
+        int n = bus_recv(E.sub, topic, sizeof topic, &msg);
+        if (n == -1)
+            return;
+        if (n == -2) {
+            E.bad++;
+            continue;
+        }
+        if (E.ndeferred == E.capdeferred) {
+            size_t cap = E.capdeferred ? E.capdeferred * 2 : 4096;
+            d = realloc(E.deferred, cap * sizeof *d);
+            if (!d) {
+                zmq_msg_close(&msg);
+                return;
+            }
+            E.deferred = d;
+            E.capdeferred = cap;
+        }
+        d = &E.deferred[E.ndeferred];
+        d->body = malloc((size_t)n ? (size_t)n : 1);
+        if (!d->body) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        memcpy(d->body, zmq_msg_data(&msg), (size_t)n);
+        d->len = (size_t)n;
+        snprintf(d->topic, sizeof d->topic, "%s", topic);
+        E.ndeferred++;
+        zmq_msg_close(&msg);
+    }
+}
+
 static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 {
     char topic[BUS_TOPIC_MAX];
@@ -799,8 +865,18 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
     (void)loop; (void)fd; (void)arg;
 
     /* Take what is waiting, but yield to timers and requests now and
-     * then so a burst cannot starve them. */
+     * then so a burst cannot starve them. Messages read while a request
+     * waited come before any still in the socket (more may join them
+     * while they are handled). */
     for (int i = 0; i < 10000; i++) {
+        if (E.headdeferred < E.ndeferred) {
+            struct deferred d = E.deferred[E.headdeferred++];
+            s_on_message(d.topic, d.body, d.len);
+            free(d.body);
+            if (E.headdeferred == E.ndeferred)
+                E.headdeferred = E.ndeferred = 0;
+            continue;
+        }
         n = bus_recv(sock, topic, sizeof topic, &msg);
         if (n == -1)
             return;
@@ -810,15 +886,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
                         "bus (not topic + one body); dropped");
             continue;
         }
-        if (strncmp(topic, "bar|", 4) == 0)
-            s_on_bar(topic, zmq_msg_data(&msg), (size_t)n);
-        else if (strcmp(topic, "hb|") == 0)
-            E.heartbeats++;
-        else {
-            E.bad++;
-            log_limited(&E.lim_bad, LL_WARN, "unexpected topic '%s'; "
-                        "dropped", topic);
-        }
+        s_on_message(topic, zmq_msg_data(&msg), (size_t)n);
         zmq_msg_close(&msg);
     }
 }
@@ -1074,6 +1142,8 @@ static void s_on_tick(loop_t *loop, void *arg)
     }
     s_stale_check();
     bus_pub_tick(&E.pub, E.sig_seq);
+    if (E.headdeferred < E.ndeferred)
+        s_on_sub(loop, E.sub, 0, NULL);     /* read during a request */
 }
 
 static void s_on_pub(loop_t *loop, void *sock, int fd, void *arg)
@@ -1361,6 +1431,7 @@ int main(int argc, char **argv)
     if (!loop)
         return 1;
     loop_add_socket(loop, E.sub, s_on_sub, NULL);
+    bus_request_pump(E.sub, s_defer, NULL);
     loop_add_socket(loop, E.router, s_on_request, NULL);
     loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
     loop_add_timer(loop, 100, s_on_tick, NULL);
@@ -1400,6 +1471,9 @@ int main(int argc, char **argv)
     }
     if (E.shard)
         runner_free(&E.probe);
+    for (size_t i = E.headdeferred; i < E.ndeferred; i++)
+        free(E.deferred[i].body);
+    free(E.deferred);
     free(E.syms);
     free(E.index);
     bus_term();

@@ -43,6 +43,7 @@ struct feeder {
     int nsym;
     int64_t count;                  /* live bars per symbol; 0 = no end */
     int64_t interval_ms;            /* between rounds; 0 = burst */
+    int next_sym;                   /* a round cut short resumes here */
     int exit_when_done;
     int64_t wait_subs;              /* --wait-subscribers */
     int wait_logged;
@@ -168,9 +169,17 @@ static void s_load_history(feeder_t *self, int64_t history)
 /* One live bar for every symbol still running. */
 static void s_round(feeder_t *self)
 {
-    for (int i = 0; i < self->nsym && !self->done; i++)
+    /* The round is cut short when a subscriber stalls: the symbols left
+     * get their bar in the next round, in order. */
+    for (int i = self->next_sym; i < self->nsym && !self->done; i++) {
+        if (bus_pub_stalled(&self->pub)) {
+            self->next_sym = i;
+            return;
+        }
         if (!self->sym[i].done && s_pull(self, i, 1) < 0)
             s_sym_done(self, i);
+    }
+    self->next_sym = 0;
 }
 
 static void s_on_tick(loop_t *loop, void *arg)
@@ -191,10 +200,15 @@ static void s_on_tick(loop_t *loop, void *arg)
                     "before publishing", (long long)self->wait_subs);
         return;
     }
+    /* A subscriber is not keeping up: a pull source waits (its bars come
+     * a little later) rather than have them dropped. */
+    if (bus_pub_stalled(&self->pub))
+        return;
     rounds = 1;
     if (self->interval_ms == 0)
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
-    for (int r = 0; r < rounds && !self->done; r++)
+    for (int r = 0; r < rounds && !self->done &&
+                    !bus_pub_stalled(&self->pub); r++)
         s_round(self);
 }
 

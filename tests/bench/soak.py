@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Soak run: 1,000 symbols at the highest rate the demo feeders publish,
+for a few minutes, through one engine (sma_cross) into a file sink.
+
+    4 demo feeders (250 symbols each, --interval 0) -> engine -> file sink
+
+Every --sample seconds it prints each process's resident memory, the bars
+it holds and the counters; at the end it stops the feeders, lets the
+engine and the sink finish, stops them (each must exit 0 on SIGTERM) and
+checks the accounting:
+
+  - every symbol's dataset in the engine is whole: one bar per minute from
+    its first to the feeder's last, none missing (a bar a feeder dropped,
+    and counted, comes back through the engine's gap fill);
+  - every signal the engine published is in the sink's file, once.
+
+Memory: the feeders and the engine keep every bar (the feeders' history
+service, the engine's datasets), so their memory grows with the bars held
+by design. What must be flat is the memory per bar held: the script prints
+the bytes per bar held over the first and the second half of the run; a
+leak shows as a growing figure. The sink holds nothing per signal: its
+memory must stay flat outright.
+
+Bounded: --minutes (default 3) of feed, a memory ceiling (--max-rss-gb,
+default 8, over all processes: the run ends early if it is reached), and
+every wait has a timeout. Prints figures; exits 1 only if something broke
+(a process died or did not exit 0, an accounting check failed)."""
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from pipeline import (BIN, STRATEGY, Broken, LineCounter, Proc,  # noqa
+                      Requester, groups)
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes(proc):
+    try:
+        with open("/proc/%d/statm" % proc.p.pid) as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--symbols", type=int, default=1000)
+    ap.add_argument("--interval", type=float, default=0.0,
+                    help="feeder interval (0: as fast as the pipeline takes "
+                    "them)")
+    ap.add_argument("--sample", type=float, default=15.0)
+    ap.add_argument("--max-rss-gb", type=float, default=8.0)
+    a = ap.parse_args()
+    # A timeout's SIGTERM still stops the programs started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    work = tempfile.mkdtemp(prefix="lt-soak-")
+    procs = []
+    try:
+        return run(a, work, procs)
+    except Broken as e:
+        print("soak: BROKEN: %s (logs in %s)" % (e, work))
+        for p in procs:
+            if p.alive():
+                p.p.kill()
+        return 1
+    finally:
+        for p in procs:
+            if p.alive():
+                p.p.kill()
+                p.p.wait()
+
+
+def run(a, work, procs):
+    def ep(name):
+        return "ipc://%s/%s.ipc" % (work, name)
+
+    syms = ["S%04d" % i for i in range(a.symbols)]
+    grp = groups(syms)
+    feeders = []
+    for k, g in enumerate(grp):
+        feeders.append(Proc(work, "feeder%d" % k, [
+            os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
+            "--symbols", ",".join(g), "--seed", "42", "--history", "100",
+            "--interval", str(a.interval), "--pub", ep("bars%d" % k),
+            "--rep", ep("hist%d" % k)]))
+    procs.extend(feeders)
+    eng = Proc(work, "engine", [
+        os.path.join(BIN, "livetrade-engine"), "--strategy", STRATEGY,
+        "--symbols", ",".join(syms),
+        "--sub", ",".join(ep("bars%d" % k) for k in range(len(grp))),
+        "--history", ",".join(ep("hist%d" % k) for k in range(len(grp))),
+        "--pub", ep("sig"), "--rep", ep("rep"),
+        "--journal", os.path.join(work, "journal")])
+    out = os.path.join(work, "signals.jsonl")
+    sink = Proc(work, "sink", [
+        os.path.join(BIN, "livetrade-sink"), "file", "--path", out,
+        "--sub", ep("sig"), "--replay", ep("rep")])
+    procs.extend([eng, sink])
+    fq = [Requester(ep("hist%d" % k)) for k in range(len(grp))]
+    eq = Requester(ep("rep"))
+    lines = LineCounter(out)
+
+    def check():
+        for p in procs:
+            if not p.alive():
+                raise Broken("%s exited early with %s"
+                             % (p.name, p.p.returncode))
+
+    def engine_status():
+        st, _ = eq.status(5000)
+        return st
+
+    def feeders_status():
+        return [q.status(5000)[0] or {} for q in fq]
+
+    print("soak: %d symbols, %d feeders, interval %g, %.1f min; logs in %s"
+          % (a.symbols, len(grp), a.interval, a.minutes, work))
+    t0 = time.monotonic()
+    end = t0 + a.minutes * 60
+    samples = []
+    print("%7s %12s %12s %10s %9s %9s %9s %9s %8s" % (
+        "t (s)", "published", "engine in", "signals", "feed MB",
+        "eng MB", "sink MB", "eng B/bar", "dropped"))
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        time.sleep(min(a.sample, max(0.0, end - now)))
+        check()
+        fs = feeders_status()
+        st = engine_status() or {}
+        pub = sum(f.get("bars_published", 0) for f in fs)
+        held_eng = sum(s.get("bars", 0) for s in st.get("symbols", []))
+        rss = {"feed": sum(rss_bytes(f) for f in feeders),
+               "eng": rss_bytes(eng), "sink": rss_bytes(sink)}
+        dropped = sum(f.get("dropped", 0) for f in fs)
+        samples.append((now - t0, held_eng, rss))
+        print("%7.0f %12d %12d %10d %9.0f %9.0f %9.1f %9.0f %8d" % (
+            now - t0, pub, st.get("bars_in", 0), st.get("signals", 0),
+            rss["feed"] / 2**20, rss["eng"] / 2**20, rss["sink"] / 2**20,
+            rss["eng"] / held_eng if held_eng else 0, dropped))
+        sys.stdout.flush()
+        if sum(rss.values()) > a.max_rss_gb * 2**30:
+            print("soak: memory ceiling of %.1f GB reached; ending the feed "
+                  "early" % a.max_rss_gb)
+            break
+
+    # Stop the feed, let the engine take what is queued, then account.
+    fs = feeders_status()
+    last_t = {}
+    for f in fs:
+        for sy in f.get("syms", []):
+            last_t[sy["sym"]] = sy["last_t"]
+    for f in feeders:
+        problem = f.stop(30)
+        if problem:
+            raise Broken(problem)
+    # Caught up: every symbol at least at the feeder's last bar seen
+    # above, and nothing new for two seconds (bounded: two minutes).
+    prev, still = None, 0
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        st = engine_status()
+        if st and all(s["last_t"] >= last_t.get(s["sym"], 0)
+                      for s in st["symbols"]):
+            key = (st["bars_in"], st["signals"])
+            still = still + 1 if key == prev else 0
+            prev = key
+            if still >= 20:
+                break
+        time.sleep(0.1)
+    st = engine_status() or {}
+    for _ in range(600):
+        if lines.count() >= st.get("signals", 0):
+            break
+        time.sleep(0.1)
+    for p in (eng, sink):
+        problem = p.stop(30)
+        if problem:
+            raise Broken(problem)
+
+    published, dropped = 0, 0
+    for f in feeders:
+        for ln in f.log_lines():
+            if "counters: bars_published" in ln:
+                w = ln.split()
+                published += int(w[w.index("bars_published") + 1])
+                dropped += int(w[w.index("dropped") + 1])
+    held = holes = behind = 0
+    for s in st.get("symbols", []):
+        span = (s["last_t"] - s["first_t"]) // 60000 + 1
+        held += s["bars"]
+        holes += span - s["bars"]
+        behind += s["last_t"] < last_t.get(s["sym"], 0)
+    signals = st.get("signals", 0)
+    written = lines.count()
+    print()
+    print("feeders: %d bars published, %d dropped (counted; the engine "
+          "fills them from history)" % (published, dropped))
+    print("engine:  %d bars held, %d missing from its datasets, %d symbols "
+          "behind their feeder, %d gaps filled (%d bars), %d signals"
+          % (held, holes, behind, st.get("gaps", 0),
+             st.get("recovered", 0), signals))
+    print("sink:    %d signals in the file" % written)
+    ok = holes == 0 and behind == 0 and written == signals
+    if not ok:
+        print("soak: bars or signals unaccounted for")
+    if len(samples) >= 4:
+        half = len(samples) // 2
+        a0, a1 = samples[0], samples[half - 1]
+        b0, b1 = samples[half], samples[-1]
+
+        def slope(x, y, key):
+            bars = y[1] - x[1]
+            return (y[2][key] - x[2][key]) / bars if bars > 0 else 0.0
+        print("engine memory per bar held: %.0f B (first half), %.0f B "
+              "(second half)" % (slope(a0, a1, "eng"), slope(b0, b1, "eng")))
+        print("sink memory: %.1f MB at the first sample, %.1f MB at the last"
+              % (samples[0][2]["sink"] / 2**20, samples[-1][2]["sink"] / 2**20))
+    print("soak: %s" % ("accounting holds" if ok else "BROKEN"))
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "actor.h"
 #include "bus.h"
 #include "log.h"
 #include "polygon_worker.h"
@@ -32,24 +33,6 @@ struct polygon_worker {
     struct polygon_rest_stats st;   /* as of the last answer taken */
     size_t pending;                 /* asks not yet answered and taken */
 };
-
-static void *s_pair(const char *endpoint, int bind_it)
-{
-    void *s = zmq_socket(bus_ctx(), ZMQ_PAIR);
-    int zero = 0;
-
-    if (!s)
-        return NULL;
-    /* Unbounded queues: an ask or answer is never dropped or blocked. */
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if ((bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
 
 static void s_serve(polygon_worker_t *self, const struct polygon_ask *q)
 {
@@ -92,9 +75,6 @@ static void *s_run(void *arg)
 
 polygon_worker_t *polygon_worker_new(polygon_rest_t *rest, char *err)
 {
-    static int s_count;
-    char endpoint[64], ready;
-    sigset_t all, old;
     polygon_worker_t *self = calloc(1, sizeof *self);
 
     if (!self) {
@@ -105,27 +85,19 @@ polygon_worker_t *polygon_worker_new(polygon_rest_t *rest, char *err)
     self->rest = rest;
     polygon_rest_stats(rest, &self->st);
     polygon_rest_set_stop(rest, &self->stop);
-    snprintf(endpoint, sizeof endpoint, "inproc://polygon-worker-%p-%d",
-             (void *)self, s_count++);
-    self->pipe = s_pair(endpoint, 1);
-    self->peer = self->pipe ? s_pair(endpoint, 0) : NULL;
-    if (!self->peer) {
+    if (actor_pipe("polygon-worker", &self->pipe, &self->peer)) {
         snprintf(err, ERR_LEN, "polygon: worker pipe: %s",
                  zmq_strerror(zmq_errno()));
         polygon_worker_destroy(&self);
         return NULL;
     }
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    self->started = pthread_create(&self->thread, NULL, s_run, self) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    self->started = actor_start(&self->thread, s_run, self) == 0;
     if (!self->started) {
         snprintf(err, ERR_LEN, "polygon: cannot start the REST thread");
         polygon_worker_destroy(&self);
         return NULL;
     }
-    while (zmq_recv(self->pipe, &ready, 1, 0) < 0 && zmq_errno() == EINTR)
-        ;
+    actor_wait_ready(self->pipe);
     return self;
 }
 

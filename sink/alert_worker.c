@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "alert.h"
+#include "actor.h"
 #include "bus.h"
 #include "log.h"
 #include "util.h"
@@ -63,24 +64,6 @@ struct alert_worker {
     uint64_t rnd;                   /* jitter state */
     struct log_limit lim_retry, lim_fail;
 };
-
-static void *s_pair(const char *endpoint, int bind_it)
-{
-    void *s = zmq_socket(bus_ctx(), ZMQ_PAIR);
-    int zero = 0;
-
-    if (!s)
-        return NULL;
-    /* Unbounded queues: the owner bounds what it queues. */
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if ((bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
 
 /* {==================== libcurl ======================= */
 
@@ -370,9 +353,6 @@ alert_worker_t *alert_worker_new(const struct alert_dest *d,
                                  const struct alert_net *net, int index,
                                  const char *results_ep, char *err)
 {
-    static atomic_int s_count;
-    char endpoint[64], ready;
-    sigset_t all, old;
     alert_worker_t *self = calloc(1, sizeof *self);
 
     if (!self) {
@@ -391,10 +371,8 @@ alert_worker_t *alert_worker_new(const struct alert_dest *d,
         alert_worker_destroy(&self, 0);
         return NULL;
     }
-    snprintf(endpoint, sizeof endpoint, "inproc://alert-worker-%p-%d",
-             (void *)self, atomic_fetch_add(&s_count, 1));
-    self->pipe = s_pair(endpoint, 1);
-    self->peer = self->pipe ? s_pair(endpoint, 0) : NULL;
+    if (actor_pipe("alert-worker", &self->pipe, &self->peer))
+        self->pipe = self->peer = NULL;
     self->results = zmq_socket(bus_ctx(), ZMQ_PUSH);
     if (self->results) {
         int zero = 0;
@@ -411,17 +389,13 @@ alert_worker_t *alert_worker_new(const struct alert_dest *d,
         alert_worker_destroy(&self, 0);
         return NULL;
     }
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    self->started = pthread_create(&self->thread, NULL, s_run, self) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    self->started = actor_start(&self->thread, s_run, self) == 0;
     if (!self->started) {
         snprintf(err, ERR_LEN, "%s: cannot start its thread", d->name);
         alert_worker_destroy(&self, 0);
         return NULL;
     }
-    while (zmq_recv(self->pipe, &ready, 1, 0) < 0 && zmq_errno() == EINTR)
-        ;
+    actor_wait_ready(self->pipe);
     return self;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "actor.h"
 #include "bus.h"
 #include "history.h"
 #include "log.h"
@@ -31,23 +32,6 @@ struct web_worker {
     pthread_t thread;
     int started;
 };
-
-static void *s_pair(const char *endpoint, int bind_it)
-{
-    void *s = zmq_socket(bus_ctx(), ZMQ_PAIR);
-    int zero = 0;
-
-    if (!s)
-        return NULL;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if ((bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
 
 /* A msgpack value as JSON; strings that are not UTF-8, NaN and what is
  * nested too deep become null (jansson refuses them). */
@@ -205,9 +189,6 @@ web_worker_t *web_worker_new(const char *const *history, int nhistory,
                              const char *const *status, int nstatus,
                              int64_t nbars, char *err)
 {
-    static int s_count;
-    char endpoint[64], ready;
-    sigset_t all, old;
     web_worker_t *self;
 
     if (nhistory + nstatus > WEB_MAX_ENDPOINTS) {
@@ -232,28 +213,20 @@ web_worker_t *web_worker_new(const char *const *history, int nhistory,
         self->nep++;
     }
     self->nhist = nhistory;
-    snprintf(endpoint, sizeof endpoint, "inproc://web-worker-%p-%d",
-             (void *)self, s_count++);
-    self->pipe = s_pair(endpoint, 1);
-    self->peer = self->pipe ? s_pair(endpoint, 0) : NULL;
-    if (!self->peer) {
+    if (actor_pipe("web-worker", &self->pipe, &self->peer)) {
         snprintf(err, ERR_LEN, "worker pipe: %s",
                  zmq_strerror(zmq_errno()));
         web_worker_destroy(&self);
         return NULL;
     }
     /* Signals go to the main thread, whose loop acts on them. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    self->started = pthread_create(&self->thread, NULL, s_run, self) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    self->started = actor_start(&self->thread, s_run, self) == 0;
     if (!self->started) {
         snprintf(err, ERR_LEN, "cannot start the request thread");
         web_worker_destroy(&self);
         return NULL;
     }
-    while (zmq_recv(self->pipe, &ready, 1, 0) < 0 && zmq_errno() == EINTR)
-        ;
+    actor_wait_ready(self->pipe);
     return self;
 }
 

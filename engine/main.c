@@ -618,6 +618,50 @@ static int64_t s_resume_point(struct sym *y, const struct bar *bars,
     return -1;
 }
 
+/* The time of the first bar of y that reached the engine on the bus
+ * during its warm-up (buffered, or read while the history request
+ * waited), or INT64_MAX. A bar the history returns from that time on
+ * arrived live, so it goes through live: which bars produce signals does
+ * not depend on whether the feeder answered before or after publishing
+ * them. */
+static int64_t s_first_live(struct sym *y)
+{
+    char topic[BUS_TOPIC_MAX];
+    struct mp_body body;
+    int64_t t = y->nbuf ? y->buf[0].t : INT64_MAX;
+
+    bus_topic(topic, "bar", y->run->sym);
+    mp_body_init(&body);
+    for (size_t i = E.headdeferred; i < E.ndeferred; i++) {
+        const struct deferred *d = &E.deferred[i];
+        const msgpack_object *o;
+        char why[ERR_LEN];
+        struct bar b;
+
+        if (strcmp(d->topic, topic) != 0)
+            continue;
+        o = mp_body_decode(&body, d->body, d->len);
+        if (o && bar_unpack(o, &b, why) == ERR_OK &&
+            strcmp(b.sym, y->run->sym) == 0) {
+            if (b.t < t)
+                t = b.t;
+            break;                  /* the first one is the oldest */
+        }
+    }
+    mp_body_free(&body);
+    return t;
+}
+
+/* The index of the first of bars[n] at or after live_t (n if none). */
+static size_t s_live_index(const struct bar *bars, size_t n, int64_t live_t)
+{
+    size_t i = n;
+
+    while (i > 0 && bars[i - 1].t >= live_t)
+        i--;
+    return i;
+}
+
 /* One warm-up attempt for a symbol; -1 if no feeder answered. The last
  * `lookback` bars go through with signals off. After a restart (a mark in
  * the journal) the history starts `lookback` bars before the mark instead,
@@ -630,7 +674,7 @@ static int s_warm(struct sym *y)
     struct bar *bars = NULL;
     size_t n = 0, first = 0;
     uint64_t seq, sig0 = E.sig_seq;
-    int64_t resume = -1;
+    int64_t resume = -1, live_t;
     int rc;
 
     if (!E.hist_ep || !*E.hist_ep) {
@@ -655,14 +699,36 @@ static int s_warm(struct sym *y)
         y->next_try = mono_ms() + 1000;
         return -1;
     }
-    if (r.since >= 0 && n) {
+    if (r.since >= 0 && n)
         resume = s_resume_point(y, bars, n);
-        if (resume < 0 && (int64_t)n > E.lb)
-            first = n - (size_t)E.lb;
+    live_t = s_first_live(y);
+    if (resume < 0) {
+        /* `lookback` bars before the first one that came live; ask for
+         * more when the feeder published some of the asked-for bars
+         * live before it answered. */
+        for (int again = 0; rc == ERR_OK; again++) {
+            size_t i0 = s_live_index(bars, n, live_t);
+            first = i0 > (size_t)E.lb ? i0 - (size_t)E.lb : 0;
+            if (i0 >= (size_t)E.lb || (int64_t)n < r.n || r.since >= 0 ||
+                again == 3 || r.n >= HISTORY_MAX)
+                break;
+            r.n = E.lb + (int64_t)(n - i0) + 64;
+            if (r.n > HISTORY_MAX)
+                r.n = HISTORY_MAX;
+            free(bars);
+            bars = NULL;
+            n = 0;
+            if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
+                y->next_try = mono_ms() + 1000;
+                return -1;
+            }
+            live_t = s_first_live(y);
+        }
     }
     for (;;) {
         for (size_t i = first; i < n; i++)
-            s_feed(y, &bars[i], resume >= 0 && bars[i].t > resume);
+            s_feed(y, &bars[i], (resume >= 0 && bars[i].t > resume) ||
+                   bars[i].t >= live_t);
         if (n) {
             y->last_pub = bars[n - 1].pub;
             y->last_seq = bars[n - 1].seq;

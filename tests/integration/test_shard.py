@@ -62,7 +62,8 @@ class Shard(unittest.TestCase):
             "feeder", "livetrade-feeder", "--source", "demo", "--symbols",
             ",".join(SYMS), "--seed", "5", "--start", str(START),
             "--history", str(HISTORY), "--count", str(COUNT), "--interval",
-            "0.02", "--pub", ws.ep("bars"), "--rep", ws.ep("hist")))
+            "0.02", "--wait-subscribers", str(2 * len(SYMS)), "--pub",
+            ws.ep("bars"), "--rep", ws.ep("hist")))
         last_t = START + (HISTORY + COUNT - 1) * 60000
         st = {n: lt.wait_until(lambda n=n: self.done(n, last_t), 60,
                                n + " to take every bar")

@@ -233,6 +233,19 @@ static void s_close(void *state)
     free(ps);
 }
 
+/* A wait in ms from the environment (or .env), within 1..max; `def`
+ * when unset or not a number in range. */
+static int64_t s_env_ms(const char *name, int64_t def, int64_t max)
+{
+    const char *v = config_env(name);
+    char *end = NULL;
+    long long ms = v ? strtoll(v, &end, 10) : 0;
+
+    if (v && end != v && !*end && ms >= 1 && ms <= max)
+        return ms;
+    return def;
+}
+
 static void *s_open(const struct source_cfg *cfg, char *err)
 {
     struct polygon_rest_cfg rc_cfg;
@@ -280,14 +293,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->old_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->silent_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
-    ps->gap_retry_ms = GAP_RETRY_MS;
-    {
-        const char *v = config_env("LIVETRADE_POLYGON_GAP_RETRY_MS");
-        char *end = NULL;
-        long long ms = v ? strtoll(v, &end, 10) : 0;
-        if (v && end != v && !*end && ms >= 1 && ms <= GAP_RETRY_MAX_MS)
-            ps->gap_retry_ms = ms;
-    }
+    ps->gap_retry_ms = s_env_ms("LIVETRADE_POLYGON_GAP_RETRY_MS",
+                                GAP_RETRY_MS, GAP_RETRY_MAX_MS);
     for (int i = 0; i < ps->nsym; i++) {
         snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
                  cfg->symbols[i]);
@@ -349,6 +356,15 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     wc.symbols = cfg->symbols;
     wc.nsym = cfg->nsym;
     wc.channel = cfg->tf == 1 ? "A" : "AM";
+    wc.kicked_backoff_ms = s_env_ms("LIVETRADE_POLYGON_KICKED_WAIT_MS",
+                                    wc.kicked_backoff_ms, KICKED_WAIT_MAX_MS);
+    wc.read_timeout_ms = s_env_ms("LIVETRADE_POLYGON_READ_TIMEOUT_MS",
+                                  wc.read_timeout_ms, READ_TIMEOUT_MAX_MS);
+    if (wc.read_timeout_ms < 1000)
+        wc.read_timeout_ms = 1000;
+    /* Three pings per read deadline: one lost pong is not a dead link. */
+    if (wc.read_timeout_ms / 3 < POLYGON_LWS_PING_MS)
+        polygon_lws_set_ping(ps->lws, wc.read_timeout_ms / 3);
     memset(&io, 0, sizeof io);
     io.connect = s_io_connect;
     io.send = s_io_send;
@@ -423,6 +439,11 @@ static int s_counters(void *state, struct source_counter *c, int max)
         const struct polygon_ws_stats *ws = polygon_ws_stats(ps->ws);
         for (int j = 0; j < PWS_BAD_KINDS; j++)
             C(bad[j], ws->parse.bad[j]);
+        C("ws_connects", ws->connects);
+        C("ws_timeouts", ws->timeouts);
+        C("ws_kicked", ws->kicked);
+        C("ws_wrong_channel", ws->wrong_channel);
+        C("ws_unknown_symbol", ws->unknown_sym);
     }
 #undef C
     return k;

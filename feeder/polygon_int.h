@@ -22,6 +22,8 @@
 #define GAP_TRIES 5                 /* later tries of a failed gap fill */
 #define GAP_RETRY_MS 4000LL         /* delay before the first of them */
 #define GAP_RETRY_MAX_MS 60000LL    /* longest delay between them */
+#define KICKED_WAIT_MAX_MS 3600000LL /* LIVETRADE_POLYGON_KICKED_WAIT_MS cap */
+#define READ_TIMEOUT_MAX_MS 600000LL /* LIVETRADE_POLYGON_READ_TIMEOUT_MS cap */
 #define GAP_HOLD_MAX 512            /* live bars held behind a gap */
 
 struct psym {

@@ -45,6 +45,7 @@ struct polygon_lws {
     int open;                       /* handshake done on self->wsi */
     int ping_due;                   /* send a ping when writable */
     int64_t last_ping;              /* mono ms of the last ping (or open) */
+    int64_t ping_ms;                /* keepalive interval */
     struct out_msg out[POLYGON_LWS_OUT_MAX];  /* ring of queued messages */
     int out_head, out_n;
 };
@@ -258,6 +259,8 @@ polygon_lws_t *polygon_lws_new(const char *url, const char *ca_file,
         return NULL;
     }
     self = calloc(1, sizeof *self);
+    if (self)
+        self->ping_ms = POLYGON_LWS_PING_MS;
     if (!self) {
         snprintf(err, ERR_LEN, "out of memory");
         return NULL;
@@ -375,13 +378,19 @@ void polygon_lws_close(polygon_lws_t *self)
     s_reset_conn(self);
 }
 
+void polygon_lws_set_ping(polygon_lws_t *self, int64_t ms)
+{
+    assert(self && ms > 0);
+    self->ping_ms = ms;
+}
+
 void polygon_lws_service(polygon_lws_t *self)
 {
     int64_t start;
 
     assert(self);
     if (self->wsi && self->open && !self->ping_due &&
-        mono_ms() - self->last_ping >= POLYGON_LWS_PING_MS) {
+        mono_ms() - self->last_ping >= self->ping_ms) {
         self->ping_due = 1;
         self->last_ping = mono_ms();
         lws_callback_on_writable(self->wsi);

@@ -18,7 +18,8 @@
  * without sharing state. The events are called from inside
  * polygon_lws_service() (and never from inside connect/send/close).
  *
- * While a connection is open, a ping goes out every POLYGON_LWS_PING_MS;
+ * While a connection is open, a ping goes out every POLYGON_LWS_PING_MS
+ * (or the interval given to polygon_lws_set_ping());
  * each pong is reported through activity(), so the state machine's read
  * deadline holds on a quiet but healthy connection (markets closed).
  *
@@ -64,6 +65,8 @@ int polygon_lws_connect(polygon_lws_t *self);
 int polygon_lws_send(polygon_lws_t *self, const char *text, size_t len);
 /* Drops the current connection; its close is not reported. */
 void polygon_lws_close(polygon_lws_t *self);
+/* The keepalive ping interval, ms (> 0). */
+void polygon_lws_set_ping(polygon_lws_t *self, int64_t ms);
 /* Runs lws once without waiting: reads, writes, timers. */
 void polygon_lws_service(polygon_lws_t *self);
 

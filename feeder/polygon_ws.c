@@ -260,11 +260,14 @@ struct polygon_ws {
     struct symidx *sorted;          /* syms by name, for bsearch */
     int64_t *last_t;                /* start of last bar per symbol, -1 */
     int state;                      /* PWS_* */
+    int tf;                         /* bar seconds of the channel: 60, 1 */
     int conn;                       /* a transport connection is live */
     int auth_sent;                  /* auth sent on this connection */
     int ever_streamed;              /* reached STREAMING at least once */
     int acks, denied;               /* subscribe answers this connection */
-    int fails;                      /* failed tries since last streaming */
+    int fails;                      /* failed tries since a stable link */
+    int link_bars;                  /* bars on this connection */
+    int64_t stream_ms;              /* when this connection began streaming */
     int64_t try_ms;                 /* when this connection attempt began */
     int64_t rx_ms;                  /* last frame or pong */
     int64_t retry_ms;               /* BACKOFF: when to connect again */
@@ -283,6 +286,8 @@ void polygon_ws_cfg_defaults(struct polygon_ws_cfg *cfg)
     cfg->read_timeout_ms = 30000;
     cfg->backoff_base_ms = 500;
     cfg->backoff_max_ms = 30000;
+    cfg->kicked_backoff_ms = 60000;
+    cfg->stable_ms = 60000;
 }
 
 static int s_symcmp(const void *a, const void *b)
@@ -318,6 +323,7 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
     if (cfg->handshake_ms <= 0 || cfg->read_timeout_ms <= 0
         || cfg->backoff_base_ms <= 0
         || cfg->backoff_max_ms < cfg->backoff_base_ms
+        || cfg->kicked_backoff_ms < 0 || cfg->stable_ms <= 0
         || cfg->max_reconnects < 0) {
         snprintf(err, ERR_LEN, "polygon ws: bad timeouts or backoff");
         return NULL;
@@ -336,6 +342,7 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
     if (!self->cfg.channel)
         self->cfg.channel = "AM";
     self->cfg.channel = strcmp(self->cfg.channel, "A") == 0 ? "A" : "AM";
+    self->tf = self->cfg.channel[1] ? 60 : 1;
     self->key = strdup(cfg->api_key);
     self->syms = calloc((size_t)cfg->nsym, sizeof *self->syms);
     self->sorted = calloc((size_t)cfg->nsym, sizeof *self->sorted);
@@ -427,13 +434,21 @@ static void s_fatal(polygon_ws_t *self, int code, const char *why)
     }
 }
 
-/* Drops the connection (if any) and waits before the next try. */
-static void s_drop(polygon_ws_t *self, const char *why)
+/* Drops the connection (if any) and waits before the next try, at least
+ * min_ms. A link that carried bars or streamed for cfg.stable_ms was a
+ * success: the backoff starts again from the base. A link that is
+ * accepted and then dropped straight away is not, so a server that keeps
+ * kicking the feeder off sees it back off further each time. */
+static void s_drop_for(polygon_ws_t *self, const char *why, int64_t min_ms)
 {
     int64_t d;
 
     if (self->state >= PWS_BACKOFF)
         return;
+    if (self->state == PWS_STREAMING
+        && (self->link_bars > 0
+            || self->now_ms - self->stream_ms >= self->cfg.stable_ms))
+        self->fails = 0;
     self->fails++;
     if (self->cfg.max_reconnects > 0
         && self->fails > self->cfg.max_reconnects) {
@@ -444,6 +459,8 @@ static void s_drop(polygon_ws_t *self, const char *why)
         return;
     }
     d = s_backoff(self);
+    if (d < min_ms)
+        d = min_ms;
     self->retry_ms = self->now_ms + d;
     log_msg(LL_WARN, "polygon ws: %s; reconnecting in %lld ms", why,
             (long long)d);
@@ -452,6 +469,11 @@ static void s_drop(polygon_ws_t *self, const char *why)
         self->conn = 0;
         self->io.close(self->io.arg);
     }
+}
+
+static void s_drop(polygon_ws_t *self, const char *why)
+{
+    s_drop_for(self, why, 0);
 }
 
 static void s_connect(polygon_ws_t *self)
@@ -522,7 +544,8 @@ static void s_subscribe(polygon_ws_t *self)
 static void s_streaming(polygon_ws_t *self)
 {
     s_set_state(self, PWS_STREAMING);
-    self->fails = 0;
+    self->stream_ms = self->now_ms;
+    self->link_bars = 0;
     self->rx_ms = self->now_ms;
     if (self->ever_streamed) {
         log_msg(LL_INFO, "polygon ws: streaming again");
@@ -557,11 +580,18 @@ static void s_on_status(void *arg, const struct polygon_ws_status *st)
     case PWS_ST_AUTH_FAILED:
         s_fatal(self, POLYGON_WS_ERR_AUTH, why);
         return;
-    case PWS_ST_MAX_CONNECTIONS:
-        /* Another client with this key took over; reconnecting would
-         * make the two kick each other off in turn. */
-        s_fatal(self, POLYGON_WS_ERR_KICKED, why);
+    case PWS_ST_MAX_CONNECTIONS: {
+        /* Another client with this key holds the one connection the plan
+         * allows. Coming straight back would kick the two off in turn,
+         * so wait long; the other client may be a restart of this one
+         * whose old link has not timed out yet. */
+        char msg[ERR_LEN];
+        self->st.kicked++;
+        snprintf(msg, sizeof msg, "%.200s (another client is connected "
+                 "with this key)", why);
+        s_drop_for(self, msg, self->cfg.kicked_backoff_ms);
         return;
+    }
     case PWS_ST_AUTH_TIMEOUT:
     case PWS_ST_AUTH_REQUIRED:
     case PWS_ST_FORCE_DISCONNECT:
@@ -616,11 +646,16 @@ static void s_on_bar(void *arg, const struct bar *b)
         self->st.late_status++;
         return;
     }
+    if (b->tf != self->tf) {        /* A on an AM link, or the reverse */
+        self->st.wrong_channel++;
+        return;
+    }
     i = s_find(self, b->sym);
     if (i < 0) {
         self->st.unknown_sym++;
         return;
     }
+    self->link_bars++;
     if (b->t > self->last_t[i])
         self->last_t[i] = b->t;
     if (self->io.bar)

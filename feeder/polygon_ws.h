@@ -21,7 +21,8 @@
  *     --auth_success--> SUBSCRIBING --acks or first bar--> STREAMING
  *   any state --closed, read deadline, transient status--> BACKOFF
  *   BACKOFF --tick past the retry time--> CONNECTING
- *   auth_failed, max_connections, every topic denied --> FAILED (fatal)
+ *   max_connections --> BACKOFF of at least cfg.kicked_backoff_ms
+ *   auth_failed, every topic denied --> FAILED (fatal)
  *
  * `connected` and the auth answer are accepted in either order, and a
  * `success` status stands for `connected` ("Connected Successfully") or
@@ -47,7 +48,6 @@
 enum {
     POLYGON_WS_ERR_AUTH = -111,     /* auth_failed: bad or missing key */
     POLYGON_WS_ERR_PLAN = -112,     /* every topic refused (not authorized) */
-    POLYGON_WS_ERR_KICKED = -113,   /* max_connections: another client */
     POLYGON_WS_ERR_RETRIES = -114   /* max_reconnects failed in a row */
 };
 
@@ -169,6 +169,8 @@ struct polygon_ws_cfg {
     int64_t read_timeout_ms;        /* streaming: no frame -> reconnect */
     int64_t backoff_base_ms;        /* first backoff, doubled per failure */
     int64_t backoff_max_ms;         /* cap of one backoff */
+    int64_t kicked_backoff_ms;      /* least wait after max_connections */
+    int64_t stable_ms;              /* streaming this long resets backoff */
     int max_reconnects;             /* failed tries in a row; 0: no limit */
     uint64_t seed;                  /* jitter; 0: from the OS */
 };
@@ -178,6 +180,8 @@ struct polygon_ws_stats {
     uint64_t reconnects;            /* connects after the first */
     uint64_t timeouts;              /* handshake or read deadline hits */
     uint64_t unknown_sym;           /* bars of a symbol not subscribed */
+    uint64_t wrong_channel;         /* A bars on AM, AM bars on A: skipped */
+    uint64_t kicked;                /* max_connections statuses */
     uint64_t late_status;           /* statuses out of place, ignored */
     struct polygon_ws_counts parse; /* parser counters, all frames */
 };
@@ -185,7 +189,9 @@ struct polygon_ws_stats {
 typedef struct polygon_ws polygon_ws_t;
 
 /* Defaults: channel AM, handshake 15 s, read timeout 30 s (the Go
- * client's read deadline), backoff 500 ms .. 30 s, no retry limit. */
+ * client's read deadline), backoff 500 ms .. 30 s, no retry limit, 60 s
+ * after max_connections. The backoff grows across links that are dropped
+ * before their first bar and before 60 s of streaming (stable_ms). */
 void polygon_ws_cfg_defaults(struct polygon_ws_cfg *cfg);
 
 /* Validates cfg and copies it and *io. Returns NULL with a reason in

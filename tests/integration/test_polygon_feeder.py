@@ -34,16 +34,16 @@ def rest_bars(m, sym, t0, t1):
 
 
 class Bus:
-    """A SUB socket on the feeder's bars and heartbeats."""
+    """A SUB socket on the feeder's bars of syms and heartbeats."""
 
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, syms=SYMS):
         self.s = lt.CTX.socket(zmq.SUB)
         self.s.setsockopt(zmq.LINGER, 0)
         self.s.connect(endpoint)
-        for sym in SYMS:
+        for sym in syms:
             self.s.setsockopt(zmq.SUBSCRIBE, ("bar|%s|" % sym).encode())
         self.s.setsockopt(zmq.SUBSCRIBE, b"hb|")
-        self.bars = {s: [] for s in SYMS}
+        self.bars = {s: [] for s in syms}
         self.hb = 0
 
     def pump(self, timeout_ms=50):

@@ -26,7 +26,9 @@ SYMS = tpf.SYMS
 TOPICS = tpf.TOPICS
 
 
-class PolygonGaps(unittest.TestCase):
+class GapsBase(unittest.TestCase):
+    """A mock, a polygon feeder on it and a bus reader (no tests)."""
+
     def setUp(self):
         self.ws = lt.Workspace()
         self.mocks = []
@@ -36,11 +38,12 @@ class PolygonGaps(unittest.TestCase):
         for m in self.mocks:
             m.stop()
 
-    def feeder(self, m, *extra):
+    def feeder(self, m, *extra, env_extra=None):
         env = dict(os.environ)
         env.pop("MASSIVE_API_KEY", None)
         env["POLYGON_API_KEY"] = KEY
         env["LIVETRADE_POLYGON_GAP_RETRY_MS"] = "500"
+        env.update(env_extra or {})
         args = [os.path.join(lt.BIN, "livetrade-feeder"), "--source",
                 "polygon", "--symbols", ",".join(SYMS), "--timeframe", "60",
                 "--rest-url", m.rest_url, "--ws-url", m.ws_url + "/stocks",
@@ -51,12 +54,12 @@ class PolygonGaps(unittest.TestCase):
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
 
-    def start(self, m, sessions_after_drop):
+    def start(self, m, sessions_after_drop, env_extra=None):
         """Starts the feeder on m (whose first session waits for both
         subscriptions), streams three minutes of both symbols and waits for
         them on the bus. Returns (feeder, bus, live_t)."""
         live_t = m.live_t
-        p = self.feeder(m, "--history", "5")
+        p = self.feeder(m, "--history", "5", env_extra=env_extra)
         bus = tpf.Bus(self.ws.ep("pub"))
         lt.wait_until(lambda: bus.pump().hb > 0, 20, "a heartbeat")
         lt.wait_until(lambda: any(
@@ -99,6 +102,8 @@ class PolygonGaps(unittest.TestCase):
                 {"name": "first", "steps": [wait_both]}]}}, \
             dict(second, steps=[wait_both] + second["steps"])
 
+
+class PolygonGaps(GapsBase):
     def test_websocket_read_while_a_fill_waits(self):
         script, second = self.dataset({"name": "second", "steps": [
             {"bars": {"ev": "AM", "count": 2, "per_frame": 1,

@@ -16,7 +16,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "polygon_mock"))
-from mockctl import MockPolygon  # noqa: E402
+from mockctl import FIXTURES, MockPolygon  # noqa: E402
+from mock_polygon import fixture_frames  # noqa: E402
 
 try:
     import websockets
@@ -550,6 +551,48 @@ class WebSocketTest(unittest.TestCase):
                 return fr
         with self.assertRaises(websockets.ConnectionClosed):
             ws_run(go())
+
+    @unittest.skipUnless(os.path.isdir(FIXTURES), "skipped: "
+                         "../shared/polygon_fixtures not found beside the "
+                         "clone")
+    def test_status_frames_equal_the_recorded_transcript(self):
+        """Every status frame of a production client's recorded session
+        (connected, auth, three subscriptions; auth_failed, auth_timeout,
+        max_connections) is what the mock sends, byte for byte."""
+        rec = fixture_frames(os.path.join(
+            FIXTURES, "ws", "alpacahq-marketstore__contrib_polygon_"
+            "streaming_client.go__ws_transcript.txt"))
+        self.assertEqual(len(rec), 8)
+        self.m.session({"name": "a"}, {"name": "b"}, {"name": "c"},
+                       {"name": "d", "auth_timeout_ms": 300})
+
+        async def go():
+            got = []
+            async with websockets.connect(self.m.ws_url + "/stocks") as ws:
+                got.append(await ws.recv())
+                await ws.send(json.dumps({"action": "auth", "params": KEY}))
+                got.append(await ws.recv())
+                await ws.send(json.dumps({"action": "subscribe",
+                                          "params": "T.*,Q.*,AM.*"}))
+                for _ in range(3):
+                    got.append(await ws.recv())
+                async with websockets.connect(self.m.ws_url + "/stocks") \
+                        as ws2:            # same key: ws is kicked off
+                    await ws2.recv()
+                    await ws2.send(json.dumps({"action": "auth",
+                                               "params": KEY}))
+                    kicked = await ws.recv()
+            async with websockets.connect(self.m.ws_url + "/stocks") as ws:
+                await ws.recv()
+                await ws.send(json.dumps({"action": "auth",
+                                          "params": "nope"}))
+                got.append(await ws.recv())
+            async with websockets.connect(self.m.ws_url + "/stocks") as ws:
+                await ws.recv()
+                got.append(await ws.recv())     # nothing sent: timeout
+            got.append(kicked)
+            return got
+        self.assertEqual(ws_run(go(), timeout=8), rec)
 
     def test_auth_timeout(self):
         self.m.session({"auth_timeout_ms": 300})

@@ -150,6 +150,12 @@ class Dataset:
         self.gaps = {s: set(int(x) for x in g)
                      for s, g in spec.get("gaps", {}).items()}
         self.gap_every = int(spec.get("gap_every", 0))
+        # "regular": bars only Monday to Friday, 09:30-16:00 New York time,
+        # and not on the "holidays" (YYYY-MM-DD, New York dates).
+        self.hours = spec.get("hours", "all")
+        if self.hours not in ("all", "regular"):
+            raise ValueError("dataset hours: 'all' or 'regular'")
+        self.holidays = set(spec.get("holidays", []))
         self.overrides = {}  # (sym, span_ms, t) -> bar
         self.lock = threading.Lock()
         self.csv = {}
@@ -177,6 +183,16 @@ class Dataset:
     def symbols(self):
         return sorted(self.base)
 
+    def market_open(self, t):
+        """Whether minute t is inside the dataset's trading hours."""
+        if self.hours == "all":
+            return True
+        import datetime
+        d = datetime.datetime.utcfromtimestamp((t + et_offset_ms(t)) / 1000)
+        if d.weekday() >= 5 or d.strftime("%Y-%m-%d") in self.holidays:
+            return False
+        return 9 * 60 + 30 <= d.hour * 60 + d.minute < 16 * 60
+
     def _price(self, sym, t):
         p0 = self.base[sym]
         x = t / 3600000.0
@@ -197,6 +213,8 @@ class Dataset:
             b = self.csv[sym].get(t)
             return dict(b) if b else None
         if t % span or t < self.start or t >= self.end:
+            return None
+        if not self.market_open(t - t % MINUTE):
             return None
         if span == MINUTE:
             if t in self.gaps.get(sym, ()):
@@ -524,6 +542,11 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             code = int(f.get("code", 500))
             body = f.get("body", "")
             return self.send_json(code, None, raw=body.encode())
+        if kind == "fixture":
+            # a recorded response, byte for byte
+            with open(f["file"], "rb") as fh:
+                raw = fh.read()
+            return self.send_json(int(f.get("code", 200)), None, raw=raw)
         if kind == "close":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -753,6 +776,7 @@ class WsConn:
         self.path = None
         self.session = {}
         self.last_sent = {}   # (ev, sym) -> s, for "correction" with t=last
+        self.muted = False    # "mute": no pongs, no frames
         self.reader_thread = None
 
     # -- low level
@@ -964,7 +988,10 @@ class WsConn:
                         pass
                     raise WsClosed()
                 if op == 9:
-                    self.send_raw(self.frame(10, bytes(data)))
+                    if self.muted:
+                        self.log("ping_ignored")
+                    else:
+                        self.send_raw(self.frame(10, bytes(data)))
                 continue
             if op0 is None:
                 op0 = op
@@ -1191,6 +1218,17 @@ class WsConn:
             self.send_text(f if isinstance(f, str) else
                            json.dumps(f, separators=(",", ":")))
             return
+        if "fixture" in step:
+            for text in fixture_frames(step["fixture"]):
+                self.send_text(text)
+            self.log("step", step="fixture", file=os.path.basename(
+                step["fixture"]))
+            return
+        if "mute" in step:
+            # a server that hangs: nothing more is sent, pings go unanswered
+            self.muted = True
+            self.log("step", step="mute")
+            return
         if "unknown_event" in step:
             sym = st.data.symbols()[0]
             self.send_events([{"ev": "XQ", "sym": sym, "foo": 1, "s": 0},
@@ -1229,6 +1267,21 @@ class WsConn:
             self.close_now("drop")
             raise WsClosed()
         self.log("error", error="unknown step %r" % (step,))
+
+
+def fixture_frames(path):
+    """The server frames of a recorded fixture: a .json file is one frame
+    (a lone event object goes inside an array, as on the wire); a .jsonl
+    file is a frame per line; a transcript (.txt) gives its `> ` lines."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if path.endswith(".jsonl"):
+        return [ln for ln in text.splitlines() if ln.strip()]
+    if path.endswith(".txt"):
+        return [ln.strip()[2:] for ln in text.splitlines()
+                if ln.strip().startswith("> ")]
+    text = text.strip()
+    return ["[" + text + "]" if text.startswith("{") else text]
 
 
 def ws_serve(st, lsock, ctx):

@@ -19,16 +19,19 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MOCK = os.path.join(HERE, "mock_polygon.py")
+# Recorded Polygon responses and frames, beside the clone (may be absent).
+FIXTURES = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared",
+                                         "polygon_fixtures"))
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
     else sys.executable
 
 
 class MockPolygon:
     def __init__(self, script=None, tls=False, rest_tls=False,
-                 max_lifetime=120, ready_timeout=15):
+                 max_lifetime=120, ready_timeout=15, rest_port=0, ws_port=0):
         self.tmp = tempfile.mkdtemp(prefix="lt-polymock-")
-        args = [PYTHON, MOCK, "--rest-port", "0", "--ws-port", "0",
-                "--max-lifetime", str(max_lifetime)]
+        args = [PYTHON, MOCK, "--rest-port", str(rest_port), "--ws-port",
+                str(ws_port), "--max-lifetime", str(max_lifetime)]
         if script is not None:
             path = os.path.join(self.tmp, "script.json")
             with open(path, "w") as f:
@@ -47,6 +50,8 @@ class MockPolygon:
         self.ws_url = self.info["ws_url"]
         self.cert = self.info["cert"]
         self.live_t = self.info["live_t"]
+        self.rest_port = self.info["rest_port"]
+        self.ws_port = self.info["ws_port"]
 
     def _ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -105,6 +110,13 @@ class MockPolygon:
 
     def reset(self):
         return self.control("POST", "/_mock/reset", {})
+
+    def kill(self):
+        """Ends the server at once (SIGKILL), as a crash would: no close
+        frames, connections reset."""
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
 
     def stop(self):
         if self.p.poll() is None:

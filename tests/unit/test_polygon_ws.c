@@ -817,21 +817,33 @@ static void test_sm_auth_failed_is_fatal(void **state)
     polygon_ws_destroy(&ws);
 }
 
-static void test_sm_max_connections_is_fatal(void **state)
+/* max_connections: another client holds the key's connection. Not fatal
+ * (it may be this feeder's own restart whose old link lingers): a long
+ * wait, then the usual re-auth and re-subscribe. */
+static void test_sm_max_connections_waits_long(void **state)
 {
     struct polygon_ws_cfg cfg;
     polygon_ws_t *ws;
+    int64_t d;
 
     (void)state;
     s_cfg(&cfg);
+    cfg.kicked_backoff_ms = 60000;
     ws = s_new(&cfg);
     s_to_streaming(ws, 0);
     s_frame(ws, "[" ST("max_connections", "Maximum number of connections "
             "exceeded.") "]", 100);
-    assert_int_equal(polygon_ws_error(ws, NULL), POLYGON_WS_ERR_KICKED);
+    assert_int_equal(polygon_ws_state(ws), PWS_BACKOFF);
+    assert_int_equal(polygon_ws_error(ws, NULL), 0);
     assert_int_equal(F.closes, 1);
-    polygon_ws_tick(ws, 1000000);
+    assert_int_equal(polygon_ws_stats(ws)->kicked, 1);
+    d = polygon_ws_next_ms(ws, 100);
+    assert_int_equal(d, 60000);         /* the normal backoff is < 500 */
+    polygon_ws_tick(ws, 100 + d - 1);
     assert_int_equal(F.connects, 1);
+    s_to_streaming(ws, 100 + d);
+    assert_int_equal(F.connects, 2);
+    assert_int_equal(F.resumed, 1);
     polygon_ws_destroy(&ws);
 }
 
@@ -942,12 +954,45 @@ static void test_sm_reconnect_resubscribes(void **state)
     assert_int_equal(F.resumed_t[0], 180000);
     assert_int_equal(F.resumed_t[1], -1);
     assert_int_equal(polygon_ws_stats(ws)->reconnects, 1);
-    /* The next drop starts from the base delay again. */
+    /* A link dropped before any bar and within stable_ms was not a
+     * success: the next wait doubles. */
     s_frame(ws, "[" ST("force_disconnect", "bye") "]", 5000);
     assert_int_equal(polygon_ws_state(ws), PWS_BACKOFF);
     assert_int_equal(F.closes, 1);
     d = polygon_ws_next_ms(ws, 5000);
+    assert_true(d >= 500 && d <= 1000);
+    /* A link that carried a bar was: back to the base delay. */
+    s_to_streaming(ws, 5000 + d);
+    s_frame(ws, BAR("MSFT", 240000), 6000 + d);
+    s_frame(ws, "[" ST("force_disconnect", "bye") "]", 6001 + d);
+    d = polygon_ws_next_ms(ws, 6001 + d);
     assert_true(d >= 250 && d <= 500);
+    /* So was a quiet link that streamed for stable_ms. */
+    s_to_streaming(ws, 10000);          /* streaming from 10005 */
+    polygon_ws_activity(ws, 10005 + cfg.stable_ms - 1);
+    polygon_ws_closed(ws, 10005 + cfg.stable_ms);
+    d = polygon_ws_next_ms(ws, 10005 + cfg.stable_ms);
+    assert_true(d >= 250 && d <= 500);
+    polygon_ws_destroy(&ws);
+}
+
+/* A second bar on an AM link (or a minute bar on an A link) is not what
+ * was subscribed: skipped and counted, never delivered. */
+static void test_sm_wrong_channel_skipped(void **state)
+{
+    struct polygon_ws_cfg cfg;
+    polygon_ws_t *ws;
+
+    (void)state;
+    s_cfg(&cfg);
+    ws = s_new(&cfg);
+    s_to_streaming(ws, 0);
+    s_frame(ws, "[{\"ev\":\"A\",\"sym\":\"MSFT\",\"o\":1,\"h\":1,"
+            "\"l\":1,\"c\":1,\"v\":1,\"s\":60000}]", 10);
+    assert_int_equal(F.nbar, 0);
+    assert_int_equal(polygon_ws_stats(ws)->wrong_channel, 1);
+    s_frame(ws, BAR("MSFT", 60000), 11);
+    assert_int_equal(F.nbar, 1);
     polygon_ws_destroy(&ws);
 }
 
@@ -1103,9 +1148,10 @@ int main(void)
         cmocka_unit_test(test_sm_auth_before_connected),
         cmocka_unit_test(test_sm_success_variants),
         cmocka_unit_test(test_sm_auth_failed_is_fatal),
-        cmocka_unit_test(test_sm_max_connections_is_fatal),
+        cmocka_unit_test(test_sm_max_connections_waits_long),
         cmocka_unit_test(test_sm_subscribe_denied),
         cmocka_unit_test(test_sm_backoff_deterministic),
+        cmocka_unit_test(test_sm_wrong_channel_skipped),
         cmocka_unit_test(test_sm_reconnect_resubscribes),
         cmocka_unit_test(test_sm_slow_consumer_rest_of_frame),
         cmocka_unit_test(test_sm_read_deadline),

@@ -36,7 +36,7 @@
 
 #include "msg_bar.h"
 
-#define POLYGON_REST_BASE "https://api.polygon.io"
+#define POLYGON_REST_BASE "https://api.massive.com"
 #define POLYGON_URL_MAX 2048        /* longest URL we build or follow */
 
 /* Error codes of this module, beside the ERR_* codes of err.h. */

@@ -21,6 +21,8 @@ command -v make >/dev/null 2>&1 || need="$need make"
 /usr/bin/python3 -c 'import pandas' 2>/dev/null || need="$need python3-pandas"
 /usr/bin/python3 -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# The mock Polygon server keeps New York market hours.
+[ -e /usr/share/zoneinfo/America/New_York ] || need="$need tzdata"
 # deploy/: the supervisor config runs under supervisord in the tests,
 # and the compose file is checked with docker-compose config.
 command -v supervisord >/dev/null 2>&1 || need="$need supervisor"

@@ -60,6 +60,7 @@ struct run {
     const char *ws_url;
     const char *ca_file;
     const char *feed;
+    const char *rate;               /* polygon: feeder --rate */
 
     /* derived */
     char syms[SYMS_MAX * SYM_MAX];  /* canonical list: "AAPL,MSFT" */
@@ -218,6 +219,8 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
           "polygon: CA bundle for https:// and wss://" },
         { "feed", OPT_STR, &r->feed, NULL, "realtime|delayed",
           "polygon: feed cluster (default realtime)" },
+        { "rate", OPT_STR, &r->rate, NULL, "N",
+          "polygon: REST requests per minute (free plan: 5)" },
         { "json", OPT_BOOL, &r->json, NULL, NULL,
           "print signals as JSON lines" },
         { "verbose", OPT_BOOL, &r->verbose, NULL, NULL,
@@ -253,9 +256,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         return ERR_USAGE;
     }
     if (strcmp(r->source, "polygon") != 0 &&
-        (r->rest_url || r->ws_url || r->ca_file || r->feed)) {
-        strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file and --feed "
-               "need --data-source polygon");
+        (r->rest_url || r->ws_url || r->ca_file || r->feed || r->rate)) {
+        strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file, --feed and "
+               "--rate need --data-source polygon");
         return ERR_USAGE;
     }
     if (r->history != NO_LOOKBACK && r->history < 0) {
@@ -504,7 +507,8 @@ static int s_build(struct run *r)
         /* The feeder reads the API key from the environment or .env. */
         const char *const pass[][2] = {
             { "--rest-url", r->rest_url }, { "--ws-url", r->ws_url },
-            { "--ca-file", r->ca_file }, { "--feed", r->feed }
+            { "--ca-file", r->ca_file }, { "--feed", r->feed },
+            { "--rate", r->rate }
         };
         for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
             if (pass[i][1]) {

@@ -198,6 +198,7 @@ class StartupErrors(unittest.TestCase):
             ("livetrade", ["run", "--duration", "-1"], "duration"),
             ("livetrade", ["run", "--data-source", "nyse"], "nyse"),
             ("livetrade", ["run", "--strategy", "nope.lua"], "nope.lua"),
+            ("livetrade", ["run", "--rate", "5"], "--data-source polygon"),
         ]
         for prog, args, text in cases:
             rc, _, err = lt.run(prog, *args)

@@ -1,8 +1,10 @@
 """livetrade-feeder --source polygon against the mock Polygon server: the
 REST request rate (--rate), the history cache that spares a restarted
 feeder the requests it already made (--cache-dir), feed health (silent
-symbols, reconnects and backfills in the status reply) and timeframes
-built from minute bars (--timeframe 300)."""
+symbols, reconnects and backfills in the status reply), timeframes
+built from minute bars (--timeframe 300) and history N bars back across
+weekends and market holidays."""
+import datetime
 import glob
 import json
 import os
@@ -11,6 +13,7 @@ import sys
 import time
 import unittest
 import urllib.request
+import zoneinfo
 
 import lt
 
@@ -243,6 +246,48 @@ class PolygonFeatures(unittest.TestCase):
                                                                 b["t"]))
         err = self.stop(p)
         self.assertIn("streaming AM.*", err)
+
+    def test_history_steps_over_weekends_and_holidays(self):
+        """N bars back, not N days: with bars only in regular hours and the
+        last three weekdays closed, the history still holds exactly the
+        last 1000 trading minutes, across the closures and a weekend."""
+        ny = zoneinfo.ZoneInfo("America/New_York")
+        day = datetime.datetime.now(ny).date()
+        holidays = []
+        while len(holidays) < 3:
+            day -= datetime.timedelta(days=1)
+            if day.weekday() < 5:
+                holidays.append(day.isoformat())
+        m = self.mock({"api_keys": [KEY],
+                       "dataset": {"symbols": {"AAPL": 180.0,
+                                               "MSFT": 400.0},
+                                   "start": "now-16d", "end": "now",
+                                   "hours": "regular",
+                                   "holidays": holidays}})
+        p = self.feeder(m, "closures", "--history", "1000", "--cache-dir",
+                        "")
+        self.running(p)
+        first = datetime.datetime.now(ny) - datetime.timedelta(days=16)
+        for sym in SYMS:
+            hist = [b["t"] for b in
+                    lt.history(self.ws.ep("rep"), sym, 5000)["bars"]]
+            served = [r["t"] for r in rest_bars(
+                m, sym, 1, int(first.timestamp() * 1000),
+                int(time.time() * 1000))]
+            self.assertGreater(len(served), 1000)
+            self.assertEqual(hist, served[-1000:], sym)
+            days = sorted({datetime.datetime.fromtimestamp(t / 1000, ny)
+                           .date().isoformat() for t in hist})
+            self.assertFalse(set(days) & set(holidays), days)
+            self.assertLess(days[0], min(holidays), "begins before them")
+            steps = [b - a for a, b in zip(hist, hist[1:])]
+            self.assertGreater(max(steps), 2 * 86400000, "a weekend")
+        # The window widened: more than one request per symbol.
+        reqs = aggs_requests(m)
+        for sym in SYMS:
+            self.assertGreater(sum(1 for e in reqs if "/%s/" % sym in
+                                   e["path"]), 1, sym)
+        self.stop(p)
 
 
 if __name__ == "__main__":

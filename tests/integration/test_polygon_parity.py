@@ -133,7 +133,7 @@ class PolygonParity(unittest.TestCase):
                 "polygon", "--symbols", SYM, "--strategy",
                 "strategies/sma_cross_close.lua", "--rest-url", m.rest_url,
                 "--ws-url", m.ws_url + "/stocks", "--history", "60",
-                "--duration", "0.25", "--json"]
+                "--rate", "600", "--duration", "0.25", "--json"]
         p = subprocess.Popen(args, env=env_with_key(KEY), cwd=lt.ROOT,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)

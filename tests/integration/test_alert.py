@@ -183,7 +183,8 @@ class AlertTest(unittest.TestCase):
         h.script(discord, [{"status": 429, "body": {"retry_after": 0.5}},
                            {"close": True}])
         h.script(tg, [{"hang": 30}])
-        h.script(hook, [{"status": 503}])
+        # Retry-After longer than any backoff or rate limit here.
+        h.script(hook, [{"status": 503}, {"status": 429, "retry_after": "2"}])
         tmpl = ('{"who":"{symbol}","what":"{ACTION} {symbol} @ {price}",'
                 '"conf":{confidence},"id":"{id}","bar":{bar_ts},'
                 '"sma1":{ind.sma1},"size":{size},"sig":{signal}}')
@@ -229,6 +230,12 @@ class AlertTest(unittest.TestCase):
         self.assertGreaterEqual(s[2]["t"] - s[1]["t"], 0.95)
         d = h.log(discord)
         self.assertGreaterEqual(d[1]["t"] - d[0]["t"], 0.45)
+        # The webhook's Retry-After: 2 held its retry for 2 s, beyond the
+        # 0.2 s backoff and 5/s rate limit that would have sent it sooner.
+        w = h.log(hook)
+        self.assertEqual([e["answer"].get("status") for e in w[:3]],
+                         [503, 429, None])
+        self.assertGreaterEqual(w[2]["t"] - w[1]["t"], 1.95)
         # The hanging request timed out (1 s) and was tried again.
         t = h.log(tg)
         self.assertTrue(t[0]["answer"].get("hang"))

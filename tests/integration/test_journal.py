@@ -7,6 +7,8 @@
   undisturbed run (the SMA crossovers re-derived here from the feeder's
   bars, from the engine's first live bar on), once each, in order.
 - Replay requests from a third party; bad replay requests.
+- A sink that subscribes late, or misses signals mid-stream (a gap, a lost
+  tail that a heartbeat shows), fetches them from the journal, in order.
 - A journal with a damaged tail and a damaged sink state file are read up
   to their last good record, with one clear line each."""
 import os
@@ -232,14 +234,82 @@ class Journal(unittest.TestCase):
             self.assertIn(flag, err)
 
 
-if __name__ == "__main__":
-    unittest.main()
+class FakeEngine:
+    """An engine as sinks see it: an XPUB for signals and heartbeats and a
+    ROUTER answering status and replay requests from `journal` (every
+    signal it has "published", whether or not it was sent)."""
+
+    def __init__(self, ws, eng="e9", pub=77):
+        import threading
+        import zmq
+        self.eng, self.pub_id = eng, pub
+        self.journal, self.requests = [], []
+        self.rep = lt.CTX.socket(zmq.ROUTER)
+        self.rep.bind(ws.ep("rep"))
+        self.pub = lt.CTX.socket(zmq.XPUB)
+        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        self.pub.bind(ws.ep("sig"))
+        self.stop = threading.Event()
+        self.th = threading.Thread(target=self.serve, daemon=True)
+        self.th.start()
+
+    def signal(self, seq, ts):
+        s = {"ver": 1, "id": "%016x" % (0xabc000 + seq), "eng": self.eng,
+             "strat": "s", "sym": "AAPL", "act": "buy",
+             "t": START + seq * 60000, "ord": 0, "px": 100.0,
+             "size": None, "conf": 0.5, "ind": {}, "seq": seq,
+             "pub": self.pub_id, "ts": ts}
+        self.journal.append(s)
+        return s
+
+    def serve(self):
+        import msgpack
+        while not self.stop.is_set():
+            if not self.rep.poll(50):
+                continue
+            ident, empty, raw = self.rep.recv_multipart()
+            req = msgpack.unpackb(raw, raw=False)
+            self.requests.append(req)
+            if req["type"] == "status":
+                reply = {"ver": 1, "type": "status", "id": self.eng}
+            else:
+                since = req.get("since_ts")
+                after = req.get("after", 0)
+                sigs = [s for s in self.journal if
+                        (s["ts"] >= since if since is not None
+                         else s["seq"] > after)]
+                reply = {"ver": 1, "type": "replay", "eng": self.eng,
+                         "first": 1, "last": len(self.journal),
+                         "signals": sigs}
+            self.rep.send_multipart([ident, empty, msgpack.packb(reply)])
+
+    def send(self, s):
+        import msgpack
+        self.pub.send_multipart([b"sig|AAPL|", msgpack.packb(s)])
+
+    def heartbeat(self, seq, ts):
+        import msgpack
+        self.pub.send_multipart([b"hb|", msgpack.packb(
+            {"ver": 1, "type": "hb", "src": self.eng, "pub": self.pub_id,
+             "seq": seq, "ts": ts})])
+
+    def wait_subscribed(self):
+        assert self.pub.poll(10000), "the sink's subscription"
+        self.pub.recv()
+
+    def close(self):
+        self.stop.set()
+        self.th.join()
+        self.rep.close(0)
+        self.pub.close(0)
 
 
 class NewSink(unittest.TestCase):
     """A sink with no state that subscribes after an engine already
     published: the signals published since the sink started come from the
-    engine's journal (replay with since_ts), so none is lost."""
+    engine's journal (replay with since_ts), so none is lost. A sink that
+    misses signals mid-stream (a gap in the sequence numbers, or a lost
+    tail that a heartbeat shows) fetches them before going on, in order."""
 
     def setUp(self):
         self.ws = lt.Workspace()
@@ -247,71 +317,77 @@ class NewSink(unittest.TestCase):
     def tearDown(self):
         self.ws.close()
 
-    def test_signals_before_the_subscription_are_replayed(self):
-        import threading
-        import time
-        import msgpack
-        import zmq
+    def file_sink(self):
         ws = self.ws
         sink = ws.start("sink", "livetrade-sink", "file", "--path",
                         ws.path("out.jsonl"), "--sub", ws.ep("sig"),
                         "--replay", ws.ep("rep"))
         lt.wait_until(lambda: "signals from" in sink.stderr(), 10,
                       "the sink to start")
+        return sink
+
+    def wait_seqs(self, n):
+        lt.wait_until(lambda: len(lt.read_jsonl(self.ws.path("out.jsonl")))
+                      >= n, 20, "%d signals" % n)
+        return [x["seq"] for x in lt.read_jsonl(self.ws.path("out.jsonl"))]
+
+    def test_signals_before_the_subscription_are_replayed(self):
+        import time
+        sink = self.file_sink()
         t_start = int(time.time() * 1000)
-
-        def body(seq):
-            return {"ver": 1, "id": "%016x" % (0xabc000 + seq), "eng": "e9",
-                    "strat": "s", "sym": "AAPL", "act": "buy",
-                    "t": START + seq * 60000, "ord": 0, "px": 100.0,
-                    "size": None, "conf": 0.5, "ind": {}, "seq": seq,
-                    "pub": 77, "ts": t_start + seq}
-        journal = [body(k) for k in range(1, 7)]
-        requests = []
-        rep = lt.CTX.socket(zmq.ROUTER)
-        rep.bind(ws.ep("rep"))
-        stop = threading.Event()
-
-        def serve():
-            while not stop.is_set():
-                if not rep.poll(50):
-                    continue
-                ident, empty, raw = rep.recv_multipart()
-                req = msgpack.unpackb(raw, raw=False)
-                requests.append(req)
-                if req["type"] == "status":
-                    reply = {"ver": 1, "type": "status", "id": "e9"}
-                else:
-                    since = req.get("since_ts")
-                    after = req.get("after", 0)
-                    sigs = [s for s in journal if
-                            (s["ts"] >= since if since is not None
-                             else s["seq"] > after)]
-                    reply = {"ver": 1, "type": "replay", "eng": "e9",
-                             "first": 1, "last": 6, "signals": sigs}
-                rep.send_multipart([ident, empty, msgpack.packb(reply)])
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
-        pub = lt.CTX.socket(zmq.XPUB)
-        pub.setsockopt(zmq.XPUB_VERBOSE, 1)
-        pub.bind(ws.ep("sig"))
+        eng = FakeEngine(self.ws)
         try:
+            sigs = [eng.signal(k, t_start + k) for k in range(1, 7)]
             # 1..5 go out before the sink's subscription has arrived.
-            for s in journal[:5]:
-                pub.send_multipart([b"sig|AAPL|", msgpack.packb(s)])
-            self.assertTrue(pub.poll(10000), "the sink's subscription")
-            pub.recv()
-            pub.send_multipart([b"sig|AAPL|", msgpack.packb(journal[5])])
-            lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
-                          >= 6, 20, "all six signals")
-            got = lt.read_jsonl(ws.path("out.jsonl"))
-            self.assertEqual([x["seq"] for x in got], [1, 2, 3, 4, 5, 6])
-            since = [r["since_ts"] for r in requests if "since_ts" in r]
-            self.assertEqual(len(since), 1, requests)
+            for s in sigs[:5]:
+                eng.send(s)
+            eng.wait_subscribed()
+            eng.send(sigs[5])
+            self.assertEqual(self.wait_seqs(6), [1, 2, 3, 4, 5, 6])
+            since = [r["since_ts"] for r in eng.requests
+                     if "since_ts" in r]
+            self.assertEqual(len(since), 1, eng.requests)
             self.assertLessEqual(since[0], t_start)
             self.assertEqual(sink.stop(), 0)
         finally:
-            stop.set()
-            th.join()
-            rep.close(0)
-            pub.close(0)
+            eng.close()
+
+    def test_gap_mid_stream_is_replayed_in_order(self):
+        import time
+        eng = FakeEngine(self.ws)
+        sink = self.file_sink()
+        try:
+            eng.wait_subscribed()
+            now = int(time.time() * 1000)
+            sigs = [eng.signal(k, now + k) for k in range(1, 10)]
+            eng.send(sigs[0])
+            eng.send(sigs[1])
+            self.assertEqual(self.wait_seqs(2), [1, 2])
+            # 3 and 4 are lost on the way: 5 shows the gap.
+            eng.send(sigs[4])
+            self.assertEqual(self.wait_seqs(5), [1, 2, 3, 4, 5])
+            afters = [r["after"] for r in eng.requests if "after" in r]
+            self.assertEqual(afters, [2])
+            # The tail is lost (6..9 never arrive); a heartbeat tells the
+            # engine's last seq and the sink fetches them.
+            eng.heartbeat(9, now + 100)
+            self.assertEqual(self.wait_seqs(9), list(range(1, 10)))
+            # A signal sent again live after its replay is not written
+            # twice (10, sent after it, shows it was handled).
+            eng.send(sigs[8])
+            eng.send(eng.signal(10, now + 300))
+            self.assertEqual(self.wait_seqs(10), list(range(1, 11)))
+            self.assertEqual(sink.stop(), 0)
+            err = sink.stderr()
+            # Missing on the bus: 3-4, then 6-8 (before 9 came again).
+            self.assertIn("duplicates 1,", err)
+            self.assertIn("gaps 2 (5 missed)", err)
+            self.assertIn("replays 2 (6 signals), lost 0", err)
+            self.assertIn("replayed engine e9's signals 3..4", err)
+            self.assertIn("replayed engine e9's signals 6..9", err)
+        finally:
+            eng.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

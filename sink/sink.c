@@ -485,8 +485,14 @@ static int s_process(sink_t *self, const struct signal *s, int replayed)
             s->sym, signal_action_name(s->act), (unsigned long long)s->seq,
             s->eng, replayed ? " (replayed)" : "");
 done:
-    if (self->state_file)
+    if (self->state_file) {
         sink_state_set(self->state_file, s->eng, s->seq, 0);
+        /* An output that cannot tell what it already holds (no `seen`)
+         * has the state on disk at once: a SIGKILL right after this
+         * signal does not bring it out again after the restart. */
+        if (!self->ops->seen)
+            sink_state_write(self->state_file);
+    }
     return ERR_OK;
 }
 

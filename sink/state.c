@@ -157,7 +157,10 @@ void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
     }
 }
 
-int sink_state_save(sink_state_t *self)
+/* Replaces the file when dirty. `sync`: fsync the new file first, and
+ * only then is the state clean (a write without it is done again, with
+ * it, by the next save). */
+static int s_save(sink_state_t *self, int sync)
 {
     char tmp[1200];
     FILE *f = NULL;
@@ -177,7 +180,7 @@ int sink_state_save(sink_state_t *self)
     for (size_t i = 0; i < self->n; i++)
         fprintf(f, "%s %" PRIu64 " %08x\n", self->e[i].eng, self->e[i].seq,
                 s_line_crc(self->e[i].eng, self->e[i].seq));
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+    if (fflush(f) != 0 || (sync && fsync(fileno(f)) != 0))
         goto fail;
     if (fclose(f) != 0) {
         f = NULL;
@@ -186,7 +189,8 @@ int sink_state_save(sink_state_t *self)
     f = NULL;
     if (rename(tmp, self->path) != 0)
         goto fail;
-    self->dirty = 0;
+    if (sync)
+        self->dirty = 0;
     return 0;
 fail:
     log_limited(&self->lim, LL_WARN, "state file %s: cannot save: %s",
@@ -196,6 +200,16 @@ fail:
     if (fd >= 0)
         close(fd);
     return -1;
+}
+
+int sink_state_save(sink_state_t *self)
+{
+    return s_save(self, 1);
+}
+
+int sink_state_write(sink_state_t *self)
+{
+    return s_save(self, 0);
 }
 
 const char *sink_state_path(const sink_state_t *self)

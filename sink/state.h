@@ -5,6 +5,7 @@
  *   sink_state_t *st = sink_state_load("file.state", err);
  *   uint64_t last = sink_state_get(st, "sma_cross-1a2b3c4d");
  *   sink_state_set(st, "sma_cross-1a2b3c4d", 42, 0);
+ *   sink_state_write(st);          after each signal (no fsync)
  *   sink_state_save(st);           when dirty, now and then and at exit
  *   sink_state_free(&st);
  *
@@ -37,6 +38,10 @@ void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
 /* Writes the file if anything changed since the last save. 0, or -1 (one
  * rate-limited WARN line; the next save tries again). */
 int sink_state_save(sink_state_t *self);
+/* The same without the fsync: a killed process leaves the new file (the
+ * page cache outlives it), a power cut may not. Cheap enough to call
+ * after every signal; the next sink_state_save() syncs it. */
+int sink_state_write(sink_state_t *self);
 const char *sink_state_path(const sink_state_t *self);
 /* Engines recorded. */
 size_t sink_state_count(const sink_state_t *self);

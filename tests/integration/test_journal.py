@@ -140,6 +140,60 @@ class Journal(unittest.TestCase):
         for p in (calm, victim, eng, feeder):
             self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
 
+    def test_killed_lua_sink_writes_each_signal_once(self):
+        """A Lua sink (an output that cannot read back what it wrote) killed
+        twice mid-stream: its state is on disk after every signal, so its
+        output holds every signal once, in order, like an undisturbed file
+        sink's."""
+        ws = self.ws
+        with open(ws.path("ids.lua"), "w") as f:
+            f.write('function on_signal(sig)\n'
+                    '  sink.write(sig.seq, " ", sig.id, "\\n")\n'
+                    'end\n')
+
+        def lua(name):
+            return ws.start(name, "livetrade-sink", "lua", "--script",
+                            ws.path("ids.lua"), "--output", ws.path("lua.txt"),
+                            "--state", ws.path("lua.state"),
+                            "--sub", ws.ep("sig"), "--replay", ws.ep("rep"))
+
+        def lines():
+            try:
+                with open(ws.path("lua.txt")) as f:
+                    return [ln.split() for ln in f.read().splitlines()]
+            except FileNotFoundError:
+                return []
+        calm = self.sink("calm")
+        victim = lua("lua")
+        eng = self.engine("engine", "--wait-subscribers", "2")
+        feeder = self.feeder(count=360, interval="0.01")
+        for k, at in enumerate((100, 220)):
+            lt.wait_until(lambda: len(lines()) >= 4 * (k + 1), 60,
+                          "signals in the Lua sink's output")
+            self.wait_bars(at, "bar %d" % at)
+            victim.p.send_signal(signal.SIGKILL)
+            victim.p.wait()
+            self.wait_bars(at + 40, "40 bars with the Lua sink down")
+            victim = lua("lua-%d" % (k + 2))
+        last_t = START + (HISTORY + 360 - 1) * 60000
+        lt.wait_until(lambda: all(
+            s["last_t"] == last_t for s in
+            (lt.status(ws.ep("rep")) or {"symbols": [{"last_t": 0}]})
+            ["symbols"]), 60, "the engine to take every bar")
+        total = lt.status(ws.ep("rep"))["signals"]
+        lt.wait_until(lambda: len(lines()) >= total and len(
+            lt.read_jsonl(ws.path("calm.jsonl"))) >= total, 30,
+            "both sinks to hold all %d signals" % total)
+        calm_ids = [x["id"] for x in lt.read_jsonl(ws.path("calm.jsonl"))]
+        got = lines()
+        self.assertEqual([int(x[0]) for x in got], list(range(1, total + 1)))
+        self.assertEqual([x[1] for x in got], calm_ids)
+        log = "".join(p.stderr() for p in ws.procs
+                      if p.name.startswith("lua"))
+        self.assertIn("replayed engine", log)
+        for p in (calm, victim, eng, feeder):
+            self.assertEqual(p.stop(), 0, p.stderr())
+
     def test_replay_requests(self):
         ws = self.ws
         self.engine("engine")

@@ -287,6 +287,22 @@ static void test_state_file(void **state)
     assert_int_equal(sink_state_count(st), 2);
     assert_int_equal(sink_state_get(st, "a"), 10);
     assert_int_equal(sink_state_get(st, "b"), 3);
+    /* Written without fsync: on disk at once, and still synced (written
+     * again) by the next save. */
+    sink_state_set(st, "a", 11, 0);
+    assert_int_equal(sink_state_write(st), 0);
+    {
+        sink_state_t *other = sink_state_load(path, err);
+        assert_non_null(other);
+        assert_int_equal(sink_state_get(other, "a"), 11);
+        sink_state_free(&other);
+    }
+    unlink(path);
+    assert_int_equal(sink_state_save(st), 0);   /* still dirty: written */
+    sink_state_free(&st);
+    st = sink_state_load(path, err);
+    assert_non_null(st);
+    assert_int_equal(sink_state_get(st, "a"), 11);
     sink_state_free(&st);
 
     /* A changed number fails its line's checksum: the lines before it. */

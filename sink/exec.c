@@ -17,15 +17,22 @@
  * read into its own buffers but not acted on are gone with it; a child
  * that must not lose them reads its stdin unbuffered.
  *
+ * The queue is durable (exec_spool.c): each line is appended to the spool
+ * (--spool, default $XDG_STATE_HOME/livetrade/exec-spool.jsonl) before
+ * write() returns it as taken, and marked done once written whole into
+ * the child's stdin (the pipe's content outlives a killed sink), or due
+ * again when that child died before reading it. At start the lines still
+ * due go first, in order, to the child. So a sink that is killed loses
+ * no line and sends again none that a child's pipe already had.
+ *
  * A child that exits, for any reason, is started again after a delay that
  * doubles from --backoff-ms up to --backoff-max-ms, and returns to
  * --backoff-ms once a child has run for 10 s. Its exit status is logged;
  * its stdout and stderr are the sink's. On SIGINT/SIGTERM the sink gives
  * the child up to --stop-ms to read what is queued, closes its stdin,
  * waits for it to exit within --stop-ms more, then sends SIGTERM (and
- * SIGKILL a second later). With --spool FILE, the lines it had not read
- * by then are saved to FILE and go first to the next run's child (FILE is
- * read and removed at start); without it they are counted as lost. */
+ * SIGKILL a second later). The lines it had not read by then stay in the
+ * spool for the next run; with --spool "" they are counted as lost. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,6 +48,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "exec_spool.h"
 #include "log.h"
 #include "sink.h"
 #include "util.h"
@@ -56,7 +64,7 @@ static struct {
     int64_t queue;                  /* --queue, lines */
     int64_t backoff_ms, backoff_max_ms; /* --backoff-ms, --backoff-max-ms */
     int64_t stop_ms;                /* --stop-ms */
-    const char *spool;              /* --spool */
+    const char *spool;              /* --spool; NULL: the default */
 } s_cfg = { { 0, NULL }, 10000, 100, 10000, 2000, NULL };
 
 static const struct opt s_opts[] = {
@@ -71,16 +79,12 @@ static const struct opt s_opts[] = {
       "at exit: time for the child to read the queue, then to exit "
       "(default 2000 each)" },
     { "spool", OPT_STR, &s_cfg.spool, NULL, "FILE",
-      "keep the lines not delivered at exit here for the next run" },
+      "the queue, kept on disk so that a stop or kill loses nothing "
+      "(default $XDG_STATE_HOME/livetrade/exec-spool.jsonl; \"\" for "
+      "none)" },
     { "", OPT_REST, &s_cfg.cmd, NULL, "CMD [ARGS...]",
       "the child command and its arguments (last; required)" },
     { 0 }
-};
-
-struct line {
-    struct line *next;
-    size_t len;
-    char data[];                    /* the JSON and '\n' */
 };
 
 struct exec_out {
@@ -90,12 +94,13 @@ struct exec_out {
     int64_t started_ms;             /* mono time the child started */
     int64_t restart_at;             /* mono time of the next start; 0 */
     int64_t backoff;                /* current restart delay */
-    struct line *head, *tail;       /* queue, oldest first */
-    struct line *sent;              /* first line not fully written */
+    struct exec_line *head, *tail;  /* queue, oldest first */
+    struct exec_line *sent;         /* first line not fully written */
     size_t off;                     /* bytes of `sent` already written */
     size_t inpipe;                  /* bytes written, not known read */
     int64_t n;                      /* lines in the queue */
     int64_t saved;                  /* of them, spooled at exit */
+    exec_spool_t *spool;            /* NULL: --spool "" */
     loop_t *loop;
     int timer;                      /* its id, -1 before attach */
     int busy;                       /* timer at TICK_BUSY_MS */
@@ -105,16 +110,9 @@ struct exec_out {
     struct log_limit lim_drop;
 };
 
-/* Appends a copy of data[0..len) as a line at the tail. */
-static struct line *s_push(struct exec_out *x, const char *data, size_t len)
+/* Links l at the tail of the queue. */
+static void s_push(struct exec_out *x, struct exec_line *l)
 {
-    struct line *l = malloc(sizeof *l + len + 1);
-
-    if (!l)
-        return NULL;
-    memcpy(l->data, data, len);
-    l->data[len] = '\n';
-    l->len = len + 1;
     l->next = NULL;
     if (x->tail)
         x->tail->next = l;
@@ -124,75 +122,42 @@ static struct line *s_push(struct exec_out *x, const char *data, size_t len)
     if (!x->sent)
         x->sent = l;                /* all before it are written */
     x->n++;
-    return l;
 }
 
 /* {==================== the spool ============================ */
 
-/* Queues the lines a previous run saved, then removes the file. A last
- * line without its newline (cut short) is dropped. 0, or ERR_IO/ERR_NOMEM
- * with a reason in err. */
-static int s_spool_load(struct exec_out *x, const char *path, char *err)
+/* Opens the spool (--spool, else the default; "": none) and queues the
+ * lines a previous run left due. ERR_OK, or an ERR_* with err set. */
+static int s_spool_open(struct exec_out *x, char *err)
 {
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    char dir[1024], path[1100];
+    const char *p = s_cfg.spool;
+    struct exec_line *due, *next;
     long long count = 0;
 
-    if (!f) {
-        if (errno == ENOENT)
+    if (p && !p[0])
+        return ERR_OK;
+    if (!p) {
+        if (!xdg_dir("state", dir, sizeof dir) ||
+            strfmt(path, sizeof path, "%s/exec-spool.jsonl", dir) < 0) {
+            log_msg(LL_WARN, "exec: no spool (set HOME or XDG_STATE_HOME, "
+                    "or --spool FILE): lines queued when the sink is "
+                    "killed are lost");
             return ERR_OK;
-        snprintf(err, ERR_LEN, "exec: cannot read %.200s: %s", path,
-                 strerror(errno));
-        return ERR_IO;
-    }
-    while ((n = getline(&buf, &cap, f)) > 0) {
-        if (buf[n - 1] != '\n') {
-            log_msg(LL_WARN, "exec: %s: last line is incomplete; dropped",
-                    path);
-            break;
         }
-        if (n > 1 && !s_push(x, buf, (size_t)n - 1)) {
-            free(buf);
-            fclose(f);
-            snprintf(err, ERR_LEN, "out of memory");
-            return ERR_NOMEM;
-        }
-        count += n > 1;
+        p = path;
     }
-    free(buf);
-    fclose(f);
-    if (unlink(path) != 0) {
-        snprintf(err, ERR_LEN, "exec: cannot remove %.200s: %s", path,
-                 strerror(errno));
+    x->spool = exec_spool_open(p, &due, err);
+    if (!x->spool)
         return ERR_IO;
+    for (; due; due = next, count++) {
+        next = due->next;
+        s_push(x, due);
     }
     if (count)
         log_msg(LL_INFO, "exec: %lld lines saved by the last run (%s) go "
-                "first to the child", count, path);
+                "first to the child", count, p);
     return ERR_OK;
-}
-
-/* Saves the queue to `path` (through a temporary file and a rename). */
-static int s_spool_save(struct exec_out *x, const char *path)
-{
-    char tmp[4096];
-    FILE *f;
-    int ok;
-
-    if (strfmt(tmp, sizeof tmp, "%s.tmp", path) < 0 ||
-        !(f = fopen(tmp, "w")))
-        return -1;
-    for (struct line *l = x->head; l; l = l->next)
-        fwrite(l->data, 1, l->len, f);
-    ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* }========================================================== */
@@ -286,12 +251,14 @@ static void s_account(struct exec_out *x)
         return;
     gone = x->inpipe - (size_t)unread;
     while (x->head && x->head != x->sent && gone >= x->head->len) {
-        struct line *l = x->head;
+        struct exec_line *l = x->head;
         gone -= l->len;
         x->inpipe -= l->len;
         x->head = l->next;
         if (!x->head)
             x->tail = NULL;
+        if (x->spool)
+            exec_spool_delivered(x->spool, l);
         free(l);
         x->n--;
         x->delivered++;
@@ -310,7 +277,8 @@ static void s_describe_exit(int status, char *buf, size_t n)
 }
 
 /* The child is gone (reaped with `status`): what it had not read goes
- * back to the queue for the next one, started after the backoff. */
+ * back to the queue (and is due again in the spool) for the next one,
+ * started after the backoff. */
 static void s_child_gone(struct exec_out *x, int status, int restart)
 {
     char how[128];
@@ -318,8 +286,10 @@ static void s_child_gone(struct exec_out *x, int status, int restart)
     uint64_t again = 0;
 
     s_account(x);
-    for (struct line *l = x->head; l && l != x->sent; l = l->next)
+    for (struct exec_line *l = x->head; l && l != x->sent; l = l->next)
         again++;                    /* written, not read */
+    if (x->spool)
+        exec_spool_mark(x->spool, "again", x->head, x->sent);
     if (x->sent && x->off)
         again++;                    /* written in part */
     if (x->fd >= 0)
@@ -365,12 +335,15 @@ static int s_reap(struct exec_out *x, int restart)
     return 0;
 }
 
-/* Writes queued lines until the pipe is full. EPIPE: the child closed its
- * stdin; it is stopped, reaped by the timer and started again. */
+/* Writes queued lines until the pipe is full; those written whole are
+ * marked done in the spool. EPIPE: the child closed its stdin; it is
+ * stopped, reaped by the timer and started again. */
 static void s_flush(struct exec_out *x)
 {
+    struct exec_line *first = x->sent;
+
     while (x->fd >= 0 && !x->closed_at && x->sent) {
-        struct line *l = x->sent;
+        struct exec_line *l = x->sent;
         ssize_t w = write(x->fd, l->data + x->off, l->len - x->off);
         if (w < 0) {
             if (errno == EINTR)
@@ -392,6 +365,8 @@ static void s_flush(struct exec_out *x)
             x->off = 0;
         }
     }
+    if (x->spool && first != x->sent)
+        exec_spool_mark(x->spool, "done", first, x->sent);
     s_account(x);
 }
 
@@ -421,6 +396,8 @@ static void s_tick(loop_t *loop, void *arg)
     if (!x->pid && x->restart_at && mono_ms() >= x->restart_at)
         s_start(x);
     s_flush(x);
+    if (x->spool)
+        exec_spool_compact(x->spool, x->head, x->sent, 0);
     if (x->n < s_cfg.queue / 4)
         x->warned_half = 0;
     s_set_tick(x);
@@ -429,6 +406,7 @@ static void s_tick(loop_t *loop, void *arg)
 static int s_open(void **state, char *info, char *err)
 {
     struct exec_out *x;
+    int rc;
 
     if (s_cfg.cmd.argc < 1) {
         snprintf(err, ERR_LEN, "exec: missing the command: exec [flags] "
@@ -457,20 +435,14 @@ static int s_open(void **state, char *info, char *err)
     x->timer = -1;
     x->backoff = s_cfg.backoff_ms;
     x->lim_drop = (struct log_limit)LOG_LIMIT_INIT;
-    if (s_cfg.spool && s_cfg.spool[0]) {
-        int rc = s_spool_load(x, s_cfg.spool, err);
-        if (rc != ERR_OK) {         /* the file stays as it is */
-            while (x->head) {
-                struct line *l = x->head;
-                x->head = l->next;
-                free(l);
-            }
-            free(x);
-            return rc;
-        }
+    rc = s_spool_open(x, err);
+    if (rc != ERR_OK) {             /* the file stays as it is */
+        free(x);
+        return rc;
     }
-    snprintf(info, ERR_LEN, "JSON Lines to the stdin of %.200s (queue %lld "
-             "lines)", x->argv[0], (long long)s_cfg.queue);
+    snprintf(info, ERR_LEN, "JSON Lines to the stdin of %.80s (queue %lld "
+             "lines, spool %.100s)", x->argv[0], (long long)s_cfg.queue,
+             x->spool ? exec_spool_path(x->spool) : "none");
     *state = x;
     return ERR_OK;
 }
@@ -495,7 +467,7 @@ static int s_write(void *state, const struct signal *s)
     struct exec_out *x = state;
     json_t *j;
     char *text;
-    struct line *l;
+    struct exec_line *l;
 
     if (x->n >= s_cfg.queue) {
         x->dropped++;
@@ -509,12 +481,18 @@ static int s_write(void *state, const struct signal *s)
     j = signal_to_json(s);
     text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    l = text ? s_push(x, text, strlen(text)) : NULL;
+    l = text ? exec_line_new(text, strlen(text)) : NULL;
     free(text);
     if (!l) {
         errno = ENOMEM;
         return ERR_NOMEM;
     }
+    snprintf(l->id, sizeof l->id, "%s", s->id);
+    snprintf(l->eng, sizeof l->eng, "%s", s->eng);
+    l->seq = s->seq;
+    if (x->spool)                   /* a failure is logged; it still goes */
+        exec_spool_add(x->spool, l);
+    s_push(x, l);
     if (x->n >= s_cfg.queue / 2 && !x->warned_half) {
         x->warned_half = 1;
         log_msg(LL_WARN, "exec: the child is not keeping up: %lld lines "
@@ -524,6 +502,23 @@ static int s_write(void *state, const struct signal *s)
     s_flush(x);
     s_set_tick(x);
     return ERR_OK;
+}
+
+/* The signals in the spool, delivered or due, for the pipeline's
+ * duplicate filter and state: one replayed after a kill is not queued
+ * again. */
+static void s_seen(void *state, void (*fn)(void *arg, const char *eng,
+                                           const char *id, uint64_t seq),
+                   void *arg)
+{
+    struct exec_out *x = state;
+
+    if (!x->spool)
+        return;
+    exec_spool_seen(x->spool, fn, arg);
+    for (const struct exec_line *l = x->head; l; l = l->next)
+        if (l->id[0])
+            fn(arg, l->eng, l->id, l->seq);
 }
 
 static void s_close(void **state)
@@ -574,17 +569,14 @@ static void s_close(void **state)
                 s_child_gone(x, status, 0);
         }
     }
-    if (x->n && s_cfg.spool && s_cfg.spool[0]) {
-        if (s_spool_save(x, s_cfg.spool) == 0) {
+    if (x->spool && exec_spool_compact(x->spool, x->head, x->sent, 1) == 0) {
+        if (x->n)
             log_msg(LL_INFO, "exec: %lld lines the child had not read are "
                     "saved in %s for the next run", (long long)x->n,
-                    s_cfg.spool);
-            x->saved = x->n;
-        } else {
-            log_msg(LL_ERROR, "exec: cannot save %lld lines in %s: %s",
-                    (long long)x->n, s_cfg.spool, strerror(errno));
-        }
+                    exec_spool_path(x->spool));
+        x->saved = x->n;
     }
+    exec_spool_destroy(&x->spool);
     if (x->starts)                  /* it ran */
         log_msg(x->n > x->saved ? LL_WARN : LL_INFO, "exec: %llu lines "
                 "delivered, %llu sent again after a restart, %llu dropped "
@@ -595,11 +587,7 @@ static void s_close(void **state)
                 (unsigned long long)x->starts,
                 (unsigned long long)x->exits, (long long)x->saved,
                 (long long)(x->n - x->saved));
-    while (x->head) {
-        struct line *l = x->head;
-        x->head = l->next;
-        free(l);
-    }
+    exec_line_free_all(x->head);
     free(x);
     *state = NULL;
 }
@@ -608,10 +596,11 @@ const struct sink_ops sink_exec = {
     .name = "exec",
     .summary = "pipe signals as JSON Lines to a long-running command",
     .usage = "[--queue N] [--backoff-ms MS] [--backoff-max-ms MS] "
-             "[--stop-ms MS] -- CMD [ARGS...]",
+             "[--stop-ms MS] [--spool FILE] -- CMD [ARGS...]",
     .opts = s_opts,
     .open = s_open,
     .attach = s_attach,
     .write = s_write,
     .close = s_close,
+    .seen = s_seen,
 };

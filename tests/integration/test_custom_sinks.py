@@ -75,6 +75,27 @@ def lines(path):
         return [x.rstrip("\n") for x in f if x.strip()]
 
 
+def due_in_spool(path):
+    """The seqs of the lines an exec sink's spool holds still due: lines
+    for the child, less those a {"done": N} marker names (N: the line's
+    number in the file) unless an {"again": N} came after it. Damaged
+    lines are skipped, as the sink does."""
+    seqs, done = {}, set()
+    with open(path, "rb") as f:
+        for no, raw in enumerate(f, 1):
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if "id" in rec:
+                seqs[no] = rec["seq"]
+            elif "done" in rec:
+                done.add(rec["done"])
+            elif "again" in rec:
+                done.discard(rec["again"])
+    return [seqs[no] for no in sorted(seqs) if no not in done]
+
+
 def error_lines(text):
     return [x for x in text.splitlines() if " ERROR " in x]
 
@@ -99,13 +120,16 @@ class Base(unittest.TestCase):
         return self.ws.start(name, "livetrade-sink", "file", "--path",
                              self.ws.path(name + ".jsonl"), "--sub", ep)
 
-    def pipeline(self, subscribers, count=300):
-        """A demo feeder (fixed seed) and an sma_cross engine that goes
-        live once `subscribers` sinks listen. Returns the engine status
-        once it has taken every bar."""
+    def pipeline(self, subscribers, count=300,
+                 strategy="strategies/sma_cross.lua", interval="0.005",
+                 wait=True):
+        """A demo feeder (fixed seed) and an engine (sma_cross unless
+        told) that goes live once `subscribers` sinks listen. Returns the
+        engine status once it has taken every bar, or with wait=False a
+        function that waits for that and returns it."""
         ws = self.ws
         ws.start("engine", "livetrade-engine",
-                 "--strategy", "strategies/sma_cross.lua",
+                 "--strategy", strategy,
                  "--symbols", ",".join(SYMS), "--sub", ws.ep("bars"),
                  "--history", ws.ep("hist"), "--pub", ws.ep("eng-sig"),
                  "--rep", ws.ep("eng-rep"),
@@ -113,7 +137,7 @@ class Base(unittest.TestCase):
         ws.start("feeder", "livetrade-feeder", "--source", "demo",
                  "--symbols", ",".join(SYMS), "--seed", "7",
                  "--start", str(START), "--history", "300",
-                 "--count", str(count), "--interval", "0.005",
+                 "--count", str(count), "--interval", interval,
                  "--pub", ws.ep("bars"), "--rep", ws.ep("hist"))
         last_t = START + (300 + count - 1) * 60000
 
@@ -124,7 +148,10 @@ class Base(unittest.TestCase):
                     for s in st["symbols"]):
                 return st
             return None
-        return lt.wait_until(done, 90, "the engine to take every bar")
+
+        def finished():
+            return lt.wait_until(done, 90, "the engine to take every bar")
+        return finished() if wait else finished
 
 
 class LuaSink(Base):
@@ -309,10 +336,62 @@ for line in iter(sys.stdin.buffer.raw.readline, b""):
         sys.exit(3)
 """
 
+# Tags each line with its pid, so the lines of two children (one left
+# over from a killed sink) can be told apart. After `stall` lines it waits
+# for the file `go` before reading on; it ends at the end of its input
+# (or once the test's directory is gone).
+TAGGING_CHILD = r"""
+import os, sys, time
+out, stall, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+n = 0
+with open(out, "a") as f:
+    for line in iter(sys.stdin.buffer.raw.readline, b""):
+        if not line.endswith(b"\n"):
+            line = b"partial\n"
+        f.write("%d %s" % (os.getpid(), line.decode()))
+        f.flush()
+        n += 1
+        while n == stall and not os.path.exists(go):
+            if not os.path.isdir(os.path.dirname(out)):
+                sys.exit(0)
+            time.sleep(0.01)
+"""
+
+# A signal on every bar: more lines than a pipe holds.
+EVERY_BAR = """local S = Strategy{}
+function S:next()
+  self:buy()
+end
+return S
+"""
+
+
+def tagged(path):
+    """Each child's lines, by pid, in the order the children started."""
+    out = {}
+    for x in lines(path):
+        pid, line = x.split(" ", 1)
+        out.setdefault(pid, []).append(line)
+    return list(out.values())
+
 
 class ExecSink(Base):
     def child(self):
         return self.script("child.py", CHILD)
+
+    def next_run(self, pub, spool, got, seqs, want, *flags):
+        """A second exec sink on `spool`, whose child reads everything:
+        publishes `seqs` once it listens and stops it once `got` has
+        `want` lines. Returns it, stopped."""
+        sink = self.ws.start("exec2", "livetrade-sink", "exec", "--spool",
+                             spool, *flags, "--sub", pub.ep, "--",
+                             sys.executable, self.child(), got, "0")
+        pub.wait_subscribers(2)
+        for seq in seqs:
+            pub.send(seq)
+        lt.wait_until(lambda: len(lines(got)) >= want, what="the child")
+        self.assertEqual(sink.stop(), 0)
+        return sink
 
     def test_every_signal_once_in_order(self):
         ws = self.ws
@@ -424,24 +503,114 @@ class ExecSink(Base):
             self.assertEqual(sink.stop(), 0)
             self.assertIn("7 lines the child had not read are saved",
                           sink.stderr())
-            self.assertEqual([json.loads(x)["seq"] for x in lines(spool)],
-                             list(range(4, 11)))
-            sink2 = ws.start("exec2", "livetrade-sink", "exec", "--spool",
-                             spool, "--sub", pub.ep, "--", sys.executable,
-                             self.child(), got, "0")
-            pub.wait_subscribers(2)
-            for seq in range(11, 16):
-                pub.send(seq)
-            lt.wait_until(lambda: len(lines(got)) >= 16, what="the child")
-            self.assertEqual(sink2.stop(), 0)
+            self.assertEqual(due_in_spool(spool), list(range(4, 11)))
+            sink2 = self.next_run(pub, spool, got, range(11, 16), 16)
         finally:
             pub.close()
         out = lines(got)
         self.assertEqual(out[3], "stalled")
         self.assertEqual([json.loads(x)["seq"] for x in out[:3] + out[4:]],
                          list(range(1, 16)))
-        self.assertFalse(os.path.exists(spool))
+        self.assertEqual(due_in_spool(spool), [])
         self.assertIn("7 lines saved by the last run", sink2.stderr())
+
+    def test_killed_sink_loses_nothing_and_repeats_nothing(self):
+        """SIGKILL mid-stream while the child lags: the lines queued
+        behind its pipe are in the spool (the default one) and go to the
+        next run's child; those already in the pipe are read by the old
+        child and not sent again."""
+        ws = self.ws
+        got, go = ws.path("children.out"), ws.path("go")
+        child = self.script("tagging_child.py", TAGGING_CHILD)
+        strategy = self.script("every_bar.lua", EVERY_BAR)
+
+        def exec_sink(name, stall):
+            return ws.start(name, "livetrade-sink", "exec", "--sub",
+                            ws.ep("eng-sig"), "--replay", ws.ep("eng-rep"),
+                            "--", sys.executable, child, got, str(stall),
+                            go)
+        self.file_sink("file", ws.ep("eng-sig"))
+        sink1 = exec_sink("exec1", 20)
+        finished = self.pipeline(2, count=500, strategy=strategy,
+                                 interval="0.01", wait=False)
+        ref = ws.path("file.jsonl")
+        lt.wait_until(lambda: len(lines(ref)) >= 500, 60,
+                      "half of the signals")
+        sink1.p.kill()
+        sink1.p.wait()
+        at_kill = len(lines(ref))
+        open(go, "w").close()       # the first child reads its pipe out
+        sink2 = exec_sink("exec2", 0)
+        total = finished()["signals"]
+        lt.wait_until(lambda: len(lines(ref)) == total, what="the file sink")
+        lt.wait_until(lambda: sum(map(len, tagged(got))) >= total, 60,
+                      "every signal to reach a child")
+        self.assertEqual(sink2.stop(), 0)
+
+        want = [(x["id"], x["seq"]) for x in map(json.loads, lines(ref))]
+        children = [[(x["id"], x["seq"]) for x in map(json.loads, c)]
+                    for c in tagged(got)]
+        self.assertEqual(len(children), 2, [len(c) for c in children])
+        first, second = children
+        # The first child: 20 lines, then what its pipe held at the kill.
+        self.assertGreater(len(first), 20)
+        self.assertLess(len(first), at_kill)
+        # Every signal once, in order: nothing lost with the killed sink,
+        # nothing its child already had sent again.
+        self.assertEqual(first + second, want)
+        self.assertLess(at_kill, total, "the kill was not mid-stream")
+        m = re.search(r"(\d+) lines saved by the last run \((.*?)\)",
+                      sink2.stderr())
+        self.assertIsNotNone(m, sink2.stderr())
+        self.assertGreater(int(m.group(1)), 0)
+        self.assertEqual(m.group(2), os.path.join(
+            ws.dir, "state", "livetrade", "exec-spool.jsonl"))
+        self.assertEqual(error_lines(sink2.stderr()), [])
+
+    def test_damaged_spool_tail(self):
+        """A spool whose last line a crash cut short is read up to the
+        line before it, with one WARN line, and rewritten whole."""
+        ws = self.ws
+        got, spool = ws.path("child.out"), ws.path("exec.spool")
+        pub = SignalPublisher(ws)
+        try:
+            # The child exits at once and is restarted only after 100 s:
+            # every line stays queued.
+            sink = ws.start("exec1", "livetrade-sink", "exec", "--spool",
+                            spool, "--replay", "", "--backoff-ms", "100000",
+                            "--backoff-max-ms", "100000", "--sub", pub.ep,
+                            "--", sys.executable, "-c",
+                            "import sys; sys.exit(3)")
+            pub.wait_subscribers(1)
+            for seq in range(1, 11):
+                pub.send(seq)
+            lt.wait_until(lambda: due_in_spool(spool) == list(range(1, 11)),
+                          what="the lines in the spool")
+            sink.p.kill()
+            sink.p.wait()
+            # As if it had been killed while appending the next line.
+            with open(spool, "rb") as f:
+                whole = f.read().splitlines()
+            last = [x for x in whole if b'"id"' in x][-1]
+            with open(spool, "ab") as f:
+                f.write(last[:len(last) // 2])
+            sink2 = self.next_run(pub, spool, got, range(11, 13), 12,
+                                  "--replay", "")
+        finally:
+            pub.close()
+        self.assertEqual([json.loads(x)["seq"] for x in lines(got)],
+                         list(range(1, 13)))
+        log = sink2.stderr()
+        warn = [x for x in log.splitlines() if "damaged" in x]
+        self.assertEqual(len(warn), 1, log)
+        self.assertIn("WARN", warn[0])
+        self.assertIn("spool %s: its last line (line %d) is damaged, cut "
+                      "short by a crash; using the %d lines before it"
+                      % (spool, len(whole) + 1, len(whole)), warn[0])
+        self.assertIn("10 lines saved by the last run", log)
+        for x in lines(spool):      # rewritten: every line whole
+            json.loads(x)
+        self.assertEqual(due_in_spool(spool), [])
 
 
 class PythonSink(Base):

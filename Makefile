@@ -42,7 +42,7 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .SECONDARY:
-.PHONY: all deps run test unit integration test-san bench install clean lint web
+.PHONY: all deps run test unit integration test-san bench soak install clean lint web
 all: $(PROGS) web
 
 Q := $(if $(V),,@)
@@ -146,6 +146,13 @@ integration: $(PROGS)
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@LIVETRADE_BIN=$(abspath bin) sh tests/bench/run.sh $(BENCHES)
+
+# The soak run: 1,000 symbols at full speed for SOAK_MINUTES (default 3);
+# checks the accounting and that memory per bar held stays level.
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@LIVETRADE_BIN=$(abspath bin) timeout -k 10 $$(( $(or $(SOAK_MINUTES),3) * 60 + 420 )) \
+	    /usr/bin/python3 tests/bench/soak.py --minutes $(or $(SOAK_MINUTES),3)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/livetrade/strategies

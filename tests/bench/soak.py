@@ -16,15 +16,21 @@ checks the accounting:
 
 Memory: the feeders and the engine keep every bar (the feeders' history
 service, the engine's datasets), so their memory grows with the bars held
-by design. What must be flat is the memory per bar held: the script prints
-the bytes per bar held over the first and the second half of the run; a
-leak shows as a growing figure. The sink holds nothing per signal: its
-memory must stay flat outright.
+by design. What must be flat is the memory per bar held: the script
+works out the bytes per bar held (growth of resident memory over growth of
+bars held) over the first and the second half of the run, for the engine
+and for the feeders; a leak shows as a growing figure, and the run counts
+as broken if the second half's figure is more than half as large again as
+the first's (plus 64 bytes for the noise of a short run). The sink holds
+nothing per signal: its memory must stay flat outright (it may not grow by
+more than 16 MB from the first sample to the last).
 
 Bounded: --minutes (default 3) of feed, a memory ceiling (--max-rss-gb,
 default 8, over all processes: the run ends early if it is reached), and
 every wait has a timeout. Prints figures; exits 1 only if something broke
-(a process died or did not exit 0, an accounting check failed)."""
+(a process died or did not exit 0, an accounting check failed, memory per
+bar held grew or the sink's memory did not stay flat). `make soak` runs it
+(SOAK_MINUTES=3)."""
 import argparse
 import os
 import shutil
@@ -39,6 +45,7 @@ from pipeline import (BIN, STRATEGY, Broken, LineCounter, Proc,  # noqa
                       Requester, groups)
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+HISTORY = 100                   # bars each feeder holds before live ones
 
 
 def rss_bytes(proc):
@@ -88,7 +95,8 @@ def run(a, work, procs):
     for k, g in enumerate(grp):
         feeders.append(Proc(work, "feeder%d" % k, [
             os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
-            "--symbols", ",".join(g), "--seed", "42", "--history", "100",
+            "--symbols", ",".join(g), "--seed", "42",
+            "--history", str(HISTORY),
             "--interval", str(a.interval), "--pub", ep("bars%d" % k),
             "--rep", ep("hist%d" % k)]))
     procs.extend(feeders)
@@ -139,10 +147,13 @@ def run(a, work, procs):
         st = engine_status() or {}
         pub = sum(f.get("bars_published", 0) for f in fs)
         held_eng = sum(s.get("bars", 0) for s in st.get("symbols", []))
+        held_feed = sum(HISTORY + sy.get("live", 0)
+                        for f in fs for sy in f.get("syms", []))
         rss = {"feed": sum(rss_bytes(f) for f in feeders),
                "eng": rss_bytes(eng), "sink": rss_bytes(sink)}
         dropped = sum(f.get("dropped", 0) for f in fs)
-        samples.append((now - t0, held_eng, rss))
+        samples.append((now - t0, {"eng": held_eng, "feed": held_feed},
+                        rss))
         print("%7.0f %12d %12d %10d %9.0f %9.0f %9.1f %9.0f %8d" % (
             now - t0, pub, st.get("bars_in", 0), st.get("signals", 0),
             rss["feed"] / 2**20, rss["eng"] / 2**20, rss["sink"] / 2**20,
@@ -219,13 +230,25 @@ def run(a, work, procs):
         b0, b1 = samples[half], samples[-1]
 
         def slope(x, y, key):
-            bars = y[1] - x[1]
+            bars = y[1][key] - x[1][key]
             return (y[2][key] - x[2][key]) / bars if bars > 0 else 0.0
-        print("engine memory per bar held: %.0f B (first half), %.0f B "
-              "(second half)" % (slope(a0, a1, "eng"), slope(b0, b1, "eng")))
+        for key, what in (("eng", "engine"), ("feed", "feeders")):
+            s1, s2 = slope(a0, a1, key), slope(b0, b1, key)
+            flat = s2 <= max(s1, 0) * 1.5 + 64
+            print("%s memory per bar held: %.0f B (first half), %.0f B "
+                  "(second half)%s" % (what, s1, s2,
+                                       "" if flat else ": GROWING"))
+            ok = ok and flat
+        grew = samples[-1][2]["sink"] - samples[0][2]["sink"]
         print("sink memory: %.1f MB at the first sample, %.1f MB at the last"
-              % (samples[0][2]["sink"] / 2**20, samples[-1][2]["sink"] / 2**20))
-    print("soak: %s" % ("accounting holds" if ok else "BROKEN"))
+              "%s" % (samples[0][2]["sink"] / 2**20,
+                      samples[-1][2]["sink"] / 2**20,
+                      "" if grew <= 16 * 2**20 else ": GROWING"))
+        ok = ok and grew <= 16 * 2**20
+    else:
+        print("soak: too short for the memory figures (%d samples; "
+              "--minutes or --sample)" % len(samples))
+    print("soak: %s" % ("accounting and memory hold" if ok else "BROKEN"))
     if ok:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1

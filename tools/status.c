@@ -1,26 +1,34 @@
 /* status.c -- `livetrade status`: one screen on every component it can
- * reach. Each request endpoint (default: the feeder's
- * tcp://127.0.0.1:5556 and the engine's tcp://127.0.0.1:5558) is asked
- * {"ver":1,"type":"status"} with a short timeout, and each answer is
- * shown: program, id, up or down, the key counters, each symbol's last
- * bar (time, and how long ago it arrived) and the stale symbols.
+ * reach. Each request endpoint (default: $LIVETRADE_STATUS, else the
+ * feeder's tcp://127.0.0.1:5556 and the engine's tcp://127.0.0.1:5558)
+ * is asked {"ver":1,"type":"status"} with a short timeout, and each
+ * answer is shown: program, id, up or down, the key counters, each
+ * symbol's last bar (time, and how long ago it arrived) and the stale
+ * symbols. An http://HOST:PORT entry is a program's --metrics page
+ * instead (the way to see a sink, which has no request endpoint): it is
+ * fetched over HTTP and a few of its counters are shown.
  *
  *   livetrade status [--endpoints EP[,EP...]] [--timeout MS] [--json]
- *                    [--rows N] [--curve DIR]
+ *                    [--rows N] [--quiet] [--curve DIR]
  *
  * --json prints one JSON object instead: {"ok": bool, "components":
- * [{"endpoint", "up", "error"?, "status"?}]}, "status" being the reply
- * as it came (msgpack to JSON).
+ * [{"endpoint", "up", "error"?, "status"?, "metrics"?}]}, "status" being
+ * the reply as it came (msgpack to JSON), "metrics" the page's samples
+ * without labels ({name: value}). --quiet prints only the components
+ * that are down (container health checks).
  *
  * Exit code: 0 if every endpoint answered, 1 if one did not, 2 on bad
  * usage. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <msgpack.h>
 
@@ -38,12 +46,14 @@
 #define MAX_EPS 64
 #define TIMEOUT_MAX 60000
 #define STALE_NAMES 12              /* stale symbols named in the text */
+#define PAGE_MAX (8u << 20)         /* largest metrics page read */
 
 struct st_args {
     struct opt_multi eps;           /* --endpoints, repeatable */
     int64_t timeout;                /* --timeout, ms */
     int64_t rows;                   /* --rows: symbol rows at most */
     int json;                       /* --json */
+    int quiet;                      /* --quiet: the down ones only */
     const char *curve;              /* --curve DIR */
 };
 
@@ -223,8 +233,8 @@ static void s_symbols(const msgpack_object *arr, int64_t rows)
                stale > STALE_NAMES ? ", ..." : "", stale);
 }
 
-static void s_text(const char *ep, const msgpack_object *o, const char *err,
-                   int64_t rows)
+/* A status reply as text; o is a map. */
+static void s_text(const char *ep, const msgpack_object *o, int64_t rows)
 {
     static const char *const feeder_keys[] = {
         "bars_published", "dropped", "requests", "bad_requests",
@@ -237,10 +247,6 @@ static void s_text(const char *ep, const msgpack_object *o, const char *err,
     char prog[64], id[128], type[32], msg[160];
     const msgpack_object *syms;
 
-    if (!o) {
-        printf("%-44s DOWN  %s\n", ep, err);
-        return;
-    }
     s_str(o, "type", type, sizeof type);
     if (strcmp(type, "status") != 0) {
         s_str(o, "error", msg, sizeof msg);
@@ -269,27 +275,158 @@ static void s_text(const char *ep, const msgpack_object *o, const char *err,
 
 /* }========================================================== */
 
+/* {==================== metrics pages ======================= */
+
+/* What a --metrics page of each program shows: its metric prefix, the
+ * program, and the samples shown as "label value". */
+struct page_kind {
+    const char *prefix;             /* "livetrade_sink_" */
+    const char *prog;               /* "livetrade-sink" */
+    const char *const *keys;        /* metric, label, metric, ..., NULL */
+};
+
+static const char *const s_sink_keys[] = {
+    "livetrade_sink_signals_total", "signals",
+    "livetrade_sink_signals_written_total", "written",
+    "livetrade_sink_duplicates_total", "duplicates",
+    "livetrade_sink_gaps_total", "gaps",
+    "livetrade_sink_replayed_signals_total", "replayed",
+    "livetrade_sink_lost_total", "lost",
+    "livetrade_sink_failed_total", "failed",
+    "livetrade_sink_bad_total", "bad", NULL
+};
+static const char *const s_engine_keys[] = {
+    "livetrade_engine_bars_total", "bars_in",
+    "livetrade_engine_signals_total", "signals",
+    "livetrade_engine_gaps_total", "gaps",
+    "livetrade_engine_signals_dropped_total", "dropped",
+    "livetrade_engine_stale_symbols", "stale", NULL
+};
+static const char *const s_feeder_keys[] = {
+    "livetrade_feeder_bars_published_total", "bars_published",
+    "livetrade_feeder_bars_dropped_total", "dropped",
+    "livetrade_feeder_requests_total", "requests",
+    "livetrade_feeder_bad_requests_total", "bad_requests", NULL
+};
+static const struct page_kind s_kinds[] = {
+    { "livetrade_sink_", "livetrade-sink", s_sink_keys },
+    { "livetrade_engine_", "livetrade-engine", s_engine_keys },
+    { "livetrade_feeder_", "livetrade-feeder", s_feeder_keys },
+    { NULL, NULL, NULL }
+};
+
+static int s_is_http(const char *ep)
+{
+    return strncmp(ep, "http://", 7) == 0;
+}
+
+/* The samples without labels of a page in the text format, as {name:
+ * number}; lines of any other shape are skipped. `output` gets the
+ * output label of livetrade_sink_info ("" without one). page is
+ * NUL-terminated. NULL when out of memory. */
+static json_t *s_samples(const char *page, char *output, size_t n)
+{
+    json_t *out = json_object();
+    const char *p = page;
+
+    output[0] = '\0';
+    while (out && *p) {
+        const char *eol = strchr(p, '\n'), *q = p;
+        char name[128], *end;
+        size_t len;
+        double v;
+
+        if (!eol)
+            eol = p + strlen(p);
+        while (q < eol && (isalnum((unsigned char)*q) || *q == '_' ||
+                           *q == ':'))
+            q++;
+        len = (size_t)(q - p);
+        if (len == 0 || len >= sizeof name || isdigit((unsigned char)*p)) {
+            p = *eol ? eol + 1 : eol;
+            continue;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (*q == '{' && strcmp(name, "livetrade_sink_info") == 0) {
+            const char *o = strstr(q, "output=\"");
+            const char *close = o ? strchr(o + 8, '"') : NULL;
+            if (o && close && close < eol)
+                snprintf(output, n, "%.*s", (int)(close - o - 8), o + 8);
+        } else if (*q == ' ' || *q == '\t') {
+            while (q < eol && (*q == ' ' || *q == '\t'))
+                q++;
+            v = strtod(q, &end);
+            if (q < eol && end > q && end <= eol && isfinite(v))
+                json_object_set_new(out, name, fabs(v) < 9e15 &&
+                                    v == floor(v) ?
+                                    json_integer((json_int_t)v) :
+                                    json_real(v));
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    return out;
+}
+
+/* A metrics page as text: the program (and the sink's output), then the
+ * kind's counters. */
+static void s_page_text(const char *ep, json_t *m, const char *output)
+{
+    const struct page_kind *k = s_kinds;
+    const char *name;
+    json_t *v;
+    int any = 0;
+
+    for (; k->prefix; k++) {
+        json_object_foreach(m, name, v)
+            if (strncmp(name, k->prefix, strlen(k->prefix)) == 0)
+                break;
+        if (name)
+            break;
+    }
+    if (!k->prefix) {
+        printf("%-44s up    answered, but not with livetrade metrics\n", ep);
+        return;
+    }
+    printf("%-44s up    %s%s%s (metrics)\n", ep, k->prog,
+           output[0] ? " " : "", output);
+    for (int i = 0; k->keys[i]; i += 2) {
+        v = json_object_get(m, k->keys[i]);
+        if (!v)
+            continue;
+        printf("%s%s %.0f", any ? "  " : "    ", k->keys[i + 1],
+               json_number_value(v));
+        any = 1;
+    }
+    if (any)
+        printf("\n");
+}
+
+/* }========================================================== */
+
 /* {==================== requests ============================ */
 
 struct answer {
     void *sock;                     /* REQ, until answered or given up */
-    char *data;                     /* the reply (owned), or NULL */
+    char *data;                     /* the reply or page (owned), or NULL;
+                                       a page is NUL-terminated */
     size_t len;
+    int page_ok;                    /* an http:// page came whole */
     char err[ERR_LEN];              /* why there is none */
+    char curl_err[CURL_ERROR_SIZE]; /* libcurl's reason, for a page */
 };
 
-/* Sends the request to every endpoint at once and waits at most
- * timeout_ms for all the replies together, so endpoints that are down
- * cost one timeout in all. */
-static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
-                      int timeout_ms, struct answer *ans)
+/* Sends the request to every endpoint but the http:// ones, at once;
+ * s_wait_all collects the replies. */
+static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
+                       int timeout_ms, struct answer *ans)
 {
-    zmq_pollitem_t items[MAX_EPS];
-    int64_t deadline = mono_ms() + timeout_ms;
-    int waiting = 0, linger = 0, max = (int)BUS_MAX_BODY;
+    int linger = 0, max = (int)BUS_MAX_BODY;
 
     for (int i = 0; i < neps; i++) {
         struct answer *a = &ans[i];
+        if (s_is_http(eps[i]))
+            continue;
         a->sock = zmq_socket(bus_ctx(), ZMQ_REQ);
         if (!a->sock) {
             snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
@@ -307,13 +444,20 @@ static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
             continue;
         }
         snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
-        waiting++;
     }
-    while (waiting && !proc_stop) {
+}
+
+/* Waits until `deadline` (mono ms) at most for the replies of s_send_all,
+ * so endpoints that are down cost one timeout in all. Replies already
+ * there count even past the deadline (they came while pages were
+ * fetched). */
+static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
+{
+    zmq_pollitem_t items[MAX_EPS];
+
+    for (;;) {
         int64_t left = deadline - mono_ms();
         int n = 0, map[MAX_EPS];
-        if (left <= 0)
-            break;
         for (int i = 0; i < neps; i++)
             if (ans[i].sock) {
                 items[n].socket = ans[i].sock;
@@ -322,6 +466,10 @@ static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
                 items[n].revents = 0;
                 map[n++] = i;
             }
+        if (n == 0 || proc_stop)
+            break;
+        if (left < 0)
+            left = 0;
         if (zmq_poll(items, n, (long)left) < 0 && errno != EINTR)
             break;
         for (int k = 0; k < n; k++) {
@@ -343,8 +491,9 @@ static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
             zmq_msg_close(&msg);
             zmq_close(a->sock);
             a->sock = NULL;
-            waiting--;
         }
+        if (left == 0)
+            break;
     }
     for (int i = 0; i < neps; i++)
         if (ans[i].sock) {
@@ -353,21 +502,189 @@ static void s_ask_all(char *const *eps, int neps, const msgpack_sbuffer *req,
         }
 }
 
+/* libcurl's write callback: appends to the answer's page, up to
+ * PAGE_MAX (a larger page fails the transfer). */
+static size_t s_page_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct answer *a = arg;
+    size_t n = size * nmemb;
+    char *p;
+
+    if (n > PAGE_MAX - a->len) {
+        snprintf(a->curl_err, sizeof a->curl_err, "the page is larger "
+                 "than %u bytes", PAGE_MAX);
+        return 0;
+    }
+    p = realloc(a->data, a->len + n + 1);
+    if (!p)
+        return 0;
+    memcpy(p + a->len, ptr, n);
+    a->len += n;
+    p[a->len] = '\0';
+    a->data = p;
+    return n;
+}
+
+/* A transfer for the page of an http:// endpoint (its /metrics unless it
+ * names a path), or NULL with the reason in a->err. */
+static CURL *s_page_get(const char *ep, int timeout_ms, struct answer *a)
+{
+    CURL *c = curl_easy_init();
+    char url[1100];
+
+    if (!c || strfmt(url, sizeof url, "%s%s", ep, strchr(ep + 7, '/') ?
+                     "" : "/metrics") < 0) {
+        snprintf(a->err, ERR_LEN, c ? "endpoint too long" : "out of memory");
+        if (c)
+            curl_easy_cleanup(c);
+        return NULL;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(c, CURLOPT_PROXY, "");     /* never a proxy */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_page_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->curl_err);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, a);
+    snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
+    return c;
+}
+
+/* Fetches the page of every http:// endpoint at once, until `deadline`
+ * (mono ms) at most. Each answer gets its whole page (HTTP 200) or a
+ * reason. */
+static void s_scrape_all(char *const *eps, int neps, int timeout_ms,
+                         int64_t deadline, struct answer *ans)
+{
+    CURL *handles[MAX_EPS] = { NULL };
+    CURLM *m = curl_multi_init();
+    CURLMsg *msg;
+    int running = 0, left;
+
+    for (int i = 0; i < neps; i++) {
+        if (!s_is_http(eps[i]))
+            continue;
+        handles[i] = m ? s_page_get(eps[i], timeout_ms, &ans[i]) : NULL;
+        if (handles[i])
+            curl_multi_add_handle(m, handles[i]);
+        else if (!m)
+            snprintf(ans[i].err, ERR_LEN, "out of memory");
+    }
+    while (m && curl_multi_perform(m, &running) == CURLM_OK && running &&
+           !proc_stop) {
+        int64_t wait = deadline - mono_ms();
+        if (wait <= 0)
+            break;
+        curl_multi_poll(m, NULL, 0, (int)wait, NULL);
+    }
+    while (m && (msg = curl_multi_info_read(m, &left)) != NULL) {
+        struct answer *a = NULL;
+        long code = 0;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        if (msg->data.result != CURLE_OK)
+            snprintf(a->err, ERR_LEN, "%s", a->curl_err[0] ? a->curl_err :
+                     curl_easy_strerror(msg->data.result));
+        else if (code != 200)
+            snprintf(a->err, ERR_LEN, "HTTP %ld", code);
+        else
+            a->page_ok = 1;
+    }
+    for (int i = 0; i < neps; i++) {
+        if (handles[i]) {
+            curl_multi_remove_handle(m, handles[i]);
+            curl_easy_cleanup(handles[i]);
+        }
+        if (!s_is_http(eps[i]))
+            continue;
+        if (ans[i].page_ok && !ans[i].data)
+            ans[i].data = calloc(1, 1);     /* an empty page */
+        if (!ans[i].page_ok || !ans[i].data) {
+            free(ans[i].data);              /* a partial page */
+            ans[i].data = NULL;
+        }
+    }
+    curl_multi_cleanup(m);
+}
+
+/* }========================================================== */
+
+/* {==================== output ============================== */
+
+/* One component: a line or block of text (only the DOWN line with
+ * --quiet), or an object appended to comps with --json. 0 if it is up,
+ * 1 if down. */
+static int s_show(const char *ep, const struct answer *an,
+                  const struct st_args *a, json_t *comps)
+{
+    char err[ERR_LEN], output[64] = "";
+    const msgpack_object *o = NULL;
+    json_t *samples = NULL, *c;
+    struct mp_body body;
+    int up;
+
+    mp_body_init(&body);
+    snprintf(err, sizeof err, "%s", an->err);
+    if (an->data && s_is_http(ep)) {
+        samples = s_samples(an->data, output, sizeof output);
+        if (!samples)
+            snprintf(err, sizeof err, "out of memory");
+    } else if (an->data) {
+        o = mp_body_decode(&body, an->data, an->len);
+        if (!o || o->type != MSGPACK_OBJECT_MAP) {
+            snprintf(err, sizeof err, "the reply is not a msgpack map");
+            o = NULL;
+        }
+    }
+    up = o || samples;
+    if (a->json) {
+        c = json_object();
+        json_object_set_new(c, "endpoint", json_string(ep));
+        json_object_set_new(c, "up", json_boolean(up));
+        if (o)
+            json_object_set_new(c, "status", s_json(o, 0));
+        else if (samples)
+            json_object_set(c, "metrics", samples);
+        if (output[0])
+            json_object_set_new(c, "output", json_string(output));
+        else
+            json_object_set_new(c, "error", json_string(err));
+        json_array_append_new(comps, c);
+    } else if (!up) {
+        printf("%-44s DOWN  %s\n", ep, err);
+    } else if (!a->quiet) {
+        if (o)
+            s_text(ep, o, a->rows);
+        else
+            s_page_text(ep, samples, output);
+    }
+    json_decref(samples);
+    mp_body_free(&body);
+    return !up;
+}
+
 /* }========================================================== */
 
 int cmd_status(int argc, char **argv)
 {
     struct st_args a = { .timeout = 1000, .rows = 20 };
     const struct opt opts[] = {
-        { "endpoints", OPT_MULTI, &a.eps, NULL, "EP[,EP...]",
-          "request endpoints to ask, repeatable (default "
-          DEFAULT_EPS ")" },
+        { "endpoints", OPT_MULTI, &a.eps, "LIVETRADE_STATUS", "EP[,EP...]",
+          "request endpoints (tcp://, ipc://) and --metrics pages "
+          "(http://HOST:PORT) to ask, repeatable (default " DEFAULT_EPS
+          ")" },
         { "timeout", OPT_INT, &a.timeout, NULL, "MS",
-          "how long each endpoint has to answer (1000)" },
+          "how long the endpoints have to answer (1000)" },
         { "rows", OPT_INT, &a.rows, NULL, "N",
           "symbol rows shown per component (20)" },
         { "json", OPT_BOOL, &a.json, NULL, NULL,
           "one JSON object instead of the text" },
+        { "quiet", OPT_BOOL, &a.quiet, NULL, NULL,
+          "show only the components that are down (health checks)" },
         { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
           CURVE_OPT_HELP },
         { NULL, 0, NULL, NULL, NULL, NULL }
@@ -375,7 +692,8 @@ int cmd_status(int argc, char **argv)
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
     char *eps[MAX_EPS];
     static struct answer ans[MAX_EPS];
-    int neps = 0, rc, down = 0;
+    int neps = 0, rc, down = 0, http = 0;
+    int64_t deadline;
     msgpack_sbuffer req;
     msgpack_packer pk;
     json_t *out = NULL, *comps = NULL;
@@ -383,7 +701,7 @@ int cmd_status(int argc, char **argv)
     rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
         config_usage(PROG " [--endpoints EP[,EP...]] [--timeout MS] "
-                     "[--json]", opts);
+                     "[--json] [--quiet]", opts);
         return 0;
     }
     if (rc)
@@ -408,14 +726,21 @@ int cmd_status(int argc, char **argv)
     }
     if (neps <= 0)
         return proc_usage_error(PROG, "--endpoints: no endpoint given");
-    for (int i = 0; i < neps; i++)
-        if (!strstr(eps[i], "://")) {
+    for (int i = 0; i < neps; i++) {
+        if (!strstr(eps[i], "://") || (s_is_http(eps[i]) && !eps[i][7])) {
             snprintf(err, sizeof err, "--endpoints: '%.80s' is not an "
-                     "endpoint (tcp://HOST:PORT, ipc://PATH)", eps[i]);
+                     "endpoint (tcp://HOST:PORT, ipc://PATH, "
+                     "http://HOST:PORT)", eps[i]);
             return proc_usage_error(PROG, err);
         }
+        http += s_is_http(eps[i]);
+    }
     if ((rc = curve_flag(PROG, a.curve)) != 0)
         return rc;
+    if (http && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, PROG ": libcurl cannot start\n");
+        return 1;
+    }
 
     msgpack_sbuffer_init(&req);
     msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
@@ -430,36 +755,16 @@ int cmd_status(int argc, char **argv)
             return 1;
         }
     }
+    /* The requests go out first; the pages are fetched while the
+     * replies come in, within the same deadline. */
     memset(ans, 0, sizeof ans);
-    s_ask_all(eps, neps, &req, (int)a.timeout, ans);
+    deadline = mono_ms() + a.timeout;
+    s_send_all(eps, neps, &req, (int)a.timeout, ans);
+    if (http)
+        s_scrape_all(eps, neps, (int)a.timeout, deadline, ans);
+    s_wait_all(neps, deadline, ans);
     for (int i = 0; i < neps; i++) {
-        const msgpack_object *o = NULL;
-        struct mp_body body;
-
-        mp_body_init(&body);
-        snprintf(err, sizeof err, "%s", ans[i].err);
-        if (ans[i].data) {
-            o = mp_body_decode(&body, ans[i].data, ans[i].len);
-            if (!o || o->type != MSGPACK_OBJECT_MAP) {
-                snprintf(err, sizeof err, "the reply is not a msgpack map");
-                o = NULL;
-            }
-        }
-        if (!o)
-            down++;
-        if (a.json) {
-            json_t *c = json_object();
-            json_object_set_new(c, "endpoint", json_string(eps[i]));
-            json_object_set_new(c, "up", json_boolean(o != NULL));
-            if (o)
-                json_object_set_new(c, "status", s_json(o, 0));
-            else
-                json_object_set_new(c, "error", json_string(err));
-            json_array_append_new(comps, c);
-        } else {
-            s_text(eps[i], o, err, a.rows);
-        }
-        mp_body_free(&body);
+        down += s_show(eps[i], &ans[i], &a, comps);
         free(ans[i].data);
     }
     msgpack_sbuffer_destroy(&req);
@@ -469,10 +774,12 @@ int cmd_status(int argc, char **argv)
         json_dumpf(out, stdout, JSON_COMPACT);
         printf("\n");
         json_decref(out);
-    } else {
+    } else if (!a.quiet) {
         printf("%d of %d component(s) up\n", neps - down, neps);
     }
     fflush(stdout);
+    if (http)
+        curl_global_cleanup();
     bus_term();
     return down ? 1 : 0;
 }

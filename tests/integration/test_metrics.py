@@ -2,14 +2,16 @@
 over HTTP and read with a small parser of the text format 0.0.4; the
 figures agree with the status replies and with the sink's file. A feed
 that stops makes the engine report its symbols stale, once. `livetrade
-status` shows every component, and fails when one is down. Bad --metrics
-values are usage errors."""
+status` shows every component (sinks through their metrics pages), and
+fails when one is down. Bad --metrics values are usage errors."""
+import http.server
 import json
 import math
 import os
 import re
 import socket
 import subprocess
+import threading
 import unittest
 import urllib.error
 import urllib.request
@@ -293,6 +295,102 @@ class Metrics(unittest.TestCase):
         self.assertEqual(self.engine.stop(), 0)
         self.assertEqual(self.sink.stop(), 0)
 
+    def test_status_of_sinks(self):
+        """`livetrade status` shows a sink through its --metrics page
+        (http://HOST:PORT): up with its counters, DOWN when nothing or
+        something else answers; LIVETRADE_STATUS (environment or .env)
+        is the default list."""
+        ws = self.ws
+        port, dead = free_port(), free_port()
+        sink = ws.start("sink", "livetrade-sink", "file", "--path",
+                        ws.path("s.jsonl"), "--sub", ws.ep("sig"),
+                        "--replay", "", "--state", "",
+                        "--metrics", "127.0.0.1:%d" % port)
+        lt.wait_until(lambda: "metrics on" in sink.stderr(),
+                      what="the sink to listen")
+        url = "http://127.0.0.1:%d" % port
+        rc, out, err = lt.run("livetrade", "status", "--endpoints", url)
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, re.escape(url) + r" +up +livetrade-sink file "
+                         r"\(metrics\)\n +signals 0  written 0 ")
+        rc, out, err = lt.run("livetrade", "status", "--timeout", "500",
+                              "--endpoints", "%s,http://127.0.0.1:%d,%s/x"
+                              % (url, dead, url))
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r"127\.0\.0\.1:%d +DOWN +\S" % dead)
+        self.assertRegex(out, re.escape(url) + r"/x +DOWN +HTTP 404")
+        self.assertIn("1 of 3 component(s) up", out)
+        rc, out, err = lt.run("livetrade", "status", "--endpoints", url,
+                              "--json")
+        doc = json.loads(out)
+        self.assertEqual(doc["components"][0]["output"], "file")
+        self.assertEqual(doc["components"][0]["metrics"]
+                         ["livetrade_sink_signals_total"], 0)
+        # The sink stops: DOWN, like a feeder or an engine that is down.
+        self.assertEqual(sink.stop(), 0)
+        rc, out, err = lt.run("livetrade", "status", "--timeout", "500",
+                              "--endpoints", "%s,%s" % (url, ws.ep("x")),
+                              "--json")
+        self.assertEqual(rc, 1, out + err)
+        doc = json.loads(out)
+        self.assertFalse(doc["ok"])
+        self.assertEqual([c["up"] for c in doc["components"]],
+                         [False, False])
+        self.assertTrue(doc["components"][0]["error"])
+        # The default list: LIVETRADE_STATUS, from the environment or
+        # from the .env file; --quiet shows only what is down.
+        env_file = ws.path("deploy.env")
+        with open(env_file, "w") as f:
+            f.write("LIVETRADE_STATUS=%s,%s\n" % (url, ws.ep("nobody")))
+        for env in ({"LIVETRADE_STATUS": "%s,%s" % (url, ws.ep("nobody"))},
+                    {"LIVETRADE_ENV_FILE": env_file}):
+            r = subprocess.run([os.path.join(lt.BIN, "livetrade"), "status",
+                                "--quiet", "--timeout", "300"],
+                               env=dict(os.environ, **env),
+                               capture_output=True, timeout=30)
+            out = r.stdout.decode()
+            self.assertEqual(r.returncode, 1, out)
+            self.assertRegex(out, "^%s +DOWN .*\n.*nobody\\.ipc +DOWN .*\n$"
+                             % re.escape(url))
+
+    def test_status_reads_any_page(self):
+        """Pages it half understands, or not at all: shown, not fatal."""
+        pages = {
+            "/odd": "# HELP x\ngarbage\n{{}\n9bad 1\n"
+                    "livetrade_sink_signals_total notanumber\n"
+                    "livetrade_sink_written_total\n"
+                    'livetrade_sink_info{output="exec"} 1\n'
+                    "livetrade_sink_lost_total 3 1700000000\n"
+                    "livetrade_sink_gaps_total +Inf",
+            "/other": "node_load1 0.5\n",
+        }
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = pages[self.path].encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            base = "http://127.0.0.1:%d" % srv.server_address[1]
+            rc, out, err = lt.run("livetrade", "status", "--endpoints",
+                                  "%s/odd,%s/other" % (base, base))
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"/odd +up +livetrade-sink exec \(metrics\)\n"
+                         r" +lost 3\n")
+        self.assertIn("/other", out)
+        self.assertIn("answered, but not with livetrade metrics", out)
+
     def test_bad_metrics_flag(self):
         strat = ["--strategy", "strategies/sma_cross.lua"]
         progs = [("livetrade-feeder", []), ("livetrade-engine", strat),
@@ -309,6 +407,9 @@ class Metrics(unittest.TestCase):
         rc, out, err = lt.run("livetrade", "status", "--timeout", "0")
         self.assertEqual(rc, 2)
         rc, out, err = lt.run("livetrade", "status", "--endpoints", "x")
+        self.assertEqual(rc, 2)
+        rc, out, err = lt.run("livetrade", "status", "--endpoints",
+                              "http://")
         self.assertEqual(rc, 2)
 
     def test_port_in_use_and_public_address(self):

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -240,6 +242,56 @@ static void test_rotation(void **state)
     free(dir);
 }
 
+/* Segments whose newest record is older than max_age_ms go at open (and
+ * from journal_tick); the newest segment always stays. */
+static void test_age_limit(void **state)
+{
+    char *dir = s_tmpdir(), err[ERR_LEN];
+    struct journal_cfg c;
+    struct timespec old[2];
+    uint64_t first, seqs[300];
+    journal_t *j;
+    (void)state;
+
+    s_cfg(&c, dir);
+    c.seg_bytes = 600;
+    j = journal_open(&c, NULL, NULL, err);
+    assert_non_null(j);
+    for (uint64_t k = 1; k <= 60; k++)
+        s_append(j, JOURNAL_SIGNAL, k);
+    journal_close(&j);
+    /* Every segment but the newest: last written three days ago. */
+    j = journal_open(&c, NULL, NULL, err);
+    assert_non_null(j);
+    first = journal_first_seq(j);
+    assert_int_equal(first, 1);
+    journal_close(&j);
+    old[0].tv_sec = old[1].tv_sec = time(NULL) - 3 * 86400;
+    old[0].tv_nsec = old[1].tv_nsec = 0;
+    {
+        uint64_t newest = 0;
+        for (uint64_t k = 1; k <= 60; k++)
+            if (access(s_segment(dir, k), F_OK) == 0)
+                newest = k;
+        assert_true(newest > 1);
+        for (uint64_t k = 1; k < newest; k++)
+            if (access(s_segment(dir, k), F_OK) == 0)
+                assert_int_equal(utimensat(AT_FDCWD, s_segment(dir, k), old,
+                                           0), 0);
+        c.max_age_ms = 86400000;    /* one day */
+        j = journal_open(&c, NULL, NULL, err);
+        assert_non_null(j);
+        assert_int_equal(journal_first_seq(j), newest);
+        assert_int_equal(journal_last_seq(j), 60);
+        assert_int_equal(s_replay(j, 0, 300, seqs), 60 - newest + 1);
+        assert_true(access(s_segment(dir, 1), F_OK) != 0);
+        assert_true(access(s_segment(dir, newest), F_OK) == 0);
+        journal_close(&j);
+    }
+    s_rmdir(dir);
+    free(dir);
+}
+
 static void test_one_engine_per_journal(void **state)
 {
     char *dir = s_tmpdir(), err[ERR_LEN];
@@ -326,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_reopen_and_replay),
         cmocka_unit_test(test_damaged_tail),
         cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_age_limit),
         cmocka_unit_test(test_one_engine_per_journal),
         cmocka_unit_test(test_state_file),
     };

@@ -76,7 +76,10 @@ void *bus_bind_pub(const char *endpoint, char *err)
         return NULL;
     s_set_int(s, ZMQ_SNDHWM, BUS_HWM);
     s_set_int(s, ZMQ_XPUB_NODROP, 1);
-    s_set_int(s, ZMQ_XPUB_VERBOSE, 1);      /* every subscriber counts */
+    /* Every subscription and every unsubscription is passed on, also
+     * those of a subscriber that goes away, so counts of subscribers go
+     * down as well as up. */
+    s_set_int(s, ZMQ_XPUB_VERBOSER, 1);
     s_set_int(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS);
     s_set_int(s, ZMQ_LINGER, 1000);
     return s_bind(s, endpoint, err);
@@ -200,6 +203,16 @@ int bus_pub_send(struct bus_pub *p, const char *topic)
     return 0;
 }
 
+int bus_pub_send_side(struct bus_pub *p, const char *topic)
+{
+    int rc = zmq_send(p->sock, topic, strlen(topic),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send(p->sock, p->sb.data, p->sb.size, ZMQ_DONTWAIT);
+    msgpack_sbuffer_clear(&p->sb);
+    return rc < 0 ? -1 : 0;
+}
+
 void bus_pub_tick(struct bus_pub *p, uint64_t seq)
 {
     char topic[BUS_TOPIC_MAX];
@@ -222,20 +235,24 @@ void bus_pub_read_subs(struct bus_pub *p, const char *kind)
 {
     char buf[BUS_TOPIC_MAX + 1];
     size_t kl = kind ? strlen(kind) : 0;
+    size_t sl = p->side_kind ? strlen(p->side_kind) : 0;
     int n;
 
     while ((n = zmq_recv(p->sock, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
-        int match;
-        if (n < 1 || n > (int)sizeof buf)
+        int d;
+        if (n < 1 || n > (int)sizeof buf || (unsigned char)buf[0] > 1)
             continue;
-        match = kind ? (size_t)n > kl && memcmp(buf + 1, kind, kl) == 0
-                     : !(n >= 4 && memcmp(buf + 1, "hb|", 3) == 0);
-        if (!match)
-            continue;
-        if (buf[0] == 1)
-            p->subscribers++;
-        else if (buf[0] == 0 && p->subscribers > 0)
-            p->subscribers--;
+        d = buf[0] == 1 ? 1 : -1;
+        /* A subscription gets a side message if either is a prefix of
+         * the other ("" and "in" as well as "ind|AAPL|"). */
+        if (p->side_kind && memcmp(buf + 1, p->side_kind,
+                                   (size_t)n - 1 < sl ? (size_t)n - 1 : sl)
+                            == 0)
+            p->side_subs = p->side_subs + d < 0 ? 0 : p->side_subs + d;
+        if (kind ? (size_t)n > kl && memcmp(buf + 1, kind, kl) == 0
+                 : !(n >= 4 && memcmp(buf + 1, "hb|", 3) == 0))
+            p->subscribers = p->subscribers + d < 0 ? 0 :
+                             p->subscribers + d;
     }
 }
 

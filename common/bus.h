@@ -4,7 +4,7 @@
  *
  * Every message is two frames: a topic and one msgpack map. Topics are
  *   "bar|SYM|"   bars for SYM         "sig|SYM|"   signals for SYM
- *   "hb|"        publisher heartbeat
+ *   "hb|"        publisher heartbeat  "ind|SYM|"   indicator values
  * The closing '|' cannot occur in a symbol, so a subscription to
  * "bar|AAPL|" never matches "bar|AAPLX|" or "bar|AAPL.B|".
  *
@@ -61,8 +61,12 @@ struct bus_pub {
     int64_t last_send;              /* mono ms of the last message */
     uint64_t sent, dropped;         /* counters */
     int64_t stalled_until;          /* mono ms: sends do not wait */
-    int subscribers;                /* subscriptions seen (XPUB_VERBOSE):
+    int subscribers;                /* subscriptions seen (XPUB_VERBOSER):
                                        each subscriber's topics count */
+    const char *side_kind;          /* topic kind of side messages
+                                       ("ind|"), set by the owner; NULL:
+                                       none */
+    int side_subs;                  /* subscriptions that match it */
 };
 
 int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
@@ -70,6 +74,11 @@ int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
 void bus_pub_free(struct bus_pub *p);
 /* Sends sb's content under topic, then clears sb. 0 or -1 (dropped). */
 int bus_pub_send(struct bus_pub *p, const char *topic);
+/* Sends sb's content under topic as a side message: not part of the
+ * stream (no counters, no effect on heartbeats or stalls) and never
+ * waiting -- dropped at once (-1) if a subscriber it goes to is full.
+ * Clears sb. 0 or -1. */
+int bus_pub_send_side(struct bus_pub *p, const char *topic);
 /* 1 while a subscriber is stalled (a send timed out less than
  * BUS_STALL_MS ago): a source that can wait should not generate now. */
 int bus_pub_stalled(const struct bus_pub *p);
@@ -77,7 +86,11 @@ int bus_pub_stalled(const struct bus_pub *p);
  * last sequence number of a single-stream publisher (0 otherwise). */
 void bus_pub_tick(struct bus_pub *p, uint64_t seq);
 /* Reads pending (un)subscription messages from the XPUB socket and counts
- * subscriptions whose topic starts with `kind` (NULL: all but "hb|"). */
+ * subscriptions whose topic starts with `kind` (NULL: all but "hb|") in
+ * p->subscribers, and those that match some topic starting with
+ * p->side_kind in p->side_subs. A subscriber leaving takes its
+ * subscriptions with it. (A subscriber that subscribes to one topic
+ * twice counts twice but leaves once: counts err towards publishing.) */
 void bus_pub_read_subs(struct bus_pub *p, const char *kind);
 
 /* Receives one two-frame message without blocking. Returns the body

@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "mp.h"
+#include "msg_ind.h"
 #include "msg_signal.h"
 
 static const char *s_actions[] = { "buy", "sell", "close" };
@@ -70,11 +71,7 @@ void signal_pack(msgpack_packer *pk, const struct signal *s)
         mp_kstr(pk, "tag", s->tag);
     mp_kdbl(pk, "conf", s->conf);
     mp_pack_str(pk, "ind");
-    msgpack_pack_map(pk, s->nind);
-    for (int i = 0; i < s->nind; i++) {
-        mp_pack_str(pk, s->ind[i].name);
-        msgpack_pack_double(pk, s->ind[i].v);
-    }
+    ind_msg_pack_map(pk, s->ind, s->nind);
     mp_kuint(pk, "seq", s->seq);
     mp_kuint(pk, "pub", s->pub);
     mp_kint(pk, "ts", s->ts);
@@ -147,26 +144,7 @@ int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
     }
     ind = mp_get(o, "ind");
     if (ind && ind->type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < ind->via.map.size && s->nind < SIG_MAX_IND;
-             i++) {
-            const msgpack_object_kv *kv = &ind->via.map.ptr[i];
-            struct sig_ind *d = &s->ind[s->nind];
-            if (kv->key.type != MSGPACK_OBJECT_STR ||
-                kv->key.via.str.size >= SIG_NAME)
-                continue;
-            memcpy(d->name, kv->key.via.str.ptr, kv->key.via.str.size);
-            d->name[kv->key.via.str.size] = '\0';
-            if (kv->val.type == MSGPACK_OBJECT_FLOAT64 ||
-                kv->val.type == MSGPACK_OBJECT_FLOAT32)
-                d->v = kv->val.via.f64;
-            else if (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                d->v = (double)kv->val.via.u64;
-            else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                d->v = (double)kv->val.via.i64;
-            else
-                d->v = NAN;
-            s->nind++;
-        }
+        s->nind = ind_msg_unpack_map(ind, s->ind, SIG_MAX_IND);
     } else if (ind && ind->type != MSGPACK_OBJECT_NIL) {
         snprintf(err, ERR_LEN, "signal %s: 'ind' is not a map", s->sym);
         return ERR_PARSE;

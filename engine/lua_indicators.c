@@ -909,3 +909,11 @@ double strategy_ind_value(const strategy_t *s, int i, size_t back)
         return NAN;
     return series_back(&s->ind[k]->out[j], back);
 }
+
+double strategy_ind_at(const strategy_t *s, int i, size_t bar)
+{
+    int k, j;
+    if (!s_flat(s, i, &k, &j) || bar >= s->ind[k]->out[j].len)
+        return NAN;
+    return s->ind[k]->out[j].v[bar];
+}

@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "mp.h"
+#include "msg_ind.h"
 #include "proc.h"
 #include "runner.h"
 
@@ -117,6 +118,7 @@ struct engine {
     uint64_t rederived;             /* re-derived signals already written */
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
+    uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
     /* monitoring */
@@ -268,6 +270,10 @@ static int s_metrics_open(loop_t *loop)
         C("replays_total", "Replay requests answered", replays),
         C("reloads_total", "Strategy reloads done (SIGHUP)", reloads),
         C("reload_errors_total", "Strategy reloads refused", reload_errors),
+        C("indicator_messages_total", "Indicator values published on "
+          "ind| (only while subscribed)", ind_sent),
+        C("indicator_dropped_total", "Indicator messages dropped: a "
+          "subscriber was full", ind_dropped),
         C("stale_total", "Times a symbol went stale (no bar for "
           "--stale-after)", stale_events),
 #undef C
@@ -304,6 +310,10 @@ static int s_metrics_open(loop_t *loop)
     rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
                           "livetrade_engine_subscribers", "Subscriptions to "
                           "signals", &E.pub.subscribers);
+    rc |= metrics_add_int(E.metrics, METRICS_GAUGE,
+                          "livetrade_engine_indicator_subscribers",
+                          "Subscriptions to indicator values (ind|)",
+                          &E.pub.side_subs);
     rc |= metrics_add_fn(E.metrics, METRICS_GAUGE,
                          "livetrade_engine_strategies_disabled", "Symbols "
                          "whose strategy an error disabled", NULL,
@@ -416,6 +426,35 @@ static void s_emit(void *arg, struct signal *s)
             (long long)s->t, s->px, s->conf);
 }
 
+/* After a live bar of y: its indicator values at the bar on "ind|SYM|",
+ * only while someone subscribes to them, so they cost nothing per bar
+ * otherwise. No signal: no sequence number, no journal, never waits. */
+static void s_publish_ind(struct sym *y)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    char topic[BUS_TOPIC_MAX];
+    struct ind_msg m;
+
+    if (E.pub.side_subs <= 0 || y->run->failed || !y->run->data.time.len)
+        return;
+    m.p.n = runner_ind_at(y->run, y->run->data.time.len - 1, m.p.v);
+    if (!m.p.n)
+        return;
+    m.p.t = y->run->last_t;
+    snprintf(m.eng, sizeof m.eng, "%s", E.id);
+    snprintf(m.sym, sizeof m.sym, "%s", y->run->sym);
+    bus_topic(topic, "ind", m.sym);
+    ind_msg_pack(&E.pub.pk, &m);
+    if (bus_pub_send_side(&E.pub, topic) == 0) {
+        E.ind_sent++;
+        return;
+    }
+    E.ind_dropped++;
+    log_limited(&lim, LL_WARN, "indicator values of %s dropped: a "
+                "subscriber is full (%llu so far)", m.sym,
+                (unsigned long long)E.ind_dropped);
+}
+
 /* Writes how far symbol y got (its newest bar) to the journal. */
 static void s_mark(struct sym *y)
 {
@@ -494,6 +533,8 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
     y->tf = b->tf;
     if (live && y->first_live_t < 0)
         y->first_live_t = b->t;
+    if (live && rc >= 0)
+        s_publish_ind(y);
     if (rc == ERR_LUA) {
         E.strategy_errors++;
         log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
@@ -963,7 +1004,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 21);
+    msgpack_pack_map(pk, 23);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -985,6 +1026,8 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "reloads", E.reloads);
     mp_kuint(pk, "reload_errors", E.reload_errors);
     mp_kint(pk, "stale", E.stale_now);
+    mp_kint(pk, "ind_subs", E.pub.side_subs);
+    mp_kuint(pk, "ind_sent", E.ind_sent);
     mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)E.nsym);
     for (int k = 0; k < E.nsym; k++) {
@@ -1053,6 +1096,43 @@ static void s_pack_replay(msgpack_packer *pk, msgpack_sbuffer *sb,
         msgpack_pack_array(pk, 0);
 }
 
+/* {ver:1, type:"indicators", sym:S, n:N} -> {ver:1, type:"indicators",
+ * eng, sym, points:[{t, ind}, ...]}: the indicator values of the last N
+ * bars held for S (at most IND_MSG_REQ_MAX), oldest first, as they were
+ * computed (the strategy's own arrays). */
+static void s_pack_indicators(msgpack_packer *pk, const msgpack_object *o)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    char err[ERR_LEN], sym[SYM_MAX];
+    const struct runner *r;
+    struct ind_point p;
+    size_t len, first;
+    int64_t n;
+    int k;
+
+    if (ind_msg_req_parse(o, sym, &n, err)) {
+        log_limited(&lim, LL_WARN, "bad indicators request; answered with "
+                    "an error");
+        history_pack_error(pk, err);
+        return;
+    }
+    k = s_find(sym);
+    if (k < 0) {
+        snprintf(err, sizeof err, "unknown symbol '%s'", sym);
+        history_pack_error(pk, err);
+        return;
+    }
+    r = E.syms[k].run;
+    len = r->data.time.len;
+    first = len > (size_t)n ? len - (size_t)n : 0;
+    ind_msg_pack_reply_head(pk, E.id, sym, len - first);
+    for (size_t i = first; i < len; i++) {
+        p.t = (int64_t)r->data.time.v[i];
+        p.n = runner_ind_at(r, i, p.v);
+        ind_msg_pack_point(pk, &p);
+    }
+}
+
 static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
 {
     static struct log_limit lim = LOG_LIMIT_INIT;
@@ -1074,12 +1154,14 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
             s_pack_status(&pk);
         } else if (mp_is(type, "replay")) {
             s_pack_replay(&pk, &sb, o);
+        } else if (mp_is(type, "indicators")) {
+            s_pack_indicators(&pk, o);
         } else {
             log_limited(&lim, LL_WARN, "bad request (%s); answered with an "
                         "error", o ? "unknown type" : "not a msgpack map");
             history_pack_error(&pk, o ? "unknown request type (expected "
-                               "status or replay)" : "request is not a "
-                               "msgpack map");
+                               "status, replay or indicators)" : "request "
+                               "is not a msgpack map");
         }
         bus_router_reply(sock, &id, &sb);
         zmq_msg_close(&id);
@@ -1473,6 +1555,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: signal publisher: %s\n", PROG, err);
         return 1;
     }
+    E.pub.side_kind = "ind|";
     E.router = bus_bind_router(E.rep_ep, err);
     if (!E.router) {
         fprintf(stderr, "%s: request endpoint: %s\n", PROG, err);

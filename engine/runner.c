@@ -71,11 +71,25 @@ double runner_confidence(const struct runner *r)
     return 0.5 + 0.5 * (d < 1 ? d : 1);
 }
 
+int runner_ind_at(const struct runner *r, size_t i, struct sig_ind *v)
+{
+    const strategy_t *st = r->strat;
+    int n = strategy_nind(st);
+
+    if (n > SIG_MAX_IND)
+        n = SIG_MAX_IND;
+    for (int k = 0; k < n; k++) {
+        snprintf(v[k].name, sizeof v[k].name, "%s",
+                 strategy_ind_name(st, k));
+        v[k].v = strategy_ind_at(st, k, i);
+    }
+    return n;
+}
+
 static void s_signal(struct runner *r, const struct strat_call *c, int ord,
                      const struct bar *b, struct signal *s)
 {
     const strategy_t *st = r->strat;
-    int n = strategy_nind(st);
 
     memset(s, 0, sizeof *s);
     snprintf(s->strat, sizeof s->strat, "%s", strategy_name(st));
@@ -92,12 +106,7 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     s->tp = c->tp;
     snprintf(s->tag, sizeof s->tag, "%s", c->tag);
     s->conf = isnan(c->conf) ? runner_confidence(r) : c->conf;
-    s->nind = n < SIG_MAX_IND ? n : SIG_MAX_IND;
-    for (int i = 0; i < s->nind; i++) {
-        snprintf(s->ind[i].name, sizeof s->ind[i].name, "%s",
-                 strategy_ind_name(st, i));
-        s->ind[i].v = strategy_ind_value(st, i, 1);
-    }
+    s->nind = runner_ind_at(r, r->data.time.len - 1, s->ind);
 }
 
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,

@@ -50,6 +50,13 @@ int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
 int runner_feed_extra(struct runner *r, const struct bar *b,
                       const double *extra, runner_emit_fn *emit, void *arg);
 
+/* The indicator values at bar i of the dataset (0 = the first bar held)
+ * as a signal of that bar carries them: name and value of each of the
+ * first SIG_MAX_IND indicators into v[SIG_MAX_IND] (NaN before one is
+ * valid, and after the bar a disabled strategy stopped at). Returns how
+ * many. */
+int runner_ind_at(const struct runner *r, size_t i, struct sig_ind *v);
+
 /* The default confidence for a call made without `confidence=`
  * (README.md, "Confidence"): how decisively the first two indicators
  * (one indicator: the close and it) moved against each other on this bar,

@@ -95,6 +95,9 @@ const char *strategy_params(const strategy_t *self);
 int strategy_nind(const strategy_t *self);
 const char *strategy_ind_name(const strategy_t *self, int i);
 double strategy_ind_value(const strategy_t *self, int i, size_t back);
+/* The value of indicator i at bar `bar` of the dataset (0 = the first);
+ * NaN if it has none there (a strategy disabled earlier). */
+double strategy_ind_at(const strategy_t *self, int i, size_t bar);
 
 /* The strategy's paper broker. */
 broker_t *strategy_broker(const strategy_t *self);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "msg_ind.h"
 #include "proc.h"
 #include "sink.h"
 
@@ -87,7 +88,8 @@ struct app {
     int fatal;                      /* the output is gone: stop, exit 1 */
     struct mp_body body;            /* bar decoder */
     uint64_t bars, bad_bars;        /* bars handed over, dropped */
-    struct log_limit lim_bar;
+    uint64_t inds, bad_inds;        /* indicator messages, the same */
+    struct log_limit lim_bar, lim_ind;
     metrics_t *metrics;             /* --metrics, else NULL */
     http_metrics_t *http;
 };
@@ -100,6 +102,31 @@ static void s_help(void)
     for (int i = 0; s_outputs[i]; i++)
         printf("  %-10s %s\n", s_outputs[i]->name, s_outputs[i]->summary);
     printf("\nRun '" PROG " OUTPUT --help' for the flags of an output.\n");
+}
+
+/* An indicator message (outputs that take them): a well-formed one is
+ * handed over; others are counted and logged (rate-limited). They are no
+ * signals, so the signal pipeline never sees them. */
+static void s_ind(struct app *app, const char *topic, const void *body,
+                  size_t len)
+{
+    const msgpack_object *o = mp_body_decode(&app->body, body, len);
+    char why[ERR_LEN], want[BUS_TOPIC_MAX];
+    struct ind_msg m;
+
+    if (o && ind_msg_unpack(o, &m, why) == ERR_OK) {
+        bus_topic(want, "ind", m.sym);
+        if (strcmp(want, topic) == 0) {
+            app->inds++;
+            app->ops->ind(app->state, &m);
+            return;
+        }
+        snprintf(why, sizeof why, "symbol %s on another topic", m.sym);
+    }
+    app->bad_inds++;
+    log_limited(&app->lim_ind, LL_WARN, "bad indicator message on %s: %s; "
+                "dropped (%llu so far)", topic, o ? why : "not msgpack",
+                (unsigned long long)app->bad_inds);
 }
 
 /* Receives up to `max` pending messages. Returns 0, or -1 once the
@@ -116,6 +143,11 @@ static int s_drain(void *sock, struct app *app, int max)
             break;
         if (n < 0) {
             sink_bad_frame(app->sink);
+            continue;
+        }
+        if (app->ops->ind && strncmp(topic, "ind|", 4) == 0) {
+            s_ind(app, topic, zmq_msg_data(&msg), (size_t)n);
+            zmq_msg_close(&msg);
             continue;
         }
         rc = sink_handle(app->sink, topic, zmq_msg_data(&msg), (size_t)n);
@@ -198,6 +230,17 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
         }
         zmq_msg_close(&msg);
     }
+}
+
+/* Subscribes `sock` to `kind` for each of syms[n], or for all of them
+ * when n is 0. */
+static void s_subscribe(void *sock, const char *kind, char *const *syms,
+                        int n)
+{
+    for (int i = 0; i < n; i++)
+        bus_subscribe(sock, kind, syms[i]);
+    if (n == 0)
+        bus_subscribe(sock, kind, NULL);
 }
 
 /* Splits --symbols into `syms`; the number of symbols, or -1 with a
@@ -295,6 +338,16 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
                               "livetrade_sink_bars_bad_total", "Bars "
                               "dropped as bad input", &app->bad_bars);
     }
+    if (app->ops->ind) {
+        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER,
+                              "livetrade_sink_indicator_messages_total",
+                              "Indicator messages handed to the output",
+                              &app->inds);
+        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER,
+                              "livetrade_sink_indicator_bad_total",
+                              "Indicator messages dropped as bad input",
+                              &app->bad_inds);
+    }
     rc |= metrics_add_fn(app->metrics, METRICS_GAUGE, "livetrade_sink_info",
                          "Always 1; the output in its label", "output",
                          s_m_info, app);
@@ -319,7 +372,7 @@ int main(int argc, char **argv)
     int nsyms = 0, nopts = 0, rc, code = 1;
 
     memset(&app, 0, sizeof app);
-    app.lim_bar = (struct log_limit)LOG_LIMIT_INIT;
+    app.lim_bar = app.lim_ind = (struct log_limit)LOG_LIMIT_INIT;
     mp_body_init(&app.body);
     proc_init(PROG);
     if (argc < 2)
@@ -392,10 +445,9 @@ int main(int argc, char **argv)
         code = proc_usage_error(PROG, err);
         goto out;
     }
-    for (int i = 0; i < nsyms; i++)
-        bus_subscribe(sub, "sig", syms[i]);
-    if (nsyms == 0)
-        bus_subscribe(sub, "sig", NULL);
+    s_subscribe(sub, "sig", syms, nsyms);
+    if (ops->ind)
+        s_subscribe(sub, "ind", syms, nsyms);
     bus_subscribe(sub, "hb", NULL);
 
     if (ops->bar) {
@@ -404,10 +456,7 @@ int main(int argc, char **argv)
             code = proc_usage_error(PROG, err);
             goto out;
         }
-        for (int i = 0; i < nsyms; i++)
-            bus_subscribe(bars, "bar", syms[i]);
-        if (nsyms == 0)
-            bus_subscribe(bars, "bar", NULL);
+        s_subscribe(bars, "bar", syms, nsyms);
     }
 
     app.ops = ops;

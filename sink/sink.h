@@ -21,6 +21,7 @@
 
 #include "loop.h"
 #include "msg_bar.h"
+#include "msg_ind.h"
 #include "msg_signal.h"
 
 struct opt;
@@ -50,6 +51,11 @@ struct sink_ops {
      * bars on --bars (default tcp://127.0.0.1:5555, the feeder) for the
      * same --symbols and hands each well-formed bar here. */
     void (*bar)(void *state, const struct bar *b);
+    /* Optional: the engines' indicator values per bar as well. When set,
+     * livetrade-sink also subscribes to ind| on --sub for the same
+     * --symbols and hands each well-formed message here (they are not
+     * signals: no sequence numbers, no replay). */
+    void (*ind)(void *state, const struct ind_msg *m);
     /* Optional: the signals the output already holds (the end of its
      * file), each through fn, so that signals replayed after a crash are
      * not written twice. */

@@ -6,21 +6,26 @@
  *
  * The sink keeps, per symbol, the last --max-bars bars (from the bus, and
  * from the feeders' history service when the symbol is first seen: in a
- * bar, a signal, or the symbols of an engine's status) and the last
- * --max-signals signals, and the status of the feeders and engines it
- * polls. Browsers get all of it as a snapshot when they connect, then
+ * bar, a signal, indicator values, or the symbols of an engine's
+ * status), the engine's indicator values at those bars (ind| on the bus,
+ * and the engines' "indicators" requests the same way; web_ind.c), the
+ * last --max-signals signals, and the status of the feeders and engines
+ * it polls. Browsers get all of it as a snapshot when they connect, then
  * live updates (web_http.c). The messages, JSON text over the WebSocket:
  *
  *   {"type":"status","now":MS,"components":[...],"sink":{...}}
  *   {"type":"symbol","sym":S,"tf":SEC,"bars":[[t,o,h,l,c,v],...],
- *    "signals":[signal,...]}              the whole of a symbol's data
+ *    "signals":[signal,...][,"ind":{"eng":E,"names":[N,...],
+ *    "points":[[t,v,...],...]}]}         the whole of a symbol's data
  *   {"type":"bar","sym":S,"tf":SEC,"bar":[t,o,h,l,c,v]}
  *   {"type":"signal","signal":{...}}      as in the file output's lines
+ *   {"type":"ind","sym":S,"eng":E,"t":MS,"ind":{N:v,...}}   one bar's
  *
  * Snapshot part 0 is the status, part i the i-th symbol seen. */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +37,7 @@
 #include "sink.h"
 #include "util.h"
 #include "web_http.h"
+#include "web_ind.h"
 #include "web_worker.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -51,6 +57,14 @@ struct wbar {
 
 enum { HIST_NONE, HIST_ASKED, HIST_DONE, HIST_FAILED };
 
+/* A symbol's request to the worker: history, or indicators. */
+struct wreq {
+    int state;                      /* HIST_* */
+    int again;                      /* a gap was seen while asking */
+    int64_t retry;                  /* mono ms of the next try */
+    int warned;                     /* a failure was logged */
+};
+
 struct wsym {
     char sym[SYM_MAX];
     int64_t tf;                     /* seconds, from the last bar */
@@ -58,10 +72,9 @@ struct wsym {
     size_t cap, head, n;
     char **sigs;                    /* ring of scap signal JSONs (owned) */
     size_t scap, shead, sn;
-    int hist;                       /* HIST_* */
-    int hist_again;                 /* a gap was seen while asking */
-    int64_t hist_retry;             /* mono ms of the next try */
-    int hist_warned;                /* a failure was logged */
+    web_ind_t *ind;                 /* the engine's indicator lines */
+    struct wreq hist, indreq;       /* bars from the feeders, indicator
+                                       values from the engines */
 };
 
 struct comp {
@@ -82,6 +95,7 @@ struct web {
     char assets[PATH_MAX];
     size_t max_bars, max_signals;
     uint64_t bars, old_bars, signals, ignored_syms;
+    uint64_t inds, ignored_inds;    /* indicator messages: charted, not */
     int64_t last_bar_t, last_bar_at, last_signal_at;
     struct log_limit lim_old, lim_syms;
 };
@@ -235,25 +249,34 @@ static void s_sym_free(struct wsym **y_p)
         free(y->sigs[(y->shead + i) % y->scap]);
     free(y->sigs);
     free(y->bars);
+    web_ind_destroy(&y->ind);
     free(y);
     *y_p = NULL;
 }
 
-/* Asks the feeders for the symbol's last max_bars bars (again, once the
- * request in flight is answered, if one is). */
-static void s_ask_history(struct web *w, struct wsym *y)
+/* Asks the feeders for the symbol's last max_bars bars (kind
+ * WEB_RES_HISTORY), or the engines for their indicator values at them
+ * (WEB_RES_IND): again, once the request in flight is answered, if one
+ * is. */
+static void s_ask(struct web *w, struct wsym *y, int kind)
 {
-    if (!w->worker || web_worker_endpoints(w->worker) == 0)
+    struct wreq *q = kind == WEB_RES_IND ? &y->indreq : &y->hist;
+    int rc;
+
+    if (!w->worker || (kind == WEB_RES_IND ? web_worker_engines(w->worker)
+                       : web_worker_endpoints(w->worker)) == 0)
         return;
-    if (y->hist == HIST_ASKED) {
-        y->hist_again = 1;
+    if (q->state == HIST_ASKED) {
+        q->again = 1;
         return;
     }
-    y->hist = HIST_ASKED;
-    y->hist_again = 0;
-    if (web_worker_history(w->worker, y->sym) != 0) {
-        y->hist = HIST_FAILED;
-        y->hist_retry = mono_ms() + HISTORY_RETRY_MS;
+    q->state = HIST_ASKED;
+    q->again = 0;
+    rc = kind == WEB_RES_IND ? web_worker_indicators(w->worker, y->sym)
+                             : web_worker_history(w->worker, y->sym);
+    if (rc != 0) {
+        q->state = HIST_FAILED;
+        q->retry = mono_ms() + HISTORY_RETRY_MS;
     }
 }
 
@@ -278,13 +301,10 @@ static struct wsym *s_sym(struct web *w, const char *sym, int *idx)
     if (y) {
         y->bars = calloc(w->max_bars, sizeof *y->bars);
         y->sigs = calloc(w->max_signals, sizeof *y->sigs);
+        y->ind = web_ind_new(w->max_bars);
     }
-    if (!y || !y->bars || !y->sigs) {
-        if (y) {
-            free(y->bars);
-            free(y->sigs);
-            free(y);
-        }
+    if (!y || !y->bars || !y->sigs || !y->ind) {
+        s_sym_free(&y);
         log_msg(LL_ERROR, "web: out of memory for symbol %s", sym);
         return NULL;
     }
@@ -293,7 +313,8 @@ static struct wsym *s_sym(struct web *w, const char *sym, int *idx)
     y->scap = w->max_signals;
     *idx = w->nsyms;
     w->syms[w->nsyms++] = y;
-    s_ask_history(w, y);
+    s_ask(w, y, WEB_RES_HISTORY);
+    s_ask(w, y, WEB_RES_IND);
     return y;
 }
 
@@ -403,6 +424,8 @@ static struct web_msg *s_symbol_msg(struct wsym *y)
     json_object_set_new(j, "tf", json_integer(y->tf));
     json_object_set_new(j, "bars", bars);
     json_object_set_new(j, "signals", sigs);
+    if (web_ind_count(y->ind))
+        json_object_set_new(j, "ind", web_ind_json(y->ind));
     return s_msg(j);
 }
 
@@ -424,10 +447,12 @@ static struct web_msg *s_status_msg(struct web *w)
             json_object_set(o, "reply", c->reply);
         json_array_append_new(comps, o);
     }
-    sink = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,s:I,s:I,"
-                     "s:I}",
+    sink = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,"
+                     "s:I,s:I,s:I}",
         "bars", (json_int_t)w->bars, "old_bars", (json_int_t)w->old_bars,
         "signals", (json_int_t)w->signals,
+        "inds", (json_int_t)w->inds,
+        "ignored_inds", (json_int_t)w->ignored_inds,
         "last_bar_t", (json_int_t)w->last_bar_t,
         "last_bar_at", (json_int_t)w->last_bar_at,
         "last_signal_at", (json_int_t)w->last_signal_at,
@@ -494,7 +519,9 @@ static void s_engine_symbols(struct web *w, const json_t *reply)
 static void s_result(struct web *w, struct web_result *r)
 {
     struct wsym *y = NULL;
-    int idx = -1;
+    struct wreq *q;
+    const char *what;
+    int idx = -1, rc;
 
     if (r->kind == WEB_RES_STATUS && r->index >= 0 &&
         r->index < WEB_MAX_ENDPOINTS) {
@@ -511,7 +538,7 @@ static void s_result(struct web *w, struct web_result *r)
         }
         return;
     }
-    if (r->kind != WEB_RES_HISTORY)
+    if (r->kind != WEB_RES_HISTORY && r->kind != WEB_RES_IND)
         return;
     for (int i = 0; i < w->nsyms; i++)
         if (!strcmp(w->syms[i]->sym, r->sym)) {
@@ -520,29 +547,44 @@ static void s_result(struct web *w, struct web_result *r)
         }
     if (!y)
         return;
+    q = r->kind == WEB_RES_IND ? &y->indreq : &y->hist;
+    what = r->kind == WEB_RES_IND ? "indicator values" : "history";
     if (!r->ok) {
-        if (!y->hist_warned)
-            log_msg(LL_WARN, "web: no history for %s yet: %s; trying again "
-                    "every %d s", y->sym, r->err, HISTORY_RETRY_MS / 1000);
-        y->hist_warned = 1;
-        y->hist = HIST_FAILED;
-        y->hist_retry = mono_ms() + HISTORY_RETRY_MS;
+        /* No engine holding the symbol is no failure: its lines come
+         * from its signals, if any. */
+        if (!q->warned && !r->notfound)
+            log_msg(LL_WARN, "web: no %s for %s yet: %s; trying again "
+                    "every %d s", what, y->sym, r->err,
+                    HISTORY_RETRY_MS / 1000);
+        q->warned = !r->notfound;
+        q->state = r->notfound ? HIST_DONE : HIST_FAILED;
+        q->retry = mono_ms() + HISTORY_RETRY_MS;
+        if (r->notfound && q->again)
+            s_ask(w, y, r->kind);   /* values came meanwhile */
         return;
     }
-    y->hist = HIST_DONE;
-    if (y->hist_again)
-        s_ask_history(w, y);
-    if (y->hist_warned)
-        log_msg(LL_INFO, "web: history for %s arrived", y->sym);
-    log_msg(LL_DEBUG, "web: %zu bars of history for %s", r->nbars, y->sym);
-    if (r->nbars && !y->tf)
-        y->tf = r->bars[r->nbars - 1].tf;
-    if (s_merge(y, r->bars, r->nbars) != 0) {
-        log_msg(LL_ERROR, "web: out of memory merging history for %s",
+    q->state = HIST_DONE;
+    if (q->again)
+        s_ask(w, y, r->kind);
+    if (q->warned)
+        log_msg(LL_INFO, "web: %s for %s arrived", what, y->sym);
+    q->warned = 0;
+    if (r->kind == WEB_RES_IND) {
+        log_msg(LL_DEBUG, "web: indicator values at %zu bars of %s from %s",
+                r->npoints, y->sym, r->eng);
+        rc = web_ind_merge(y->ind, r->eng, r->points, r->npoints);
+    } else {
+        log_msg(LL_DEBUG, "web: %zu bars of history for %s", r->nbars,
                 y->sym);
-        return;
+        if (r->nbars && !y->tf)
+            y->tf = r->bars[r->nbars - 1].tf;
+        rc = s_merge(y, r->bars, r->nbars);
     }
-    s_broadcast(w, s_symbol_msg(y), (size_t)idx + 1);
+    if (rc == ERR_NOMEM)
+        log_msg(LL_ERROR, "web: out of memory merging %s for %s", what,
+                y->sym);
+    if (rc == 0)
+        s_broadcast(w, s_symbol_msg(y), (size_t)idx + 1);
 }
 
 static void s_on_worker(loop_t *loop, void *sock, int fd, void *arg)
@@ -574,8 +616,10 @@ static void s_on_status(loop_t *loop, void *arg)
 
     for (int i = 0; i < w->nsyms; i++) {
         struct wsym *y = w->syms[i];
-        if (y->hist == HIST_FAILED && now >= y->hist_retry)
-            s_ask_history(w, y);
+        if (y->hist.state == HIST_FAILED && now >= y->hist.retry)
+            s_ask(w, y, WEB_RES_HISTORY);
+        if (y->indreq.state == HIST_FAILED && now >= y->indreq.retry)
+            s_ask(w, y, WEB_RES_IND);
     }
     s_broadcast(w, s_status_msg(w), 0);
 }
@@ -727,7 +771,7 @@ static void s_bar(void *state, const struct bar *b)
      * leave a gap in the feeder's sequence: history fills it. */
     last = y->n ? s_bar_at(y, y->n - 1) : NULL;
     if (last && last->pub == b->pub && b->seq > last->seq + 1)
-        s_ask_history(w, y);
+        s_ask(w, y, WEB_RES_HISTORY);
     if (s_push_bar(y, &wb) != 0) {
         w->old_bars++;
         log_limited(&w->lim_old, LL_DEBUG, "web: %s bar at %lld is older "
@@ -765,6 +809,39 @@ static int s_write(void *state, const struct signal *s)
     return 0;
 }
 
+/* An engine's indicator values at one bar: a point of the symbol's
+ * lines. Points missing before it (the engine's warm-up, a page of the
+ * bus lost, the sink started late) come from the engines' history. */
+static void s_ind(void *state, const struct ind_msg *m)
+{
+    struct web *w = state;
+    struct wsym *y;
+    json_t *j, *ind;
+    int idx, rc;
+
+    y = s_sym(w, m->sym, &idx);
+    if (!y)
+        return;
+    rc = web_ind_add(y->ind, m->eng, &m->p, y->tf * 1000);
+    if (rc < 0) {
+        w->ignored_inds++;
+        log_limited(&w->lim_old, LL_DEBUG, "web: %s indicator values of %s "
+                    "at %lld not charted (another engine's, older, or no "
+                    "memory)", m->sym, m->eng, (long long)m->p.t);
+        return;
+    }
+    w->inds++;
+    if (rc == WEB_IND_MISSING)
+        s_ask(w, y, WEB_RES_IND);
+    ind = json_object();
+    for (int k = 0; ind && k < m->p.n; k++)
+        json_object_set_new(ind, m->p.v[k].name, isfinite(m->p.v[k].v) ?
+                            json_real(m->p.v[k].v) : json_null());
+    j = json_pack("{s:s,s:s,s:s,s:I,s:o}", "type", "ind", "sym", m->sym,
+                  "eng", m->eng, "t", (json_int_t)m->p.t, "ind", ind);
+    s_broadcast(w, s_msg(j), (size_t)idx + 1);
+}
+
 const struct sink_ops sink_web = {
     .name = "web",
     .summary = "a live dashboard in the browser: charts, signals, status",
@@ -776,6 +853,7 @@ const struct sink_ops sink_web = {
     .close = s_close,
     .attach = s_attach,
     .bar = s_bar,
+    .ind = s_ind,
 };
 
 /* }========================================================== */

@@ -1,8 +1,9 @@
 /* web_worker.c -- the web output's request actor (see web_worker.h).
  *
  * Messages on the pipe: owner -> worker, "H" followed by a symbol (a
- * history request) or "$TERM"; worker -> owner, one pointer to a
- * struct web_result, which changes owner with the message. */
+ * history request), "I" and a symbol (indicators) or "$TERM"; worker ->
+ * owner, one pointer to a struct web_result, which changes owner with the
+ * message. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -113,6 +114,68 @@ static void s_fetch_history(web_worker_t *self, const char *sym, size_t len)
     s_hand_over(self, r);
 }
 
+/* The points of an "indicators" reply into r; 0, or -1 if it is none
+ * (an error reply, or unreadable). */
+static int s_ind_reply(struct web_result *r, const msgpack_object *o)
+{
+    const msgpack_object *arr = mp_get(o, "points");
+
+    if (!mp_is(mp_get(o, "type"), "indicators") ||
+        mp_str(o, "eng", r->eng, sizeof r->eng) || !arr ||
+        arr->type != MSGPACK_OBJECT_ARRAY)
+        return -1;
+    r->points = malloc((arr->via.array.size ? arr->via.array.size : 1) *
+                       sizeof *r->points);
+    if (!r->points)
+        return -1;
+    for (uint32_t i = 0; i < arr->via.array.size; i++)
+        if (ind_msg_unpack_point(&arr->via.array.ptr[i],
+                                 &r->points[r->npoints]) == 0 &&
+            (!r->npoints ||
+             r->points[r->npoints].t > r->points[r->npoints - 1].t))
+            r->npoints++;
+    return 0;
+}
+
+/* Asks the engines in turn for the indicator values of sym; the first
+ * that holds the symbol answers. */
+static void s_fetch_ind(web_worker_t *self, const char *sym, size_t len,
+                        struct mp_body *body)
+{
+    struct web_result *r = calloc(1, sizeof *r);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int answered = 0;
+
+    if (!r)
+        return;
+    r->kind = WEB_RES_IND;
+    memcpy(r->sym, sym, len);       /* len < SYM_MAX */
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    ind_msg_pack_request(&pk, r->sym, self->nbars < IND_MSG_REQ_MAX ?
+                         self->nbars : IND_MSG_REQ_MAX);
+    snprintf(r->err, sizeof r->err, "no engine to ask (--status)");
+    for (int i = self->nhist; i < self->nep && !r->ok; i++) {
+        char *reply = NULL;
+        size_t rlen = 0;
+        const msgpack_object *o;
+        if (bus_request(self->ep[i], &sb, WEB_HISTORY_TIMEOUT_MS, &reply,
+                        &rlen, r->err) != ERR_OK)
+            continue;
+        answered++;
+        o = mp_body_decode(body, reply, rlen);
+        r->ok = o && s_ind_reply(r, o) == 0;
+        if (!r->ok)
+            snprintf(r->err, sizeof r->err, "no engine holds %s", r->sym);
+        free(reply);
+    }
+    r->notfound = !r->ok && answered == self->nep - self->nhist;
+    msgpack_sbuffer_destroy(&sb);
+    r->at = wall_ms();
+    s_hand_over(self, r);
+}
+
 static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
 {
     struct web_result *r = calloc(1, sizeof *r);
@@ -180,6 +243,8 @@ static void *s_run(void *arg)
             break;
         if (n > 1 && n <= (int)sizeof buf && buf[0] == 'H')
             s_fetch_history(self, buf + 1, (size_t)n - 1);
+        else if (n > 1 && n <= (int)sizeof buf && buf[0] == 'I')
+            s_fetch_ind(self, buf + 1, (size_t)n - 1, &body);
     }
     mp_body_free(&body);
     return NULL;
@@ -258,15 +323,26 @@ void *web_worker_pipe(web_worker_t *self)
     return self->pipe;
 }
 
-int web_worker_history(web_worker_t *self, const char *sym)
+/* Queues request `kind` ('H', 'I') for sym. 0 or ERR_IO. */
+static int s_queue(web_worker_t *self, char kind, const char *sym)
 {
     char buf[SYM_MAX + 1];
-    int n = snprintf(buf, sizeof buf, "H%s", sym);
+    int n = snprintf(buf, sizeof buf, "%c%s", kind, sym);
 
     if (n < 0 || n >= (int)sizeof buf ||
         zmq_send(self->pipe, buf, (size_t)n, 0) != n)
         return ERR_IO;
     return 0;
+}
+
+int web_worker_history(web_worker_t *self, const char *sym)
+{
+    return s_queue(self, 'H', sym);
+}
+
+int web_worker_indicators(web_worker_t *self, const char *sym)
+{
+    return s_queue(self, 'I', sym);
 }
 
 struct web_result *web_worker_recv(web_worker_t *self)
@@ -285,6 +361,7 @@ void web_result_free(struct web_result **r_p)
     if (!r)
         return;
     free(r->bars);
+    free(r->points);
     free(r->json);
     free(r);
     *r_p = NULL;
@@ -298,4 +375,9 @@ const char *web_worker_endpoint(const web_worker_t *self, int i)
 int web_worker_endpoints(const web_worker_t *self)
 {
     return self->nep;
+}
+
+int web_worker_engines(const web_worker_t *self)
+{
+    return self->nep - self->nhist;
 }

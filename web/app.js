@@ -2,8 +2,12 @@
  * indicator lines, the signal table and the components' status, kept
  * live over the sink's WebSocket (livetrade-sink web).
  *
- * Messages (JSON): "status", "symbol" (a symbol's bars and signals: the
- * snapshot, and again when history arrives), "bar", "signal", "pong".
+ * Messages (JSON): "status", "symbol" (a symbol's bars, signals and the
+ * engine's indicator values per bar: the snapshot, and again when history
+ * arrives), "bar", "signal", "ind" (one bar's indicator values), "pong".
+ * The indicator lines have a point per bar from the engine's values; only
+ * when no engine sends them are they drawn through the values the signals
+ * carry (a point per signal).
  * window.ltDashboard.state() reports what the charts hold, for checks. */
 (function () {
   'use strict';
@@ -79,7 +83,8 @@
       wickUpColor: '#26a69a', wickDownColor: '#ef5350',
     });
     y = { sym: sym, chart: chart, candles: candles, lines: {}, tfEl: tf,
-          legend: legend, lastTime: null, markers: [], tf: 0, bars: 0 };
+          legend: legend, lastTime: null, markers: [], tf: 0, bars: 0,
+          perBar: false };           // lines from the engine's values
     symbols[sym] = y;
     return y;
   }
@@ -116,7 +121,7 @@
     l = { series: y.chart.addLineSeries({ color: color, lineWidth: 2,
             priceLineVisible: false, lastValueVisible: false,
             crosshairMarkerVisible: false, title: name }),
-          points: new Map() };
+          points: new Map(), last: null };
     y.lines[name] = l;
     var key = el('span');
     var sw = el('i');
@@ -127,13 +132,15 @@
     return l;
   }
 
-  /* The symbol's markers and indicator lines from its signals. */
+  /* The symbol's markers, and its indicator lines from its signals while
+   * no engine sends their values per bar. */
   function redraw(y) {
     var mine = signals.filter(function (s) { return s.symbol === y.sym; });
     y.markers = mine.map(marker).sort(function (a, b) {
       return a.time - b.time;
     });
     y.candles.setMarkers(y.markers);
+    if (y.perBar) return;
     mine.forEach(function (s) {
       var ind = s.indicators || {};
       Object.keys(ind).forEach(function (name) {
@@ -148,6 +155,54 @@
         return a[0] - b[0];
       }).map(function (p) { return { time: p[0], value: p[1] }; });
       l.series.setData(data);
+      l.last = data.length ? data[data.length - 1].time : null;
+    });
+  }
+
+  /* From now on the lines are the engine's, a point per bar. */
+  function perBar(y) {
+    if (y.perBar) return;
+    y.perBar = true;
+    Object.keys(y.lines).forEach(function (name) {
+      y.lines[name].points.clear();
+      y.lines[name].series.setData([]);
+      y.lines[name].last = null;
+    });
+  }
+
+  /* The engine's values at every bar held: {names, points: [[t, v...]]}. */
+  function setLines(y, ind) {
+    perBar(y);
+    var names = ind.names || [];
+    Object.keys(y.lines).forEach(function (name) {
+      if (names.indexOf(name) < 0) {
+        y.lines[name].series.setData([]);
+        y.lines[name].last = null;
+      }
+    });
+    names.forEach(function (name, k) {
+      var l = lineFor(y, name), data = [];
+      (ind.points || []).forEach(function (p) {
+        var v = p[k + 1], t = Math.floor(p[0] / 1000);
+        if (typeof v === 'number' && isFinite(v) &&
+            (!data.length || t > data[data.length - 1].time))
+          data.push({ time: t, value: v });
+      });
+      l.series.setData(data);
+      l.last = data.length ? data[data.length - 1].time : null;
+    });
+  }
+
+  function onInd(m) {
+    var y = chartFor(m.sym), t = Math.floor(m.t / 1000);
+    perBar(y);
+    Object.keys(m.ind || {}).forEach(function (name) {
+      var v = m.ind[name];
+      if (typeof v !== 'number' || !isFinite(v)) return;
+      var l = lineFor(y, name);
+      if (l.last !== null && t < l.last) return;
+      l.series.update({ time: t, value: v });
+      l.last = t;
     });
   }
 
@@ -159,6 +214,7 @@
     y.bars = data.length;
     y.lastTime = data.length ? data[data.length - 1].time : null;
     (m.signals || []).forEach(addSignal);
+    if (m.ind && m.ind.points && m.ind.points.length) setLines(y, m.ind);
     redraw(y);
     renderSignals();
   }
@@ -318,6 +374,7 @@
       if (m.type === 'symbol') onSymbol(m);
       else if (m.type === 'bar') onBar(m);
       else if (m.type === 'signal') onSignal(m);
+      else if (m.type === 'ind') onInd(m);
       else if (m.type === 'status') { status = m; renderStatus(); }
     };
     ws.onclose = function () {
@@ -344,15 +401,19 @@
                   symbols: {} };
       Object.keys(symbols).forEach(function (k) {
         var y = symbols[k];
-        var lines = {};
+        var lines = {}, ranges = {};
         Object.keys(y.lines).forEach(function (n) {
-          lines[n] = y.lines[n].series.data().length;
+          var d = y.lines[n].series.data();
+          lines[n] = d.length;
+          ranges[n] = d.length ? [d[0].time, d[d.length - 1].time] : null;
         });
         out.symbols[k] = {
           candles: y.candles.data().length,
           markers: y.candles.markers().length,
           markerIds: y.candles.markers().map(function (m) { return m.id; }),
           lines: lines,
+          lineRanges: ranges,
+          linesPerBar: y.perBar,
           lastTime: y.lastTime,
         };
       });

@@ -1,11 +1,12 @@
 /* fuzz_request.c -- a request to a feeder or an engine: msgpack decoding,
- * then the history and replay request parsers. */
+ * then the history, indicators and replay request parsers. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "history.h"
 #include "mp.h"
+#include "msg_ind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct history_req r;
     char err[ERR_LEN];
     uint64_t after, n;
-    int64_t since_ts;
+    int64_t since_ts, points;
+    char sym[SYM_MAX];
 
     if (!ready) {
         mp_body_init(&body);
@@ -28,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (mp_is(mp_get(o, "type"), "history"))
         history_req_parse(o, &r, err);
+    else if (mp_is(mp_get(o, "type"), "indicators"))
+        ind_msg_req_parse(o, sym, &points, err);
     else
         replay_req_parse(o, 10000, &after, &since_ts, &n, err);
     return 0;

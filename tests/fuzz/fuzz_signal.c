@@ -1,11 +1,13 @@
 /* fuzz_signal.c -- a signal message body from the bus: msgpack decoding,
- * signal_unpack, and for a good one its JSON line (what sinks write). */
+ * signal_unpack, and for a good one its JSON line (what sinks write);
+ * the same body as an indicator message (ind|, the web sink). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "err.h"
 #include "mp.h"
+#include "msg_ind.h"
 #include "msg_signal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const msgpack_object *o;
     char err[ERR_LEN];
     struct signal s;
+    struct ind_msg m;
 
     if (!ready) {
         mp_body_init(&body);
@@ -29,5 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(line);
         json_decref(j);
     }
+    if (o)
+        ind_msg_unpack(o, &m, err);
     return 0;
 }

@@ -1,10 +1,12 @@
 """livetrade-sink web: a demo feeder, an sma_cross engine and the web
 sink, with the dashboard opened in headless Chromium (driven over the
 Chrome DevTools Protocol). The charts must show every bar the feeder
-published and a marker for every signal a test subscriber caught on the
-engine's PUB; a page opened late and a sink started late show the same
-history; the token, bad flags, bad browser messages and a client that
-stops reading are checked against the real process."""
+published, a marker for every signal a test subscriber caught on the
+engine's PUB, and the strategy's indicator lines with a point for every
+bar the engine holds once each SMA has its window; a page opened late and
+a sink started late show the same history; the token, bad flags, bad
+browser messages and a client that stops reading are checked against the
+real process."""
 import asyncio
 import base64
 import json
@@ -289,6 +291,27 @@ class Web(unittest.TestCase):
                 return None
         return st
 
+    def lines_match(self, session, bars, engine):
+        """The page's state once each symbol's sma1 and sma2 lines have a
+        point for every candle from the engine's first bar with a value
+        (its n-th) on; engine: the engine's status."""
+        st = self.browser.state(session)
+        self.last_state = st
+        if not st:
+            return None
+        held = {s["sym"]: s["first_t"] for s in engine["symbols"]}
+        for sym in SYMS:
+            y = st["symbols"].get(sym)
+            if not y or not y["linesPerBar"]:
+                return None
+            for name, n in (("sma1", 10), ("sma2", 20)):
+                want = [b["t"] // 1000 for b in bars[sym]
+                        if b["t"] >= held[sym] + (n - 1) * 60000]
+                if (y["lines"].get(name) != len(want) or
+                        y["lineRanges"][name] != [want[0], want[-1]]):
+                    return None
+        return st
+
     # -- tests ----------------------------------------------------------
 
     def test_dashboard_live_and_late(self):
@@ -325,11 +348,22 @@ class Web(unittest.TestCase):
             raise
         self.assertEqual(got["signals"], len(signals))
         self.assertEqual(got["components"], 2)
+        # sma_cross's indicators: a point per bar, not one per signal --
+        # the engine warmed up on ~21 bars, then took most of the 200
+        # live (those the feeder published before its warm-up came from
+        # history).
+        try:
+            got = lt.wait_until(lambda: self.lines_match(page, bars, st),
+                                30, "the indicator lines to have a point "
+                                "per bar")
+        except AssertionError:
+            print("page:", json.dumps(self.last_state)[:3000])
+            print("engine:", st["symbols"])
+            raise
         for sym in SYMS:
-            # sma_cross's indicators, one point per signal of the symbol
             n = len([s for s in signals if s["sym"] == sym])
-            self.assertEqual(got["symbols"][sym]["lines"],
-                             {"sma1": n, "sma2": n} if n else {})
+            self.assertGreater(got["symbols"][sym]["lines"]["sma2"],
+                               max(COUNT // 2, 3 * n))
         rows = self.browser.eval(
             page, "Array.from(document.querySelectorAll('#signals tbody "
             "tr')).map(r => r.dataset.id)")
@@ -351,6 +385,8 @@ class Web(unittest.TestCase):
                             60, "the late page to show every candle and "
                             "marker")
         self.assertEqual(got["connects"], 1)
+        lt.wait_until(lambda: self.lines_match(late, bars, st), 30,
+                      "the late page's indicator lines")
         self.assertEqual(web.stop(), 0)
         self.assertNotIn("ERROR", web.stderr())
 
@@ -359,7 +395,8 @@ class Web(unittest.TestCase):
         port = free_port()
         self.engine()
         self.feeder("--count", str(COUNT), "--interval", "0")
-        lt.wait_until(self.engine_done, 90, "the engine to take every bar")
+        st = lt.wait_until(self.engine_done, 90, "the engine to take every "
+                           "bar")
         bars = self.feed_bars()
         # Started after the feed ended: no bar comes on the bus any more;
         # the engine's status names its symbols, and their charts come
@@ -374,6 +411,9 @@ class Web(unittest.TestCase):
                      len(bars[s]) for s in SYMS)
             return ok and st
         lt.wait_until(charted, 60, "the history candles")
+        # ... and the indicator lines from the engine's "indicators".
+        lt.wait_until(lambda: self.lines_match(page, bars, st), 30,
+                      "the indicator lines from the engine's history")
         png = self.browser.screenshot(
             page, os.path.join(OUTPUT, "web-history.png"))
         self.assertGreater(len(png), 10000)

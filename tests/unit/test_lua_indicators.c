@@ -276,6 +276,25 @@ static void test_signal_names(void **state)
     assert_true(isnan(strategy_ind_value(st, 9, 1)));
     assert_true(strategy_ind_value(st, 2, 1) ==
                 strategy_ind_value(st, 0, 1) - strategy_ind_value(st, 1, 1));
+    /* At any bar held, runner_ind_at gives what a signal of that bar
+     * carried (the engine's ind| messages and "indicators" replies). */
+    for (int k = 0; k < x.n && k < 128; k++) {
+        struct sig_ind v[SIG_MAX_IND];
+        size_t i = (size_t)((x.s[k].t - (int64_t)x.r.data.time.v[0]) /
+                            60000);
+        assert_int_equal(runner_ind_at(&x.r, i, v), 9);
+        for (int j = 0; j < 9; j++) {
+            assert_string_equal(v[j].name, want[j]);
+            assert_memory_equal(&v[j].v, &x.s[k].ind[j].v, sizeof v[j].v);
+        }
+    }
+    {
+        struct sig_ind v[SIG_MAX_IND];
+        assert_int_equal(runner_ind_at(&x.r, x.r.data.time.len, v), 9);
+        assert_true(isnan(v[0].v));     /* past the last bar */
+        runner_ind_at(&x.r, 0, v);
+        assert_true(isnan(v[3].v));     /* RSI(5) before it is valid */
+    }
     stop(&x);
 }
 

@@ -18,6 +18,7 @@
 #include "history.h"
 #include "mp.h"
 #include "msg_bar.h"
+#include "msg_ind.h"
 #include "msg_signal.h"
 
 static struct bar sample_bar(void)
@@ -251,6 +252,128 @@ static void test_signal_roundtrip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Indicator values: the ind| message and a reply's points round-trip
+ * (NaN stays NaN); the "indicators" request is parsed, n cut to its
+ * bound, bad ones refused. */
+static void test_ind_roundtrip(void **state)
+{
+    struct ind_msg a, b;
+    struct ind_point p;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    const msgpack_object *o;
+    char err[ERR_LEN], sym[SYM_MAX];
+    int64_t n;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    mp_body_init(&body);
+    memset(&a, 0, sizeof a);
+    snprintf(a.eng, sizeof a.eng, "eng-1");
+    snprintf(a.sym, sizeof a.sym, "BRK.B");
+    a.p.t = 1764000000000LL;
+    a.p.n = 2;
+    snprintf(a.p.v[0].name, sizeof a.p.v[0].name, "sma1");
+    a.p.v[0].v = 186.5;
+    snprintf(a.p.v[1].name, sizeof a.p.v[1].name, "sma2");
+    a.p.v[1].v = NAN;
+    ind_msg_pack(&pk, &a);
+    o = mp_body_decode(&body, sb.data, sb.size);
+    assert_true(mp_is(mp_get(o, "type"), "ind"));
+    assert_int_equal(ind_msg_unpack(o, &b, err), ERR_OK);
+    assert_string_equal(b.eng, "eng-1");
+    assert_string_equal(b.sym, "BRK.B");
+    assert_true(b.p.t == a.p.t && b.p.n == 2);
+    assert_string_equal(b.p.v[1].name, "sma2");
+    assert_true(b.p.v[0].v == 186.5 && isnan(b.p.v[1].v));
+
+    msgpack_sbuffer_clear(&sb);
+    ind_msg_pack_point(&pk, &a.p);
+    o = mp_body_decode(&body, sb.data, sb.size);
+    assert_int_equal(ind_msg_unpack_point(o, &p), 0);
+    assert_true(p.t == a.p.t && p.n == 2 && p.v[0].v == 186.5);
+
+    /* A signal's body is no indicator message. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 3);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "sig");
+    mp_kstr(&pk, "sym", "AAPL");
+    assert_int_equal(ind_msg_unpack(mp_body_decode(&body, sb.data,
+                                                   sb.size), &b, err),
+                     ERR_PARSE);
+
+    msgpack_sbuffer_clear(&sb);
+    ind_msg_pack_request(&pk, "AAPL", 1000000);
+    o = mp_body_decode(&body, sb.data, sb.size);
+    assert_int_equal(ind_msg_req_parse(o, sym, &n, err), ERR_OK);
+    assert_string_equal(sym, "AAPL");
+    assert_int_equal(n, IND_MSG_REQ_MAX);
+    for (int i = 0; i < 2; i++) {       /* n not positive; not a symbol */
+        msgpack_sbuffer_clear(&sb);
+        ind_msg_pack_request(&pk, i ? "AA|PL" : "AAPL", i ? 10 : 0);
+        o = mp_body_decode(&body, sb.data, sb.size);
+        assert_int_equal(ind_msg_req_parse(o, sym, &n, err), ERR_PARSE);
+        assert_non_null(strstr(err, i ? "'sym'" : "'n'"));
+    }
+    mp_body_free(&body);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Reads the publisher's subscriptions until side_subs is `want`. */
+static int s_side_subs(struct bus_pub *p, int want)
+{
+    for (int i = 0; i < 250 && p->side_subs != want; i++) {
+        zmq_pollitem_t pi = { p->sock, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&pi, 1, 20);
+        bus_pub_read_subs(p, "sig|");
+    }
+    return p->side_subs;
+}
+
+/* A publisher counts the subscriptions its side messages (ind|) would
+ * reach, apart from those to signals, and forgets a subscriber's when it
+ * goes away. */
+static void test_side_subs(void **state)
+{
+    const char *ep = "inproc://side";
+    struct bus_pub p;
+    char err[ERR_LEN];
+    void *a, *b, *c;
+    (void)state;
+
+    assert_int_equal(bus_pub_init(&p, ep, "eng", err), ERR_OK);
+    p.side_kind = "ind|";
+    a = bus_connect_sub(ep, err);
+    b = bus_connect_sub(ep, err);
+    c = bus_connect_sub(ep, err);
+    assert_true(a && b && c);
+    bus_subscribe(a, "sig", NULL);
+    bus_subscribe(a, "ind", "AAPL");
+    bus_subscribe(b, "ind", "AAPL");
+    bus_subscribe(c, "bar", NULL);
+    assert_int_equal(s_side_subs(&p, 2), 2);
+    assert_int_equal(p.subscribers, 1);
+    zmq_setsockopt(c, ZMQ_SUBSCRIBE, "", 0);    /* everything */
+    assert_int_equal(s_side_subs(&p, 3), 3);
+    bus_close(&a);                  /* gone without unsubscribing, while
+                                       b holds the same topic */
+    assert_int_equal(s_side_subs(&p, 2), 2);
+    assert_int_equal(p.subscribers, 0);
+    zmq_setsockopt(b, ZMQ_UNSUBSCRIBE, "ind|AAPL|", 9);
+    assert_int_equal(s_side_subs(&p, 1), 1);
+    bus_close(&c);
+    assert_int_equal(s_side_subs(&p, 0), 0);
+    /* Nobody: a side message goes nowhere, without waiting. */
+    msgpack_pack_nil(&p.pk);
+    assert_int_equal(bus_pub_send_side(&p, "ind|AAPL|"), 0);
+    assert_int_equal(p.sent, 0);
+    bus_close(&b);
+    bus_pub_free(&p);
+}
+
 /* Subscribing to AAPL delivers AAPL only, never AAPLX or AAPL.B, over a
  * real PUB/SUB pair. */
 static void test_topics(void **state)
@@ -399,6 +522,8 @@ int main(void)
         cmocka_unit_test(test_bar_roundtrip),
         cmocka_unit_test(test_bar_rejects),
         cmocka_unit_test(test_signal_roundtrip),
+        cmocka_unit_test(test_ind_roundtrip),
+        cmocka_unit_test(test_side_subs),
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),

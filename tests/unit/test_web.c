@@ -1,6 +1,6 @@
 /* test_web.c -- the web output's pure parts: --listen and --token
- * checks, the token comparison, and the per-symbol bar store (live bars,
- * corrections, history merged in, the bound). */
+ * checks, the token comparison, the per-symbol bar store (live bars,
+ * corrections, history merged in, the bound) and indicator lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include "../../sink/web.c"
 #include "../../sink/web_http.c"
+#include "../../sink/web_ind.c"
 #include "../../sink/web_worker.c"
 
 static void test_listen(void **st)
@@ -129,6 +130,73 @@ static void test_store(void **st)
     assert_null(y);
 }
 
+static struct ind_point s_point(int64_t t, double a, double b)
+{
+    struct ind_point p;
+
+    memset(&p, 0, sizeof p);
+    p.t = t;
+    p.n = 2;
+    snprintf(p.v[0].name, sizeof p.v[0].name, "sma1");
+    snprintf(p.v[1].name, sizeof p.v[1].name, "sma2");
+    p.v[0].v = a;
+    p.v[1].v = b;
+    return p;
+}
+
+/* The indicator lines: live points, a point per bar; history merged in;
+ * the bound; one engine's lines; new names start them again. */
+static void test_ind_store(void **st)
+{
+    web_ind_t *x = web_ind_new(4);
+    struct ind_point p, h[5];
+    json_t *j;
+    char *s;
+    (void)st;
+
+    /* the first live point: kept, but the bars before it are missing */
+    p = s_point(10, 1, NAN);
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_MISSING);
+    p = s_point(11, 2, NAN);
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_KEPT);
+    p = s_point(11, 3, 30);             /* the same bar: replaced */
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_KEPT);
+    p = s_point(13, 4, 40);             /* a bar skipped */
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_MISSING);
+    p = s_point(12, 9, 9);              /* older than the last */
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), ERR_INVALID);
+    p = s_point(14, 9, 9);              /* another engine's */
+    assert_int_equal(web_ind_add(x, "e2", &p, 1), ERR_INVALID);
+    assert_int_equal(web_ind_merge(x, "e2", &p, 1), ERR_INVALID);
+    assert_int_equal(web_ind_count(x), 3);
+
+    /* history 8..12: held points win their bars; the newest 4 kept */
+    for (int i = 0; i < 5; i++)
+        h[i] = s_point(8 + i, 100 + i, i < 2 ? NAN : 200 + i);
+    assert_int_equal(web_ind_merge(x, "e1", h, 5), 0);
+    assert_int_equal(web_ind_count(x), 4);
+    j = web_ind_json(x);
+    s = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(s, "{\"eng\":\"e1\",\"names\":[\"sma1\","
+                        "\"sma2\"],\"points\":[[10,1.0,null],[11,3.0,30.0],"
+                        "[12,104.0,204.0],[13,4.0,40.0]]}");
+    free(s);
+    json_decref(j);
+
+    /* the ring keeps the newest 4 */
+    p = s_point(14, 5, 50);
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_KEPT);
+    assert_int_equal(web_ind_count(x), 4);
+
+    /* a reloaded strategy with other indicators starts the lines again */
+    p = s_point(15, 6, 60);
+    snprintf(p.v[1].name, sizeof p.v[1].name, "rsi");
+    assert_int_equal(web_ind_add(x, "e1", &p, 1), WEB_IND_MISSING);
+    assert_int_equal(web_ind_count(x), 1);
+    web_ind_destroy(&x);
+    assert_null(x);
+}
+
 static void test_msg_refs(void **st)
 {
     struct web_msg *m = web_msg_new("{\"type\":\"x\"}", 12), *m2;
@@ -151,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_ind_store),
         cmocka_unit_test(test_msg_refs),
     };
     return cmocka_run_group_tests_name("web", tests, NULL, NULL);

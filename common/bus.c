@@ -177,18 +177,14 @@ int bus_pub_stalled(const struct bus_pub *p)
     return mono_ms() < p->stalled_until;
 }
 
-int bus_pub_send(struct bus_pub *p, const char *topic)
+/* The end of a send: clears sb, counts, and after a failure (a send that
+ * timed out, or any while stalled) logs the drop; `stall` starts a
+ * stalled period. */
+static int s_sent(struct bus_pub *p, const char *topic, int rc, int stall)
 {
-    /* After a send timed out a subscriber is stalled: for BUS_STALL_MS,
-     * drop at once instead of waiting BUS_SEND_TIMEOUT_MS per message, so
-     * the publisher still serves its requests (history, status). */
-    int wait = mono_ms() < p->stalled_until ? ZMQ_DONTWAIT : 0;
-    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE | wait);
-    if (rc >= 0)
-        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
     msgpack_sbuffer_clear(&p->sb);
     p->last_send = mono_ms();
-    if (rc < 0 && !wait)
+    if (rc < 0 && stall)
         p->stalled_until = p->last_send + BUS_STALL_MS;
     if (rc < 0) {
         static struct log_limit lim = LOG_LIMIT_INIT;
@@ -201,6 +197,36 @@ int bus_pub_send(struct bus_pub *p, const char *topic)
     }
     p->sent++;
     return 0;
+}
+
+int bus_pub_send(struct bus_pub *p, const char *topic)
+{
+    /* After a send timed out a subscriber is stalled: for BUS_STALL_MS,
+     * drop at once instead of waiting BUS_SEND_TIMEOUT_MS per message, so
+     * the publisher still serves its requests (history, status). */
+    int wait = mono_ms() < p->stalled_until ? ZMQ_DONTWAIT : 0;
+    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE | wait);
+    if (rc >= 0)
+        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
+    return s_sent(p, topic, rc, !wait);
+}
+
+int bus_pub_try_send(struct bus_pub *p, const char *topic)
+{
+    int stalled = mono_ms() < p->stalled_until;
+    int rc = zmq_send(p->sock, topic, strlen(topic),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc < 0 && errno == EAGAIN && !stalled)
+        return 1;                   /* sb kept for another try */
+    if (rc >= 0)                    /* the first frame in, the rest goes */
+        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
+    return s_sent(p, topic, rc, 0);
+}
+
+void bus_pub_give_up(struct bus_pub *p, const char *topic)
+{
+    errno = EAGAIN;
+    s_sent(p, topic, -1, 1);
 }
 
 int bus_pub_send_side(struct bus_pub *p, const char *topic)

@@ -74,6 +74,15 @@ int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
 void bus_pub_free(struct bus_pub *p);
 /* Sends sb's content under topic, then clears sb. 0 or -1 (dropped). */
 int bus_pub_send(struct bus_pub *p, const char *topic);
+/* Sends sb's content under topic without ever waiting: 1 if a subscriber
+ * is full (sb is kept for another try), else as bus_pub_send() (while
+ * stalled a full subscriber means a drop, -1). For a source that can hold
+ * its next message back (a pull source) and go on serving requests. */
+int bus_pub_try_send(struct bus_pub *p, const char *topic);
+/* Gives up on a message bus_pub_try_send() could not send for
+ * BUS_SEND_TIMEOUT_MS: counted and logged as dropped, sb cleared, and a
+ * stalled period begins, as after a timed-out bus_pub_send(). */
+void bus_pub_give_up(struct bus_pub *p, const char *topic);
 /* Sends sb's content under topic as a side message: not part of the
  * stream (no counters, no effect on heartbeats or stalls) and never
  * waiting -- dropped at once (-1) if a subscriber it goes to is full.

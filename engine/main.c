@@ -36,7 +36,9 @@
 #define RECOVER_MAX 100000          /* bars fetched to fill one gap */
 #define MARK_MS 5000                /* marks of symbols that moved on */
 #define WARM_SLICE_MS 50            /* warm-up work per tick, at most */
+#define WARM_TICK_MS 10             /* between warm-up slices */
 #define DEFER_MAX 2000000           /* messages read while a request waits */
+#define DEFER_BATCH 512             /* of them read at once */
 
 /* A bar bus message read while a history request waited. */
 struct deferred {
@@ -70,6 +72,8 @@ struct sym {
     int64_t last_rx;                /* mono ms of the newest bar received
                                        (at start: the start) */
     int stale;                      /* silent past --stale-after */
+    int hist_i;                     /* the history endpoint that has it
+                                       (from the feeders' status), -1 */
 };
 
 struct engine {
@@ -119,6 +123,9 @@ struct engine {
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
+    int64_t route_next;             /* mono ms: s_route() may ask again */
+    uint32_t route_done;            /* endpoints whose status was read */
+    int warm_timer;                 /* loop timer of s_on_warm */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
     /* monitoring */
@@ -555,14 +562,22 @@ static int s_history(const struct history_req *r, struct bar **bars,
                      size_t *n, uint64_t *seq)
 {
     char list[1024], *eps[16], err[ERR_LEN];
-    int neps, rc = ERR_NOTFOUND;
+    int neps, rc = ERR_NOTFOUND, k = s_find(r->sym);
+    int first = k >= 0 ? E.syms[k].hist_i : -1;
 
     snprintf(list, sizeof list, "%s", E.hist_ep);
     neps = split_list(list, eps, 16);
-    for (int i = 0; i < neps; i++) {
+    if (first >= neps)
+        first = -1;
+    /* The symbol's own feeder first (s_route), then the others. */
+    for (int j = first >= 0 ? -1 : 0; j < neps; j++) {
+        int i = j < 0 ? first : j;
         size_t bad;
-        int r1 = history_fetch(eps[i], r, HISTORY_TIMEOUT_MS, bars, n, seq,
-                               &bad, err);
+        int r1;
+        if (j >= 0 && i == first)
+            continue;
+        r1 = history_fetch(eps[i], r, HISTORY_TIMEOUT_MS, bars, n, seq,
+                           &bad, err);
         if (r1 == ERR_OK) {
             if (bad)
                 log_msg(LL_WARN, "%s: %zu invalid bar(s) in history from "
@@ -580,6 +595,67 @@ static int s_history(const struct history_req *r, struct bar **bars,
 }
 
 static void s_recover(struct sym *y, uint64_t missing);
+
+/* Learns which history endpoint serves each symbol from the feeders'
+ * status replies (their "syms"), so that warm-ups and gap fills ask that
+ * feeder first instead of every one in turn: with many symbols over
+ * several feeders this divides the requests by the number of feeders.
+ * Endpoints that do not answer are asked again on a later call. */
+static void s_route(void)
+{
+    char list[1024], *eps[16], err[ERR_LEN], name[SYM_MAX];
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int neps, routed = 0;
+
+    if (mono_ms() < E.route_next || !E.hist_ep || !*E.hist_ep)
+        return;
+    E.route_next = mono_ms() + 5000;
+    snprintf(list, sizeof list, "%s", E.hist_ep);
+    neps = split_list(list, eps, 16);
+    if (neps < 2) {
+        E.route_next = INT64_MAX;   /* one feeder: nothing to choose */
+        return;
+    }
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    for (int i = 0; i < neps && i < 32; i++) {
+        char *reply = NULL;
+        size_t len = 0;
+        msgpack_unpacked u;
+        const msgpack_object *syms;
+        if (E.route_done & (1u << i))
+            continue;
+        if (bus_request(eps[i], &sb, HISTORY_TIMEOUT_MS, &reply, &len,
+                        err) != 0)
+            continue;               /* asked again later */
+        E.route_done |= 1u << i;
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, reply, len, NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            (syms = mp_get(&u.data, "syms")) != NULL &&
+            syms->type == MSGPACK_OBJECT_ARRAY) {
+            for (uint32_t j = 0; j < syms->via.array.size; j++) {
+                int k;
+                if (mp_str(&syms->via.array.ptr[j], "sym", name,
+                           sizeof name) == 0 && (k = s_find(name)) >= 0 &&
+                    E.syms[k].hist_i < 0) {
+                    E.syms[k].hist_i = i;
+                    routed++;
+                }
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+        free(reply);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (routed)
+        log_msg(LL_INFO, "history: %d symbol(s) routed to their feeder from "
+                "the feeders' status", routed);
+}
 
 /* A live bar, checked against the stream position of the last bar taken:
  * a repeat (already had from history) is skipped, a gap is filled from
@@ -931,7 +1007,11 @@ static void s_defer(void *arg)
     zmq_msg_t msg;
     (void)arg;
 
-    while (E.ndeferred < DEFER_MAX) {
+    /* A batch at a time: bus_request() looks at its reply in between,
+     * which a subscription that never runs dry would otherwise hold off
+     * for as long as the feeders keep publishing at full speed. */
+    for (int batch = 0; batch < DEFER_BATCH && E.ndeferred < DEFER_MAX;
+         batch++) {
         struct deferred *d;
         int n = bus_recv(E.sub, topic, sizeof topic, &msg);
         if (n == -1)
@@ -1253,23 +1333,29 @@ static void s_reload(void)
     }
 }
 
-static void s_on_tick(loop_t *loop, void *arg)
+/* Warm-up work, every WARM_TICK_MS while symbols are warming (then the
+ * timer all but stops): at most WARM_SLICE_MS at a time, so bars keep
+ * being read in between, but often, so that a thousand symbols warm up
+ * while their feeders publish at full speed. */
+static void s_on_warm(loop_t *loop, void *arg)
 {
-    (void)loop; (void)arg;
-    if (proc_reload) {
-        proc_reload = 0;
-        s_reload();
+    (void)arg;
+    if (!E.warming) {
+        if (loop)
+            loop_set_timer(loop, E.warm_timer, 60000);
+        return;
     }
-    if (E.warming && E.pub.subscribers < E.wait_subs) {
+    if (E.pub.subscribers < E.wait_subs) {
         if (!E.wait_logged++)
             log_msg(LL_INFO, "waiting for %lld signal subscriber(s) before "
                     "going live", (long long)E.wait_subs);
-    } else if (E.warming) {
+    } else {
         int64_t now = mono_ms();
         /* After one symbol's request goes unanswered, leave the others
          * for the next tick rather than wait once per symbol; and give
          * the bar subscription its turn every WARM_SLICE_MS, so that
          * feeders are never pushed back by an engine warming up. */
+        s_route();
         for (int k = 0; k < E.nsym && !proc_stop; k++) {
             if (!E.syms[k].live && now >= E.syms[k].next_try &&
                 s_warm(&E.syms[k]) < 0)
@@ -1277,6 +1363,15 @@ static void s_on_tick(loop_t *loop, void *arg)
             if (mono_ms() - now >= WARM_SLICE_MS)
                 break;
         }
+    }
+}
+
+static void s_on_tick(loop_t *loop, void *arg)
+{
+    (void)loop; (void)arg;
+    if (proc_reload) {
+        proc_reload = 0;
+        s_reload();
     }
     if (E.journal) {
         int64_t now = mono_ms();
@@ -1503,6 +1598,7 @@ static int s_setup(int argc, char **argv)
         }
         y->first_live_t = -1;
         y->jt = y->mark_t = y->marked_t = -1;
+        y->hist_i = -1;
         y->last_rx = mono_ms();
     }
     rc = s_index_build();
@@ -1584,9 +1680,11 @@ int main(int argc, char **argv)
     loop_add_socket(loop, E.router, s_on_request, NULL);
     loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
     loop_add_timer(loop, 100, s_on_tick, NULL);
+    E.warm_timer = loop_add_timer(loop, WARM_TICK_MS, s_on_warm, NULL);
     if (s_metrics_open(loop))
         return 1;
-    s_on_tick(loop, NULL);          /* first warm-up attempt right away */
+    s_on_tick(loop, NULL);
+    s_on_warm(loop, NULL);          /* first warm-up attempt right away */
     rc = loop_run(loop);
 
     /* Drain: bars already received are still processed. */

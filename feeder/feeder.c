@@ -60,6 +60,14 @@ struct feeder {
     struct log_limit req_lim;       /* bad requests */
     struct log_limit bar_lim;       /* rejected bars */
     struct src_metric *msrc;        /* --metrics: the source's counters */
+    /* A pull source's live bar that a full subscriber held back: sent
+     * again each tick, so the loop never blocks and requests are still
+     * answered; dropped after BUS_SEND_TIMEOUT_MS. */
+    int pending;
+    char pend_topic[BUS_TOPIC_MAX];
+    msgpack_sbuffer pend;
+    int64_t pend_since;
+    int slowed;                     /* timer slowed after the last bar */
 };
 
 /* {==================== bars ====================== */
@@ -67,12 +75,10 @@ struct feeder {
 static void s_all_done(feeder_t *self)
 {
     self->done = 1;
-    log_msg(LL_INFO, "every symbol is done: %llu live bars published; %s",
-            (unsigned long long)self->published, self->exit_when_done ?
+    log_msg(LL_INFO, "every symbol is done: %llu live bars %s; %s",
+            (unsigned long long)self->published + (self->pending ? 1 : 0),
+            "published", self->exit_when_done ?
             "exiting" : "still serving requests until stopped");
-    /* The timer now only times the drain (or wakes rarely). */
-    loop_set_timer(self->loop, self->tick_id, self->exit_when_done ?
-                   FEEDER_DRAIN_MS : 60000);
 }
 
 static void s_sym_done(feeder_t *self, int i)
@@ -121,8 +127,24 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
         return ERR_OK;
     b.pub = self->pub.instance;
     bar_pack(&self->pub.pk, &b);
-    if (bus_pub_send(&self->pub, fs->topic) == 0)
-        self->published++;
+    if (!self->ops->next_bar) {     /* push source: bars do not wait */
+        if (bus_pub_send(&self->pub, fs->topic) == 0)
+            self->published++;
+    } else {
+        int sent = bus_pub_try_send(&self->pub, fs->topic);
+        if (sent == 0) {
+            self->published++;
+        } else if (sent == 1) {     /* held back until there is room */
+            msgpack_sbuffer_clear(&self->pend);
+            msgpack_sbuffer_write(&self->pend, self->pub.sb.data,
+                                  self->pub.sb.size);
+            msgpack_sbuffer_clear(&self->pub.sb);
+            snprintf(self->pend_topic, sizeof self->pend_topic, "%s",
+                     fs->topic);
+            self->pending = 1;
+            self->pend_since = mono_ms();
+        }
+    }
     log_msg(LL_DEBUG, "bar %s seq %llu t %lld c %.4f", b.sym,
             (unsigned long long)b.seq, (long long)b.t, b.c);
     fs->live++;
@@ -131,6 +153,29 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
     if (self->count && fs->live >= self->count)
         s_sym_done(self, i);
     return ERR_OK;
+}
+
+/* Tries the held-back bar again. 1 while it still waits for room, 0
+ * once none is held (sent, or given up after BUS_SEND_TIMEOUT_MS). */
+static int s_flush(feeder_t *self)
+{
+    int sent;
+
+    if (!self->pending)
+        return 0;
+    msgpack_sbuffer_write(&self->pub.sb, self->pend.data, self->pend.size);
+    sent = bus_pub_try_send(&self->pub, self->pend_topic);
+    if (sent == 1) {
+        if (mono_ms() - self->pend_since < BUS_SEND_TIMEOUT_MS) {
+            msgpack_sbuffer_clear(&self->pub.sb);
+            return 1;
+        }
+        bus_pub_give_up(&self->pub, self->pend_topic);
+    } else if (sent == 0) {
+        self->published++;
+    }
+    self->pending = 0;
+    return 0;
 }
 
 /* Pulls the next bar of symbol i from the source. 1 if a bar was
@@ -172,7 +217,7 @@ static void s_round(feeder_t *self)
     /* The round is cut short when a subscriber stalls: the symbols left
      * get their bar in the next round, in order. */
     for (int i = self->next_sym; i < self->nsym && !self->done; i++) {
-        if (bus_pub_stalled(&self->pub)) {
+        if (bus_pub_stalled(&self->pub) || self->pending) {
             self->next_sym = i;
             return;
         }
@@ -187,8 +232,14 @@ static void s_on_tick(loop_t *loop, void *arg)
     feeder_t *self = arg;
     int rounds;
 
+    if (s_flush(self))
+        return;                     /* a subscriber is still full */
     if (self->done) {
-        if (self->exit_when_done)
+        /* The timer now only times the drain (or wakes rarely). */
+        if (!self->slowed++)
+            loop_set_timer(loop, self->tick_id, self->exit_when_done ?
+                           FEEDER_DRAIN_MS : 60000);
+        else if (self->exit_when_done)
             loop_stop(loop);
         return;
     }
@@ -207,7 +258,7 @@ static void s_on_tick(loop_t *loop, void *arg)
     rounds = 1;
     if (self->interval_ms == 0)
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
-    for (int r = 0; r < rounds && !self->done &&
+    for (int r = 0; r < rounds && !self->done && !self->pending &&
                     !bus_pub_stalled(&self->pub); r++)
         s_round(self);
 }
@@ -511,6 +562,7 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     self->req_lim = (struct log_limit)LOG_LIMIT_INIT;
     self->bar_lim = (struct log_limit)LOG_LIMIT_INIT;
     msgpack_sbuffer_init(&self->rsb);
+    msgpack_sbuffer_init(&self->pend);
     msgpack_packer_init(&self->rpk, &self->rsb, msgpack_sbuffer_write);
     mp_body_init(&self->body);
 
@@ -598,6 +650,14 @@ void feeder_destroy(feeder_t **self_p)
         s_on_request(self->loop, self->router, 0, self);
         bus_close(&self->router);
     }
+    if (self->pending) {            /* the last one, waiting as usual */
+        msgpack_sbuffer_write(&self->pub.sb, self->pend.data,
+                              self->pend.size);
+        if (bus_pub_send(&self->pub, self->pend_topic) == 0)
+            self->published++;
+        self->pending = 0;
+    }
+    msgpack_sbuffer_destroy(&self->pend);
     if (self->src)
         self->ops->close(self->src);
     if (self->pub_open)

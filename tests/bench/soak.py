@@ -25,6 +25,12 @@ the first's (plus 64 bytes for the noise of a short run). The sink holds
 nothing per signal: its memory must stay flat outright (it may not grow by
 more than 16 MB from the first sample to the last).
 
+Warm-up: the engine warms each symbol from its feeder's history while
+the feeders already publish at full speed, so on a small machine the
+last symbols go live minutes in; the feed runs on past --minutes until
+every symbol is live (--warm-max, default 10 more minutes), since the
+accounting needs every symbol's dataset.
+
 Bounded: --minutes (default 3) of feed, a memory ceiling (--max-rss-gb,
 default 8, over all processes: the run ends early if it is reached), and
 every wait has a timeout. Prints figures; exits 1 only if something broke
@@ -65,6 +71,9 @@ def main():
                     "them)")
     ap.add_argument("--sample", type=float, default=15.0)
     ap.add_argument("--max-rss-gb", type=float, default=8.0)
+    ap.add_argument("--warm-max", type=float, default=10.0,
+                    help="minutes the feed may run on past --minutes while "
+                    "symbols are still warming up")
     a = ap.parse_args()
     # A timeout's SIGTERM still stops the programs started here.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -137,11 +146,25 @@ def run(a, work, procs):
     print("%7s %12s %12s %10s %9s %9s %9s %9s %8s" % (
         "t (s)", "published", "engine in", "signals", "feed MB",
         "eng MB", "sink MB", "eng B/bar", "dropped"))
+    warm_logged = False
+    warm_s = None                   # when every symbol was live
     while True:
         now = time.monotonic()
         if now >= end:
-            break
-        time.sleep(min(a.sample, max(0.0, end - now)))
+            # Every symbol must be live before the feed stops (the engine
+            # warms them up from the feeders, which go away with it): the
+            # feed runs on, bounded, until they are.
+            st = engine_status() or {}
+            warming = sum(1 for s in st.get("symbols", [])
+                          if not s.get("live"))
+            if not warming or now >= end + a.warm_max * 60:
+                break
+            if not warm_logged:
+                warm_logged = True
+                print("soak: %d symbols still warming up; the feed goes on "
+                      "until they are live (at most %.0f min more)"
+                      % (warming, a.warm_max))
+        time.sleep(min(a.sample, max(1.0, end - now)))
         check()
         fs = feeders_status()
         st = engine_status() or {}
@@ -154,6 +177,9 @@ def run(a, work, procs):
         dropped = sum(f.get("dropped", 0) for f in fs)
         samples.append((now - t0, {"eng": held_eng, "feed": held_feed},
                         rss))
+        live = sum(1 for s in st.get("symbols", []) if s.get("live"))
+        if live == a.symbols and warm_s is None:
+            warm_s = now - t0
         print("%7.0f %12d %12d %10d %9.0f %9.0f %9.1f %9.0f %8d" % (
             now - t0, pub, st.get("bars_in", 0), st.get("signals", 0),
             rss["feed"] / 2**20, rss["eng"] / 2**20, rss["sink"] / 2**20,
@@ -221,6 +247,9 @@ def run(a, work, procs):
           % (held, holes, behind, st.get("gaps", 0),
              st.get("recovered", 0), signals))
     print("sink:    %d signals in the file" % written)
+    print("warm-up: every symbol live %s" % ("after %.0f s" % warm_s
+                                             if warm_s is not None else
+                                             "NOT reached"))
     ok = holes == 0 and behind == 0 and written == signals
     if not ok:
         print("soak: bars or signals unaccounted for")

@@ -1,7 +1,9 @@
 """Feeder + engine + file sink with a fixed seed: the signals are exactly
 the SMA crossovers re-derived here from the feeder's own bars; an engine
 started later warms up and agrees on every bar both saw; a third-party
-Python reader decodes the same signals from the README's protocol."""
+Python reader decodes the same signals from the README's protocol. An
+engine over two feeders asks each symbol's history of its own feeder
+only."""
 import json
 import math
 import os
@@ -169,6 +171,38 @@ class Pipeline(unittest.TestCase):
 
         for p in (feeder, eng2, eng1, sink2, sink1):
             self.assertEqual(p.stop(), 0, p.name + ":\n" + p.stderr())
+
+    def test_history_asked_of_the_symbols_own_feeder(self):
+        ws = self.ws
+        groups = [["A%d" % i for i in range(5)], ["B%d" % i for i in range(5)]]
+        feeders = [ws.start("feeder%d" % k, "livetrade-feeder", "--source",
+                            "demo", "--symbols", ",".join(g), "--seed", "3",
+                            "--history", "100", "--interval", "5",
+                            "--pub", ws.ep("bars%d" % k),
+                            "--rep", ws.ep("hist%d" % k))
+                   for k, g in enumerate(groups)]
+        syms = groups[1] + groups[0]
+        eng = ws.start("engine", "livetrade-engine", "--strategy",
+                       "strategies/sma_cross.lua", "--symbols",
+                       ",".join(syms), "--sub",
+                       ws.ep("bars0") + "," + ws.ep("bars1"),
+                       "--history", ws.ep("hist0") + "," + ws.ep("hist1"),
+                       "--pub", ws.ep("sig"), "--rep", ws.ep("rep"))
+        lt.wait_until(lambda: all(
+            x["live"] for x in (lt.status(ws.ep("rep")) or {"symbols": [
+                {"live": False}]})["symbols"]), 30, "every symbol live")
+        st = lt.status(ws.ep("rep"))
+        self.assertTrue(all(x["warm_bars"] > 0 for x in st["symbols"]), st)
+        self.assertIn("history: 10 symbol(s) routed", eng.stderr())
+        # Each feeder: one status request from the engine, one history
+        # request per symbol of its own, our own status request -- and
+        # none for the other feeder's symbols.
+        for k in range(2):
+            fst = lt.status(ws.ep("hist%d" % k))
+            self.assertEqual(fst["requests"], 1 + 5 + 1, fst)
+            self.assertEqual(fst["bad_requests"], 0)
+        for p in [eng] + feeders:
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
 
 
 if __name__ == "__main__":

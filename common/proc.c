@@ -10,12 +10,19 @@
 
 volatile sig_atomic_t proc_stop;
 volatile sig_atomic_t proc_reload;
+volatile sig_atomic_t proc_usr1;
 static unsigned s_grace = PROC_STOP_GRACE_S;
 
 static void s_on_hup(int sig)
 {
     (void)sig;
     proc_reload = 1;
+}
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+    proc_usr1 = 1;
 }
 
 static void s_on_signal(int sig)
@@ -55,6 +62,8 @@ void proc_init(const char *prog)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = s_on_hup;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = s_on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = s_on_alarm;
     sigaction(SIGALRM, &sa, NULL);
     sa.sa_handler = SIG_IGN;

@@ -7,7 +7,8 @@
  *   return 0;
  *
  * SIGINT and SIGTERM only set proc_stop (the loop acts on it); SIGHUP only
- * sets proc_reload (programs that reload act on it, others ignore it);
+ * sets proc_reload (programs that reload act on it, others ignore it),
+ * and SIGUSR1 proc_usr1 (a demo or csv feeder ends its live feed);
  * SIGPIPE is ignored. Draining after the first SIGINT/SIGTERM is bounded:
  * a program still running PROC_STOP_GRACE_S seconds later (or
  * LIVETRADE_STOP_GRACE_S from the environment) exits 1. A second SIGINT/SIGTERM while draining exits at once. */
@@ -21,6 +22,7 @@
 extern volatile sig_atomic_t proc_stop;     /* set by SIGINT/SIGTERM */
 extern volatile sig_atomic_t proc_reload;   /* set by SIGHUP; the program
                                                clears it when it acts */
+extern volatile sig_atomic_t proc_usr1;     /* set by SIGUSR1, likewise */
 
 void proc_init(const char *prog);
 /* Prints "PROG: msg" to stderr and returns 2 (the bad-usage exit code). */

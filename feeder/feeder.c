@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mp.h"
+#include "proc.h"
 #include "store.h"
 
 #define REQ_BATCH 64                /* requests answered per wake-up */
@@ -232,6 +233,15 @@ static void s_on_tick(loop_t *loop, void *arg)
     feeder_t *self = arg;
     int rounds;
 
+    if (proc_usr1 && self->ops->next_bar) {
+        /* SIGUSR1: the live feed ends here, as at --count; history and
+         * status are still served until a stop signal. */
+        proc_usr1 = 0;
+        log_msg(LL_INFO, "SIGUSR1: ending the live feed");
+        for (int i = 0; i < self->nsym; i++)
+            if (!self->sym[i].done)
+                s_sym_done(self, i);
+    }
     if (s_flush(self))
         return;                     /* a subscriber is still full */
     if (self->done) {

@@ -5,9 +5,10 @@ for a few minutes, through one engine (sma_cross) into a file sink.
     4 demo feeders (250 symbols each, --interval 0) -> engine -> file sink
 
 Every --sample seconds it prints each process's resident memory, the bars
-it holds and the counters; at the end it stops the feeders, lets the
-engine and the sink finish, stops them (each must exit 0 on SIGTERM) and
-checks the accounting:
+it holds and the counters; at the end it ends the feed (SIGUSR1: the
+feeders stop publishing and keep serving history), lets the engine and the
+sink finish, stops every program (each must exit 0 on SIGTERM) and checks
+the accounting:
 
   - every symbol's dataset in the engine is whole: one bar per minute from
     its first to the feeder's last, none missing (a bar a feeder dropped,
@@ -190,16 +191,23 @@ def run(a, work, procs):
                   "early" % a.max_rss_gb)
             break
 
-    # Stop the feed, let the engine take what is queued, then account.
-    fs = feeders_status()
+    # End the feed, let the engine take what is queued, then account.
+    # SIGUSR1: the feeders end their live feed and go on serving history
+    # (the engine fills the bars they dropped from it).
+    for f in feeders:
+        f.p.send_signal(signal.SIGUSR1)
+    prev = None
+    for _ in range(60):             # the last bars out (bounded: 30 s)
+        fs = feeders_status()
+        key = [f.get("bars_published") for f in fs]
+        if key == prev and None not in key:
+            break
+        prev = key
+        time.sleep(0.5)
     last_t = {}
     for f in fs:
         for sy in f.get("syms", []):
             last_t[sy["sym"]] = sy["last_t"]
-    for f in feeders:
-        problem = f.stop(30)
-        if problem:
-            raise Broken(problem)
     # Caught up: every symbol at least at the feeder's last bar seen
     # above, and nothing new for two seconds (bounded: two minutes).
     prev, still = None, 0
@@ -219,7 +227,7 @@ def run(a, work, procs):
         if lines.count() >= st.get("signals", 0):
             break
         time.sleep(0.1)
-    for p in (eng, sink):
+    for p in feeders + [eng, sink]:
         problem = p.stop(30)
         if problem:
             raise Broken(problem)

@@ -3,7 +3,8 @@ whose drain cannot finish (here an exec sink whose child never reads,
 with --stop-ms far longer than the grace period) gives up after
 LIVETRADE_STOP_GRACE_S seconds with one line and exit code 1, instead of
 hanging a supervisor's stop. SIGTERM in the middle of a stream loses
-nothing: what the engine or a sink had taken in is finished first."""
+nothing: what the engine or a sink had taken in is finished first.
+SIGUSR1 ends a demo feeder's live feed; it goes on serving history."""
 import os
 import signal
 import time
@@ -142,6 +143,29 @@ class Graceful(unittest.TestCase):
                               if x["symbol"] == sym}, expected, sym)
         for p in (out, eng, feeder):
             self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+    def test_sigusr1_ends_the_feed_and_keeps_serving(self):
+        ws = self.ws
+        feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL,MSFT", "--interval", "0.01",
+                          "--history", "50", "--pub", ws.ep("bars"),
+                          "--rep", ws.ep("hist"))
+        lt.wait_until(lambda: (lt.status(ws.ep("hist")) or {}).get(
+            "bars_published", 0) >= 20, 20, "live bars")
+        feeder.p.send_signal(signal.SIGUSR1)
+        lt.wait_until(lambda: "SIGUSR1: ending the live feed" in
+                      feeder.stderr(), 10, "the feed to end")
+        n = lt.status(ws.ep("hist"))["bars_published"]
+        lt.wait_until(lambda: "every symbol is done" in feeder.stderr(), 10,
+                      "every symbol done")
+        time.sleep(0.3)             # would have published ~60 more bars
+        self.assertEqual(lt.status(ws.ep("hist"))["bars_published"], n)
+        st = lt.status(ws.ep("hist"))
+        self.assertEqual(sum(x["live"] for x in st["syms"]), n)
+        for x in st["syms"]:        # still serving every bar it has
+            hist = lt.history(ws.ep("hist"), x["sym"], 100000)["bars"]
+            self.assertEqual(len(hist), 50 + x["live"])
+        self.assertEqual(feeder.stop(), 0, feeder.stderr()[-2000:])
 
 
 if __name__ == "__main__":

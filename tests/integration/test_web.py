@@ -374,6 +374,21 @@ class Web(unittest.TestCase):
             "t.includes('engine ') && t; })()"), 30,
             "the components table")
         self.assertIn("connected", status)
+        # Each component's last bar and lag: the engine's newest bar (every
+        # bar was taken), and a lag in seconds to days behind it.
+        newest = max(x["last_t"] for x in st["symbols"])
+        want = time.strftime("%Y-%m-%d %H:%M:%S",
+                             time.gmtime(newest // 1000))
+        cells = lt.wait_until(lambda: (lambda r: r if r and r[3] == want
+                                       else None)(self.browser.eval(
+            page, "(() => { const r = Array.from(document.querySelectorAll("
+            "'#status tbody tr')).find(r => r.cells[0].innerText."
+            "startsWith('engine ')); return r && Array.from(r.cells)."
+            "map(c => c.innerText); })()")), 30,
+            "the engine's row to show its last bar")
+        self.assertIn("connected", cells[2])
+        self.assertRegex(cells[4], r"^\d+ (s|min|h|d)$")
+        self.assertIn("%d signals" % st["signals"], cells[5])
         png = self.browser.screenshot(
             page, os.path.join(OUTPUT, "web-dashboard.png"))
         self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")

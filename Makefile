@@ -148,10 +148,11 @@ bench: deps
 	@LIVETRADE_BIN=$(abspath bin) sh tests/bench/run.sh $(BENCHES)
 
 # The soak run: 1,000 symbols at full speed for SOAK_MINUTES (default 3);
-# checks the accounting and that memory per bar held stays level.
+# checks the accounting and that memory per bar held stays level; the feed
+# runs on (up to 10 min more) until every symbol is live.
 soak: deps
 	@$(MAKE) --no-print-directory all
-	@LIVETRADE_BIN=$(abspath bin) timeout -k 10 $$(( $(or $(SOAK_MINUTES),3) * 60 + 420 )) \
+	@LIVETRADE_BIN=$(abspath bin) timeout -k 10 $$(( $(or $(SOAK_MINUTES),3) * 60 + 1080 )) \
 	    /usr/bin/python3 tests/bench/soak.py --minutes $(or $(SOAK_MINUTES),3)
 
 install: all

@@ -537,3 +537,20 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     }
     return ERR_OK;
 }
+
+int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
+                       size_t *reply_len, char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rc;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    rc = bus_request(endpoint, &sb, timeout_ms, reply, reply_len, err);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}

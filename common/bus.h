@@ -147,6 +147,10 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
 int bus_request(const char *endpoint, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err);
 
+/* bus_request() of {ver:1, type:"status"}, the request every program
+ * answers on its request endpoint. */
+int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
+                       size_t *reply_len, char *err);
 /* While bus_request() waits for a reply, fn(arg) is called whenever
  * `sock` is readable: a process that must keep reading a subscription
  * meanwhile (an engine, whose feeders would otherwise be pushed back while

@@ -37,6 +37,7 @@
 #define MARK_MS 5000                /* marks of symbols that moved on */
 #define WARM_SLICE_MS 50            /* warm-up work per tick, at most */
 #define WARM_TICK_MS 10             /* between warm-up slices */
+#define HIST_EPS_MAX 16             /* --history endpoints */
 #define DEFER_MAX 2000000           /* messages read while a request waits */
 #define DEFER_BATCH 512             /* of them read at once */
 
@@ -123,6 +124,9 @@ struct engine {
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
+    char hist_list[1024];           /* --history, split into heps */
+    char *heps[HIST_EPS_MAX];
+    int nheps;
     int64_t route_next;             /* mono ms: s_route() may ask again */
     uint32_t route_done;            /* endpoints whose status was read */
     int warm_timer;                 /* loop timer of s_on_warm */
@@ -561,16 +565,13 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
 static int s_history(const struct history_req *r, struct bar **bars,
                      size_t *n, uint64_t *seq)
 {
-    char list[1024], *eps[16], err[ERR_LEN];
-    int neps, rc = ERR_NOTFOUND, k = s_find(r->sym);
+    char err[ERR_LEN];
+    int rc = ERR_NOTFOUND, k = s_find(r->sym);
     int first = k >= 0 ? E.syms[k].hist_i : -1;
+    char *const *eps = E.heps;
 
-    snprintf(list, sizeof list, "%s", E.hist_ep);
-    neps = split_list(list, eps, 16);
-    if (first >= neps)
-        first = -1;
     /* The symbol's own feeder first (s_route), then the others. */
-    for (int j = first >= 0 ? -1 : 0; j < neps; j++) {
+    for (int j = first >= 0 ? -1 : 0; j < E.nheps; j++) {
         int i = j < 0 ? first : j;
         size_t bad;
         int r1;
@@ -603,34 +604,21 @@ static void s_recover(struct sym *y, uint64_t missing);
  * Endpoints that do not answer are asked again on a later call. */
 static void s_route(void)
 {
-    char list[1024], *eps[16], err[ERR_LEN], name[SYM_MAX];
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    int neps, routed = 0;
+    char err[ERR_LEN], name[SYM_MAX];
+    int routed = 0;
 
-    if (mono_ms() < E.route_next || !E.hist_ep || !*E.hist_ep)
-        return;
+    if (E.nheps < 2 || mono_ms() < E.route_next)
+        return;                     /* one feeder: nothing to choose */
     E.route_next = mono_ms() + 5000;
-    snprintf(list, sizeof list, "%s", E.hist_ep);
-    neps = split_list(list, eps, 16);
-    if (neps < 2) {
-        E.route_next = INT64_MAX;   /* one feeder: nothing to choose */
-        return;
-    }
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
-    for (int i = 0; i < neps && i < 32; i++) {
+    for (int i = 0; i < E.nheps; i++) {
         char *reply = NULL;
         size_t len = 0;
         msgpack_unpacked u;
         const msgpack_object *syms;
         if (E.route_done & (1u << i))
             continue;
-        if (bus_request(eps[i], &sb, HISTORY_TIMEOUT_MS, &reply, &len,
-                        err) != 0)
+        if (bus_request_status(E.heps[i], HISTORY_TIMEOUT_MS, &reply, &len,
+                               err) != 0)
             continue;               /* asked again later */
         E.route_done |= 1u << i;
         msgpack_unpacked_init(&u);
@@ -651,7 +639,6 @@ static void s_route(void)
         msgpack_unpacked_destroy(&u);
         free(reply);
     }
-    msgpack_sbuffer_destroy(&sb);
     if (routed)
         log_msg(LL_INFO, "history: %d symbol(s) routed to their feeder from "
                 "the feeders' status", routed);
@@ -1341,8 +1328,7 @@ static void s_on_warm(loop_t *loop, void *arg)
 {
     (void)arg;
     if (!E.warming) {
-        if (loop)
-            loop_set_timer(loop, E.warm_timer, 60000);
+        loop_set_timer(loop, E.warm_timer, 60000);
         return;
     }
     if (E.pub.subscribers < E.wait_subs) {
@@ -1601,6 +1587,10 @@ static int s_setup(int argc, char **argv)
         y->hist_i = -1;
         y->last_rx = mono_ms();
     }
+    snprintf(E.hist_list, sizeof E.hist_list, "%s", E.hist_ep);
+    E.nheps = split_list(E.hist_list, E.heps, HIST_EPS_MAX);
+    if (E.nheps < 0)
+        E.nheps = 0;
     rc = s_index_build();
     if (rc == ERR_INVALID)
         return proc_usage_error(PROG, "--symbols: a symbol is listed twice");

@@ -61,10 +61,9 @@ struct feeder {
     struct log_limit req_lim;       /* bad requests */
     struct log_limit bar_lim;       /* rejected bars */
     struct src_metric *msrc;        /* --metrics: the source's counters */
-    /* A pull source's live bar that a full subscriber held back: sent
-     * again each tick, so the loop never blocks and requests are still
-     * answered; dropped after BUS_SEND_TIMEOUT_MS. */
-    int pending;
+    /* A pull source's live bar that a full subscriber held back (pend
+     * not empty): sent again each tick, so the loop never blocks and
+     * requests are still answered; dropped after BUS_SEND_TIMEOUT_MS. */
     char pend_topic[BUS_TOPIC_MAX];
     msgpack_sbuffer pend;
     int64_t pend_since;
@@ -76,9 +75,9 @@ struct feeder {
 static void s_all_done(feeder_t *self)
 {
     self->done = 1;
-    log_msg(LL_INFO, "every symbol is done: %llu live bars %s; %s",
-            (unsigned long long)self->published + (self->pending ? 1 : 0),
-            "published", self->exit_when_done ?
+    log_msg(LL_INFO, "every symbol is done: %llu live bars published; %s",
+            (unsigned long long)self->published + (self->pend.size ? 1 : 0),
+            self->exit_when_done ?
             "exiting" : "still serving requests until stopped");
 }
 
@@ -142,7 +141,6 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
             msgpack_sbuffer_clear(&self->pub.sb);
             snprintf(self->pend_topic, sizeof self->pend_topic, "%s",
                      fs->topic);
-            self->pending = 1;
             self->pend_since = mono_ms();
         }
     }
@@ -162,7 +160,7 @@ static int s_flush(feeder_t *self)
 {
     int sent;
 
-    if (!self->pending)
+    if (!self->pend.size)
         return 0;
     msgpack_sbuffer_write(&self->pub.sb, self->pend.data, self->pend.size);
     sent = bus_pub_try_send(&self->pub, self->pend_topic);
@@ -175,7 +173,7 @@ static int s_flush(feeder_t *self)
     } else if (sent == 0) {
         self->published++;
     }
-    self->pending = 0;
+    msgpack_sbuffer_clear(&self->pend);
     return 0;
 }
 
@@ -218,7 +216,7 @@ static void s_round(feeder_t *self)
     /* The round is cut short when a subscriber stalls: the symbols left
      * get their bar in the next round, in order. */
     for (int i = self->next_sym; i < self->nsym && !self->done; i++) {
-        if (bus_pub_stalled(&self->pub) || self->pending) {
+        if (bus_pub_stalled(&self->pub) || self->pend.size) {
             self->next_sym = i;
             return;
         }
@@ -268,7 +266,7 @@ static void s_on_tick(loop_t *loop, void *arg)
     rounds = 1;
     if (self->interval_ms == 0)
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
-    for (int r = 0; r < rounds && !self->done && !self->pending &&
+    for (int r = 0; r < rounds && !self->done && !self->pend.size &&
                     !bus_pub_stalled(&self->pub); r++)
         s_round(self);
 }
@@ -660,12 +658,11 @@ void feeder_destroy(feeder_t **self_p)
         s_on_request(self->loop, self->router, 0, self);
         bus_close(&self->router);
     }
-    if (self->pending) {            /* the last one, waiting as usual */
+    if (self->pend.size) {          /* the last one, waiting as usual */
         msgpack_sbuffer_write(&self->pub.sb, self->pend.data,
                               self->pend.size);
         if (bus_pub_send(&self->pub, self->pend_topic) == 0)
             self->published++;
-        self->pending = 0;
     }
     msgpack_sbuffer_destroy(&self->pend);
     if (self->src)

@@ -175,14 +175,6 @@ static int s_process(sink_t *self, const struct signal *s, int replayed);
 /* Asks every endpoint whose engine is not known yet for its id. */
 static void s_discover(sink_t *self)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
     for (int i = 0; i < self->neps; i++) {
         struct endpoint *e = &self->eps[i];
         char err[ERR_LEN], *reply = NULL;
@@ -190,7 +182,8 @@ static void s_discover(sink_t *self)
         msgpack_unpacked u;
         if (e->eng[0] || mono_ms() < e->next_try)
             continue;
-        if (bus_request(e->ep, &sb, STATUS_TIMEOUT_MS, &reply, &len, err)) {
+        if (bus_request_status(e->ep, STATUS_TIMEOUT_MS, &reply, &len,
+                               err)) {
             e->next_try = mono_ms() + RETRY_MS;
             log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
                         "(asked again in %d s at the earliest)", e->ep, err,
@@ -207,7 +200,6 @@ static void s_discover(sink_t *self)
         msgpack_unpacked_destroy(&u);
         free(reply);
     }
-    msgpack_sbuffer_destroy(&sb);
 }
 
 static const char *s_endpoint_of(sink_t *self, const char *eng)

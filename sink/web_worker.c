@@ -179,8 +179,6 @@ static void s_fetch_ind(web_worker_t *self, const char *sym, size_t len,
 static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
 {
     struct web_result *r = calloc(1, sizeof *r);
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
     char *reply = NULL;
     size_t len = 0;
     int rc;
@@ -189,14 +187,8 @@ static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
         return;
     r->kind = WEB_RES_STATUS;
     r->index = i;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
-    rc = bus_request(self->ep[i], &sb, WEB_STATUS_TIMEOUT_MS, &reply, &len,
-                     r->err);
-    msgpack_sbuffer_destroy(&sb);
+    rc = bus_request_status(self->ep[i], WEB_STATUS_TIMEOUT_MS, &reply,
+                            &len, r->err);
     if (rc == ERR_OK) {
         const msgpack_object *o = mp_body_decode(body, reply, len);
         json_t *j = o ? s_to_json(o, 0) : NULL;

@@ -33,6 +33,26 @@ def rest_bars(m, sym, t0, t1):
         return json.loads(r.read()).get("results") or []
 
 
+def fails_cleanly(test, p, secret, code=None):
+    """Waits for feeder p to fail: exit status `code` (None: any but 0),
+    one ERROR line (returned), and `secret` nowhere in its log."""
+    try:
+        _, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    err = err.decode(errors="replace")
+    if code is None:
+        test.assertNotEqual(p.returncode, 0, err)
+    else:
+        test.assertEqual(p.returncode, code, err)
+    test.assertNotIn(secret, err)
+    errors = [ln for ln in err.splitlines() if " ERROR " in ln]
+    test.assertEqual(len(errors), 1, err)
+    return errors[0]
+
+
 class Bus:
     """A SUB socket on the feeder's bars of syms and heartbeats."""
 
@@ -202,18 +222,7 @@ class PolygonFeeder(unittest.TestCase):
         self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
 
     def _fails_cleanly(self, p, bad):
-        try:
-            _, err = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise
-        err = err.decode(errors="replace")
-        self.assertNotEqual(p.returncode, 0, err)
-        self.assertNotIn(bad, err)
-        errors = [ln for ln in err.splitlines() if " ERROR " in ln]
-        self.assertEqual(len(errors), 1, err)
-        return errors[0]
+        return fails_cleanly(self, p, bad)
 
     def test_bad_key_rest(self):
         m = self.mock({"api_keys": [KEY]})

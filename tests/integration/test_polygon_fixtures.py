@@ -17,7 +17,7 @@ import sys
 import unittest
 
 import lt
-from test_polygon_feeder import Bus
+from test_polygon_feeder import Bus, fails_cleanly
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "polygon_mock"))
@@ -62,18 +62,7 @@ class PolygonFixtures(unittest.TestCase):
                                 stderr=subprocess.PIPE)
 
     def fails_with(self, p):
-        try:
-            _, err = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise
-        err = err.decode(errors="replace")
-        self.assertEqual(p.returncode, 1, err)
-        self.assertNotIn(KEY, err)
-        errors = [ln for ln in err.splitlines() if " ERROR " in ln]
-        self.assertEqual(len(errors), 1, err)
-        return errors[0]
+        return fails_cleanly(self, p, KEY, code=1)
 
     def stop(self, p):
         p.terminate()

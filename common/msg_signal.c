@@ -23,22 +23,45 @@ int signal_action_parse(const char *s)
     return -1;
 }
 
-void signal_make_id(char out[17], const char *strat, const char *params,
-                    const char *sym, int64_t t, int ord)
+static uint64_t s_hash_dbl(uint64_t h, double v)
+{
+    if (isnan(v))
+        v = NAN;                    /* one NaN, whatever its bits */
+    else if (v == 0)
+        v = 0;                      /* -0 is 0 */
+    return hash64(h, &v, sizeof v);
+}
+
+void signal_make_id(struct signal *s, const char *params)
 {
     uint64_t h = HASH_INIT;
-    h = hash_str(h, strat);
+    int32_t ord = s->ord, act = s->act;
+
+    h = hash_str(h, s->strat);
     h = hash_str(h, params ? params : "");
-    h = hash_str(h, sym);
-    h = hash64(h, &t, sizeof t);
+    h = hash_str(h, s->sym);
+    h = hash64(h, &s->t, sizeof s->t);
     h = hash64(h, &ord, sizeof ord);
-    snprintf(out, 17, "%016llx", (unsigned long long)mix64(h));
+    h = hash64(h, &act, sizeof act);
+    h = s_hash_dbl(h, s->px);
+    h = s_hash_dbl(h, s->size);
+    h = s_hash_dbl(h, s->limit);
+    h = s_hash_dbl(h, s->stop);
+    h = s_hash_dbl(h, s->sl);
+    h = s_hash_dbl(h, s->tp);
+    h = hash_str(h, s->tag);
+    snprintf(s->id, sizeof s->id, "%016llx", (unsigned long long)mix64(h));
+}
+
+int signal_is_flat_close(const struct signal *s)
+{
+    return s->act == SIG_CLOSE && s->pos == 0;
 }
 
 static int s_nopt(const struct signal *s)
 {
     return !isnan(s->limit) + !isnan(s->stop) + !isnan(s->sl) +
-           !isnan(s->tp) + (s->tag[0] != '\0');
+           !isnan(s->tp) + (s->tag[0] != '\0') + !isnan(s->pos);
 }
 
 void signal_pack(msgpack_packer *pk, const struct signal *s)
@@ -69,6 +92,8 @@ void signal_pack(msgpack_packer *pk, const struct signal *s)
         mp_kdbl(pk, "tp", s->tp);
     if (s->tag[0])
         mp_kstr(pk, "tag", s->tag);
+    if (!isnan(s->pos))
+        mp_kdbl(pk, "pos", s->pos);
     mp_kdbl(pk, "conf", s->conf);
     mp_pack_str(pk, "ind");
     ind_msg_pack_map(pk, s->ind, s->nind);
@@ -135,7 +160,8 @@ int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
         s_opt_dbl(o, "limit", &s->limit, s->sym, err) ||
         s_opt_dbl(o, "stop", &s->stop, s->sym, err) ||
         s_opt_dbl(o, "sl", &s->sl, s->sym, err) ||
-        s_opt_dbl(o, "tp", &s->tp, s->sym, err))
+        s_opt_dbl(o, "tp", &s->tp, s->sym, err) ||
+        s_opt_dbl(o, "pos", &s->pos, s->sym, err))
         return ERR_PARSE;
     if (mp_get(o, "tag") && mp_str(o, "tag", s->tag, sizeof s->tag)) {
         snprintf(err, ERR_LEN, "signal %s: 'tag' is not a short string",
@@ -191,6 +217,8 @@ json_t *signal_to_json(const struct signal *s)
         json_object_set_new(o, "tp", s_num(s->tp));
     if (s->tag[0])
         json_object_set_new(o, "tag", json_string(s->tag));
+    if (!isnan(s->pos))
+        json_object_set_new(o, "position", s_num(s->pos));
     json_object_set_new(o, "confidence", s_num(s->conf));
     for (int i = 0; i < s->nind; i++)
         json_object_set_new(ind, s->ind[i].name, s_num(s->ind[i].v));

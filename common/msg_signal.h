@@ -2,7 +2,7 @@
  * and JSON (file sink, console --json, backtest --signals).
  *
  * Keys: ver id eng strat sym act t ord px size [limit] [stop] [sl] [tp]
- * [tag] conf ind seq pub ts -- see README.md, "Wire protocol". */
+ * [tag] [pos] conf ind seq pub ts -- see README.md, "Wire protocol". */
 #ifndef LT_SIGNAL_H
 #define LT_SIGNAL_H
 
@@ -35,6 +35,8 @@ struct signal {
     double size;                /* NaN: default (all available margin) */
     double limit, stop, sl, tp; /* NaN when not given */
     char tag[64];               /* "" when not given */
+    double pos;                 /* the strategy's position (units) just
+                                   before the call; NaN: not known */
     double conf;                /* confidence in [0, 1] */
     int nind;
     struct sig_ind ind[SIG_MAX_IND];
@@ -46,10 +48,15 @@ struct signal {
 const char *signal_action_name(int act);            /* "buy" ... */
 int signal_action_parse(const char *s);             /* -1 if unknown */
 
-/* Deterministic id from strategy name, its parameters (as a canonical
- * "k=v,..." string), symbol, bar time and ordinal. Writes 16 hex + NUL. */
-void signal_make_id(char out[17], const char *strat, const char *params,
-                    const char *sym, int64_t t, int ord);
+/* Deterministic id of signal s: from its strategy name, the strategy's
+ * parameters (as a canonical "k=v,..." string), symbol, bar time,
+ * ordinal, action, reference price and order fields (size, limit, stop,
+ * sl, tp, tag). The same call derived again from the same bars has the
+ * same id; a call of another feed or seed at the same bar does not.
+ * Writes 16 hex + NUL into s->id. */
+void signal_make_id(struct signal *s, const char *params);
+/* 1 if s is a close that found no position (it changed nothing). */
+int signal_is_flat_close(const struct signal *s);
 
 void signal_pack(msgpack_packer *pk, const struct signal *s);
 /* ERR_OK, or ERR_PARSE / ERR_INVALID with a reason in err[ERR_LEN]. */
@@ -57,7 +64,8 @@ int signal_unpack(const msgpack_object *o, struct signal *s, char *err);
 
 /* The signal as a JSON object, with descriptive keys (README.md, "JSON
  * Lines"): ver id engine strategy symbol action bar_ts ordinal price size
- * [limit] [stop] [sl] [tp] [tag] confidence indicators seq pub ts. Absent
+ * [limit] [stop] [sl] [tp] [tag] [position] confidence indicators seq pub
+ * ts. Absent
  * optionals are left out; NaN values become null. Caller owns it. */
 json_t *signal_to_json(const struct signal *s);
 

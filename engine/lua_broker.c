@@ -45,6 +45,7 @@ static struct strat_call *s_new_call(lua_State *L, int act)
     memset(c, 0, sizeof *c);
     c->act = act;
     c->size = c->limit = c->stop = c->sl = c->tp = c->conf = NAN;
+    c->pos = broker_position_size(s->broker);
     return c;
 }
 

@@ -94,7 +94,6 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     memset(s, 0, sizeof *s);
     snprintf(s->strat, sizeof s->strat, "%s", strategy_name(st));
     snprintf(s->sym, sizeof s->sym, "%s", r->sym);
-    signal_make_id(s->id, s->strat, strategy_params(st), r->sym, b->t, ord);
     s->act = c->act;
     s->t = b->t;
     s->ord = ord;
@@ -105,6 +104,8 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     s->sl = c->sl;
     s->tp = c->tp;
     snprintf(s->tag, sizeof s->tag, "%s", c->tag);
+    s->pos = c->pos;
+    signal_make_id(s, strategy_params(st));
     s->conf = isnan(c->conf) ? runner_confidence(r) : c->conf;
     s->nind = runner_ind_at(r, r->data.time.len - 1, s->ind);
 }

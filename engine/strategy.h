@@ -52,6 +52,7 @@ struct strat_call {
     double size;                    /* NaN: default */
     double limit, stop, sl, tp;     /* NaN: not given */
     double conf;                    /* NaN: engine's default rule */
+    double pos;                     /* position (units) at the call */
     char tag[64];
 };
 

@@ -712,8 +712,9 @@ int alert_signal_from_json(const json_t *o, struct signal *s, char *err)
         bad = "size";
     else if (s_jnum(o, "limit", &s->limit, 0) ||
              s_jnum(o, "stop", &s->stop, 0) || s_jnum(o, "sl", &s->sl, 0) ||
-             s_jnum(o, "tp", &s->tp, 0))
-        bad = "limit/stop/sl/tp";
+             s_jnum(o, "tp", &s->tp, 0) ||
+             s_jnum(o, "position", &s->pos, 0))
+        bad = "limit/stop/sl/tp/position";
     else if (s_jstr(o, "tag", s->tag, sizeof s->tag, 0))
         bad = "tag";
     else if (s_jnum(o, "confidence", &s->conf, 1))

@@ -323,6 +323,7 @@ static int l_push_signal(lua_State *L)
     s_setnum(L, "tp", s->tp);
     if (s->tag[0])
         s_setstr(L, "tag", s->tag);
+    s_setnum(L, "position", s->pos);
     s_setnum(L, "confidence", s->conf);
     lua_createtable(L, 0, s->nind);
     for (int i = 0; i < s->nind; i++)

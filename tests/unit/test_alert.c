@@ -26,7 +26,7 @@ static void s_make(struct signal *s)
     s->act = SIG_BUY;
     s->t = 1795620000000;           /* 2026-11-25 15:20:00 UTC */
     s->px = 213.56;
-    s->size = s->limit = s->stop = s->sl = s->tp = NAN;
+    s->size = s->limit = s->stop = s->sl = s->tp = s->pos = NAN;
     s->conf = 0.54;
     s->nind = 2;
     snprintf(s->ind[0].name, SIG_NAME, "sma1");

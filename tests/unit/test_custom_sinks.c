@@ -131,7 +131,7 @@ static void test_sink_json(void **state)
     s.act = SIG_SELL;
     s.t = 1767225600000;
     s.px = 100.25;
-    s.size = s.limit = s.stop = s.sl = NAN;
+    s.size = s.limit = s.stop = s.sl = s.pos = NAN;
     s.tp = 105;
     s.conf = 0.5;
     s.nind = 2;

@@ -171,7 +171,6 @@ static struct signal sample_signal(void)
 {
     struct signal s;
     memset(&s, 0, sizeof s);
-    signal_make_id(s.id, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
     snprintf(s.eng, sizeof s.eng, "eng-1");
     snprintf(s.strat, sizeof s.strat, "sma_cross");
     snprintf(s.sym, sizeof s.sym, "AAPL");
@@ -183,6 +182,8 @@ static struct signal sample_signal(void)
     s.limit = 180;
     s.stop = s.tp = NAN;
     s.sl = 190;
+    s.pos = 3;
+    signal_make_id(&s, "n1=10,n2=20");
     snprintf(s.tag, sizeof s.tag, "x");
     s.conf = 0.75;
     s.nind = 2;

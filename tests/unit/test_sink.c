@@ -26,7 +26,7 @@ static void s_make(struct signal *s, const char *id, const char *sym,
     s->act = act;
     s->t = 1795620001000;           /* 2026-11-25 15:20:01 UTC */
     s->px = 187.23;
-    s->size = s->limit = s->stop = s->sl = s->tp = NAN;
+    s->size = s->limit = s->stop = s->sl = s->tp = s->pos = NAN;
     s->conf = 0.72;
     s->nind = 2;
     snprintf(s->ind[0].name, SIG_NAME, "sma1");

@@ -425,19 +425,48 @@ static void test_extra_columns(void **state)
     unlink(p);
 }
 
-/* Same strategy, parameters, symbol, bar and ordinal: same signal id. */
+static struct signal s_id_signal(const char *params, int ord, int act,
+                                 double px)
+{
+    struct signal s;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.strat, sizeof s.strat, "sma_cross");
+    snprintf(s.sym, sizeof s.sym, "AAPL");
+    s.t = 1000;
+    s.ord = ord;
+    s.act = act;
+    s.px = px;
+    s.size = s.limit = s.stop = s.sl = s.tp = s.pos = NAN;
+    signal_make_id(&s, params);
+    return s;
+}
+
+/* The same call at the same bar of the same data: the same id; another
+ * ordinal, parameter set, action or price (another feed or seed): not. */
 static void test_signal_ids(void **state)
 {
-    char a[17], b[17], c[17];
+    struct signal a = s_id_signal("n1=10,n2=20", 0, SIG_BUY, 100);
+    struct signal b = s_id_signal("n1=10,n2=20", 0, SIG_BUY, 100);
     (void)state;
-    signal_make_id(a, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
-    signal_make_id(b, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 0);
-    signal_make_id(c, "sma_cross", "n1=10,n2=20", "AAPL", 1000, 1);
-    assert_string_equal(a, b);
-    assert_string_not_equal(a, c);
-    signal_make_id(c, "sma_cross", "n1=10,n2=21", "AAPL", 1000, 0);
-    assert_string_not_equal(a, c);
-    assert_int_equal(strlen(a), 16);
+    assert_string_equal(a.id, b.id);
+    assert_int_equal(strlen(a.id), 16);
+    b = s_id_signal("n1=10,n2=20", 1, SIG_BUY, 100);
+    assert_string_not_equal(a.id, b.id);
+    b = s_id_signal("n1=10,n2=21", 0, SIG_BUY, 100);
+    assert_string_not_equal(a.id, b.id);
+    b = s_id_signal("n1=10,n2=20", 0, SIG_SELL, 100);
+    assert_string_not_equal(a.id, b.id);
+    b = s_id_signal("n1=10,n2=20", 0, SIG_BUY, 100.01);
+    assert_string_not_equal(a.id, b.id);
+    b = s_id_signal("n1=10,n2=20", 0, SIG_BUY, 100);
+    b.sl = 95;
+    signal_make_id(&b, "n1=10,n2=20");
+    assert_string_not_equal(a.id, b.id);
+    b.pos = 7;                      /* not part of the id */
+    b.sl = NAN;
+    signal_make_id(&b, "n1=10,n2=20");
+    assert_string_equal(a.id, b.id);
 }
 
 int main(void)

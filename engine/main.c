@@ -108,6 +108,9 @@ struct engine {
     void *sub, *router;
     struct mp_body body;
     uint64_t sig_seq;               /* last signal sequence number */
+    uint64_t seq0;                  /* sig_seq when this instance started:
+                                       its signals are seq0+1, seq0+2... */
+    int64_t started_ms;             /* wall time of this instance's start */
     journal_t *journal;             /* NULL: none */
     struct deferred *deferred;      /* read during requests, in order */
     size_t headdeferred, ndeferred, capdeferred;
@@ -1071,12 +1074,14 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 23);
+    msgpack_pack_map(pk, 25);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
     mp_kstr(pk, "id", E.id);
     mp_kuint(pk, "pub", E.pub.instance);
+    mp_kint(pk, "started", E.started_ms);
+    mp_kuint(pk, "seq0", E.seq0);
     mp_kstr(pk, "strategy", strategy_name(s_strat()));
     mp_kint(pk, "lookback", E.lb);
     mp_kuint(pk, "bars_in", E.bars_in);
@@ -1473,6 +1478,7 @@ static int s_journal_open(char *err)
         return 1;
     }
     E.sig_seq = journal_last_seq(E.journal);
+    E.seq0 = E.sig_seq;
     return 0;
 }
 
@@ -1481,6 +1487,7 @@ static int s_setup(int argc, char **argv)
     char err[ERR_LEN], list[65536], *items[MAX_SYMBOLS];
     int rc;
 
+    E.started_ms = wall_ms();
     E.symbols = "AAPL";
     E.sub_ep = "tcp://127.0.0.1:5555";
     E.hist_ep = "tcp://127.0.0.1:5556";

@@ -100,10 +100,14 @@ static int s_order(lua_State *L, int act)
                                         "tag", "confidence", NULL };
     const char *fname = act == CALL_BUY ? "buy" : "sell";
     struct strategy *s = lt_self(L);
-    struct strat_call *c = s_new_call(L, act);
+    struct strat_call *c;
     char err[ERR_LEN];
     double size;
     int64_t id;
+
+    lt_check_self(L, NULL, act == CALL_BUY ? "self:buy{...}" :
+                  "self:sell{...}");
+    c = s_new_call(L, act);
 
     if (!lua_isnoneornil(L, 2)) {
         if (lua_type(L, 2) != LUA_TTABLE)
@@ -149,7 +153,10 @@ static const struct order *s_order_of(lua_State *L, struct handle *h)
 
 static int s_order_cancel(lua_State *L)
 {
-    struct handle *h = luaL_checkudata(L, 1, ORDER_MT);
+    struct handle *h;
+
+    lt_check_self(L, ORDER_MT, "order:cancel()");
+    h = lua_touserdata(L, 1);
     broker_cancel(lt_self(L)->broker, h->id);
     return 0;
 }
@@ -223,8 +230,12 @@ static double s_contingent(lua_State *L, int64_t order_id)
 
 static int s_trade_close(lua_State *L)
 {
-    struct handle *h = luaL_checkudata(L, 1, TRADE_MT);
-    double portion = luaL_optnumber(L, 2, 1.0);
+    struct handle *h;
+    double portion;
+
+    lt_check_self(L, TRADE_MT, "trade:close()");
+    h = lua_touserdata(L, 1);
+    portion = luaL_optnumber(L, 2, 1.0);
     if (!(portion > 0 && portion <= 1))
         return lt_error(L, "trade:close: portion must be in (0, 1], got %g",
                         portion);
@@ -281,11 +292,16 @@ static int s_trade_newindex(lua_State *L)
 {
     struct handle *h = luaL_checkudata(L, 1, TRADE_MT);
     const char *k = luaL_checkstring(L, 2);
-    double price = lua_isnil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    double price = NAN;
     char err[ERR_LEN];
 
     if (strcmp(k, "sl") && strcmp(k, "tp"))
         return lt_error(L, "trade.%s cannot be set (only sl and tp)", k);
+    if (lua_type(L, 3) == LUA_TNUMBER)
+        price = lua_tonumber(L, 3);
+    else if (!lua_isnil(L, 3))
+        return lt_error(L, "trade.%s must be a price or nil, got %s", k,
+                        luaL_typename(L, 3));
     if (broker_set_contingent(lt_self(L)->broker, h->id, k[0] == 's', price,
                               err))
         return lt_error(L, "trade.%s: %s", k, err);
@@ -299,8 +315,11 @@ static int s_trade_newindex(lua_State *L)
 static int s_position_close(lua_State *L)
 {
     struct strategy *s = lt_self(L);
-    struct strat_call *c = s_new_call(L, CALL_CLOSE);
+    struct strat_call *c;
     double portion = 1.0;
+
+    lt_check_self(L, POSITION_MT, "self.position:close()");
+    c = s_new_call(L, CALL_CLOSE);
 
     if (!lua_isnoneornil(L, 2)) {
         portion = luaL_checknumber(L, 2);

@@ -484,7 +484,7 @@ int lt_I(lua_State *L)
     struct strategy *s = lt_self(L);
     enum ind_kind kind;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lt_check_self(L, NULL, "self:I(...)");
     if (s->data->close.len > 0)
         return lt_error(L, "self:I must be called in init()");
     kind = s_kind_of(L, 2);
@@ -598,6 +598,7 @@ static int s_call_fn(struct strategy *s, int k, char *err)
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
                  lua_tostring(L, -1) : "error in an indicator function");
+        lt_hint(err, ERR_LEN);
         lua_settop(L, top);
         return ERR_LUA;
     }
@@ -619,13 +620,17 @@ static int s_multi_index(lua_State *L)
     char outs[IND_MAX_OUT * IND_NAME];
     size_t off = 0;
 
-    if (lua_type(L, 2) != LUA_TSTRING)
-        return 0;                       /* numbers out of range: nil */
     lua_rawgeti(L, 1, 1);
     u = lt_toseries(L, -1);
     if (!u || u->ind < 0 || u->ind >= s->nind)
         return 0;
     li = s_lind(s, u->ind);
+    if (lua_isinteger(L, 2) && lua_tointeger(L, 2) == 0)
+        return lt_error(L, "%s[0]: Lua counts from 1: [1] is the first "
+                        "output (%s), [-1] the last", s->ind_name[u->ind],
+                        li->oname[0]);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;                       /* numbers out of range: nil */
     outs[0] = '\0';
     for (int j = 0; j < li->ind.nout && off < sizeof outs; j++)
         off += (size_t)snprintf(outs + off, sizeof outs - off, "%s%s",

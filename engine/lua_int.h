@@ -49,6 +49,16 @@ struct strategy *lt_self(lua_State *L);
 /* Raises an error located at the Lua line that called the C function. */
 int lt_error(lua_State *L, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A method's check of its first argument: unless it is what a colon call
+ * passes -- the strategy instance (mt NULL) or a userdata of metatable
+ * mt -- raises one error naming the call as written with a dot and with
+ * the colon `call` ("self:buy{...}"). A dot call such as self.buy{...}
+ * passes its arguments one place early, so it can never run as meant. */
+void lt_check_self(lua_State *L, const char *mt, const char *call);
+/* Appends to an error message a hint for what a Python habit caused
+ * (len(x), range, a method defined with a dot...), if one applies; the
+ * message stays one line. */
+void lt_hint(char *msg, size_t size);
 
 /* lua_series.c */
 void lt_push_series(lua_State *L, const struct series *ser, int ind);

@@ -24,16 +24,47 @@ struct lseries *lt_toseries(lua_State *L, int idx)
     return luaL_testudata(L, idx, SERIES_MT);
 }
 
+/* How a series reads in a message: "self.data.Close", "sma1". */
+static void s_series_name(lua_State *L, const struct lseries *u, char *buf,
+                          size_t size)
+{
+    struct strategy *s = lt_self(L);
+    const struct strat_data *d = s->data;
+    const struct series *col[] = { &d->open, &d->high, &d->low, &d->close,
+                                   &d->volume, &d->time };
+    static const char *const name[] = { "Open", "High", "Low", "Close",
+                                        "Volume", "index" };
+
+    snprintf(buf, size, "a series");
+    if (u->ind >= 0 && u->ind < s->nind) {
+        snprintf(buf, size, "%s", s->ind_name[u->ind]);
+        return;
+    }
+    for (int i = 0; i < 6; i++)
+        if (u->s == col[i])
+            snprintf(buf, size, "self.data.%s", name[i]);
+    for (int j = 0; j < d->nextra; j++)
+        if (u->s == &d->extra[j])
+            snprintf(buf, size, "self.data.%s", d->extra_name[j]);
+}
+
 static int s_series_index(lua_State *L)
 {
     struct lseries *u = luaL_checkudata(L, 1, SERIES_MT);
     int isint;
     lua_Integer k = lua_tointegerx(L, 2, &isint);
     size_t len = u->s->len;
+    char name[64];
 
     if (!isint) {
         lua_pushnil(L);
         return 1;
+    }
+    if (k == 0) {
+        /* Python's x[0]: here it would be nil, read as a missing bar. */
+        s_series_name(L, u, name, sizeof name);
+        return lt_error(L, "%s[0]: Lua counts from 1: [1] is the first "
+                        "bar, [-1] the current one", name);
     }
     if (k < 0 && (lua_Unsigned)(-k) <= len)
         lua_pushnumber(L, u->s->v[len + k]);

@@ -70,6 +70,102 @@ int lt_error(lua_State *L, const char *fmt, ...)
     return lua_error(L);
 }
 
+void lt_check_self(lua_State *L, const char *mt, const char *call)
+{
+    struct strategy *s = lt_self(L);
+    char dot[64];
+    char *c;
+    int ok;
+
+    if (mt) {
+        ok = luaL_testudata(L, 1, mt) != NULL;
+    } else if (lua_gettop(L) == 0) {
+        ok = 0;                             /* self.buy() */
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_self);
+        ok = lua_rawequal(L, 1, -1);
+        lua_pop(L, 1);
+    }
+    if (ok)
+        return;
+    snprintf(dot, sizeof dot, "%.*s", (int)strcspn(call, "({"), call);
+    c = strrchr(dot, ':');
+    if (c)
+        *c = '.';
+    lt_error(L, "%s called with a dot: write %s (a method takes a colon, "
+             "which passes the object itself)", dot, call);
+}
+
+/* {==================== hints for Python habits ============== */
+
+/* What an error about a name means when the name is Python's. */
+static const struct {
+    const char *what;               /* "global 'len'" as Lua names it */
+    const char *hint;
+} s_hints[] = {
+    { "global 'len'", "len() is Python: Lua writes #x" },
+    { "global 'range'", "range() is Python: Lua counts with "
+      "for i = 1, n do ... end" },
+    { "global 'enumerate'", "enumerate() is Python: Lua writes "
+      "for i, v in ipairs(t) do ... end" },
+    { "global 'abs'", "abs() is Python: Lua has math.abs" },
+    { "global 'min'", "min() is Python: Lua has math.min" },
+    { "global 'max'", "max() is Python: Lua has math.max" },
+    { "global 'round'", "round() is Python: Lua writes "
+      "math.floor(x + 0.5)" },
+    { "global 'sum'", "sum() is Python: Lua adds up an array in a for "
+      "loop" },
+    { "global 'int'", "int() is Python: Lua has math.floor and "
+      "math.tointeger" },
+    { "global 'float'", "float() is Python: Lua has tonumber" },
+    { "global 'str'", "str() is Python: Lua has tostring" },
+    { "global 'np'", "numpy is Python: in Lua 0/0 is NaN, x ~= x tests "
+      "for it, and math has floor, sqrt, log, ..." },
+    { "global 'self'", "self is only defined in a method: write "
+      "function S:next() with a colon" },
+    { "field 'isnan'", "isnan is Python: in Lua x ~= x is true only for "
+      "NaN" },
+    { "method 'append'", "append is Python: Lua writes "
+      "table.insert(t, x)" },
+    { "')' expected near '='", "arguments by name are a table in Lua: "
+      "self:buy{size = 0.5}" },
+    { "'then' expected near '='", "Lua compares with ==" },
+    { "expected near ':'", "Lua writes if x then ... end and "
+      "for ... do ... end, without ':'" },
+    { "near '!'", "Lua writes ~= for not equal and `not` for negation" },
+    { "unexpected symbol near '#'", "Lua comments start with --" },
+};
+
+void lt_hint(char *msg, size_t size)
+{
+    size_t n = strlen(msg);
+
+    for (size_t i = 0; i < sizeof s_hints / sizeof s_hints[0]; i++)
+        if (strstr(msg, s_hints[i].what)) {
+            snprintf(msg + n, size - n, "; %s", s_hints[i].hint);
+            return;
+        }
+}
+
+/* The globals' __index: True, False and None are nil in Lua, which would
+ * read as false without a word; any other unknown global is nil. */
+static int s_global_index(lua_State *L)
+{
+    static const char *const py[][2] = {
+        { "True", "true" }, { "False", "false" }, { "None", "nil" }
+    };
+
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    for (size_t i = 0; i < sizeof py / sizeof py[0]; i++)
+        if (strcmp(lua_tostring(L, 2), py[i][0]) == 0)
+            return lt_error(L, "%s is Python: Lua writes %s", py[i][0],
+                            py[i][1]);
+    return 0;
+}
+
+/* }========================================================== */
+
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
     struct strategy *s = lt_self(L);
@@ -226,6 +322,10 @@ static void s_register(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "livetrade.base");
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, s_global_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_pop(L, 1);
 }
 
@@ -429,6 +529,7 @@ static int s_pcall(struct strategy *s, int nargs, char *err)
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
                  lua_tostring(L, -1) : "error object is not a string");
+        lt_hint(err, ERR_LEN);
         lua_pop(L, 1);
         return ERR_LUA;
     }
@@ -493,6 +594,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     *rc = ERR_LUA;
     if (luaL_loadfilex(L, path, "t") != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
+        lt_hint(err, ERR_LEN);
         goto fail;
     }
     if (s_pcall(s, 0, err))
@@ -529,6 +631,8 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     lua_pushstring(L, symbol);
     lua_setfield(L, self, "symbol");
     s_describe_params(s, cls, self);
+    lua_pushvalue(L, self);                 /* methods check their self */
+    s->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_getfield(L, self, "init");
     lua_pushvalue(L, self);
@@ -543,8 +647,6 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         goto fail;
     }
     s->ref_next = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pushvalue(L, self);
-    s->ref_self = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, 0);
     *rc = ERR_OK;
     return s;

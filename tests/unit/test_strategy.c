@@ -390,6 +390,154 @@ static void test_bad_orders(void **state)
     unlink(p);
 }
 
+/* Runs a strategy whose next() (line 4 of the file) is `body` over 6
+ * rising bars; its init() (line 2) is `init`. Returns the line the run
+ * failed with (runner_init's or next()'s), "" if it did not, and the
+ * signals in *k. */
+static const char *run_body(const char *init, const char *body,
+                            struct sink *k)
+{
+    static char err[ERR_LEN];
+    char src[1024];
+    struct runner r;
+    const char *p;
+
+    snprintf(src, sizeof src, "local S = Strategy{}\n"
+             "function S:init() %s end\n"
+             "function S:next()\n"
+             "  %s\n"
+             "end\nreturn S\n", init, body);
+    p = write_strategy(src);
+    k->n = 0;
+    err[0] = '\0';
+    if (runner_init(&r, p, "T", NULL, NULL, err) == 0) {
+        for (int i = 0; i < 6 && !r.failed; i++) {
+            struct bar b = mkbar(i, 10 + i);
+            runner_feed(&r, &b, collect, k);
+        }
+        snprintf(err, sizeof err, "%s", r.failed ? r.error : "");
+        runner_free(&r);
+    }
+    unlink(p);
+    return err;
+}
+
+/* `want` is in `err` after "file:line: ". */
+static void assert_error_at(const char *err, int line, const char *want)
+{
+    char where[96];
+
+    snprintf(where, sizeof where, "%s:%d: ", s_path, line);
+    if (!strstr(err, where) || !strstr(err, want) || strchr(err, '\n')) {
+        print_error("got '%s', want '%s%s'\n", err, where, want);
+        fail();
+    }
+}
+
+/* Every method called with a dot (Python's habit) fails with one line
+ * naming the colon form; before, self.buy{...} ran with its arguments
+ * dropped and self.position.close(0.5) closed everything. */
+static void test_dot_calls(void **state)
+{
+    static const struct {
+        const char *init, *body, *want;
+        int line;
+    } cases[] = {
+        { "", "self.buy{size = 0.5, sl = 1}",
+          "self.buy called with a dot: write self:buy{...}", 4 },
+        { "", "self.buy()",
+          "self.buy called with a dot: write self:buy{...}", 4 },
+        { "", "self.sell{size = 0.5}",
+          "self.sell called with a dot: write self:sell{...}", 4 },
+        { "", "if self.position.size > 0 then self.position.close(0.5) "
+          "else self:buy() end",
+          "self.position.close called with a dot: write "
+          "self.position:close()", 4 },
+        { "", "self:buy(); self.position.close()",
+          "self.position.close called with a dot", 4 },
+        { "", "local t = self.trades[1]; if t then t.close(0.5) "
+          "else self:buy() end",
+          "trade.close called with a dot: write trade:close()", 4 },
+        { "", "local o = self:buy{limit = 1}; o.cancel()",
+          "order.cancel called with a dot: write order:cancel()", 4 },
+        { "self.s = self.I(SMA, self.data.Close, 2)", "",
+          "self.I called with a dot: write self:I(...)", 2 },
+    };
+    struct sink k;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_error_at(run_body(cases[i].init, cases[i].body, &k),
+                        cases[i].line, cases[i].want);
+
+    /* The colon forms run, with their arguments. */
+    assert_string_equal(run_body("self.s = self:I(SMA, self.data.Close, 2)",
+                                 "local t = self.trades[1]\n"
+                                 "  if t then t:close(0.5); t.sl = 1; "
+                                 "t.tp = nil; self.position:close(0.5)\n"
+                                 "  else self:buy{size = 0.5, sl = 1} end",
+                                 &k), "");
+    assert_true(k.n >= 2);
+    assert_int_equal(k.s[0].act, SIG_BUY);
+    assert_dbl_equal(k.s[0].size, 0.5, 0);
+    assert_dbl_equal(k.s[0].sl, 1, 0);
+    assert_int_equal(k.s[1].act, SIG_CLOSE);
+    assert_dbl_equal(k.s[1].size, 0.5, 0);
+    assert_string_equal(run_body("", "local o = self:buy{limit = 1}; "
+                                 "o:cancel(); o = self:sell{limit = 99}; "
+                                 "self.orders[1]:cancel()", &k), "");
+    assert_string_equal(run_body("", "self.buy(self, {size = 2})", &k), "");
+    assert_dbl_equal(k.s[0].size, 2, 0);
+}
+
+/* What a Python habit does gets a hint naming the Lua form, on one line
+ * with file:line; valid Lua is left alone. */
+static void test_python_hints(void **state)
+{
+    static const struct {
+        const char *init, *body, *want;
+        int line;
+    } cases[] = {
+        { "", "local x = self.data.Close[0]",
+          "self.data.Close[0]: Lua counts from 1: [1] is the first bar, "
+          "[-1] the current one", 4 },
+        { "self.sma = self:I(SMA, self.data.Close, 2)",
+          "local x = self.sma[0]", "sma[0]: Lua counts from 1", 4 },
+        { "self.m = self:I(MACD, self.data.Close, 2, 3, 2)",
+          "local x = self.m[0]",
+          "m[0]: Lua counts from 1: [1] is the first output (macd)", 4 },
+        { "", "local n = len(self.data)",
+          "(global 'len'); len() is Python: Lua writes #x", 4 },
+        { "", "for i in range(3) do end",
+          "range() is Python: Lua counts with for i = 1, n do", 4 },
+        { "", "if self.position.size == 0 == True then self:buy() end",
+          "True is Python: Lua writes true", 4 },
+        { "", "local f = False", "False is Python: Lua writes false", 4 },
+        { "", "if x == None then end", "None is Python: Lua writes nil",
+          4 },
+        { "", "local y = np.nan", "numpy is Python: in Lua 0/0 is NaN", 4 },
+        { "", "end function S.next()\n  self:buy()",
+          "(global 'self'); self is only defined in a method: write "
+          "function S:next() with a colon", 5 },
+        { "", "self:buy(size = 0.5)",
+          "arguments by name are a table in Lua: self:buy{size = 0.5}", 4 },
+        { "", "if self.position.size == 0:\n", "without ':'", 4 },
+    };
+    struct sink k;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_error_at(run_body(cases[i].init, cases[i].body, &k),
+                        cases[i].line, cases[i].want);
+    /* Other unknown globals are still nil, and names can be defined. */
+    assert_string_equal(run_body("", "assert(Nothing == nil); "
+                                 "True = 1; assert(True == 1); "
+                                 "local len = 2; sum = (sum or 0) + len",
+                                 &k), "");
+    assert_string_equal(run_body("", "assert(self.data.Close[1] == 10 and "
+                                 "self.data.Close[1.5] == nil)", &k), "");
+}
+
 /* Extra data columns are self.data.<name>, revealed bar by bar. */
 static void test_extra_columns(void **state)
 {
@@ -482,6 +630,8 @@ int main(void)
         cmocka_unit_test(test_bad_orders),
         cmocka_unit_test(test_signal_ids),
         cmocka_unit_test(test_extra_columns),
+        cmocka_unit_test(test_dot_calls),
+        cmocka_unit_test(test_python_hints),
     };
     return cmocka_run_group_tests_name("strategy", tests, NULL, NULL);
 }

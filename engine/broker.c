@@ -275,10 +275,14 @@ int broker_cancel(broker_t *b, int64_t id)
     if (b->orders[k].contingent) {
         long t = s_find_trade(b, b->orders[k].trade);
         if (t >= 0) {
-            if (b->trades[t].sl_order == id)
+            if (b->trades[t].sl_order == id) {
                 b->trades[t].sl_order = 0;
-            if (b->trades[t].tp_order == id)
+                b->trades[t].sl = NAN;
+            }
+            if (b->trades[t].tp_order == id) {
                 b->trades[t].tp_order = 0;
+                b->trades[t].tp = NAN;
+            }
         }
     }
     s_remove_order(b, id);
@@ -339,10 +343,13 @@ int broker_set_contingent(broker_t *b, int64_t trade_id, int is_sl,
     if (id < 0)
         return (int)id;
     k = s_find_trade(b, trade_id);
-    if (is_sl)
+    if (is_sl) {
         b->trades[k].sl_order = id;
-    else
+        b->trades[k].sl = price;
+    } else {
         b->trades[k].tp_order = id;
+        b->trades[k].tp = price;
+    }
     return 0;
 }
 
@@ -411,6 +418,7 @@ static void s_reduce_trade(struct broker *b, int64_t trade_id, double price,
     copy.id = b->next_id++;
     copy.size = -size;
     copy.sl_order = copy.tp_order = 0;
+    copy.sl = copy.tp = NAN;            /* the split-off part has neither */
     copy.commission = 0;
     if (s_reserve((void **)&b->trades, &b->captrades, b->ntrades + 1,
                   sizeof *b->trades))
@@ -536,6 +544,11 @@ static int s_process(struct broker *b)
                 double prev = b->trades[t].size;
                 own = b->trades[t].sl_order == oid ||
                       b->trades[t].tp_order == oid;
+                /* A triggered stop is cleared, and the SL put back only
+                 * when it filled at the stop: one filled at an open
+                 * beyond it keeps no SL (backtesting.py's _trades). */
+                if (b->trades[t].sl_order == oid && price != stop)
+                    b->trades[t].sl = NAN;
                 size = copysign(fmin(fabs(prev), fabs(o->size)), o->size);
                 s_reduce_trade(b, tid, price, size, bar);
             }

@@ -31,7 +31,11 @@ struct trade {
     double exit_price;          /* NaN while open */
     int64_t entry_bar, exit_bar;    /* exit_bar -1 while open */
     int64_t entry_time, exit_time;  /* epoch ms */
-    double sl, tp;              /* NaN when not set */
+    double sl, tp;              /* its SL / TP order's price, NaN when
+                                   it has none; kept once closed, as
+                                   backtesting.py's _trades: NaN for a
+                                   part split off by a partial close and
+                                   for an SL that filled at a gap */
     double commission;          /* paid so far, both legs */
     char tag[64];
     int64_t sl_order, tp_order; /* ids of its contingent orders, or 0 */

@@ -218,16 +218,6 @@ static const struct trade *s_trade_of(lua_State *L, struct handle *h)
     return t ? t : &h->snap.t;
 }
 
-/* The stop / limit price of a trade's SL or TP order, if it has one. */
-static double s_contingent(lua_State *L, int64_t order_id)
-{
-    const struct order *o;
-    if (!order_id)
-        return NAN;
-    o = broker_order_by_id(lt_self(L)->broker, order_id);
-    return o ? (isnan(o->stop) ? o->limit : o->stop) : NAN;
-}
-
 static int s_trade_close(lua_State *L)
 {
     struct handle *h;
@@ -273,9 +263,9 @@ static int s_trade_index(lua_State *L)
     else if (!strcmp(k, "tag"))
         t->tag[0] ? (void)lua_pushstring(L, t->tag) : lua_pushnil(L);
     else if (!strcmp(k, "sl"))
-        s_push_opt(L, s_contingent(L, t->sl_order));
+        s_push_opt(L, t->sl);
     else if (!strcmp(k, "tp"))
-        s_push_opt(L, s_contingent(L, t->tp_order));
+        s_push_opt(L, t->tp);
     else if (!strcmp(k, "is_long"))
         lua_pushboolean(L, t->size > 0);
     else if (!strcmp(k, "is_short"))

@@ -320,6 +320,62 @@ static void test_partial_close(void **st)
     fx_free(&f);
 }
 
+/* A closed trade keeps the SL and TP it had, as backtesting.py's
+ * _trades: its SL order's stop and its TP order's limit. A triggered
+ * stop is cleared and put back only if it filled at the stop, so an SL
+ * that filled at an open beyond it leaves none; the part a partial close
+ * splits off has neither; a removed or cancelled one is gone. */
+static void test_closed_sl_tp(void **st)
+{
+    struct fx f;
+    const struct trade *t;
+    (void)st;
+    fx_init(&f, NULL);
+    bar(&f, 100, 101, 99, 100);
+
+    BUY(&f, 10, NAN, NAN, 95, 110);
+    bar(&f, 100, 101, 99, 100);                     /* entry at 100 */
+    t = broker_trade(f.b, 0);
+    assert_true(t->sl == 95 && t->tp == 110);
+    bar(&f, 100, 111, 99, 100);                     /* the TP */
+    t = broker_closed(f.b, 0);
+    assert_true(t->exit_price == 110 && t->sl == 95 && t->tp == 110);
+
+    BUY(&f, 10, NAN, NAN, 95, 110);
+    bar(&f, 100, 101, 99, 100);
+    bar(&f, 100, 101, 94, 100);                     /* the SL, at 95 */
+    t = broker_closed(f.b, 1);
+    assert_true(t->exit_price == 95 && t->sl == 95 && t->tp == 110);
+
+    BUY(&f, 10, NAN, NAN, 95, 110);
+    bar(&f, 100, 101, 99, 100);
+    bar(&f, 90, 92, 89, 91);                        /* the SL, gapped */
+    t = broker_closed(f.b, 2);
+    assert_true(t->exit_price == 90 && isnan(t->sl) && t->tp == 110);
+
+    BUY(&f, 10, NAN, NAN, 85, 110);
+    bar(&f, 100, 101, 99, 100);
+    broker_close_position(f.b, 0.5);
+    bar(&f, 100, 101, 99, 100);
+    t = broker_closed(f.b, 3);                      /* the split-off 5 */
+    assert_true(t->size == 5 && isnan(t->sl) && isnan(t->tp));
+    t = broker_trade(f.b, 0);
+    assert_true(t->size == 5 && t->sl == 85 && t->tp == 110);
+    assert_int_equal(broker_set_contingent(f.b, t->id, 1, 80, f.err), 0);
+    assert_int_equal(broker_set_contingent(f.b, t->id, 0, NAN, f.err), 0);
+    broker_close_position(f.b, 1);
+    bar(&f, 100, 101, 99, 100);
+    t = broker_closed(f.b, 4);
+    assert_true(t->size == 5 && t->sl == 80 && isnan(t->tp));
+
+    BUY(&f, 10, NAN, NAN, 85, 110);
+    bar(&f, 100, 101, 99, 100);
+    t = broker_trade(f.b, 0);
+    assert_int_equal(broker_cancel(f.b, t->sl_order), 0);
+    assert_true(isnan(broker_trade(f.b, 0)->sl));
+    fx_free(&f);
+}
+
 /* Equity at or below zero closes everything at the close and stops. */
 static void test_out_of_money(void **st)
 {
@@ -357,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_fraction_and_margin),
         cmocka_unit_test(test_partial_close),
         cmocka_unit_test(test_out_of_money),
+        cmocka_unit_test(test_closed_sl_tp),
     };
     return cmocka_run_group_tests_name("broker", tests, NULL, NULL);
 }

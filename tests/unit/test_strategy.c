@@ -490,6 +490,24 @@ static void test_dot_calls(void **state)
     assert_dbl_equal(k.s[0].size, 2, 0);
 }
 
+/* A closed trade keeps its sl and tp in Lua, as backtesting.py's. */
+static void test_closed_trade_sl_tp(void **state)
+{
+    struct sink k;
+    (void)state;
+
+    /* Bought at bar 1 (close 11), filled at 12 on bar 2, where the TP
+     * of 12 closes it at once. */
+    assert_string_equal(run_body("",
+        "local t = self.closed_trades[1]\n"
+        "  if t then self:sell{size = 1, tag = string.format('%g/%g', "
+        "t.sl, t.tp)}\n"
+        "  elseif #self.orders == 0 then "
+        "self:buy{size = 1, sl = 5, tp = 12} end", &k), "");
+    assert_true(k.n >= 2);
+    assert_string_equal(k.s[1].tag, "5/12");
+}
+
 /* What a Python habit does gets a hint naming the Lua form, on one line
  * with file:line; valid Lua is left alone. */
 static void test_python_hints(void **state)
@@ -632,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_extra_columns),
         cmocka_unit_test(test_dot_calls),
         cmocka_unit_test(test_python_hints),
+        cmocka_unit_test(test_closed_trade_sl_tp),
     };
     return cmocka_run_group_tests_name("strategy", tests, NULL, NULL);
 }

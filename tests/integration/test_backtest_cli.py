@@ -169,6 +169,36 @@ class BacktestCli(unittest.TestCase):
         self.check_trades(rows, stats, bars)
         self.check_equity(equity, stats, bars, 10000, durations=False)
 
+    def test_sl_tp_columns(self):
+        """sma_sl_tp.lua's trades keep the SL and TP of the order that
+        opened them, as backtesting.py's _trades: the TP always; the SL
+        too, except on a trade its SL closed at an open beyond the stop
+        (a triggered stop is cleared and put back only when it filled at
+        the stop)."""
+        _, sigs, rows, _, _, _ = self.backtest(
+            "--finalize-trades", strategy="strategies/sma_sl_tp.lua")
+        with open(GOOG) as f:
+            ohlc = [{k: float(r[k]) for k in ("Open", "High", "Low")}
+                    for r in csv.DictReader(f)]
+        bar_of = {b["t"]: i for i, b in enumerate(read_goog())}
+        entries = {bar_of[s["bar_ts"]] + 1: s for s in sigs
+                   if s["action"] == "buy"}
+        trades = [dict(zip(TRADE_COLS, r)) for r in rows[1:]]
+        self.assertGreater(len(trades), 10)
+        kinds = set()
+        for t in trades:
+            order = entries[int(t["EntryBar"])]
+            xb, xp = int(t["ExitBar"]), float(t["ExitPrice"])
+            sl, tp = order["sl"], order["tp"]
+            gapped = ohlc[xb]["Low"] <= sl and ohlc[xb]["Open"] < sl and \
+                xp == ohlc[xb]["Open"]
+            kinds.add("gapped sl" if gapped else "sl" if xp == sl else
+                      "tp" if xp >= tp else "other")
+            self.assertEqual(t["SL"], "" if gapped else repr(sl), t)
+            self.assertEqual(float(t["TP"]), tp, t)
+            self.assertEqual(t["Tag"], "golden cross")
+        self.assertTrue({"sl", "gapped sl", "tp"} <= kinds, kinds)
+
     def test_out_of_money_stats_cover_every_bar(self):
         """As in backtesting.py, a run that stops out of money still spans
         the whole data: End is the last bar, and the drawdown that never

@@ -89,6 +89,9 @@ class Reference(unittest.TestCase):
                                 (k, got[k], want[r]))
             self.assertTrue(close(float(got["ReturnPct"]),
                                   want["return_pct"] / 100, 1e-9))
+            for k in ("sl", "tp"):
+                self.assertEqual(got[k.upper()], "" if want[k] is None else
+                                 repr(float(want[k])), k)
             self.assertEqual(got["EntryTime"][:19], want["entry_time"])
             self.assertEqual(got["ExitTime"][:19], want["exit_time"])
 

@@ -42,6 +42,29 @@ static int s_add_warning(struct bt_result *r, const char *msg)
     return 0;
 }
 
+/* Most position:close() calls finding no position is the mark of
+ * Python's `if not self.position:` or `if self.position:` ported as is:
+ * a position is a userdata, always true in Lua. The calls stay (they are
+ * calls, as in backtesting.py); one warning says how to test it. */
+static void s_flat_closes(struct bt_result *r)
+{
+    size_t closes = 0, flat = 0;
+    char msg[256];
+
+    for (size_t i = 0; i < r->ncalls; i++)
+        if (r->calls[i].act == SIG_CLOSE) {
+            closes++;
+            flat += signal_is_flat_close(&r->calls[i]);
+        }
+    if (flat == 0 || 2 * flat <= closes)
+        return;
+    snprintf(msg, sizeof msg, "%zu of %zu position:close() calls found "
+             "no position: a position is always true in Lua (`if not "
+             "self.position` is never taken); test `if "
+             "self.position.size == 0` (or `~= 0`)", flat, closes);
+    s_add_warning(r, msg);
+}
+
 static struct trade *s_copy_trades(const broker_t *b, int closed, size_t *n)
 {
     struct trade *t;
@@ -179,9 +202,10 @@ int backtest_run(const char *strategy, const char *symbol,
     for (size_t i = 0; i < broker_nwarnings(b); i++)
         s_add_warning(r, broker_warning(b, i));
     if (r->nopen && !o->finalize_trades)
-        s_add_warning(r, "Some trades remain open at the end of backtest. "
-                      "Use `Backtest(..., finalize_trades=True)` to close "
-                      "them and include them in stats.");
+        s_add_warning(r, "Some trades remain open at the end of the "
+                      "backtest; give --finalize-trades to close them at "
+                      "the last bar and count them in the statistics.");
+    s_flat_closes(r);
     rc = s_stats(r, &run, bars, o);
     if (rc) {
         snprintf(err, ERR_LEN, "statistics: %s", err_str(rc));

@@ -564,8 +564,9 @@ static int s_process(struct broker *b)
             size = copysign(s_floordiv(s_margin_available(b) * b->leverage *
                                        fabs(size), unit), size);
             if (size == 0) {
-                s_warn(b, "time=%lld: Broker canceled the relative-sized "
-                       "order due to insufficient margin.", (long long)b->i);
+                s_warn(b, "bar %lld: the broker cancelled an order sized "
+                       "as a fraction of the margin: insufficient margin "
+                       "for one unit", (long long)b->i);
                 s_remove_order(b, o->id);
                 continue;
             }
@@ -591,8 +592,9 @@ static int s_process(struct broker *b)
         k = s_find_order(b, ids[q]);
         o = &b->orders[k];
         if (fabs(need) * unit > s_margin_available(b) * b->leverage) {
-            s_warn(b, "time=%lld: Broker canceled the order due to "
-                   "insufficient margin.", (long long)b->i);
+            s_warn(b, "bar %lld: the broker cancelled an order of %g "
+                   "units: insufficient margin", (long long)b->i,
+                   fabs(need));
             s_remove_order(b, o->id);
             continue;
         }
@@ -610,10 +612,10 @@ static int s_process(struct broker *b)
                     again = 1;
                 else if ((!isnan(oc.sl) && low <= oc.sl && oc.sl <= high) ||
                          (!isnan(oc.tp) && low <= oc.tp && oc.tp <= high))
-                    s_warn(b, "A contingent SL/TP order would execute in "
-                           "the same bar its parent stop/limit order was "
-                           "turned into a trade; it will execute on the "
-                           "next matching bar instead.");
+                    s_warn(b, "bar %lld: an sl or tp is within the bar "
+                           "its limit or stop entry filled on; as the order "
+                           "within a bar is unknown, it fills from the "
+                           "next bar on", (long long)b->i);
             }
         }
         s_remove_order(b, ids[q]);

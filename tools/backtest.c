@@ -59,6 +59,8 @@ struct bt_args {
     const char *strategy;           /* --strategy: Lua file */
     const char *data;               /* --data: CSV file */
     const char *symbol;             /* --symbol, or NULL: from the file */
+    const char *symbols;            /* --symbols, as livetrade run's: one */
+    char symbols_buf[256];          /* --symbols split: symbol points in */
     struct broker_cfg broker;       /* --cash ... --exclusive-orders */
     int finalize;                   /* --finalize-trades */
     struct opt_multi params;        /* --param name=value */
@@ -295,6 +297,33 @@ static int s_write_equity(const char *path, const struct bt_result *r,
 
 /* }==================================================== */
 
+/* --symbols as livetrade run takes it ("A, B"), for one symbol: sets
+ * a->symbol. 0, or -1 with the reason in err. */
+static int s_one_symbol(struct bt_args *a, char *err)
+{
+    char *items[2];
+    int n;
+
+    if (strfmt(a->symbols_buf, sizeof a->symbols_buf, "%s",
+               a->symbols) < 0) {
+        strfmt(err, ERR_LEN, "--symbols: too long");
+        return -1;
+    }
+    n = split_list(a->symbols_buf, items, 2);
+    if (n != 1) {
+        strfmt(err, ERR_LEN, "--symbols: a backtest runs one symbol, got "
+               "'%.80s'; run it once per symbol", a->symbols);
+        return -1;
+    }
+    if (a->symbol && strcmp(a->symbol, items[0]) != 0) {
+        strfmt(err, ERR_LEN, "--symbol %.40s and --symbols %.40s differ; "
+               "give one of them", a->symbol, items[0]);
+        return -1;
+    }
+    a->symbol = items[0];
+    return 0;
+}
+
 /* Returns 0, 1 after --help, or 2 with the reason printed. */
 static int s_parse(struct bt_args *a, int argc, char **argv)
 {
@@ -306,6 +335,8 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
           "[,volume] (required)" },
         { "symbol", OPT_STR, &a->symbol, NULL, "SYM",
           "symbol in signals (default: the file's base name, upper-cased)" },
+        { "symbols", OPT_STR, &a->symbols, NULL, "SYM",
+          "the same as --symbol (livetrade run's flag); one symbol" },
         { "cash", OPT_DBL, &a->broker.cash, NULL, "N",
           "starting cash (10000)" },
         { "commission", OPT_DBL, &a->broker.commission, NULL, "RATE",
@@ -354,10 +385,13 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
         return proc_usage_error(PROG, "--strategy FILE is required");
     if (!a->data || !*a->data)
         return proc_usage_error(PROG, "--data CSV is required");
+    if (a->symbols && s_one_symbol(a, err))
+        return proc_usage_error(PROG, err);
     if (a->symbol) {
         if (!symbol_valid(a->symbol)) {
-            strfmt(err, sizeof err, "--symbol: invalid symbol '%.40s' (1 to "
-                   "%d of A-Z a-z 0-9 . : / _ -)", a->symbol, SYM_MAX - 1);
+            strfmt(err, sizeof err, "--symbol%s: invalid symbol '%.40s' "
+                   "(1 to %d of A-Z a-z 0-9 . : / _ -)",
+                   a->symbols ? "s" : "", a->symbol, SYM_MAX - 1);
             return proc_usage_error(PROG, err);
         }
         snprintf(a->sym, sizeof a->sym, "%s", a->symbol);

@@ -21,7 +21,7 @@ STRATEGY = "strategies/sma_cross.lua"
 
 JSON_KEYS = {"ver", "id", "engine", "strategy", "symbol", "action",
              "bar_ts", "ordinal", "price", "size", "confidence",
-             "indicators", "seq", "pub", "ts"}
+             "indicators", "position", "seq", "pub", "ts"}
 TRADE_COLS = ["Size", "EntryBar", "ExitBar", "EntryPrice", "ExitPrice",
               "SL", "TP", "PnL", "Commission", "ReturnPct", "EntryTime",
               "ExitTime", "Duration", "Tag"]
@@ -239,6 +239,109 @@ class BacktestCli(unittest.TestCase):
         self.assertGreater(coms, 0)
         self.assertTrue(close(stats["Commissions [$]"], coms))
 
+    def test_symbols_flag_as_livetrade_run(self):
+        """--symbols, as livetrade run takes it, names the one symbol."""
+        _, sigs, _, _, _, err = self.backtest(
+            "--symbols", " GOOG.Y ", strategy="strategies/sma_cross_close.lua")
+        self.assertTrue(sigs)
+        self.assertTrue(all(s["symbol"] == "GOOG.Y" for s in sigs))
+
+    def test_warnings_speak_of_flags(self):
+        """Trades left open: the warning names --finalize-trades, not
+        backtesting.py's Backtest(...) argument."""
+        _, _, _, _, _, err = self.backtest(
+            strategy="strategies/sma_cross_close.lua")
+        self.assertIn("Some trades remain open", err)
+        self.assertIn("--finalize-trades", err)
+        for python in ("Backtest(", "finalize_trades=", "Broker canceled",
+                       "time="):
+            self.assertNotIn(python, err)
+        _, _, _, _, _, err = self.backtest()
+        self.assertIn("insufficient margin", err)
+        self.assertNotIn("time=", err)
+
+    def lua_file(self, name, src):
+        path = self.ws.path(name)
+        with open(path, "w") as f:
+            f.write(src)
+        return path
+
+    def test_dot_calls_fail_or_run_as_colon_calls(self):
+        """self.buy{size = 0.5, sl = x} (Python's dot) once ran with its
+        table dropped: all-in, no stop-loss. Now it stops the backtest
+        with one line naming file:line and self:buy{...}; the colon form
+        gives sma_sl_tp.lua's own result."""
+        with open("strategies/sma_sl_tp.lua") as f:
+            src = f.read()
+        self.assertIn("self:buy {", src)
+        dot = self.lua_file("dot.lua", src.replace("self:buy {",
+                                                   "self.buy {"))
+        line = next(i for i, ln in enumerate(src.splitlines(), 1)
+                    if "self:buy {" in ln)
+        rc, out, err = lt.run("livetrade", "backtest", "--strategy", dot,
+                              "--data", GOOG, timeout=120)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("dot.lua:%d: self.buy called with a dot: write "
+                      "self:buy{...}" % line, err)
+        self.one_line(err)
+
+        colon = self.lua_file("colon.lua", src)
+        want = self.backtest(strategy="strategies/sma_sl_tp.lua")
+        got = self.backtest(strategy=colon)
+        self.assertEqual(got[0], want[0])
+        self.assertEqual(got[2], want[2])
+        all_in = self.lua_file("all_in.lua", src.replace(
+            "self:buy {", "self:buy() local _ = {"))
+        self.assertNotEqual(self.backtest(strategy=all_in)[0]["Return [%]"],
+                            want[0]["Return [%]"])
+
+        src = open("strategies/sma_cross_close.lua").read()
+        half = self.lua_file("half.lua", src.replace(
+            "self.position:close()", "self.position.close(0.5)", 1))
+        rc, out, err = lt.run("livetrade", "backtest", "--strategy", half,
+                              "--data", GOOG, timeout=120)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("self.position.close called with a dot: write "
+                      "self.position:close()", err)
+        self.one_line(err)
+
+    def test_closes_while_flat_are_counted(self):
+        """Python's `if not self.position: self.buy()` ported as is never
+        buys and `if self.position: self.position.close()` always closes,
+        a position being always true in Lua: the calls stay, and one
+        warning counts them and gives the test to write. Not when few closes find nothing (sma_cross_close.lua's
+        first)."""
+        flat = self.lua_file("flat.lua", """local S = Strategy {}
+function S:init()
+  self.a = self:I(SMA, self.data.Close, 10)
+  self.b = self:I(SMA, self.data.Close, 20)
+end
+function S:next()
+  if crossover(self.a, self.b) and not self.position then
+    self:buy()
+  elseif crossover(self.b, self.a) and self.position then
+    self.position:close()
+  end
+end
+return S
+""")
+        _, sigs, _, _, _, err = self.backtest(strategy=flat)
+        closes = [s for s in sigs if s["action"] == "close"]
+        noop = [s for s in closes if s["position"] == 0]
+        self.assertGreater(len(closes), 10)
+        self.assertEqual(len(noop), len(closes))
+        lines = [ln for ln in err.splitlines() if "found no position" in ln]
+        self.assertEqual(lines, [
+            "livetrade backtest: warning: %d of %d position:close() calls "
+            "found no position: a position is always true in Lua (`if not "
+            "self.position` is never taken); test `if self.position.size "
+            "== 0` (or `~= 0`)" % (len(noop), len(closes))])
+        _, sigs, _, _, _, err = self.backtest(
+            strategy="strategies/sma_cross_close.lua")
+        self.assertEqual(sum(s["action"] == "close" and s["position"] == 0
+                             for s in sigs), 1)
+        self.assertNotIn("found no position", err)
+
     def test_unsorted_csv_is_sorted_with_a_warning(self):
         with open(GOOG) as f:
             lines = f.read().splitlines()
@@ -273,6 +376,12 @@ class BacktestCli(unittest.TestCase):
              "symbol"),
             (["--strategy", STRATEGY, "--data", GOOG, "--param", "n9=1"],
              "n9"),
+            (["--strategy", STRATEGY, "--data", GOOG, "--symbols",
+              "AAPL,MSFT"], "--symbols: a backtest runs one symbol"),
+            (["--strategy", STRATEGY, "--data", GOOG, "--symbols", "A B"],
+             "--symbols: invalid symbol"),
+            (["--strategy", STRATEGY, "--data", GOOG, "--symbol", "A",
+              "--symbols", "B"], "differ"),
         ]
         for args, text in cases:
             rc, out, err = lt.run("livetrade", "backtest", *args)

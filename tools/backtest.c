@@ -24,7 +24,8 @@
  *   --trades-csv   backtesting.py's _trades: Size, EntryBar, ExitBar,
  *                  EntryPrice, ExitPrice, SL, TP, PnL, Commission,
  *                  ReturnPct (a fraction), EntryTime, ExitTime, Duration,
- *                  Tag; closed trades only
+ *                  Tag; closed trades only; SL and TP as the trade had
+ *                  them when it closed (struct trade), empty for none
  *   --equity-csv   backtesting.py's _equity_curve with the bar time first:
  *                  time, Equity, DrawdownPct (1 - equity / running peak),
  *                  DrawdownDuration (on the bar that ends a drawdown --

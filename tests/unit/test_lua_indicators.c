@@ -217,7 +217,7 @@ static void test_multi_output_access(void **state)
         "end\n"
         "function S:next()\n"
         "  local m = self.macd\n"
-        "  assert(#m == 3 and m[4] == nil and m[0] == nil)\n"
+        "  assert(#m == 3 and m[4] == nil and m[-4] == nil)\n"
         "  assert(m[1] == m.macd and m[2] == m.signal and m[3] == m.hist)\n"
         "  assert(m[-1] == m.hist and m[-3] == m.macd)\n"
         "  assert(m[1][-1] == m.macd[-1] and #m.macd == #self.data)\n"

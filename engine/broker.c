@@ -208,6 +208,15 @@ static int s_push_order(struct broker *b, const struct order *o, int front)
 
 /* {==================== orders =============================== */
 
+/* A price in a message: "none" for NaN. */
+static void s_price(char *buf, size_t size, double v)
+{
+    if (isnan(v))
+        snprintf(buf, size, "none");
+    else
+        snprintf(buf, size, "%g", v);
+}
+
 /* Order.__init__ + _Broker.new_order's checks. */
 static int64_t s_new_order(struct broker *b, double size, double limit,
                            double stop, double sl, double tp,
@@ -220,17 +229,23 @@ static int64_t s_new_order(struct broker *b, double size, double limit,
     if (!isnan(limit) || !isnan(stop) || !isnan(sl) || !isnan(tp)) {
         ref = !isnan(limit) ? limit : !isnan(stop) ? stop :
               s_adjusted(b, size, s_last_close(b));
+        /* The price sl and tp are checked against, as it is named. */
+        const char *rn = !isnan(limit) ? "limit" : !isnan(stop) ? "stop" :
+                         "the last close";
+        char a[32], c[32];
+        s_price(a, sizeof a, size > 0 ? sl : tp);
+        s_price(c, sizeof c, size > 0 ? tp : sl);
         if (size > 0) {
             if (!((isnan(sl) ? -INFINITY : sl) < ref &&
                   ref < (isnan(tp) ? INFINITY : tp))) {
-                snprintf(err, ERR_LEN, "Long orders require: SL (%g) < "
-                         "LIMIT (%g) < TP (%g)", sl, ref, tp);
+                snprintf(err, ERR_LEN, "a long order needs sl < %s < tp, "
+                         "got sl %s, %s %g, tp %s", rn, a, rn, ref, c);
                 return ERR_INVALID;
             }
         } else if (!((isnan(tp) ? -INFINITY : tp) < ref &&
                      ref < (isnan(sl) ? INFINITY : sl))) {
-            snprintf(err, ERR_LEN, "Short orders require: TP (%g) < "
-                     "LIMIT (%g) < SL (%g)", tp, ref, sl);
+            snprintf(err, ERR_LEN, "a short order needs tp < %s < sl, got "
+                     "tp %s, %s %g, sl %s", rn, a, rn, ref, c);
             return ERR_INVALID;
         }
     }

@@ -150,9 +150,13 @@ static void test_bad_sl_tp(void **st)
     fx_init(&f, NULL);
     bar(&f, 100, 101, 99, 100);
     assert_int_equal(BUY(&f, 1, NAN, NAN, 101, NAN), ERR_INVALID);
-    assert_non_null(strstr(f.err, "Long orders require"));
+    assert_non_null(strstr(f.err, "a long order needs sl < the last "
+                           "close < tp, got sl 101, the last close 100"));
     assert_int_equal(BUY(&f, -1, NAN, NAN, 99, NAN), ERR_INVALID);
-    assert_non_null(strstr(f.err, "Short orders require"));
+    assert_non_null(strstr(f.err, "a short order needs tp < the last "
+                           "close < sl, got tp none, the last close 100, sl 99"));
+    assert_int_equal(BUY(&f, -1, 98, NAN, NAN, 99), ERR_INVALID);
+    assert_non_null(strstr(f.err, "tp < limit < sl, got tp 99, limit 98"));
     fx_free(&f);
 }
 

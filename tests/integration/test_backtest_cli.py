@@ -309,8 +309,8 @@ class BacktestCli(unittest.TestCase):
         """Python's `if not self.position: self.buy()` ported as is never
         buys and `if self.position: self.position.close()` always closes,
         a position being always true in Lua: the calls stay, and one
-        warning counts them and gives the test to write. Not when few closes find nothing (sma_cross_close.lua's
-        first)."""
+        warning counts them and gives the test to write. Not when few
+        closes find nothing (sma_cross_close.lua's first)."""
         flat = self.lua_file("flat.lua", """local S = Strategy {}
 function S:init()
   self.a = self:I(SMA, self.data.Close, 10)

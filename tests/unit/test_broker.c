@@ -154,7 +154,8 @@ static void test_bad_sl_tp(void **st)
                            "close < tp, got sl 101, the last close 100"));
     assert_int_equal(BUY(&f, -1, NAN, NAN, 99, NAN), ERR_INVALID);
     assert_non_null(strstr(f.err, "a short order needs tp < the last "
-                           "close < sl, got tp none, the last close 100, sl 99"));
+                           "close < sl, got tp none, the last close 100, "
+                           "sl 99"));
     assert_int_equal(BUY(&f, -1, 98, NAN, NAN, 99), ERR_INVALID);
     assert_non_null(strstr(f.err, "tp < limit < sl, got tp 99, limit 98"));
     fx_free(&f);

@@ -540,6 +540,10 @@ static void test_python_hints(void **state)
         { "", "self:buy(size = 0.5)",
           "arguments by name are a table in Lua: self:buy{size = 0.5}", 4 },
         { "", "if self.position.size == 0:\n", "without ':'", 4 },
+        { "", "if 1 != 2 then end",
+          "Lua writes ~= for not equal and `not` for negation", 4 },
+        { "", "if #self.data = 3 then end", "Lua compares with ==", 4 },
+        { "", "# a comment", "Lua comments start with --", 4 },
     };
     struct sink k;
     (void)state;

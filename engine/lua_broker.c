@@ -287,7 +287,7 @@ static int s_trade_newindex(lua_State *L)
 
     if (strcmp(k, "sl") && strcmp(k, "tp"))
         return lt_error(L, "trade.%s cannot be set (only sl and tp)", k);
-    if (lua_type(L, 3) == LUA_TNUMBER)
+    if (lua_isnumber(L, 3))
         price = lua_tonumber(L, 3);
     else if (!lua_isnil(L, 3))
         return lt_error(L, "trade.%s must be a price or nil, got %s", k,

@@ -462,6 +462,10 @@ static void test_dot_calls(void **state)
           "order.cancel called with a dot: write order:cancel()", 4 },
         { "self.s = self.I(SMA, self.data.Close, 2)", "",
           "self.I called with a dot: write self:I(...)", 2 },
+        /* Setters are fields: a dot, and a clear word on a bad value. */
+        { "", "local t = self.trades[1]; if t then t.sl = 'x' "
+          "else self:buy() end",
+          "trade.sl must be a price or nil, got string", 4 },
     };
     struct sink k;
     (void)state;

@@ -394,11 +394,13 @@ static int s_replay(sink_t *self, const char *eng, uint64_t after,
  * known) it has just heard of: the signals --since asks for, up to
  * `upto`. Once the engine answered, it is in the state (at the last
  * signal taken, or where --since began), so from then on it is resumed
- * like any other. ERR_IO if the output is gone for good. */
+ * like any other. `fresh`: a new instance, for which endpoints that did
+ * not answer before are asked again. ERR_IO if the output is gone for
+ * good. */
 static int s_replay_new(sink_t *self, const char *eng, uint64_t pub,
-                        uint64_t upto)
+                        uint64_t upto, int fresh)
 {
-    struct endpoint *e = s_endpoint_of(self, eng);
+    struct endpoint *e;
     uint64_t after = 0;
     int64_t since_ts = -1;
     int rc;
@@ -408,19 +410,25 @@ static int s_replay_new(sink_t *self, const char *eng, uint64_t pub,
             sink_state_set(self->state_file, eng, 0, 0);
         return ERR_OK;
     }
+    /* Endpoints that did not answer before may be this engine, just
+     * started: asked again, once per new engine instance. */
+    for (int i = 0; fresh && i < self->neps; i++)
+        if (!self->eps[i].eng[0])
+            self->eps[i].next_try = 0;
+    e = s_endpoint_of(self, eng);
     if (!e) {
-        /* Endpoints that did not answer before may be this engine, just
-         * started: asked again now, once per new engine instance. */
-        for (int i = 0; i < self->neps; i++)
-            if (!self->eps[i].eng[0])
-                self->eps[i].next_try = 0;
-        e = s_endpoint_of(self, eng);
+        /* How many that is depends on --since and the engine's run:
+         * unknown, so not counted as lost. */
+        log_limited(&self->lim_replay, LL_WARN, "engine %s: no replay "
+                    "endpoint answers for it (--replay); what it published "
+                    "before this sink heard from it is not fetched", eng);
+        return ERR_OK;
     }
-    if (e && pub && e->pub != pub)
+    if (pub && e->pub != pub)
         s_ask(self, e);             /* restarted since: its new seq0 */
     switch (self->since) {
     case SINCE_RUN:
-        if (e && e->has_run && (!pub || e->pub == pub))
+        if (e->has_run && (!pub || e->pub == pub))
             after = e->seq0;
         else
             since_ts = self->start_ms;
@@ -434,7 +442,7 @@ static int s_replay_new(sink_t *self, const char *eng, uint64_t pub,
         since_ts = self->since_ts;
         break;
     }
-    if (since_ts < 0 && e && e->has_run && (!pub || e->pub == pub) &&
+    if (since_ts < 0 && e->has_run && (!pub || e->pub == pub) &&
         after >= e->last && upto == UINT64_MAX) {
         rc = ERR_OK;                /* nothing published since: no need */
         after = e->last;
@@ -490,7 +498,7 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
         s_sync_track(self);
     }
     if (first && !has && self->neps)
-        return s_replay_new(self, src, pub, seq);
+        return s_replay_new(self, src, pub, seq, 1);
     /* Behind an engine's last signal: missed ones (without a symbol
      * filter, where every seq is ours; with one, once per instance). */
     last = has ? sink_state_get(self->state_file, src) : 0;
@@ -642,7 +650,7 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
         /* An engine this sink holds nothing of: what --since asks for,
          * up to this signal (those before it went out before the
          * subscription reached the engine). */
-        rc = s_replay_new(self, s.eng, s.pub, s.seq - 1);
+        rc = s_replay_new(self, s.eng, s.pub, s.seq - 1, first);
         if (rc != ERR_OK)
             return rc;
     } else if (has && s.seq > last + 1 && (self->track_gaps || first)) {
@@ -721,7 +729,7 @@ void sink_catch_up(sink_t *self)
         else if (self->since == SINCE_RUN && !e->has_run)
             rc = ERR_OK;            /* no seq0: at its first message */
         else
-            rc = s_replay_new(self, e->eng, e->pub, UINT64_MAX);
+            rc = s_replay_new(self, e->eng, e->pub, UINT64_MAX, 0);
         if (rc != ERR_OK)
             return;
     }

@@ -75,11 +75,11 @@ static const struct opt s_common_opts[] = {
       "none)" },
     { "metrics", OPT_STR, &s_args.metrics, NULL, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
-    { "since", OPT_STR, &s_args.since, NULL, "run|start|all|15m|TIME",
-      "what to take from an engine this sink has no state for: its "
-      "current run's signals (default), those since the sink started, "
-      "its whole journal, the last 15m (s, m, h, d), or since a UTC time "
-      "(2026-11-25T15:20:00Z)" },
+    { "since", OPT_STR, &s_args.since, NULL, "WHEN",
+      "what to take from an engine this sink has no state for: run (its "
+      "current run's signals, default), start (since the sink started), "
+      "all (its whole journal), a duration (15m; s, m, h, d) or a UTC "
+      "time (2026-11-25T15:20:00Z)" },
 };
 
 /* Added for outputs that leave flat closes out (sink_ops). */

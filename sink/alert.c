@@ -553,4 +553,5 @@ const struct sink_ops sink_alert = {
     .write = s_write,
     .close = s_close,
     .attach = s_attach,
+    .quiet_flat_closes = 1,
 };

@@ -4,10 +4,11 @@
  *   #12  2026-11-25 15:20:01  AAPL   📈 BUY   @ 187.23  conf 72%  \
  *       sma1=186.90 sma2=186.41                       (one line)
  *   #13  2026-11-25 15:21:01  MSFT   ✖ CLOSE  @ 412.50  conf 80%  \
- *       size=10  sl=400.00  tp=430.00  tag=exit  rsi=71.25
+ *       pos 10  size=10  sl=400.00  tp=430.00  tag=exit  rsi=71.25
  *
  * Running number, bar time (UTC), symbol, action, reference price,
- * confidence, the order fields that were given, indicator values (NaN as
+ * confidence, the position found (closes, and buys or sells that found
+ * one), the order fields that were given, indicator values (NaN as
  * "nan"). Colours (green buy, red sell, yellow close, dim indicators)
  * are ANSI escapes, used with --color always, or by default (auto) when
  * stdout is a terminal and NO_COLOR is not set. Strings from the bus
@@ -170,6 +171,10 @@ int console_format(const struct signal *s, unsigned long long number,
           color ? C_OFF : "", (int)(5 - strlen(word)) + (2 - width), "");
     s_put_num(&o, s->px);
     s_put(&o, "  conf %.0f%%", s->conf * 100);
+    /* The position the signal found, where it tells something: what a
+     * close closes, what a buy or sell adds to or turns round. */
+    if (!isnan(s->pos) && (s->act == SIG_CLOSE || s->pos != 0))
+        s_put(&o, "  pos %g", s->pos);
     if (!isnan(s->size))
         s_put(&o, "  size=%g", s->size);
     if (!isnan(s->limit)) {
@@ -294,4 +299,5 @@ const struct sink_ops sink_console = {
     .open = s_open,
     .write = s_write,
     .close = s_close,
+    .quiet_flat_closes = 1,
 };

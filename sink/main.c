@@ -52,8 +52,10 @@ static struct {
     const char *state;              /* --state, NULL: the default */
     const char *curve;              /* --curve */
     const char *metrics;            /* --metrics HOST:PORT, NULL: off */
+    const char *since;              /* --since */
+    int flat_closes;                /* --flat-closes */
 } s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL, NULL,
-             NULL };
+             NULL, "run", 0 };
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
@@ -73,6 +75,17 @@ static const struct opt s_common_opts[] = {
       "none)" },
     { "metrics", OPT_STR, &s_args.metrics, NULL, "HOST:PORT",
       "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
+    { "since", OPT_STR, &s_args.since, NULL, "WHEN",
+      "what to take from an engine this sink has no state for: run (its "
+      "current run's signals, default), start (since the sink started), "
+      "all (its whole journal), a duration (15m; s, m, h, d) or a UTC "
+      "time (2026-11-25T15:20:00Z)" },
+};
+
+/* Added for outputs that leave flat closes out (sink_ops). */
+static const struct opt s_flat_opt = {
+    "flat-closes", OPT_BOOL, &s_args.flat_closes, NULL, NULL,
+    "show closes that found no position as well (left out by default)"
 };
 
 /* Added for outputs that take bars (sink_ops.bar). */
@@ -271,7 +284,8 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
     log_msg(LL_INFO, "%s: received %llu messages (%llu signals, %llu "
             "heartbeats), written %llu, duplicates %llu, bad %llu, failed "
             "%llu, gaps %llu (%llu missed), restarts %llu, out of order "
-            "%llu, replays %llu (%llu signals), lost %llu",
+            "%llu, replays %llu (%llu signals), lost %llu, flat closes "
+            "left out %llu",
             name, (unsigned long long)st->received,
             (unsigned long long)st->signals,
             (unsigned long long)st->heartbeats,
@@ -281,7 +295,8 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
             (unsigned long long)st->gaps, (unsigned long long)st->missed,
             (unsigned long long)st->restarts, (unsigned long long)st->old,
             (unsigned long long)st->replays,
-            (unsigned long long)st->replayed, (unsigned long long)st->lost);
+            (unsigned long long)st->replayed, (unsigned long long)st->lost,
+            (unsigned long long)st->flat_closes);
 }
 
 static void s_m_info(metrics_out_t *out, void *arg)
@@ -317,6 +332,8 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
         C("replayed_signals_total", "Signals received through replays",
           replayed),
         C("lost_total", "Signals missed that no journal could replay", lost),
+        C("flat_closes_total", "Closes that found no position, left out "
+          "(console, alert; --flat-closes shows them)", flat_closes),
 #undef C
     };
     int rc = 0;
@@ -402,12 +419,14 @@ int main(int argc, char **argv)
 
     /* The output's flags, then the common ones, in one table. */
     for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 9)   /* room for the common ones + end */
+        if (nopts < MAX_OPTS - 11)  /* room for the common ones + end */
             opts[nopts++] = *o;
     for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
         opts[nopts++] = s_common_opts[i];
     if (ops->bar)
         opts[nopts++] = s_bar_opt;
+    if (ops->quiet_flat_closes)
+        opts[nopts++] = s_flat_opt;
     memset(&opts[nopts], 0, sizeof opts[nopts]);
     snprintf(usage, sizeof usage, PROG " %s %s [--sub ENDPOINT[,...]] "
              "[--symbols A,B] [--verbose]", ops->name, ops->usage);
@@ -462,6 +481,12 @@ int main(int argc, char **argv)
     app.ops = ops;
     app.state = state;
     app.sink = sink_new(ops, state, nsyms == 0);
+    if (app.sink && sink_since(app.sink, s_args.since, err) != ERR_OK) {
+        code = proc_usage_error(PROG, err);
+        goto out;
+    }
+    if (app.sink)
+        sink_show_flat_closes(app.sink, s_args.flat_closes);
     loop = loop_new();
     if (!app.sink || !loop || loop_add_socket(loop, sub, s_on_sub, &app) ||
         (bars && loop_add_socket(loop, bars, s_on_bars, &app))) {

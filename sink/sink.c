@@ -2,6 +2,7 @@
  * and bodies, drops bad input and duplicate ids, tracks sequence numbers
  * and engine restarts, and writes what is left. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,14 @@ struct endpoint {
     char ep[256];
     char eng[64];                   /* "" until known */
     int64_t next_try;               /* mono ms: after no answer, wait */
+    int has_run;                    /* the status said pub, seq0, signals */
+    uint64_t pub;                   /* the instance that answered */
+    uint64_t seq0;                  /* its signals are seq0+1, seq0+2... */
+    uint64_t last;                  /* its newest signal then */
 };
+
+/* --since (sink_since) */
+enum { SINCE_RUN, SINCE_START, SINCE_ALL, SINCE_TS };
 
 struct sink {
     const struct sink_ops *ops;     /* the output */
@@ -44,6 +52,9 @@ struct sink {
     char *const *syms;              /* --symbols (borrowed), nsyms 0: all */
     int nsyms;
     int64_t start_ms;               /* wall time this sink started */
+    int since;                      /* SINCE_*: engines without state */
+    int64_t since_ts;               /* SINCE_TS: wall ms */
+    int quiet_flat;                 /* leave flat closes out */
 };
 
 sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
@@ -67,6 +78,8 @@ sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
     self->lim_signal = self->lim_sym = self->lim_hb = self->lim_write = lim;
     self->lim_replay = lim;
     self->start_ms = wall_ms();
+    self->since = SINCE_RUN;
+    self->quiet_flat = ops->quiet_flat_closes;
     return self;
 }
 
@@ -172,54 +185,71 @@ static int s_process(sink_t *self, const struct signal *s, int replayed);
 
 /* {==================== replay ====================== */
 
+/* Asks endpoint e for its engine's status: its id, and where the
+ * engine's current instance began (pub, seq0) and stands (signals).
+ * 0, or -1 (no answer: logged, asked again in RETRY_MS at the earliest). */
+static int s_ask(sink_t *self, struct endpoint *e)
+{
+    char err[ERR_LEN], *reply = NULL;
+    size_t len = 0;
+    msgpack_unpacked u;
+
+    if (bus_request_status(e->ep, STATUS_TIMEOUT_MS, &reply, &len, err)) {
+        e->next_try = mono_ms() + RETRY_MS;
+        log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
+                    "(asked again in %d s at the earliest)", e->ep, err,
+                    RETRY_MS / 1000);
+        return -1;
+    }
+    msgpack_unpacked_init(&u);
+    e->eng[0] = '\0';
+    e->has_run = 0;
+    if (msgpack_unpack_next(&u, reply, len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS &&
+        mp_str(&u.data, "id", e->eng, sizeof e->eng) == 0) {
+        log_msg(LL_INFO, "replay endpoint %s: engine %s", e->ep, e->eng);
+        /* Engines that do not say where their run began are asked for
+         * what they published since this sink started instead. */
+        e->has_run = mp_uint(&u.data, "pub", &e->pub) == 0 &&
+                     mp_uint(&u.data, "seq0", &e->seq0) == 0 &&
+                     mp_uint(&u.data, "signals", &e->last) == 0;
+    } else {
+        e->eng[0] = '\0';
+    }
+    msgpack_unpacked_destroy(&u);
+    free(reply);
+    return 0;
+}
+
 /* Asks every endpoint whose engine is not known yet for its id. */
 static void s_discover(sink_t *self)
 {
-    for (int i = 0; i < self->neps; i++) {
-        struct endpoint *e = &self->eps[i];
-        char err[ERR_LEN], *reply = NULL;
-        size_t len = 0;
-        msgpack_unpacked u;
-        if (e->eng[0] || mono_ms() < e->next_try)
-            continue;
-        if (bus_request_status(e->ep, STATUS_TIMEOUT_MS, &reply, &len,
-                               err)) {
-            e->next_try = mono_ms() + RETRY_MS;
-            log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
-                        "(asked again in %d s at the earliest)", e->ep, err,
-                        RETRY_MS / 1000);
-            continue;
-        }
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, reply, len, NULL) ==
-                MSGPACK_UNPACK_SUCCESS &&
-            mp_str(&u.data, "id", e->eng, sizeof e->eng) == 0)
-            log_msg(LL_INFO, "replay endpoint %s: engine %s", e->ep, e->eng);
-        else
-            e->eng[0] = '\0';
-        msgpack_unpacked_destroy(&u);
-        free(reply);
-    }
+    for (int i = 0; i < self->neps; i++)
+        if (!self->eps[i].eng[0] && mono_ms() >= self->eps[i].next_try)
+            s_ask(self, &self->eps[i]);
 }
 
-static const char *s_endpoint_of(sink_t *self, const char *eng)
+static struct endpoint *s_endpoint_of(sink_t *self, const char *eng)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < self->neps; i++)
             if (strcmp(self->eps[i].eng, eng) == 0)
-                return self->eps[i].ep;
+                return &self->eps[i];
         if (pass == 0)
             s_discover(self);
     }
     return NULL;
 }
 
-/* One page: the signals of engine `eng` after *after from ep, processed
- * up to `upto`. Returns how many the reply held (0: nothing more), or -1
- * on an error (logged). */
+/* One page: the signals of engine `eng` after *after (or, with since_ts
+ * >= 0, published at since_ts or later) from ep, processed up to `upto`.
+ * With since_ts, *after also moves up to where the answer begins: the
+ * signals before it are older than wanted. `whole`: after 0 means the
+ * journal's start, so none before it counts as lost. Returns how many the
+ * reply held (0: nothing more), or -1 on an error (logged). */
 static long s_replay_page(sink_t *self, const char *ep, const char *eng,
                           uint64_t *after, int64_t since_ts, uint64_t upto,
-                          int *stop)
+                          int whole, int *stop)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -227,7 +257,7 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
     char err[ERR_LEN], *reply = NULL;
     size_t len = 0;
     const msgpack_object *sigs;
-    uint64_t first = 0;
+    uint64_t first = 0, last = 0;
     long n = -1;
     int rc;
 
@@ -260,7 +290,8 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
     }
     self->st.replays++;
     mp_uint(&u.data, "first", &first);
-    if (since_ts < 0 && first > *after + 1) {
+    mp_uint(&u.data, "last", &last);
+    if (since_ts < 0 && first > *after + 1 && (*after || !whole)) {
         uint64_t gone = (upto < first ? upto + 1 : first) - (*after + 1);
         self->st.lost += gone;
         log_msg(LL_WARN, "replay from %s: engine %s's journal starts at "
@@ -269,6 +300,16 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
                 (unsigned long long)gone, (unsigned long long)*after);
     }
     n = (long)sigs->via.array.size;
+    if (since_ts >= 0) {
+        uint64_t cut = last;
+        if (n > 0 && mp_uint(&sigs->via.array.ptr[0], "seq", &cut) == 0 &&
+            cut > 0)
+            cut--;
+        if (cut > upto)
+            cut = upto;
+        if (cut > *after)
+            *after = cut;
+    }
     for (uint32_t i = 0; i < sigs->via.array.size && !*stop; i++) {
         struct signal s;
         if (signal_unpack(&sigs->via.array.ptr[i], &s, err) != ERR_OK ||
@@ -295,48 +336,123 @@ out:
     return n;
 }
 
-/* Brings engine `eng` from `after` (or, with since_ts >= 0, from its
- * first signal published at since_ts or later) up to `upto` (inclusive)
- * through its journal. ERR_IO if the output is gone for good. */
-static int s_replay_from(sink_t *self, const char *eng, uint64_t after,
-                         int64_t since_ts, uint64_t upto)
+/* Brings engine `eng` from *after (or, with since_ts >= 0, from its first
+ * signal published at since_ts or later) up to `upto` (inclusive)
+ * through its journal; *after ends where the sink now stands. `whole`:
+ * see s_replay_page. Returns ERR_OK if the engine answered, ERR_TIMEOUT
+ * if not (none to ask, or no answer), ERR_IO if the output is gone for
+ * good. */
+static int s_replay_from(sink_t *self, const char *eng, uint64_t *after,
+                         int64_t since_ts, uint64_t upto, int whole)
 {
-    const char *ep = self->neps ? s_endpoint_of(self, eng) : NULL;
-    uint64_t from = after;
-    int stop = 0;
+    struct endpoint *e = self->neps ? s_endpoint_of(self, eng) : NULL;
+    uint64_t from = *after, n0 = self->st.replayed;
+    int stop = 0, answered = 0;
 
-    if (!ep) {
-        if (upto != UINT64_MAX) {
-            self->st.lost += upto - after;
+    if (!e) {
+        if (upto != UINT64_MAX && upto > *after) {
+            self->st.lost += upto - *after;
             log_limited(&self->lim_replay, LL_WARN, "%llu signal(s) of "
                         "engine %s after seq %llu missed and no replay "
                         "endpoint answers for it (--replay)",
-                        (unsigned long long)(upto - after), eng,
-                        (unsigned long long)after);
+                        (unsigned long long)(upto - *after), eng,
+                        (unsigned long long)*after);
         }
-        return ERR_OK;
+        return ERR_TIMEOUT;
     }
-    for (int page = 0; page < REPLAY_PAGES && !stop && after < upto;
+    for (int page = 0; page < REPLAY_PAGES && !stop && *after < upto;
          page++) {
-        if (s_replay_page(self, ep, eng, &after, page ? -1 : since_ts, upto,
-                          &stop) <= 0)
+        long n = s_replay_page(self, e->ep, eng, after, page ? -1 : since_ts,
+                               upto, whole, &stop);
+        if (n >= 0)
+            answered = 1;
+        if (n <= 0)
             break;
     }
-    if (after > from && since_ts >= 0)
-        log_msg(LL_INFO, "replayed engine %s's signals published since this "
-                "sink started, up to %llu, from %s", eng,
-                (unsigned long long)after, ep);
-    else if (after > from)
+    if (self->st.replayed > n0 && since_ts >= 0)
+        log_msg(LL_INFO, "replayed engine %s's signals published since %s, "
+                "up to %llu, from %s", eng,
+                since_ts == self->start_ms ? "this sink started" : "--since",
+                (unsigned long long)*after, e->ep);
+    else if (self->st.replayed > n0)
         log_msg(LL_INFO, "replayed engine %s's signals %llu..%llu from %s",
-                eng, (unsigned long long)from + 1, (unsigned long long)after,
-                ep);
-    return stop == 2 ? ERR_IO : ERR_OK;
+                eng, (unsigned long long)from + 1,
+                (unsigned long long)*after, e->ep);
+    if (stop == 2)
+        return ERR_IO;
+    return answered || from >= upto ? ERR_OK : ERR_TIMEOUT;
 }
 
 static int s_replay(sink_t *self, const char *eng, uint64_t after,
                     uint64_t upto)
 {
-    return s_replay_from(self, eng, after, -1, upto);
+    int rc = s_replay_from(self, eng, &after, -1, upto, 0);
+    return rc == ERR_IO ? ERR_IO : ERR_OK;
+}
+
+/* An engine this sink holds no state for, whose instance `pub` (0: not
+ * known) it has just heard of: the signals --since asks for, up to
+ * `upto`. Once the engine answered, it is in the state (at the last
+ * signal taken, or where --since began), so from then on it is resumed
+ * like any other. `fresh`: a new instance, for which endpoints that did
+ * not answer before are asked again. ERR_IO if the output is gone for
+ * good. */
+static int s_replay_new(sink_t *self, const char *eng, uint64_t pub,
+                        uint64_t upto, int fresh)
+{
+    struct endpoint *e;
+    uint64_t after = 0;
+    int64_t since_ts = -1;
+    int rc;
+
+    if (upto == 0) {                /* its first signal: nothing before */
+        if (self->state_file)
+            sink_state_set(self->state_file, eng, 0, 0);
+        return ERR_OK;
+    }
+    /* Endpoints that did not answer before may be this engine, just
+     * started: asked again, once per new engine instance. */
+    for (int i = 0; fresh && i < self->neps; i++)
+        if (!self->eps[i].eng[0])
+            self->eps[i].next_try = 0;
+    e = s_endpoint_of(self, eng);
+    if (!e) {
+        /* How many that is depends on --since and the engine's run:
+         * unknown, so not counted as lost. */
+        log_limited(&self->lim_replay, LL_WARN, "engine %s: no replay "
+                    "endpoint answers for it (--replay); what it published "
+                    "before this sink heard from it is not fetched", eng);
+        return ERR_OK;
+    }
+    if (pub && e->pub != pub)
+        s_ask(self, e);             /* restarted since: its new seq0 */
+    switch (self->since) {
+    case SINCE_RUN:
+        if (e->has_run && (!pub || e->pub == pub))
+            after = e->seq0;
+        else
+            since_ts = self->start_ms;
+        break;
+    case SINCE_ALL:
+        break;
+    case SINCE_START:
+        since_ts = self->start_ms;
+        break;
+    default:
+        since_ts = self->since_ts;
+        break;
+    }
+    if (since_ts < 0 && e->has_run && (!pub || e->pub == pub) &&
+        after >= e->last && upto == UINT64_MAX) {
+        rc = ERR_OK;                /* nothing published since: no need */
+        after = e->last;
+    } else {
+        rc = s_replay_from(self, eng, &after, since_ts, upto,
+                           self->since == SINCE_ALL);
+    }
+    if (rc == ERR_OK && self->state_file)
+        sink_state_set(self->state_file, eng, after, 0);
+    return rc == ERR_IO ? ERR_IO : ERR_OK;
 }
 
 /* }==================================================== */
@@ -352,6 +468,7 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
     int64_t ver, ts;
     uint64_t pub, seq, missing, last;
     const msgpack_object *type;
+    int first, has;
 
     if (!o) {
         self->st.bad++;
@@ -371,14 +488,21 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
     }
     self->st.heartbeats++;
     e = s_track_find(&self->track, src);
-    if (e && e->pub != pub) {
+    first = !e || e->pub != pub;
+    has = self->state_file && sink_state_has(self->state_file, src);
+    /* A new engine instance: recorded (with --replay, a first one too, so
+     * that it is asked once), and asked at once for what the sink lacks,
+     * not at its next signal, which may be long in coming. */
+    if (first && (e || self->neps)) {
         bus_track_see(&self->track, src, pub, seq, &missing);
         s_sync_track(self);
     }
+    if (first && !has && self->neps)
+        return s_replay_new(self, src, pub, seq, 1);
     /* Behind an engine's last signal: missed ones (without a symbol
-     * filter, where every seq is ours). */
-    last = self->state_file ? sink_state_get(self->state_file, src) : 0;
-    if (self->track_gaps && last && seq > last)
+     * filter, where every seq is ours; with one, once per instance). */
+    last = has ? sink_state_get(self->state_file, src) : 0;
+    if (has && seq > last && (self->track_gaps || first))
         return s_replay(self, src, last, seq);
     return ERR_OK;
 }
@@ -455,6 +579,14 @@ static int s_process(sink_t *self, const struct signal *s, int replayed)
                 (unsigned long long)s->seq);
         goto done;
     }
+    if (self->quiet_flat && signal_is_flat_close(s)) {
+        /* Skipped, not lost: remembered and recorded like one written. */
+        dedup_add(self->seen, s->id);
+        self->st.flat_closes++;
+        log_msg(LL_DEBUG, "signal %s (%s close seq %llu) changed nothing: "
+                "left out", s->id, s->sym, (unsigned long long)s->seq);
+        goto done;
+    }
     errno = 0;
     rc = self->ops->write(self->state, s);
     if (rc != ERR_OK) {
@@ -494,7 +626,7 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
 {
     struct signal s;
     uint64_t missing, last;
-    int kind, rc;
+    int kind, rc, has, first;
 
     if (s_decode(self, tsym, tlen, body, len, &s))
         return ERR_OK;
@@ -511,22 +643,24 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
                                  &missing);
     }
     s_sync_track(self);
-    last = self->state_file ? sink_state_get(self->state_file, s.eng) : 0;
-    if (!last && kind == TRACK_FIRST && s.seq > 1 && self->neps) {
-        /* A new engine for this sink: the signals it published since the
-         * sink started and before this one (the subscription was not
-         * there yet) come from its journal. */
-        rc = s_replay_from(self, s.eng, 0, self->start_ms, s.seq - 1);
+    has = self->state_file && sink_state_has(self->state_file, s.eng);
+    last = has ? sink_state_get(self->state_file, s.eng) : 0;
+    first = kind == TRACK_FIRST || kind == TRACK_RESTART;
+    if (!has && (first || kind == TRACK_GAP) && self->neps) {
+        /* An engine this sink holds nothing of: what --since asks for,
+         * up to this signal (those before it went out before the
+         * subscription reached the engine). */
+        rc = s_replay_new(self, s.eng, s.pub, s.seq - 1, first);
         if (rc != ERR_OK)
             return rc;
-    } else if (last && s.seq > last + 1 && self->track_gaps) {
-        /* Missed signals (a gap, or an engine restart with its journal):
+    } else if (has && s.seq > last + 1 && (self->track_gaps || first)) {
+        /* Missed signals (a gap, or an engine restart with its journal;
+         * with a symbol filter, at an instance's first signal only):
          * fetched first, so the output sees them in order. */
         rc = s_replay(self, s.eng, last, s.seq - 1);
         if (rc != ERR_OK)
             return rc;
-    } else if (last && s.seq <= last && kind == TRACK_RESTART &&
-               self->state_file) {
+    } else if (last && s.seq <= last && kind == TRACK_RESTART) {
         log_msg(LL_WARN, "engine %s restarted numbering its signals anew "
                 "(seq %llu after %llu): its journal was lost or replaced",
                 s.eng, (unsigned long long)s.seq, (unsigned long long)last);
@@ -580,16 +714,107 @@ int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
 
 void sink_catch_up(sink_t *self)
 {
-    if (!self->state_file || !self->neps ||
-        !sink_state_count(self->state_file))
-        return;                     /* a first start: nothing missed */
+    if (!self->state_file || !self->neps)
+        return;
     s_discover(self);
     for (int i = 0; i < self->neps; i++) {
-        const char *eng = self->eps[i].eng;
-        uint64_t last = eng[0] ? sink_state_get(self->state_file, eng) : 0;
-        if (last && s_replay(self, eng, last, UINT64_MAX) != ERR_OK)
+        const struct endpoint *e = &self->eps[i];
+        int rc;
+        if (!e->eng[0])
+            continue;               /* asked again when it is heard of */
+        if (sink_state_has(self->state_file, e->eng))
+            rc = s_replay(self, e->eng,
+                          sink_state_get(self->state_file, e->eng),
+                          UINT64_MAX);
+        else if (self->since == SINCE_RUN && !e->has_run)
+            rc = ERR_OK;            /* no seq0: at its first message */
+        else
+            rc = s_replay_new(self, e->eng, e->pub, UINT64_MAX, 0);
+        if (rc != ERR_OK)
             return;
     }
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int64_t s_days(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* "YYYY-MM-DD[T| ]HH:MM[:SS][Z]" (UTC) as epoch ms; 0, or -1. */
+static int s_parse_time(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec = 0, n = 0;
+    char sep;
+
+    if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
+               &n) != 6 || (sep != 'T' && sep != ' '))
+        return -1;
+    s += n;
+    if (*s == ':') {
+        if (sscanf(s, ":%2d%n", &sec, &n) != 1)
+            return -1;
+        s += n;
+    }
+    if (*s == 'Z')
+        s++;
+    if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        sec > 60 || h < 0 || mi < 0 || sec < 0)
+        return -1;
+    *out = ((s_days(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
+           (int64_t)sec * 1000;
+    return 0;
+}
+
+int sink_since(sink_t *self, const char *spec, char *err)
+{
+    static const struct { char unit; int64_t ms; } units[] = {
+        { 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 }, { 'd', 86400000 },
+    };
+    size_t len = strlen(spec);
+    int64_t v;
+
+    if (strcmp(spec, "run") == 0 || strcmp(spec, "start") == 0 ||
+        strcmp(spec, "all") == 0) {
+        self->since = spec[0] == 'r' ? SINCE_RUN :
+                      spec[0] == 's' ? SINCE_START : SINCE_ALL;
+        return ERR_OK;
+    }
+    for (size_t i = 0; len > 1 && i < sizeof units / sizeof *units; i++) {
+        char num[32];
+        if (spec[len - 1] != units[i].unit || len > sizeof num)
+            continue;
+        memcpy(num, spec, len - 1);
+        num[len - 1] = '\0';
+        if (parse_int64(num, &v) || v < 0 || v > INT64_MAX / units[i].ms ||
+            v * units[i].ms > self->start_ms)
+            break;
+        self->since = SINCE_TS;
+        self->since_ts = self->start_ms - v * units[i].ms;
+        return ERR_OK;
+    }
+    if ((parse_int64(spec, &v) == 0 && v >= 100000000000) ||
+        (s_parse_time(spec, &v) == 0 && v >= 0)) {
+        self->since = SINCE_TS;
+        self->since_ts = v;
+        return ERR_OK;
+    }
+    snprintf(err, ERR_LEN, "bad value '%.64s' for --since: expected run, "
+             "start, all, a duration (30s, 15m, 2h, 1d) or a UTC time "
+             "(2026-11-25T15:20:00Z, or epoch ms)", spec);
+    return ERR_USAGE;
+}
+
+void sink_show_flat_closes(sink_t *self, int show)
+{
+    self->quiet_flat = self->ops->quiet_flat_closes && !show;
 }
 
 void sink_save(sink_t *self)

@@ -65,6 +65,9 @@ struct sink_ops {
     /* Optional: the default state file for this output (e.g. next to its
      * file) in out[n]; 0, or -1 for the common default. */
     int (*state_path)(void *state, char *out, size_t n);
+    /* 1: closes that changed nothing (signal_is_flat_close) are left out
+     * and counted, unless --flat-closes (main.c adds the flag). */
+    int quiet_flat_closes;
 };
 
 extern const struct sink_ops sink_console;
@@ -75,7 +78,8 @@ extern const struct sink_ops sink_exec;
 extern const struct sink_ops sink_web;
 
 /* Formats `s` as one console line (no newline) into buf[n]: running
- * `number`, bar time (UTC), symbol, action, price, confidence, order
+ * `number`, bar time (UTC), symbol, action, price, confidence, the
+ * position found (closes, and buys or sells that found one), order
  * fields when given, indicators. `color` adds ANSI escapes. Returns the
  * line's length, or -1 if it did not fit (buf then holds what fitted,
  * NUL-terminated). */
@@ -106,6 +110,8 @@ struct sink_stats {
     uint64_t replayed;              /* signals received through them */
     uint64_t lost;                  /* missed and no longer in a journal,
                                        or no engine to ask */
+    uint64_t flat_closes;           /* closes that changed nothing, left
+                                       out (sink_ops.quiet_flat_closes) */
 };
 
 #define SINK_DEDUP_IDS 4096         /* signal ids remembered */
@@ -125,8 +131,19 @@ void sink_destroy(sink_t **self_p);
  * reason in err[ERR_LEN]. */
 int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
                 char *const *syms, int nsyms, char *err);
-/* Asks each engine (replay endpoints) for the signals after the state
- * file's last ones: at start, before the first live message. */
+/* --since: what the sink asks of an engine it holds no state for (a
+ * first start, or an engine new to it). `spec` is "run" (every signal of
+ * the engine's current instance, the default), "start" (published since
+ * this sink started), "all" (the whole journal), a duration back from
+ * now (30s, 15m, 2h, 1d) or a time (UTC: 2026-11-25T15:20[:00][Z], or
+ * epoch ms). 0, or ERR_USAGE with a reason in err[ERR_LEN]. */
+int sink_since(sink_t *self, const char *spec, char *err);
+/* Outputs with quiet_flat_closes: 1 shows closes that changed nothing
+ * after all (--flat-closes). */
+void sink_show_flat_closes(sink_t *self, int show);
+/* Asks each engine (replay endpoints) for what the sink lacks: the
+ * signals after the state file's last ones, or for an engine without
+ * state what --since says. At start, before the first live message. */
 void sink_catch_up(sink_t *self);
 /* Saves the state file if it changed: now and then, and at exit. */
 void sink_save(sink_t *self);

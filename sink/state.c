@@ -128,6 +128,11 @@ uint64_t sink_state_get(const sink_state_t *self, const char *eng)
     return e ? e->seq : 0;
 }
 
+int sink_state_has(const sink_state_t *self, const char *eng)
+{
+    return s_ent_find(self, eng) != NULL;
+}
+
 void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
                     int force)
 {
@@ -150,6 +155,7 @@ void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
         e = &self->e[self->n++];
         snprintf(e->eng, sizeof e->eng, "%s", eng);
         e->seq = 0;
+        self->dirty = 1;
     }
     if (seq > e->seq || (force && seq != e->seq)) {
         e->seq = seq;

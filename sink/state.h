@@ -32,7 +32,10 @@ void sink_state_free(sink_state_t **self_p);
 
 /* The last sequence number processed from engine `eng`; 0 if none. */
 uint64_t sink_state_get(const sink_state_t *self, const char *eng);
-/* Records seq for eng if it is newer (or always, with force). */
+/* 1 if engine `eng` is recorded (at 0 too: known, nothing to take). */
+int sink_state_has(const sink_state_t *self, const char *eng);
+/* Records seq for eng if it is newer (or always, with force); a new
+ * engine is recorded even at 0. */
 void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
                     int force);
 /* Writes the file if anything changed since the last save. 0, or -1 (one

@@ -421,6 +421,26 @@ class AlertTest(unittest.TestCase):
         self.assertEqual(sink.stop(), 0)
         self.assertIn("filtered out 2", sink.stderr())
 
+    def test_flat_closes_left_out_unless_asked(self):
+        h = self.hooks
+        sink = self.sink("--webhook", h.url("/q"), "--rate", "100")
+        want = [self.pub.send(1, act="buy", pos=0.0),
+                self.pub.send(2, act="close", pos=1.0)]
+        self.pub.send(3, act="close", pos=0.0)      # changed nothing
+        want.append(self.pub.send(4, act="close"))  # position not known
+        got = self.wait_delivered("/q", want)
+        self.assertEqual([body_id(e) for e in got], want)
+        self.assertEqual(sink.stop(), 0)
+        self.assertIn("flat closes left out 1", sink.stderr())
+        sink = self.sink("--webhook", h.url("/all"), "--rate", "100",
+                         "--flat-closes", name="alert-2")
+        want = [self.pub.send(5, act="close", pos=0.0),
+                self.pub.send(6, act="buy", pos=0.0)]
+        got = self.wait_delivered("/all", want)
+        self.assertEqual([body_id(e) for e in got], want)
+        self.assertEqual(sink.stop(), 0)
+        self.assertIn("flat closes left out 0", sink.stderr())
+
     def test_spool_in_use(self):
         h = self.hooks
         sink = self.sink("--webhook", h.url("/x"))

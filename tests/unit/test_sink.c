@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -87,6 +88,37 @@ static void test_console_close_orders(void **state)
     assert_string_equal(buf, "#3   2026-11-25 15:20:01  MSFT   "
                         "\xe2\x9c\x96 CLOSE  @ 187.23  conf 72%  size=10  "
                         "sl=180.00  tp=195.50  tag=exit?[31m");
+}
+
+/* The position found: shown for closes and for buys or sells that found
+ * one; not for a buy from flat, nor when unknown (NaN). */
+static void test_console_position(void **state)
+{
+    struct signal s;
+    char buf[512];
+
+    (void)state;
+    s_make(&s, "00000000000000a5", "MSFT", SIG_CLOSE, 5);
+    s.nind = 0;
+    s.pos = 10;
+    console_format(&s, 5, 0, buf, sizeof buf);
+    assert_string_equal(buf, "#5   2026-11-25 15:20:01  MSFT   "
+                        "\xe2\x9c\x96 CLOSE  @ 187.23  conf 72%  pos 10");
+    s.pos = 0;
+    console_format(&s, 5, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "conf 72%  pos 0"));
+    s.act = SIG_SELL;
+    s.pos = -2.5;
+    console_format(&s, 5, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "conf 72%  pos -2.5"));
+    s.act = SIG_BUY;
+    s.pos = 0;
+    console_format(&s, 5, 0, buf, sizeof buf);
+    assert_null(strstr(buf, "pos"));
+    s.pos = NAN;
+    s.act = SIG_CLOSE;
+    console_format(&s, 5, 0, buf, sizeof buf);
+    assert_null(strstr(buf, "pos"));
 }
 
 static void test_console_numbers(void **state)
@@ -409,6 +441,122 @@ static void test_pipeline_failed_write_not_remembered(void **state)
     sink_destroy(&k);
 }
 
+/* Outputs with quiet_flat_closes leave out closes that found no
+ * position (counted, recorded in the state); --flat-closes shows them;
+ * other outputs always get them. */
+static void test_pipeline_flat_closes(void **state)
+{
+    static const struct sink_ops quiet = {
+        .name = "mock", .write = s_mock_write, .quiet_flat_closes = 1,
+    };
+    const struct sink_ops *ops[] = { &quiet, &quiet, &s_mock_ops };
+    char err[ERR_LEN];
+
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        sink_t *p = sink_new(ops[k], NULL, 1);
+        const struct sink_stats *st = sink_stats(p);
+        struct signal s;
+        int left_out = k == 0;
+
+        memset(&s_mock, 0, sizeof s_mock);
+        assert_int_equal(sink_resume(p, "", "", NULL, 0, err), ERR_OK);
+        if (k == 1)
+            sink_show_flat_closes(p, 1);
+        s_make(&s, "0000000000000f01", "AAPL", SIG_BUY, 1);
+        s.pos = 0;
+        s_feed(p, "sig|AAPL|", &s);
+        s_make(&s, "0000000000000f02", "AAPL", SIG_CLOSE, 2);
+        s.pos = 3;                          /* closes something */
+        s_feed(p, "sig|AAPL|", &s);
+        s_make(&s, "0000000000000f03", "AAPL", SIG_CLOSE, 3);
+        s.pos = 0;                          /* changed nothing */
+        s_feed(p, "sig|AAPL|", &s);
+        s_feed(p, "sig|AAPL|", &s);         /* again: a duplicate */
+        s_make(&s, "0000000000000f04", "AAPL", SIG_CLOSE, 4);
+        s.pos = NAN;                        /* not known: shown */
+        s_feed(p, "sig|AAPL|", &s);
+        assert_int_equal(s_mock.writes, left_out ? 3 : 4);
+        assert_int_equal(st->written, left_out ? 3 : 4);
+        assert_int_equal(st->flat_closes, left_out ? 1 : 0);
+        assert_int_equal(st->duplicates, 1);
+        assert_int_equal(st->gaps, 0);
+        assert_int_equal(sink_state_get(p->state_file, "eng-1"), 4);
+        sink_destroy(&p);
+    }
+}
+
+/* --since: the words, durations back from the sink's start, times. */
+static void test_pipeline_since(void **state)
+{
+    static const char *const bad[] = {
+        "", "yesterday", "15", "-5m", "5x", "m", "2026-13-01T00:00Z",
+        "2026-11-25T15:20:00+01", "2026-11-25", "99999999999999999999d",
+    };
+    sink_t *p = sink_new(&s_mock_ops, NULL, 1);
+    char err[ERR_LEN];
+
+    (void)state;
+    assert_int_equal(p->since, SINCE_RUN);
+    assert_int_equal(sink_since(p, "all", err), ERR_OK);
+    assert_int_equal(p->since, SINCE_ALL);
+    assert_int_equal(sink_since(p, "start", err), ERR_OK);
+    assert_int_equal(p->since, SINCE_START);
+    assert_int_equal(sink_since(p, "run", err), ERR_OK);
+    assert_int_equal(p->since, SINCE_RUN);
+    assert_int_equal(sink_since(p, "15m", err), ERR_OK);
+    assert_int_equal(p->since, SINCE_TS);
+    assert_int_equal(p->since_ts, p->start_ms - 15 * 60000);
+    assert_int_equal(sink_since(p, "2h", err), ERR_OK);
+    assert_int_equal(p->since_ts, p->start_ms - 2 * 3600000);
+    assert_int_equal(sink_since(p, "1d", err), ERR_OK);
+    assert_int_equal(p->since_ts, p->start_ms - 86400000);
+    assert_int_equal(sink_since(p, "30s", err), ERR_OK);
+    assert_int_equal(p->since_ts, p->start_ms - 30000);
+    assert_int_equal(sink_since(p, "2026-11-25T15:20:01Z", err), ERR_OK);
+    assert_int_equal(p->since_ts, 1795620001000);
+    assert_int_equal(sink_since(p, "2026-11-25 15:20", err), ERR_OK);
+    assert_int_equal(p->since_ts, 1795620000000);
+    assert_int_equal(sink_since(p, "2000-02-29T00:00:00", err), ERR_OK);
+    assert_int_equal(p->since_ts, 951782400000);
+    assert_int_equal(sink_since(p, "1795620001500", err), ERR_OK);
+    assert_int_equal(p->since_ts, 1795620001500);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        assert_int_equal(sink_since(p, bad[i], err), ERR_USAGE);
+        assert_non_null(strstr(err, "--since"));
+    }
+    sink_destroy(&p);
+}
+
+/* A new engine is recorded at 0 (known, nothing taken yet), so a sink
+ * resumes it from its journal's start after a restart. */
+static void test_state_has(void **state)
+{
+    char err[ERR_LEN], path[] = "/tmp/lt-test-state-XXXXXX";
+    int fd = mkstemp(path);
+    sink_state_t *st;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    st = sink_state_load(path, err);
+    assert_non_null(st);
+    assert_false(sink_state_has(st, "e1"));
+    sink_state_set(st, "e1", 0, 0);
+    assert_true(sink_state_has(st, "e1"));
+    assert_int_equal(sink_state_get(st, "e1"), 0);
+    assert_int_equal(sink_state_save(st), 0);
+    sink_state_free(&st);
+    st = sink_state_load(path, err);
+    assert_non_null(st);
+    assert_true(sink_state_has(st, "e1"));
+    assert_false(sink_state_has(st, "e2"));
+    sink_state_free(&st);
+    unlink(path);
+}
+
 static void test_pipeline_utf8(void **state)
 {
     (void)state;
@@ -430,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_console_buy),
         cmocka_unit_test(test_console_sell_nan),
         cmocka_unit_test(test_console_close_orders),
+        cmocka_unit_test(test_console_position),
         cmocka_unit_test(test_console_numbers),
         cmocka_unit_test(test_console_color),
         cmocka_unit_test(test_console_truncated),
@@ -446,6 +595,11 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_pipeline_failed_write_not_remembered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_flat_closes,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_since, s_setup,
+                                        s_teardown),
+        cmocka_unit_test(test_state_has),
         cmocka_unit_test(test_pipeline_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,22 @@
 #define HIST_EPS_MAX 16             /* --history endpoints */
 #define DEFER_MAX 2000000           /* messages read while a request waits */
 #define DEFER_BATCH 512             /* of them read at once */
+#define PEND_MAX 4096               /* ids held per symbol (see struct sym) */
+#define PEND_TOTAL_MAX 1000000      /* and for all symbols together */
+#define SUMMARY_TOP 3               /* best and worst symbols in a summary */
+#define EXIT_PL_LINES 10            /* per-symbol P&L lines at exit, most */
+
+/* How a symbol's run relates to the journal's last one. */
+enum {
+    RUN_UNKNOWN,                    /* not decided yet (or no journal) */
+    RUN_RESUME,                     /* the same feed, continued */
+    RUN_NEW_PARAMS,                 /* new: other strategy or parameters */
+    RUN_NEW_BACK,                   /* new: the feed went back to or before
+                                       the journal's last bar (a replay) */
+    RUN_NEW_FEED,                   /* new: the journal's last bar is not in
+                                       the feeders' history */
+    RUN_KINDS
+};
 
 /* A bar bus message read while a history request waited. */
 struct deferred {
@@ -63,12 +79,23 @@ struct sym {
     int resent;                     /* a restarted feeder is sending bars
                                        this symbol already took */
     int64_t tf;                     /* its timeframe, s */
-    /* From the journal: the newest signal written (jt -1: none) and the
-     * newest mark (the bar this symbol had got to; mark_t -1: none). */
-    int64_t jt;
-    int jord;
+    /* From the journal: the newest mark (the bar this symbol had got to;
+     * mark_t -1: none) and the ids of the signals written after it, which
+     * a restart on the same feed derives again (not published twice). */
     int64_t mark_t, mark_tf;
     double mark_c;
+    int mark_params;                /* the mark's parameters: 1 ours,
+                                       0 others, -1 not recorded */
+    uint64_t *pend;                 /* ids written after the mark, sorted */
+    size_t npend, cappend;
+    int pend_over;                  /* more than PEND_MAX: the rest are
+                                       known by time, up to (jt, jord) */
+    int64_t jt;                     /* newest of them: time (-1: none) */
+    int jord;                       /* and ordinal */
+    int run_kind;                   /* RUN_*: how this run relates to the
+                                       journal's */
+    uint64_t published;             /* signals published by this run */
+    double eq0;                     /* paper equity when it went live */
     int64_t marked_t;               /* last_t when the last mark was written */
     int64_t last_rx;                /* mono ms of the newest bar received
                                        (at start: the start) */
@@ -124,6 +151,14 @@ struct engine {
     uint64_t journal_errors;        /* signals not written to the journal */
     uint64_t caught_up;             /* signals of bars missed while down */
     uint64_t rederived;             /* re-derived signals already written */
+    int runs[RUN_KINDS];            /* symbols per RUN_* */
+    int runs_said;                  /* new runs already logged */
+    char run_ex[RUN_KINDS][64];     /* an example symbol of each kind */
+    char jparams[256];              /* other parameters found in marks */
+    size_t pend_total;              /* ids held in all symbols' pend */
+    int64_t summary_s;              /* --summary SECONDS, 0: off */
+    int summary_timer;
+    uint64_t sum_bars, sum_signals; /* at the previous summary */
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
@@ -402,20 +437,52 @@ static int s_index_build(void)
 
 /* {==================== signals ============================== */
 
-/* Journals, then publishes a signal of symbol y. One that the journal
- * already holds (re-derived from history after a restart) is dropped. */
+static uint64_t s_id_value(const char *id)
+{
+    return strtoull(id, NULL, 16);
+}
+
+static int s_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void s_pend_free(struct sym *y)
+{
+    E.pend_total -= y->npend;
+    free(y->pend);
+    y->pend = NULL;
+    y->npend = y->cappend = 0;
+    y->pend_over = 0;
+    y->jt = -1;
+}
+
+/* Whether signal s of y is one the journal holds from before a restart
+ * on the same feed: its id is among those written after y's mark (or,
+ * past PEND_MAX of them, it is not newer than the newest). */
+static int s_pend_has(const struct sym *y, const struct signal *s)
+{
+    uint64_t id = s_id_value(s->id);
+
+    if (y->npend && bsearch(&id, y->pend, y->npend, sizeof id, s_u64_cmp))
+        return 1;
+    return y->pend_over && (s->t < y->jt ||
+                            (s->t == y->jt && s->ord <= y->jord));
+}
+
+/* Journals, then publishes a signal of symbol y. One whose id the journal
+ * already holds (derived again after a restart on the same feed) is not
+ * published twice; any other is. */
 static void s_emit(void *arg, struct signal *s)
 {
     struct sym *y = arg;
     char topic[BUS_TOPIC_MAX];
 
-    if (y->jt >= 0 &&
-        (s->t < y->jt || (s->t == y->jt && s->ord <= y->jord))) {
+    if ((y->npend || y->pend_over) && s_pend_has(y, s)) {
         E.rederived++;
         return;
     }
-    y->jt = s->t;
-    y->jord = s->ord;
     snprintf(s->eng, sizeof s->eng, "%s", E.id);
     s->seq = ++E.sig_seq;
     s->pub = E.pub.instance;
@@ -433,6 +500,7 @@ static void s_emit(void *arg, struct signal *s)
     }
     bus_pub_send(&E.pub, topic);
     E.signals_run++;
+    y->published++;
     if (E.latency && E.bar_rx > 0)
         metrics_hist_observe(E.latency, mono_sec() - E.bar_rx);
     log_msg(LL_DEBUG, "signal #%llu %s %s t=%lld px=%g conf=%.2f",
@@ -479,12 +547,14 @@ static void s_mark(struct sym *y)
         return;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 6);
     mp_kstr(&pk, "sym", y->run->sym);
     mp_kint(&pk, "t", y->run->last_t);
     mp_pack_str(&pk, "c");
     msgpack_pack_double(&pk, y->last_c);
     mp_kint(&pk, "tf", y->tf);
+    mp_kstr(&pk, "strat", strategy_name(y->run->strat));
+    mp_kstr(&pk, "params", strategy_params(y->run->strat));
     if (journal_append(E.journal, JOURNAL_MARK, 0, sb.data, sb.size) == 0)
         y->marked_t = y->run->last_t;
     msgpack_sbuffer_destroy(&sb);
@@ -503,11 +573,29 @@ static void s_mark_all(void *arg)
 
 static int s_find(const char *sym);
 
-/* A record of the journal at open: the newest signal and mark of each
- * of our symbols. */
+/* The strategy and parameters of a mark: 1 if they are ours, 0 if not
+ * (noted in E.jparams), -1 if the mark does not say (an older journal). */
+static int s_mark_params(const msgpack_object *o, const struct sym *y)
+{
+    char strat[64], params[sizeof E.jparams];
+    const char *ours = strategy_params(y->run->strat);
+
+    if (mp_str(o, "strat", strat, sizeof strat) ||
+        mp_str(o, "params", params, sizeof params))
+        return -1;
+    if (strcmp(strat, strategy_name(y->run->strat)) == 0 &&
+        strcmp(params, ours) == 0)
+        return 1;
+    snprintf(E.jparams, sizeof E.jparams, "%.60s %.180s", strat,
+             *params ? params : "(no parameters)");
+    return 0;
+}
+
+/* A record of the journal at open: each of our symbols' newest mark and
+ * the ids of the signals written after it. */
 static void s_journal_record(void *arg, int kind, const msgpack_object *o)
 {
-    char name[SYM_MAX];
+    char name[SYM_MAX], id[17];
     int64_t t, v;
     struct sym *y;
     int k;
@@ -522,11 +610,30 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
     if (kind == JOURNAL_SIGNAL) {
         y->jt = t;
         y->jord = mp_int(o, "ord", &v) ? 0 : (int)v;
+        if (mp_str(o, "id", id, sizeof id))
+            return;
+        if (y->npend == y->cappend && y->cappend < PEND_MAX &&
+            E.pend_total < PEND_TOTAL_MAX) {
+            size_t cap = y->cappend ? y->cappend * 2 : 16;
+            uint64_t *p = realloc(y->pend, cap * sizeof *p);
+            if (p) {
+                y->pend = p;
+                y->cappend = cap;
+            }
+        }
+        if (y->npend < y->cappend && E.pend_total < PEND_TOTAL_MAX) {
+            y->pend[y->npend++] = s_id_value(id);
+            E.pend_total++;
+        } else {
+            y->pend_over = 1;
+        }
     } else if (kind == JOURNAL_MARK) {
         y->mark_t = t;
         if (mp_dbl(o, "c", &y->mark_c))
             y->mark_c = NAN;
         y->mark_tf = mp_int(o, "tf", &v) ? 0 : v;
+        y->mark_params = s_mark_params(o, y);
+        s_pend_free(y);             /* what came before it is behind */
     }
 }
 
@@ -545,6 +652,8 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
     }
     y->last_c = b->c;
     y->tf = b->tf;
+    if ((y->npend || y->pend_over) && b->t > y->jt)
+        s_pend_free(y);             /* past every signal it held */
     if (live && y->first_live_t < 0)
         y->first_live_t = b->t;
     if (live && rc >= 0)
@@ -647,12 +756,77 @@ static void s_route(void)
                 "the feeders' status", routed);
 }
 
+/* Symbol y continues the journal's run on the same feed. */
+static void s_resumed(struct sym *y)
+{
+    y->run_kind = RUN_RESUME;
+    E.runs[RUN_RESUME]++;
+}
+
+/* Symbol y's run is a new one (kind RUN_NEW_*), not the journal's
+ * continued: every signal of it is published. Said in one line for all
+ * symbols (s_runs_report). */
+static void s_new_run(struct sym *y, int kind)
+{
+    y->run_kind = kind;
+    s_pend_free(y);
+    if (!E.runs[kind]++)
+        snprintf(E.run_ex[kind], sizeof E.run_ex[kind], "%s, t=%lld",
+                 y->run->sym, (long long)y->mark_t);
+}
+
+/* From the tick, once every symbol is live: one line for the symbols
+ * whose run is a new one, if any were not said yet. */
+static void s_runs_report(void)
+{
+    char line[1024];
+    int n = 0, len = 0;
+
+    for (int k = RUN_NEW_PARAMS; k < RUN_KINDS; k++)
+        n += E.runs[k];
+    if (E.warming || n == E.runs_said)
+        return;
+    E.runs_said = n;
+    len = snprintf(line, sizeof line, "journal %s: a new run for %d of "
+                   "the %d symbol(s) it holds; every signal of theirs is "
+                   "published:", E.journal_path, n,
+                   n + E.runs[RUN_RESUME]);
+    if (E.runs[RUN_NEW_PARAMS] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d with "
+                        "another strategy or parameters (the journal's: "
+                        "%s; now: %s %s);", E.runs[RUN_NEW_PARAMS],
+                        E.jparams, strategy_name(s_strat()),
+                        strategy_params(s_strat()));
+    if (E.runs[RUN_NEW_BACK] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d whose "
+                        "feed starts again at or before the journal's last "
+                        "bar, a replay (e.g. %s);", E.runs[RUN_NEW_BACK],
+                        E.run_ex[RUN_NEW_BACK]);
+    if (E.runs[RUN_NEW_FEED] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d whose "
+                        "last journalled bar is not in the feeders' history, "
+                        "another feed or seed, or history that no longer "
+                        "reaches back (e.g. %s);", E.runs[RUN_NEW_FEED],
+                        E.run_ex[RUN_NEW_FEED]);
+    if (len > 0 && len < (int)sizeof line && line[len - 1] == ';')
+        line[len - 1] = '\0';
+    log_msg(LL_INFO, "%s", line);
+}
+
 /* A live bar, checked against the stream position of the last bar taken:
  * a repeat (already had from history) is skipped, a gap is filled from
  * history first. A bar from another publisher instance (a feeder restart)
  * starts a new stream. */
 static void s_live_bar(struct sym *y, const struct bar *b)
 {
+    /* Without history, the first live bar tells a replay from a feed
+     * that went on. */
+    if (y->run_kind == RUN_UNKNOWN && y->mark_t >= 0) {
+        if (b->t <= y->mark_t)
+            s_new_run(y, RUN_NEW_BACK);
+        else
+            s_resumed(y);
+    }
     if (b->pub == y->last_pub && y->last_seq) {
         if (b->seq <= y->last_seq) {
             E.dups++;
@@ -708,8 +882,8 @@ static void s_go_live(struct sym *y)
 }
 
 /* After a restart: where the journal's mark for y is in the history
- * (the same bar: time and close), or -1 with one WARN line if it is not
- * there (another feed, or history that no longer reaches back). */
+ * (the same bar: time and close), or -1 if it is not there (another
+ * feed, or history that no longer reaches back). */
 static int64_t s_resume_point(struct sym *y, const struct bar *bars,
                               size_t n)
 {
@@ -719,9 +893,6 @@ static int64_t s_resume_point(struct sym *y, const struct bar *bars,
                 return y->mark_t;
             break;
         }
-    log_msg(LL_WARN, "%s: the journal's last bar (t=%lld) is not in the "
-            "feeders' history; warming up afresh, without the signals of "
-            "bars missed while stopped", y->run->sym, (long long)y->mark_t);
     return -1;
 }
 
@@ -782,8 +953,11 @@ static int s_warm(struct sym *y)
     size_t n = 0, first = 0;
     uint64_t seq, sig0 = E.sig_seq;
     int64_t resume = -1, live_t;
+    uint64_t red0 = E.rederived;
     int rc;
 
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN && y->mark_params == 0)
+        s_new_run(y, RUN_NEW_PARAMS);
     if (!E.hist_ep || !*E.hist_ep) {
         s_go_live(y);
         return 0;
@@ -792,7 +966,7 @@ static int s_warm(struct sym *y)
     snprintf(r.sym, sizeof r.sym, "%s", y->run->sym);
     r.n = E.lb;
     r.since = -1;
-    if (y->mark_t >= 0 && y->mark_tf > 0) {
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN && y->mark_tf > 0) {
         r.since = y->mark_t - (E.lb + 1) * y->mark_tf * 1000;
         r.n = HISTORY_MAX;
     }
@@ -806,9 +980,33 @@ static int s_warm(struct sym *y)
         y->next_try = mono_ms() + 1000;
         return -1;
     }
-    if (r.since >= 0 && n)
-        resume = s_resume_point(y, bars, n);
     live_t = s_first_live(y);
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN) {
+        /* The journal's run goes on only if this is the same feed: its
+         * mark is in the history, and the feed did not start again at or
+         * before it (a replay of the same bars is a new run). */
+        if (live_t <= y->mark_t)
+            s_new_run(y, RUN_NEW_BACK);
+        else if ((resume = s_resume_point(y, bars, n)) < 0)
+            s_new_run(y, RUN_NEW_FEED);
+        else
+            s_resumed(y);
+        if (resume < 0 && r.since >= 0 && rc == ERR_OK) {
+            /* The history asked for was around the mark: ask again for
+             * the last `lookback` bars. */
+            free(bars);
+            bars = NULL;
+            n = 0;
+            r.since = -1;
+            r.n = E.lb;
+            rc = s_history(&r, &bars, &n, &seq);
+            if (rc != ERR_OK) {
+                y->next_try = mono_ms() + 1000;
+                return -1;
+            }
+            live_t = s_first_live(y);
+        }
+    }
     if (resume < 0) {
         /* `lookback` bars before the first one that came live; ask for
          * more when the feeder published some of the asked-for bars
@@ -854,8 +1052,10 @@ static int s_warm(struct sym *y)
     if (resume >= 0) {
         E.caught_up += E.sig_seq - sig0;
         log_msg(LL_INFO, "%s: caught up from the journal's mark (t=%lld): "
-                "%llu signal(s) of bars missed while stopped", y->run->sym,
-                (long long)resume, (unsigned long long)(E.sig_seq - sig0));
+                "%llu signal(s) of bars missed while stopped; %llu the "
+                "journal already held not published again", y->run->sym,
+                (long long)resume, (unsigned long long)(E.sig_seq - sig0),
+                (unsigned long long)(E.rederived - red0));
     }
     s_go_live(y);
     return 0;
@@ -1074,7 +1274,7 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 25);
+    msgpack_pack_map(pk, 27);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -1089,6 +1289,8 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "old", E.old);
     mp_kuint(pk, "gaps", E.gaps);
     mp_kuint(pk, "signals", E.sig_seq);
+    mp_kuint(pk, "published", E.signals_run);
+    mp_kuint(pk, "rederived", E.rederived);
     mp_kuint(pk, "dropped", E.pub.dropped);
     mp_kstr(pk, "journal", E.journal ? E.journal_path : "");
     mp_kuint(pk, "journal_first", E.journal ?
@@ -1117,7 +1319,7 @@ static void s_pack_status(msgpack_packer *pk)
             msgpack_pack_false(pk);
         mp_kint(pk, "warm_bars", y->warm_bars);
         mp_kint(pk, "first_live_t", y->first_live_t);
-        mp_kuint(pk, "signals", y->run->signals);
+        mp_kuint(pk, "signals", y->published);
         mp_kstr(pk, "error", y->run->failed ? y->run->error : "");
         mp_kint(pk, "silent_ms", mono_ms() - y->last_rx);
         mp_pack_str(pk, "stale");
@@ -1375,6 +1577,7 @@ static void s_on_tick(loop_t *loop, void *arg)
         }
     }
     s_stale_check();
+    s_runs_report();
     bus_pub_tick(&E.pub, E.sig_seq);
     if (E.headdeferred < E.ndeferred)
         s_on_sub(loop, E.sub, 0, NULL);     /* read during a request */
@@ -1479,6 +1682,10 @@ static int s_journal_open(char *err)
     }
     E.sig_seq = journal_last_seq(E.journal);
     E.seq0 = E.sig_seq;
+    for (int k = 0; k < E.nsym; k++)
+        if (E.syms[k].npend)
+            qsort(E.syms[k].pend, E.syms[k].npend, sizeof *E.syms[k].pend,
+                  s_u64_cmp);
     return 0;
 }
 
@@ -1591,6 +1798,7 @@ static int s_setup(int argc, char **argv)
         }
         y->first_live_t = -1;
         y->jt = y->mark_t = y->marked_t = -1;
+        y->mark_params = -1;
         y->hist_i = -1;
         y->last_rx = mono_ms();
     }
@@ -1687,15 +1895,19 @@ int main(int argc, char **argv)
     /* Drain: bars already received are still processed. */
     if (!E.warming)
         s_on_sub(loop, E.sub, 0, NULL);
+    s_runs_report();
     for (int k = 0; k < E.nsym; k++)
         if (E.syms[k].live)
             s_mark(&E.syms[k]);
     journal_close(&E.journal);
     log_msg(LL_INFO, "stopping: %llu bars in (%llu also in history), "
-            "%llu signals, %llu bad, %llu old, %llu gaps (%llu bars missed, %llu recovered), "
-            "%llu publisher restarts, %llu dropped",
+            "%llu signals published (journal at seq %llu; %llu derived "
+            "again and already journalled), %llu bad, %llu old, %llu gaps "
+            "(%llu bars missed, %llu recovered), %llu publisher restarts, "
+            "%llu dropped",
             (unsigned long long)E.bars_in, (unsigned long long)E.dups,
-            (unsigned long long)E.sig_seq,
+            (unsigned long long)E.signals_run,
+            (unsigned long long)E.sig_seq, (unsigned long long)E.rederived,
             (unsigned long long)E.bad, (unsigned long long)E.old,
             (unsigned long long)E.gaps, (unsigned long long)E.missed,
             (unsigned long long)E.recovered,
@@ -1712,6 +1924,7 @@ int main(int argc, char **argv)
         runner_free(E.syms[k].run);
         free(E.syms[k].run);
         free(E.syms[k].buf);
+        free(E.syms[k].pend);
     }
     if (E.shard)
         runner_free(&E.probe);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -157,7 +158,6 @@ struct engine {
     char jparams[256];              /* other parameters found in marks */
     size_t pend_total;              /* ids held in all symbols' pend */
     int64_t summary_s;              /* --summary SECONDS, 0: off */
-    int summary_timer;
     uint64_t sum_bars, sum_signals; /* at the previous summary */
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
@@ -194,6 +194,17 @@ static strategy_t *s_strat(void)
 }
 
 /* {==================== monitoring =========================== */
+
+/* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
+static const char *s_time(char *out, size_t n, int64_t ms)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, n, "%lld", (long long)ms);
+    return out;
+}
 
 #define STALE_TF_DEFAULT 60         /* s, before a symbol's first bar */
 
@@ -638,9 +649,15 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
 }
 
 /* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
+static double s_equity(const struct sym *y);
+
 static void s_feed(struct sym *y, const struct bar *b, int live)
 {
-    int rc = runner_feed(y->run, b, live ? s_emit : NULL, y);
+    int rc;
+
+    if (live && y->first_live_t < 0)
+        y->eq0 = s_equity(y);       /* P&L of this run counts from here */
+    rc = runner_feed(y->run, b, live ? s_emit : NULL, y);
 
     if (rc == ERR_OLD) {
         E.old++;
@@ -658,7 +675,11 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
         y->first_live_t = b->t;
     if (live && rc >= 0)
         s_publish_ind(y);
-    if (rc == ERR_LUA) {
+    if (rc == ERR_LUA && strategy_out_of_money(y->run->strat)) {
+        log_msg(LL_WARN, "%s: the strategy's paper account ran out of money "
+                "(equity %.2f); it makes no more calls for %s",
+                b->sym, s_equity(y), b->sym);
+    } else if (rc == ERR_LUA) {
         E.strategy_errors++;
         log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
                 y->run->error);
@@ -697,6 +718,8 @@ static int s_history(const struct history_req *r, struct bar **bars,
                         "%s skipped", r->sym, bad, eps[i]);
             return ERR_OK;
         }
+        if (proc_stop)
+            return r1 == ERR_OK ? ERR_TIMEOUT : r1;  /* stopping: no news */
         if (r1 != ERR_NOTFOUND) {
             log_msg(LL_WARN, "%s", err);
             rc = r1;
@@ -876,9 +899,16 @@ static void s_go_live(struct sym *y)
     y->buf = NULL;
     y->nbuf = y->capbuf = 0;
     s_mark(y);
-    log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
-            y->run->sym, (long long)y->warm_bars, (long long)y->run->last_t,
-            y->run->failed ? " -- strategy disabled" : "");
+    {
+        char tb[32];
+        log_msg(LL_INFO, "%s: live after %lld bars of history%s%s%s%s",
+                y->run->sym, (long long)y->warm_bars,
+                y->run->last_t >= 0 ? " (last bar " : "",
+                y->run->last_t >= 0 ? s_time(tb, sizeof tb,
+                                             y->run->last_t) : "",
+                y->run->last_t >= 0 ? ")" : "",
+                y->run->failed ? " -- strategy disabled" : "");
+    }
 }
 
 /* After a restart: where the journal's mark for y is in the history
@@ -975,8 +1005,9 @@ static int s_warm(struct sym *y)
         log_msg(LL_WARN, "%s: no feeder has history for it; going live "
                 "without warm-up", y->run->sym);
     } else if (rc != ERR_OK) {
-        log_msg(LL_INFO, "%s: waiting for history from %s", y->run->sym,
-                E.hist_ep);
+        if (!proc_stop)
+            log_msg(LL_INFO, "%s: waiting for history from %s",
+                    y->run->sym, E.hist_ep);
         y->next_try = mono_ms() + 1000;
         return -1;
     }
@@ -1074,8 +1105,9 @@ static void s_recover(struct sym *y, uint64_t missing)
     r.since = y->run->last_t;
     r.n = missing < RECOVER_MAX ? (int64_t)missing : RECOVER_MAX;
     if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
-        log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
-                "history", y->run->sym, (unsigned long long)missing);
+        if (!proc_stop)
+            log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
+                    "history", y->run->sym, (unsigned long long)missing);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -1266,6 +1298,183 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
         s_on_message(topic, zmq_msg_data(&msg), (size_t)n);
         zmq_msg_close(&msg);
     }
+}
+
+/* }========================================================== */
+
+/* {==================== summaries ============================ */
+
+/* The paper broker's equity of y's strategy. */
+static double s_equity(const struct sym *y)
+{
+    return broker_equity(strategy_broker(y->run->strat));
+}
+
+/* y's paper P&L since its first live bar (0 before it). */
+static double s_pl(const struct sym *y)
+{
+    return y->first_live_t < 0 || isnan(y->eq0) ? 0 : s_equity(y) - y->eq0;
+}
+
+static double s_pl_pct(const struct sym *y)
+{
+    return y->first_live_t < 0 || !(y->eq0 > 0) ? 0 :
+           100.0 * s_pl(y) / y->eq0;
+}
+
+static int s_by_pl(const void *a, const void *b)
+{
+    const struct sym *x = &E.syms[*(const int *)a];
+    const struct sym *y = &E.syms[*(const int *)b];
+    double p = s_pl_pct(x), q = s_pl_pct(y);
+    return p > q ? -1 : p < q;      /* best first */
+}
+
+/* A duration for people: "850 ms", "12.3 s", "4.2 min", "3.1 h", "12 d". */
+static void s_fmt_dur(char *out, size_t n, double sec)
+{
+    double a = fabs(sec);
+
+    if (a < 1)
+        snprintf(out, n, "%.0f ms", sec * 1000);
+    else if (a < 120)
+        snprintf(out, n, "%.1f s", sec);
+    else if (a < 7200)
+        snprintf(out, n, "%.1f min", sec / 60);
+    else if (a < 172800)
+        snprintf(out, n, "%.1f h", sec / 3600);
+    else
+        snprintf(out, n, "%.0f d", sec / 86400);
+}
+
+/* " SYM pos P eq %+.2f (%+.2f%%)" for y, appended at out[*len]. */
+static void s_fmt_sym(char *out, size_t n, int *len, const struct sym *y)
+{
+    if (*len >= (int)n)
+        return;
+    *len += snprintf(out + *len, n - (size_t)*len, " %s %+.2f (%+.2f%%, "
+                     "position %g)", y->run->sym, s_pl(y), s_pl_pct(y),
+                     broker_position_size(strategy_broker(y->run->strat)));
+}
+
+/* The symbols sorted best P&L first into order[E.nsym] (caller's). */
+static void s_sort_pl(int *order)
+{
+    for (int k = 0; k < E.nsym; k++)
+        order[k] = k;
+    qsort(order, (size_t)E.nsym, sizeof *order, s_by_pl);
+}
+
+/* One line: bars and signals (and what came since the last one), the
+ * lag, and the paper P&L since the symbols went live: each symbol's when
+ * there are few, else the total with the best and worst SUMMARY_TOP. */
+static void s_summary(int final)
+{
+    char line[2048], lag[48];
+    double pl = 0, eq0 = 0, maxlag = -INFINITY;
+    const char *lagsym = NULL;
+    int len, live = 0, *order = NULL;
+    int64_t now = wall_ms();
+
+    for (int k = 0; k < E.nsym; k++) {
+        const struct sym *y = &E.syms[k];
+        live += y->live;
+        if (y->first_live_t >= 0 && !isnan(y->eq0)) {
+            pl += s_pl(y);
+            eq0 += y->eq0;
+        }
+        if (y->run->last_t >= 0) {
+            double l = (double)(now - y->run->last_t) / 1000.0 -
+                       (double)y->tf;
+            if (l > maxlag) {
+                maxlag = l;
+                lagsym = y->run->sym;
+            }
+        }
+    }
+    if (lagsym) {
+        char d[24];
+        s_fmt_dur(d, sizeof d, fabs(maxlag));
+        if (maxlag >= 0)
+            snprintf(lag, sizeof lag, "lag %s (%.16s)", d, lagsym);
+        else                        /* bar times ahead of the clock */
+            snprintf(lag, sizeof lag, "no lag (bars %s ahead)", d);
+    } else {
+        snprintf(lag, sizeof lag, "no bar yet");
+    }
+    len = snprintf(line, sizeof line, "%s: %d symbol(s), %d live, %d "
+                   "stale; %llu bars in (+%llu), %llu signals published "
+                   "(+%llu); %s; paper P&L since live %+.2f (%+.2f%%)",
+                   final ? "summary at exit" : "summary", E.nsym, live,
+                   E.stale_now, (unsigned long long)E.bars_in,
+                   (unsigned long long)(E.bars_in - E.sum_bars),
+                   (unsigned long long)E.signals_run,
+                   (unsigned long long)(E.signals_run - E.sum_signals),
+                   lag, pl, eq0 > 0 ? 100.0 * pl / eq0 : 0.0);
+    E.sum_bars = E.bars_in;
+    E.sum_signals = E.signals_run;
+    if (E.nsym > 1)
+        order = malloc((size_t)E.nsym * sizeof *order);
+    if (order)
+        s_sort_pl(order);
+    if (E.nsym == 1) {
+        len += snprintf(line + len, sizeof line - (size_t)len, ":");
+        s_fmt_sym(line, sizeof line, &len, &E.syms[0]);
+    } else if (order && E.nsym <= 2 * SUMMARY_TOP) {
+        len += snprintf(line + len, sizeof line - (size_t)len, ":");
+        for (int i = 0; i < E.nsym; i++)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+    } else if (order) {
+        len += snprintf(line + len, sizeof line - (size_t)len, "; best %d "
+                        "of %d:", SUMMARY_TOP, E.nsym);
+        for (int i = 0; i < SUMMARY_TOP; i++)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+        if (len < (int)sizeof line)
+            len += snprintf(line + len, sizeof line - (size_t)len,
+                            "; worst %d:", SUMMARY_TOP);
+        for (int i = E.nsym - 1; i >= E.nsym - SUMMARY_TOP; i--)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+    }
+    (void)len;
+    log_msg(LL_INFO, "%s", line);
+    free(order);
+}
+
+/* At exit: a line per symbol with its paper account, at most
+ * EXIT_PL_LINES (the best and the worst half each, and how many more). */
+static void s_exit_pl(void)
+{
+    int *order = malloc((size_t)(E.nsym ? E.nsym : 1) * sizeof *order);
+    int shown = E.nsym <= EXIT_PL_LINES ? E.nsym : EXIT_PL_LINES;
+
+    if (!order)
+        return;
+    s_sort_pl(order);
+    for (int i = 0; i < shown; i++) {
+        int k = i < shown / 2 || E.nsym <= EXIT_PL_LINES ? order[i] :
+                order[E.nsym - (shown - i)];
+        const struct sym *y = &E.syms[k];
+        const broker_t *b = strategy_broker(y->run->strat);
+        if (E.nsym > EXIT_PL_LINES && i == shown / 2)
+            log_msg(LL_INFO, "paper P&L: ... %d more symbol(s) between the "
+                    "best %d and the worst %d", E.nsym - shown, shown / 2,
+                    shown - shown / 2);
+        log_msg(LL_INFO, "paper P&L %s: %+.2f (%+.2f%%) since its first "
+                "live bar; position %g, equity %.2f, %zu closed trade(s); "
+                "%llu bars (%lld of history), %llu signals published%s",
+                y->run->sym, s_pl(y), s_pl_pct(y), broker_position_size(b),
+                broker_equity(b), broker_nclosed(b),
+                (unsigned long long)y->run->bars, (long long)y->warm_bars,
+                (unsigned long long)y->published,
+                y->run->failed ? "; strategy disabled" : "");
+    }
+    free(order);
+}
+
+static void s_on_summary(loop_t *loop, void *arg)
+{
+    (void)loop; (void)arg;
+    s_summary(0);
 }
 
 /* }========================================================== */
@@ -1512,6 +1721,9 @@ static void s_reload(void)
     if (!ok)
         return;
     E.reloads++;
+    for (k = 0; k < E.nsym; k++)   /* paper P&L counts from here on */
+        if (E.syms[k].first_live_t >= 0)
+            E.syms[k].eq0 = s_equity(&E.syms[k]);
     if (E.lookback <= 0 && E.nsym)
         E.lb = strategy_lookback(s_strat());
     {
@@ -1644,6 +1856,9 @@ static const struct opt s_opts[] = {
       "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
     { "stale-after", OPT_DBL, &E.stale_after, NULL, "SEC",
       "report a symbol without a bar this long (3 timeframes + 30)" },
+    { "summary", OPT_INT, &E.summary_s, NULL, "SEC",
+      "log a summary line (bars, signals, lag, paper P&L) every SEC "
+      "seconds, 0 for none (60)" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -1704,6 +1919,7 @@ static int s_setup(int argc, char **argv)
     E.fsync = "everysec";
     E.journal_mb = 256;
     E.journal_days = 7;
+    E.summary_s = 60;
     broker_cfg_default(&E.bcfg);
     rc = config_parse(s_opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
@@ -1738,6 +1954,9 @@ static int s_setup(int argc, char **argv)
     if (!(E.stale_after >= 0 && E.stale_after <= 86400 * 7))
         return proc_usage_error(PROG, "--stale-after must be between 0 "
                                 "(3 timeframes + 30) and 604800 seconds");
+    if (E.summary_s < 0 || E.summary_s > 86400)
+        return proc_usage_error(PROG, "--summary must be between 0 (none) "
+                                "and 86400 seconds");
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
@@ -1799,6 +2018,7 @@ static int s_setup(int argc, char **argv)
         y->first_live_t = -1;
         y->jt = y->mark_t = y->marked_t = -1;
         y->mark_params = -1;
+        y->eq0 = NAN;
         y->hist_i = -1;
         y->last_rx = mono_ms();
     }
@@ -1886,6 +2106,8 @@ int main(int argc, char **argv)
     loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
     loop_add_timer(loop, 100, s_on_tick, NULL);
     E.warm_timer = loop_add_timer(loop, WARM_TICK_MS, s_on_warm, NULL);
+    if (E.summary_s > 0)
+        loop_add_timer(loop, E.summary_s * 1000, s_on_summary, NULL);
     if (s_metrics_open(loop))
         return 1;
     s_on_tick(loop, NULL);
@@ -1900,11 +2122,12 @@ int main(int argc, char **argv)
         if (E.syms[k].live)
             s_mark(&E.syms[k]);
     journal_close(&E.journal);
-    log_msg(LL_INFO, "stopping: %llu bars in (%llu also in history), "
-            "%llu signals published (journal at seq %llu; %llu derived "
-            "again and already journalled), %llu bad, %llu old, %llu gaps "
-            "(%llu bars missed, %llu recovered), %llu publisher restarts, "
-            "%llu dropped",
+    log_msg(LL_INFO, "stopping: %llu bars in (%llu of them already had "
+            "from history), %llu signals published (journal at seq %llu; "
+            "%llu derived again and already journalled), %llu bad bars, "
+            "%llu out of order, %llu gaps (%llu bars missed, %llu "
+            "recovered), %llu feeder restarts, %llu signals dropped at the "
+            "publisher",
             (unsigned long long)E.bars_in, (unsigned long long)E.dups,
             (unsigned long long)E.signals_run,
             (unsigned long long)E.sig_seq, (unsigned long long)E.rederived,
@@ -1913,6 +2136,8 @@ int main(int argc, char **argv)
             (unsigned long long)E.recovered,
             (unsigned long long)E.restarts,
             (unsigned long long)E.pub.dropped);
+    s_summary(1);
+    s_exit_pl();
     http_metrics_destroy(&E.http);
     metrics_destroy(&E.metrics);
     loop_destroy(&loop);

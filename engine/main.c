@@ -648,9 +648,9 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
     }
 }
 
-/* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
 static double s_equity(const struct sym *y);
 
+/* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
 static void s_feed(struct sym *y, const struct bar *b, int live)
 {
     int rc;
@@ -791,11 +791,13 @@ static void s_resumed(struct sym *y)
  * symbols (s_runs_report). */
 static void s_new_run(struct sym *y, int kind)
 {
+    char tb[32];
+
     y->run_kind = kind;
     s_pend_free(y);
     if (!E.runs[kind]++)
-        snprintf(E.run_ex[kind], sizeof E.run_ex[kind], "%s, t=%lld",
-                 y->run->sym, (long long)y->mark_t);
+        snprintf(E.run_ex[kind], sizeof E.run_ex[kind], "%s, marked at "
+                 "%s", y->run->sym, s_time(tb, sizeof tb, y->mark_t));
 }
 
 /* From the tick, once every symbol is live: one line for the symbols
@@ -1082,10 +1084,12 @@ static int s_warm(struct sym *y)
     }
     if (resume >= 0) {
         E.caught_up += E.sig_seq - sig0;
-        log_msg(LL_INFO, "%s: caught up from the journal's mark (t=%lld): "
+        char tb[32];
+        log_msg(LL_INFO, "%s: caught up from the journal's mark (%s): "
                 "%llu signal(s) of bars missed while stopped; %llu the "
                 "journal already held not published again", y->run->sym,
-                (long long)resume, (unsigned long long)(E.sig_seq - sig0),
+                s_time(tb, sizeof tb, resume),
+                (unsigned long long)(E.sig_seq - sig0),
                 (unsigned long long)(E.rederived - red0));
     }
     s_go_live(y);
@@ -1347,7 +1351,7 @@ static void s_fmt_dur(char *out, size_t n, double sec)
         snprintf(out, n, "%.0f d", sec / 86400);
 }
 
-/* " SYM pos P eq %+.2f (%+.2f%%)" for y, appended at out[*len]. */
+/* Appends " SYM +P&L (+R%, position N)" for y at out[*len] (of n). */
 static void s_fmt_sym(char *out, size_t n, int *len, const struct sym *y)
 {
     if (*len >= (int)n)
@@ -1435,7 +1439,6 @@ static void s_summary(int final)
         for (int i = E.nsym - 1; i >= E.nsym - SUMMARY_TOP; i--)
             s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
     }
-    (void)len;
     log_msg(LL_INFO, "%s", line);
     free(order);
 }

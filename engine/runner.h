@@ -55,10 +55,11 @@ void runner_free(struct runner *r);
 /* Feeds one bar (already validated). With emit NULL the calls are
  * suppressed (warm-up); either way they are looked at for close() while
  * flat, which gives one WARN line per symbol naming the strategy file
- * and the fix (in Lua `if not self.position` is never true). Returns the number of signals, ERR_OLD if the bar
- * is not newer than the last one, or ERR_LUA when the strategy failed
- * just now (it is disabled -- r->failed -- and the reason is in
- * r->error). A disabled strategy still takes bars into its dataset. */
+ * and the fix (in Lua `if not self.position` is never true). Returns
+ * the number of signals, ERR_OLD if the bar is not newer than the last
+ * one, or ERR_LUA when the strategy failed just now (it is disabled --
+ * r->failed -- and the reason is in r->error). A disabled strategy still
+ * takes bars into its dataset. */
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg);
 /* runner_feed with a value for each extra column (NULL: NaN). */

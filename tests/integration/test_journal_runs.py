@@ -10,7 +10,9 @@ continuing feed leaves out the signals the journal already holds
   run publishes exactly what `livetrade backtest --signals` gives.
 - The same file replayed twice: both runs publish every signal.
 - A demo feed with seed 42, then seed 7: the second run publishes what the
-  same feed gives an engine with a fresh journal."""
+  same feed gives an engine with a fresh journal.
+- A journal written before marks named the strategy still opens, and a
+  replay of its feed is a new run."""
 import unittest
 
 from engine_case import EngineCase, goog_last_t
@@ -45,6 +47,36 @@ class Runs(EngineCase):
         self.assertEqual(got1, want)
         self.assertEqual(got2, want)
         self.assert_one_new_run_line(err2)
+        self.assert_exit_lines()
+
+    def test_journal_of_an_older_version(self):
+        """A journal whose marks do not name the strategy (written before
+        they did) opens; its sequence numbers go on, and a replay of the
+        marked feed is a new run."""
+        import os
+        import struct
+        import zlib
+        import msgpack
+        last_t = goog_last_t()
+        jdir = self.ws.path("journal")
+        os.makedirs(jdir)
+
+        def record(kind, m):
+            body = kind + msgpack.packb(m)
+            return struct.pack("<II", len(body), zlib.crc32(body)) + body
+        sig = {"ver": 1, "id": "0123456789abcdef", "eng": "e",
+               "strat": "sma_cross_close", "sym": "GOOG", "act": "buy",
+               "t": last_t, "ord": 0, "px": 806.19, "size": None,
+               "conf": 0.5, "ind": {}, "seq": 7, "pub": 1, "ts": 1}
+        with open(os.path.join(jdir, "signals-%020d.jnl" % 1), "wb") as f:
+            f.write(record(b"S", sig))
+            f.write(record(b"M", {"sym": "GOOG", "t": last_t,
+                                  "c": 806.19, "tf": 86400}))
+        want = self.backtest()
+        got, err = self.run_once(self.csv_args(), last_t, "journal")
+        self.assertIn("1 signals held (seq 7..7)", err)
+        self.assertEqual(got, want)
+        self.assert_one_new_run_line(err)
         self.assert_exit_lines()
 
     def test_another_seed_publishes_every_signal(self):

@@ -333,12 +333,17 @@ journal_t *journal_open(const struct journal_cfg *cfg, journal_record_fn *fn,
         goto fail;
     s_prune(self);
     self->synced_ms = self->aged_ms = mono_ms();
-    log_msg(LL_INFO, "journal %s: %zu signals held (seq %" PRIu64 "..%"
-            PRIu64 ") in %d file(s), %lld bytes; fsync %s", self->dir,
-            self->n - self->start, journal_first_seq(self), self->last_seq,
-            self->nseg, (long long)self->total,
-            cfg->fsync == JOURNAL_FSYNC_ALWAYS ? "always" :
-            cfg->fsync == JOURNAL_FSYNC_NO ? "no" : "everysec");
+    if (self->last_seq == 0 && self->total == 0)
+        log_msg(LL_INFO, "journal %s: new (no signal yet); fsync %s",
+                self->dir, cfg->fsync == JOURNAL_FSYNC_ALWAYS ? "always" :
+                cfg->fsync == JOURNAL_FSYNC_NO ? "no" : "everysec");
+    else
+        log_msg(LL_INFO, "journal %s: %zu signals held (seq %" PRIu64 "..%"
+                PRIu64 ") in %d file(s), %lld bytes; fsync %s", self->dir,
+                self->n - self->start, journal_first_seq(self),
+                self->last_seq, self->nseg, (long long)self->total,
+                cfg->fsync == JOURNAL_FSYNC_ALWAYS ? "always" :
+                cfg->fsync == JOURNAL_FSYNC_NO ? "no" : "everysec");
     return self;
 fail:
     if (d)

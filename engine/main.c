@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -40,6 +41,22 @@
 #define HIST_EPS_MAX 16             /* --history endpoints */
 #define DEFER_MAX 2000000           /* messages read while a request waits */
 #define DEFER_BATCH 512             /* of them read at once */
+#define PEND_MAX 4096               /* ids held per symbol (see struct sym) */
+#define PEND_TOTAL_MAX 1000000      /* and for all symbols together */
+#define SUMMARY_TOP 3               /* best and worst symbols in a summary */
+#define EXIT_PL_LINES 10            /* per-symbol P&L lines at exit, most */
+
+/* How a symbol's run relates to the journal's last one. */
+enum {
+    RUN_UNKNOWN,                    /* not decided yet (or no journal) */
+    RUN_RESUME,                     /* the same feed, continued */
+    RUN_NEW_PARAMS,                 /* new: other strategy or parameters */
+    RUN_NEW_BACK,                   /* new: the feed went back to or before
+                                       the journal's last bar (a replay) */
+    RUN_NEW_FEED,                   /* new: the journal's last bar is not in
+                                       the feeders' history */
+    RUN_KINDS
+};
 
 /* A bar bus message read while a history request waited. */
 struct deferred {
@@ -63,12 +80,23 @@ struct sym {
     int resent;                     /* a restarted feeder is sending bars
                                        this symbol already took */
     int64_t tf;                     /* its timeframe, s */
-    /* From the journal: the newest signal written (jt -1: none) and the
-     * newest mark (the bar this symbol had got to; mark_t -1: none). */
-    int64_t jt;
-    int jord;
+    /* From the journal: the newest mark (the bar this symbol had got to;
+     * mark_t -1: none) and the ids of the signals written after it, which
+     * a restart on the same feed derives again (not published twice). */
     int64_t mark_t, mark_tf;
     double mark_c;
+    int mark_params;                /* the mark's parameters: 1 ours,
+                                       0 others, -1 not recorded */
+    uint64_t *pend;                 /* ids written after the mark, sorted */
+    size_t npend, cappend;
+    int pend_over;                  /* more than PEND_MAX: the rest are
+                                       known by time, up to (jt, jord) */
+    int64_t jt;                     /* newest of them: time (-1: none) */
+    int jord;                       /* and ordinal */
+    int run_kind;                   /* RUN_*: how this run relates to the
+                                       journal's */
+    uint64_t published;             /* signals published by this run */
+    double eq0;                     /* paper equity when it went live */
     int64_t marked_t;               /* last_t when the last mark was written */
     int64_t last_rx;                /* mono ms of the newest bar received
                                        (at start: the start) */
@@ -124,6 +152,13 @@ struct engine {
     uint64_t journal_errors;        /* signals not written to the journal */
     uint64_t caught_up;             /* signals of bars missed while down */
     uint64_t rederived;             /* re-derived signals already written */
+    int runs[RUN_KINDS];            /* symbols per RUN_* */
+    int runs_said;                  /* new runs already logged */
+    char run_ex[RUN_KINDS][64];     /* an example symbol of each kind */
+    char jparams[256];              /* other parameters found in marks */
+    size_t pend_total;              /* ids held in all symbols' pend */
+    int64_t summary_s;              /* --summary SECONDS, 0: off */
+    uint64_t sum_bars, sum_signals; /* at the previous summary */
     uint64_t replays;               /* replay requests answered */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
@@ -159,6 +194,17 @@ static strategy_t *s_strat(void)
 }
 
 /* {==================== monitoring =========================== */
+
+/* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
+static const char *s_time(char *out, size_t n, int64_t ms)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, n, "%lld", (long long)ms);
+    return out;
+}
 
 #define STALE_TF_DEFAULT 60         /* s, before a symbol's first bar */
 
@@ -402,20 +448,52 @@ static int s_index_build(void)
 
 /* {==================== signals ============================== */
 
-/* Journals, then publishes a signal of symbol y. One that the journal
- * already holds (re-derived from history after a restart) is dropped. */
+static uint64_t s_id_value(const char *id)
+{
+    return strtoull(id, NULL, 16);
+}
+
+static int s_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void s_pend_free(struct sym *y)
+{
+    E.pend_total -= y->npend;
+    free(y->pend);
+    y->pend = NULL;
+    y->npend = y->cappend = 0;
+    y->pend_over = 0;
+    y->jt = -1;
+}
+
+/* Whether signal s of y is one the journal holds from before a restart
+ * on the same feed: its id is among those written after y's mark (or,
+ * past PEND_MAX of them, it is not newer than the newest). */
+static int s_pend_has(const struct sym *y, const struct signal *s)
+{
+    uint64_t id = s_id_value(s->id);
+
+    if (y->npend && bsearch(&id, y->pend, y->npend, sizeof id, s_u64_cmp))
+        return 1;
+    return y->pend_over && (s->t < y->jt ||
+                            (s->t == y->jt && s->ord <= y->jord));
+}
+
+/* Journals, then publishes a signal of symbol y. One whose id the journal
+ * already holds (derived again after a restart on the same feed) is not
+ * published twice; any other is. */
 static void s_emit(void *arg, struct signal *s)
 {
     struct sym *y = arg;
     char topic[BUS_TOPIC_MAX];
 
-    if (y->jt >= 0 &&
-        (s->t < y->jt || (s->t == y->jt && s->ord <= y->jord))) {
+    if ((y->npend || y->pend_over) && s_pend_has(y, s)) {
         E.rederived++;
         return;
     }
-    y->jt = s->t;
-    y->jord = s->ord;
     snprintf(s->eng, sizeof s->eng, "%s", E.id);
     s->seq = ++E.sig_seq;
     s->pub = E.pub.instance;
@@ -433,6 +511,7 @@ static void s_emit(void *arg, struct signal *s)
     }
     bus_pub_send(&E.pub, topic);
     E.signals_run++;
+    y->published++;
     if (E.latency && E.bar_rx > 0)
         metrics_hist_observe(E.latency, mono_sec() - E.bar_rx);
     log_msg(LL_DEBUG, "signal #%llu %s %s t=%lld px=%g conf=%.2f",
@@ -479,12 +558,14 @@ static void s_mark(struct sym *y)
         return;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, 6);
     mp_kstr(&pk, "sym", y->run->sym);
     mp_kint(&pk, "t", y->run->last_t);
     mp_pack_str(&pk, "c");
     msgpack_pack_double(&pk, y->last_c);
     mp_kint(&pk, "tf", y->tf);
+    mp_kstr(&pk, "strat", strategy_name(y->run->strat));
+    mp_kstr(&pk, "params", strategy_params(y->run->strat));
     if (journal_append(E.journal, JOURNAL_MARK, 0, sb.data, sb.size) == 0)
         y->marked_t = y->run->last_t;
     msgpack_sbuffer_destroy(&sb);
@@ -503,11 +584,29 @@ static void s_mark_all(void *arg)
 
 static int s_find(const char *sym);
 
-/* A record of the journal at open: the newest signal and mark of each
- * of our symbols. */
+/* The strategy and parameters of a mark: 1 if they are ours, 0 if not
+ * (noted in E.jparams), -1 if the mark does not say (an older journal). */
+static int s_mark_params(const msgpack_object *o, const struct sym *y)
+{
+    char strat[64], params[sizeof E.jparams];
+    const char *ours = strategy_params(y->run->strat);
+
+    if (mp_str(o, "strat", strat, sizeof strat) ||
+        mp_str(o, "params", params, sizeof params))
+        return -1;
+    if (strcmp(strat, strategy_name(y->run->strat)) == 0 &&
+        strcmp(params, ours) == 0)
+        return 1;
+    snprintf(E.jparams, sizeof E.jparams, "%.60s %.180s", strat,
+             *params ? params : "(no parameters)");
+    return 0;
+}
+
+/* A record of the journal at open: each of our symbols' newest mark and
+ * the ids of the signals written after it. */
 static void s_journal_record(void *arg, int kind, const msgpack_object *o)
 {
-    char name[SYM_MAX];
+    char name[SYM_MAX], id[17];
     int64_t t, v;
     struct sym *y;
     int k;
@@ -522,18 +621,43 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
     if (kind == JOURNAL_SIGNAL) {
         y->jt = t;
         y->jord = mp_int(o, "ord", &v) ? 0 : (int)v;
+        if (mp_str(o, "id", id, sizeof id))
+            return;
+        if (y->npend == y->cappend && y->cappend < PEND_MAX &&
+            E.pend_total < PEND_TOTAL_MAX) {
+            size_t cap = y->cappend ? y->cappend * 2 : 16;
+            uint64_t *p = realloc(y->pend, cap * sizeof *p);
+            if (p) {
+                y->pend = p;
+                y->cappend = cap;
+            }
+        }
+        if (y->npend < y->cappend && E.pend_total < PEND_TOTAL_MAX) {
+            y->pend[y->npend++] = s_id_value(id);
+            E.pend_total++;
+        } else {
+            y->pend_over = 1;
+        }
     } else if (kind == JOURNAL_MARK) {
         y->mark_t = t;
         if (mp_dbl(o, "c", &y->mark_c))
             y->mark_c = NAN;
         y->mark_tf = mp_int(o, "tf", &v) ? 0 : v;
+        y->mark_params = s_mark_params(o, y);
+        s_pend_free(y);             /* what came before it is behind */
     }
 }
+
+static double s_equity(const struct sym *y);
 
 /* Feeds one bar to a symbol's strategy, live or (emit off) in warm-up. */
 static void s_feed(struct sym *y, const struct bar *b, int live)
 {
-    int rc = runner_feed(y->run, b, live ? s_emit : NULL, y);
+    int rc;
+
+    if (live && y->first_live_t < 0)
+        y->eq0 = s_equity(y);       /* P&L of this run counts from here */
+    rc = runner_feed(y->run, b, live ? s_emit : NULL, y);
 
     if (rc == ERR_OLD) {
         E.old++;
@@ -545,11 +669,17 @@ static void s_feed(struct sym *y, const struct bar *b, int live)
     }
     y->last_c = b->c;
     y->tf = b->tf;
+    if ((y->npend || y->pend_over) && b->t > y->jt)
+        s_pend_free(y);             /* past every signal it held */
     if (live && y->first_live_t < 0)
         y->first_live_t = b->t;
     if (live && rc >= 0)
         s_publish_ind(y);
-    if (rc == ERR_LUA) {
+    if (rc == ERR_LUA && strategy_out_of_money(y->run->strat)) {
+        log_msg(LL_WARN, "%s: the strategy's paper account ran out of money "
+                "(equity %.2f); it makes no more calls for %s",
+                b->sym, s_equity(y), b->sym);
+    } else if (rc == ERR_LUA) {
         E.strategy_errors++;
         log_msg(LL_ERROR, "%s: strategy disabled: %s", b->sym,
                 y->run->error);
@@ -588,6 +718,8 @@ static int s_history(const struct history_req *r, struct bar **bars,
                         "%s skipped", r->sym, bad, eps[i]);
             return ERR_OK;
         }
+        if (proc_stop)
+            return r1 == ERR_OK ? ERR_TIMEOUT : r1;  /* stopping: no news */
         if (r1 != ERR_NOTFOUND) {
             log_msg(LL_WARN, "%s", err);
             rc = r1;
@@ -647,12 +779,79 @@ static void s_route(void)
                 "the feeders' status", routed);
 }
 
+/* Symbol y continues the journal's run on the same feed. */
+static void s_resumed(struct sym *y)
+{
+    y->run_kind = RUN_RESUME;
+    E.runs[RUN_RESUME]++;
+}
+
+/* Symbol y's run is a new one (kind RUN_NEW_*), not the journal's
+ * continued: every signal of it is published. Said in one line for all
+ * symbols (s_runs_report). */
+static void s_new_run(struct sym *y, int kind)
+{
+    char tb[32];
+
+    y->run_kind = kind;
+    s_pend_free(y);
+    if (!E.runs[kind]++)
+        snprintf(E.run_ex[kind], sizeof E.run_ex[kind], "%s, marked at "
+                 "%s", y->run->sym, s_time(tb, sizeof tb, y->mark_t));
+}
+
+/* From the tick, once every symbol is live: one line for the symbols
+ * whose run is a new one, if any were not said yet. */
+static void s_runs_report(void)
+{
+    char line[1024];
+    int n = 0, len = 0;
+
+    for (int k = RUN_NEW_PARAMS; k < RUN_KINDS; k++)
+        n += E.runs[k];
+    if (E.warming || n == E.runs_said)
+        return;
+    E.runs_said = n;
+    len = snprintf(line, sizeof line, "journal %s: a new run for %d of "
+                   "the %d symbol(s) it holds; every signal of theirs is "
+                   "published:", E.journal_path, n,
+                   n + E.runs[RUN_RESUME]);
+    if (E.runs[RUN_NEW_PARAMS] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d with "
+                        "another strategy or parameters (the journal's: "
+                        "%s; now: %s %s);", E.runs[RUN_NEW_PARAMS],
+                        E.jparams, strategy_name(s_strat()),
+                        strategy_params(s_strat()));
+    if (E.runs[RUN_NEW_BACK] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d whose "
+                        "feed starts again at or before the journal's last "
+                        "bar, a replay (e.g. %s);", E.runs[RUN_NEW_BACK],
+                        E.run_ex[RUN_NEW_BACK]);
+    if (E.runs[RUN_NEW_FEED] && len < (int)sizeof line)
+        len += snprintf(line + len, sizeof line - (size_t)len, " %d whose "
+                        "last journalled bar is not in the feeders' history, "
+                        "another feed or seed, or history that no longer "
+                        "reaches back (e.g. %s);", E.runs[RUN_NEW_FEED],
+                        E.run_ex[RUN_NEW_FEED]);
+    if (len > 0 && len < (int)sizeof line && line[len - 1] == ';')
+        line[len - 1] = '\0';
+    log_msg(LL_INFO, "%s", line);
+}
+
 /* A live bar, checked against the stream position of the last bar taken:
  * a repeat (already had from history) is skipped, a gap is filled from
  * history first. A bar from another publisher instance (a feeder restart)
  * starts a new stream. */
 static void s_live_bar(struct sym *y, const struct bar *b)
 {
+    /* Without history, the first live bar tells a replay from a feed
+     * that went on. */
+    if (y->run_kind == RUN_UNKNOWN && y->mark_t >= 0) {
+        if (b->t <= y->mark_t)
+            s_new_run(y, RUN_NEW_BACK);
+        else
+            s_resumed(y);
+    }
     if (b->pub == y->last_pub && y->last_seq) {
         if (b->seq <= y->last_seq) {
             E.dups++;
@@ -702,14 +901,21 @@ static void s_go_live(struct sym *y)
     y->buf = NULL;
     y->nbuf = y->capbuf = 0;
     s_mark(y);
-    log_msg(LL_INFO, "%s: live after %lld bars of history (last %lld)%s",
-            y->run->sym, (long long)y->warm_bars, (long long)y->run->last_t,
-            y->run->failed ? " -- strategy disabled" : "");
+    {
+        char tb[32];
+        log_msg(LL_INFO, "%s: live after %lld bars of history%s%s%s%s",
+                y->run->sym, (long long)y->warm_bars,
+                y->run->last_t >= 0 ? " (last bar " : "",
+                y->run->last_t >= 0 ? s_time(tb, sizeof tb,
+                                             y->run->last_t) : "",
+                y->run->last_t >= 0 ? ")" : "",
+                y->run->failed ? " -- strategy disabled" : "");
+    }
 }
 
 /* After a restart: where the journal's mark for y is in the history
- * (the same bar: time and close), or -1 with one WARN line if it is not
- * there (another feed, or history that no longer reaches back). */
+ * (the same bar: time and close), or -1 if it is not there (another
+ * feed, or history that no longer reaches back). */
 static int64_t s_resume_point(struct sym *y, const struct bar *bars,
                               size_t n)
 {
@@ -719,9 +925,6 @@ static int64_t s_resume_point(struct sym *y, const struct bar *bars,
                 return y->mark_t;
             break;
         }
-    log_msg(LL_WARN, "%s: the journal's last bar (t=%lld) is not in the "
-            "feeders' history; warming up afresh, without the signals of "
-            "bars missed while stopped", y->run->sym, (long long)y->mark_t);
     return -1;
 }
 
@@ -782,8 +985,11 @@ static int s_warm(struct sym *y)
     size_t n = 0, first = 0;
     uint64_t seq, sig0 = E.sig_seq;
     int64_t resume = -1, live_t;
+    uint64_t red0 = E.rederived;
     int rc;
 
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN && y->mark_params == 0)
+        s_new_run(y, RUN_NEW_PARAMS);
     if (!E.hist_ep || !*E.hist_ep) {
         s_go_live(y);
         return 0;
@@ -792,7 +998,7 @@ static int s_warm(struct sym *y)
     snprintf(r.sym, sizeof r.sym, "%s", y->run->sym);
     r.n = E.lb;
     r.since = -1;
-    if (y->mark_t >= 0 && y->mark_tf > 0) {
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN && y->mark_tf > 0) {
         r.since = y->mark_t - (E.lb + 1) * y->mark_tf * 1000;
         r.n = HISTORY_MAX;
     }
@@ -801,14 +1007,39 @@ static int s_warm(struct sym *y)
         log_msg(LL_WARN, "%s: no feeder has history for it; going live "
                 "without warm-up", y->run->sym);
     } else if (rc != ERR_OK) {
-        log_msg(LL_INFO, "%s: waiting for history from %s", y->run->sym,
-                E.hist_ep);
+        if (!proc_stop)
+            log_msg(LL_INFO, "%s: waiting for history from %s",
+                    y->run->sym, E.hist_ep);
         y->next_try = mono_ms() + 1000;
         return -1;
     }
-    if (r.since >= 0 && n)
-        resume = s_resume_point(y, bars, n);
     live_t = s_first_live(y);
+    if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN) {
+        /* The journal's run goes on only if this is the same feed: its
+         * mark is in the history, and the feed did not start again at or
+         * before it (a replay of the same bars is a new run). */
+        if (live_t <= y->mark_t)
+            s_new_run(y, RUN_NEW_BACK);
+        else if ((resume = s_resume_point(y, bars, n)) < 0)
+            s_new_run(y, RUN_NEW_FEED);
+        else
+            s_resumed(y);
+        if (resume < 0 && r.since >= 0 && rc == ERR_OK) {
+            /* The history asked for was around the mark: ask again for
+             * the last `lookback` bars. */
+            free(bars);
+            bars = NULL;
+            n = 0;
+            r.since = -1;
+            r.n = E.lb;
+            rc = s_history(&r, &bars, &n, &seq);
+            if (rc != ERR_OK) {
+                y->next_try = mono_ms() + 1000;
+                return -1;
+            }
+            live_t = s_first_live(y);
+        }
+    }
     if (resume < 0) {
         /* `lookback` bars before the first one that came live; ask for
          * more when the feeder published some of the asked-for bars
@@ -853,9 +1084,13 @@ static int s_warm(struct sym *y)
     }
     if (resume >= 0) {
         E.caught_up += E.sig_seq - sig0;
-        log_msg(LL_INFO, "%s: caught up from the journal's mark (t=%lld): "
-                "%llu signal(s) of bars missed while stopped", y->run->sym,
-                (long long)resume, (unsigned long long)(E.sig_seq - sig0));
+        char tb[32];
+        log_msg(LL_INFO, "%s: caught up from the journal's mark (%s): "
+                "%llu signal(s) of bars missed while stopped; %llu the "
+                "journal already held not published again", y->run->sym,
+                s_time(tb, sizeof tb, resume),
+                (unsigned long long)(E.sig_seq - sig0),
+                (unsigned long long)(E.rederived - red0));
     }
     s_go_live(y);
     return 0;
@@ -874,8 +1109,9 @@ static void s_recover(struct sym *y, uint64_t missing)
     r.since = y->run->last_t;
     r.n = missing < RECOVER_MAX ? (int64_t)missing : RECOVER_MAX;
     if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
-        log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
-                "history", y->run->sym, (unsigned long long)missing);
+        if (!proc_stop)
+            log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
+                    "history", y->run->sym, (unsigned long long)missing);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -1070,11 +1306,187 @@ static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 
 /* }========================================================== */
 
+/* {==================== summaries ============================ */
+
+/* The paper broker's equity of y's strategy. */
+static double s_equity(const struct sym *y)
+{
+    return broker_equity(strategy_broker(y->run->strat));
+}
+
+/* y's paper P&L since its first live bar (0 before it). */
+static double s_pl(const struct sym *y)
+{
+    return y->first_live_t < 0 || isnan(y->eq0) ? 0 : s_equity(y) - y->eq0;
+}
+
+static double s_pl_pct(const struct sym *y)
+{
+    return y->first_live_t < 0 || !(y->eq0 > 0) ? 0 :
+           100.0 * s_pl(y) / y->eq0;
+}
+
+static int s_by_pl(const void *a, const void *b)
+{
+    const struct sym *x = &E.syms[*(const int *)a];
+    const struct sym *y = &E.syms[*(const int *)b];
+    double p = s_pl_pct(x), q = s_pl_pct(y);
+    return p > q ? -1 : p < q;      /* best first */
+}
+
+/* A duration for people: "850 ms", "12.3 s", "4.2 min", "3.1 h", "12 d". */
+static void s_fmt_dur(char *out, size_t n, double sec)
+{
+    double a = fabs(sec);
+
+    if (a < 1)
+        snprintf(out, n, "%.0f ms", sec * 1000);
+    else if (a < 120)
+        snprintf(out, n, "%.1f s", sec);
+    else if (a < 7200)
+        snprintf(out, n, "%.1f min", sec / 60);
+    else if (a < 172800)
+        snprintf(out, n, "%.1f h", sec / 3600);
+    else
+        snprintf(out, n, "%.0f d", sec / 86400);
+}
+
+/* Appends " SYM +P&L (+R%, position N)" for y at out[*len] (of n). */
+static void s_fmt_sym(char *out, size_t n, int *len, const struct sym *y)
+{
+    if (*len >= (int)n)
+        return;
+    *len += snprintf(out + *len, n - (size_t)*len, " %s %+.2f (%+.2f%%, "
+                     "position %g)", y->run->sym, s_pl(y), s_pl_pct(y),
+                     broker_position_size(strategy_broker(y->run->strat)));
+}
+
+/* The symbols sorted best P&L first into order[E.nsym] (caller's). */
+static void s_sort_pl(int *order)
+{
+    for (int k = 0; k < E.nsym; k++)
+        order[k] = k;
+    qsort(order, (size_t)E.nsym, sizeof *order, s_by_pl);
+}
+
+/* One line: bars and signals (and what came since the last one), the
+ * lag, and the paper P&L since the symbols went live: each symbol's when
+ * there are few, else the total with the best and worst SUMMARY_TOP. */
+static void s_summary(int final)
+{
+    char line[2048], lag[48];
+    double pl = 0, eq0 = 0, maxlag = -INFINITY;
+    const char *lagsym = NULL;
+    int len, live = 0, *order = NULL;
+    int64_t now = wall_ms();
+
+    for (int k = 0; k < E.nsym; k++) {
+        const struct sym *y = &E.syms[k];
+        live += y->live;
+        if (y->first_live_t >= 0 && !isnan(y->eq0)) {
+            pl += s_pl(y);
+            eq0 += y->eq0;
+        }
+        if (y->run->last_t >= 0) {
+            double l = (double)(now - y->run->last_t) / 1000.0 -
+                       (double)y->tf;
+            if (l > maxlag) {
+                maxlag = l;
+                lagsym = y->run->sym;
+            }
+        }
+    }
+    if (lagsym) {
+        char d[24];
+        s_fmt_dur(d, sizeof d, fabs(maxlag));
+        if (maxlag >= 0)
+            snprintf(lag, sizeof lag, "lag %s (%.16s)", d, lagsym);
+        else                        /* bar times ahead of the clock */
+            snprintf(lag, sizeof lag, "no lag (bars %s ahead)", d);
+    } else {
+        snprintf(lag, sizeof lag, "no bar yet");
+    }
+    len = snprintf(line, sizeof line, "%s: %d symbol(s), %d live, %d "
+                   "stale; %llu bars in (+%llu), %llu signals published "
+                   "(+%llu); %s; paper P&L since live %+.2f (%+.2f%%)",
+                   final ? "summary at exit" : "summary", E.nsym, live,
+                   E.stale_now, (unsigned long long)E.bars_in,
+                   (unsigned long long)(E.bars_in - E.sum_bars),
+                   (unsigned long long)E.signals_run,
+                   (unsigned long long)(E.signals_run - E.sum_signals),
+                   lag, pl, eq0 > 0 ? 100.0 * pl / eq0 : 0.0);
+    E.sum_bars = E.bars_in;
+    E.sum_signals = E.signals_run;
+    if (E.nsym > 1)
+        order = malloc((size_t)E.nsym * sizeof *order);
+    if (order)
+        s_sort_pl(order);
+    if (E.nsym == 1) {
+        len += snprintf(line + len, sizeof line - (size_t)len, ":");
+        s_fmt_sym(line, sizeof line, &len, &E.syms[0]);
+    } else if (order && E.nsym <= 2 * SUMMARY_TOP) {
+        len += snprintf(line + len, sizeof line - (size_t)len, ":");
+        for (int i = 0; i < E.nsym; i++)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+    } else if (order) {
+        len += snprintf(line + len, sizeof line - (size_t)len, "; best %d "
+                        "of %d:", SUMMARY_TOP, E.nsym);
+        for (int i = 0; i < SUMMARY_TOP; i++)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+        if (len < (int)sizeof line)
+            len += snprintf(line + len, sizeof line - (size_t)len,
+                            "; worst %d:", SUMMARY_TOP);
+        for (int i = E.nsym - 1; i >= E.nsym - SUMMARY_TOP; i--)
+            s_fmt_sym(line, sizeof line, &len, &E.syms[order[i]]);
+    }
+    log_msg(LL_INFO, "%s", line);
+    free(order);
+}
+
+/* At exit: a line per symbol with its paper account, at most
+ * EXIT_PL_LINES (the best and the worst half each, and how many more). */
+static void s_exit_pl(void)
+{
+    int *order = malloc((size_t)(E.nsym ? E.nsym : 1) * sizeof *order);
+    int shown = E.nsym <= EXIT_PL_LINES ? E.nsym : EXIT_PL_LINES;
+
+    if (!order)
+        return;
+    s_sort_pl(order);
+    for (int i = 0; i < shown; i++) {
+        int k = i < shown / 2 || E.nsym <= EXIT_PL_LINES ? order[i] :
+                order[E.nsym - (shown - i)];
+        const struct sym *y = &E.syms[k];
+        const broker_t *b = strategy_broker(y->run->strat);
+        if (E.nsym > EXIT_PL_LINES && i == shown / 2)
+            log_msg(LL_INFO, "paper P&L: ... %d more symbol(s) between the "
+                    "best %d and the worst %d", E.nsym - shown, shown / 2,
+                    shown - shown / 2);
+        log_msg(LL_INFO, "paper P&L %s: %+.2f (%+.2f%%) since its first "
+                "live bar; position %g, equity %.2f, %zu closed trade(s); "
+                "%llu bars (%lld of history), %llu signals published%s",
+                y->run->sym, s_pl(y), s_pl_pct(y), broker_position_size(b),
+                broker_equity(b), broker_nclosed(b),
+                (unsigned long long)y->run->bars, (long long)y->warm_bars,
+                (unsigned long long)y->published,
+                y->run->failed ? "; strategy disabled" : "");
+    }
+    free(order);
+}
+
+static void s_on_summary(loop_t *loop, void *arg)
+{
+    (void)loop; (void)arg;
+    s_summary(0);
+}
+
+/* }========================================================== */
+
 /* {==================== requests ============================= */
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 25);
+    msgpack_pack_map(pk, 27);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
@@ -1089,6 +1501,8 @@ static void s_pack_status(msgpack_packer *pk)
     mp_kuint(pk, "old", E.old);
     mp_kuint(pk, "gaps", E.gaps);
     mp_kuint(pk, "signals", E.sig_seq);
+    mp_kuint(pk, "published", E.signals_run);
+    mp_kuint(pk, "rederived", E.rederived);
     mp_kuint(pk, "dropped", E.pub.dropped);
     mp_kstr(pk, "journal", E.journal ? E.journal_path : "");
     mp_kuint(pk, "journal_first", E.journal ?
@@ -1117,7 +1531,7 @@ static void s_pack_status(msgpack_packer *pk)
             msgpack_pack_false(pk);
         mp_kint(pk, "warm_bars", y->warm_bars);
         mp_kint(pk, "first_live_t", y->first_live_t);
-        mp_kuint(pk, "signals", y->run->signals);
+        mp_kuint(pk, "signals", y->published);
         mp_kstr(pk, "error", y->run->failed ? y->run->error : "");
         mp_kint(pk, "silent_ms", mono_ms() - y->last_rx);
         mp_pack_str(pk, "stale");
@@ -1310,6 +1724,9 @@ static void s_reload(void)
     if (!ok)
         return;
     E.reloads++;
+    for (k = 0; k < E.nsym; k++)   /* paper P&L counts from here on */
+        if (E.syms[k].first_live_t >= 0)
+            E.syms[k].eq0 = s_equity(&E.syms[k]);
     if (E.lookback <= 0 && E.nsym)
         E.lb = strategy_lookback(s_strat());
     {
@@ -1375,6 +1792,7 @@ static void s_on_tick(loop_t *loop, void *arg)
         }
     }
     s_stale_check();
+    s_runs_report();
     bus_pub_tick(&E.pub, E.sig_seq);
     if (E.headdeferred < E.ndeferred)
         s_on_sub(loop, E.sub, 0, NULL);     /* read during a request */
@@ -1441,6 +1859,9 @@ static const struct opt s_opts[] = {
       "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
     { "stale-after", OPT_DBL, &E.stale_after, NULL, "SEC",
       "report a symbol without a bar this long (3 timeframes + 30)" },
+    { "summary", OPT_INT, &E.summary_s, NULL, "SEC",
+      "log a summary line (bars, signals, lag, paper P&L) every SEC "
+      "seconds, 0 for none (60)" },
     { "verbose", OPT_BOOL, &E.verbose, NULL, NULL, "debug logging" },
     { NULL, 0, NULL, NULL, NULL, NULL }
 };
@@ -1479,6 +1900,10 @@ static int s_journal_open(char *err)
     }
     E.sig_seq = journal_last_seq(E.journal);
     E.seq0 = E.sig_seq;
+    for (int k = 0; k < E.nsym; k++)
+        if (E.syms[k].npend)
+            qsort(E.syms[k].pend, E.syms[k].npend, sizeof *E.syms[k].pend,
+                  s_u64_cmp);
     return 0;
 }
 
@@ -1497,6 +1922,7 @@ static int s_setup(int argc, char **argv)
     E.fsync = "everysec";
     E.journal_mb = 256;
     E.journal_days = 7;
+    E.summary_s = 60;
     broker_cfg_default(&E.bcfg);
     rc = config_parse(s_opts, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
@@ -1531,6 +1957,9 @@ static int s_setup(int argc, char **argv)
     if (!(E.stale_after >= 0 && E.stale_after <= 86400 * 7))
         return proc_usage_error(PROG, "--stale-after must be between 0 "
                                 "(3 timeframes + 30) and 604800 seconds");
+    if (E.summary_s < 0 || E.summary_s > 86400)
+        return proc_usage_error(PROG, "--summary must be between 0 (none) "
+                                "and 86400 seconds");
     if (E.lookback != -1 && (E.lookback < 1 || E.lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
@@ -1591,6 +2020,8 @@ static int s_setup(int argc, char **argv)
         }
         y->first_live_t = -1;
         y->jt = y->mark_t = y->marked_t = -1;
+        y->mark_params = -1;
+        y->eq0 = NAN;
         y->hist_i = -1;
         y->last_rx = mono_ms();
     }
@@ -1678,6 +2109,8 @@ int main(int argc, char **argv)
     loop_add_socket(loop, E.pub.sock, s_on_pub, NULL);
     loop_add_timer(loop, 100, s_on_tick, NULL);
     E.warm_timer = loop_add_timer(loop, WARM_TICK_MS, s_on_warm, NULL);
+    if (E.summary_s > 0)
+        loop_add_timer(loop, E.summary_s * 1000, s_on_summary, NULL);
     if (s_metrics_open(loop))
         return 1;
     s_on_tick(loop, NULL);
@@ -1687,20 +2120,27 @@ int main(int argc, char **argv)
     /* Drain: bars already received are still processed. */
     if (!E.warming)
         s_on_sub(loop, E.sub, 0, NULL);
+    s_runs_report();
     for (int k = 0; k < E.nsym; k++)
         if (E.syms[k].live)
             s_mark(&E.syms[k]);
     journal_close(&E.journal);
-    log_msg(LL_INFO, "stopping: %llu bars in (%llu also in history), "
-            "%llu signals, %llu bad, %llu old, %llu gaps (%llu bars missed, %llu recovered), "
-            "%llu publisher restarts, %llu dropped",
+    log_msg(LL_INFO, "stopping: %llu bars in (%llu of them already had "
+            "from history), %llu signals published (journal at seq %llu; "
+            "%llu derived again and already journalled), %llu bad bars, "
+            "%llu out of order, %llu gaps (%llu bars missed, %llu "
+            "recovered), %llu feeder restarts, %llu signals dropped at the "
+            "publisher",
             (unsigned long long)E.bars_in, (unsigned long long)E.dups,
-            (unsigned long long)E.sig_seq,
+            (unsigned long long)E.signals_run,
+            (unsigned long long)E.sig_seq, (unsigned long long)E.rederived,
             (unsigned long long)E.bad, (unsigned long long)E.old,
             (unsigned long long)E.gaps, (unsigned long long)E.missed,
             (unsigned long long)E.recovered,
             (unsigned long long)E.restarts,
             (unsigned long long)E.pub.dropped);
+    s_summary(1);
+    s_exit_pl();
     http_metrics_destroy(&E.http);
     metrics_destroy(&E.metrics);
     loop_destroy(&loop);
@@ -1712,6 +2152,7 @@ int main(int argc, char **argv)
         runner_free(E.syms[k].run);
         free(E.syms[k].run);
         free(E.syms[k].buf);
+        free(E.syms[k].pend);
     }
     if (E.shard)
         runner_free(&E.probe);

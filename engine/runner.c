@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "runner.h"
 
 #define CONF_MOVE_BARS 20       /* bars behind the typical move */
@@ -23,6 +24,7 @@ int runner_init_ex(struct runner *r, const char *path, const char *sym,
 
     memset(r, 0, sizeof *r);
     snprintf(r->sym, sizeof r->sym, "%s", sym);
+    snprintf(r->path, sizeof r->path, "%s", path);
     strat_data_init(&r->data);
     for (int j = 0; j < ncolumns; j++)
         if (strat_data_add_column(&r->data, columns[j])) {
@@ -110,6 +112,36 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     s->nind = runner_ind_at(r, r->data.time.len - 1, s->ind);
 }
 
+/* After a bar whose next() ran and made calls[n]: counts the bars with a
+ * close() while flat over the last RUNNER_FLAT_WINDOW and warns once
+ * when they are most of them. backtesting.py's `if not self.position:`
+ * is true while flat, but in Lua every object is true, so a ported
+ * strategy reaches its close() branch on nearly every bar. */
+static void s_flat_check(struct runner *r, const struct strat_call *calls,
+                         int n)
+{
+    unsigned char flat = 0;
+
+    for (int i = 0; i < n; i++)
+        if (calls[i].act == CALL_CLOSE && calls[i].pos == 0) {
+            flat = 1;
+            r->flat_closes++;
+        }
+    r->flat_in_win += flat - r->flat_win[r->flat_i];
+    r->flat_win[r->flat_i] = flat;
+    r->flat_i = (r->flat_i + 1) % RUNNER_FLAT_WINDOW;
+    if (r->flat_warned || r->flat_closes < RUNNER_FLAT_MIN ||
+        r->flat_in_win * 2 <= RUNNER_FLAT_WINDOW)
+        return;
+    r->flat_warned = 1;
+    log_msg(LL_WARN, "%s: %s: close() while flat on %d of the last %d "
+            "bars (%llu such calls so far), each a CLOSE signal that "
+            "changes nothing. In Lua `not self.position` is always false (a "
+            "table is true); to act only while flat, write `if "
+            "self.position.size == 0`", r->path, r->sym, r->flat_in_win,
+            RUNNER_FLAT_WINDOW, (unsigned long long)r->flat_closes);
+}
+
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg)
 {
@@ -136,9 +168,12 @@ int runner_feed_extra(struct runner *r, const struct bar *b,
         r->failed = 1;              /* kept for its account, never run */
         return ERR_LUA;
     }
-    if (rc == 0 || !emit)
+    if (rc == 0)
         return 0;
     calls = strategy_calls(r->strat, &n);
+    s_flat_check(r, calls, n);
+    if (!emit)
+        return 0;
     for (int i = 0; i < n; i++) {
         struct signal s;
         s_signal(r, &calls[i], i, b, &s);

@@ -12,6 +12,12 @@
 #include "broker.h"
 #include "strategy.h"
 
+/* A strategy that closes while flat (its position size 0) on at least
+ * RUNNER_FLAT_MIN calls and on most of the last RUNNER_FLAT_WINDOW bars
+ * it ran is warned about, once per symbol (runner_feed). */
+#define RUNNER_FLAT_WINDOW 100
+#define RUNNER_FLAT_MIN 20
+
 struct runner {
     char sym[SYM_MAX];
     struct strat_data data;         /* every bar since the first */
@@ -21,6 +27,13 @@ struct runner {
     uint64_t bars;                  /* bars taken */
     uint64_t signals;               /* signals emitted */
     char error[ERR_LEN];            /* why the strategy was disabled */
+    char path[256];                 /* the strategy file, for messages */
+    /* close() while flat, a Python habit (see runner_flat_check): */
+    unsigned char flat_win[RUNNER_FLAT_WINDOW]; /* 1: such a bar */
+    int flat_i;                     /* next slot in flat_win */
+    int flat_in_win;                /* such bars among the last window */
+    uint64_t flat_closes;           /* such calls in all */
+    int flat_warned;                /* the warning was given */
 };
 
 /* Called for each signal; eng, seq, pub and ts are left for the caller. */
@@ -40,10 +53,13 @@ int runner_init_ex(struct runner *r, const char *path, const char *sym,
 void runner_free(struct runner *r);
 
 /* Feeds one bar (already validated). With emit NULL the calls are
- * suppressed (warm-up). Returns the number of signals, ERR_OLD if the bar
- * is not newer than the last one, or ERR_LUA when the strategy failed
- * just now (it is disabled -- r->failed -- and the reason is in
- * r->error). A disabled strategy still takes bars into its dataset. */
+ * suppressed (warm-up); either way they are looked at for close() while
+ * flat, which gives one WARN line per symbol naming the strategy file
+ * and the fix (in Lua `if not self.position` is never true). Returns
+ * the number of signals, ERR_OLD if the bar is not newer than the last
+ * one, or ERR_LUA when the strategy failed just now (it is disabled --
+ * r->failed -- and the reason is in r->error). A disabled strategy still
+ * takes bars into its dataset. */
 int runner_feed(struct runner *r, const struct bar *b, runner_emit_fn *emit,
                 void *arg);
 /* runner_feed with a value for each extra column (NULL: NaN). */

@@ -5,10 +5,10 @@
                                      |
                                    signals --> file sink
 
-The feeder starts its burst (--interval 0) as soon as its own history is
-generated and has no flag to wait for subscribers, and the engine warms up
-from a feeder's history endpoint before it goes live. So that the burst
-meets a live engine:
+The engine warms up from a feeder's history endpoint before it goes live,
+and a burst feeder (--interval 0) starts once the engine has subscribed to
+each of its symbols (--wait-subscribers). So that the burst meets a live
+engine:
 
   1. "history" feeders (same seed, start and history as the burst feeders,
      a live interval of a day, so they publish nothing) are started and
@@ -17,10 +17,10 @@ meets a live engine:
      endpoints (not bound yet) and its history from the history feeders;
      then the file sink; the engine's status is polled until every symbol
      is live;
-  3. the burst feeders are started. Each one binds, then generates its
-     history (about a million bars, ~0.25 s), which gives the engine's
-     subscriptions time to arrive before the first live bar. The bars are
-     the same as the history feeders', so live bars continue the series.
+  3. the burst feeders are started. Each one binds, generates its history
+     (about a million bars, ~0.25 s) and waits for the engine's
+     subscriptions before the first live bar. The bars are the same as the
+     history feeders', so live bars continue the series.
 
 The engine's status ("bars_in") is polled every --poll seconds. Throughput
 is (bars - bars already in at the first poll that saw any) / (time from
@@ -59,6 +59,9 @@ FEEDER_BARS = 1000000           # history bars generated per burst feeder
 START_MS = 1600000000000        # first history bar (fixed: H and B agree)
 SEED = 42
 CTX = zmq.Context.instance()
+# The engine's journal: one per case, shared by its runs (each run is a
+# new feed to it, whose signals are all published), removed at the end.
+JOURNALS = tempfile.mkdtemp(prefix="lt-bench-journal-")
 
 
 class Broken(Exception):
@@ -190,6 +193,13 @@ def wait_for(what, timeout, fn, procs, interval=0.05):
         time.sleep(interval)
 
 
+def published_by(st):
+    """The signals an engine's status says this run published."""
+    if "published" in st:
+        return st["published"]
+    return st.get("signals", 0) - st.get("seq0", 0)
+
+
 def groups(syms):
     return [syms[i:i + FEEDER_MAX_SYMBOLS]
             for i in range(0, len(syms), FEEDER_MAX_SYMBOLS)]
@@ -249,13 +259,14 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         "--symbols", ",".join(syms),
         "--sub", ",".join(ep("b%d.pub" % k) for k in range(len(grp))),
         "--history", ",".join(ep("h%d.rep" % k) for k in range(len(grp))),
-        "--pub", ep("eng.pub"), "--rep", ep("eng.rep")]))
+        "--pub", ep("eng.pub"), "--rep", ep("eng.rep"),
+        "--journal", os.path.join(JOURNALS, "%d" % nsym)]))
     eng = Requester(ep("eng.rep"))
     wait_for("the engine to answer status", 30, lambda: eng.status()[0],
              procs)
     procs.append(Proc(work, "sink", [
         os.path.join(BIN, "livetrade-sink"), "file", "--path", sink_path,
-        "--sub", ep("eng.pub")]))
+        "--sub", ep("eng.pub"), "--replay", ep("eng.rep")]))
 
     def all_live():
         st, _ = eng.status()
@@ -278,6 +289,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
             "--symbols", ",".join(g), "--seed", str(SEED),
             "--start", str(START_MS), "--history", str(hist),
             "--interval", "0", "--count", str(per_sym),
+            "--wait-subscribers", str(len(g)),
             "--pub", ep("b%d.pub" % k), "--rep", ep("b%d.rep" % k)]))
     t_spawn = time.monotonic()
     bursts = procs[len(grp) + 2:]
@@ -299,7 +311,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         n = st.get("bars_in", 0)
         if seen and n != seen[-1][1]:
             last_change = t
-        seen.append((t, n, st.get("signals", 0), lines.count()))
+        seen.append((t, n, published_by(st), lines.count()))
         if first is None and n > 0:
             first = seen[-1]
         if first is not None and t_pub is None:
@@ -320,8 +332,9 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
     if first is None:
         raise Broken("no bar reached the engine within %.0f s" % timeout)
 
-    # The sink: every signal the engine published written to the file.
-    signals = st.get("signals", 0)
+    # The sink: every signal the engine published written to the file
+    # (this run's: the journal, shared by the runs of a case, numbers on).
+    signals = published_by(st)
     t_sink = None
     sink_deadline = time.monotonic() + 10.0
     for (t, n, s, ln) in seen:
@@ -385,7 +398,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
     res = {
         "nsym": nsym, "expected": expected,
         "published": published, "fdropped": fdropped,
-        "bars_in": n_end, "signals": est.get("signals", 0),
+        "bars_in": n_end, "signals": published_by(est),
         "gaps": est.get("gaps", 0), "bad": est.get("bad", 0),
         "old": est.get("old", 0), "edropped": est.get("dropped", 0),
         "wrote": wrote, "dup": dup, "bad_json": bad_json,
@@ -561,4 +574,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        shutil.rmtree(JOURNALS, ignore_errors=True)
+    sys.exit(rc)

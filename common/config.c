@@ -183,6 +183,21 @@ int config_parse(const struct opt *opts, int argc, char **argv, int first,
     return 0;
 }
 
+int config_given(int argc, char **argv, int first, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, n) == 0 &&
+            (a[2 + n] == '\0' || a[2 + n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 void config_usage(const char *usage, const struct opt *opts)
 {
     printf("usage: %s\n\n", usage);

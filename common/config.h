@@ -60,6 +60,11 @@ struct opt {
 int config_parse(const struct opt *opts, int argc, char **argv, int first,
                  const char **pos, int maxpos, int *npos, char *err);
 
+/* 1 if --name (or --name=...) is among argv[first..], before any `--`:
+ * given on the command line rather than by the environment or the
+ * default. */
+int config_given(int argc, char **argv, int first, const char *name);
+
 /* Prints usage: `usage` line, then one line per flag. */
 void config_usage(const char *usage, const struct opt *opts);
 

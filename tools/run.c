@@ -197,10 +197,14 @@ static int s_strategy(struct run *r, char *err)
 /* --symbol, and the flags of --data-source csv: the symbol is --symbols
  * or --symbol if given on the command line, else the file's base name
  * upper-cased (as `livetrade backtest` names it); the file gives the bar
- * times and the timeframe, so --seed and --timeframe do not apply. */
+ * times and the timeframe, so --seed and --timeframe do not apply; every
+ * bar is live (the strategy warms up on the first ones, as in a
+ * backtest), so --history does not either. */
 static int s_check_csv(struct run *r, int argc, char **argv, char *err)
 {
-    static const char *const demo_only[] = { "seed", "timeframe", NULL };
+    static const char *const demo_only[] = {
+        "seed", "timeframe", "history", NULL
+    };
     int given = config_given(argc, argv, 1, "symbols");
 
     if (r->symbol) {
@@ -226,8 +230,8 @@ static int s_check_csv(struct run *r, int argc, char **argv, char *err)
     for (int i = 0; demo_only[i]; i++)
         if (config_given(argc, argv, 1, demo_only[i])) {
             strfmt(err, ERR_LEN, "--%s does not apply to --data-source csv "
-                   "(the file gives the bars and their times)",
-                   demo_only[i]);
+                   "(the file gives the bars and their times, and every "
+                   "bar is replayed live)", demo_only[i]);
             return ERR_USAGE;
         }
     if (access(r->data, R_OK) < 0) {
@@ -522,8 +526,12 @@ static int s_build(struct run *r)
     child_arg(c, r->syms);
     child_arg(c, "--sub");
     child_arg(c, r->ep_bars);
+    /* csv: no history to ask for, so the engine is live before the first
+     * bar and every bar of the file reaches the strategy as it would in
+     * livetrade backtest (a bar published while a warm-up request is
+     * under way would count as history instead). */
     child_arg(c, "--history");
-    child_arg(c, r->ep_hist);
+    child_arg(c, r->csv ? "" : r->ep_hist);
     child_arg(c, "--pub");
     child_arg(c, r->ep_sig);
     child_arg(c, "--rep");

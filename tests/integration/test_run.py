@@ -1,4 +1,5 @@
 """`livetrade run`: the whole demo pipeline in one command."""
+import json
 import os
 import re
 import signal
@@ -78,6 +79,185 @@ class Run(unittest.TestCase):
             self.assertRegex(err, r"engine exited with status 3")
         finally:
             ws.close()
+
+
+def run_dir(first_line):
+    """The private directory named in run's first line ("ipc in DIR")."""
+    m = re.search(r"ipc in (\S+?)\)", first_line)
+    assert m, first_line
+    return m.group(1)
+
+
+def procs_mentioning(text):
+    """Pids of live processes whose command line contains `text`."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if text.encode() in f.read():
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+class Watched:
+    """A `livetrade run` whose output is read by threads as it comes, so
+    a test can wait for a line (bounded in time) and never blocks on a
+    read."""
+
+    def __init__(self, *args, env=None):
+        import threading
+        self.p = livetrade(*args, env=env)
+        self.err, self.out = [], []
+        self.threads = [threading.Thread(target=self._read, args=(f, l),
+                                         daemon=True)
+                        for f, l in ((self.p.stderr, self.err),
+                                     (self.p.stdout, self.out))]
+        for t in self.threads:
+            t.start()
+
+    @staticmethod
+    def _read(f, lines):
+        for line in f:
+            lines.append(line)
+
+    def text(self):
+        return "".join(self.err)
+
+    def wait_for(self, text, what):
+        lt.wait_until(lambda: self.p.poll() is not None or
+                      text in self.text(), timeout=60, what=what)
+        self.assertAlive(what)
+
+    def assertAlive(self, what):
+        if self.p.poll() is not None:
+            raise AssertionError("run exited (%s) before %s:\n%s" %
+                                 (self.p.returncode, what, self.text()))
+
+    def finish(self, timeout=60):
+        self.p.wait(timeout)
+        for t in self.threads:
+            t.join(timeout)
+        return self.p.returncode, "".join(self.out), self.text()
+
+
+class Stop(unittest.TestCase):
+    """A second SIGTERM or SIGINT (timeout(1) sends two, an impatient
+    Ctrl-C too) still stops every child and removes the run's directory,
+    with exit code 0."""
+
+    def _check_clean(self, w):
+        rc, out, err = w.finish()
+        d = run_dir(err.splitlines()[0])
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(d), err)
+        self.assertEqual(procs_mentioning(d), [], err)
+        self.assertNotIn("killed", err)
+        return err
+
+    def test_two_quick_sigterms(self):
+        w = Watched("--duration", "5", "--interval", "0.05")
+        w.wait_for("live after", "the engine to go live")
+        w.p.send_signal(signal.SIGTERM)
+        w.p.send_signal(signal.SIGTERM)
+        self._check_clean(w)
+
+    def test_second_sigint_while_stopping(self):
+        """The feeder here is a stand-in that drains until the test lets
+        it go, so the second SIGINT surely comes while run is stopping."""
+        ws = lt.Workspace()
+        try:
+            for prog in ("livetrade-engine", "livetrade-sink"):
+                os.symlink(os.path.join(os.path.abspath(lt.BIN), prog),
+                           os.path.join(ws.dir, prog))
+            fifo = ws.path("release")
+            os.mkfifo(fifo)
+            fake = os.path.join(ws.dir, "livetrade-feeder")
+            with open(fake, "w") as f:
+                f.write('#!/bin/sh\n'
+                        'trap \'echo "fake feeder: draining" >&2; '
+                        'read x < "$RELEASE"; exit 0\' TERM\n'
+                        'echo "fake feeder: up" >&2\n'
+                        'while :; do sleep 1 & wait $!; done\n')
+            os.chmod(fake, 0o755)
+            env = dict(os.environ, LIVETRADE_BIN_DIR=ws.dir, RELEASE=fifo)
+            w = Watched("--duration", "5", env=env)
+            w.wait_for("fake feeder: up", "the feeder to start")
+            w.p.send_signal(signal.SIGINT)
+            w.wait_for("fake feeder: draining",
+                       "the feeder to be asked to stop")
+            w.p.send_signal(signal.SIGINT)
+            w.wait_for("already stopping",
+                       "run to say it is already stopping")
+            with open(fifo, "w") as f:
+                f.write("go\n")
+            err = self._check_clean(w)
+            self.assertIn("SIGINT received; already stopping", err)
+            self.assertIn("(SIGINT received), exit status 0", err)
+        finally:
+            ws.close()
+
+
+class Csv(unittest.TestCase):
+    GOOG = os.path.join(lt.ROOT, "..", "shared", "data", "GOOG.csv")
+
+    def test_signals_equal_backtest(self):
+        """A CSV replayed by run (no history: every bar is live) gives
+        backtest's calls, bar for bar; run ends at the end of the file."""
+        ws = lt.Workspace()
+        try:
+            strat = "strategies/sma_cross_close.lua"
+            bt = ws.path("bt.jsonl")
+            rc, _, err = lt.run("livetrade", "backtest", "--strategy", strat,
+                                "--data", self.GOOG, "--signals", bt,
+                                timeout=120)
+            self.assertEqual(rc, 0, err)
+            p = livetrade("--data-source", "csv", "--data", self.GOOG,
+                          "--strategy", strat, "--interval", "0",
+                          "--duration", "10", "--json")
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertIn("end of the CSV file", err)
+            self.assertNotIn("not found", err)
+            self.assertIn("running %s on GOOG" % strat, err)
+            want = [(s["symbol"], s["bar_ts"], s["action"], s["price"],
+                     s["size"], s["id"]) for s in lt.read_jsonl(bt)]
+            got = [(s["symbol"], s["bar_ts"], s["action"], s["price"],
+                     s["size"], s["id"])
+                   for s in map(json.loads, out.splitlines())]
+            self.assertGreater(len(want), 100)
+            self.assertEqual(got, want)
+        finally:
+            ws.close()
+
+    def test_symbol_flag_and_bad_flags(self):
+        p = livetrade("--data-source", "csv", "--data", self.GOOG,
+                      "--symbol", "XGOOG", "--interval", "0", "--duration",
+                      "10")
+        out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("on XGOOG", err)
+        self.assertEqual({l.split()[3] for l in out.splitlines()},
+                         {"XGOOG"}, out)
+        for args, msg in (
+                (("--data-source", "csv"), "--data-source csv needs --data"),
+                (("--data", self.GOOG), "--data needs --data-source csv"),
+                (("--data-source", "csv", "--data", self.GOOG, "--seed",
+                  "3"), "--seed does not apply to --data-source csv"),
+                (("--data-source", "csv", "--data", self.GOOG, "--history",
+                  "3"), "--history does not apply to --data-source csv"),
+                (("--symbol", "A", "--symbols", "B"),
+                 "--symbol or --symbols, not both"),
+                (("--data-source", "csv", "--data", "/nonexistent.csv"),
+                 "cannot read '/nonexistent.csv'")):
+            p = livetrade(*args)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 2, err)
+            self.assertIn(msg, err)
+            self.assertEqual(len(err.splitlines()), 1, err)
 
 
 if __name__ == "__main__":

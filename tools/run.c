@@ -28,6 +28,7 @@
 #include "err.h"
 #include "log.h"
 #include "proc.h"
+#include "runrec.h"
 #include "util.h"
 
 #define PROG "livetrade"
@@ -81,6 +82,7 @@ struct run {
     char a_timeframe[32];
     char a_history[32];
     char csv_sym[SYM_MAX];          /* csv: symbol from the file name */
+    char rec[PATH_MAX];             /* the record status finds, or "" */
 
     struct child sink, engine, feeder;
     int failed;                     /* a child did not end cleanly */
@@ -795,6 +797,13 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
 
+    {
+        /* Where `livetrade status` finds this run's endpoints. */
+        const char *eps[] = { r->ep_hist, r->ep_eng };
+        if (runrec_write(r->dir, eps, 2, r->rec, err) != 0)
+            fprintf(stderr, PROG ": %s; livetrade status will need "
+                    "--endpoints %s,%s\n", err, r->ep_hist, r->ep_eng);
+    }
     child_setup();
     if (r->csv)
         fprintf(stderr, PROG ": running %s on %s for %g min at most (csv "
@@ -819,6 +828,7 @@ int cmd_run(int argc, char **argv)
     s_stop(r, &r->feeder);
     s_stop(r, &r->engine);
     s_stop(r, &r->sink);
+    runrec_remove(r->rec);
     s_remove_dir(r);
     fprintf(stderr, PROG ": stopped after %.1f s (%s), exit status %d\n",
             mono_sec() - t0, r->why, r->failed ? 1 : 0);

@@ -1,5 +1,6 @@
 /* status.c -- `livetrade status`: one screen on every component it can
- * reach. Each request endpoint (default: $LIVETRADE_STATUS, else the
+ * reach. Each request endpoint (--endpoints, else $LIVETRADE_STATUS,
+ * else those of every running `livetrade run` (runrec.h), else the
  * feeder's tcp://127.0.0.1:5556 and the engine's tcp://127.0.0.1:5558)
  * is asked {"ver":1,"type":"status"} with a short timeout, and each
  * answer is shown: program, id, up or down, the key counters, each
@@ -16,6 +17,9 @@
  * the reply as it came (msgpack to JSON), "metrics" the page's samples
  * without labels ({name: value}). --quiet prints only the components
  * that are down (container health checks).
+ *
+ * When nothing answered, a line on stderr says which endpoints were
+ * asked and why those, and what to do (not with --quiet).
  *
  * Exit code: 0 if every endpoint answered, 1 if one did not, 2 on bad
  * usage. */
@@ -39,6 +43,7 @@
 #include "err.h"
 #include "mp.h"
 #include "proc.h"
+#include "runrec.h"
 #include "util.h"
 
 #define PROG "livetrade status"
@@ -667,6 +672,43 @@ static int s_show(const char *ep, const struct answer *an,
     return !up;
 }
 
+/* Where the endpoints came from, for the line that explains an empty
+ * answer. */
+enum st_from { FROM_FLAG, FROM_ENV, FROM_RUN, FROM_DEFAULT };
+
+/* Nothing answered: one line on stderr that says what was asked, why
+ * these endpoints, and what to do. */
+static void s_nothing(enum st_from from, const char *where, int neps)
+{
+    switch (from) {
+    case FROM_FLAG:
+        fprintf(stderr, PROG ": none of the %d endpoint(s) given by "
+                "--endpoints answered; check them against the programs' "
+                "--rep (and --metrics), and that they are running\n", neps);
+        break;
+    case FROM_ENV:
+        fprintf(stderr, PROG ": none of the %d endpoint(s) in "
+                "LIVETRADE_STATUS answered; check it against the programs' "
+                "--rep, or unset it to ask a running `livetrade run` and "
+                "the default endpoints\n", neps);
+        break;
+    case FROM_RUN:
+        fprintf(stderr, PROG ": the `livetrade run` recorded in %s did not "
+                "answer (starting, stopping or stuck); try again, or give "
+                "--endpoints\n", where);
+        break;
+    case FROM_DEFAULT:
+        fprintf(stderr, PROG ": nothing answered: no running `livetrade "
+                "run` is recorded in %s, LIVETRADE_STATUS is not set, and "
+                "nothing listens on the default endpoints " DEFAULT_EPS
+                "; start the pipeline, or name its request endpoints with "
+                "--endpoints EP[,EP...] (or LIVETRADE_STATUS)\n",
+                where[0] ? where : "(no XDG_RUNTIME_DIR, XDG_STATE_HOME "
+                "or HOME)");
+        break;
+    }
+}
+
 /* }========================================================== */
 
 int cmd_status(int argc, char **argv)
@@ -690,7 +732,9 @@ int cmd_status(int argc, char **argv)
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
-    char *eps[MAX_EPS];
+    static char recorded[MAX_EPS][RUNREC_EP_MAX];
+    char *eps[MAX_EPS], where[PATH_MAX] = "";
+    enum st_from from = FROM_FLAG;
     static struct answer ans[MAX_EPS];
     int neps = 0, rc, down = 0, http = 0;
     int64_t deadline;
@@ -712,8 +756,16 @@ int cmd_status(int argc, char **argv)
     if (a.rows < 0)
         return proc_usage_error(PROG, "--rows must be 0 or more");
     if (a.eps.n == 0) {
-        neps = split_list(dflt, eps, MAX_EPS);
+        /* A running `livetrade run` first, else the defaults. */
+        neps = runrec_find(recorded, MAX_EPS, where, sizeof where);
+        from = neps ? FROM_RUN : FROM_DEFAULT;
+        for (int i = 0; i < neps; i++)
+            eps[i] = recorded[i];
+        if (!neps)
+            neps = split_list(dflt, eps, MAX_EPS);
     } else {
+        if (!config_given(argc, argv, 1, "endpoints"))
+            from = FROM_ENV;
         for (int i = 0; i < a.eps.n && i < MAX_EPS; i++) {
             int k;
             if (strfmt(lists[i], sizeof lists[i], "%s", a.eps.v[i]) < 0)
@@ -778,6 +830,8 @@ int cmd_status(int argc, char **argv)
         printf("%d of %d component(s) up\n", neps - down, neps);
     }
     fflush(stdout);
+    if (down == neps && !a.quiet)
+        s_nothing(from, where, neps);
     if (http)
         curl_global_cleanup();
     bus_term();

@@ -260,5 +260,69 @@ class Csv(unittest.TestCase):
             self.assertEqual(len(err.splitlines()), 1, err)
 
 
+class Status(unittest.TestCase):
+    """`livetrade status` with no flags finds a running `livetrade run`
+    by the record the run keeps while it runs; with nothing to find it
+    says what it tried and what to do."""
+
+    def setUp(self):
+        self.ws = lt.Workspace()
+        self.env = dict(os.environ, XDG_RUNTIME_DIR=self.ws.path("rt"))
+        self.env.pop("LIVETRADE_STATUS", None)
+        self.env.pop("LIVETRADE_CURVE", None)
+        self.recs = os.path.join(self.ws.path("rt"), "livetrade")
+
+    def tearDown(self):
+        self.ws.close()
+
+    def status(self, *args):
+        r = subprocess.run([os.path.join(lt.BIN, "livetrade"), "status",
+                            "--timeout", "3000", *args], cwd=lt.ROOT,
+                           env=self.env, capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        return r.returncode, r.stdout, r.stderr
+
+    def test_finds_the_running_pipeline(self):
+        w = Watched("--duration", "5", "--interval", "0.05", env=self.env)
+        try:
+            w.wait_for("live after", "the engine to go live")
+            d = run_dir(w.text().splitlines()[0])
+            rc, out, err = self.status()
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn("ipc://%s/history.ipc" % d, out)
+            self.assertIn("livetrade-feeder demo", out)
+            self.assertIn("livetrade-engine sma_cross", out)
+            self.assertIn("2 of 2 component(s) up", out)
+            self.assertEqual(len(os.listdir(self.recs)), 1)
+        finally:
+            w.p.send_signal(signal.SIGTERM)
+            rc, _, err = w.finish()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(os.listdir(self.recs), [], err)
+
+    def test_nothing_found_says_why(self):
+        # A record left by a run that was killed is skipped and removed.
+        os.makedirs(self.recs)
+        stale = os.path.join(self.recs, "run-999999999")
+        with open(stale, "w") as f:
+            f.write("pid 999999999\ndir /nonexistent\n"
+                    "status ipc:///nonexistent/engine.ipc\n")
+        rc, out, err = self.status("--timeout", "300")
+        self.assertEqual(rc, 1, out + err)
+        self.assertFalse(os.path.exists(stale))
+        self.assertIn("tcp://127.0.0.1:5556", out)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("no running `livetrade run` is recorded in %s"
+                      % self.recs, err)
+        self.assertIn("LIVETRADE_STATUS is not set", err)
+        self.assertIn("--endpoints", err)
+        self.env["LIVETRADE_STATUS"] = self.ws.ep("nobody")
+        rc, out, err = self.status("--timeout", "300")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("in LIVETRADE_STATUS answered", err)
+        rc, out, err = self.status("--timeout", "300", "--quiet")
+        self.assertEqual(err, "")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -782,6 +782,9 @@ int cmd_run(int argc, char **argv)
         return 0;
     if (rc)
         return proc_usage_error(PROG, err);
+    /* The settings were checked here; the children need not say it all
+     * again (config.h). */
+    setenv("LIVETRADE_SETTINGS_CHECKED", "1", 1);
     if (r->verbose)
         log_level = LL_DEBUG;
     rc = s_locate(r, err);

@@ -324,5 +324,53 @@ class Status(unittest.TestCase):
         self.assertEqual(err, "")
 
 
+class Settings(unittest.TestCase):
+    """Unknown LIVETRADE_* settings and unknown flags are named with the
+    closest known name, by every program."""
+
+    def test_unknown_flag_did_you_mean(self):
+        for prog, args, want in (
+                ("livetrade", ["run", "--duraton", "1"], "--duration"),
+                ("livetrade", ["status", "--endpoint", "x"], "--endpoints"),
+                ("livetrade", ["backtest", "--stratgy", "x"], "--strategy"),
+                ("livetrade-feeder", ["--symbol", "A"], "--symbols"),
+                ("livetrade-engine", ["--strat", "x"], "--strategy"),
+                ("livetrade-sink", ["console", "--jsno"], "--json")):
+            rc, out, err = lt.run(prog, *args)
+            self.assertEqual(rc, 2, err)
+            self.assertIn("(did you mean %s? see --help)" % want, err)
+            self.assertEqual(len(err.splitlines()), 1, err)
+
+    def test_unknown_settings_warned_once(self):
+        ws = lt.Workspace()
+        try:
+            envf = ws.path("env")
+            with open(envf, "w") as f:
+                f.write("# comment\nLIVETRADE_CURV=/x\n"
+                        "TRADING_SYMBOL=MSFT\nCOMPOSE_PROJECT_NAME=x\n")
+            env = dict(os.environ, LIVETRADE_ENV_FILE=envf,
+                       LIVETRADE_STOP_GRACE="3", LIVETRADE_ZZZZZZZZ="1")
+            env.pop("LIVETRADE_SETTINGS_CHECKED", None)
+            p = livetrade("--duration", "0.02", "--interval", "0.05",
+                          env=env)
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, err)
+            for line in (
+                    "unknown setting LIVETRADE_STOP_GRACE in the "
+                    "environment (did you mean LIVETRADE_STOP_GRACE_S?)",
+                    "unknown setting LIVETRADE_ZZZZZZZZ in the "
+                    "environment; ignored",
+                    "unknown setting LIVETRADE_CURV in %s line 2 (did you "
+                    "mean LIVETRADE_CURVE?)" % envf,
+                    "unknown setting TRADING_SYMBOL in %s line 3 (did you "
+                    "mean TRADING_SYMBOLS?)" % envf):
+                # Said once: by run, not again by the three programs.
+                self.assertEqual(err.count(line), 1, err)
+            self.assertNotIn("COMPOSE_PROJECT_NAME", err)
+            self.assertNotIn("LIVETRADE_BIN", err)
+        finally:
+            ws.close()
+
+
 if __name__ == "__main__":
     unittest.main()

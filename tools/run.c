@@ -13,12 +13,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -639,6 +641,9 @@ static void s_judge(struct run *r, const struct child *c)
         r->failed = 1;
     } else if (c->killed) {
         r->failed = 1;              /* s_stop said so already */
+    } else if (WIFSIGNALED(c->status) && WTERMSIG(c->status) == SIGTERM) {
+        /* Our SIGTERM came before the program had set up its handler
+         * (it had only just started): stopped as asked, nothing lost. */
     } else if (!child_clean(c)) {
         fprintf(stderr, PROG ": %s %s\n", c->name, how);
         r->failed = 1;
@@ -742,6 +747,30 @@ static void s_patience(struct run *r)
     r->signals_seen = proc_signals;
 }
 
+/* "duration reached; stopping the feeder and the sink": why, and the
+ * programs still running. */
+static void s_say_stopping(const struct run *r)
+{
+    const struct child *kids[] = { &r->feeder, &r->engine, &r->sink };
+    const char *names[3];
+    char list[96] = "";
+    int n = 0;
+
+    for (int i = 0; i < 3; i++)
+        if (kids[i]->state == CHILD_RUNNING)
+            names[n++] = kids[i]->name;
+    if (n == 0)
+        return;
+    for (int i = 0, len = 0; i < n; i++) {
+        int w = strfmt(list + len, sizeof list - (size_t)len, "%sthe %s",
+                       i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
+        if (w < 0)
+            break;
+        len += w;
+    }
+    fprintf(stderr, PROG ": %s; stopping %s\n", r->why, list);
+}
+
 /* SIGTERM, then up to GRACE_SEC for `c` to exit, then SIGKILL. */
 static void s_stop(struct run *r, struct child *c)
 {
@@ -824,9 +853,7 @@ int cmd_run(int argc, char **argv)
         r->failed = 1;
     }
     r->signals_seen = proc_signals;
-    if (r->why[0])
-        fprintf(stderr, PROG ": %s; stopping the feeder, the engine and "
-                "the sink\n", r->why);
+    s_say_stopping(r);
     /* Upstream first, so each stage can drain what it was sent. */
     s_stop(r, &r->feeder);
     s_stop(r, &r->engine);

@@ -47,6 +47,22 @@ class Run(unittest.TestCase):
         self.assertEqual([s["seq"] for s in sigs],
                          list(range(1, len(sigs) + 1)))
 
+    def test_end_of_duration_is_said_as_it_is(self):
+        p = livetrade("--duration", "0.02", "--interval", "0.05")
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("livetrade: duration reached; stopping the feeder, "
+                      "the engine and the sink", err)
+        self.assertRegex(err, r"livetrade-feeder\[\d+\] INFO  stopping "
+                         r"\(SIGTERM\): draining")
+        self.assertNotIn("signal received", err)
+        self.assertNotIn("killed", err)
+        # The programs' INFO lines (the engine's periodic summary among
+        # them) reach the user as they are: run does not filter stderr.
+        self.assertRegex(err, r"livetrade-engine\[\d+\] INFO  stopping: ")
+        self.assertRegex(err, r"stopped after [0-9.]+ s \(duration "
+                         r"reached\), exit status 0")
+
     def test_ctrl_c_stops_cleanly(self):
         p = livetrade("--duration", "1", "--interval", "0.05")
         # Wait for the engine's live line, then interrupt.
@@ -77,6 +93,11 @@ class Run(unittest.TestCase):
             out, err = p.communicate(timeout=60)
             self.assertNotEqual(p.returncode, 0)
             self.assertRegex(err, r"engine exited with status 3")
+            # The others were stopped by run, maybe before they had their
+            # signal handlers: stopped, not "killed".
+            self.assertIn("engine exited; stopping the feeder and the "
+                          "sink", err)
+            self.assertNotIn("killed", err)
         finally:
             ws.close()
 

@@ -413,6 +413,7 @@ static void s_page_text(const char *ep, json_t *m, const char *output)
 
 struct answer {
     void *sock;                     /* REQ, until answered or given up */
+    struct curve_watch watch;       /* its handshakes, while open */
     char *data;                     /* the reply or page (owned), or NULL;
                                        a page is NUL-terminated */
     size_t len;
@@ -440,10 +441,12 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
         zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
         curve_apply(a->sock, 0);
+        curve_watch_open(&a->watch, a->sock);
         if (zmq_connect(a->sock, eps[i]) != 0 ||
             zmq_send(a->sock, req->data, req->size, 0) < 0) {
             snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", eps[i],
                      zmq_strerror(errno));
+            curve_watch_close(&a->watch, a->sock);
             zmq_close(a->sock);
             a->sock = NULL;
             continue;
@@ -456,7 +459,8 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
  * so endpoints that are down cost one timeout in all. Replies already
  * there count even past the deadline (they came while pages were
  * fetched). */
-static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
+static void s_wait_all(char *const *eps, int neps, int64_t deadline,
+                       struct answer *ans)
 {
     zmq_pollitem_t items[MAX_EPS];
 
@@ -494,6 +498,7 @@ static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
                 snprintf(a->err, ERR_LEN, "reply: %s", zmq_strerror(errno));
             }
             zmq_msg_close(&msg);
+            curve_watch_close(&a->watch, a->sock);
             zmq_close(a->sock);
             a->sock = NULL;
         }
@@ -502,6 +507,12 @@ static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
     }
     for (int i = 0; i < neps; i++)
         if (ans[i].sock) {
+            char why[ERR_LEN];
+            /* No reply: a failed handshake says why better than the
+             * time it took. */
+            if (curve_watch_why(&ans[i].watch, eps[i], why, sizeof why))
+                snprintf(ans[i].err, ERR_LEN, "%s", why);
+            curve_watch_close(&ans[i].watch, ans[i].sock);
             zmq_close(ans[i].sock);
             ans[i].sock = NULL;
         }
@@ -814,7 +825,7 @@ int cmd_status(int argc, char **argv)
     s_send_all(eps, neps, &req, (int)a.timeout, ans);
     if (http)
         s_scrape_all(eps, neps, (int)a.timeout, deadline, ans);
-    s_wait_all(neps, deadline, ans);
+    s_wait_all(eps, neps, deadline, ans);
     for (int i = 0; i < neps; i++) {
         down += s_show(eps[i], &ans[i], &a, comps);
         free(ans[i].data);

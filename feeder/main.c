@@ -521,7 +521,7 @@ int main(int argc, char **argv)
     else if (proc_stop)
         log_msg(LL_INFO, "stopping (%s): draining", proc_stop_reason());
     else
-        log_msg(LL_INFO, "done: draining");
+        log_msg(LL_INFO, "exiting: every symbol is done");
     feeder_log_counters(f);
     code = rc || feeder_failed(f) ? 1 : 0;
 out:

@@ -241,8 +241,12 @@ class Csv(unittest.TestCase):
                           "--duration", "10", "--json")
             out, err = p.communicate(timeout=300)
             self.assertEqual(p.returncode, 0, err)
-            self.assertIn("end of the CSV file", err)
+            self.assertIn("end of the CSV file; stopping the engine and "
+                          "the sink", err)
+            self.assertIn("stream of GOOG ended: no more bars", err)
+            self.assertIn("exiting: every symbol is done", err)
             self.assertNotIn("not found", err)
+            self.assertNotIn("killed", err)
             self.assertIn("running %s on GOOG" % strat, err)
             want = [(s["symbol"], s["bar_ts"], s["action"], s["price"],
                      s["size"], s["id"]) for s in lt.read_jsonl(bt)]

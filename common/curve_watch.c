@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,12 +34,13 @@
 
 int curve_watch_open(struct curve_watch *w, void *sock)
 {
-    static unsigned s_n;            /* main thread only */
+    static atomic_uint s_n;         /* requests come from workers too */
     char ep[64];
     int zero = 0;
 
     memset(w, 0, sizeof *w);
-    snprintf(ep, sizeof ep, "inproc://livetrade-watch-%u", s_n++);
+    snprintf(ep, sizeof ep, "inproc://livetrade-watch-%u",
+             atomic_fetch_add(&s_n, 1));
     if (zmq_socket_monitor(sock, ep, WATCH_EVENTS) != 0)
         return -1;
     w->pair = zmq_socket(bus_ctx(), ZMQ_PAIR);
@@ -197,7 +199,8 @@ static struct {
     pthread_mutex_t mu;
     pthread_t thread;
     int started;
-    volatile int stop;              /* curve_watch_stop: end the thread */
+    void *ctx;                      /* the bus context, for its PAIRs */
+    atomic_int stop;                /* curve_watch_stop: end the thread */
     int n;                          /* entries registered */
     struct log_watch e[LOG_WATCH_MAX];
 } L = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -238,7 +241,7 @@ static void *s_log_thread(void *arg)
             struct log_watch *lw = &L.e[i];
             if (!lw->pair) {
                 int zero = 0;
-                lw->pair = zmq_socket(bus_ctx(), ZMQ_PAIR);
+                lw->pair = zmq_socket(L.ctx, ZMQ_PAIR);
                 if (lw->pair) {
                     zmq_setsockopt(lw->pair, ZMQ_LINGER, &zero,
                                    sizeof zero);
@@ -325,6 +328,9 @@ void curve_watch_log(void *sock, const char *what, int server)
     L.n++;
     if (!L.started) {
         sigset_t all, old;
+        L.ctx = bus_ctx();          /* not bus_ctx() in the thread: it
+                                       would make a new one after
+                                       bus_term */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         L.started = pthread_create(&L.thread, NULL, s_log_thread,

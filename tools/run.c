@@ -5,11 +5,20 @@
  * the first signals come), then waits until --duration has passed, SIGINT
  * or SIGTERM arrives, or a child exits on its own. It then stops the
  * children upstream first -- feeder, engine, sink -- so each can drain what
- * the one before it sent, and removes the directory.
+ * the one before it sent, and removes the directory. More SIGINT/SIGTERMs
+ * while it stops change nothing (proc_supervisor()).
  *
- * Exit code: 0 if every child exited 0 after being asked to stop; 1 if one
- * failed to start, exited on its own, exited non-zero or was killed (one
- * line per child says which and how); 2 on bad flags. */
+ * --data-source csv replays a CSV file: the feeder exits at its end
+ * (--exit-when-done), which ends the run like --duration.
+ *
+ * While it runs, its endpoints are recorded for `livetrade status`
+ * (runrec.h).
+ *
+ * Exit code: 0 if every child exited 0 after being asked to stop (or was
+ * ended by that SIGTERM before it could catch it; a csv feeder also on its
+ * own at the end of the file); 1 if one failed to start, exited on its
+ * own, exited non-zero or was killed (one line per child says which and
+ * how); 2 on bad flags. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -315,7 +324,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         config_usage(PROG " run [flags]", opts);
         printf("\nStarts livetrade-sink, -engine and -feeder from the "
                "directory of this program\n(or $LIVETRADE_BIN_DIR) and "
-               "stops them after --duration or on Ctrl-C.\n");
+               "stops them after --duration or on Ctrl-C\n(csv: also at "
+               "the end of the file). `livetrade status` finds the "
+               "running pipeline.\n");
         return 1;
     }
     if (rc)

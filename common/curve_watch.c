@@ -138,11 +138,17 @@ static const char *s_reason(const struct curve_watch *w, int server,
                  (unsigned)w->value);
         return buf;
     }
+    /* The server saw the mismatch first and hung up: this side only
+     * sees the connection break (EPIPE). */
     if ((w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || w->dropped)
         && !server && curve_on())
         return "the server closed the connection during the CURVE "
                "handshake: it holds another server key (key directories "
-               "of different livetrade keygen runs?)";
+               "of different livetrade keygen runs?), or does not use "
+               "--curve";
+    if (w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !server)
+        return "the other side uses --curve, this one does not (it closed "
+               "the connection during the handshake)";
     if (w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         snprintf(buf, n, "handshake failed: %s", strerror((int)w->value));
         return buf;
@@ -213,7 +219,11 @@ static void s_log(struct log_watch *lw, const char *ep)
     const char *why = s_reason(&lw->w, lw->server, detail, sizeof detail);
     int64_t now = mono_ms();
 
-    if (!why)
+    /* A bound socket speaks only of what its clients surely got wrong:
+     * a refused key is the ZAP handler's to log, and a client may hang
+     * up during a handshake for reasons of its own. */
+    if (!why || (lw->server &&
+                 lw->w.failed != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
         return;
     if (lw->last_ms && now - lw->last_ms < LOG_EVERY_MS) {
         lw->held++;

@@ -23,6 +23,7 @@ void bus_term(void)
     if (s_ctx)
         zmq_ctx_term(s_ctx);
     s_ctx = NULL;
+    curve_watch_stop();
     curve_stop();
 }
 
@@ -60,9 +61,11 @@ static void *s_bind(void *s, const char *endpoint, char *err)
     if (!curve_on() && curve_endpoint_public(endpoint))
         log_msg(LL_WARN, "%s is reachable beyond this machine and --curve "
                 "is off: anyone who can reach it can read or send", endpoint);
+    curve_watch_log(s, "a client of", 1);
     if (zmq_bind(s, endpoint) != 0) {
         snprintf(err, ERR_LEN, "cannot bind %s: %s", endpoint,
                  zmq_strerror(errno));
+        zmq_socket_monitor(s, NULL, 0);
         zmq_close(s);
         return NULL;
     }
@@ -123,6 +126,7 @@ void *bus_connect_sub(const char *endpoints, char *err)
         zmq_close(s);
         return NULL;
     }
+    curve_watch_log(s, "the subscription to", 0);
     for (int i = 0; i < n; i++)
         if (zmq_connect(s, items[i]) != 0) {
             snprintf(err, ERR_LEN, "cannot connect to %s: %s", items[i],
@@ -477,6 +481,8 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     zmq_pollitem_t pi[2];
     zmq_msg_t msg;
     int64_t end = mono_ms() + timeout_ms;
+    struct curve_watch w;
+    char why[ERR_LEN];
     int rc;
 
     *reply = NULL;
@@ -486,15 +492,18 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     s_set_int(s, ZMQ_LINGER, 0);
     s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
     curve_apply(s, 0);
+    curve_watch_open(&w, s);
     if (zmq_connect(s, endpoint) != 0) {
         snprintf(err, ERR_LEN, "cannot connect to %s: %s", endpoint,
                  zmq_strerror(errno));
+        curve_watch_close(&w, s);
         zmq_close(s);
         return ERR_IO;
     }
     if (zmq_send(s, req->data, req->size, 0) < 0) {
         snprintf(err, ERR_LEN, "request to %s: %s", endpoint,
                  zmq_strerror(errno));
+        curve_watch_close(&w, s);
         zmq_close(s);
         return ERR_IO;
     }
@@ -512,11 +521,16 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
             s_pump.fn(s_pump.arg);
     }
     if (rc <= 0) {
-        snprintf(err, ERR_LEN, "no reply from %s within %d ms", endpoint,
-                 timeout_ms);
+        if (curve_watch_why(&w, endpoint, why, sizeof why))
+            snprintf(err, ERR_LEN, "%s", why);  /* the cause, not the time */
+        else
+            snprintf(err, ERR_LEN, "no reply from %s within %d ms",
+                     endpoint, timeout_ms);
+        curve_watch_close(&w, s);
         zmq_close(s);
         return ERR_TIMEOUT;
     }
+    curve_watch_close(&w, s);
     zmq_msg_init(&msg);
     if (zmq_msg_recv(&msg, s, 0) < 0) {
         snprintf(err, ERR_LEN, "reply from %s: %s", endpoint,

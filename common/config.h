@@ -14,7 +14,15 @@
  *   if (rc == 1) { config_usage("prog [flags]", opts); exit(0); }
  *
  * Flags are `--name value` or `--name=value`; OPT_BOOL takes no value.
- * Positional arguments are returned through `pos`/`npos`. */
+ * Positional arguments are returned through `pos`/`npos`. An unknown flag
+ * is named with the closest known one ("did you mean --symbols?").
+ *
+ * The first config_parse of a process also warns (log line) about each
+ * unknown LIVETRADE_* setting in the environment or `.env`, and about a
+ * near miss of a known name in `.env` ("TRADING_SYMBOL"), with the
+ * closest known name; the known names are the flags' `env` and the list
+ * in config.c. LIVETRADE_SETTINGS_CHECKED in the environment turns this
+ * off (livetrade run sets it for the programs it starts). */
 #ifndef LT_CONFIG_H
 #define LT_CONFIG_H
 
@@ -59,6 +67,21 @@ struct opt {
  * arguments are stored in pos[0..*npos) (at most `maxpos`). */
 int config_parse(const struct opt *opts, int argc, char **argv, int first,
                  const char **pos, int maxpos, int *npos, char *err);
+
+/* Edit distance between two names (insert, delete, substitute, swap two
+ * neighbours: 1 each); names over 64 characters count as 64 apart. */
+int config_distance(const char *a, const char *b);
+
+/* The one of cands[0..n) that `name` most likely meant -- a third of its
+ * characters wrong at most (1 to 3), or it is the start of only that one
+ * -- or NULL. "did you mean --x" for flags, settings alike. */
+const char *config_closest(const char *name, const char *const *cands,
+                           int n);
+
+/* 1 if --name (or --name=...) is among argv[first..], before any `--`:
+ * given on the command line rather than by the environment or the
+ * default. */
+int config_given(int argc, char **argv, int first, const char *name);
 
 /* Prints usage: `usage` line, then one line per flag. */
 void config_usage(const char *usage, const struct opt *opts);

@@ -55,6 +55,44 @@ int curve_write_pair(const char *key_path, const char *pub_path, char *err);
 int curve_read(const char *path, char *public_key, char *secret_key,
                char *err);
 
+/* Handshake watch: a CURVE mismatch (--curve on one side only, keys of
+ * another deployment, a client key not authorised) only shows as a
+ * silence; libzmq tells it through socket monitor events, which these
+ * read. Without CURVE too: a program without --curve talking to one with
+ * it is the commonest case.
+ *
+ *   curve_watch_open(&w, req);           before zmq_connect
+ *   ... no reply in time ...
+ *   if (curve_watch_why(&w, ep, why, sizeof why)) say why;
+ *   curve_watch_close(&w, req);          before zmq_close(req)
+ */
+struct curve_watch {
+    void *pair;                     /* the monitor's events, or NULL */
+    int failed;                     /* ZMQ_EVENT_HANDSHAKE_FAILED_*, 0 */
+    unsigned value;                 /* its value (protocol error, ZAP) */
+    int connected;                  /* a connection was made */
+    int succeeded;                  /* a handshake succeeded */
+    int dropped;                    /* closed before any handshake did */
+};
+
+/* Starts watching `sock`. 0, or -1 (then curve_watch_why says nothing). */
+int curve_watch_open(struct curve_watch *w, void *sock);
+/* Reads the events so far; 1 and one line in buf ("CURVE mismatch likely
+ * on EP: why (what to do)") if they point at CURVE, else 0. */
+int curve_watch_why(struct curve_watch *w, const char *ep, char *buf,
+                    size_t n);
+/* Stops watching; `sock` still open (or NULL if it is closed). */
+void curve_watch_close(struct curve_watch *w, void *sock);
+
+/* For a socket that lives as long as the program (a subscriber, a bound
+ * publisher or request endpoint): a thread logs a warning when one of its
+ * handshakes fails ("CURVE mismatch likely: bars from EP failed the
+ * handshake: ..."), at most once a minute per socket. `what` says what
+ * the socket is for; `server` is 1 for a bound socket. */
+void curve_watch_log(void *sock, const char *what, int server);
+/* Ends that thread; bus_term() calls it after the context ended. */
+void curve_watch_stop(void);
+
 /* 1 if a tcp:// endpoint binds beyond loopback (0.0.0.0, *, an address
  * outside 127.0.0.0/8 and ::1); 0 for loopback, ipc:// and inproc://. */
 int curve_endpoint_public(const char *endpoint);

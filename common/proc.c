@@ -11,7 +11,10 @@
 volatile sig_atomic_t proc_stop;
 volatile sig_atomic_t proc_reload;
 volatile sig_atomic_t proc_usr1;
+volatile sig_atomic_t proc_signal;
+volatile sig_atomic_t proc_signals;
 static unsigned s_grace = PROC_STOP_GRACE_S;
+static volatile sig_atomic_t s_supervisor;  /* no exit on a 2nd signal */
 
 static void s_on_hup(int sig)
 {
@@ -27,7 +30,12 @@ static void s_on_usr1(int sig)
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
+    proc_signal = sig;
+    proc_signals++;
+    if (s_supervisor) {
+        proc_stop = 1;              /* the supervisor bounds its stop */
+        return;
+    }
     if (proc_stop)
         _exit(1);                   /* second signal: give up draining */
     proc_stop = 1;
@@ -68,6 +76,18 @@ void proc_init(const char *prog)
     sigaction(SIGALRM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+}
+
+void proc_supervisor(void)
+{
+    s_supervisor = 1;
+}
+
+const char *proc_stop_reason(void)
+{
+    if (!proc_stop || !proc_signal)
+        return "asked";
+    return proc_signal == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 int proc_usage_error(const char *prog, const char *msg)

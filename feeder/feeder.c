@@ -188,8 +188,13 @@ static int s_pull(feeder_t *self, int i, int live)
         s_emit(self, i, &b, live);
         return 1;
     }
+    if (rc == ERR_NOTFOUND) {       /* the source has no more bars */
+        log_msg(LL_INFO, "source %s: stream of %s ended: no more bars",
+                self->ops->name, store_sym(self->sym[i].store));
+        return -1;
+    }
     if (rc < 0) {
-        log_msg(LL_INFO, "source %s: stream of %s ended (%s)",
+        log_msg(LL_WARN, "source %s: stream of %s ended (%s)",
                 self->ops->name, store_sym(self->sym[i].store),
                 err_str(rc));
         return -1;

@@ -516,8 +516,12 @@ int main(int argc, char **argv)
                 feeder_instance(f));
 
     rc = loop_run(loop);
-    log_msg(LL_INFO, "%s; draining", rc ? "event loop failed" :
-            proc_stop ? "signal received" : "done");
+    if (rc)
+        log_msg(LL_ERROR, "event loop failed; draining");
+    else if (proc_stop)
+        log_msg(LL_INFO, "stopping (%s): draining", proc_stop_reason());
+    else
+        log_msg(LL_INFO, "exiting: every symbol is done");
     feeder_log_counters(f);
     code = rc || feeder_failed(f) ? 1 : 0;
 out:

@@ -78,8 +78,9 @@ struct source_ops {
      * a reason in err[ERR_LEN]. cfg is valid only during the call. */
     void *(*open)(const struct source_cfg *cfg, char *err);
     /* Pull sources: writes the next bar of symbol number `sym` to *out.
-     * Returns 1 (a bar), 0 (none available yet) or an ERR_* code (the
-     * symbol's stream has ended or failed). NULL for push sources. */
+     * Returns 1 (a bar), 0 (none available yet), ERR_NOTFOUND (the
+     * symbol's stream has ended: no more bars) or another ERR_* code
+     * (it failed). NULL for push sources. */
     int (*next_bar)(void *state, int sym, struct bar *out);
     /* Releases the state returned by open; NULL is accepted. */
     void (*close)(void *state);

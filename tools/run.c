@@ -5,28 +5,41 @@
  * the first signals come), then waits until --duration has passed, SIGINT
  * or SIGTERM arrives, or a child exits on its own. It then stops the
  * children upstream first -- feeder, engine, sink -- so each can drain what
- * the one before it sent, and removes the directory.
+ * the one before it sent, and removes the directory. More SIGINT/SIGTERMs
+ * while it stops change nothing (proc_supervisor()).
  *
- * Exit code: 0 if every child exited 0 after being asked to stop; 1 if one
- * failed to start, exited on its own, exited non-zero or was killed (one
- * line per child says which and how); 2 on bad flags. */
+ * --data-source csv replays a CSV file: the feeder exits at its end
+ * (--exit-when-done), which ends the run like --duration.
+ *
+ * While it runs, its endpoints are recorded for `livetrade status`
+ * (runrec.h).
+ *
+ * Exit code: 0 if every child exited 0 after being asked to stop (or was
+ * ended by that SIGTERM before it could catch it; a csv feeder also on its
+ * own at the end of the file); 1 if one failed to start, exited on its
+ * own, exited non-zero or was killed (one line per child says which and
+ * how); 2 on bad flags. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
 #include "cmd.h"
 #include "config.h"
+#include "csv.h"
 #include "err.h"
 #include "log.h"
 #include "proc.h"
+#include "runrec.h"
 #include "util.h"
 
 #define PROG "livetrade"
@@ -45,7 +58,10 @@ struct run {
     /* flags */
     const char *strategy;           /* Lua file, checked to exist */
     const char *symbols;            /* as given: "AAPL, MSFT" */
-    const char *source;             /* data source: "demo" or "polygon" */
+    const char *symbol;             /* --symbol: the same, one name */
+    const char *source;             /* "demo", "csv" or "polygon" */
+    const char *data;               /* csv: the file to replay */
+    int csv;                        /* --data-source csv */
     int64_t lookback;               /* NO_LOOKBACK unless given */
     double duration;                /* minutes, > 0 */
     int verbose;                    /* --verbose for everyone */
@@ -76,9 +92,13 @@ struct run {
     char a_interval[40];
     char a_timeframe[32];
     char a_history[32];
+    char csv_sym[SYM_MAX];          /* csv: symbol from the file name */
+    char rec[PATH_MAX];             /* the record status finds, or "" */
 
     struct child sink, engine, feeder;
     int failed;                     /* a child did not end cleanly */
+    int signals_seen;               /* proc_signals when stopping began */
+    int said_patience;              /* "already stopping" was said */
     char why[96];                   /* why the pipeline stopped */
 };
 
@@ -187,6 +207,62 @@ static int s_strategy(struct run *r, char *err)
     return 0;
 }
 
+/* --symbol, and the flags of --data-source csv: the symbol is --symbols
+ * or --symbol if given on the command line, else the file's base name
+ * upper-cased (as `livetrade backtest` names it); the file gives the bar
+ * times and the timeframe, so --seed and --timeframe do not apply; every
+ * bar is live (the strategy warms up on the first ones, as in a
+ * backtest), so --history does not either. */
+static int s_check_csv(struct run *r, int argc, char **argv, char *err)
+{
+    static const char *const demo_only[] = {
+        "seed", "timeframe", "history", NULL
+    };
+    int given = config_given(argc, argv, 1, "symbols");
+
+    if (r->symbol) {
+        if (given) {
+            strfmt(err, ERR_LEN, "give --symbol or --symbols, not both");
+            return ERR_USAGE;
+        }
+        r->symbols = r->symbol;
+        given = 1;
+    }
+    r->csv = strcmp(r->source, "csv") == 0;
+    if (!r->csv) {
+        if (r->data) {
+            strfmt(err, ERR_LEN, "--data needs --data-source csv");
+            return ERR_USAGE;
+        }
+        return 0;
+    }
+    if (!r->data || !*r->data) {
+        strfmt(err, ERR_LEN, "--data-source csv needs --data FILE");
+        return ERR_USAGE;
+    }
+    for (int i = 0; demo_only[i]; i++)
+        if (config_given(argc, argv, 1, demo_only[i])) {
+            strfmt(err, ERR_LEN, "--%s does not apply to --data-source csv "
+                   "(the file gives the bars and their times, and every "
+                   "bar is replayed live)", demo_only[i]);
+            return ERR_USAGE;
+        }
+    if (access(r->data, R_OK) < 0) {
+        strfmt(err, ERR_LEN, "--data: cannot read '%s': %s", r->data,
+               strerror(errno));
+        return ERR_USAGE;
+    }
+    if (!given) {
+        if (csv_symbol_from_path(r->data, r->csv_sym)) {
+            strfmt(err, ERR_LEN, "cannot make a symbol of the file name "
+                   "'%.80s'; give --symbol", r->data);
+            return ERR_USAGE;
+        }
+        r->symbols = r->csv_sym;
+    }
+    return 0;
+}
+
 /* Returns 0, 1 after --help, or ERR_USAGE with the reason in `err`. */
 static int s_parse(struct run *r, int argc, char **argv, char *err)
 {
@@ -194,9 +270,13 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         { "strategy", OPT_STR, &r->strategy, NULL, "FILE",
           "Lua strategy (default strategies/sma_cross.lua)" },
         { "symbols", OPT_STR, &r->symbols, "TRADING_SYMBOLS", "A,B",
-          "symbols to trade (default AAPL)" },
+          "symbols to trade (default AAPL; csv: the file's base name)" },
+        { "symbol", OPT_STR, &r->symbol, NULL, "SYM",
+          "the same as --symbols, for one symbol" },
         { "data-source", OPT_STR, &r->source, NULL, "NAME",
-          "where bars come from: demo or polygon (default demo)" },
+          "where bars come from: demo, csv or polygon (default demo)" },
+        { "data", OPT_STR, &r->data, NULL, "FILE",
+          "csv: the CSV file to replay (as livetrade backtest reads)" },
         { "lookback", OPT_INT, &r->lookback, NULL, "N",
           "warm-up bars (default: from the strategy)" },
         { "duration", OPT_DBL, &r->duration, NULL, "MIN",
@@ -206,7 +286,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         { "seed", OPT_INT, &r->seed, NULL, "N",
           "demo data seed (default 42)" },
         { "interval", OPT_DBL, &r->interval, NULL, "SEC",
-          "demo: seconds between bars, 0 = no wait (default 1)" },
+          "demo, csv: seconds between bars, 0 = no wait (default 1)" },
         { "timeframe", OPT_INT, &r->timeframe, NULL, "SEC",
           "bar length in seconds (default 60)" },
         { "history", OPT_INT, &r->history, NULL, "N",
@@ -244,17 +324,22 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         config_usage(PROG " run [flags]", opts);
         printf("\nStarts livetrade-sink, -engine and -feeder from the "
                "directory of this program\n(or $LIVETRADE_BIN_DIR) and "
-               "stops them after --duration or on Ctrl-C.\n");
+               "stops them after --duration or on Ctrl-C\n(csv: also at "
+               "the end of the file). `livetrade status` finds the "
+               "running pipeline.\n");
         return 1;
     }
     if (rc)
         return ERR_USAGE;
-    if (strcmp(r->source, "demo") != 0 &&
+    if (strcmp(r->source, "demo") != 0 && strcmp(r->source, "csv") != 0 &&
         strcmp(r->source, "polygon") != 0) {
-        strfmt(err, ERR_LEN, "unknown data source '%s' (expected demo or "
-               "polygon)", r->source);
+        strfmt(err, ERR_LEN, "unknown data source '%s' (expected demo, csv "
+               "or polygon)", r->source);
         return ERR_USAGE;
     }
+    rc = s_check_csv(r, argc, argv, err);
+    if (rc)
+        return rc;
     if (strcmp(r->source, "polygon") != 0 &&
         (r->rest_url || r->ws_url || r->ca_file || r->feed || r->rate)) {
         strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file, --feed and "
@@ -456,8 +541,12 @@ static int s_build(struct run *r)
     child_arg(c, r->syms);
     child_arg(c, "--sub");
     child_arg(c, r->ep_bars);
+    /* csv: no history to ask for, so the engine is live before the first
+     * bar and every bar of the file reaches the strategy as it would in
+     * livetrade backtest (a bar published while a warm-up request is
+     * under way would count as history instead). */
     child_arg(c, "--history");
-    child_arg(c, r->ep_hist);
+    child_arg(c, r->csv ? "" : r->ep_hist);
     child_arg(c, "--pub");
     child_arg(c, r->ep_sig);
     child_arg(c, "--rep");
@@ -495,8 +584,10 @@ static int s_build(struct run *r)
     child_arg(c, r->ep_bars);
     child_arg(c, "--rep");
     child_arg(c, r->ep_hist);
-    child_arg(c, "--timeframe");
-    child_arg(c, r->a_timeframe);
+    if (!r->csv) {
+        child_arg(c, "--timeframe");
+        child_arg(c, r->a_timeframe);
+    }
     if (r->history != NO_LOOKBACK) {
         strfmt(r->a_history, sizeof r->a_history, "%lld",
                (long long)r->history);
@@ -515,6 +606,17 @@ static int s_build(struct run *r)
                 child_arg(c, pass[i][0]);
                 child_arg(c, pass[i][1]);
             }
+    } else if (r->csv) {
+        /* The engine's subscription comes before the first live bar, and
+         * the feeder exits once the file is replayed (run then stops the
+         * engine and the sink, which drain what they have). */
+        child_arg(c, "--data");
+        child_arg(c, r->data);
+        child_arg(c, "--interval");
+        child_arg(c, r->a_interval);
+        child_arg(c, "--wait-subscribers");
+        child_arg(c, "1");
+        child_arg(c, "--exit-when-done");
     } else {
         child_arg(c, "--seed");
         child_arg(c, r->a_seed);
@@ -528,6 +630,13 @@ static int s_build(struct run *r)
 
 /* ===== supervision =================================================== */
 
+/* 1 if `c` is a csv feeder that exited 0 on its own: the file has been
+ * replayed (--exit-when-done), which ends the run as --duration would. */
+static int s_replayed(const struct run *r, const struct child *c)
+{
+    return r->csv && c == &r->feeder && !c->asked && child_clean(c);
+}
+
 /* Says once, when `c` has been reaped, whether it ended as it should. */
 static void s_judge(struct run *r, const struct child *c)
 {
@@ -535,12 +644,17 @@ static void s_judge(struct run *r, const struct child *c)
 
     child_describe(c, how, sizeof how);
     log_msg(LL_DEBUG, "%s (pid %d) %s", c->name, (int)c->pid, how);
+    if (s_replayed(r, c))
+        return;                     /* the end of the CSV file */
     if (!c->asked) {
         fprintf(stderr, PROG ": %s %s%s\n", c->name, how,
                 child_clean(c) ? " before it was asked to stop" : "");
         r->failed = 1;
     } else if (c->killed) {
         r->failed = 1;              /* s_stop said so already */
+    } else if (WIFSIGNALED(c->status) && WTERMSIG(c->status) == SIGTERM) {
+        /* Our SIGTERM came before the program had set up its handler
+         * (it had only just started): stopped as asked, nothing lost. */
     } else if (!child_clean(c)) {
         fprintf(stderr, PROG ": %s %s\n", c->name, how);
         r->failed = 1;
@@ -558,7 +672,7 @@ static struct child *s_reap_all(struct run *r)
         if (!child_reap(kids[i]))
             continue;
         s_judge(r, kids[i]);
-        if (!kids[i]->asked && !early)
+        if (!kids[i]->asked && (!early || s_replayed(r, early)))
             early = kids[i];
     }
     return early;
@@ -608,12 +722,17 @@ static void s_supervise(struct run *r, double t0)
         struct child *early = s_reap_all(r);
         double left;
 
+        if (early && s_replayed(r, early)) {
+            strfmt(r->why, sizeof r->why, "end of the CSV file");
+            return;
+        }
         if (early) {
             strfmt(r->why, sizeof r->why, "%s exited", early->name);
             return;
         }
         if (proc_stop) {
-            strfmt(r->why, sizeof r->why, "interrupted");
+            strfmt(r->why, sizeof r->why, "%s received",
+                   proc_stop_reason());
             return;
         }
         left = end - mono_sec();
@@ -623,6 +742,44 @@ static void s_supervise(struct run *r, double t0)
         }
         child_pause(left);
     }
+}
+
+/* A SIGINT/SIGTERM that comes while the children are being stopped
+ * changes nothing (they drain within GRACE_SEC each, then are killed);
+ * says so once, so an impatient user knows it is in hand. */
+static void s_patience(struct run *r)
+{
+    if (proc_signals > r->signals_seen && !r->said_patience) {
+        fprintf(stderr, PROG ": %s received; already stopping (each "
+                "program has %g s to drain)\n", proc_stop_reason(),
+                GRACE_SEC);
+        r->said_patience = 1;
+    }
+    r->signals_seen = proc_signals;
+}
+
+/* "duration reached; stopping the feeder and the sink": why, and the
+ * programs still running. */
+static void s_say_stopping(const struct run *r)
+{
+    const struct child *kids[] = { &r->feeder, &r->engine, &r->sink };
+    const char *names[3];
+    char list[96] = "";
+    int n = 0;
+
+    for (int i = 0; i < 3; i++)
+        if (kids[i]->state == CHILD_RUNNING)
+            names[n++] = kids[i]->name;
+    if (n == 0)
+        return;
+    for (int i = 0, len = 0; i < n; i++) {
+        int w = strfmt(list + len, sizeof list - (size_t)len, "%sthe %s",
+                       i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
+        if (w < 0)
+            break;
+        len += w;
+    }
+    fprintf(stderr, PROG ": %s; stopping %s\n", r->why, list);
 }
 
 /* SIGTERM, then up to GRACE_SEC for `c` to exit, then SIGKILL. */
@@ -646,6 +803,7 @@ static void s_stop(struct run *r, struct child *c)
             break;
         }
         child_pause(left);
+        s_patience(r);
         s_reap_all(r);
     }
 }
@@ -658,11 +816,15 @@ int cmd_run(int argc, char **argv)
     int rc;
 
     memset(r, 0, sizeof *r);
+    proc_supervisor();              /* a 2nd signal must not strand us */
     rc = s_parse(r, argc, argv, err);
     if (rc == 1)
         return 0;
     if (rc)
         return proc_usage_error(PROG, err);
+    /* The settings were checked here; the children need not say it all
+     * again (config.h). */
+    setenv("LIVETRADE_SETTINGS_CHECKED", "1", 1);
     if (r->verbose)
         log_level = LL_DEBUG;
     rc = s_locate(r, err);
@@ -678,9 +840,22 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
 
+    {
+        /* Where `livetrade status` finds this run's endpoints. */
+        const char *eps[] = { r->ep_hist, r->ep_eng };
+        if (runrec_write(r->dir, eps, 2, r->rec, err) != 0)
+            fprintf(stderr, PROG ": %s; livetrade status will need "
+                    "--endpoints %s,%s\n", err, r->ep_hist, r->ep_eng);
+    }
     child_setup();
-    fprintf(stderr, PROG ": running %s on %s for %g min (%s data, ipc in "
-            "%s)\n", r->strategy, r->syms, r->duration, r->source, r->dir);
+    if (r->csv)
+        fprintf(stderr, PROG ": running %s on %s for %g min at most (csv "
+                "data from %s, ipc in %s)\n", r->strategy, r->syms,
+                r->duration, r->data, r->dir);
+    else
+        fprintf(stderr, PROG ": running %s on %s for %g min (%s data, ipc "
+                "in %s)\n", r->strategy, r->syms, r->duration, r->source,
+                r->dir);
     t0 = mono_sec();
     if (s_start(r) == 0) {
         s_supervise(r, t0);
@@ -688,10 +863,13 @@ int cmd_run(int argc, char **argv)
         strfmt(r->why, sizeof r->why, "a program failed to start");
         r->failed = 1;
     }
+    r->signals_seen = proc_signals;
+    s_say_stopping(r);
     /* Upstream first, so each stage can drain what it was sent. */
     s_stop(r, &r->feeder);
     s_stop(r, &r->engine);
     s_stop(r, &r->sink);
+    runrec_remove(r->rec);
     s_remove_dir(r);
     fprintf(stderr, PROG ": stopped after %.1f s (%s), exit status %d\n",
             mono_sec() - t0, r->why, r->failed ? 1 : 0);

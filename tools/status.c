@@ -1,5 +1,6 @@
 /* status.c -- `livetrade status`: one screen on every component it can
- * reach. Each request endpoint (default: $LIVETRADE_STATUS, else the
+ * reach. Each request endpoint (--endpoints, else $LIVETRADE_STATUS,
+ * else those of every running `livetrade run` (runrec.h), else the
  * feeder's tcp://127.0.0.1:5556 and the engine's tcp://127.0.0.1:5558)
  * is asked {"ver":1,"type":"status"} with a short timeout, and each
  * answer is shown: program, id, up or down, the key counters, each
@@ -16,6 +17,9 @@
  * the reply as it came (msgpack to JSON), "metrics" the page's samples
  * without labels ({name: value}). --quiet prints only the components
  * that are down (container health checks).
+ *
+ * When nothing answered, a line on stderr says which endpoints were
+ * asked and why those, and what to do (not with --quiet).
  *
  * Exit code: 0 if every endpoint answered, 1 if one did not, 2 on bad
  * usage. */
@@ -39,6 +43,7 @@
 #include "err.h"
 #include "mp.h"
 #include "proc.h"
+#include "runrec.h"
 #include "util.h"
 
 #define PROG "livetrade status"
@@ -408,6 +413,7 @@ static void s_page_text(const char *ep, json_t *m, const char *output)
 
 struct answer {
     void *sock;                     /* REQ, until answered or given up */
+    struct curve_watch watch;       /* its handshakes, while open */
     char *data;                     /* the reply or page (owned), or NULL;
                                        a page is NUL-terminated */
     size_t len;
@@ -435,10 +441,12 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
         zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
         curve_apply(a->sock, 0);
+        curve_watch_open(&a->watch, a->sock);
         if (zmq_connect(a->sock, eps[i]) != 0 ||
             zmq_send(a->sock, req->data, req->size, 0) < 0) {
             snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", eps[i],
                      zmq_strerror(errno));
+            curve_watch_close(&a->watch, a->sock);
             zmq_close(a->sock);
             a->sock = NULL;
             continue;
@@ -451,7 +459,8 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
  * so endpoints that are down cost one timeout in all. Replies already
  * there count even past the deadline (they came while pages were
  * fetched). */
-static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
+static void s_wait_all(char *const *eps, int neps, int64_t deadline,
+                       struct answer *ans)
 {
     zmq_pollitem_t items[MAX_EPS];
 
@@ -489,6 +498,7 @@ static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
                 snprintf(a->err, ERR_LEN, "reply: %s", zmq_strerror(errno));
             }
             zmq_msg_close(&msg);
+            curve_watch_close(&a->watch, a->sock);
             zmq_close(a->sock);
             a->sock = NULL;
         }
@@ -497,6 +507,12 @@ static void s_wait_all(int neps, int64_t deadline, struct answer *ans)
     }
     for (int i = 0; i < neps; i++)
         if (ans[i].sock) {
+            char why[ERR_LEN];
+            /* No reply: a failed handshake says why better than the
+             * time it took. */
+            if (curve_watch_why(&ans[i].watch, eps[i], why, sizeof why))
+                snprintf(ans[i].err, ERR_LEN, "%s", why);
+            curve_watch_close(&ans[i].watch, ans[i].sock);
             zmq_close(ans[i].sock);
             ans[i].sock = NULL;
         }
@@ -667,6 +683,43 @@ static int s_show(const char *ep, const struct answer *an,
     return !up;
 }
 
+/* Where the endpoints came from, for the line that explains an empty
+ * answer. */
+enum st_from { FROM_FLAG, FROM_ENV, FROM_RUN, FROM_DEFAULT };
+
+/* Nothing answered: one line on stderr that says what was asked, why
+ * these endpoints, and what to do. */
+static void s_nothing(enum st_from from, const char *where, int neps)
+{
+    switch (from) {
+    case FROM_FLAG:
+        fprintf(stderr, PROG ": none of the %d endpoint(s) given by "
+                "--endpoints answered; check them against the programs' "
+                "--rep (and --metrics), and that they are running\n", neps);
+        break;
+    case FROM_ENV:
+        fprintf(stderr, PROG ": none of the %d endpoint(s) in "
+                "LIVETRADE_STATUS answered; check it against the programs' "
+                "--rep, or unset it to ask a running `livetrade run` and "
+                "the default endpoints\n", neps);
+        break;
+    case FROM_RUN:
+        fprintf(stderr, PROG ": the `livetrade run` recorded in %s did not "
+                "answer (starting, stopping or stuck); try again, or give "
+                "--endpoints\n", where);
+        break;
+    case FROM_DEFAULT:
+        fprintf(stderr, PROG ": nothing answered: no running `livetrade "
+                "run` is recorded in %s, LIVETRADE_STATUS is not set, and "
+                "nothing listens on the default endpoints " DEFAULT_EPS
+                "; start the pipeline, or name its request endpoints with "
+                "--endpoints EP[,EP...] (or LIVETRADE_STATUS)\n",
+                where[0] ? where : "(no XDG_RUNTIME_DIR, XDG_STATE_HOME "
+                "or HOME)");
+        break;
+    }
+}
+
 /* }========================================================== */
 
 int cmd_status(int argc, char **argv)
@@ -690,7 +743,9 @@ int cmd_status(int argc, char **argv)
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
-    char *eps[MAX_EPS];
+    static char recorded[MAX_EPS][RUNREC_EP_MAX];
+    char *eps[MAX_EPS], where[PATH_MAX] = "";
+    enum st_from from = FROM_FLAG;
     static struct answer ans[MAX_EPS];
     int neps = 0, rc, down = 0, http = 0;
     int64_t deadline;
@@ -712,8 +767,16 @@ int cmd_status(int argc, char **argv)
     if (a.rows < 0)
         return proc_usage_error(PROG, "--rows must be 0 or more");
     if (a.eps.n == 0) {
-        neps = split_list(dflt, eps, MAX_EPS);
+        /* A running `livetrade run` first, else the defaults. */
+        neps = runrec_find(recorded, MAX_EPS, where, sizeof where);
+        from = neps ? FROM_RUN : FROM_DEFAULT;
+        for (int i = 0; i < neps; i++)
+            eps[i] = recorded[i];
+        if (!neps)
+            neps = split_list(dflt, eps, MAX_EPS);
     } else {
+        if (!config_given(argc, argv, 1, "endpoints"))
+            from = FROM_ENV;
         for (int i = 0; i < a.eps.n && i < MAX_EPS; i++) {
             int k;
             if (strfmt(lists[i], sizeof lists[i], "%s", a.eps.v[i]) < 0)
@@ -762,7 +825,7 @@ int cmd_status(int argc, char **argv)
     s_send_all(eps, neps, &req, (int)a.timeout, ans);
     if (http)
         s_scrape_all(eps, neps, (int)a.timeout, deadline, ans);
-    s_wait_all(neps, deadline, ans);
+    s_wait_all(eps, neps, deadline, ans);
     for (int i = 0; i < neps; i++) {
         down += s_show(eps[i], &ans[i], &a, comps);
         free(ans[i].data);
@@ -778,6 +841,8 @@ int cmd_status(int argc, char **argv)
         printf("%d of %d component(s) up\n", neps - down, neps);
     }
     fflush(stdout);
+    if (down == neps && !a.quiet)
+        s_nothing(from, where, neps);
     if (http)
         curl_global_cleanup();
     bus_term();

@@ -5,6 +5,7 @@ publisher without the server key cannot inject a bar into the engine; a
 bad key directory is refused; binding beyond loopback without --curve
 warns."""
 import os
+import re
 import socket
 import time
 import unittest
@@ -182,6 +183,101 @@ class Curve(unittest.TestCase):
         self.assertIn("is reachable beyond this machine and --curve is off",
                       feeder.stderr())
         self.assertEqual(feeder.stop(), 0)
+
+
+class Mismatch(unittest.TestCase):
+    """A program that talks to a CURVE endpoint without keys (or the
+    reverse, or with other keys) says that a CURVE mismatch is the likely
+    cause, naming the endpoint, instead of only timing out."""
+
+    def setUp(self):
+        self.ws = lt.Workspace()
+        self.keys = self.ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
+
+    def tearDown(self):
+        self.ws.close()
+
+    def feeder(self, *curve):
+        p_bars, p_hist = free_ports(2)
+        self.bars = "tcp://127.0.0.1:%d" % p_bars
+        self.hist = "tcp://127.0.0.1:%d" % p_hist
+        f = self.ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL", "--interval", "0.05",
+                          "--pub", self.bars, "--rep", self.hist, *curve)
+        lt.wait_until(lambda: "source demo" in f.stderr() or not f.alive(),
+                      30, "the feeder to bind")
+        self.assertTrue(f.alive(), f.stderr())
+        return f
+
+    def status(self, *args):
+        return lt.run("livetrade", "status", "--endpoints", self.hist,
+                      "--timeout", "3000", *args)
+
+    def test_plain_program_against_curve(self):
+        f = self.feeder("--curve", self.keys)
+        code, out, err = self.status()
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("DOWN  CURVE mismatch likely on %s: the other side "
+                      "uses --curve, this one does not" % self.hist, out)
+        # A subscriber and a history request of an engine without keys.
+        eng = self.ws.start("engine", "livetrade-engine", "--strategy",
+                            "strategies/sma_cross.lua", "--symbols", "AAPL",
+                            "--sub", self.bars, "--history", self.hist,
+                            "--pub", self.ws.ep("sig"), "--rep",
+                            self.ws.ep("rep"))
+        want_sub = ("CURVE mismatch likely: the subscription to %s failed "
+                    "the handshake: the other side uses --curve, this one "
+                    "does not" % self.bars)
+        want_hist = ("CURVE mismatch likely on %s: the other side uses "
+                     "--curve, this one does not" % self.hist)
+        lt.wait_until(lambda: want_sub in eng.stderr() and
+                      want_hist in eng.stderr(), 60,
+                      "the engine to name the mismatch")
+        # Once a minute, not at every retry.
+        self.assertEqual(eng.stderr().count(want_sub), 1, eng.stderr())
+        # The feeder, as the server, names it too.
+        lt.wait_until(lambda: "CURVE mismatch likely: a client of %s "
+                      "failed the handshake" % self.hist in f.stderr(), 30,
+                      "the feeder to name the mismatch")
+        self.assertEqual(eng.stop(), 0, eng.stderr())
+        self.assertEqual(f.stop(), 0, f.stderr())
+
+    def test_curve_program_against_plain(self):
+        f = self.feeder()
+        code, out, err = self.status("--curve", self.keys)
+        self.assertEqual(code, 1, out + err)
+        # The plain side may hang up first: then this side only sees its
+        # connection break during the handshake.
+        self.assertRegex(out, "DOWN  CURVE mismatch likely on %s: (this "
+                         "side uses --curve, the other does not|the server "
+                         "closed the connection during the CURVE handshake"
+                         ".*or does not use --curve)" % re.escape(self.hist))
+        self.assertEqual(f.stop(), 0, f.stderr())
+
+    def test_other_keys(self):
+        f = self.feeder("--curve", self.keys)
+        other = self.ws.path("other")
+        self.assertEqual(lt.run("livetrade", "keygen", other)[0], 0)
+        # Another deployment's server key: the server drops the handshake.
+        code, out, err = self.status("--curve", other)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("DOWN  CURVE mismatch likely on %s: the server closed "
+                      "the connection during the CURVE handshake" %
+                      self.hist, out)
+        # The right server key, but a client key it does not authorise.
+        for name in ("server.key", "server.pub"):
+            with open(os.path.join(self.keys, name)) as src, \
+                    open(os.path.join(other, name), "w") as dst:
+                dst.write(src.read())
+        code, out, err = self.status("--curve", other)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("DOWN  CURVE mismatch likely on %s: the server "
+                      "refused this program's client key" % self.hist, out)
+        # With the right keys, it is up.
+        code, out, err = self.status("--curve", self.keys)
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual(f.stop(), 0, f.stderr())
 
 
 if __name__ == "__main__":

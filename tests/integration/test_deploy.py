@@ -586,6 +586,7 @@ NOT_DEPLOYMENT_SETTINGS = {
     "HOME", "PATH", "TMPDIR",       # the system's
     "LIVETRADE_BIN_DIR",            # `livetrade run` finds its programs
     "LIVETRADE_SHARD",              # the deploy files pass --shard
+    "LIVETRADE_SETTINGS_CHECKED",   # `livetrade run` tells its programs
 }
 
 

@@ -503,6 +503,41 @@ static void test_config(void **state)
     unlink("/tmp/lt_test.env");
 }
 
+static void test_config_did_you_mean(void **state)
+{
+    const char *syms = "AAPL";
+    int64_t n = 5;
+    int flag = 0;
+    char err[ERR_LEN];
+    const struct opt opts[] = {
+        { "symbols", OPT_STR, &syms, NULL, "A,B", "symbols" },
+        { "duration", OPT_INT, &n, NULL, "N", "minutes" },
+        { "json", OPT_BOOL, &flag, NULL, NULL, "json" },
+        { NULL, 0, NULL, NULL, NULL, NULL }
+    };
+    const char *const names[] = { "symbols", "duration", "json", NULL };
+    const char *typo[] = { "x", "--duraton=3", NULL };
+    const char *far[] = { "x", "--colour", NULL };
+    (void)state;
+
+    assert_int_equal(config_distance("duration", "duration"), 0);
+    assert_int_equal(config_distance("duraton", "duration"), 1);
+    assert_int_equal(config_distance("jsno", "json"), 1);   /* a swap */
+    assert_int_equal(config_distance("", "abc"), 3);
+    assert_string_equal(config_closest("symbol", names, 3), "symbols");
+    assert_string_equal(config_closest("jsno", names, 3), "json");
+    assert_string_equal(config_closest("dur", names, 3), "duration");
+    assert_null(config_closest("colour", names, 3));
+    assert_null(config_closest("x", names, 3));
+    assert_int_equal(config_parse(opts, 2, (char **)typo, 1, NULL, 0, NULL,
+                                  err), ERR_USAGE);
+    assert_string_equal(err, "unknown flag --duraton (did you mean "
+                        "--duration? see --help)");
+    assert_int_equal(config_parse(opts, 2, (char **)far, 1, NULL, 0, NULL,
+                                  err), ERR_USAGE);
+    assert_string_equal(err, "unknown flag --colour (see --help)");
+}
+
 static void test_symbols(void **state)
 {
     (void)state;
@@ -528,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config_did_you_mean),
         cmocka_unit_test(test_symbols),
     };
     int rc = cmocka_run_group_tests_name("protocol", tests, NULL, NULL);

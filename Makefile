@@ -1,7 +1,7 @@
 # livetrade — one hand-written Makefile.
 #   make            build bin/livetrade-{feeder,engine,sink} and bin/livetrade
 #   make deps       install missing Debian packages (apt-get), then check them
-#   make run        demo pipeline: sma_cross on AAPL and MSFT
+#   make run        demo pipeline: sma_cross_close on AAPL and MSFT
 #   make test       unit + integration tests, then again under ASan/UBSan
 #   make bench      benchmarks (print figures, never fail on time)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -126,7 +126,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./bin/livetrade run --strategy strategies/sma_cross.lua \
+	./bin/livetrade run --strategy strategies/sma_cross_close.lua \
 	    --symbols AAPL,MSFT --data-source demo --interval 0.5 \
 	    --duration $(or $(DURATION),60)
 

@@ -268,7 +268,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
 {
     const struct opt opts[] = {
         { "strategy", OPT_STR, &r->strategy, NULL, "FILE",
-          "Lua strategy (default strategies/sma_cross.lua)" },
+          "Lua strategy (default strategies/sma_cross_close.lua)" },
         { "symbols", OPT_STR, &r->symbols, "TRADING_SYMBOLS", "A,B",
           "symbols to trade (default AAPL; csv: the file's base name)" },
         { "symbol", OPT_STR, &r->symbol, NULL, "SYM",
@@ -309,7 +309,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     };
     int rc;
 
-    r->strategy = "strategies/sma_cross.lua";
+    r->strategy = "strategies/sma_cross_close.lua";
     r->symbols = "AAPL";
     r->source = "demo";
     r->lookback = NO_LOOKBACK;

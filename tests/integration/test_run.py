@@ -43,7 +43,7 @@ class Run(unittest.TestCase):
         import json
         sigs = [json.loads(l) for l in out.splitlines()]
         self.assertGreater(len(sigs), 0, err)
-        self.assertTrue(all(s["strategy"] == "sma_cross" for s in sigs))
+        self.assertTrue(all(s["strategy"] == "sma_cross_close" for s in sigs))
         self.assertEqual([s["seq"] for s in sigs],
                          list(range(1, len(sigs) + 1)))
 
@@ -316,7 +316,7 @@ class Status(unittest.TestCase):
             self.assertEqual(rc, 0, out + err)
             self.assertIn("ipc://%s/history.ipc" % d, out)
             self.assertIn("livetrade-feeder demo", out)
-            self.assertIn("livetrade-engine sma_cross", out)
+            self.assertIn("livetrade-engine sma_cross_close", out)
             self.assertIn("2 of 2 component(s) up", out)
             self.assertEqual(len(os.listdir(self.recs)), 1)
         finally:

@@ -1155,7 +1155,7 @@ static void s_recover(struct sym *y, uint64_t missing, int joining)
     if (joining) {
         E.joined += n;
         log_msg(LL_INFO, "%s: %zu bar(s) published while the engine was "
-                "subscribing taken from history (expected at start)",
+                "subscribing, taken from history (expected at start)",
                 y->run->sym, n);
         return;
     }
@@ -2178,7 +2178,7 @@ int main(int argc, char **argv)
     journal_close(&E.journal);
     if (E.joined)
         snprintf(joined, sizeof joined, "; %llu bar(s) published while "
-                 "subscribing taken from history",
+                 "subscribing, taken from history",
                  (unsigned long long)E.joined);
     log_msg(LL_INFO, "stopping: %llu bars in (%llu of them already had "
             "from history), %llu signals published (journal at seq %llu; "

@@ -188,11 +188,11 @@ class NewcomerLog(unittest.TestCase):
         self.assertIn("AAPL: 1 bar(s) missing before seq 35; filling "
                       "from history", warns[0])
         self.assertRegex(err, r"INFO  AAPL: 1 bar\(s\) published while "
-                         r"the engine was subscribing taken from history "
+                         r"the engine was subscribing, taken from history "
                          r"\(expected at start\)")
         self.assertIn("1 gaps (1 bars missed, 1 recovered)", err)
-        self.assertIn("; 1 bar(s) published while subscribing taken from "
-                      "history", err)
+        self.assertIn("; 1 bar(s) published while subscribing, taken "
+                      "from history", err)
 
     def test_no_history_stop_reason_and_replay(self):
         """Without a history endpoint a symbol is live from its first bar;

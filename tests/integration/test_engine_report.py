@@ -151,9 +151,10 @@ class NewcomerLog(unittest.TestCase):
         return ([y for y in st["symbols"] if y["sym"] == sym] or [None])[0]
 
     def taken(self, name, sym, t):
-        return lt.wait_until(
-            lambda: (lambda y: y if y and y["last_t"] == t else None)(
-                self.sym_status(name, sym)), 30, "%s to take bar %d" % (sym, t))
+        def got():
+            y = self.sym_status(name, sym)
+            return y if y and y["last_t"] == t else None
+        return lt.wait_until(got, 30, "%s to take bar %d" % (sym, t))
 
     def test_bars_published_while_subscribing_are_no_gap(self):
         """ZeroMQ's slow joiner: the feeder answers the history, then

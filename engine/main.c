@@ -45,6 +45,9 @@
 #define PEND_TOTAL_MAX 1000000      /* and for all symbols together */
 #define SUMMARY_TOP 3               /* best and worst symbols in a summary */
 #define EXIT_PL_LINES 10            /* per-symbol P&L lines at exit, most */
+#define REPLAY_LAG_S (7 * 86400)    /* bars further behind the clock than
+                                       this (past their timeframe) are a
+                                       replay of old bars, not a lag */
 
 /* How a symbol's run relates to the journal's last one. */
 enum {
@@ -79,6 +82,8 @@ struct sym {
     double last_c;                  /* close of the newest bar taken */
     int resent;                     /* a restarted feeder is sending bars
                                        this symbol already took */
+    int joining;                    /* live, but no live bar newer than
+                                       the history taken yet */
     int64_t tf;                     /* its timeframe, s */
     /* From the journal: the newest mark (the bar this symbol had got to;
      * mark_t -1: none) and the ids of the signals written after it, which
@@ -148,6 +153,9 @@ struct engine {
     uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
     uint64_t dups;                  /* live bars already had from history */
     uint64_t gaps, missed, restarts;
+    uint64_t joined;                /* bars published between the history
+                                       and the subscription taking effect,
+                                       taken from history (not gaps) */
     uint64_t overflow;              /* bars not buffered during warm-up */
     uint64_t journal_errors;        /* signals not written to the journal */
     uint64_t caught_up;             /* signals of bars missed while down */
@@ -730,7 +738,7 @@ static int s_history(const struct history_req *r, struct bar **bars,
     return rc;
 }
 
-static void s_recover(struct sym *y, uint64_t missing);
+static void s_recover(struct sym *y, uint64_t missing, int joining);
 
 /* Learns which history endpoint serves each symbol from the feeders'
  * status replies (their "syms"), so that warm-ups and gap fills ask that
@@ -844,6 +852,8 @@ static void s_runs_report(void)
  * starts a new stream. */
 static void s_live_bar(struct sym *y, const struct bar *b)
 {
+    int joining = y->joining;
+
     /* Without history, the first live bar tells a replay from a feed
      * that went on. */
     if (y->run_kind == RUN_UNKNOWN && y->mark_t >= 0) {
@@ -857,16 +867,22 @@ static void s_live_bar(struct sym *y, const struct bar *b)
             E.dups++;
             return;
         }
+        y->joining = 0;
         if (b->seq > y->last_seq + 1) {
             uint64_t missing = b->seq - y->last_seq - 1;
-            E.gaps++;
-            E.missed += missing;
-            log_limited(&E.lim_gap, LL_WARN, "%s: %llu bar(s) missing "
-                        "before seq %llu; filling from history", b->sym,
-                        (unsigned long long)missing,
-                        (unsigned long long)b->seq);
+            /* Bars the feeder published after answering the history but
+             * before this engine's subscription reached it (ZeroMQ's
+             * slow joiner) are expected once, right after warm-up. */
+            if (!joining) {
+                E.gaps++;
+                E.missed += missing;
+                log_limited(&E.lim_gap, LL_WARN, "%s: %llu bar(s) missing "
+                            "before seq %llu; filling from history",
+                            b->sym, (unsigned long long)missing,
+                            (unsigned long long)b->seq);
+            }
             if (E.hist_ep && *E.hist_ep)
-                s_recover(y, missing);
+                s_recover(y, missing, joining);
             if (b->t <= y->run->last_t) {
                 y->last_pub = b->pub;
                 y->last_seq = b->seq;
@@ -881,6 +897,7 @@ static void s_live_bar(struct sym *y, const struct bar *b)
                 (unsigned long long)b->pub, y->resent ? "; bars already "
                 "taken are skipped until it passes the last one" : "");
     }
+    y->joining = 0;
     y->last_pub = b->pub;
     y->last_seq = b->seq;
     if (y->resent && b->t <= y->run->last_t) {
@@ -891,18 +908,16 @@ static void s_live_bar(struct sym *y, const struct bar *b)
     s_feed(y, b, 1);
 }
 
-static void s_go_live(struct sym *y)
+/* Symbol y goes live: said first, then the bars buffered during its
+ * warm-up go through live. nohist says why there was no history to warm
+ * up on (the line says it plainly), NULL if there was. */
+static void s_go_live(struct sym *y, const char *nohist)
 {
+    char tb[32];
+
     y->live = 1;
     E.warming--;
-    for (size_t i = 0; i < y->nbuf; i++)
-        s_live_bar(y, &y->buf[i]);
-    free(y->buf);
-    y->buf = NULL;
-    y->nbuf = y->capbuf = 0;
-    s_mark(y);
-    {
-        char tb[32];
+    if (y->warm_bars > 0 || !nohist)
         log_msg(LL_INFO, "%s: live after %lld bars of history%s%s%s%s",
                 y->run->sym, (long long)y->warm_bars,
                 y->run->last_t >= 0 ? " (last bar " : "",
@@ -910,7 +925,15 @@ static void s_go_live(struct sym *y)
                                              y->run->last_t) : "",
                 y->run->last_t >= 0 ? ")" : "",
                 y->run->failed ? " -- strategy disabled" : "");
-    }
+    else
+        log_msg(LL_INFO, "%s: live from its first bar (%s)", y->run->sym,
+                nohist);
+    for (size_t i = 0; i < y->nbuf; i++)
+        s_live_bar(y, &y->buf[i]);
+    free(y->buf);
+    y->buf = NULL;
+    y->nbuf = y->capbuf = 0;
+    s_mark(y);
 }
 
 /* After a restart: where the journal's mark for y is in the history
@@ -991,7 +1014,7 @@ static int s_warm(struct sym *y)
     if (y->mark_t >= 0 && y->run_kind == RUN_UNKNOWN && y->mark_params == 0)
         s_new_run(y, RUN_NEW_PARAMS);
     if (!E.hist_ep || !*E.hist_ep) {
-        s_go_live(y);
+        s_go_live(y, "no history endpoint");
         return 0;
     }
     memset(&r, 0, sizeof r);
@@ -1070,6 +1093,7 @@ static int s_warm(struct sym *y)
         if (n) {
             y->last_pub = bars[n - 1].pub;
             y->last_seq = bars[n - 1].seq;
+            y->joining = 1;
         }
         y->warm_bars += (int64_t)(n - first);
         free(bars);
@@ -1092,12 +1116,15 @@ static int s_warm(struct sym *y)
                 (unsigned long long)(E.sig_seq - sig0),
                 (unsigned long long)(E.rederived - red0));
     }
-    s_go_live(y);
+    s_go_live(y, rc == ERR_NOTFOUND ? "no feeder has history for it" :
+              y->warm_bars ? NULL : "its feeder has no history of it yet");
     return 0;
 }
 
-/* Fills a gap in a live symbol from history, emitting signals. */
-static void s_recover(struct sym *y, uint64_t missing)
+/* Fills a gap in a live symbol from history, emitting signals. A gap
+ * found while joining (the first live bar after warm-up) is expected:
+ * it is said at INFO and counted apart from the gaps. */
+static void s_recover(struct sym *y, uint64_t missing, int joining)
 {
     struct history_req r;
     struct bar *bars = NULL;
@@ -1109,6 +1136,10 @@ static void s_recover(struct sym *y, uint64_t missing)
     r.since = y->run->last_t;
     r.n = missing < RECOVER_MAX ? (int64_t)missing : RECOVER_MAX;
     if (s_history(&r, &bars, &n, &seq) != ERR_OK) {
+        if (joining) {              /* lost after all: a gap */
+            E.gaps++;
+            E.missed += missing;
+        }
         if (!proc_stop)
             log_msg(LL_WARN, "%s: could not fill a gap of %llu bar(s) from "
                     "history", y->run->sym, (unsigned long long)missing);
@@ -1120,10 +1151,17 @@ static void s_recover(struct sym *y, uint64_t missing)
         y->last_pub = bars[n - 1].pub;
         y->last_seq = bars[n - 1].seq;
     }
+    free(bars);
+    if (joining) {
+        E.joined += n;
+        log_msg(LL_INFO, "%s: %zu bar(s) published while the engine was "
+                "subscribing, taken from history (expected at start)",
+                y->run->sym, n);
+        return;
+    }
     E.recovered += n;
     log_msg(LL_INFO, "%s: filled a gap with %zu bar(s) from history",
             y->run->sym, n);
-    free(bars);
 }
 
 /* }========================================================== */
@@ -1371,12 +1409,15 @@ static void s_sort_pl(int *order)
 
 /* One line: bars and signals (and what came since the last one), the
  * lag, and the paper P&L since the symbols went live: each symbol's when
- * there are few, else the total with the best and worst SUMMARY_TOP. */
+ * there are few, else the total with the best and worst SUMMARY_TOP.
+ * The lag is the symbol furthest behind's; past REPLAY_LAG_S its bars
+ * are a replay, and the line gives the time they have reached. */
 static void s_summary(int final)
 {
-    char line[2048], lag[48];
+    char line[2048], lag[80];
     double pl = 0, eq0 = 0, maxlag = -INFINITY;
     const char *lagsym = NULL;
+    const struct sym *lagy = NULL;
     int len, live = 0, *order = NULL;
     int64_t now = wall_ms();
 
@@ -1393,13 +1434,21 @@ static void s_summary(int final)
             if (l > maxlag) {
                 maxlag = l;
                 lagsym = y->run->sym;
+                lagy = y;
             }
         }
     }
     if (lagsym) {
         char d[24];
+        char tb[32];
         s_fmt_dur(d, sizeof d, fabs(maxlag));
-        if (maxlag >= 0)
+        s_time(tb, sizeof tb, lagy->run->last_t);
+        if (lagy->tf >= 86400 && strlen(tb) > 10)
+            tb[10] = '\0';         /* daily bars: the date says it */
+        if (maxlag > REPLAY_LAG_S)
+            snprintf(lag, sizeof lag, "replaying bars of %s (%.16s)", tb,
+                     lagsym);
+        else if (maxlag >= 0)
             snprintf(lag, sizeof lag, "lag %s (%.16s)", d, lagsym);
         else                        /* bar times ahead of the clock */
             snprintf(lag, sizeof lag, "no lag (bars %s ahead)", d);
@@ -2062,7 +2111,7 @@ static int s_setup(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    char err[ERR_LEN];
+    char err[ERR_LEN], joined[96] = "";
     loop_t *loop = NULL;
     int rc;
 
@@ -2116,6 +2165,8 @@ int main(int argc, char **argv)
     s_on_tick(loop, NULL);
     s_on_warm(loop, NULL);          /* first warm-up attempt right away */
     rc = loop_run(loop);
+    log_msg(LL_INFO, "stopping (%s): draining the bars already received",
+            rc ? "zmq_poll failed" : proc_stop_reason());
 
     /* Drain: bars already received are still processed. */
     if (!E.warming)
@@ -2125,12 +2176,16 @@ int main(int argc, char **argv)
         if (E.syms[k].live)
             s_mark(&E.syms[k]);
     journal_close(&E.journal);
+    if (E.joined)
+        snprintf(joined, sizeof joined, "; %llu bar(s) published while "
+                 "subscribing, taken from history",
+                 (unsigned long long)E.joined);
     log_msg(LL_INFO, "stopping: %llu bars in (%llu of them already had "
             "from history), %llu signals published (journal at seq %llu; "
             "%llu derived again and already journalled), %llu bad bars, "
             "%llu out of order, %llu gaps (%llu bars missed, %llu "
             "recovered), %llu feeder restarts, %llu signals dropped at the "
-            "publisher",
+            "publisher%s",
             (unsigned long long)E.bars_in, (unsigned long long)E.dups,
             (unsigned long long)E.signals_run,
             (unsigned long long)E.sig_seq, (unsigned long long)E.rederived,
@@ -2138,7 +2193,7 @@ int main(int argc, char **argv)
             (unsigned long long)E.gaps, (unsigned long long)E.missed,
             (unsigned long long)E.recovered,
             (unsigned long long)E.restarts,
-            (unsigned long long)E.pub.dropped);
+            (unsigned long long)E.pub.dropped, joined);
     s_summary(1);
     s_exit_pl();
     http_metrics_destroy(&E.http);

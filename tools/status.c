@@ -168,15 +168,36 @@ static void s_age(char *buf, size_t n, int64_t ms)
                  (long long)(ms / 60000 % 60));
 }
 
-/* Prints "key value" for each key present, on one indented line. */
+static int s_has_int(const msgpack_object *o, const char *key)
+{
+    const msgpack_object *v = mp_get(o, key);
+
+    return v && (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                 v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER);
+}
+
+/* Prints "key value" for each key present, on one indented line. An
+ * engine's "published" (the signals of this run) is shown as
+ * "signals_published N (journal seq S)", S being its "signals" (the
+ * journal's sequence number, which counts earlier runs too); "signals"
+ * alone only from an engine that does not send "published". */
 static void s_counters(const msgpack_object *o, const char *const *keys)
 {
     int any = 0;
 
     for (int i = 0; keys[i]; i++) {
-        const msgpack_object *v = mp_get(o, keys[i]);
-        if (!v || (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                   v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER))
+        if (!s_has_int(o, keys[i]))
+            continue;
+        if (strcmp(keys[i], "published") == 0) {
+            printf("%ssignals_published %lld", any ? "  " : "    ",
+                   (long long)s_int(o, "published", 0));
+            if (s_has_int(o, "signals"))
+                printf(" (journal seq %lld)",
+                       (long long)s_int(o, "signals", 0));
+            any = 1;
+            continue;
+        }
+        if (strcmp(keys[i], "signals") == 0 && s_has_int(o, "published"))
             continue;
         printf("%s%s %lld", any ? "  " : "    ", keys[i],
                (long long)s_int(o, keys[i], 0));
@@ -246,7 +267,7 @@ static void s_text(const char *ep, const msgpack_object *o, int64_t rows)
         "live_bars", "reconnects", "silences", "silent_now", NULL
     };
     static const char *const engine_keys[] = {
-        "bars_in", "signals", "gaps", "dropped", "bad", "old",
+        "bars_in", "published", "signals", "gaps", "dropped", "bad", "old",
         "journal_errors", "reloads", "stale", NULL
     };
     char prog[64], id[128], type[32], msg[160];
@@ -302,7 +323,7 @@ static const char *const s_sink_keys[] = {
 };
 static const char *const s_engine_keys[] = {
     "livetrade_engine_bars_total", "bars_in",
-    "livetrade_engine_signals_total", "signals",
+    "livetrade_engine_signals_total", "signals_published",
     "livetrade_engine_gaps_total", "gaps",
     "livetrade_engine_signals_dropped_total", "dropped",
     "livetrade_engine_stale_symbols", "stale", NULL

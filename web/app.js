@@ -327,7 +327,13 @@
           if (s.last_t > last) last = s.last_t;
         });
         var errs = (r.symbols || []).filter(function (s) { return s.error; });
-        details = r.signals + ' signals, ' + r.bars_in + ' bars in' +
+        // "published": this run's signals; "signals": the journal's
+        // sequence number, which counts earlier runs too.
+        var pub = r.published !== undefined ? r.published : r.signals;
+        details = pub + ' signals published' +
+                  (r.published !== undefined && r.signals !== r.published ?
+                   ' (journal seq ' + r.signals + ')' : '') +
+                  ', ' + r.bars_in + ' bars in' +
                   (r.bad ? ', ' + r.bad + ' bad' : '') +
                   (errs.length ? ', errors: ' + errs.map(function (s) {
                     return s.sym + ': ' + s.error; }).join('; ') : '');

@@ -66,6 +66,7 @@ struct run {
     double duration;                /* minutes, > 0 */
     int verbose;                    /* --verbose for everyone */
     int json;                       /* console sink prints JSON lines */
+    int flat_closes;                /* console shows closes while flat */
     struct opt_multi params;        /* --param name=value, in order */
     int64_t seed;                   /* demo feeder's seed */
     double interval;                /* demo: seconds between bars */
@@ -303,6 +304,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
           "polygon: REST requests per minute (free plan: 5)" },
         { "json", OPT_BOOL, &r->json, NULL, NULL,
           "print signals as JSON lines" },
+        { "flat-closes", OPT_BOOL, &r->flat_closes, NULL, NULL,
+          "also show closes that found no position (left out by "
+          "default)" },
         { "verbose", OPT_BOOL, &r->verbose, NULL, NULL,
           "debug logs from every program" },
         { NULL, 0, NULL, NULL, NULL, NULL }
@@ -529,6 +533,8 @@ static int s_build(struct run *r)
     child_arg(c, "");
     if (r->json)
         child_arg(c, "--json");
+    if (r->flat_closes)
+        child_arg(c, "--flat-closes");
     if (r->verbose)
         child_arg(c, "--verbose");
 

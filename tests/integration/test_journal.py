@@ -16,6 +16,7 @@ import signal
 import unittest
 
 import lt
+from fake_engine import FakeEngine
 
 SYMS = ["AAPL", "MSFT"]
 START = 1767225600000           # 2026-01-01T00:00:00Z
@@ -297,76 +298,6 @@ class Journal(unittest.TestCase):
             self.assertIn(flag, err)
 
 
-class FakeEngine:
-    """An engine as sinks see it: an XPUB for signals and heartbeats and a
-    ROUTER answering status and replay requests from `journal` (every
-    signal it has "published", whether or not it was sent)."""
-
-    def __init__(self, ws, eng="e9", pub=77):
-        import threading
-        import zmq
-        self.eng, self.pub_id = eng, pub
-        self.journal, self.requests = [], []
-        self.rep = lt.CTX.socket(zmq.ROUTER)
-        self.rep.bind(ws.ep("rep"))
-        self.pub = lt.CTX.socket(zmq.XPUB)
-        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
-        self.pub.bind(ws.ep("sig"))
-        self.stop = threading.Event()
-        self.th = threading.Thread(target=self.serve, daemon=True)
-        self.th.start()
-
-    def signal(self, seq, ts):
-        s = {"ver": 1, "id": "%016x" % (0xabc000 + seq), "eng": self.eng,
-             "strat": "s", "sym": "AAPL", "act": "buy",
-             "t": START + seq * 60000, "ord": 0, "px": 100.0,
-             "size": None, "conf": 0.5, "ind": {}, "seq": seq,
-             "pub": self.pub_id, "ts": ts}
-        self.journal.append(s)
-        return s
-
-    def serve(self):
-        import msgpack
-        while not self.stop.is_set():
-            if not self.rep.poll(50):
-                continue
-            ident, empty, raw = self.rep.recv_multipart()
-            req = msgpack.unpackb(raw, raw=False)
-            self.requests.append(req)
-            if req["type"] == "status":
-                reply = {"ver": 1, "type": "status", "id": self.eng}
-            else:
-                since = req.get("since_ts")
-                after = req.get("after", 0)
-                sigs = [s for s in self.journal if
-                        (s["ts"] >= since if since is not None
-                         else s["seq"] > after)]
-                reply = {"ver": 1, "type": "replay", "eng": self.eng,
-                         "first": 1, "last": len(self.journal),
-                         "signals": sigs}
-            self.rep.send_multipart([ident, empty, msgpack.packb(reply)])
-
-    def send(self, s):
-        import msgpack
-        self.pub.send_multipart([b"sig|AAPL|", msgpack.packb(s)])
-
-    def heartbeat(self, seq, ts):
-        import msgpack
-        self.pub.send_multipart([b"hb|", msgpack.packb(
-            {"ver": 1, "type": "hb", "src": self.eng, "pub": self.pub_id,
-             "seq": seq, "ts": ts})])
-
-    def wait_subscribed(self):
-        assert self.pub.poll(10000), "the sink's subscription"
-        self.pub.recv()
-
-    def close(self):
-        self.stop.set()
-        self.th.join()
-        self.rep.close(0)
-        self.pub.close(0)
-
-
 class NewSink(unittest.TestCase):
     """A sink with no state that subscribes after an engine already
     published: the signals published since the sink started come from the
@@ -404,7 +335,7 @@ class NewSink(unittest.TestCase):
             # 1..5 go out before the sink's subscription has arrived.
             for s in sigs[:5]:
                 eng.send(s)
-            eng.wait_subscribed()
+            eng.wait_subscriptions()
             eng.send(sigs[5])
             self.assertEqual(self.wait_seqs(6), [1, 2, 3, 4, 5, 6])
             since = [r["since_ts"] for r in eng.requests
@@ -420,7 +351,7 @@ class NewSink(unittest.TestCase):
         eng = FakeEngine(self.ws)
         sink = self.file_sink()
         try:
-            eng.wait_subscribed()
+            eng.wait_subscriptions()
             now = int(time.time() * 1000)
             sigs = [eng.signal(k, now + k) for k in range(1, 10)]
             eng.send(sigs[0])

@@ -17,10 +17,9 @@ import os
 import time
 import unittest
 
-import msgpack
-import zmq
 
 import lt
+from fake_engine import FakeEngine
 
 SYMS = ["AAPL", "MSFT"]
 START = 1767225600000           # 2026-01-01T00:00:00Z
@@ -171,78 +170,6 @@ class Pipeline(unittest.TestCase):
         self.assertIn("flat closes left out 0", out.stderr())
 
 
-class FakeEngine:
-    """An engine as sinks see it: an XPUB for signals and heartbeats and a
-    ROUTER answering status (id, pub, seq0, signals) and replay requests
-    from `journal`, every signal it has "published"."""
-
-    def __init__(self, ws, eng="e7", pub=77, seq0=0):
-        import threading
-        self.eng, self.pub_id, self.seq0 = eng, pub, seq0
-        self.journal, self.requests = [], []
-        self.rep = lt.CTX.socket(zmq.ROUTER)
-        self.rep.bind(ws.ep("rep"))
-        self.pub = lt.CTX.socket(zmq.XPUB)
-        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
-        self.pub.bind(ws.ep("sig"))
-        self.stop = threading.Event()
-        self.th = threading.Thread(target=self.serve, daemon=True)
-        self.th.start()
-
-    def signal(self, seq, ts):
-        s = {"ver": 1, "id": "%016x" % (0xbee000 + seq), "eng": self.eng,
-             "strat": "s", "sym": "AAPL", "act": "buy",
-             "t": START + seq * 60000, "ord": 0, "px": 100.0,
-             "size": None, "pos": 0.0, "conf": 0.5, "ind": {}, "seq": seq,
-             "pub": self.pub_id, "ts": ts}
-        self.journal.append(s)
-        return s
-
-    def serve(self):
-        while not self.stop.is_set():
-            if not self.rep.poll(50):
-                continue
-            ident, empty, raw = self.rep.recv_multipart()
-            req = msgpack.unpackb(raw, raw=False)
-            self.requests.append(req)
-            if req["type"] == "status":
-                reply = {"ver": 1, "type": "status", "id": self.eng,
-                         "pub": self.pub_id, "started": 0,
-                         "seq0": self.seq0, "signals": len(self.journal)}
-            else:
-                since = req.get("since_ts")
-                after = req.get("after", 0)
-                sigs = [s for s in self.journal if
-                        (s["ts"] >= since if since is not None
-                         else s["seq"] > after)]
-                reply = {"ver": 1, "type": "replay", "eng": self.eng,
-                         "first": 1, "last": len(self.journal),
-                         "signals": sigs}
-            self.rep.send_multipart([ident, empty, msgpack.packb(reply)])
-
-    def send(self, s):
-        self.pub.send_multipart([b"sig|AAPL|", msgpack.packb(s)])
-
-    def heartbeat(self):
-        self.pub.send_multipart([b"hb|", msgpack.packb(
-            {"ver": 1, "type": "hb", "src": self.eng, "pub": self.pub_id,
-             "seq": len(self.journal), "ts": int(time.time() * 1000)})])
-
-    def wait_subscriptions(self, n):
-        """Until n sinks subscribed to signals."""
-        seen = 0
-        while seen < n:
-            assert self.pub.poll(20000), "the sinks' subscriptions"
-            if self.pub.recv().startswith(b"\x01sig|"):
-                seen += 1
-
-    def close(self):
-        self.stop.set()
-        self.th.join()
-        self.rep.close(0)
-        self.pub.close(0)
-
-
 class Since(unittest.TestCase):
     def setUp(self):
         self.ws = lt.Workspace()
@@ -264,7 +191,8 @@ class Since(unittest.TestCase):
 
     def test_since_takes_what_it_says(self):
         now = int(time.time() * 1000)
-        eng = FakeEngine(self.ws, seq0=1)
+        eng = FakeEngine(self.ws, eng="e7", seq0=1, id_base=0xbee000,
+                         pos=0.0)
         try:
             # 1 from an earlier run of the engine (seq0 1), 2 and 3 from
             # this one; published 30, 20 and 10 minutes ago.
@@ -300,7 +228,8 @@ class Since(unittest.TestCase):
         sink = self.sink("out")
         lt.wait_until(lambda: "asked again" in sink.stderr(), 30,
                       "the sink to find no engine at start")
-        eng = FakeEngine(self.ws)
+        eng = FakeEngine(self.ws, eng="e7", seq0=0, id_base=0xbee000,
+                         pos=0.0)
         try:
             now = int(time.time() * 1000)
             for k in (1, 2, 3):

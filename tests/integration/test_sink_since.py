@@ -17,7 +17,6 @@ import os
 import time
 import unittest
 
-
 import lt
 from fake_engine import FakeEngine
 

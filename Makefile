@@ -3,7 +3,8 @@
 #   make deps       install missing Debian packages (apt-get), then check them
 #   make run        demo pipeline: sma_cross_close on AAPL and MSFT
 #   make test       unit + integration tests, then again under ASan/UBSan
-#   make bench      benchmarks (print figures, never fail on time)
+#   make bench      benchmarks (print figures, never fail on time); make
+#                   test runs them briefly (make bench-brief)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -42,7 +43,7 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .SECONDARY:
-.PHONY: all deps run test unit integration test-san bench soak install clean lint web
+.PHONY: all deps run test unit integration test-san bench bench-brief soak install clean lint web
 all: $(PROGS) web
 
 Q := $(if $(V),,@)
@@ -133,7 +134,7 @@ run: deps
 # The whole suite: the normal build, then the same tests under ASan/UBSan.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit corpus integration
+	@$(MAKE) --no-print-directory unit corpus integration bench-brief
 	@$(MAKE) --no-print-directory SAN=1 all
 	@$(MAKE) --no-print-directory SAN=1 unit corpus integration
 
@@ -146,6 +147,12 @@ integration: $(PROGS)
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@LIVETRADE_BIN=$(abspath bin) sh tests/bench/run.sh $(BENCHES)
+
+# The benchmarks once each on small inputs (part of make test), so a
+# broken one cannot land; figures only, never a failure on time.
+bench-brief: all $(BENCHES)
+	@BENCH_BRIEF=1 LIVETRADE_BIN=$(abspath bin) \
+	    sh tests/bench/run.sh $(BENCHES)
 
 # The soak run: 1,000 symbols at full speed for SOAK_MINUTES (default 3);
 # checks the accounting and that memory per bar held stays level; the feed

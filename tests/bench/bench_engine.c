@@ -14,7 +14,9 @@
  * fails to load or errors, or no signal is made).
  *
  * Run from the repository root (tests/bench/run.sh does); strategies are
- * read from strategies/. A strategy using EMA is written to a temporary
+ * read from strategies/. With BENCH_BRIEF set (make test), one
+ * rep over a long history of BRIEF_HISTORY bars: the same figures, less
+ * steady. A strategy using EMA is written to a temporary
  * directory at run time. */
 #include <errno.h>
 #include <math.h>
@@ -30,8 +32,9 @@
 
 #define SHORT_HISTORY 1000
 #define LONG_HISTORY 1000000
+#define BRIEF_HISTORY 100000        /* the long history, brief runs */
 #define TIMED 100000
-#define REPS 3
+#define REPS 3                      /* 1 in brief runs */
 #define MANY_SYMBOLS 1000
 #define MANY_HISTORY 100            /* bars per symbol before timing */
 #define BLOCK 1000                  /* timed bars are also timed in blocks */
@@ -208,13 +211,16 @@ fail:
     return -1;
 }
 
-/* Best of REPS (the least disturbed by the rest of the machine). */
+static int s_reps = REPS;
+static int64_t s_long = LONG_HISTORY;
+
+/* Best of s_reps (the least disturbed by the rest of the machine). */
 static int s_best(const char *path, int64_t history, struct result *best)
 {
     double live[REPS], warm[REPS], med[REPS], max[REPS];
     struct result r;
 
-    for (int k = 0; k < REPS; k++) {
+    for (int k = 0; k < s_reps; k++) {
         if (s_measure(path, history, 42, &r))
             return -1;
         live[k] = r.live_ns;
@@ -223,10 +229,10 @@ static int s_best(const char *path, int64_t history, struct result *best)
         max[k] = r.max_block_ms;
         best->signals = r.signals;  /* same bars each time: same count */
     }
-    qsort(live, REPS, sizeof live[0], s_cmp_dbl);
-    qsort(warm, REPS, sizeof warm[0], s_cmp_dbl);
-    qsort(med, REPS, sizeof med[0], s_cmp_dbl);
-    qsort(max, REPS, sizeof max[0], s_cmp_dbl);
+    qsort(live, (size_t)s_reps, sizeof live[0], s_cmp_dbl);
+    qsort(warm, (size_t)s_reps, sizeof warm[0], s_cmp_dbl);
+    qsort(med, (size_t)s_reps, sizeof med[0], s_cmp_dbl);
+    qsort(max, (size_t)s_reps, sizeof max[0], s_cmp_dbl);
     best->live_ns = live[0];
     best->warm_ns = warm[0];
     best->median_ns = med[0];
@@ -240,7 +246,7 @@ static int s_strategy(const char *label, const char *path, double *one_ns)
     const char *note = "";
     double ratio;
 
-    if (s_best(path, SHORT_HISTORY, &s) || s_best(path, LONG_HISTORY, &l))
+    if (s_best(path, SHORT_HISTORY, &s) || s_best(path, s_long, &l))
         return -1;
     ratio = l.live_ns / s.live_ns;
     if (one_ns)
@@ -250,8 +256,8 @@ static int s_strategy(const char *label, const char *path, double *one_ns)
     else if (ratio > 1.5)
         note = "   (steady cost flat; the mean includes a stall)";
     printf("engine per-bar cost (%s):  history %d: %.0f ns/bar   "
-           "history %d: %.0f ns/bar   ratio %.2f%s\n", label, SHORT_HISTORY,
-           s.live_ns, LONG_HISTORY, l.live_ns, ratio, note);
+           "history %lld: %.0f ns/bar   ratio %.2f%s\n", label, SHORT_HISTORY,
+           s.live_ns, (long long)s_long, l.live_ns, ratio, note);
     printf("    median %d-bar block: %.0f / %.0f ns/bar (ratio %.2f); "
            "slowest block: %.2f / %.2f ms; signals: %llu / %llu; "
            "warm-up (signals off): %.0f ns/bar\n", BLOCK, s.median_ns,
@@ -354,6 +360,10 @@ int main(int argc, char **argv)
     int status = 0;
 
     (void)argc;
+    if (getenv("BENCH_BRIEF")) {
+        s_reps = 1;
+        s_long = BRIEF_HISTORY;
+    }
     s_strategy_dir(argv[0], dir, sizeof dir);
     snprintf(sma, sizeof sma, "%s/sma_cross.lua", dir);
     snprintf(rnd, sizeof rnd, "%s/random.lua", dir);

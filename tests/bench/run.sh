@@ -6,6 +6,10 @@
 # reported that nothing arrived).
 #
 #   LIVETRADE_BIN=$PWD/bin sh tests/bench/run.sh build/rel/bench/bench_*
+#
+# With BENCH_BRIEF=1 (make test) every benchmark runs once, on
+# smaller inputs: the figures are rougher, and a broken benchmark still
+# fails.
 
 root=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 cd "$root" || exit 1
@@ -50,7 +54,12 @@ done
 echo
 echo "== pipeline (feeder -> engine -> sink over ipc://)"
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null; then
-    limit 150 /usr/bin/python3 tests/bench/pipeline.py
+    if [ -n "$BENCH_BRIEF" ]; then
+        limit 150 /usr/bin/python3 tests/bench/pipeline.py --bars 20000 \
+            --symbols 100 --bars-per-symbol 50 --runs 2
+    else
+        limit 150 /usr/bin/python3 tests/bench/pipeline.py
+    fi
     rc=$?
     if [ $rc -ne 0 ]; then
         [ $rc -eq 124 ] && echo "pipeline: did not finish within 150 s"

@@ -37,7 +37,7 @@ class Run(unittest.TestCase):
 
     def test_sma_cross_json(self):
         p = livetrade("--symbols", "AAPL,MSFT", "--duration", "0.1",
-                      "--interval", "0.02", "--json")
+                      "--interval", "0.02", "--json", "--flat-closes")
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 0, err)
         import json

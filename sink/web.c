@@ -448,7 +448,7 @@ static struct web_msg *s_status_msg(struct web *w)
         json_array_append_new(comps, o);
     }
     sink = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,"
-                     "s:I,s:I,s:I}",
+                     "s:I,s:I,s:I,s:I}",
         "bars", (json_int_t)w->bars, "old_bars", (json_int_t)w->old_bars,
         "signals", (json_int_t)w->signals,
         "inds", (json_int_t)w->inds,
@@ -462,6 +462,7 @@ static struct web_msg *s_status_msg(struct web *w)
         "clients_resynced", (json_int_t)(hs ? hs->resyncs : 0),
         "ws_bad", (json_int_t)(hs ? hs->rx_bad : 0),
         "unauthorized", (json_int_t)(hs ? hs->unauthorized : 0),
+        "bad_host", (json_int_t)(hs ? hs->bad_host : 0),
         "requests", (json_int_t)(hs ? hs->requests : 0));
     if (!j || !comps || !sink) {
         json_decref(j);

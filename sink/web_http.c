@@ -2,6 +2,7 @@
  * 4.1 (see web_http.h). One context, one vhost, one protocol that takes
  * both the HTTP requests and the WebSocket connections. */
 #include <assert.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ struct web_http {
     struct web_http_stats st;
     int busy;                       /* something happened this round */
     int64_t last_check;             /* mono ms of the last stall check */
-    struct log_limit lim_rx, lim_auth, lim_resync;
+    struct log_limit lim_rx, lim_auth, lim_resync, lim_host;
 };
 
 struct web_msg *web_msg_new(const char *json, size_t len)
@@ -143,6 +144,43 @@ static int s_authorized(web_http_t *self, struct lws *wsi, int *from_query)
     return 0;
 }
 
+/* 1 if the request may go on as far as its Host header goes. With a
+ * token, any Host (the token is the guard). Without one, Host must be a
+ * loopback name (127.0.0.1, localhost or [::1]) with the listening port
+ * (no port: 80): a page of another site whose name resolves to 127.0.0.1
+ * (DNS rebinding) sends its own name and is refused. */
+static int s_host_ok(web_http_t *self, struct lws *wsi)
+{
+    static const char *names[] = { "127.0.0.1", "localhost", "[::1]" };
+    char host[HDR_MAX], *end;
+    const char *colon;
+    size_t len;
+    long port = 80;
+
+    if (self->cfg.token)
+        return 1;
+    s_header(wsi, WSI_TOKEN_HOST, host, sizeof host);
+    colon = strrchr(host, ':');
+    if (colon && strchr(colon, ']'))
+        colon = NULL;               /* "[::1]" without a port */
+    len = colon ? (size_t)(colon - host) : strlen(host);
+    if (colon) {
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || errno)
+            port = -1;
+    }
+    if (port == self->cfg.port)
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (strlen(names[i]) == len && !strncasecmp(host, names[i], len))
+                return 1;
+    self->st.bad_host++;
+    log_limited(&self->lim_host, LL_WARN, "web: a request for Host '%.64s' "
+                "was refused (403): without --token only 127.0.0.1, "
+                "localhost or [::1] on port %d", host, self->cfg.port);
+    return 0;
+}
+
 /* 1 if a WebSocket's Origin (when sent) names the host it connects to:
  * another site's page must not read the dashboard through a browser. */
 static int s_same_origin(struct lws *wsi)
@@ -202,6 +240,8 @@ static int s_http(web_http_t *self, struct lws *wsi, const char *uri)
     int from_query, n;
 
     self->st.requests++;
+    if (!s_host_ok(self, wsi))
+        return s_http_status(wsi, HTTP_STATUS_FORBIDDEN);
     if (!s_authorized(self, wsi, &from_query))
         return s_http_status(wsi, HTTP_STATUS_UNAUTHORIZED);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -447,6 +487,8 @@ static int s_callback(struct lws *wsi, enum lws_callback_reasons reason,
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         self->st.requests++;
+        if (!s_host_ok(self, wsi))
+            return s_refuse(wsi, "403 Forbidden");
         if (!s_authorized(self, wsi, &from_query))
             return s_refuse(wsi, "401 Unauthorized");
         if (!s_same_origin(wsi) || self->st.connected >= WEB_CLIENTS_MAX) {
@@ -515,7 +557,7 @@ web_http_t *web_http_new(const struct web_http_cfg *cfg, char *err)
         return NULL;
     }
     self->cfg = *cfg;
-    self->lim_rx = self->lim_auth = self->lim_resync =
+    self->lim_rx = self->lim_auth = self->lim_resync = self->lim_host =
         (struct log_limit)LOG_LIMIT_INIT;
     lws_set_log_level(LLL_ERR | LLL_WARN, s_lws_log);
     memset(&info, 0, sizeof info);

@@ -25,6 +25,9 @@
  * With a token, every request must carry it (?token=, the lt_token
  * cookie the page sets, or "Authorization: Bearer"): else 401. A
  * WebSocket whose Origin is another site than its Host is refused (403).
+ * Without a token, a request (HTTP or WebSocket) whose Host is not
+ * 127.0.0.1, localhost or [::1] on cfg.port is refused (403): DNS
+ * rebinding.
  * Messages from browsers: {"type":"ping"} is answered with a pong;
  * anything else is ignored and counted. */
 #ifndef LT_SINK_WEB_HTTP_H
@@ -55,6 +58,7 @@ void web_msg_unref(struct web_msg **m_p);
 struct web_http_stats {
     uint64_t requests;              /* HTTP requests answered */
     uint64_t unauthorized;          /* ... with 401 */
+    uint64_t bad_host;              /* ... with 403: Host not loopback */
     uint64_t clients;               /* WebSocket clients accepted */
     uint64_t dropped;               /* ... dropped as too slow */
     uint64_t resyncs;               /* ... sent a fresh snapshot */

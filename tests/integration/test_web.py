@@ -54,6 +54,30 @@ def free_port():
     return port
 
 
+def raw_request(port, path, host, origin=None, upgrade=False):
+    """The status line's code of one request to 127.0.0.1:port that says
+    Host: host (the name a browser puts there), as a WebSocket upgrade
+    when upgrade."""
+    lines = ["GET %s HTTP/1.1" % path, "Host: " + host]
+    if origin:
+        lines.append("Origin: " + origin)
+    if upgrade:
+        lines += ["Upgrade: websocket", "Connection: Upgrade",
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                  "Sec-WebSocket-Version: 13"]
+    else:
+        lines.append("Connection: close")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        got = b""
+        while b"\r\n" not in got:
+            more = s.recv(4096)
+            if not more:
+                break
+            got += more
+    return int(got.split(b" ", 2)[1])
+
+
 class Chromium:
     """Headless Chromium on a private profile, driven over CDP: one
     browser-level WebSocket, one flattened session per page."""
@@ -434,6 +458,42 @@ class Web(unittest.TestCase):
         self.assertGreater(len(png), 10000)
         self.assertEqual(web.stop(), 0)
 
+    def test_host_loopback_only(self):
+        # Without a token, only loopback names on the listening port: a
+        # site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
+        # own name in Host and Origin and must not read the dashboard.
+        port, other = free_port(), free_port()
+        web = self.web(port)
+        self.wait_http(port, web)
+        evil = "evil.example:%d" % port
+        self.assertEqual(raw_request(port, "/ws", evil, "http://" + evil,
+                                     upgrade=True), 403)
+        self.assertEqual(raw_request(port, "/", evil), 403)
+        self.assertEqual(raw_request(port, "/app.js", evil), 403)
+        self.assertEqual(raw_request(port, "/", "127.0.0.1:%d" % other), 403)
+        self.assertEqual(raw_request(port, "/", "127.0.0.1"), 403)
+        self.assertEqual(raw_request(port, "/", "127.0.0.2:%d" % port), 403)
+        self.assertEqual(raw_request(port, "/", "localhost.evil.example:%d"
+                                     % port), 403)
+        for name in ("127.0.0.1", "localhost", "LocalHost", "[::1]"):
+            host = "%s:%d" % (name, port)
+            self.assertEqual(raw_request(port, "/", host), 200, host)
+            self.assertEqual(raw_request(port, "/ws", host, "http://" + host,
+                                         upgrade=True), 101, host)
+        self.assertEqual(raw_request(port, "/ws", "[::1]:%d" % port,
+                                     upgrade=True), 101)
+
+        async def refusals():
+            url = "ws://127.0.0.1:%d/ws" % port
+            async with websockets.connect(url) as c:
+                m = json.loads(await asyncio.wait_for(c.recv(), 10))
+                self.assertEqual(m["type"], "status")
+                return m["sink"]["bad_host"]
+        self.assertEqual(asyncio.run(refusals()), 7)
+        self.assertIn("Host 'evil.example:%d' was refused" % port,
+                      web.stderr())
+        self.assertEqual(web.stop(), 0)
+
     def test_token_and_flags(self):
         port = free_port()
         # Not loopback without a token: one line, exit 2, nothing bound.
@@ -475,6 +535,9 @@ class Web(unittest.TestCase):
         req = urllib.request.Request(base + "/style.css", headers={
             "Authorization": "Bearer " + TOKEN})
         self.assertEqual(urllib.request.urlopen(req, timeout=5).status, 200)
+        # The token guards: any Host then (a name behind a proxy).
+        self.assertEqual(raw_request(port, "/?token=" + TOKEN,
+                                     "dash.example.com"), 200)
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + "/../../etc/passwd?token=" + TOKEN,
                                    timeout=5)

@@ -338,9 +338,8 @@ http_metrics_t *http_metrics_new(const char *addr, metrics_t *reg,
     log_msg(LL_INFO, "metrics on http://%s:%u/metrics", ip,
             (unsigned)ntohs(sa.sin_port));
     if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127)
-        log_msg(LL_WARN, "metrics: %s is not a loopback address; the "
-                "metrics can be read from other hosts, without "
-                "authentication", ip);
+        log_msg(LL_WARN, "metrics: %s is not a loopback address: other "
+                "hosts can read the page, without authentication", ip);
     return self;
 fail:
     if (self->ctx)

@@ -14,7 +14,12 @@
  * connection wakes it at once) and a loop timer services libwebsockets
  * without blocking, every HTTP_METRICS_BUSY_MS while connections are
  * open and once a second otherwise. At most HTTP_METRICS_CONN_MAX
- * connections at once; more are closed at once. */
+ * connections at once; more are closed at once.
+ *
+ * The page has no authentication, and so must hold nothing secret: only
+ * metric names, fixed help texts, symbols, the sink's output name and
+ * numbers (no key, token, URL or address; nothing from the request).
+ * Label values are the programs' symbols and output names only. */
 #ifndef LT_HTTP_METRICS_H
 #define LT_HTTP_METRICS_H
 

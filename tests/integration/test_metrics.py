@@ -412,6 +412,89 @@ class Metrics(unittest.TestCase):
                               "http://")
         self.assertEqual(rc, 2)
 
+    def test_page_holds_no_secrets(self):
+        # Every program's page, bound to every interface as docker-compose
+        # does, while the bus runs CURVE and the sinks hold a dashboard
+        # token and webhook URLs: only metric names, symbols, the sink's
+        # output name and numbers; no key, token or URL.
+        ws = self.ws
+        keys = ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", keys)[0], 0)
+        secrets = ["s3cret-dashboard-token", "SECRETHOOKPATH",
+                   "SECRETSLACKPATH", "123456:SECRETBOT"]
+        for f in os.listdir(keys):
+            if not f.endswith(".key"):
+                continue
+            with open(os.path.join(keys, f)) as fh:
+                secrets += re.findall(r'secret-key = "([^"]+)"', fh.read())
+        self.assertGreaterEqual(len(secrets), 6)
+        port = {k: free_port() for k in ("feeder", "engine", "alert",
+                                         "web", "dash", "sig", "rep",
+                                         "bars", "hist")}
+        tcp = {k: "tcp://127.0.0.1:%d" % v for k, v in port.items()}
+        dead = "http://127.0.0.1:%d" % port["dash"]     # nothing there
+
+        def metrics(name):
+            return ["--metrics", "0.0.0.0:%d" % port[name], "--curve", keys]
+        procs = [
+            ws.start("alert", "livetrade-sink", "alert", "--sub", tcp["sig"],
+                     "--replay", tcp["rep"], "--state", "",
+                     "--spool", ws.path("spool.jsonl"),
+                     "--dead-letter", ws.path("dead.jsonl"),
+                     "--webhook", dead + "/SECRETHOOKPATH",
+                     "--slack", dead + "/SECRETSLACKPATH",
+                     "--telegram", "123456:SECRETBOT:-100",
+                     "--telegram-api", dead, "--retries", "0",
+                     *metrics("alert")),
+            ws.start("web", "livetrade-sink", "web", "--listen",
+                     "127.0.0.1:%d" % port["dash"], "--token",
+                     "s3cret-dashboard-token", "--sub", tcp["sig"],
+                     "--bars", tcp["bars"], "--history", tcp["hist"],
+                     "--status", tcp["rep"], "--replay", tcp["rep"],
+                     "--state", "", *metrics("web")),
+            ws.start("engine", "livetrade-engine", "--strategy",
+                     "strategies/sma_cross.lua", "--symbols",
+                     ",".join(SYMS), "--sub", tcp["bars"], "--history",
+                     tcp["hist"], "--pub", tcp["sig"], "--rep", tcp["rep"],
+                     "--wait-subscribers", "2", *metrics("engine")),
+            ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                     "--symbols", ",".join(SYMS), "--seed", "7", "--start",
+                     str(START), "--history", "300", "--count", "100",
+                     "--interval", "0.005", "--pub", tcp["bars"], "--rep",
+                     tcp["hist"], *metrics("feeder"))]
+
+        def signalled():
+            for p in procs:
+                self.assertTrue(p.alive(), p.stderr()[-2000:])
+            try:
+                code, _, text = scrape(port["alert"])
+            except OSError:
+                return False
+            return code == 200 and value(parse(text),
+                                         "livetrade_sink_signals_total") > 0
+        lt.wait_until(signalled, 60, "a signal through the CURVE bus")
+        for name in ("feeder", "engine", "alert", "web"):
+            code, _, text = scrape(port[name])
+            self.assertEqual(code, 200, name)
+            for secret in secrets:
+                self.assertNotIn(secret, text, name)
+            self.assertNotIn("127.0.0.1", text, name)
+            for fam in parse(text).values():
+                for key in fam["samples"]:
+                    for label, val in key[1:]:
+                        self.assertIn(label, ("symbol", "output", "le"),
+                                      (name, key))
+                        if label == "symbol":
+                            self.assertIn(val, SYMS, (name, key))
+                        if label == "output":
+                            self.assertEqual(val, name, (name, key))
+            # Nothing else is served, and the request is not echoed.
+            code, _, text = scrape(port[name], "/metrics/../SECRETHOOKPATH")
+            self.assertEqual(code, 404, name)
+            self.assertNotIn("SECRETHOOKPATH", text, name)
+        for p in procs:
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
     def test_port_in_use_and_public_address(self):
         ws = self.ws
         busy = socket.socket()

@@ -19,12 +19,26 @@
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define AUTHORIZED_MAX 4096
+#define NAME_MAX_LEN 64
+
+/* An authorised client key. */
+struct client_key {
+    uint8_t key[32];                /* binary */
+    char name[NAME_MAX_LEN];        /* its file's name less .pub */
+    unsigned allow;                 /* CURVE_EP_* bits; 0: every one */
+};
+
+static const char *s_ep_names[] = { "feeder-pub", "feeder-rep",
+                                    "engine-pub", "engine-rep" };
+#define EP_COUNT (sizeof s_ep_names / sizeof *s_ep_names)
 
 static struct {
     int on;
+    int has_server_sec;             /* server.key present (else .pub) */
+    char role[16];                  /* "feeder", "engine": what binds */
     char server_pub[CURVE_KEY_LEN + 1], server_sec[CURVE_KEY_LEN + 1];
     char client_pub[CURVE_KEY_LEN + 1], client_sec[CURVE_KEY_LEN + 1];
-    uint8_t (*keys)[32];            /* authorised client keys, binary */
+    struct client_key *keys;
     size_t nkeys;
     void *zap;                      /* REP, the handler thread's */
     pthread_t thread;
@@ -104,6 +118,61 @@ int curve_write_pair(const char *key_path, const char *pub_path, char *err)
     return 0;
 }
 
+int curve_allow_parse(const char *list, unsigned *bits, char *err)
+{
+    const char *p = list;
+
+    *bits = 0;
+    while (*p) {
+        size_t len = strcspn(p, ", ");
+        size_t i;
+        for (i = 0; i < EP_COUNT; i++)
+            if (strlen(s_ep_names[i]) == len &&
+                strncmp(p, s_ep_names[i], len) == 0)
+                break;
+        if (len && i == EP_COUNT) {
+            snprintf(err, ERR_LEN, "'%.*s' is not an endpoint name (one of "
+                     "feeder-pub, feeder-rep, engine-pub, engine-rep)",
+                     (int)(len > 40 ? 40 : len), p);
+            return ERR_PARSE;
+        }
+        if (len)
+            *bits |= 1u << i;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    if (!*bits) {
+        snprintf(err, ERR_LEN, "an empty endpoint list (give one or more "
+                 "of feeder-pub, feeder-rep, engine-pub, engine-rep)");
+        return ERR_PARSE;
+    }
+    return 0;
+}
+
+/* The allow line of an authorised key's file into k->allow (0 without
+ * one). 0, or ERR_PARSE naming the file. */
+static int s_read_allow(const char *path, struct client_key *k, char *err)
+{
+    char line[512], list[400], why[ERR_LEN];
+    FILE *f = fopen(path, "r");
+    int rc = 0;
+
+    k->allow = 0;
+    if (!f)
+        return 0;                   /* curve_read said it all */
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        if (sscanf(line, " allow = \"%399[^\"]\"", list) != 1)
+            continue;
+        if (curve_allow_parse(list, &k->allow, why)) {
+            snprintf(err, ERR_LEN, "CURVE key %.100s: allow: %.120s",
+                     path, why);
+            rc = ERR_PARSE;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 /* Reads DIR/authorized/ *.pub into C.keys. */
 static int s_load_authorized(const char *dir, char *err)
 {
@@ -130,11 +199,15 @@ static int s_load_authorized(const char *dir, char *err)
             continue;
         snprintf(path, sizeof path, "%s/authorized/%s", dir, de->d_name);
         rc = curve_read(path, key, NULL, err);
+        if (!rc)
+            rc = s_read_allow(path, &C.keys[C.nkeys], err);
         if (rc) {
             closedir(d);
             return rc;
         }
-        if (!zmq_z85_decode(C.keys[C.nkeys], key)) {
+        snprintf(C.keys[C.nkeys].name, NAME_MAX_LEN, "%.*s",
+                 (int)(len - 4), de->d_name);
+        if (!zmq_z85_decode(C.keys[C.nkeys].key, key)) {
             closedir(d);
             snprintf(err, ERR_LEN, "CURVE key %.200s: not Z85", path);
             return ERR_PARSE;
@@ -145,12 +218,36 @@ static int s_load_authorized(const char *dir, char *err)
     return 0;
 }
 
-static int s_known(const uint8_t *key)
+static const struct client_key *s_known(const uint8_t *key)
 {
     for (size_t i = 0; i < C.nkeys; i++)
-        if (memcmp(C.keys[i], key, 32) == 0)
-            return 1;
+        if (memcmp(C.keys[i].key, key, 32) == 0)
+            return &C.keys[i];
+    return NULL;
+}
+
+/* The CURVE_EP_* bit of a ZAP domain (a bound socket's endpoint name),
+ * 0 if it is none of them. */
+static unsigned s_ep_bit(const void *domain, size_t len)
+{
+    for (size_t i = 0; i < EP_COUNT; i++)
+        if (strlen(s_ep_names[i]) == len &&
+            memcmp(domain, s_ep_names[i], len) == 0)
+            return 1u << i;
     return 0;
+}
+
+/* The endpoint names of `bits`, comma separated, in buf[n]. */
+static const char *s_ep_list(unsigned bits, char *buf, size_t n)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < EP_COUNT && off < n; i++)
+        if (bits & (1u << i))
+            off += (size_t)snprintf(buf + off, n - off, "%s%s",
+                                    off ? "," : "", s_ep_names[i]);
+    return buf;
 }
 
 /* ZAP (RFC 27): version, request id, domain, address, identity,
@@ -162,6 +259,8 @@ static void *s_zap(void *arg)
 
     for (;;) {
         zmq_msg_t part[8];
+        const struct client_key *k = NULL;
+        unsigned ep = 0;
         int n = 0, more = 1, ok;
         while (more && n < 8) {
             zmq_msg_init(&part[n]);
@@ -177,24 +276,36 @@ static void *s_zap(void *arg)
             more = zmq_msg_more(&part[n]);
             n++;
         }
-        ok = n >= 7 && zmq_msg_size(&part[5]) == 5 &&
-             memcmp(zmq_msg_data(&part[5]), "CURVE", 5) == 0 &&
-             zmq_msg_size(&part[6]) == 32 && s_known(zmq_msg_data(&part[6]));
+        if (n >= 7 && zmq_msg_size(&part[5]) == 5 &&
+            memcmp(zmq_msg_data(&part[5]), "CURVE", 5) == 0 &&
+            zmq_msg_size(&part[6]) == 32)
+            k = s_known(zmq_msg_data(&part[6]));
+        if (k)
+            ep = s_ep_bit(zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
+        ok = k && (!k->allow || (k->allow & ep));
         if (!ok) {
-            char addr[64] = "?";
+            char addr[64] = "?", list[80];
             if (n >= 4)
                 snprintf(addr, sizeof addr, "%.*s",
                          (int)zmq_msg_size(&part[3]),
                          (const char *)zmq_msg_data(&part[3]));
-            log_limited(&lim, LL_WARN, "CURVE: refused a client from %s: "
-                        "its key is not in authorized/", addr);
+            if (!k)
+                log_limited(&lim, LL_WARN, "CURVE: refused a client from "
+                            "%s: its key is not in authorized/", addr);
+            else
+                log_limited(&lim, LL_WARN, "CURVE: refused a client (%s) "
+                            "from %s on %.*s: authorized/%s.pub allows it "
+                            "only %s", k->name, addr,
+                            (int)zmq_msg_size(&part[2]),
+                            (const char *)zmq_msg_data(&part[2]), k->name,
+                            s_ep_list(k->allow, list, sizeof list));
         }
         zmq_send(C.zap, "1.0", 3, ZMQ_SNDMORE);
         zmq_send(C.zap, n >= 2 ? zmq_msg_data(&part[1]) : "",
                  n >= 2 ? zmq_msg_size(&part[1]) : 0, ZMQ_SNDMORE);
         zmq_send(C.zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
-        zmq_send(C.zap, ok ? "OK" : "key not authorised", ok ? 2 : 18,
-                 ZMQ_SNDMORE);
+        zmq_send(C.zap, ok ? "OK" : k ? "endpoint not allowed" :
+                 "key not authorised", ok ? 2 : k ? 20 : 18, ZMQ_SNDMORE);
         zmq_send(C.zap, "", 0, ZMQ_SNDMORE);
         zmq_send(C.zap, "", 0, 0);
         for (int i = 0; i < n; i++)
@@ -214,12 +325,24 @@ int curve_enable(const char *dir, char *err)
         return ERR_IO;
     }
     snprintf(path, sizeof path, "%s/server.key", dir);
-    rc = curve_read(path, C.server_pub, C.server_sec, err);
+    C.has_server_sec = access(path, F_OK) == 0;
+    if (!C.has_server_sec)
+        snprintf(path, sizeof path, "%s/server.pub", dir);
+    rc = curve_read(path, C.server_pub, C.has_server_sec ? C.server_sec :
+                    NULL, err);
+    if (rc == ERR_IO && !C.has_server_sec)
+        snprintf(err, ERR_LEN, "CURVE: %.80s has neither server.key nor "
+                 "server.pub (livetrade keygen writes them)", dir);
+    if (!rc && C.role[0] && !C.has_server_sec)
+        snprintf(err, ERR_LEN, "CURVE: %.60s has no server.key, only "
+                 "server.pub: it can only connect (a sink's), not bind a "
+                 "%s's endpoints; give the %s a key directory with "
+                 "server.key", dir, C.role, C.role), rc = ERR_IO;
     if (!rc) {
         snprintf(path, sizeof path, "%s/client.key", dir);
         rc = curve_read(path, C.client_pub, C.client_sec, err);
     }
-    if (!rc)
+    if (!rc && C.has_server_sec)    /* else it binds nothing */
         rc = s_load_authorized(dir, err);
     if (rc)
         return rc;
@@ -239,8 +362,9 @@ int curve_enable(const char *dir, char *err)
         return ERR_IO;
     }
     C.on = 1;
-    log_msg(LL_INFO, "CURVE on: keys from %s, %zu authorised client key(s)",
-            dir, C.nkeys);
+    log_msg(LL_INFO, "CURVE on: keys from %s, %zu authorised client key(s)%s",
+            dir, C.nkeys, C.has_server_sec ? "" : " (server.pub only: "
+            "connects, binds nothing)");
     return 0;
 }
 
@@ -250,6 +374,11 @@ int curve_flag(const char *prog, const char *dir)
 
     if (!dir || !*dir)
         return 0;
+    /* The programs that bind bus endpoints, and the names of those. */
+    if (strstr(prog, "feeder"))
+        snprintf(C.role, sizeof C.role, "feeder");
+    else if (strstr(prog, "engine"))
+        snprintf(C.role, sizeof C.role, "engine");
     if (curve_enable(dir, err) == 0)
         return 0;
     fprintf(stderr, "%s: --curve: %s\n", prog, err);
@@ -263,15 +392,28 @@ int curve_on(void)
 
 int curve_apply(void *sock, int server)
 {
-    int one = 1;
+    char domain[32];
+    int one = 1, type = 0;
+    size_t tlen = sizeof type;
 
     if (!C.on)
         return 0;
-    if (server)
+    if (server && !C.has_server_sec) {
+        errno = EACCES;             /* no secret: cannot act as a server */
+        return -1;
+    }
+    if (server) {
+        /* The ZAP domain names the endpoint, for the allow lists. */
+        zmq_getsockopt(sock, ZMQ_TYPE, &type, &tlen);
+        snprintf(domain, sizeof domain, "%s-%s", C.role[0] ? C.role :
+                 "livetrade", type == ZMQ_XPUB || type == ZMQ_PUB ? "pub" :
+                 "rep");
         return zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
                zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, C.server_sec,
                               CURVE_KEY_LEN) ||
-               zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "livetrade", 9) ? -1 : 0;
+               zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain,
+                              strlen(domain)) ? -1 : 0;
+    }
     return zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, C.server_pub,
                           CURVE_KEY_LEN) ||
            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, C.client_pub,
@@ -286,6 +428,8 @@ void curve_stop(void)
         pthread_join(C.thread, NULL);
     C.started = 0;
     C.on = 0;
+    C.has_server_sec = 0;
+    C.role[0] = '\0';
     free(C.keys);
     C.keys = NULL;
     C.nkeys = 0;

@@ -7,17 +7,30 @@
  *
  * A key directory (`livetrade keygen DIR` writes one) holds:
  *   server.key        the bus's server key pair: every bound socket of the
- *                     deployment uses it (keep it secret)
+ *                     deployment uses it (keep it secret; only on the
+ *                     hosts that run a feeder or an engine)
  *   server.pub        its public key: connecting sockets check the server
+ *                     (enough without server.key for a program that only
+ *                     connects: a sink, livetrade status)
  *   client.key        this program's own key pair, used to connect
- *   authorized/NAME.pub  the client keys that bound sockets accept
+ *   authorized/NAME.pub  the client keys that bound sockets accept; an
+ *                     optional line `allow = "engine-pub,engine-rep"`
+ *                     limits NAME to those endpoints
+ * A feeder or an engine whose directory has no server.key is refused at
+ * start (curve_flag); any other program then binds nothing with CURVE.
+ *
+ * Endpoint names (the ZAP domain of each bound socket): feeder-pub (the
+ * feeder's --pub, bars), feeder-rep (its --rep: history, status),
+ * engine-pub (the engine's --pub: signals, indicator values), engine-rep
+ * (its --rep: replay, status, indicators).
  * Key files are text: `public-key = "<40 Z85 characters>"` and, in .key
  * files, `secret-key = "<40 Z85 characters>"` (the lines CZMQ's
  * certificates use).
  *
  * Bound sockets act as CURVE servers and ask a ZAP handler (a thread of
  * this process, on inproc://zeromq.zap.01) about each client's key: one
- * not in authorized/ is refused, and logged (rate-limited). Connecting
+ * not in authorized/, or whose allow line leaves out the endpoint, is
+ * refused, and logged (rate-limited) with the key's name. Connecting
  * sockets act as CURVE clients with client.key and server.pub; a server
  * that cannot prove it holds server.key gets no handshake, so it can
  * neither read nor inject anything. */
@@ -37,6 +50,11 @@ int curve_enable(const char *dir, char *err);
 int curve_flag(const char *prog, const char *dir);
 #define CURVE_OPT_HELP "CURVE key directory (livetrade keygen): encrypt " \
     "and authenticate every bus socket"
+
+/* Parses an allow list ("engine-pub,engine-rep": endpoint names among
+ * feeder-pub, feeder-rep, engine-pub, engine-rep) into bits. 0, or
+ * ERR_PARSE with a reason in err[ERR_LEN]. */
+int curve_allow_parse(const char *list, unsigned *bits, char *err);
 
 /* 1 once curve_enable succeeded. */
 int curve_on(void);

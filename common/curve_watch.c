@@ -129,8 +129,8 @@ static const char *s_reason(const struct curve_watch *w, int server,
                       : "the keys do not match";
     if (w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         snprintf(buf, n, "the server refused this program's client key "
-                 "(ZAP status %u): add its .pub to the server's "
-                 "authorized/", (unsigned)w->value);
+                 "(ZAP status %u): not in its authorized/, or its allow "
+                 "line leaves out this endpoint", (unsigned)w->value);
         return buf;
     }
     if (w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {

@@ -9,7 +9,14 @@
  *
  * With --name NAME the client pair is DIR/NAME.key and the public key
  * goes to DIR/authorized/NAME.pub: copy DIR to another host, rename that
- * host's NAME.key to client.key there, and it may connect. */
+ * host's NAME.key to client.key there, and it may connect.
+ *
+ * --allow LIST (endpoint names: feeder-pub, feeder-rep, engine-pub,
+ * engine-rep) writes `allow = "LIST"` into authorized/NAME.pub: the key
+ * may then use only those endpoints (a sink: engine-pub,engine-rep).
+ * A host that only connects (a sink) needs server.pub, its client.key
+ * and no server.key: without it no program there can bind as a feeder or
+ * an engine. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,20 +34,25 @@
 
 int cmd_keygen(int argc, char **argv)
 {
-    const char *name = "client";
+    const char *name = "client", *allow = NULL;
     char err[ERR_LEN], path[1200], pub[1200], dirbuf[1100];
     const char *dir;
     const struct opt opts[] = {
         { "name", OPT_STR, &name, NULL, "NAME",
           "the client key's name (default client)" },
+        { "allow", OPT_STR, &allow, NULL, "LIST",
+          "endpoints the key may use: feeder-pub, feeder-rep, engine-pub, "
+          "engine-rep (default: all)" },
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     const char *pos[2];
+    unsigned bits;
     int npos = 0, rc;
+    FILE *f;
 
     rc = config_parse(opts, argc, argv, 1, pos, 2, &npos, err);
     if (rc == 1) {
-        config_usage(PROG " DIR [--name NAME]", opts);
+        config_usage(PROG " DIR [--name NAME] [--allow LIST]", opts);
         return 0;
     }
     if (rc)
@@ -51,6 +63,11 @@ int cmd_keygen(int argc, char **argv)
     if (!*name || strchr(name, '/') || strcmp(name, "server") == 0)
         return proc_usage_error(PROG, "--name must be a plain file name "
                                 "other than server");
+    if (allow && curve_allow_parse(allow, &bits, err)) {
+        char line[ERR_LEN + 16];
+        snprintf(line, sizeof line, "--allow: %s", err);
+        return proc_usage_error(PROG, line);
+    }
     dir = pos[0];
     if (strfmt(dirbuf, sizeof dirbuf, "%s/authorized", dir) < 0)
         return proc_usage_error(PROG, "directory name too long");
@@ -77,6 +94,15 @@ int cmd_keygen(int argc, char **argv)
                 " (remove it first to make a new one)" : "");
         return 1;
     }
-    printf("client key pair: %s (secret), authorised as %s\n", path, pub);
+    if (allow) {
+        f = fopen(pub, "a");
+        if (!f || fprintf(f, "    allow = \"%s\"\n", allow) < 0 ||
+            fclose(f) != 0) {
+            fprintf(stderr, PROG ": %s: %s\n", pub, strerror(errno));
+            return 1;
+        }
+    }
+    printf("client key pair: %s (secret), authorised as %s%s%s\n", path,
+           pub, allow ? " for " : "", allow ? allow : "");
     return 0;
 }

@@ -280,5 +280,134 @@ class Mismatch(unittest.TestCase):
         self.assertEqual(f.stop(), 0, f.stderr())
 
 
+def sink_dir(keys, name, dest):
+    """A key directory for a host that only connects: server.pub and
+    NAME.key from `keys` as client.key; no server.key, no authorized/."""
+    os.mkdir(dest, 0o700)
+    for src, dst in (("server.pub", "server.pub"),
+                     (name + ".key", "client.key")):
+        with open(os.path.join(keys, src)) as f, \
+                open(os.path.join(dest, dst), "w") as g:
+            g.write(f.read())
+    return dest
+
+
+class Roles(unittest.TestCase):
+    """A host that only connects holds no server.key, so nothing there
+    can bind as a feeder or an engine; an authorised key with an allow
+    line may use only the endpoints it names, and a refusal names the
+    key, the endpoint and the reason on both sides."""
+
+    def setUp(self):
+        self.ws = lt.Workspace()
+        self.keys = self.ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
+
+    def tearDown(self):
+        self.ws.close()
+
+    def test_sink_only_dir_cannot_bind(self):
+        ws = self.ws
+        code, _, err = lt.run("livetrade", "keygen", self.keys, "--name",
+                              "reader")
+        self.assertEqual(code, 0, err)
+        only = sink_dir(self.keys, "reader", ws.path("reader"))
+        for prog, args in (
+                ("livetrade-feeder", ["--source", "demo", "--symbols",
+                                      "AAPL", "--pub", ws.ep("b"),
+                                      "--rep", ws.ep("h")]),
+                ("livetrade-engine", ["--strategy",
+                                      "strategies/sma_cross.lua",
+                                      "--symbols", "AAPL", "--pub",
+                                      ws.ep("s"), "--rep", ws.ep("r")])):
+            code, _, err = lt.run(prog, *args, "--curve", only, timeout=30)
+            self.assertEqual(code, 2, (prog, err))
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertIn("has no server.key, only server.pub: it can only "
+                          "connect", err)
+        # Neither key file at all: one line saying what is missing.
+        os.remove(os.path.join(only, "server.pub"))
+        code, _, err = lt.run("livetrade-sink", "console", "--curve", only)
+        self.assertEqual(code, 2, err)
+        self.assertIn("has neither server.key nor server.pub", err)
+        # Bad allow lists: refused by keygen, and in a key file.
+        code, _, err = lt.run("livetrade", "keygen", self.keys, "--name",
+                              "x", "--allow", "engine-pub,bars")
+        self.assertEqual(code, 2, err)
+        self.assertIn("'bars' is not an endpoint name", err)
+        self.assertFalse(os.path.exists(os.path.join(self.keys, "x.key")))
+        with open(os.path.join(self.keys, "authorized", "reader.pub"),
+                  "a") as f:
+            f.write('    allow = "engine-sub"\n')
+        code, _, err = lt.run("livetrade-engine", "--strategy",
+                              "strategies/sma_cross.lua", "--curve",
+                              self.keys)
+        self.assertEqual(code, 2, err)
+        self.assertIn("reader.pub: allow: 'engine-sub' is not an endpoint",
+                      err)
+
+    def test_allow_list(self):
+        ws = self.ws
+        code, _, err = lt.run("livetrade", "keygen", self.keys, "--name",
+                              "reader", "--allow", "engine-pub")
+        self.assertEqual(code, 0, err)
+        reader = sink_dir(self.keys, "reader", ws.path("reader"))
+        p_bars, p_hist, p_sig, p_rep = free_ports(4)
+        tcp = "tcp://127.0.0.1:%d"
+        eng = ws.start("engine", "livetrade-engine", "--strategy",
+                       "strategies/sma_cross.lua", "--symbols", "AAPL",
+                       "--sub", tcp % p_bars, "--history", tcp % p_hist,
+                       "--pub", tcp % p_sig, "--rep", tcp % p_rep,
+                       "--wait-subscribers", "1", "--curve", self.keys)
+        feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL", "--seed", "9", "--start",
+                          str(START), "--history", "300", "--count", "400",
+                          "--interval", "0.01", "--pub", tcp % p_bars,
+                          "--rep", tcp % p_hist, "--curve", self.keys)
+        # The sink host's key, allowed engine-pub: signals flow to it.
+        sink = ws.start("sink", "livetrade-sink", "file", "--path",
+                        ws.path("out.jsonl"), "--sub", tcp % p_sig,
+                        "--replay", "", "--state", "", "--curve", reader)
+        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl"))) >= 3,
+                      60, "signals to the reader's sink")
+        # Its key on the engine's request endpoint: refused, named by the
+        # client and by the engine.
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                tcp % p_rep, "--timeout", "3000",
+                                "--curve", reader)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("DOWN  CURVE mismatch likely on %s: the server "
+                      "refused this program's client key (ZAP status 400): "
+                      "not in its authorized/, or its allow line leaves "
+                      "out this endpoint" % (tcp % p_rep), out)
+        lt.wait_until(lambda: "CURVE: refused a client (reader) from "
+                      "127.0.0.1 on engine-rep: authorized/reader.pub "
+                      "allows it only engine-pub" in eng.stderr(), 30,
+                      "the engine to name the refusal")
+        # And on the feeder's: its name there is feeder-pub.
+        s = lt.CTX.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.curve_publickey = key(os.path.join(reader, "client.key"),
+                                "public-key")
+        s.curve_secretkey = key(os.path.join(reader, "client.key"),
+                                "secret-key")
+        s.curve_serverkey = key(os.path.join(reader, "server.pub"),
+                                "public-key")
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(tcp % p_bars)
+        lt.wait_until(lambda: "refused a client (reader) from 127.0.0.1 on "
+                      "feeder-pub" in feeder.stderr(), 30,
+                      "the feeder to name the refusal")
+        self.assertFalse(s.poll(200), "no bar for a refused key")
+        s.close()
+        # The deployment's own client key may use every endpoint.
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                "%s,%s" % (tcp % p_rep, tcp % p_hist),
+                                "--timeout", "3000", "--curve", self.keys)
+        self.assertEqual(code, 0, out + err)
+        for p in (sink, feeder, eng):
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -453,11 +453,14 @@ class TwoHosts(unittest.TestCase):
         keys_a = os.path.join(self.top, "a-keys")
         keys_b = os.path.join(self.top, "b-keys")
         keygen(keys_a)
-        keygen(keys_a, "--name", "hostb")
-        shutil.copytree(keys_a, keys_b)
-        os.replace(os.path.join(keys_b, "hostb.key"),
+        # B connects only: its key may read signals, replay and status,
+        # and B holds no server.key (it cannot stand in for A).
+        keygen(keys_a, "--name", "hostb", "--allow",
+               "feeder-rep,engine-pub,engine-rep")
+        os.mkdir(keys_b, 0o700)
+        shutil.copy(os.path.join(keys_a, "server.pub"), keys_b)
+        os.replace(os.path.join(keys_a, "hostb.key"),
                    os.path.join(keys_b, "client.key"))
-        os.remove(os.path.join(keys_a, "hostb.key"))
         ports, metrics = deployment_ports()
         common = {
             "LIVETRADE_FEEDER_ARGS": "--seed 3 --start %d --history 100 "
@@ -504,6 +507,12 @@ class TwoHosts(unittest.TestCase):
         self.assertIn("5 of 5 component(s) up", out)
         self.assertIsNone(lt.request(a.ep["feeder-rep"],
                                      {"ver": 1, "type": "status"}, 300))
+        # B's key directory cannot bind a feeder.
+        rc, _, err = lt.run("livetrade-feeder", "--source", "demo",
+                            "--pub", "tcp://127.0.0.1:%d" % free_ports(1)[0],
+                            "--curve", keys_b)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("no server.key", err)
         for h in self.hosts:
             with open(os.path.join(h.logs, "supervisord.log")) as f:
                 self.assertNotIn("FATAL", f.read())

@@ -324,6 +324,11 @@ int curve_enable(const char *dir, char *err)
         snprintf(err, ERR_LEN, "--curve: this libzmq has no CURVE support");
         return ERR_IO;
     }
+    if (access(dir, X_OK) != 0) {
+        snprintf(err, ERR_LEN, "CURVE key directory %.200s: %s", dir,
+                 strerror(errno));
+        return ERR_IO;
+    }
     snprintf(path, sizeof path, "%s/server.key", dir);
     C.has_server_sec = access(path, F_OK) == 0;
     if (!C.has_server_sec)

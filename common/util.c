@@ -216,3 +216,29 @@ int symbol_shard(const char *sym, int n)
     return n > 0 ? (int)(hash64(HASH_INIT, sym, strlen(sym)) %
                          (uint64_t)n) : 0;
 }
+
+int open_private(const char *path, int flags)
+{
+    return open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+FILE *tmp_private(const char *path, char *tmp, size_t n)
+{
+    FILE *f;
+    int fd, e;
+
+    if (strfmt(tmp, n, "%s.XXXXXX", path) < 0) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0)
+        return NULL;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && (f = fdopen(fd, "w")))
+        return f;
+    e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = e;
+    return NULL;
+}

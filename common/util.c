@@ -211,6 +211,21 @@ uint32_t crc32_ieee(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 
+int eng_id_valid(const char *s)
+{
+    size_t n = 0;
+    if (!s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok || n + 1 >= ENG_ID_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
 int symbol_shard(const char *sym, int n)
 {
     return n > 0 ? (int)(hash64(HASH_INIT, sym, strlen(sym)) %

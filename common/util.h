@@ -33,6 +33,12 @@ int parse_int64(const char *s, int64_t *out);
 /* 1 if `s` is a valid symbol: 1..SYM_MAX-1 chars of [A-Za-z0-9.:/_-]. */
 int symbol_valid(const char *s);
 
+/* 1 if `s` is a valid engine id: 1..ENG_ID_MAX-1 chars of
+ * [A-Za-z0-9._-], and not "." or "..". An id names a directory (the
+ * journal's), so it can never reach outside its parent. */
+#define ENG_ID_MAX 64
+int eng_id_valid(const char *s);
+
 /* The shard of symbol `sym` among n: FNV-1a 64 of its bytes (no NUL),
  * modulo n. Stable across hosts and versions (engines' --shard). */
 int symbol_shard(const char *sym, int n);

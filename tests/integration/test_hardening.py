@@ -116,5 +116,29 @@ class PrivateFiles(unittest.TestCase):
                                 if ".tmp" not in n and "XXXX" not in n))
 
 
+class EnvFile(unittest.TestCase):
+    def test_overlong_line_is_an_error_naming_it(self):
+        ws = lt.Workspace()
+        try:
+            env = ws.path("long.env")
+            with open(env, "w") as f:
+                f.write("# settings\nLIVETRADE_LOG_LEVEL=info\n"
+                        "LIVETRADE_LOG_LEVEL=" + "x" * 1100 + "\n")
+            os.environ["LIVETRADE_ENV_FILE"] = env
+            try:
+                rc, _, err = lt.run("livetrade-sink", "file", "--path",
+                                    ws.path("sig.jsonl"), "--sub",
+                                    ws.ep("sig"),
+                                    timeout=20)
+            finally:
+                del os.environ["LIVETRADE_ENV_FILE"]
+            lines = [l for l in err.splitlines() if l.strip()]
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(len(lines), 1, err)
+            self.assertIn("long.env:3: line longer than", lines[0])
+        finally:
+            ws.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -378,9 +378,15 @@ static int s_spool_rewrite(struct alert_files *self, struct s_spool *sp)
         if (s_dest_index(self, sp->keys[k]) < 0 || !sp->done[k])
             continue;
         start = sp->ndone[k] < ALERT_DONE_KEEP ? 0 : sp->done_pos[k];
-        for (size_t i = 0; i < sp->ndone[k]; i++)
-            fprintf(f, "{\"done\":\"%s\",\"to\":\"%s\"}\n",
-                    sp->done[k][(start + i) % ALERT_DONE_KEEP], sp->keys[k]);
+        for (size_t i = 0; i < sp->ndone[k]; i++) {
+            json_t *j = json_pack("{s:s,s:s}", "done",
+                                  sp->done[k][(start + i) % ALERT_DONE_KEEP],
+                                  "to", sp->keys[k]);
+            if (!j || json_dumpf(j, f, JSON_COMPACT) != 0)
+                fputs("{}", f);     /* a damaged line, skipped when read */
+            fputc('\n', f);
+            json_decref(j);
+        }
     }
     for (size_t i = 0; i < sp->n; i++) {
         struct s_entry *e = sp->e[i];

@@ -3,6 +3,7 @@ path outside the journal directory, files written through symbolic links,
 signal and state files readable by others, overlong .env lines, secrets
 on command lines or in the environment of exec children, and alert text
 that could ping everyone."""
+import json
 import os
 import stat
 import time
@@ -10,6 +11,7 @@ import unittest
 
 import lt
 from fake_engine import FakeEngine
+import test_alert
 
 
 def mode(path):
@@ -138,6 +140,66 @@ class EnvFile(unittest.TestCase):
             self.assertIn("long.env:3: line longer than", lines[0])
         finally:
             ws.close()
+
+
+class AlertSecrets(unittest.TestCase):
+    setUp = test_alert.AlertTest.setUp
+    tearDown = test_alert.AlertTest.tearDown
+    sink = test_alert.AlertTest.sink
+    wait_delivered = test_alert.AlertTest.wait_delivered
+
+    def test_secrets_from_env_and_files_and_discord_pings_nobody(self):
+        h, ws = self.hooks, self.ws
+        slack = "/services/T0/B0/SECRETSLACK"
+        discord = "/api/webhooks/42/SECRETDISCORD"
+        token = "123456:SECRETTG"
+        tg = "/bot%s/sendMessage" % token
+        with open(ws.path("slack.url"), "w") as f:
+            f.write(h.url(slack) + "\n")
+        with open(ws.path("tg.token"), "w") as f:
+            f.write(token + ":-100200\n")
+        os.environ["LT_TEST_DISCORD_URL"] = h.url(discord)
+        try:
+            sink = self.sink("--slack", "file:" + ws.path("slack.url"),
+                             "--discord", "env:LT_TEST_DISCORD_URL",
+                             "--telegram", "file:" + ws.path("tg.token"),
+                             "--telegram-api", h.base)
+        finally:
+            del os.environ["LT_TEST_DISCORD_URL"]
+        ids = [self.pub.send(1, strat="@everyone")]
+        got = {p: self.wait_delivered(p, ids) for p in (slack, discord, tg)}
+        body = json.loads(got[discord][0]["body"])
+        self.assertEqual(body["allowed_mentions"], {"parse": []})
+        self.assertEqual(sink.stop(), 0)
+        for secret in ("SECRETSLACK", "SECRETDISCORD", "SECRETTG"):
+            self.assertNotIn(secret, sink.stderr())
+
+    def test_unset_or_missing_secret_is_one_clear_line(self):
+        for args, want in ((["--discord", "env:LT_TEST_UNSET_X"],
+                            "LT_TEST_UNSET_X is not set"),
+                           (["--slack", "file:/nonexistent/x"],
+                            "/nonexistent/x")):
+            rc, _, err = lt.run("livetrade-sink", "alert", "--sub",
+                                self.pub.ep, "--spool", self.spool, *args)
+            lines = [l for l in err.splitlines() if l.strip()]
+            self.assertNotEqual(rc, 0, err)
+            self.assertEqual(len(lines), 1, err)
+            self.assertIn(want, lines[0])
+
+    def test_spool_holds_any_id_as_json(self):
+        h = self.hooks
+        odd = 'q"\\x{}'
+        sink = self.sink("--webhook", h.url("/hook"))
+        self.pub.send(1, id=odd)
+        lt.wait_until(lambda: h.delivered("/hook"), 30, "the delivery")
+        self.assertEqual(sink.stop(), 0)
+        # The next start rewrites the spool from what it read back.
+        sink = self.sink("--webhook", h.url("/hook"), name="alert2")
+        self.assertEqual(sink.stop(), 0)
+        with open(self.spool) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        self.assertIn(odd, [l.get("done") for l in lines])
+        self.assertEqual(mode(self.spool), 0o600)
 
 
 if __name__ == "__main__":

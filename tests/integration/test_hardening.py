@@ -118,6 +118,43 @@ class PrivateFiles(unittest.TestCase):
                                 if ".tmp" not in n and "XXXX" not in n))
 
 
+class ExecEnvironment(unittest.TestCase):
+    SECRETS = {"POLYGON_API_KEY": "pk1", "MASSIVE_API_KEY": "mk2",
+               "APCA_API_SECRET_KEY": "ak3", "SLACK_WEBHOOK_URL": "sw4",
+               "DISCORD_WEBHOOK_URL": "dw5", "LIVETRADE_WEB_TOKEN": "wt6"}
+
+    def test_children_get_no_secrets_unless_passed(self):
+        ws = lt.Workspace()
+        saved = dict(os.environ)
+        try:
+            os.environ.update(self.SECRETS, LT_TEST_PLAIN="plain")
+            out = ws.path("env.txt")
+            sink = ws.start("exec", "livetrade-sink", "exec", "--sub",
+                            ws.ep("sig"), "--spool", ws.path("spool.jsonl"),
+                            "--pass-env", "MASSIVE_API_KEY,LT_NONE",
+                            "--", "/bin/sh", "-c",
+                            'env > "$0.tmp" && mv "$0.tmp" "$0"; '
+                            'exec cat > /dev/null', out)
+            os.environ.clear()
+            os.environ.update(saved)
+            lt.wait_until(lambda: os.path.exists(out), 30,
+                          "the child's environment")
+            with open(out) as f:
+                env = dict(l.rstrip("\n").split("=", 1) for l in f
+                           if "=" in l)
+            self.assertEqual(sink.stop(), 0)
+            self.assertEqual(env.get("LT_TEST_PLAIN"), "plain")
+            self.assertEqual(env.get("MASSIVE_API_KEY"), "mk2")
+            for name in self.SECRETS:
+                if name != "MASSIVE_API_KEY":
+                    self.assertNotIn(name, env)
+            self.assertEqual(mode(ws.path("spool.jsonl")), 0o600)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            ws.close()
+
+
 class EnvFile(unittest.TestCase):
     def test_overlong_line_is_an_error_naming_it(self):
         ws = lt.Workspace()

@@ -47,7 +47,9 @@ static const char *const s_known[] = {
 };
 
 /* Reads KEY=VALUE lines; '#' comments, optional `export `, optional
- * single or double quotes around the value. */
+ * single or double quotes around the value. A line longer than the
+ * buffer is an error that ends the program (exit 2), naming the file and
+ * line: it is never read as two settings. */
 static void s_load_env(void)
 {
     const char *path = getenv("LIVETRADE_ENV_FILE");
@@ -62,8 +64,15 @@ static void s_load_env(void)
     while (fgets(line, sizeof line, f) && s_nenv < ENV_MAX) {
         char *p = line, *eq, *v;
         size_t n;
+        int c;
 
         lineno++;
+        if (!strchr(line, '\n') && !feof(f) && (c = getc(f)) != EOF) {
+            log_msg(LL_ERROR, "%s:%d: line longer than %d characters "
+                    "(a setting is KEY=VALUE on one line)",
+                    path ? path : ".env", lineno, (int)sizeof line - 2);
+            exit(2);
+        }
         while (*p == ' ' || *p == '\t')
             p++;
         if (*p == '#' || *p == '\n' || !*p)

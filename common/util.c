@@ -211,8 +211,49 @@ uint32_t crc32_ieee(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 
+int eng_id_valid(const char *s)
+{
+    size_t n = 0;
+    if (!s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok || n + 1 >= ENG_ID_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
 int symbol_shard(const char *sym, int n)
 {
     return n > 0 ? (int)(hash64(HASH_INIT, sym, strlen(sym)) %
                          (uint64_t)n) : 0;
+}
+
+int open_private(const char *path, int flags)
+{
+    return open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+FILE *tmp_private(const char *path, char *tmp, size_t n)
+{
+    FILE *f;
+    int fd, e;
+
+    if (strfmt(tmp, n, "%s.XXXXXX", path) < 0) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0)
+        return NULL;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && (f = fdopen(fd, "w")))
+        return f;
+    e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = e;
+    return NULL;
 }

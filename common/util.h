@@ -4,6 +4,7 @@
 #define LT_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define SYM_MAX 32          /* longest symbol name + 1 */
@@ -32,6 +33,12 @@ int parse_int64(const char *s, int64_t *out);
 /* 1 if `s` is a valid symbol: 1..SYM_MAX-1 chars of [A-Za-z0-9.:/_-]. */
 int symbol_valid(const char *s);
 
+/* 1 if `s` is a valid engine id: 1..ENG_ID_MAX-1 chars of
+ * [A-Za-z0-9._-], and not "." or "..". An id names a directory (the
+ * journal's), so it can never reach outside its parent. */
+#define ENG_ID_MAX 64
+int eng_id_valid(const char *s);
+
 /* The shard of symbol `sym` among n: FNV-1a 64 of its bytes (no NUL),
  * modulo n. Stable across hosts and versions (engines' --shard). */
 int symbol_shard(const char *sym, int n);
@@ -49,6 +56,17 @@ char *xdg_dir(const char *kind, char *out, size_t n);
 /* Creates dir and its parents (mode 0700) as needed. 0, or -1 with a
  * reason in err[ERR_LEN]. */
 int mkdir_p(const char *dir, char *err);
+
+/* Opens `path` with `flags` plus O_CLOEXEC and O_NOFOLLOW, mode 0600 if
+ * created: files holding signals, state and spools are private to their
+ * user and never written through a symbolic link. fd, or -1 with errno
+ * (ELOOP for a link). */
+int open_private(const char *path, int flags);
+
+/* Creates a private temporary file beside `path` (PATH.XXXXXX, mode 0600,
+ * mkstemp: a fresh name, never an existing file or link), its name in
+ * tmp[n], opened for writing. NULL with errno. */
+FILE *tmp_private(const char *path, char *tmp, size_t n);
 
 /* snprintf that reports truncation as -1 instead of a length. */
 int strfmt(char *buf, size_t n, const char *fmt, ...)

@@ -207,8 +207,8 @@ static int s_seg_open(journal_t *self, uint64_t first, int create,
     }
     snprintf(path, sizeof path, "%s/signals-%020" PRIu64 ".jnl", self->dir,
              first);
-    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT |
-              O_TRUNC : 0), 0600);
+    fd = open_private(path, O_RDWR | O_APPEND | (create ? O_CREAT |
+                      O_TRUNC : 0));       /* 0600, never through a link */
     if (fd < 0 || fstat(fd, &st) != 0) {
         snprintf(err, ERR_LEN, "journal %.200s: %s", path, strerror(errno));
         if (fd >= 0)
@@ -270,7 +270,7 @@ static int s_lock(journal_t *self, char *err)
     char path[1100];
 
     snprintf(path, sizeof path, "%s/lock", self->dir);
-    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    self->lock_fd = open_private(path, O_RDWR | O_CREAT);
     if (self->lock_fd < 0) {
         snprintf(err, ERR_LEN, "journal %.200s: %s", path, strerror(errno));
         return ERR_IO;

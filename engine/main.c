@@ -2092,6 +2092,18 @@ static int s_setup(int argc, char **argv)
                  (unsigned long long)(hash_str(HASH_INIT, E.symbols) &
                                       0xffffffffULL), shard);
         E.id = E.idbuf;
+        if (!eng_id_valid(E.id)) {
+            fprintf(stderr, "%s: strategy name \"%.80s\" cannot make an "
+                    "engine id (1..%d characters of A-Z a-z 0-9 . _ -); "
+                    "rename it or give --id NAME\n", PROG,
+                    strategy_name(s_strat()), ENG_ID_MAX - 1);
+            return 2;
+        }
+    } else if (!eng_id_valid(E.id)) {
+        fprintf(stderr, "%s: --id \"%.80s\": an engine id is 1..%d "
+                "characters of A-Z a-z 0-9 . _ - (and not . or ..)\n", PROG,
+                E.id, ENG_ID_MAX - 1);
+        return 2;
     }
     rc = s_journal_open(err);
     if (rc)

@@ -51,7 +51,8 @@ static struct {
 
 static const struct opt s_opts[] = {
     { "slack", OPT_MULTI, &s_cfg.slack, "SLACK_WEBHOOK_URL", "URL",
-      "Slack incoming webhook (repeatable)" },
+      "Slack incoming webhook (repeatable; any destination can be "
+      "env:NAME or file:PATH)" },
     { "discord", OPT_MULTI, &s_cfg.discord, "DISCORD_WEBHOOK_URL", "URL",
       "Discord webhook (repeatable)" },
     { "telegram", OPT_MULTI, &s_cfg.telegram, NULL, "TOKEN:CHAT_ID",
@@ -231,6 +232,57 @@ static int s_check_numbers(char *err)
     return 0;
 }
 
+/* A destination's value as given, or its secret from elsewhere, so none
+ * needs to be on a command line: "env:NAME" is the environment variable
+ * (or .env setting) NAME, "file:PATH" the first line of file PATH. In
+ * out[n]; 0, or ERR_USAGE with a reason (never the secret) in err. */
+static int s_secret(const char *flag, const char *arg, char *out, size_t n,
+                    char *err)
+{
+    size_t len;
+
+    if (strncmp(arg, "env:", 4) == 0) {
+        const char *v = arg[4] ? config_env(arg + 4) : NULL;
+        if (!v || !*v) {
+            snprintf(err, ERR_LEN, "--%s %.100s: %.100s is not set", flag,
+                     arg, arg + 4);
+            return ERR_USAGE;
+        }
+        if (strfmt(out, n, "%s", v) < 0) {
+            snprintf(err, ERR_LEN, "--%s %.100s: the value is too long",
+                     flag, arg);
+            return ERR_USAGE;
+        }
+    } else if (strncmp(arg, "file:", 5) == 0) {
+        FILE *f = fopen(arg + 5, "r");
+        if (!f) {
+            snprintf(err, ERR_LEN, "--%s %.200s: %s", flag, arg,
+                     strerror(errno));
+            return ERR_USAGE;
+        }
+        if (!fgets(out, (int)n, f))
+            out[0] = '\0';
+        fclose(f);
+        len = strlen(out);
+        if (len + 1 >= n && out[len - 1] != '\n') {
+            snprintf(err, ERR_LEN, "--%s %.200s: the first line is too "
+                     "long", flag, arg);
+            return ERR_USAGE;
+        }
+    } else if (strfmt(out, n, "%s", arg) < 0) {
+        snprintf(err, ERR_LEN, "--%s: the value is too long", flag);
+        return ERR_USAGE;
+    }
+    len = strlen(out);
+    while (len && strchr("\r\n \t", out[len - 1]))
+        out[--len] = '\0';
+    if (!len) {
+        snprintf(err, ERR_LEN, "--%s %.200s: empty", flag, arg);
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
 /* A template from --template: the text, or a file's content for @FILE.
  * Malloc'd; NULL with a reason in err. */
 static char *s_load_template(const char *arg, char *err)
@@ -267,6 +319,7 @@ static char *s_load_template(const char *arg, char *err)
 /* Fills self->dest from the flags. 0 or ERR_USAGE / ERR_NOMEM. */
 static int s_destinations(struct alert *self, char *err)
 {
+    static char val[ALERT_URL_MAX];
     const struct { struct opt_multi *m; int kind; } flags[] = {
         { &s_cfg.slack, ALERT_SLACK }, { &s_cfg.discord, ALERT_DISCORD },
         { &s_cfg.telegram, ALERT_TELEGRAM }, { &s_cfg.webhook, ALERT_WEBHOOK },
@@ -291,8 +344,12 @@ static int s_destinations(struct alert *self, char *err)
                          ALERT_MAX_DESTS);
                 return ERR_USAGE;
             }
-            rc = alert_dest_parse(d, flags[f].kind, flags[f].m->v[i],
-                                  s_cfg.telegram_api, err);
+            rc = s_secret(alert_kind_name(flags[f].kind), flags[f].m->v[i],
+                          val, sizeof val, err);
+            if (rc == 0)
+                rc = alert_dest_parse(d, flags[f].kind, val,
+                                      s_cfg.telegram_api, err);
+            explicit_bzero(val, sizeof val);
             if (rc)
                 return rc;
             if (s_dest_index(self, d->key) >= 0) {

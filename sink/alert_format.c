@@ -613,7 +613,8 @@ int alert_payload(const struct alert_dest *d, const struct signal *s,
         if (d->kind == ALERT_SLACK)
             j = json_pack("{s:s}", "text", text);
         else if (d->kind == ALERT_DISCORD)
-            j = json_pack("{s:s}", "content", text);
+            j = json_pack("{s:s,s:{s:[]}}", "content", text,
+                          "allowed_mentions", "parse");   /* pings none */
         else if (parse_int64(d->chat, &chat) == 0)
             j = json_pack("{s:I,s:s}", "chat_id", (json_int_t)chat, "text",
                           text);

@@ -80,7 +80,7 @@ static int s_append(int fd, json_t *j)
  * first so the next record starts on a line of its own. */
 static int s_open_append(const char *path)
 {
-    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open_private(path, O_RDWR | O_APPEND | O_CREAT);
     struct stat st;
     char last;
 
@@ -143,15 +143,14 @@ int alert_dead_append(struct alert_files *self, const char *key,
 void alert_dead_remove(struct alert_files *self, const char *key,
                        const char *id)
 {
-    char tmp[ALERT_PATH_MAX + 8], *line = NULL;
+    char tmp[ALERT_PATH_MAX + 16], *line = NULL;
     size_t cap = 0;
     FILE *in = fopen(self->dead, "r"), *out;
     ssize_t n;
 
     if (!in)
         return;
-    snprintf(tmp, sizeof tmp, "%s.tmp", self->dead);
-    out = fopen(tmp, "w");
+    out = tmp_private(self->dead, tmp, sizeof tmp);
     if (!out) {
         fclose(in);
         log_limited(&self->lim_io, LL_ERROR, "alert: %s: %s", tmp,
@@ -367,12 +366,11 @@ static int s_spool_read(const char *path, struct s_spool *sp)
  * them. Reopens self->spool_fd. 0, or -1 with errno. */
 static int s_spool_rewrite(struct alert_files *self, struct s_spool *sp)
 {
-    char tmp[ALERT_PATH_MAX + 8];
+    char tmp[ALERT_PATH_MAX + 16];
     FILE *f;
     int fd;
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", self->spool);
-    f = fopen(tmp, "w");
+    f = tmp_private(self->spool, tmp, sizeof tmp);
     if (!f)
         return -1;
     for (int k = 0; k < sp->nkeys; k++) {
@@ -380,9 +378,15 @@ static int s_spool_rewrite(struct alert_files *self, struct s_spool *sp)
         if (s_dest_index(self, sp->keys[k]) < 0 || !sp->done[k])
             continue;
         start = sp->ndone[k] < ALERT_DONE_KEEP ? 0 : sp->done_pos[k];
-        for (size_t i = 0; i < sp->ndone[k]; i++)
-            fprintf(f, "{\"done\":\"%s\",\"to\":\"%s\"}\n",
-                    sp->done[k][(start + i) % ALERT_DONE_KEEP], sp->keys[k]);
+        for (size_t i = 0; i < sp->ndone[k]; i++) {
+            json_t *j = json_pack("{s:s,s:s}", "done",
+                                  sp->done[k][(start + i) % ALERT_DONE_KEEP],
+                                  "to", sp->keys[k]);
+            if (!j || json_dumpf(j, f, JSON_COMPACT) != 0)
+                fputs("{}", f);     /* a damaged line, skipped when read */
+            fputc('\n', f);
+            json_decref(j);
+        }
     }
     for (size_t i = 0; i < sp->n; i++) {
         struct s_entry *e = sp->e[i];
@@ -498,7 +502,7 @@ int alert_files_open(struct alert_files *self, const char *spool,
         }
     }
     snprintf(self->lock, sizeof self->lock, "%s.lock", self->spool);
-    self->lock_fd = open(self->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    self->lock_fd = open_private(self->lock, O_RDWR | O_CREAT);
     if (self->lock_fd < 0) {
         snprintf(err, ERR_LEN, "alert: %.180s: %s", self->lock,
                  strerror(errno));

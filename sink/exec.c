@@ -32,7 +32,11 @@
  * the child up to --stop-ms to read what is queued, closes its stdin,
  * waits for it to exit within --stop-ms more, then sends SIGTERM (and
  * SIGKILL a second later). The lines it had not read by then stay in the
- * spool for the next run; with --spool "" they are counted as lost. */
+ * spool for the next run; with --spool "" they are counted as lost.
+ *
+ * The child gets the sink's environment less livetrade's own secrets
+ * (s_secret_env: API keys, webhook URLs, tokens), except those named
+ * with --pass-env. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -65,7 +69,8 @@ static struct {
     int64_t backoff_ms, backoff_max_ms; /* --backoff-ms, --backoff-max-ms */
     int64_t stop_ms;                /* --stop-ms */
     const char *spool;              /* --spool; NULL: the default */
-} s_cfg = { { 0, NULL }, 10000, 100, 10000, 2000, NULL };
+    struct opt_multi pass_env;      /* --pass-env */
+} s_cfg = { { 0, NULL }, 10000, 100, 10000, 2000, NULL, { 0 } };
 
 static const struct opt s_opts[] = {
     { "queue", OPT_INT, &s_cfg.queue, NULL, "N",
@@ -82,6 +87,9 @@ static const struct opt s_opts[] = {
       "the queue, kept on disk so that a stop or kill loses nothing "
       "(default $XDG_STATE_HOME/livetrade/exec-spool.jsonl; \"\" for "
       "none)" },
+    { "pass-env", OPT_MULTI, &s_cfg.pass_env, NULL, "NAME[,NAME...]",
+      "secrets to leave in the child's environment (default: API keys, "
+      "webhook URLs and tokens are removed; repeatable)" },
     { "", OPT_REST, &s_cfg.cmd, NULL, "CMD [ARGS...]",
       "the child command and its arguments (last; required)" },
     { 0 }
@@ -187,8 +195,66 @@ static int s_runnable(const char *cmd)
     return 0;
 }
 
+/* 1 if the environment entry `e` (NAME=VALUE) holds one of livetrade's
+ * secrets: POLYGON_API_KEY, MASSIVE_API_KEY, APCA_*, *_WEBHOOK_URL, and
+ * LIVETRADE_* names with KEY, TOKEN or SECRET in them (keys and their
+ * paths). */
+static int s_secret_env(const char *e)
+{
+    size_t n = strcspn(e, "=");
+    char name[256];
+
+    if (n >= sizeof name)
+        return 0;
+    memcpy(name, e, n);
+    name[n] = '\0';
+    if (strcmp(name, "POLYGON_API_KEY") == 0 ||
+        strcmp(name, "MASSIVE_API_KEY") == 0 ||
+        strncmp(name, "APCA_", 5) == 0 ||
+        (n >= 12 && strcmp(name + n - 12, "_WEBHOOK_URL") == 0))
+        return 1;
+    return strncmp(name, "LIVETRADE_", 10) == 0 &&
+           (strstr(name, "KEY") || strstr(name, "TOKEN") ||
+            strstr(name, "SECRET"));
+}
+
+/* 1 if `e`'s name is listed in --pass-env (each value a comma list). */
+static int s_passed(const char *e)
+{
+    size_t n = strcspn(e, "=");
+
+    for (int i = 0; i < s_cfg.pass_env.n; i++)
+        for (const char *p = s_cfg.pass_env.v[i]; *p;) {
+            size_t k = strcspn(p, ",");
+            if (k == n && strncmp(p, e, n) == 0)
+                return 1;
+            p += k + (p[k] == ',');
+        }
+    return 0;
+}
+
+/* The child's environment: the sink's, less its secrets not passed.
+ * Malloc'd array of borrowed strings; NULL when out of memory. */
+static char **s_child_env(void)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = malloc((n + 1) * sizeof *env);
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!s_secret_env(environ[i]) || s_passed(environ[i]))
+            env[k++] = environ[i];
+    env[k] = NULL;
+    return env;
+}
+
 static void s_start(struct exec_out *x)
 {
+    char **env;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, dfl;
@@ -216,7 +282,10 @@ static void s_start(struct exec_out *x)
                              POSIX_SPAWN_SETSIGDEF);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-    rc = posix_spawnp(&x->pid, x->argv[0], &fa, &attr, x->argv, environ);
+    env = s_child_env();
+    rc = env ? posix_spawnp(&x->pid, x->argv[0], &fa, &attr, x->argv, env)
+             : ENOMEM;
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(p[0]);

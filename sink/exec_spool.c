@@ -188,20 +188,20 @@ void exec_spool_seen(const exec_spool_t *self,
 /* {==================== rewriting ===================== */
 
 /* Writes the delivered ids, then the queue (lines before `sent` with a
- * done marker) to PATH.tmp, syncs it and renames it over the file; then
- * numbers the lines and appends from there. 0, or -1 with errno set
+ * done marker) to a private temporary file beside it (tmp_private),
+ * syncs it and renames it over the file; then numbers the lines and
+ * appends from there. 0, or -1 with errno set
  * (the file and the numbers are as they were). */
 static int s_rewrite(exec_spool_t *self, struct exec_line *head,
                      const struct exec_line *sent)
 {
-    char tmp[SPOOL_PATH_MAX + 8];
+    char tmp[SPOOL_PATH_MAX + 16];
     size_t start = self->nring < SINK_DEDUP_IDS ? 0 : self->ring_pos;
     uint64_t no = 0;
     int done = 1, fd, rc, e;
     FILE *f;
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", self->path);
-    f = fopen(tmp, "w");
+    f = tmp_private(self->path, tmp, sizeof tmp);
     if (!f)
         return -1;
     for (size_t i = 0; i < self->nring; i++, no++) {
@@ -246,7 +246,7 @@ static int s_rewrite(exec_spool_t *self, struct exec_line *head,
         l->no = ++no;
         no += done;
     }
-    fd = open(self->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    fd = open_private(self->path, O_WRONLY | O_APPEND);
     if (self->fd >= 0)
         close(self->fd);
     self->fd = fd;
@@ -442,7 +442,7 @@ static int s_lock(exec_spool_t *self, const char *path, char *err)
         if (mkdir_p(dir, err) != 0)
             return -1;
     }
-    self->lock_fd = open(self->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    self->lock_fd = open_private(self->lock, O_RDWR | O_CREAT);
     if (self->lock_fd < 0) {
         snprintf(err, ERR_LEN, "%.180s: %s", self->lock,
                  strerror(errno));

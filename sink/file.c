@@ -1,8 +1,9 @@
 /* file.c -- the file output: signals as JSON Lines, appended to --path.
  *
  * One compact JSON object per line, the same line `console --json`
- * prints. The file is opened in append mode and created if missing, so
- * runs accumulate in one file.
+ * prints. The file is opened in append mode and created if missing (mode
+ * 0600), so runs accumulate in one file. A symbolic link as --path is
+ * refused: nothing is written or cut through one.
  *
  * Durability: each line is flushed (fflush) as soon as it is written, so
  * a reader tailing the file sees it at once and a crash or kill of this
@@ -35,7 +36,7 @@ struct file_out {
  * engine's journal, as the state file was not past it). */
 static void s_cut_torn_line(struct file_out *fo)
 {
-    int fd = open(fo->path, O_RDWR | O_CLOEXEC);
+    int fd = open_private(fo->path, O_RDWR);   /* never a link's target */
     struct stat st;
     char buf[4096];
     off_t end, keep = 0;
@@ -144,12 +145,13 @@ static int s_open(void **state, char *info, char *err)
         return ERR_USAGE;
     }
     s_cut_torn_line(fo);
-    fd = open(fo->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    fd = open_private(fo->path, O_WRONLY | O_APPEND | O_CREAT);
     if (fd >= 0)
         fo->f = fdopen(fd, "a");
     if (!fo->f) {
         snprintf(err, ERR_LEN, "cannot open %s for appending: %s",
-                 s_cfg.path, strerror(errno));
+                 s_cfg.path, errno == ELOOP ? "it is a symbolic link "
+                 "(refused; give the real path)" : strerror(errno));
         if (fd >= 0)
             close(fd);
         free(fo);

@@ -170,18 +170,12 @@ static int s_save(sink_state_t *self, int sync)
 {
     char tmp[1200];
     FILE *f = NULL;
-    int fd = -1;
 
     if (!self->dirty || !self->path[0])
         return 0;
-    if (strfmt(tmp, sizeof tmp, "%s.tmp", self->path) < 0) {
-        errno = ENAMETOOLONG;
+    tmp[0] = 0;
+    if (!(f = tmp_private(self->path, tmp, sizeof tmp)))
         goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || !(f = fdopen(fd, "w")))
-        goto fail;
-    fd = -1;
     fprintf(f, HEADER "\n");
     for (size_t i = 0; i < self->n; i++)
         fprintf(f, "%s %" PRIu64 " %08x\n", self->e[i].eng, self->e[i].seq,
@@ -203,8 +197,8 @@ fail:
                 self->path, strerror(errno));
     if (f)
         fclose(f);
-    if (fd >= 0)
-        close(fd);
+    if (tmp[0])
+        unlink(tmp);
     return -1;
 }
 

@@ -59,9 +59,6 @@ FEEDER_BARS = 1000000           # history bars generated per burst feeder
 START_MS = 1600000000000        # first history bar (fixed: H and B agree)
 SEED = 42
 CTX = zmq.Context.instance()
-# The engine's journal: one per case, shared by its runs (each run is a
-# new feed to it, whose signals are all published), removed at the end.
-JOURNALS = tempfile.mkdtemp(prefix="lt-bench-journal-")
 
 
 class Broken(Exception):
@@ -260,7 +257,8 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         "--sub", ",".join(ep("b%d.pub" % k) for k in range(len(grp))),
         "--history", ",".join(ep("h%d.rep" % k) for k in range(len(grp))),
         "--pub", ep("eng.pub"), "--rep", ep("eng.rep"),
-        "--journal", os.path.join(JOURNALS, "%d" % nsym)]))
+        # Each run its own fresh journal: no state from an earlier run.
+        "--journal", os.path.join(work, "journal")]))
     eng = Requester(ep("eng.rep"))
     wait_for("the engine to answer status", 30, lambda: eng.status()[0],
              procs)
@@ -333,7 +331,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         raise Broken("no bar reached the engine within %.0f s" % timeout)
 
     # The sink: every signal the engine published written to the file
-    # (this run's: the journal, shared by the runs of a case, numbers on).
+    # (the journal is this run's own, so that is every signal in it).
     signals = published_by(st)
     t_sink = None
     sink_deadline = time.monotonic() + 10.0
@@ -399,6 +397,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         "nsym": nsym, "expected": expected,
         "published": published, "fdropped": fdropped,
         "bars_in": n_end, "signals": published_by(est),
+        "journaled": est.get("signals", 0),
         "gaps": est.get("gaps", 0), "bad": est.get("bad", 0),
         "old": est.get("old", 0), "edropped": est.get("dropped", 0),
         "wrote": wrote, "dup": dup, "bad_json": bad_json,
@@ -441,6 +440,9 @@ def problems_of(r):
     if r["fdropped"] or r["edropped"]:
         out.append("publishers dropped messages (feeders %d, engine %d)"
                    % (r["fdropped"], r["edropped"]))
+    if r["journaled"] != r["signals"]:
+        out.append("engine journal holds %d signals, %d published by this "
+                   "run (not fresh)" % (r["journaled"], r["signals"]))
     if r["wrote"] != r["signals"]:
         out.append("sink wrote %d of %d signals" % (r["wrote"], r["signals"]))
     if r["dup"] or r["bad_json"]:
@@ -574,8 +576,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    finally:
-        shutil.rmtree(JOURNALS, ignore_errors=True)
-    sys.exit(rc)
+    sys.exit(main())

@@ -206,7 +206,7 @@ class AlertTest(unittest.TestCase):
         self.assertIn("BUY AAPL @ 101", first["text"])
         self.assertIn("sma1=100.5", first["text"])
         self.assertEqual(list(json.loads(got[discord][0]["body"])),
-                         ["content"])
+                         ["content", "allowed_mentions"])
         tgb = json.loads(got[tg][0]["body"])
         self.assertEqual(tgb["chat_id"], -100200)
         self.assertIn("BUY AAPL", tgb["text"])

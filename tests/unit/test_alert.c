@@ -258,7 +258,12 @@ static void test_payloads(void **state)
                            "BUY AAPL @ 213.56"));
     json_decref(j);
     j = s_payload(ALERT_DISCORD, "https://h/x", NULL);
-    assert_int_equal(json_object_size(j), 1);
+    assert_int_equal(json_object_size(j), 2);
+    /* No mention pings anyone (@everyone in a tag included). */
+    assert_int_equal(json_array_size(json_object_get(
+        json_object_get(j, "allowed_mentions"), "parse")), 0);
+    assert_true(json_is_array(json_object_get(
+        json_object_get(j, "allowed_mentions"), "parse")));
     /* Markdown marks escaped. */
     assert_non_null(strstr(json_string_value(json_object_get(j, "content")),
                            " sma\\_cross "));

@@ -485,11 +485,13 @@ static void test_shared_data(void **state)
     struct csv_data d;
     struct csv_opts o = { .symbol = "X" };
     char err[ERR_LEN];
+    int missing = 0;
     (void)state;
 
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (access(f[i].file, R_OK) != 0) {
             print_message("skipped: %s not found\n", f[i].file);
+            missing++;
             continue;
         }
         assert_int_equal(csv_load(f[i].file, &o, &d, err), 0);
@@ -503,6 +505,8 @@ static void test_shared_data(void **state)
         }
         csv_data_free(&d);
     }
+    if (missing)
+        skip();                     /* not a pass: something went unchecked */
 }
 
 int main(void)

@@ -1,6 +1,8 @@
 /* Wire protocol: bar and signal codecs (round trips and rejection of
  * malformed bodies), topic matching over real ZeroMQ sockets, sequence
  * tracking, and the settings parser. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -552,6 +555,71 @@ static void test_symbols(void **state)
     assert_false(symbol_valid("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
 }
 
+static void test_eng_ids(void **state)
+{
+    char id[65];
+    (void)state;
+    assert_true(eng_id_valid("sma_cross-831fb789"));
+    assert_true(eng_id_valid("a.b_c-D9"));
+    assert_true(eng_id_valid("..."));
+    assert_false(eng_id_valid(NULL));
+    assert_false(eng_id_valid(""));
+    assert_false(eng_id_valid("."));
+    assert_false(eng_id_valid(".."));
+    assert_false(eng_id_valid("../x"));
+    assert_false(eng_id_valid("a/b"));
+    assert_false(eng_id_valid("a b"));
+    assert_false(eng_id_valid("a\nb"));
+    memset(id, 'x', 63);
+    id[63] = '\0';
+    assert_true(eng_id_valid(id));                  /* 63 characters */
+    id[63] = 'x';
+    id[64] = '\0';
+    assert_false(eng_id_valid(id));
+}
+
+/* Private files: created 0600 whatever the umask, never through a link;
+ * temporary files are fresh names beside the target. */
+static void test_private_files(void **state)
+{
+    char dir[] = "/tmp/lt_unit_privXXXXXX", path[256], link[256];
+    char tmp[300];
+    struct stat st;
+    mode_t old = umask(022);
+    FILE *f;
+    int fd;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    snprintf(link, sizeof link, "%s/l", dir);
+    fd = open_private(path, O_WRONLY | O_CREAT);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "x\n", 2), 2);
+    close(fd);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(open_private(link, O_RDWR), -1);
+    assert_int_equal(errno, ELOOP);
+    f = tmp_private(path, tmp, sizeof tmp);
+    assert_non_null(f);
+    assert_int_equal(strncmp(tmp, path, strlen(path)), 0);
+    assert_int_equal(fstat(fileno(f), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    fclose(f);
+    assert_int_equal(rename(tmp, link), 0);   /* replaces the link only */
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 2);
+    assert_null(tmp_private(path, tmp, 8));     /* does not fit */
+    unlink(link);
+    unlink(path);
+    rmdir(dir);
+    umask(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +633,8 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_did_you_mean),
         cmocka_unit_test(test_symbols),
+        cmocka_unit_test(test_eng_ids),
+        cmocka_unit_test(test_private_files),
     };
     int rc = cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
     bus_term();

@@ -8,8 +8,11 @@
   requests and never reads the replies leaves the server's peak memory
   bounded; its replies past a few are dropped and counted, and another
   client is served at once meanwhile."""
+import re
+import socket
 import time
 import unittest
+import urllib.request
 
 import msgpack
 import zmq
@@ -30,6 +33,22 @@ def mem_kb(proc, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError("no %s for %s" % (field, proc.name))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def counter(port, name):
+    """A counter of a program's metrics page (0 while it is absent)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=10) as r:
+        m = re.search(r"^%s (\S+)$" % name, r.read().decode(), re.M)
+    return float(m.group(1)) if m else 0
 
 
 def flooder(endpoint):
@@ -163,11 +182,13 @@ class Limits(unittest.TestCase):
         counted, another client served meanwhile; replay answers."""
         ws = self.ws
         syms = ",".join("S%03d" % i for i in range(300))
+        port = free_port()
         e = ws.start("engine", "livetrade-engine", "--strategy",
                      "strategies/sma_cross.lua", "--symbols", syms,
                      "--sub", ws.ep("bars"), "--history", "",
                      "--pub", ws.ep("sig"), "--rep", ws.ep("rep"),
-                     "--journal", ws.path("journal"))
+                     "--journal", ws.path("journal"), "--metrics",
+                     "127.0.0.1:%d" % port)
         ep = ws.ep("rep")
         st = lt.wait_until(lambda: lt.status(ep), 60, "the engine's status")
         self.assertGreater(len(msgpack.packb(st)), 20000)
@@ -178,13 +199,19 @@ class Limits(unittest.TestCase):
         n = 2000
         for _ in range(n):
             s.send_multipart([b"", req])
-        want = n - 200          # all but what socket buffers can hold
-        lt.wait_until(lambda: self.served_promptly(ep)
-                      .get("replies_dropped", 0) >= want, 120,
-                      "%d replies dropped" % want, interval=0.2)
+        lt.wait_until(lambda: self.served_promptly(ep) and
+                      counter(port, "livetrade_engine_requests_total")
+                      >= n, 120, "the engine to take every request",
+                      interval=0.2)
         grown = (mem_kb(e, "VmHWM") - peak0) * 1024
         self.assertLess(grown, 16 * MB, "engine peak memory grew %d MB"
                         % (grown // MB))
+        # All but what socket buffers can hold.
+        self.assertGreater(counter(port,
+                                   "livetrade_engine_replies_dropped_total"),
+                           n - 200)
+        self.assertGreater(self.served_promptly(ep)["replies_dropped"],
+                           n - 200)
         r = lt.request(ep, {"ver": 1, "type": "replay", "after": 0},
                        timeout_ms=10000)
         self.assertEqual(r["type"], "replay")

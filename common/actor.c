@@ -15,10 +15,10 @@ static void *s_pair(const char *endpoint, int bind_it)
 
     if (!s)
         return NULL;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if ((bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
+    if (zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero) ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero) ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
+        (bind_it ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) != 0) {
         zmq_close(s);
         return NULL;
     }

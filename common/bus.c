@@ -43,10 +43,29 @@ static void *s_socket(int type, char *err)
     return s;
 }
 
-static void s_set_int(void *s, int opt, int v)
+/* Sets an option of type int; 0, or -1 with one line in err naming the
+ * option (`what`) and the reason. */
+static int s_set_int(void *s, int opt, const char *what, int v, char *err)
 {
-    zmq_setsockopt(s, opt, &v, sizeof v);
+    if (zmq_setsockopt(s, opt, &v, sizeof v) == 0)
+        return 0;
+    snprintf(err, ERR_LEN, "cannot set %s to %d: %s", what, v,
+             zmq_strerror(errno));
+    return -1;
 }
+
+/* ZMQ_MAXMSGSIZE is an int64_t: set through an int, libzmq refuses it
+ * and no limit applies. */
+static int s_set_max(void *s, int64_t v, char *err)
+{
+    if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &v, sizeof v) == 0)
+        return 0;
+    snprintf(err, ERR_LEN, "cannot set ZMQ_MAXMSGSIZE to %lld: %s",
+             (long long)v, zmq_strerror(errno));
+    return -1;
+}
+
+#define SET_INT(s, opt, v, err) s_set_int(s, opt, #opt, v, err)
 
 /* Binds a server socket: CURVE when it is on; a warning for an endpoint
  * reachable beyond this machine without it. */
@@ -77,14 +96,17 @@ void *bus_bind_pub(const char *endpoint, char *err)
     void *s = s_socket(ZMQ_XPUB, err);
     if (!s)
         return NULL;
-    s_set_int(s, ZMQ_SNDHWM, BUS_HWM);
-    s_set_int(s, ZMQ_XPUB_NODROP, 1);
-    /* Every subscription and every unsubscription is passed on, also
-     * those of a subscriber that goes away, so counts of subscribers go
-     * down as well as up. */
-    s_set_int(s, ZMQ_XPUB_VERBOSER, 1);
-    s_set_int(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS);
-    s_set_int(s, ZMQ_LINGER, 1000);
+    /* Every subscription and every unsubscription is passed on
+     * (ZMQ_XPUB_VERBOSER), also those of a subscriber that goes away, so
+     * counts of subscribers go down as well as up. */
+    if (SET_INT(s, ZMQ_SNDHWM, BUS_HWM, err) ||
+        SET_INT(s, ZMQ_XPUB_NODROP, 1, err) ||
+        SET_INT(s, ZMQ_XPUB_VERBOSER, 1, err) ||
+        SET_INT(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS, err) ||
+        SET_INT(s, ZMQ_LINGER, 1000, err)) {
+        zmq_close(s);
+        return NULL;
+    }
     return s_bind(s, endpoint, err);
 }
 
@@ -93,9 +115,18 @@ void *bus_bind_router(const char *endpoint, char *err)
     void *s = s_socket(ZMQ_ROUTER, err);
     if (!s)
         return NULL;
-    s_set_int(s, ZMQ_LINGER, 0);
-    s_set_int(s, ZMQ_ROUTER_MANDATORY, 0);
-    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_REQUEST);  /* before bind */
+    /* All before bind. Mandatory routing makes a reply to a peer that is
+     * gone or full fail (EHOSTUNREACH, EAGAIN) instead of vanishing, so
+     * bus_router_reply() can say so; the small queues bound what a peer
+     * that sends without reading can make a server hold. */
+    if (SET_INT(s, ZMQ_LINGER, 0, err) ||
+        SET_INT(s, ZMQ_ROUTER_MANDATORY, 1, err) ||
+        SET_INT(s, ZMQ_SNDHWM, BUS_ROUTER_SNDHWM, err) ||
+        SET_INT(s, ZMQ_RCVHWM, BUS_ROUTER_RCVHWM, err) ||
+        s_set_max(s, BUS_MAX_REQUEST, err)) {
+        zmq_close(s);
+        return NULL;
+    }
     return s_bind(s, endpoint, err);
 }
 
@@ -118,9 +149,12 @@ void *bus_connect_sub(const char *endpoints, char *err)
     s = s_socket(ZMQ_SUB, err);
     if (!s)
         return NULL;
-    s_set_int(s, ZMQ_RCVHWM, BUS_HWM);
-    s_set_int(s, ZMQ_LINGER, 0);
-    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
+    if (SET_INT(s, ZMQ_RCVHWM, BUS_HWM, err) ||
+        SET_INT(s, ZMQ_LINGER, 0, err) ||
+        s_set_max(s, BUS_MAX_BODY, err)) {
+        zmq_close(s);
+        return NULL;
+    }
     if (curve_apply(s, 0) != 0) {
         snprintf(err, ERR_LEN, "CURVE: %s", zmq_strerror(errno));
         zmq_close(s);
@@ -449,9 +483,11 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
     zmq_msg_t id;
     int rc;
 
+    /* Never waits: a peer whose queue is full (it does not read) or
+     * that is gone fails the first frame, and then nothing is queued. */
     zmq_msg_init(&id);
     zmq_msg_copy(&id, idmsg);
-    rc = zmq_msg_send(&id, router, ZMQ_SNDMORE);
+    rc = zmq_msg_send(&id, router, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (rc < 0) {
         zmq_msg_close(&id);
         return -1;
@@ -489,9 +525,16 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     *reply_len = 0;
     if (!s)
         return ERR_IO;
-    s_set_int(s, ZMQ_LINGER, 0);
-    s_set_int(s, ZMQ_MAXMSGSIZE, BUS_MAX_BODY);
-    curve_apply(s, 0);
+    if (SET_INT(s, ZMQ_LINGER, 0, err) || s_set_max(s, BUS_MAX_BODY, err)) {
+        zmq_close(s);
+        return ERR_IO;
+    }
+    if (curve_apply(s, 0) != 0) {
+        snprintf(err, ERR_LEN, "CURVE for %s: %s", endpoint,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
     curve_watch_open(&w, s);
     if (zmq_connect(s, endpoint) != 0) {
         snprintf(err, ERR_LEN, "cannot connect to %s: %s", endpoint,

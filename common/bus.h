@@ -33,7 +33,16 @@
 #define BUS_STALL_MS 5000           /* after a timed-out send: drops are
                                        immediate for this long */
 #define BUS_MAX_BODY (64u << 20)    /* largest body accepted (history) */
-#define BUS_MAX_REQUEST (64u << 10) /* largest request a server takes */
+#define BUS_MAX_REQUEST (64u << 10) /* largest request a server takes:
+                                       a larger one closes its connection
+                                       before it is read */
+#define BUS_MAX_REPLY (4u << 20)    /* reply bytes a server builds, about:
+                                       longer answers are cut (history
+                                       pages on) */
+#define BUS_ROUTER_SNDHWM 4         /* replies queued per client */
+#define BUS_ROUTER_RCVHWM 16        /* requests queued per client */
+#define BUS_REQ_BATCH 64            /* requests a server answers before it
+                                       turns to its other work */
 
 /* The process-wide ZeroMQ context (created on first use). */
 void *bus_ctx(void);
@@ -137,7 +146,10 @@ int bus_track_see(struct bus_track *t, const char *key, uint64_t pub,
 /* Server side: receives a request (non-blocking). Returns the body length,
  * -1 if none. The peer identity is kept for bus_reply. */
 int bus_router_recv(void *router, zmq_msg_t *idmsg, zmq_msg_t *bodymsg);
-/* Replies to the peer whose identity is in idmsg, with sb's content. */
+/* Replies to the peer whose identity is in idmsg, with sb's content,
+ * without waiting. -1 when the reply is dropped: the peer is gone, or
+ * already has BUS_ROUTER_SNDHWM replies it has not read (the caller
+ * counts these). */
 int bus_router_reply(void *router, zmq_msg_t *idmsg,
                      const msgpack_sbuffer *sb);
 

@@ -68,16 +68,32 @@ void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
         mp_kint(pk, "since", since);
 }
 
-void history_pack_reply_head(msgpack_packer *pk, const char *sym,
-                             uint64_t seq, size_t nbars)
+static void s_pack_head(msgpack_packer *pk, const char *sym, uint64_t seq,
+                        size_t nbars, int cut)
 {
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, cut ? 6 : 5);
+    if (cut) {
+        mp_pack_str(pk, "more");
+        msgpack_pack_true(pk);
+    }
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "history");
     mp_kstr(pk, "sym", sym);
     mp_kuint(pk, "seq", seq);
     mp_pack_str(pk, "bars");
     msgpack_pack_array(pk, nbars);
+}
+
+void history_pack_reply_head(msgpack_packer *pk, const char *sym,
+                             uint64_t seq, size_t nbars)
+{
+    s_pack_head(pk, sym, seq, nbars, 0);
+}
+
+void history_pack_reply_cut(msgpack_packer *pk, const char *sym,
+                            uint64_t seq, size_t nbars)
+{
+    s_pack_head(pk, sym, seq, nbars, 1);
 }
 
 void history_pack_error(msgpack_packer *pk, const char *msg)
@@ -88,22 +104,22 @@ void history_pack_error(msgpack_packer *pk, const char *msg)
     mp_kstr(pk, "error", msg);
 }
 
-int history_fetch(const char *endpoint, const struct history_req *r,
-                  int timeout_ms, struct bar **bars, size_t *nbars,
-                  uint64_t *seq, size_t *bad, char *err)
+/* One reply of history_fetch(): appends its valid bars to *bars
+ * (capacity *cap) and says in *more whether it was cut. */
+static int s_fetch_page(const char *endpoint, const struct history_req *r,
+                        int timeout_ms, struct bar **bars, size_t *nbars,
+                        size_t *cap, uint64_t *seq, size_t *bad, int *more,
+                        char *err)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
     struct mp_body body;
-    const msgpack_object *o, *arr;
+    const msgpack_object *o, *arr, *m;
     char *reply = NULL, why[ERR_LEN];
     size_t len = 0;
     int rc;
 
-    *bars = NULL;
-    *nbars = 0;
-    *seq = 0;
-    *bad = 0;
+    *more = 0;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     history_pack_request(&pk, r->sym, r->n, r->since);
@@ -136,13 +152,19 @@ int history_fetch(const char *endpoint, const struct history_req *r,
         rc = ERR_PARSE;
         goto out;
     }
-    *bars = malloc((arr->via.array.size ? arr->via.array.size : 1) *
-                   sizeof **bars);
-    if (!*bars) {
-        snprintf(err, ERR_LEN, "out of memory for %u bars",
-                 arr->via.array.size);
-        rc = ERR_NOMEM;
-        goto out;
+    m = mp_get(o, "more");
+    *more = m && m->type == MSGPACK_OBJECT_BOOLEAN && m->via.boolean &&
+            arr->via.array.size > 0;
+    if (*nbars + arr->via.array.size > *cap) {
+        size_t c = *nbars + arr->via.array.size;
+        struct bar *nb = realloc(*bars, (c ? c : 1) * sizeof **bars);
+        if (!nb) {
+            snprintf(err, ERR_LEN, "out of memory for %zu bars", c);
+            rc = ERR_NOMEM;
+            goto out;
+        }
+        *bars = nb;
+        *cap = c;
     }
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         struct bar *b = &(*bars)[*nbars];
@@ -159,4 +181,42 @@ out:
     mp_body_free(&body);
     free(reply);
     return rc;
+}
+
+int history_fetch(const char *endpoint, const struct history_req *r,
+                  int timeout_ms, struct bar **bars, size_t *nbars,
+                  uint64_t *seq, size_t *bad, char *err)
+{
+    struct history_req q = *r;
+    size_t cap = 0;
+    int rc, more = 1;
+
+    *bars = NULL;
+    *nbars = 0;
+    *seq = 0;
+    *bad = 0;
+    for (int page = 0; more && page < HISTORY_PAGES_MAX; page++) {
+        rc = s_fetch_page(endpoint, &q, timeout_ms, bars, nbars, &cap, seq,
+                          bad, &more, err);
+        if (rc) {
+            free(*bars);
+            *bars = NULL;
+            *nbars = 0;
+            return rc;
+        }
+        /* A cut reply: the bars after the last one, as many as are
+         * still wanted. */
+        if (!*nbars || *nbars >= (size_t)r->n)
+            break;
+        q.since = (*bars)[*nbars - 1].t;
+        q.n = r->n - (int64_t)*nbars;
+    }
+    if (!*bars) {
+        *bars = malloc(sizeof **bars);
+        if (!*bars) {
+            snprintf(err, ERR_LEN, "out of memory");
+            return ERR_NOMEM;
+        }
+    }
+    return ERR_OK;
 }

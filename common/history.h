@@ -6,7 +6,10 @@
  *                                       t > T, the first N of them
  * Reply    {ver:1, type:"history", sym:"AAPL", seq:S, bars:[bar, ...]}
  *          bars oldest first; S = sequence number of the newest bar the
- *          feeder has published for the symbol (0 if none yet)
+ *          feeder has published for the symbol (0 if none yet). A reply
+ *          cut to HISTORY_REPLY_BARS has more:true as well: its bars are
+ *          the oldest of those asked for, and the client asks on with
+ *          since = the last bar's t (history_fetch() does).
  * Error    {ver:1, type:"error", error:"unknown symbol 'X'"} */
 #ifndef LT_HISTORY_H
 #define LT_HISTORY_H
@@ -15,10 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.h"
 #include "msg_bar.h"
 
-#define HISTORY_MAX 300000      /* bars in one reply, at most: ~140 bytes
-                                   a bar keeps it under BUS_MAX_BODY */
+#define HISTORY_MAX 300000      /* bars in one request, at most */
+#define HISTORY_REPLY_BARS (BUS_MAX_REPLY / 200)   /* bars in one reply:
+                                   a packed bar takes at most ~200 bytes */
+#define HISTORY_PAGES_MAX 64    /* replies history_fetch() reads for one
+                                   request, at most */
 
 struct history_req {
     char sym[SYM_MAX];
@@ -44,9 +51,14 @@ void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
  * caller then packs each bar with bar_pack(). */
 void history_pack_reply_head(msgpack_packer *pk, const char *sym,
                              uint64_t seq, size_t nbars);
+/* The same for a reply cut short (more:true). */
+void history_pack_reply_cut(msgpack_packer *pk, const char *sym,
+                            uint64_t seq, size_t nbars);
 void history_pack_error(msgpack_packer *pk, const char *msg);
 
-/* Client: asks `endpoint` for history, waiting up to timeout_ms. On
+/* Client: asks `endpoint` for history, waiting up to timeout_ms for each
+ * reply, and asks on while a reply was cut (at most HISTORY_PAGES_MAX
+ * replies). On
  * success *bars (malloc'd, caller frees) holds *nbars valid bars oldest
  * first and *seq the feeder's newest sequence number for the symbol.
  * Invalid bars in the reply are skipped and counted in *bad. */

@@ -168,6 +168,8 @@ struct engine {
     int64_t summary_s;              /* --summary SECONDS, 0: off */
     uint64_t sum_bars, sum_signals; /* at the previous summary */
     uint64_t replays;               /* replay requests answered */
+    uint64_t replies_dropped;       /* replies to a client that does not
+                                       read them, or is gone */
     uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
     uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
     char hist_list[1024];           /* --history, split into heps */
@@ -336,6 +338,8 @@ static int s_metrics_open(loop_t *loop)
         C("requests_total", "Requests answered (status, replay, errors)",
           requests),
         C("replays_total", "Replay requests answered", replays),
+        C("replies_dropped_total", "Replies dropped: the client had "
+          "not read its earlier ones, or was gone", replies_dropped),
         C("reloads_total", "Strategy reloads done (SIGHUP)", reloads),
         C("reload_errors_total", "Strategy reloads refused", reload_errors),
         C("indicator_messages_total", "Indicator values published on "
@@ -1535,10 +1539,11 @@ static void s_on_summary(loop_t *loop, void *arg)
 
 static void s_pack_status(msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 27);
+    msgpack_pack_map(pk, 28);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", PROG);
+    mp_kuint(pk, "replies_dropped", E.replies_dropped);
     mp_kstr(pk, "id", E.id);
     mp_kuint(pk, "pub", E.pub.instance);
     mp_kint(pk, "started", E.started_ms);
@@ -1676,9 +1681,12 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
     msgpack_packer pk;
     (void)loop; (void)fd; (void)arg;
 
+    /* At most BUS_REQ_BATCH requests a wake-up: the loop polls again,
+     * so bars keep flowing under a flood of requests. */
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    while (bus_router_recv(sock, &id, &body) >= 0) {
+    for (int k = 0; k < BUS_REQ_BATCH &&
+                    bus_router_recv(sock, &id, &body) >= 0; k++) {
         const msgpack_object *o = mp_body_decode(&E.body,
                                                  zmq_msg_data(&body),
                                                  zmq_msg_size(&body));
@@ -1698,7 +1706,13 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
                                "status, replay or indicators)" : "request "
                                "is not a msgpack map");
         }
-        bus_router_reply(sock, &id, &sb);
+        if (bus_router_reply(sock, &id, &sb) != 0) {
+            E.replies_dropped++;
+            log_limited(&lim, LL_WARN, "reply dropped (%s): the client "
+                        "has not read its earlier ones, or is gone; %llu "
+                        "so far", zmq_strerror(zmq_errno()),
+                        (unsigned long long)E.replies_dropped);
+        }
         zmq_msg_close(&id);
         zmq_msg_close(&body);
     }
@@ -2151,9 +2165,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: bar subscriber: %s\n", PROG, err);
         return 1;
     }
-    for (int k = 0; k < E.nsym; k++)
-        bus_subscribe(E.sub, "bar", E.syms[k].run->sym);
-    bus_subscribe(E.sub, "hb", NULL);
+    rc = bus_subscribe(E.sub, "hb", NULL);
+    for (int k = 0; k < E.nsym && rc == 0; k++)
+        rc = bus_subscribe(E.sub, "bar", E.syms[k].run->sym);
+    if (rc) {
+        fprintf(stderr, "%s: bar subscriber: cannot subscribe: %s\n", PROG,
+                zmq_strerror(errno));
+        return 1;
+    }
     log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
             "from %s, history from %s, signals on %s, requests on %s",
             E.id, strategy_name(s_strat()),

@@ -15,13 +15,8 @@
 #include "proc.h"
 #include "store.h"
 
-#define REQ_BATCH 64                /* requests answered per wake-up */
 #define HB_CHECK_MS 100             /* how often heartbeats are due-checked */
 #define REPLY_KEEP (1u << 20)       /* reply buffer kept between requests */
-/* A packed bar takes at most ~200 bytes (13 keys, 9-byte numbers, 15-byte
- * src, 31-byte sym); bound replies so they fit BUS_MAX_BODY, which every
- * client accepts. Longer histories are read in pages with `since`. */
-#define REPLY_MAX_BARS ((BUS_MAX_BODY - 4096) / 200)
 
 struct fsym {
     char topic[BUS_TOPIC_MAX];      /* "bar|SYM|" */
@@ -57,6 +52,9 @@ struct feeder {
     uint64_t published;             /* live bars sent */
     int failed;                     /* the source failed for good */
     uint64_t requests, bad_requests;
+    uint64_t replies_dropped;       /* to a client that does not read them,
+                                       or is gone */
+    uint64_t history_cut;           /* history replies cut short */
     uint64_t bad_bars;              /* rejected bars from the source */
     struct log_limit req_lim;       /* bad requests */
     struct log_limit bar_lim;       /* rejected bars */
@@ -320,6 +318,54 @@ static void s_bad_request(feeder_t *self, const char *why)
     history_pack_error(&self->rpk, why);
 }
 
+/* Index of the first bar of st with t > since (store_len() if none). */
+static size_t s_after(const store_t *st, int64_t since)
+{
+    size_t lo = 0, hi = store_len(st);
+    struct bar b;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        store_get(st, mid, &b);
+        if (b.t > since)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Packs the bars of st that r asks for, at most HISTORY_REPLY_BARS of
+ * them (about BUS_MAX_REPLY bytes): a longer answer is cut to its oldest
+ * bars and says more:true, and the client asks on from its last bar. */
+static size_t s_pack_history(feeder_t *self, const store_t *st,
+                             const struct history_req *r)
+{
+    size_t len = store_len(st), first, n;
+    struct bar b;
+
+    if (r->since == -1) {
+        n = (size_t)r->n < len ? (size_t)r->n : len;
+        first = len - n;
+    } else {
+        first = s_after(st, r->since);
+        n = len - first;
+        if (n > (size_t)r->n)
+            n = (size_t)r->n;
+    }
+    if (n <= HISTORY_REPLY_BARS)
+        return store_pack_history(st, &self->rpk, r, HISTORY_REPLY_BARS);
+    self->history_cut++;
+    n = HISTORY_REPLY_BARS;
+    history_pack_reply_cut(&self->rpk, store_sym(st), store_last_seq(st),
+                           n);
+    for (size_t i = first; i < first + n; i++) {
+        store_get(st, i, &b);
+        bar_pack(&self->rpk, &b);
+    }
+    return n;
+}
+
 static void s_history(feeder_t *self, const msgpack_object *o)
 {
     struct history_req r;
@@ -332,8 +378,7 @@ static void s_history(feeder_t *self, const msgpack_object *o)
     }
     for (int i = 0; i < self->nsym; i++)
         if (strcmp(store_sym(self->sym[i].store), r.sym) == 0) {
-            n = store_pack_history(self->sym[i].store, &self->rpk, &r,
-                                   REPLY_MAX_BARS);
+            n = s_pack_history(self, self->sym[i].store, &r);
             log_msg(LL_DEBUG, "history %s n %lld since %lld: %zu bars",
                     r.sym, (long long)r.n, (long long)r.since, n);
             return;
@@ -358,7 +403,7 @@ static void s_status(feeder_t *self)
     struct source_counter c[SOURCE_COUNTERS_MAX];
     int nc = s_src_counters(self, c);
 
-    msgpack_pack_map(pk, 11 + (uint32_t)nc);
+    msgpack_pack_map(pk, 13 + (uint32_t)nc);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", "livetrade-feeder");
@@ -369,6 +414,8 @@ static void s_status(feeder_t *self)
     mp_kuint(pk, "dropped", self->pub.dropped);
     mp_kuint(pk, "requests", self->requests);
     mp_kuint(pk, "bad_requests", self->bad_requests);
+    mp_kuint(pk, "replies_dropped", self->replies_dropped);
+    mp_kuint(pk, "history_cut", self->history_cut);
     /* Each symbol's newest bar: its time, live bars, ms since it went out
      * (or since the start). */
     mp_pack_str(pk, "syms");
@@ -426,15 +473,19 @@ static void s_on_request(loop_t *loop, void *sock, int fd, void *arg)
     (void)sock;
     (void)fd;
 
-    for (int k = 0; k < REQ_BATCH; k++) {
+    for (int k = 0; k < BUS_REQ_BATCH; k++) {
         zmq_msg_t id, body;
         int n = bus_router_recv(self->router, &id, &body);
         if (n < 0)
             break;
         s_answer(self, zmq_msg_data(&body), (size_t)n);
-        if (bus_router_reply(self->router, &id, &self->rsb) != 0)
-            log_limited(&lim, LL_WARN, "cannot send a reply: %s",
-                        zmq_strerror(zmq_errno()));
+        if (bus_router_reply(self->router, &id, &self->rsb) != 0) {
+            self->replies_dropped++;
+            log_limited(&lim, LL_WARN, "reply dropped (%s): the client "
+                        "has not read its earlier ones, or is gone; %llu "
+                        "so far", zmq_strerror(zmq_errno()),
+                        (unsigned long long)self->replies_dropped);
+        }
         zmq_msg_close(&id);
         zmq_msg_close(&body);
         if (self->rsb.alloc > REPLY_KEEP) {     /* after a long history */
@@ -515,6 +566,11 @@ int feeder_metrics(feeder_t *self, metrics_t *m)
                           "livetrade_feeder_bad_requests_total",
                           "Requests answered with an error",
                           &self->bad_requests);
+    rc |= metrics_add_u64(m, METRICS_COUNTER,
+                          "livetrade_feeder_replies_dropped_total",
+                          "Replies dropped: the client had not read its "
+                          "earlier ones, or was gone",
+                          &self->replies_dropped);
     rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols",
                           "Symbols published", &self->nsym);
     rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols_done",

@@ -1,0 +1,119 @@
+/* Size limits of the bus: the options every socket gets really apply
+ * (read back from libzmq), a reply to a peer that is not there fails
+ * instead of vanishing, and a cut history reply says more:true. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bus.h"
+#include "err.h"
+#include "history.h"
+#include "mp.h"
+
+static int64_t s_opt64(void *s, int opt)
+{
+    int64_t v = 0;
+    size_t n = sizeof v;
+    assert_int_equal(zmq_getsockopt(s, opt, &v, &n), 0);
+    return v;
+}
+
+static int s_opt(void *s, int opt)
+{
+    int v = 0;
+    size_t n = sizeof v;
+    assert_int_equal(zmq_getsockopt(s, opt, &v, &n), 0);
+    return v;
+}
+
+static void test_router_options(void **state)
+{
+    char err[ERR_LEN];
+    void *r = bus_bind_router("inproc://limits-router", err);
+    (void)state;
+
+    assert_non_null(r);
+    assert_int_equal(s_opt64(r, ZMQ_MAXMSGSIZE), BUS_MAX_REQUEST);
+    assert_int_equal(s_opt(r, ZMQ_SNDHWM), BUS_ROUTER_SNDHWM);
+    assert_int_equal(s_opt(r, ZMQ_RCVHWM), BUS_ROUTER_RCVHWM);
+    bus_close(&r);
+}
+
+static void test_sub_options(void **state)
+{
+    char err[ERR_LEN];
+    void *s = bus_connect_sub("inproc://limits-nobody", err);
+    (void)state;
+
+    assert_non_null(s);
+    assert_int_equal(s_opt64(s, ZMQ_MAXMSGSIZE), BUS_MAX_BODY);
+    bus_close(&s);
+}
+
+static void test_reply_to_nobody(void **state)
+{
+    char err[ERR_LEN];
+    void *r = bus_bind_router("inproc://limits-nobody-router", err);
+    msgpack_sbuffer sb;
+    zmq_msg_t id;
+    (void)state;
+
+    assert_non_null(r);
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_write(&sb, "\x80", 1);
+    zmq_msg_init_size(&id, 5);
+    memcpy(zmq_msg_data(&id), "ghost", 5);
+    assert_int_equal(bus_router_reply(r, &id, &sb), -1);
+    zmq_msg_close(&id);
+    msgpack_sbuffer_destroy(&sb);
+    bus_close(&r);
+}
+
+static void test_history_cut_head(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct mp_body body;
+    const msgpack_object *o, *m;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    history_pack_reply_cut(&pk, "AAPL", 7, 0);
+    mp_body_init(&body);
+    o = mp_body_decode(&body, sb.data, sb.size);
+    assert_non_null(o);
+    m = mp_get(o, "more");
+    assert_non_null(m);
+    assert_int_equal(m->type, MSGPACK_OBJECT_BOOLEAN);
+    assert_true(m->via.boolean);
+    assert_true(mp_is(mp_get(o, "type"), "history"));
+    mp_body_free(&body);
+    msgpack_sbuffer_clear(&sb);
+    history_pack_reply_head(&pk, "AAPL", 7, 0);
+    mp_body_init(&body);
+    o = mp_body_decode(&body, sb.data, sb.size);
+    assert_non_null(o);
+    assert_null(mp_get(o, "more"));
+    mp_body_free(&body);
+    msgpack_sbuffer_destroy(&sb);
+    /* A cut reply of bars at their largest still fits a client's limit */
+    assert_true(HISTORY_REPLY_BARS * 200u + 4096 <= BUS_MAX_BODY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_router_options),
+        cmocka_unit_test(test_sub_options),
+        cmocka_unit_test(test_reply_to_nobody),
+        cmocka_unit_test(test_history_cut_head),
+    };
+    int rc = cmocka_run_group_tests_name("bus_limits", tests, NULL, NULL);
+    bus_term();
+    return rc;
+}

@@ -611,3 +611,13 @@ int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
+
+int bus_set_int(void *s, int opt, const char *what, int v, char *err)
+{
+    return s_set_int(s, opt, what, v, err);
+}
+
+int bus_set_maxmsg(void *s, int64_t v, char *err)
+{
+    return s_set_max(s, v, err);
+}

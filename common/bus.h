@@ -170,4 +170,10 @@ int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
 typedef void (bus_pump_fn)(void *arg);
 void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg);
 
+/* Socket options for sockets made outside this module: an int option
+ * (`what` names it in the message), and ZMQ_MAXMSGSIZE (an int64_t). 0,
+ * or -1 with one line in err[ERR_LEN]. */
+int bus_set_int(void *s, int opt, const char *what, int v, char *err);
+int bus_set_maxmsg(void *s, int64_t v, char *err);
+
 #endif

@@ -252,10 +252,12 @@ static void *s_log_thread(void *arg)
             if (!lw->pair) {
                 int zero = 0;
                 lw->pair = zmq_socket(L.ctx, ZMQ_PAIR);
-                if (lw->pair) {
-                    zmq_setsockopt(lw->pair, ZMQ_LINGER, &zero,
-                                   sizeof zero);
-                    zmq_connect(lw->pair, lw->inproc);
+                if (lw->pair &&
+                    (zmq_setsockopt(lw->pair, ZMQ_LINGER, &zero,
+                                    sizeof zero) != 0 ||
+                     zmq_connect(lw->pair, lw->inproc) != 0)) {
+                    zmq_close(lw->pair);
+                    lw->pair = NULL;
                 }
             }
             if (!lw->pair)

@@ -445,9 +445,11 @@ static int s_open(void **state, char *info, char *err)
     self->results = zmq_socket(bus_ctx(), ZMQ_PULL);
     if (self->results) {
         int zero = 0;
-        zmq_setsockopt(self->results, ZMQ_RCVHWM, &zero, sizeof zero);
-        zmq_setsockopt(self->results, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_bind(self->results, self->results_ep) != 0) {
+        if (zmq_setsockopt(self->results, ZMQ_RCVHWM, &zero,
+                           sizeof zero) != 0 ||
+            zmq_setsockopt(self->results, ZMQ_LINGER, &zero,
+                           sizeof zero) != 0 ||
+            zmq_bind(self->results, self->results_ep) != 0) {
             zmq_close(self->results);
             self->results = NULL;
         }

@@ -376,9 +376,11 @@ alert_worker_t *alert_worker_new(const struct alert_dest *d,
     self->results = zmq_socket(bus_ctx(), ZMQ_PUSH);
     if (self->results) {
         int zero = 0;
-        zmq_setsockopt(self->results, ZMQ_SNDHWM, &zero, sizeof zero);
-        zmq_setsockopt(self->results, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_connect(self->results, results_ep) != 0) {
+        if (zmq_setsockopt(self->results, ZMQ_SNDHWM, &zero,
+                           sizeof zero) != 0 ||
+            zmq_setsockopt(self->results, ZMQ_LINGER, &zero,
+                           sizeof zero) != 0 ||
+            zmq_connect(self->results, results_ep) != 0) {
             zmq_close(self->results);
             self->results = NULL;
         }

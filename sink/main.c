@@ -246,14 +246,17 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
 }
 
 /* Subscribes `sock` to `kind` for each of syms[n], or for all of them
- * when n is 0. */
-static void s_subscribe(void *sock, const char *kind, char *const *syms,
-                        int n)
+ * when n is 0. 0, or -1 with the reason in err. */
+static int s_subscribe(void *sock, const char *kind, char *const *syms,
+                       int n, char *err)
 {
-    for (int i = 0; i < n; i++)
-        bus_subscribe(sock, kind, syms[i]);
-    if (n == 0)
-        bus_subscribe(sock, kind, NULL);
+    for (int i = 0; i < n || (n == 0 && i == 0); i++)
+        if (bus_subscribe(sock, kind, n ? syms[i] : NULL) != 0) {
+            snprintf(err, ERR_LEN, "cannot subscribe to %s|%s: %s", kind,
+                     n ? syms[i] : "", zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    return 0;
 }
 
 /* Splits --symbols into `syms`; the number of symbols, or -1 with a
@@ -464,10 +467,13 @@ int main(int argc, char **argv)
         code = proc_usage_error(PROG, err);
         goto out;
     }
-    s_subscribe(sub, "sig", syms, nsyms);
-    if (ops->ind)
-        s_subscribe(sub, "ind", syms, nsyms);
-    bus_subscribe(sub, "hb", NULL);
+    if (s_subscribe(sub, "sig", syms, nsyms, err) ||
+        (ops->ind && s_subscribe(sub, "ind", syms, nsyms, err)) ||
+        s_subscribe(sub, "hb", NULL, 0, err)) {
+        log_msg(LL_ERROR, "%s", err);
+        code = 1;
+        goto out;
+    }
 
     if (ops->bar) {
         bars = bus_connect_sub(s_args.bars, err);
@@ -475,7 +481,11 @@ int main(int argc, char **argv)
             code = proc_usage_error(PROG, err);
             goto out;
         }
-        s_subscribe(bars, "bar", syms, nsyms);
+        if (s_subscribe(bars, "bar", syms, nsyms, err)) {
+            log_msg(LL_ERROR, "%s", err);
+            code = 1;
+            goto out;
+        }
     }
 
     app.ops = ops;

@@ -448,7 +448,7 @@ struct answer {
 static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
                        int timeout_ms, struct answer *ans)
 {
-    int linger = 0, max = (int)BUS_MAX_BODY;
+    int linger = 0;
 
     for (int i = 0; i < neps; i++) {
         struct answer *a = &ans[i];
@@ -459,8 +459,13 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
             snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
             continue;
         }
-        zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+        if (bus_set_int(a->sock, ZMQ_LINGER, "ZMQ_LINGER", linger,
+                        a->err) ||
+            bus_set_maxmsg(a->sock, (int64_t)BUS_MAX_BODY, a->err)) {
+            zmq_close(a->sock);
+            a->sock = NULL;
+            continue;
+        }
         curve_apply(a->sock, 0);
         curve_watch_open(&a->watch, a->sock);
         if (zmq_connect(a->sock, eps[i]) != 0 ||

@@ -872,9 +872,10 @@ int64_t strategy_lookback(const strategy_t *s)
     for (int k = 0; k < s->nind; k++)
         if (s->ind[k]->history + 1 > lb)
             lb = s->ind[k]->history + 1;
-    if (s->max_int_param + 1 > lb)
-        lb = s->max_int_param + 1;
-    return lb;
+    if (s->max_int_param >= lb)
+        lb = s->max_int_param < STRAT_LOOKBACK_MAX ? s->max_int_param + 1
+                                                   : STRAT_LOOKBACK_MAX;
+    return lb < STRAT_LOOKBACK_MAX ? lb : STRAT_LOOKBACK_MAX;
 }
 
 /* Flat index i (one per output) to indicator k and output j. */

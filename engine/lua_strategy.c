@@ -47,9 +47,28 @@ static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return ptr;
 }
 
+/* Each new instance's own cap (strategy_set_memory_share). */
+static size_t s_mem_inst_cap = STRAT_MEM_DEFAULT;
+
 void strategy_set_memory_cap(size_t total)
 {
     s_mem_total_cap = total ? total : STRAT_MEM_TOTAL_DEFAULT;
+}
+
+int strategy_set_memory_share(int instances, char *err)
+{
+    size_t share = s_mem_total_cap / (size_t)(instances > 0 ? instances : 1);
+
+    if (share < STRAT_MEM_MIN) {
+        snprintf(err, ERR_LEN, "--memory-mb %zu gives each of the %d "
+                 "symbols %zu KiB of Lua memory; a strategy needs at least "
+                 "%u MiB: raise --memory-mb or run fewer symbols per "
+                 "engine", s_mem_total_cap >> 20, instances, share >> 10,
+                 STRAT_MEM_MIN >> 20);
+        return ERR_USAGE;
+    }
+    s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
+    return ERR_OK;
 }
 
 struct strategy *lt_self(lua_State *L)
@@ -166,21 +185,44 @@ static int s_global_index(lua_State *L)
 
 /* }========================================================== */
 
+/* Raises the error that ends a call over its limits. */
+static int s_over(lua_State *L, const char *why)
+{
+    struct strategy *s = lt_self(L);
+
+    s->ticks = s->budget + 1;               /* pcall lets it through */
+    if (s->sym[0])
+        return lt_error(L, "strategy %s on %s: %s", s->name, s->sym, why);
+    luaL_where(L, 0);                       /* a sandbox: no symbol */
+    lua_pushstring(L, why);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+void lt_check_time(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    char why[96];
+
+    if (s->deadline && mono_ms() > s->deadline) {
+        snprintf(why, sizeof why, "time limit of %lld ms per call exceeded",
+                 (long long)s->time_ms);
+        s_over(L, why);
+    }
+}
+
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
     struct strategy *s = lt_self(L);
+    char why[96];
     (void)ar;
     s->ticks += HOOK_EVERY;
-    if (s->ticks > s->budget && s->sym[0])
-        lt_error(L, "strategy %s on %s: instruction budget of %lld "
-                 "exceeded (endless loop?)", s->name, s->sym, s->budget);
-    if (s->ticks > s->budget) {             /* a sandbox: no symbol */
-        luaL_where(L, 0);                   /* the running line */
-        lua_pushfstring(L, "instruction budget of %I exceeded (endless "
-                        "loop?)", (lua_Integer)s->budget);
-        lua_concat(L, 2);
-        lua_error(L);
+    if (s->ticks > s->budget) {
+        snprintf(why, sizeof why, "instruction budget of %lld exceeded "
+                 "(endless loop?)", s->budget);
+        s_over(L, why);
     }
+    lt_check_time(L);
 }
 
 /* pcall and xpcall that cannot swallow the budget error: once the call
@@ -262,6 +304,23 @@ static void s_open_libs(lua_State *L)
     lua_setglobal(L, "pcall");
     lua_pushcfunction(L, s_safe_xpcall);
     lua_setglobal(L, "xpcall");
+    lt_sandbox_caps(L);
+}
+
+/* Makes every metatable of the engine's (registry "livetrade.*") hidden
+ * from getmetatable and fixed for setmetatable, so that no strategy adds
+ * a __gc to one that later objects get. */
+static void s_lock_metatables(lua_State *L)
+{
+    lua_pushnil(L);
+    while (lua_next(L, LUA_REGISTRYINDEX)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1) &&
+            strncmp(lua_tostring(L, -2), "livetrade.", 10) == 0) {
+            lua_pushboolean(L, 0);
+            lua_setfield(L, -2, "__metatable");
+        }
+        lua_pop(L, 1);
+    }
 }
 
 /* }========================================================== */
@@ -524,7 +583,9 @@ static int s_pcall(struct strategy *s, int nargs, char *err)
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     s->ticks = 0;
+    s->deadline = mono_ms() + s->time_ms;
     rc = lua_pcall(L, nargs, 1, base);
+    s->deadline = 0;
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
@@ -556,7 +617,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     snprintf(s->sym, sizeof s->sym, "%s", symbol);
     s->data = data;
     s->start = -1;
-    s->mem_cap = STRAT_MEM_DEFAULT;
+    s->mem_cap = s_mem_inst_cap;
     {
         struct broker_cfg def;
         broker_cfg_default(&def);
@@ -567,6 +628,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         }
     }
     s->budget = STRAT_BUDGET_DEFAULT;
+    s->time_ms = STRAT_TIME_MS_DEFAULT;
     s->ref_self = s->ref_next = LUA_NOREF;
     base = strrchr(path, '/');
     snprintf(s->name, sizeof s->name, "%s", base ? base + 1 : path);
@@ -589,6 +651,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     *(struct strategy **)lua_getextraspace(L) = s;
     s_open_libs(L);
     s_register(L);
+    s_lock_metatables(L);
     lua_sethook(L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
     *rc = ERR_LUA;
@@ -617,6 +680,13 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         snprintf(s->name, sizeof s->name, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
 
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, cls) != LUA_TNIL) {
+        snprintf(err, ERR_LEN, "%s: __gc (a finalizer) is not allowed in "
+                 "a strategy class", path);
+        goto fail;
+    }
+    lua_pop(L, 1);
     lua_newtable(L);                        /* the instance */
     self = lua_gettop(L);
     lua_pushvalue(L, cls);
@@ -721,6 +791,11 @@ void strategy_set_budget(strategy_t *s, long long instructions)
     s->budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
 }
 
+void strategy_set_time_limit(strategy_t *s, int64_t ms)
+{
+    s->time_ms = ms > 0 ? ms : STRAT_TIME_MS_DEFAULT;
+}
+
 /* {==================== sandbox for other scripts ============ */
 
 lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
@@ -733,6 +808,7 @@ lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
     snprintf(s->name, sizeof s->name, "%s", name);
     s->mem_cap = mem_cap ? mem_cap : STRAT_MEM_DEFAULT;
     s->budget = budget > 0 ? budget : STRAT_BUDGET_DEFAULT;
+    s->time_ms = STRAT_TIME_MS_DEFAULT;
     s->start = -1;
     s->ref_self = s->ref_next = LUA_NOREF;
     s->L = lua_newstate(s_alloc, s);
@@ -758,6 +834,11 @@ void strategy_sandbox_close(lua_State **Lp)
     *Lp = NULL;
 }
 
+void strategy_sandbox_set_time_limit(lua_State *L, int64_t ms)
+{
+    strategy_set_time_limit(lt_self(L), ms);
+}
+
 int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
 {
     int base = lua_gettop(L) - nargs, rc;
@@ -765,7 +846,9 @@ int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     lt_self(L)->ticks = 0;
+    lt_self(L)->deadline = mono_ms() + lt_self(L)->time_ms;
     rc = lua_pcall(L, nargs, nres, base);
+    lt_self(L)->deadline = 0;
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?

@@ -115,7 +115,8 @@ double lt_pattern_cost(const char *p, size_t pl, size_t n)
 }
 
 /* string.find/match/gmatch/gsub: refused when the pattern could
- * backtrack past LT_WORK_MAX steps on this subject. */
+ * backtrack past LT_WORK_MAX steps on this subject (a plain find: when
+ * comparing the pattern at every start could). */
 static int s_pattern(lua_State *L)
 {
     const char *name = lua_tostring(L, lua_upvalueindex(2));
@@ -128,8 +129,10 @@ static int s_pattern(lua_State *L)
     p = luaL_checklstring(L, 2, &pl);
     if (strcmp(name, "find") == 0 &&
         (lua_toboolean(L, 4) || !strpbrk(p, "^$*+?.([%-")))
-        return s_orig(L);                   /* a plain find: linear */
-    cost = lt_pattern_cost(p, pl, l);
+        /* a plain find compares up to pl bytes at each start */
+        cost = pl <= l ? ((double)l - (double)pl + 1) * (double)pl : 0;
+    else
+        cost = lt_pattern_cost(p, pl, l);
     if (cost > LT_WORK_MAX)
         return lt_error(L, "string.%s: pattern '%.40s' may backtrack up "
                         "to %.3g steps on a subject of %zu bytes (the "

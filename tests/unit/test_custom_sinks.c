@@ -139,6 +139,10 @@ static void test_sandbox_no_hang(void **state)
         { "('a'):rep(3000):match('a-a-a-a-b')", "string.match" },
         { "for w in ('a'):rep(1e5):gmatch('a-b') do end", "string.gmatch" },
         { "('a'):rep(1e5):gsub('%s*x', '')", "string.gsub" },
+        { "local s = ('a'):rep(1e6) s:find(s:sub(1, 5e5) .. 'b', 1, true)",
+          "t:1: string.find: pattern 'aaaa" },
+        { "local s = ('a'):rep(1e6) s:find(s:sub(1, 5e5) .. 'b')",
+          "string.find" },
         { "table.move({}, 1, 1e15, 1, {})", "t:1: table.move: a range" },
         { "table.concat(setmetatable({}, {__index = table.concat}), '', 1, "
           "1e15)", "table.concat" },

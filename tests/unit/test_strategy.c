@@ -472,7 +472,7 @@ static void test_memory_share(void **state)
                        "('x'):rep(100) .. i end\n"
                        "  end\nend\nreturn S\n");
     for (int k = 0; k < 8; k++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "%s%d", k < 3 ? "HOG" : "S", k);
         assert_int_equal(runner_init(&r[k], p, sym, NULL, NULL, err), 0);
     }

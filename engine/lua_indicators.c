@@ -588,17 +588,16 @@ static int s_call_fn(struct strategy *s, int k, char *err)
     lua_State *L = s->L;
     struct lind *li = s_lind(s, k);
     int top = lua_gettop(L), rc;
-    int64_t outer = s->deadline;            /* 0 unless in a call */
+    int began;
 
     lua_pushcfunction(L, s_msgh);
     lua_pushcfunction(L, s_eval);
     lua_pushlightuserdata(L, li);
     lua_pushstring(L, s->ind_name[k]);
     s->ticks = 0;
-    if (!outer)
-        s->deadline = mono_ms() + s->time_ms;
+    began = lt_call_begin(s);
     rc = lua_pcall(L, 2, 0, top + 1);
-    s->deadline = outer;
+    lt_call_end(s, began);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
                  lua_tostring(L, -1) : "error in an indicator function");

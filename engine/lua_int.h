@@ -35,6 +35,8 @@ struct strategy {
     long long budget, ticks;        /* instruction budget per call */
     int64_t time_ms;                /* wall-clock limit per call */
     int64_t deadline;               /* mono_ms() the call must end by */
+    struct strategy *wd_next;       /* in the watchdog's list of calls */
+    int wd_poked;                   /* the watchdog set a hook of 1 */
     int64_t max_int_param;          /* largest whole-number parameter */
     broker_t *broker;               /* the strategy's account */
     int stopped;                    /* out of money: no more next() */
@@ -65,6 +67,15 @@ void lt_hint(char *msg, size_t size);
 /* Raises the call's time-limit error once its deadline has passed (the
  * count hook and the capped library functions call it). */
 void lt_check_time(lua_State *L);
+
+/* Starts the time limit of a call into Lua and the watchdog's watch of
+ * it: once the deadline has passed, a watchdog thread sets the count
+ * hook to every instruction (lua_sethook may be called from another
+ * thread), so the call ends at its next instruction even when the hook
+ * of every HOOK_EVERY instructions is far off. Returns 1, or 0 when a
+ * call is running already (its limit holds); pass that to lt_call_end. */
+int lt_call_begin(struct strategy *s);
+void lt_call_end(struct strategy *s, int began);
 
 /* lua_sandbox.c */
 /* Wraps the library functions that loop in C (string.rep, the pattern

@@ -6,10 +6,12 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "indicator.h"
@@ -216,14 +218,100 @@ static void s_hook(lua_State *L, lua_Debug *ar)
     struct strategy *s = lt_self(L);
     char why[96];
     (void)ar;
+    lt_check_time(L);
     s->ticks += HOOK_EVERY;
     if (s->ticks > s->budget) {
         snprintf(why, sizeof why, "instruction budget of %lld exceeded "
                  "(endless loop?)", s->budget);
         s_over(L, why);
     }
-    lt_check_time(L);
 }
+
+/* {==================== watchdog ============================= */
+
+static pthread_mutex_t s_wd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_wd_cv = PTHREAD_COND_INITIALIZER;
+static struct strategy *s_wd_calls;     /* calls running */
+static int s_wd_state;                  /* 0 no thread, 1 idle, 2 timed */
+
+/* Sleeps until the earliest deadline of the calls running; sets the hook
+ * of each call past its deadline to every instruction. */
+static void *s_wd_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&s_wd_mu);
+    for (;;) {
+        int64_t now = mono_ms(), next = 0;
+        for (struct strategy *c = s_wd_calls; c; c = c->wd_next) {
+            if (c->wd_poked)
+                continue;
+            if (now > c->deadline) {
+                lua_sethook(c->L, s_hook, LUA_MASKCOUNT, 1);
+                c->wd_poked = 1;
+            } else if (!next || c->deadline < next) {
+                next = c->deadline;
+            }
+        }
+        if (next) {
+            struct timespec ts;
+            int64_t ms = next - now + 1;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)(ms / 1000);
+            ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            s_wd_state = 2;
+            pthread_cond_timedwait(&s_wd_cv, &s_wd_mu, &ts);
+        } else {
+            s_wd_state = 1;
+            pthread_cond_wait(&s_wd_cv, &s_wd_mu);
+        }
+    }
+    return NULL;
+}
+
+int lt_call_begin(struct strategy *s)
+{
+    pthread_t t;
+
+    if (s->deadline)
+        return 0;
+    s->deadline = mono_ms() + s->time_ms;
+    pthread_mutex_lock(&s_wd_mu);
+    if (s_wd_state == 0 && pthread_create(&t, NULL, s_wd_main, NULL) == 0) {
+        pthread_detach(t);
+        s_wd_state = 2;                 /* it looks at the list first */
+    }
+    s->wd_poked = 0;
+    s->wd_next = s_wd_calls;
+    s_wd_calls = s;
+    if (s_wd_state == 1)                /* deadlines only grow: a timed
+                                           wait wakes early enough */
+        pthread_cond_signal(&s_wd_cv);
+    pthread_mutex_unlock(&s_wd_mu);
+    return 1;
+}
+
+void lt_call_end(struct strategy *s, int began)
+{
+    if (!began)
+        return;
+    pthread_mutex_lock(&s_wd_mu);
+    for (struct strategy **c = &s_wd_calls; *c; c = &(*c)->wd_next)
+        if (*c == s) {
+            *c = s->wd_next;
+            break;
+        }
+    if (s->wd_poked)
+        lua_sethook(s->L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    s->wd_poked = 0;
+    pthread_mutex_unlock(&s_wd_mu);
+    s->deadline = 0;
+}
+
+/* }========================================================== */
 
 /* pcall and xpcall that cannot swallow the budget error: once the call
  * is over its budget, whatever the protected function raised is raised
@@ -578,14 +666,14 @@ static int s_traceback(lua_State *L)
 static int s_pcall(struct strategy *s, int nargs, char *err)
 {
     lua_State *L = s->L;
-    int base = lua_gettop(L) - nargs, rc;
+    int base = lua_gettop(L) - nargs, rc, began;
 
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     s->ticks = 0;
-    s->deadline = mono_ms() + s->time_ms;
+    began = lt_call_begin(s);
     rc = lua_pcall(L, nargs, 1, base);
-    s->deadline = 0;
+    lt_call_end(s, began);
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
@@ -841,14 +929,14 @@ void strategy_sandbox_set_time_limit(lua_State *L, int64_t ms)
 
 int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
 {
-    int base = lua_gettop(L) - nargs, rc;
+    int base = lua_gettop(L) - nargs, rc, began;
 
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     lt_self(L)->ticks = 0;
-    lt_self(L)->deadline = mono_ms() + lt_self(L)->time_ms;
+    began = lt_call_begin(lt_self(L));
     rc = lua_pcall(L, nargs, nres, base);
-    lt_self(L)->deadline = 0;
+    lt_call_end(lt_self(L), began);
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?

@@ -233,6 +233,7 @@ static pthread_mutex_t s_wd_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t s_wd_cv = PTHREAD_COND_INITIALIZER;
 static struct strategy *s_wd_calls;     /* calls running */
 static int s_wd_state;                  /* 0 no thread, 1 idle, 2 timed */
+static int64_t s_wd_wake;               /* end of the timed wait */
 
 /* Sleeps until the earliest deadline of the calls running; sets the hook
  * of each call past its deadline to every instruction. */
@@ -263,6 +264,7 @@ static void *s_wd_main(void *arg)
                 ts.tv_nsec -= 1000000000L;
             }
             s_wd_state = 2;
+            s_wd_wake = next;
             pthread_cond_timedwait(&s_wd_cv, &s_wd_mu, &ts);
         } else {
             s_wd_state = 1;
@@ -283,13 +285,13 @@ int lt_call_begin(struct strategy *s)
     if (s_wd_state == 0 && pthread_create(&t, NULL, s_wd_main, NULL) == 0) {
         pthread_detach(t);
         s_wd_state = 2;                 /* it looks at the list first */
+        s_wd_wake = INT64_MAX;
     }
     s->wd_poked = 0;
     s->wd_next = s_wd_calls;
     s_wd_calls = s;
-    if (s_wd_state == 1)                /* deadlines only grow: a timed
-                                           wait wakes early enough */
-        pthread_cond_signal(&s_wd_cv);
+    if (s_wd_state == 1 || (s_wd_state == 2 && s->deadline < s_wd_wake))
+        pthread_cond_signal(&s_wd_cv);  /* else it wakes early enough */
     pthread_mutex_unlock(&s_wd_mu);
     return 1;
 }

@@ -8,7 +8,8 @@
  * metatables cannot be read or changed), and wraps each library function
  * whose work is not bounded by its arguments' size in memory: the wrapper
  * checks the call's time limit, estimates the work and refuses, with one
- * error line, a call over LT_WORK_MAX steps or LT_RANGE_MAX elements. */
+ * error line, a call over LT_WORK_MAX steps or LT_RANGE_MAX elements. The
+ * time limit of the Lua code between is the watchdog's (lua_strategy.c). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>

@@ -3,7 +3,8 @@
  * A strategy file is Lua in the shape of a backtesting.py strategy (see
  * README.md, "Writing a strategy"): it returns a class made with
  * Strategy{params}, with init() and next(). The runtime is sandboxed (no
- * io, os, debug, require or load; memory cap; instruction budget per call).
+ * io, os, debug, require or load; no __gc; memory cap; instruction budget
+ * and time limit per call; caps on the library functions that loop).
  *
  * The caller owns the dataset (struct strat_data): it appends one bar to
  * every column, then calls strategy_on_bar(), which updates the indicators
@@ -115,7 +116,7 @@ int64_t strategy_start(const strategy_t *self);
 int strategy_out_of_money(const strategy_t *self);
 
 /* Memory for all the strategies of the process together, in bytes (0:
- * the default); each instance also has its own STRAT_MEM_DEFAULT. */
+ * the default); each instance also has its own cap (below). */
 void strategy_set_memory_cap(size_t total);
 /* Shares the total among `instances` strategies: each new instance's
  * cap becomes min(STRAT_MEM_DEFAULT, total / instances), so no instance
@@ -123,9 +124,10 @@ void strategy_set_memory_cap(size_t total);
  * in err when a share would be under STRAT_MEM_MIN. */
 int strategy_set_memory_share(int instances, char *err);
 void strategy_set_budget(strategy_t *self, long long instructions);
-/* Wall-clock limit of each call into Lua, in ms (<= 0: the default). The
- * count hook and each capped library function check it, so a call ends
- * within about this long plus one capped library call. */
+/* Wall-clock limit of each call into Lua, in ms (<= 0: the default).
+ * Past it a watchdog thread makes the count hook fire at the next
+ * instruction, and each capped library function checks it, so a call
+ * ends within about this long plus one library call. */
 void strategy_set_time_limit(strategy_t *self, int64_t ms);
 
 /* A sandboxed Lua state for scripts other than strategies (the lua

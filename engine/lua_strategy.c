@@ -187,16 +187,24 @@ static int s_global_index(lua_State *L)
 
 /* }========================================================== */
 
-/* Raises the error that ends a call over its limits. */
+/* Raises the error that ends a call over its limits, located at the
+ * running line: the running function's in a hook, the caller's in a
+ * library function. */
 static int s_over(lua_State *L, const char *why)
 {
     struct strategy *s = lt_self(L);
+    lua_Debug ar;
+    int level = 0;
 
     s->ticks = s->budget + 1;               /* pcall lets it through */
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "S", &ar) &&
+        ar.what[0] == 'C')
+        level = 1;
+    luaL_where(L, level);
     if (s->sym[0])
-        return lt_error(L, "strategy %s on %s: %s", s->name, s->sym, why);
-    luaL_where(L, 0);                       /* a sandbox: no symbol */
-    lua_pushstring(L, why);
+        lua_pushfstring(L, "strategy %s on %s: %s", s->name, s->sym, why);
+    else
+        lua_pushstring(L, why);
     lua_concat(L, 2);
     return lua_error(L);
 }

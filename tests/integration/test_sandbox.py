@@ -84,6 +84,8 @@ class Sandbox(unittest.TestCase):
             self.assertIn(CAUSE[sym], line[0])
         self.assertTrue(eng.alive())
         self.assertEqual(eng.stop(), 0)
+        self.assertNotIn("runtime error", eng.stderr())    # UBSan
+        self.assertNotIn("Sanitizer", eng.stderr())
 
 
 class MemoryShare(unittest.TestCase):

@@ -655,7 +655,11 @@ static void s_describe_params(struct strategy *s, int cls, int self)
         lua_getfield(L, self, names[i]);
         if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > s->max_int_param)
             s->max_int_param = lua_tointeger(L, -1);
-        v = luaL_tolstring(L, -1, NULL);
+        if (lua_type(L, -1) == LUA_TTABLE ||    /* no __tostring: this */
+            lua_type(L, -1) == LUA_TUSERDATA)   /* runs outside a call */
+            v = lua_pushstring(L, luaL_typename(L, -1));
+        else
+            v = luaL_tolstring(L, -1, NULL);
         if (off < sizeof s->params)
             off += (size_t)snprintf(s->params + off, sizeof s->params - off,
                                     "%s%s=%s", i ? "," : "", names[i], v);

@@ -418,6 +418,16 @@ static void test_sandbox_no_hang(void **state)
     s_one_bad("getmetatable(self.data.Close).__gc = print",
               "attempt to index a boolean value");
     s_one_bad("setmetatable(S, {})", "cannot change a protected metatable");
+    s_one_bad("getmetatable(self).__index = print",
+              "attempt to index a boolean value");
+    /* A parameter's __tostring is not called (the engine describes the
+     * parameters outside of any call). */
+    p = write_strategy("return Strategy{n = setmetatable({}, {__tostring = "
+                       "function() while true do end end})}\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
+    assert_string_equal(strategy_params(r.strat), "n=table");
+    runner_free(&r);
+    unlink(p);
     /* nor can a Strategy class hold one for its instance */
     p = write_strategy("local S = Strategy{__gc = function() while true do "
                        "end end}\nreturn S\n");

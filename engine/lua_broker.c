@@ -389,6 +389,8 @@ void lt_broker_attach(lua_State *L, int cls, int self)
     lua_pushvalue(L, cls);
     lua_pushcclosure(L, s_instance_index, 1);
     lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);                  /* hidden: the engine reads */
+    lua_setfield(L, -2, "__metatable");     /* self outside of calls */
     lua_setmetatable(L, self);
     lua_newuserdatauv(L, 0, 0);             /* self.position */
     luaL_setmetatable(L, POSITION_MT);

@@ -588,13 +588,16 @@ static int s_call_fn(struct strategy *s, int k, char *err)
     lua_State *L = s->L;
     struct lind *li = s_lind(s, k);
     int top = lua_gettop(L), rc;
+    int began;
 
     lua_pushcfunction(L, s_msgh);
     lua_pushcfunction(L, s_eval);
     lua_pushlightuserdata(L, li);
     lua_pushstring(L, s->ind_name[k]);
     s->ticks = 0;
+    began = lt_call_begin(s);
     rc = lua_pcall(L, 2, 0, top + 1);
+    lt_call_end(s, began);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
                  lua_tostring(L, -1) : "error in an indicator function");
@@ -872,9 +875,10 @@ int64_t strategy_lookback(const strategy_t *s)
     for (int k = 0; k < s->nind; k++)
         if (s->ind[k]->history + 1 > lb)
             lb = s->ind[k]->history + 1;
-    if (s->max_int_param + 1 > lb)
-        lb = s->max_int_param + 1;
-    return lb;
+    if (s->max_int_param >= lb)
+        lb = s->max_int_param < STRAT_LOOKBACK_MAX ? s->max_int_param + 1
+                                                   : STRAT_LOOKBACK_MAX;
+    return lb < STRAT_LOOKBACK_MAX ? lb : STRAT_LOOKBACK_MAX;
 }
 
 /* Flat index i (one per output) to indicator k and output j. */

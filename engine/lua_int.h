@@ -33,6 +33,10 @@ struct strategy {
     int in_next;                    /* calls are only recorded in next() */
     size_t mem_used, mem_cap;       /* allocator accounting */
     long long budget, ticks;        /* instruction budget per call */
+    int64_t time_ms;                /* wall-clock limit per call */
+    int64_t deadline;               /* mono_ms() the call must end by */
+    struct strategy *wd_next;       /* in the watchdog's list of calls */
+    int wd_poked;                   /* the watchdog set a hook of 1 */
     int64_t max_int_param;          /* largest whole-number parameter */
     broker_t *broker;               /* the strategy's account */
     int stopped;                    /* out of money: no more next() */
@@ -59,6 +63,28 @@ void lt_check_self(lua_State *L, const char *mt, const char *call);
  * (len(x), range, a method defined with a dot...), if one applies; the
  * message stays one line. */
 void lt_hint(char *msg, size_t size);
+
+/* Raises the call's time-limit error once its deadline has passed (the
+ * count hook and the capped library functions call it). */
+void lt_check_time(lua_State *L);
+
+/* Starts the time limit of a call into Lua and the watchdog's watch of
+ * it: once the deadline has passed, a watchdog thread sets the count
+ * hook to every instruction (lua_sethook may be called from another
+ * thread), so the call ends at its next instruction even when the hook
+ * of every HOOK_EVERY instructions is far off. Returns 1, or 0 when a
+ * call is running already (its limit holds); pass that to lt_call_end. */
+int lt_call_begin(struct strategy *s);
+void lt_call_end(struct strategy *s, int began);
+
+/* lua_sandbox.c */
+/* Wraps the library functions that loop in C (string.rep, the pattern
+ * functions, table.move/concat/insert/remove/sort) and setmetatable
+ * (no __gc) with caps; after the libraries are open. */
+void lt_sandbox_caps(lua_State *L);
+/* A bound on the steps of matching a pattern of pl bytes against a
+ * subject of n bytes, over every start position. */
+double lt_pattern_cost(const char *p, size_t pl, size_t n);
 
 /* lua_series.c */
 void lt_push_series(lua_State *L, const struct series *ser, int ind);

@@ -6,10 +6,12 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "indicator.h"
@@ -47,9 +49,28 @@ static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return ptr;
 }
 
+/* Each new instance's own cap (strategy_set_memory_share). */
+static size_t s_mem_inst_cap = STRAT_MEM_DEFAULT;
+
 void strategy_set_memory_cap(size_t total)
 {
     s_mem_total_cap = total ? total : STRAT_MEM_TOTAL_DEFAULT;
+}
+
+int strategy_set_memory_share(int instances, char *err)
+{
+    size_t share = s_mem_total_cap / (size_t)(instances > 0 ? instances : 1);
+
+    if (share < STRAT_MEM_MIN) {
+        snprintf(err, ERR_LEN, "--memory-mb %zu gives each of the %d "
+                 "symbols %zu KiB of Lua memory; a strategy needs at least "
+                 "%u MiB: raise --memory-mb or run fewer symbols per "
+                 "engine", s_mem_total_cap >> 20, instances, share >> 10,
+                 STRAT_MEM_MIN >> 20);
+        return ERR_USAGE;
+    }
+    s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
+    return ERR_OK;
 }
 
 struct strategy *lt_self(lua_State *L)
@@ -166,22 +187,141 @@ static int s_global_index(lua_State *L)
 
 /* }========================================================== */
 
+/* Raises the error that ends a call over its limits, located at the
+ * running line: the running function's in a hook, the caller's in a
+ * library function. */
+static int s_over(lua_State *L, const char *why)
+{
+    struct strategy *s = lt_self(L);
+    lua_Debug ar;
+    int level = 0;
+
+    s->ticks = s->budget + 1;               /* pcall lets it through */
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "S", &ar) &&
+        ar.what[0] == 'C')
+        level = 1;
+    luaL_where(L, level);
+    if (s->sym[0])
+        lua_pushfstring(L, "strategy %s on %s: %s", s->name, s->sym, why);
+    else
+        lua_pushstring(L, why);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+void lt_check_time(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    char why[96];
+
+    if (s->deadline && mono_ms() > s->deadline) {
+        snprintf(why, sizeof why, "time limit of %lld ms per call exceeded",
+                 (long long)s->time_ms);
+        s_over(L, why);
+    }
+}
+
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
     struct strategy *s = lt_self(L);
+    char why[96];
     (void)ar;
+    lt_check_time(L);
     s->ticks += HOOK_EVERY;
-    if (s->ticks > s->budget && s->sym[0])
-        lt_error(L, "strategy %s on %s: instruction budget of %lld "
-                 "exceeded (endless loop?)", s->name, s->sym, s->budget);
-    if (s->ticks > s->budget) {             /* a sandbox: no symbol */
-        luaL_where(L, 0);                   /* the running line */
-        lua_pushfstring(L, "instruction budget of %I exceeded (endless "
-                        "loop?)", (lua_Integer)s->budget);
-        lua_concat(L, 2);
-        lua_error(L);
+    if (s->ticks > s->budget) {
+        snprintf(why, sizeof why, "instruction budget of %lld exceeded "
+                 "(endless loop?)", s->budget);
+        s_over(L, why);
     }
 }
+
+/* {==================== watchdog ============================= */
+
+static pthread_mutex_t s_wd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_wd_cv = PTHREAD_COND_INITIALIZER;
+static struct strategy *s_wd_calls;     /* calls running */
+static int s_wd_state;                  /* 0 no thread, 1 idle, 2 timed */
+static int64_t s_wd_wake;               /* end of the timed wait */
+
+/* Sleeps until the earliest deadline of the calls running; sets the hook
+ * of each call past its deadline to every instruction. */
+static void *s_wd_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&s_wd_mu);
+    for (;;) {
+        int64_t now = mono_ms(), next = 0;
+        for (struct strategy *c = s_wd_calls; c; c = c->wd_next) {
+            if (c->wd_poked)
+                continue;
+            if (now > c->deadline) {
+                lua_sethook(c->L, s_hook, LUA_MASKCOUNT, 1);
+                c->wd_poked = 1;
+            } else if (!next || c->deadline < next) {
+                next = c->deadline;
+            }
+        }
+        if (next) {
+            struct timespec ts;
+            int64_t ms = next - now + 1;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)(ms / 1000);
+            ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            s_wd_state = 2;
+            s_wd_wake = next;
+            pthread_cond_timedwait(&s_wd_cv, &s_wd_mu, &ts);
+        } else {
+            s_wd_state = 1;
+            pthread_cond_wait(&s_wd_cv, &s_wd_mu);
+        }
+    }
+    return NULL;
+}
+
+int lt_call_begin(struct strategy *s)
+{
+    pthread_t t;
+
+    if (s->deadline)
+        return 0;
+    s->deadline = mono_ms() + s->time_ms;
+    pthread_mutex_lock(&s_wd_mu);
+    if (s_wd_state == 0 && pthread_create(&t, NULL, s_wd_main, NULL) == 0) {
+        pthread_detach(t);
+        s_wd_state = 2;                 /* it looks at the list first */
+        s_wd_wake = INT64_MAX;
+    }
+    s->wd_poked = 0;
+    s->wd_next = s_wd_calls;
+    s_wd_calls = s;
+    if (s_wd_state == 1 || (s_wd_state == 2 && s->deadline < s_wd_wake))
+        pthread_cond_signal(&s_wd_cv);  /* else it wakes early enough */
+    pthread_mutex_unlock(&s_wd_mu);
+    return 1;
+}
+
+void lt_call_end(struct strategy *s, int began)
+{
+    if (!began)
+        return;
+    pthread_mutex_lock(&s_wd_mu);
+    for (struct strategy **c = &s_wd_calls; *c; c = &(*c)->wd_next)
+        if (*c == s) {
+            *c = s->wd_next;
+            break;
+        }
+    if (s->wd_poked)
+        lua_sethook(s->L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    s->wd_poked = 0;
+    pthread_mutex_unlock(&s_wd_mu);
+    s->deadline = 0;
+}
+
+/* }========================================================== */
 
 /* pcall and xpcall that cannot swallow the budget error: once the call
  * is over its budget, whatever the protected function raised is raised
@@ -262,6 +402,23 @@ static void s_open_libs(lua_State *L)
     lua_setglobal(L, "pcall");
     lua_pushcfunction(L, s_safe_xpcall);
     lua_setglobal(L, "xpcall");
+    lt_sandbox_caps(L);
+}
+
+/* Makes every metatable of the engine's (registry "livetrade.*") hidden
+ * from getmetatable and fixed for setmetatable, so that no strategy adds
+ * a __gc to one that later objects get. */
+static void s_lock_metatables(lua_State *L)
+{
+    lua_pushnil(L);
+    while (lua_next(L, LUA_REGISTRYINDEX)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1) &&
+            strncmp(lua_tostring(L, -2), "livetrade.", 10) == 0) {
+            lua_pushboolean(L, 0);
+            lua_setfield(L, -2, "__metatable");
+        }
+        lua_pop(L, 1);
+    }
 }
 
 /* }========================================================== */
@@ -498,7 +655,11 @@ static void s_describe_params(struct strategy *s, int cls, int self)
         lua_getfield(L, self, names[i]);
         if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > s->max_int_param)
             s->max_int_param = lua_tointeger(L, -1);
-        v = luaL_tolstring(L, -1, NULL);
+        if (lua_type(L, -1) == LUA_TTABLE ||    /* no __tostring: this */
+            lua_type(L, -1) == LUA_TUSERDATA)   /* runs outside a call */
+            v = lua_pushstring(L, luaL_typename(L, -1));
+        else
+            v = luaL_tolstring(L, -1, NULL);
         if (off < sizeof s->params)
             off += (size_t)snprintf(s->params + off, sizeof s->params - off,
                                     "%s%s=%s", i ? "," : "", names[i], v);
@@ -519,12 +680,14 @@ static int s_traceback(lua_State *L)
 static int s_pcall(struct strategy *s, int nargs, char *err)
 {
     lua_State *L = s->L;
-    int base = lua_gettop(L) - nargs, rc;
+    int base = lua_gettop(L) - nargs, rc, began;
 
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     s->ticks = 0;
+    began = lt_call_begin(s);
     rc = lua_pcall(L, nargs, 1, base);
+    lt_call_end(s, began);
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
@@ -556,7 +719,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     snprintf(s->sym, sizeof s->sym, "%s", symbol);
     s->data = data;
     s->start = -1;
-    s->mem_cap = STRAT_MEM_DEFAULT;
+    s->mem_cap = s_mem_inst_cap;
     {
         struct broker_cfg def;
         broker_cfg_default(&def);
@@ -567,6 +730,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         }
     }
     s->budget = STRAT_BUDGET_DEFAULT;
+    s->time_ms = STRAT_TIME_MS_DEFAULT;
     s->ref_self = s->ref_next = LUA_NOREF;
     base = strrchr(path, '/');
     snprintf(s->name, sizeof s->name, "%s", base ? base + 1 : path);
@@ -589,6 +753,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     *(struct strategy **)lua_getextraspace(L) = s;
     s_open_libs(L);
     s_register(L);
+    s_lock_metatables(L);
     lua_sethook(L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
     *rc = ERR_LUA;
@@ -617,6 +782,13 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         snprintf(s->name, sizeof s->name, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
 
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, cls) != LUA_TNIL) {
+        snprintf(err, ERR_LEN, "%s: __gc (a finalizer) is not allowed in "
+                 "a strategy class", path);
+        goto fail;
+    }
+    lua_pop(L, 1);
     lua_newtable(L);                        /* the instance */
     self = lua_gettop(L);
     lua_pushvalue(L, cls);
@@ -721,6 +893,11 @@ void strategy_set_budget(strategy_t *s, long long instructions)
     s->budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
 }
 
+void strategy_set_time_limit(strategy_t *s, int64_t ms)
+{
+    s->time_ms = ms > 0 ? ms : STRAT_TIME_MS_DEFAULT;
+}
+
 /* {==================== sandbox for other scripts ============ */
 
 lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
@@ -733,6 +910,7 @@ lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
     snprintf(s->name, sizeof s->name, "%s", name);
     s->mem_cap = mem_cap ? mem_cap : STRAT_MEM_DEFAULT;
     s->budget = budget > 0 ? budget : STRAT_BUDGET_DEFAULT;
+    s->time_ms = STRAT_TIME_MS_DEFAULT;
     s->start = -1;
     s->ref_self = s->ref_next = LUA_NOREF;
     s->L = lua_newstate(s_alloc, s);
@@ -758,14 +936,21 @@ void strategy_sandbox_close(lua_State **Lp)
     *Lp = NULL;
 }
 
+void strategy_sandbox_set_time_limit(lua_State *L, int64_t ms)
+{
+    strategy_set_time_limit(lt_self(L), ms);
+}
+
 int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
 {
-    int base = lua_gettop(L) - nargs, rc;
+    int base = lua_gettop(L) - nargs, rc, began;
 
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     lt_self(L)->ticks = 0;
+    began = lt_call_begin(lt_self(L));
     rc = lua_pcall(L, nargs, nres, base);
+    lt_call_end(lt_self(L), began);
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?

@@ -2065,6 +2065,9 @@ static int s_setup(int argc, char **argv)
                 "engine stays idle)");
         E.nsym = n;
     }
+    /* Each symbol's strategy gets its share of --memory-mb. */
+    if (strategy_set_memory_share(E.nsym, err))
+        return proc_usage_error(PROG, err);
     E.syms = calloc((size_t)(E.nsym ? E.nsym : 1), sizeof *E.syms);
     if (!E.syms)
         return proc_usage_error(PROG, "out of memory");

@@ -3,7 +3,8 @@
  * A strategy file is Lua in the shape of a backtesting.py strategy (see
  * README.md, "Writing a strategy"): it returns a class made with
  * Strategy{params}, with init() and next(). The runtime is sandboxed (no
- * io, os, debug, require or load; memory cap; instruction budget per call).
+ * io, os, debug, require or load; no __gc; memory cap; instruction budget
+ * and time limit per call; caps on the library functions that loop).
  *
  * The caller owns the dataset (struct strat_data): it appends one bar to
  * every column, then calls strategy_on_bar(), which updates the indicators
@@ -22,7 +23,12 @@
 #define STRAT_MAX_CALLS 64          /* calls recorded per bar */
 #define STRAT_MEM_DEFAULT (64u << 20)       /* per strategy instance */
 #define STRAT_MEM_TOTAL_DEFAULT ((size_t)2 << 30) /* all of an engine's */
+#define STRAT_MEM_MIN (1u << 20)   /* least share of the total an instance
+                                      may get (strategy_set_memory_share) */
 #define STRAT_BUDGET_DEFAULT 100000000LL   /* Lua instructions per call */
+#define STRAT_TIME_MS_DEFAULT 5000  /* wall-clock limit per call */
+#define STRAT_LOOKBACK_MAX 300000   /* = HISTORY_MAX: the most bars of
+                                       history an engine can ask for */
 
 #define STRAT_MAX_EXTRA 8           /* extra data columns */
 #define STRAT_COL_NAME 32
@@ -110,9 +116,19 @@ int64_t strategy_start(const strategy_t *self);
 int strategy_out_of_money(const strategy_t *self);
 
 /* Memory for all the strategies of the process together, in bytes (0:
- * the default); each instance also has its own STRAT_MEM_DEFAULT. */
+ * the default); each instance also has its own cap (below). */
 void strategy_set_memory_cap(size_t total);
+/* Shares the total among `instances` strategies: each new instance's
+ * cap becomes min(STRAT_MEM_DEFAULT, total / instances), so no instance
+ * can take memory the others were given. 0, or ERR_USAGE with one line
+ * in err when a share would be under STRAT_MEM_MIN. */
+int strategy_set_memory_share(int instances, char *err);
 void strategy_set_budget(strategy_t *self, long long instructions);
+/* Wall-clock limit of each call into Lua, in ms (<= 0: the default).
+ * Past it a watchdog thread makes the count hook fire at the next
+ * instruction, and each capped library function checks it, so a call
+ * ends within about this long plus one library call. */
+void strategy_set_time_limit(strategy_t *self, int64_t ms);
 
 /* A sandboxed Lua state for scripts other than strategies (the lua
  * output of livetrade-sink): the strategies' libraries and limits (no io,
@@ -124,6 +140,9 @@ struct lua_State;
 struct lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
                                        long long budget);
 void strategy_sandbox_close(struct lua_State **Lp);
+/* The wall-clock limit of each strategy_sandbox_pcall, in ms (<= 0: the
+ * default STRAT_TIME_MS_DEFAULT). */
+void strategy_sandbox_set_time_limit(struct lua_State *L, int64_t ms);
 /* lua_pcall(L, nargs, nres) with the budget restarted. ERR_OK, or ERR_LUA
  * with the message ("file:line: ...") in err[ERR_LEN], stack popped. */
 int strategy_sandbox_pcall(struct lua_State *L, int nargs, int nres,

@@ -528,7 +528,8 @@ static int s_write(void *state, const struct signal *s)
     lua_rawgeti(L, LUA_REGISTRYINDEX, lo->ref_signal);
     lua_pushlightuserdata(L, (void *)s);
     if (strategy_sandbox_pcall(L, 2, 0, why) != ERR_OK) {
-        int budget = strstr(why, ": instruction budget of ") != NULL;
+        int budget = strstr(why, ": instruction budget of ") != NULL ||
+                     strstr(why, ": time limit of ") != NULL;
         lo->errors++;
         lo->budget_errors += (uint64_t)budget;
         log_limited(budget ? &lo->lim_budget : &lo->lim_err, LL_ERROR,

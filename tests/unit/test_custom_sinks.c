@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../sink/lua_sink.c"
+#include "lua_int.h"
 
 static void test_rest_after_dashes(void **state)
 {
@@ -103,6 +104,131 @@ static void test_sandbox_limits(void **state)
     assert_non_null(strstr(err, "not enough memory"));
 }
 
+/* Runs `code` in a sandbox with a time limit of `ms`; its status, the
+ * message in err, and the time it took in *took. */
+static int s_run_timed(const char *code, long long budget, int64_t ms,
+                       char *err, int64_t *took)
+{
+    lua_State *L = strategy_sandbox_new("t", 0, budget);
+    int64_t t0 = mono_ms();
+    int rc;
+
+    assert_non_null(L);
+    strategy_sandbox_set_time_limit(L, ms);
+    assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "=t", "t"),
+                     LUA_OK);
+    rc = strategy_sandbox_pcall(L, 0, 0, err);
+    strategy_sandbox_close(&L);
+    *took = mono_ms() - t0;
+    return rc;
+}
+
+/* What Lua runs without its count hook -- finalizers and C library
+ * functions -- cannot hold the process: each case ends at once with one
+ * error naming the function. */
+static void test_sandbox_no_hang(void **state)
+{
+    static const struct {
+        const char *code, *msg;
+    } bad[] = {
+        { "setmetatable({}, {__gc = function() while true do end end}) "
+          "collectgarbage()", "t:1: setmetatable: __gc" },
+        { "string.rep('', math.maxinteger)", "t:1: string.rep" },
+        { "local s = ('x'):rep(1e6):rep(1e4)", "string.rep: 10000 copies" },
+        { "('a'):rep(3000):find('.-.-.-.-b')", "t:1: string.find: pattern" },
+        { "('a'):rep(3000):match('a-a-a-a-b')", "string.match" },
+        { "for w in ('a'):rep(1e5):gmatch('a-b') do end", "string.gmatch" },
+        { "('a'):rep(1e5):gsub('%s*x', '')", "string.gsub" },
+        { "local s = ('a'):rep(1e6) s:find(s:sub(1, 5e5) .. 'b', 1, true)",
+          "t:1: string.find: pattern 'aaaa" },
+        { "local s = ('a'):rep(1e6) s:find(s:sub(1, 5e5) .. 'b')",
+          "string.find" },
+        { "table.move({}, 1, 1e15, 1, {})", "t:1: table.move: a range" },
+        { "table.concat(setmetatable({}, {__index = table.concat}), '', 1, "
+          "1e15)", "table.concat" },
+        { "table.concat(setmetatable({}, {__index = table.concat, "
+          "__len = function() return 1e15 end}))", "table.concat" },
+        { "table.remove(setmetatable({}, {__len = function() return 1e15 "
+          "end}), 1)", "table.remove" },
+        { "table.insert(setmetatable({}, {__len = function() return 1e15 "
+          "end}), 1, 0)", "table.insert" },
+        { "table.sort(setmetatable({}, {__len = function() return 2e9 end, "
+          "__index = rawlen}), rawequal)", "table.sort" },
+        /* a caught refusal does not hide the finalizer either */
+        { "local mt = {} pcall(setmetatable, {}, {__gc = print}) "
+          "local t = setmetatable({}, mt) mt.__gc = function() while true "
+          "do end end t = nil collectgarbage() error('done', 0)", "done" },
+    };
+    char err[ERR_LEN];
+    int64_t took;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (s_run_timed(bad[i].code, 0, 0, err, &took) != ERR_LUA ||
+            !strstr(err, bad[i].msg))
+            fail_msg("%s: got '%s'", bad[i].code, err);
+    }
+    /* Within the caps they work as usual. */
+    assert_int_equal(s_run_timed(
+        "assert(('ab'):rep(3, ',') == 'ab,ab,ab') "
+        "assert(('x'):rep(0) == '' and #('x'):rep(1e6) == 1e6) "
+        "local k, v = ('n=12'):match('^(%w+)=(%d+)$') "
+        "assert(k == 'n' and v == '12') "
+        "assert(('a b  c'):gsub('%s+', ' ') == 'a b c') "
+        "assert(('a.b'):find('.', 1, true) == 2) "
+        "local n = 0 for w in ('a,b,c'):gmatch('[^,]+') do n = n + 1 end "
+        "assert(n == 3) "
+        "local t = {3, 1, 2} table.sort(t) table.insert(t, 4) "
+        "table.remove(t, 1) assert(table.concat(t, ',') == '2,3,4') "
+        "assert(table.move({1, 2}, 1, 2, 2)[3] == 2) "
+        "assert(getmetatable(setmetatable({}, {__index = t})).__index == t)",
+        0, 0, err, &took), ERR_OK);
+    /* The wall-clock limit: a loop of capped calls each too cheap for the
+     * caps, and a loop over a huge budget, both end at the limit; pcall
+     * does not swallow it. */
+    assert_int_equal(s_run_timed("local s = ('a'):rep(200) while true do "
+                                 "s:find('.-.-b') end", 1000000000000000LL,
+                                 300, err, &took), ERR_LUA);
+    assert_non_null(strstr(err, "time limit of 300 ms per call exceeded"));
+    assert_true(took < 10000);
+    assert_int_equal(s_run_timed("while true do pcall(function() while true "
+                                 "do end end) end", 1000000000000000LL, 300,
+                                 err, &took), ERR_LUA);
+    assert_non_null(strstr(err, "t:1: time limit of 300 ms"));
+    assert_true(took < 10000);
+}
+
+/* A loop of instructions each too slow for the count hook's pace: an
+ * upper() of 10 MB each, so the hook's HOOK_EVERY (1000) instructions
+ * take seconds. The watchdog ends it soon after the time
+ * limit all the same. */
+static void test_sandbox_watchdog(void **state)
+{
+    static const char *code = "local s = ('x'):rep(1e7) "
+                              "while true do s:upper():upper():upper() end";
+    char err[ERR_LEN];
+    int64_t took;
+    (void)state;
+
+    assert_int_equal(s_run_timed(code, 1000000000000LL, 100, err, &took),
+                     ERR_LUA);
+    assert_non_null(strstr(err, "t:1: time limit of 100 ms"));
+    assert_true(took < 1000);
+}
+
+/* The pattern cost estimate: linear for no quantifier, a power of the
+ * subject length per quantifier, one start when anchored. */
+static void test_pattern_cost(void **state)
+{
+    (void)state;
+    assert_true(lt_pattern_cost("abc", 3, 9) == 10 * 4);
+    assert_true(lt_pattern_cost("^abc", 4, 9) == 5);
+    assert_true(lt_pattern_cost("a*b", 3, 9) == 10 * 4 * 10);
+    assert_true(lt_pattern_cost("[%]*]+", 6, 9) == 10 * 7 * 10);
+    assert_true(lt_pattern_cost("%b()%1", 6, 9) == 10 * 7 * 100);
+    assert_true(lt_pattern_cost("a?", 2, 9) == 10 * 3 * 2);
+}
+
 static void test_sink_json(void **state)
 {
     struct lua_out lo;
@@ -176,6 +302,9 @@ int main(void)
         cmocka_unit_test(test_rest_after_dashes),
         cmocka_unit_test(test_dashes_without_rest),
         cmocka_unit_test(test_sandbox_limits),
+        cmocka_unit_test(test_sandbox_no_hang),
+        cmocka_unit_test(test_pattern_cost),
+        cmocka_unit_test(test_sandbox_watchdog),
         cmocka_unit_test(test_sink_json),
     };
     log_level = LL_ERROR;

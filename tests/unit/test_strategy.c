@@ -358,6 +358,153 @@ static void test_sandbox(void **state)
     unlink(p);
 }
 
+/* Runs the strategy at p on the symbols GOOD and BAD for 30 bars; BAD's
+ * next() does `bad` and must be disabled with `msg` in its error, GOOD
+ * must run every bar. */
+static void s_one_bad(const char *bad, const char *msg)
+{
+    char src[1024], err[ERR_LEN];
+    struct runner good, badr;
+    const char *p;
+
+    snprintf(src, sizeof src, "local S = Strategy{}\n"
+             "function S:next()\n"
+             "  self.n = (self.n or 0) + 1\n"
+             "  if self.symbol == 'BAD' then\n    %s\n  end\n"
+             "end\nreturn S\n", bad);
+    p = write_strategy(src);
+    assert_int_equal(runner_init(&good, p, "GOOD", NULL, NULL, err), 0);
+    assert_int_equal(runner_init(&badr, p, "BAD", NULL, NULL, err), 0);
+    strategy_set_time_limit(badr.strat, 500);
+    for (int i = 0; i < 30; i++) {
+        struct bar b = mkbar(i, 10 + i);
+        runner_feed(&good, &b, NULL, NULL);
+        runner_feed(&badr, &b, NULL, NULL);
+    }
+    assert_false(good.failed);
+    assert_true(badr.failed);
+    if (!strstr(badr.error, msg) || !strstr(badr.error, p))
+        fail_msg("%s: got '%s'", bad, badr.error);
+    assert_int_equal(good.bars, 30);
+    runner_free(&good);
+    runner_free(&badr);
+    unlink(p);
+}
+
+/* What Lua runs without its count hook (finalizers, C library functions)
+ * cannot hold the engine: the call ends with an error naming the file
+ * (and, for the limits, the symbol), the symbol's strategy is disabled,
+ * other symbols go on. */
+static void test_sandbox_no_hang(void **state)
+{
+    char err[ERR_LEN];
+    struct runner r;
+    const char *p;
+    (void)state;
+
+    s_one_bad("setmetatable({}, {__gc = function() while true do end end})"
+              " collectgarbage()", "__gc (a finalizer) is not allowed");
+    s_one_bad("string.rep('', math.maxinteger)", "string.rep");
+    s_one_bad("local s = ('x'):rep(1e6):rep(1e4)", "string.rep");
+    s_one_bad("local s = ('a'):rep(3000):find('.-.-.-.-b')",
+              "string.find: pattern");
+    s_one_bad("table.move({}, 1, 1e15, 1, {})", "table.move");
+    s_one_bad("local s = ('a'):rep(200) while true do s:find('.-.-b') end",
+              "strategy lt_test_");
+    s_one_bad("while true do pcall(string.find, ('a'):rep(200), '.-.-b') "
+              "end", "time limit of 500 ms per call exceeded");
+    /* The engine's metatables can be neither read nor replaced, so no
+     * later object gets a __gc from a strategy. */
+    s_one_bad("getmetatable(self.data.Close).__gc = print",
+              "attempt to index a boolean value");
+    s_one_bad("setmetatable(S, {})", "cannot change a protected metatable");
+    s_one_bad("getmetatable(self).__index = print",
+              "attempt to index a boolean value");
+    /* A parameter's __tostring is not called (the engine describes the
+     * parameters outside of any call). */
+    p = write_strategy("return Strategy{n = setmetatable({}, {__tostring = "
+                       "function() while true do end end})}\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
+    assert_string_equal(strategy_params(r.strat), "n=table");
+    runner_free(&r);
+    unlink(p);
+    /* nor can a Strategy class hold one for its instance */
+    p = write_strategy("local S = Strategy{__gc = function() while true do "
+                       "end end}\nreturn S\n");
+    assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), ERR_LUA);
+    assert_non_null(strstr(err, "__gc (a finalizer) is not allowed"));
+    unlink(p);
+}
+
+/* A parameter of any size gives a lookback of at most STRAT_LOOKBACK_MAX
+ * bars (an engine can ask for no more history), without overflow. */
+static void test_huge_lookback(void **state)
+{
+    static const char *const n[] = { "math.maxinteger", "1000000000000",
+                                     "300000", "299999", "50" };
+    static const int64_t lb[] = { STRAT_LOOKBACK_MAX, STRAT_LOOKBACK_MAX,
+                                  STRAT_LOOKBACK_MAX, STRAT_LOOKBACK_MAX,
+                                  51 };
+    char src[256], err[ERR_LEN];
+    struct runner r;
+    const char *p;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
+        snprintf(src, sizeof src, "return Strategy{n = %s}\n", n[i]);
+        p = write_strategy(src);
+        assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
+        assert_int_equal(strategy_lookback(r.strat), lb[i]);
+        runner_free(&r);
+        unlink(p);
+    }
+}
+
+/* The total memory is shared: with 8 symbols in 32 MiB each instance has
+ * 4 MiB, so three that hoard memory fail alone and the others go on. */
+static void test_memory_share(void **state)
+{
+    struct runner r[8];
+    char err[ERR_LEN];
+    const char *p;
+    (void)state;
+
+    strategy_set_memory_cap(32u << 20);
+    assert_int_equal(strategy_set_memory_share(64, err), ERR_USAGE);
+    assert_non_null(strstr(err, "--memory-mb 32 gives each of the 64 "
+                            "symbols 512 KiB"));
+    assert_int_equal(strategy_set_memory_share(8, err), 0);
+    p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
+                       "  self.t = {self.data.Close[-1], tostring(#self.data)}"
+                       "\n  if self.symbol:sub(1, 3) == 'HOG' then\n"
+                       "    self.h = self.h or {}\n"
+                       "    for i = 1, 1e5 do self.h[#self.h + 1] = "
+                       "('x'):rep(100) .. i end\n"
+                       "  end\nend\nreturn S\n");
+    for (int k = 0; k < 8; k++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "%s%d", k < 3 ? "HOG" : "S", k);
+        assert_int_equal(runner_init(&r[k], p, sym, NULL, NULL, err), 0);
+    }
+    for (int i = 0; i < 40; i++)
+        for (int k = 0; k < 8; k++) {
+            struct bar b = mkbar(i, 10 + i);
+            runner_feed(&r[k], &b, NULL, NULL);
+        }
+    for (int k = 0; k < 8; k++) {
+        if (k < 3) {
+            assert_true(r[k].failed);
+            assert_non_null(strstr(r[k].error, "not enough memory"));
+        } else if (r[k].failed) {
+            fail_msg("%s: %s", r[k].sym, r[k].error);
+        }
+        runner_free(&r[k]);
+    }
+    strategy_set_memory_cap(0);
+    assert_int_equal(strategy_set_memory_share(1, err), 0);
+    unlink(p);
+}
+
 /* Bad order arguments are strategy errors naming the line. */
 static void test_bad_orders(void **state)
 {
@@ -653,6 +800,9 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_sandbox_no_hang),
+        cmocka_unit_test(test_huge_lookback),
+        cmocka_unit_test(test_memory_share),
         cmocka_unit_test(test_bad_orders),
         cmocka_unit_test(test_signal_ids),
         cmocka_unit_test(test_extra_columns),

@@ -20,10 +20,10 @@ void *bus_ctx(void)
 
 void bus_term(void)
 {
+    curve_watch_stop();             /* its sockets closed before the term */
     if (s_ctx)
         zmq_ctx_term(s_ctx);
     s_ctx = NULL;
-    curve_watch_stop();
     curve_stop();
 }
 
@@ -160,7 +160,6 @@ void *bus_connect_sub(const char *endpoints, char *err)
         zmq_close(s);
         return NULL;
     }
-    curve_watch_log(s, "the subscription to", 0);
     for (int i = 0; i < n; i++)
         if (zmq_connect(s, items[i]) != 0) {
             snprintf(err, ERR_LEN, "cannot connect to %s: %s", items[i],
@@ -168,6 +167,9 @@ void *bus_connect_sub(const char *endpoints, char *err)
             zmq_close(s);
             return NULL;
         }
+    /* After the connects: a socket closed on a bad endpoint leaves no
+     * monitor behind. Its first handshakes may go unwatched. */
+    curve_watch_log(s, "the subscription to", 0);
     return s;
 }
 

@@ -1,9 +1,10 @@
-/* lua_indicators.c -- self:I() and the indicator library in Lua. The
+/* lua_indicators.c -- self:I() and the built-in indicators in Lua. The
  * built-ins (SMA, EMA, ...) are streaming C indicators (indicator.c)
- * inside self:I and give Lua arrays when called directly; a Lua function
- * given to self:I is called on every bar over the series so far (or a
- * window of it). And what the engine asks of the indicators: warm-up,
- * lookback, and their values, one per output ("macd.signal"). */
+ * inside self:I and give Lua arrays when called directly. And what the
+ * engine asks of the indicators: warm-up, lookback, and their values,
+ * one per output ("macd.signal"). A Lua function given to self:I is
+ * lua_indicator_fn.c's, resample_apply lua_resample.c's; both use the
+ * helpers here (struct lind, naming, results). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -14,45 +15,20 @@
 
 #include "err.h"
 #include "lua_int.h"
-#include "resample.h"
 
 #define BUILTINS_KEY "livetrade.builtins"   /* registry: fn -> kind */
 #define MULTI_MT "livetrade.multi"          /* several outputs */
 #define DIRECT_MT "livetrade.direct"        /* direct call's scratch */
-#define FUNC_HISTORY 200    /* lookback of a Lua-function indicator
-                               without a window or whole-number argument */
 
-/* An indicator as the strategy holds it; s->ind[k] points at .ind. */
-struct lind {
-    struct indicator ind;           /* first member */
-    char oname[IND_MAX_OUT][IND_NAME];  /* output names */
-    char label[IND_MAX_OUT][IND_NAME];  /* "macd.signal" (several) */
-    int fn_ref, args_ref;           /* Lua function: registry refs */
-    int nargs;                      /* its arguments */
-    int window;                     /* values passed per series; 0: all */
-    int fixed;                      /* named by {name = "..."} */
-    char where[96];                 /* "file:line:" of the self:I call */
-    struct resample *rs;            /* resample_apply: the bins */
-    const struct series *rs_src;    /* resample_apply: the column */
-};
-
-static struct lind *s_lind(const struct strategy *s, int k)
+struct lind *lt_lind(const struct strategy *s, int k)
 {
     return (struct lind *)s->ind[k];
 }
 
 /* {==================== arguments ============================ */
 
-/* A built-in's arguments: sources, then numbers (nil: default), then,
- * in self:I only, an options table. */
-struct bargs {
-    const struct series *src[IND_MAX_IN];
-    int src_arg[IND_MAX_IN];        /* stack index of each source */
-    double p[IND_MAX_PARAM];
-    int opts;                       /* stack index of options, 0 */
-};
 
-static enum ind_kind s_kind_of(lua_State *L, int idx)
+enum ind_kind lt_kind_of(lua_State *L, int idx)
 {
     int kind = -1;
     if (lua_type(L, idx) != LUA_TFUNCTION)
@@ -67,8 +43,8 @@ static enum ind_kind s_kind_of(lua_State *L, int idx)
 
 /* Parses args from stack index `first`. Sources must be series when
  * `in_I`; otherwise they may also be Lua arrays (src left NULL). */
-static void s_parse(lua_State *L, int first, enum ind_kind kind, int in_I,
-                    struct bargs *a)
+void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
+                   struct bargs *a)
 {
     const struct ind_info *info = indicator_info(kind);
     int top = lua_gettop(L), arg = first;
@@ -138,7 +114,7 @@ static int s_direct_gc(lua_State *L)
     return 0;
 }
 
-static void s_push_array(lua_State *L, const struct series *x, size_t from)
+void lt_push_array(lua_State *L, const struct series *x, size_t from)
 {
     lua_createtable(L, (int)(x->len - from), 0);
     for (size_t i = from; i < x->len; i++) {
@@ -157,7 +133,7 @@ static int s_direct(lua_State *L)
     struct bargs a;
     struct direct *d;
 
-    s_parse(L, 1, kind, 0, &a);
+    lt_parse_args(L, 1, kind, 0, &a);
     d = lua_newuserdatauv(L, sizeof *d, 0);
     memset(d, 0, sizeof *d);
     for (int j = 0; j < IND_MAX_OUT; j++)
@@ -184,7 +160,7 @@ static int s_direct(lua_State *L)
         return luaL_error(L, "not enough memory");
     luaL_checkstack(L, info->nout, "too many outputs");
     for (int j = 0; j < info->nout; j++)
-        s_push_array(L, &d->ind.out[j], 0);
+        lt_push_array(L, &d->ind.out[j], 0);
     s_direct_release(d);
     return info->nout;
 }
@@ -206,14 +182,13 @@ static const char *s_col_abbrev(struct strategy *s, const struct series *x)
 }
 
 /* How a series argument reads in a default name: "C", "sma1", ... */
-static const char *s_series_label(struct strategy *s,
-                                  const struct lseries *u)
+const char *lt_series_label(struct strategy *s, const struct lseries *u)
 {
     const char *ab = s_col_abbrev(s, u->s);
     if (ab)
         return ab;
     if (u->ind >= 0 && u->ind < s->nind) {
-        struct lind *li = s_lind(s, u->ind);
+        struct lind *li = lt_lind(s, u->ind);
         for (int j = 0; li->ind.nout > 1 && j < li->ind.nout; j++)
             if (u->s == &li->ind.out[j])
                 return li->label[j];
@@ -223,8 +198,7 @@ static const char *s_series_label(struct strategy *s,
 }
 
 /* Appends to a default name (IND_NAME bytes), cutting it if need be. */
-static void __attribute__((format(printf, 2, 3)))
-s_name_add(char *name, const char *fmt, ...)
+void lt_name_add(char *name, const char *fmt, ...)
 {
     size_t off = strlen(name);
     va_list ap;
@@ -237,7 +211,7 @@ s_name_add(char *name, const char *fmt, ...)
  * IND_NAME - 1 characters. */
 static void s_set_labels(struct strategy *s, int k)
 {
-    struct lind *li = s_lind(s, k);
+    struct lind *li = lt_lind(s, k);
     char b[2 * IND_NAME + 1];
     for (int j = 0; j < li->ind.nout; j++) {
         snprintf(b, sizeof b, "%s.%s", s->ind_name[k], li->oname[j]);
@@ -248,8 +222,8 @@ static void s_set_labels(struct strategy *s, int k)
 /* Reads {name = "x"} or {name = {"a", "b"}} from the options at `opts`
  * (0: none): the name into name[IND_NAME] (*fixed set to 1), output
  * names into onames. Returns the number of output names given. */
-static int s_opt_names(lua_State *L, int opts, char *name,
-                       char onames[][IND_NAME], int *fixed)
+int lt_opt_names(lua_State *L, int opts, char *name,
+                 char onames[][IND_NAME], int *fixed)
 {
     int n = 0;
 
@@ -280,7 +254,7 @@ static int s_opt_names(lua_State *L, int opts, char *name,
 
 /* A new indicator, at once in s->ind so that it cannot leak: the caller
  * sets it up right after, before anything can raise. */
-static struct lind *s_new_lind(lua_State *L, struct strategy *s)
+struct lind *lt_new_lind(lua_State *L, struct strategy *s)
 {
     struct lind *li;
     if (s->nind == MAX_IND)
@@ -295,10 +269,10 @@ static struct lind *s_new_lind(lua_State *L, struct strategy *s)
 /* Pushes what self:I returns for the newest indicator: a series, or for
  * several outputs a table of them (by number, from the end and by name)
  * whose metatable reports unknown output names. */
-static int s_push_result(lua_State *L, struct strategy *s)
+int lt_push_result(lua_State *L, struct strategy *s)
 {
     int k = s->nind - 1;
-    struct lind *li = s_lind(s, k);
+    struct lind *li = lt_lind(s, k);
     int nout = li->ind.nout;
 
     snprintf(s->ind_name[k], sizeof s->ind_name[0], "%s", li->ind.name);
@@ -331,7 +305,7 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
     int64_t w0 = 0, extra = 0;
     int nn, fixed;
 
-    s_parse(L, 3, kind, 1, &a);
+    lt_parse_args(L, 3, kind, 1, &a);
     if (a.opts) {
         lua_pushnil(L);
         while (lua_next(L, a.opts)) {
@@ -346,7 +320,7 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
     snprintf(name, sizeof name, "%s(", info->name);
     for (int j = 0; j < info->nin; j++) {
         struct lseries *u = lt_toseries(L, a.src_arg[j]);
-        s_name_add(name, "%s%s", j ? "," : "", s_series_label(s, u));
+        lt_name_add(name, "%s%s", j ? "," : "", lt_series_label(s, u));
         if (u->ind >= 0) {
             const struct indicator *si = s->ind[u->ind];
             if (si->warmup > w0)
@@ -356,14 +330,14 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
         }
     }
     for (int j = 0; j < info->nparam; j++)
-        s_name_add(name, ",%g", isnan(a.p[j]) ? info->def[j] : a.p[j]);
-    s_name_add(name, ")");
+        lt_name_add(name, ",%g", isnan(a.p[j]) ? info->def[j] : a.p[j]);
+    lt_name_add(name, ")");
 
-    nn = s_opt_names(L, a.opts, name, onames, &fixed);
+    nn = lt_opt_names(L, a.opts, name, onames, &fixed);
     if (nn && nn != info->nout)
         return lt_error(L, "self:I: %s has %d outputs, %d names given",
                         info->name, info->nout, nn);
-    li = s_new_lind(L, s);
+    li = lt_new_lind(L, s);
     for (int j = 0; j < info->nout; j++)
         snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
                  nn ? onames[j] : info->out[j]);
@@ -375,110 +349,8 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
     }
     li->ind.history += extra;
     li->fixed = fixed;
-    return s_push_result(L, s);
+    return lt_push_result(L, s);
 }
-
-/* Is the value at idx an options table for a Lua-function indicator: a
- * plain table whose keys are all "name" or "window"? */
-static int s_is_fn_opts(lua_State *L, int idx)
-{
-    int keys = 0;
-
-    if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) > 0)
-        return 0;
-    if (lua_getmetatable(L, idx)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        const char *k;
-        lua_pop(L, 1);
-        k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-        if (strcmp(k, "name") != 0 && strcmp(k, "window") != 0) {
-            lua_pop(L, 1);
-            return 0;
-        }
-        keys++;
-    }
-    return keys > 0;
-}
-
-/* self:I(fn, args... [, {name = ..., window = N}]) with a Lua function. */
-static int s_I_function(lua_State *L, struct strategy *s)
-{
-    int top = lua_gettop(L), opts = 0, nargs, nout = 1, nn, fixed;
-    int fn_ref, args_ref;
-    lua_Integer window = 0, maxint = 0;
-    char name[IND_NAME], onames[IND_MAX_OUT][IND_NAME];
-    struct lind *li;
-    int64_t hist, srchist = 0;
-
-    if (top > 2 && s_is_fn_opts(L, top))
-        opts = top--;
-    nargs = top - 2;
-    if (opts) {
-        int isint;
-        lua_getfield(L, opts, "window");
-        if (!lua_isnil(L, -1)) {
-            window = lua_tointegerx(L, -1, &isint);
-            if (!isint || window < 1 || window > IND_MAX_WINDOW)
-                return lt_error(L, "self:I: window must be a whole number "
-                                "from 1 to %d", IND_MAX_WINDOW);
-        }
-        lua_pop(L, 1);
-    }
-    snprintf(name, sizeof name, "fn(");
-    for (int i = 3; i <= top; i++) {
-        struct lseries *u = lt_toseries(L, i);
-        const char *sep = i > 3 ? "," : "";
-        if (lua_isinteger(L, i) && lua_tointeger(L, i) > maxint)
-            maxint = lua_tointeger(L, i);
-        if (u && u->ind >= 0 && s->ind[u->ind]->history > srchist)
-            srchist = s->ind[u->ind]->history;
-        if (u)
-            s_name_add(name, "%s%s", sep, s_series_label(s, u));
-        else if (lua_type(L, i) == LUA_TNUMBER)
-            s_name_add(name, "%s%g", sep, lua_tonumber(L, i));
-        else
-            s_name_add(name, "%s%s", sep, luaL_typename(L, i));
-    }
-    s_name_add(name, ")");
-
-    nn = s_opt_names(L, opts, name, onames, &fixed);
-    if (nn)
-        nout = nn;
-    if (window)
-        hist = window;
-    else
-        hist = maxint > FUNC_HISTORY ? maxint : FUNC_HISTORY;
-    hist += srchist;                    /* over an indicator: its history */
-    /* Everything that can raise comes before s_new_lind (a reference
-     * left behind by an error is harmless: the state goes with it). */
-    lua_pushvalue(L, 2);
-    fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, nargs, 0);
-    for (int i = 0; i < nargs; i++) {
-        lua_pushvalue(L, 3 + i);
-        lua_rawseti(L, -2, i + 1);
-    }
-    args_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    luaL_where(L, 1);
-    li = s_new_lind(L, s);
-    indicator_init_external(&li->ind, nout, hist - 1, hist, name);
-    for (int j = 0; j < nout; j++)
-        snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
-                 nn ? onames[j] : "value");
-    snprintf(li->where, sizeof li->where, "%s", lua_tostring(L, -1));
-    li->fn_ref = fn_ref;
-    li->args_ref = args_ref;
-    li->window = (int)window;
-    li->fixed = fixed;
-    li->nargs = nargs;
-    lua_settop(L, top);
-    return s_push_result(L, s);
-}
-
 int lt_I(lua_State *L)
 {
     struct strategy *s = lt_self(L);
@@ -487,126 +359,13 @@ int lt_I(lua_State *L)
     lt_check_self(L, NULL, "self:I(...)");
     if (s->data->close.len > 0)
         return lt_error(L, "self:I must be called in init()");
-    kind = s_kind_of(L, 2);
+    kind = lt_kind_of(L, 2);
     if ((int)kind >= 0)
         return s_I_builtin(L, s, kind);
     if (lua_type(L, 2) == LUA_TFUNCTION)
-        return s_I_function(L, s);
+        return lt_I_function(L, s);
     return lt_error(L, "self:I: expected an indicator (SMA, EMA, ...) or a "
                     "Lua function, got %s", luaL_typename(L, 2));
-}
-
-/* }========================================================== */
-
-/* {==================== Lua-function indicators, per bar ===== */
-
-/* The value an output takes from one result of the function: an array
- * gives its last element, a number itself, a boolean 1 or 0, nil NaN. */
-static double s_result_value(lua_State *L, int idx, struct lind *li,
-                             const char *name)
-{
-    struct lseries *u = lt_toseries(L, idx);
-    int t = lua_type(L, idx);
-    double y = NAN;
-
-    if (u)
-        return series_back(u->s, 1);
-    if (t == LUA_TTABLE) {
-        lua_Unsigned n = lua_rawlen(L, idx);
-        if (n == 0)
-            return NAN;
-        t = lua_rawgeti(L, idx, (lua_Integer)n);
-        idx = lua_gettop(L);
-    }
-    if (t == LUA_TNUMBER)
-        y = lua_tonumber(L, idx);
-    else if (t == LUA_TBOOLEAN)
-        y = lua_toboolean(L, idx);
-    else if (t != LUA_TNIL)
-        luaL_error(L, "%s indicator '%s' gave a %s, expected an array or a "
-                   "number", li->where, name, luaL_typename(L, idx));
-    return y;
-}
-
-/* Protected: calls the function of the indicator (lightuserdata at 1,
- * its name at 2) over the series so far and appends its values. */
-static int s_eval(lua_State *L)
-{
-    struct lind *li = lua_touserdata(L, 1);
-    const char *name = lua_tostring(L, 2);
-    int base, nres, nout = li->ind.nout;
-    double y[IND_MAX_OUT];
-
-    luaL_checkstack(L, li->nargs + 8, "too many arguments");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, li->args_ref);
-    base = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, li->fn_ref);
-    for (int a = 1; a <= li->nargs; a++) {
-        struct lseries *u;
-        lua_rawgeti(L, base, a);
-        u = lt_toseries(L, -1);
-        if (u) {
-            size_t len = u->s->len, w = (size_t)li->window;
-            lua_pop(L, 1);
-            s_push_array(L, u->s, w && len > w ? len - w : 0);
-        }
-    }
-    lua_call(L, li->nargs, LUA_MULTRET);
-    nres = lua_gettop(L) - base;
-    if (nres == 1 && lua_type(L, base + 1) == LUA_TTABLE &&
-        lua_rawgeti(L, base + 1, 1) == LUA_TTABLE) {
-        /* A table of arrays: one output each. */
-        nres = (int)lua_rawlen(L, base + 1);
-        lua_settop(L, base + 1);
-        luaL_checkstack(L, nres, "too many outputs");
-        for (int j = 1; j <= nres; j++)
-            lua_rawgeti(L, base + 1, j);
-        lua_remove(L, base + 1);
-    }
-    if (nres != nout)
-        return luaL_error(L, "%s indicator '%s' gave %d outputs, declared "
-                          "%d (name = {...} declares several)", li->where,
-                          name, nres, nout);
-    for (int j = 0; j < nout; j++)
-        y[j] = s_result_value(L, base + 1 + j, li, name);
-    if (indicator_push(&li->ind, y))
-        return luaL_error(L, "not enough memory");
-    return 0;
-}
-
-static int s_msgh(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    lua_pushstring(L, msg ? msg : luaL_tolstring(L, 1, NULL));
-    return 1;
-}
-
-/* Runs the function of indicator k on the newest bar. 0 or ERR_LUA with
- * the message ("file:line: ...") in err. */
-static int s_call_fn(struct strategy *s, int k, char *err)
-{
-    lua_State *L = s->L;
-    struct lind *li = s_lind(s, k);
-    int top = lua_gettop(L), rc;
-    int began;
-
-    lua_pushcfunction(L, s_msgh);
-    lua_pushcfunction(L, s_eval);
-    lua_pushlightuserdata(L, li);
-    lua_pushstring(L, s->ind_name[k]);
-    s->ticks = 0;
-    began = lt_call_begin(s);
-    rc = lua_pcall(L, 2, 0, top + 1);
-    lt_call_end(s, began);
-    if (rc != LUA_OK) {
-        snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?
-                 lua_tostring(L, -1) : "error in an indicator function");
-        lt_hint(err, ERR_LEN);
-        lua_settop(L, top);
-        return ERR_LUA;
-    }
-    lua_settop(L, top);
-    return ERR_OK;
 }
 
 /* }========================================================== */
@@ -627,7 +386,7 @@ static int s_multi_index(lua_State *L)
     u = lt_toseries(L, -1);
     if (!u || u->ind < 0 || u->ind >= s->nind)
         return 0;
-    li = s_lind(s, u->ind);
+    li = lt_lind(s, u->ind);
     if (lua_isinteger(L, 2) && lua_tointeger(L, 2) == 0)
         return lt_error(L, "%s[0]: Lua counts from 1: [1] is the first "
                         "output (%s), [-1] the last", s->ind_name[u->ind],
@@ -650,109 +409,6 @@ static int s_multi_tostring(lua_State *L)
     lua_pushfstring(L, "indicator(%s, %d outputs)", u && u->ind >= 0 ?
                     lt_self(L)->ind_name[u->ind] : "?", (int)lua_rawlen(L, 1));
     return 1;
-}
-
-/* }========================================================== */
-
-/* {==================== resample_apply ===================== */
-
-/* One bar of a resample_apply indicator: the column's new value into its
- * bin, the inner indicator's value at this bar out. */
-static int s_resample_step(struct strategy *s, int k, char *err)
-{
-    struct lind *li = s_lind(s, k);
-    size_t i = s->data->close.len - 1;
-    double y[IND_MAX_OUT];
-
-    if (resample_push(li->rs, (int64_t)s->data->time.v[i],
-                      li->rs_src->v[i], y) ||
-        indicator_push(&li->ind, y)) {
-        snprintf(err, ERR_LEN, "out of memory resampling");
-        return ERR_NOMEM;
-    }
-    return ERR_OK;
-}
-
-/* resample_apply(rule, fn, series, params... [, {name = ...}]): the
- * built-in fn over `series` resampled to `rule`, as backtesting.lib's
- * resample_apply called in init(). */
-static int s_resample_apply(lua_State *L)
-{
-    struct strategy *s = lt_self(L);
-    const char *rule = luaL_checkstring(L, 1);
-    enum ind_kind kind = s_kind_of(L, 2);
-    const struct ind_info *info;
-    const struct strat_data *d = s->data;
-    struct bargs a;
-    struct lind *li;
-    enum resample_agg agg = RS_LAST;
-    int64_t bin_ms, bars_per_bin, hist;
-    char err[ERR_LEN], name[IND_NAME];
-    int rc;
-
-    if (d->close.len > 0)
-        return lt_error(L, "resample_apply must be called in init()");
-    if (resample_rule(rule, &bin_ms, err))
-        return lt_error(L, "resample_apply: %s", err);
-    if ((int)kind < 0)
-        return lt_error(L, "resample_apply: the indicator must be a "
-                        "built-in (SMA, EMA, RSI, ...), got %s",
-                        luaL_typename(L, 2));
-    info = indicator_info(kind);
-    if (info->nin != 1)
-        return lt_error(L, "resample_apply: %s takes %d series; only "
-                        "one-series indicators can be resampled",
-                        info->name, info->nin);
-    s_parse(L, 3, kind, 1, &a);
-    if (a.src[0] == &d->open)
-        agg = RS_FIRST;
-    else if (a.src[0] == &d->high)
-        agg = RS_MAX;
-    else if (a.src[0] == &d->low)
-        agg = RS_MIN;
-    else if (a.src[0] == &d->volume)
-        agg = RS_SUM;
-    snprintf(name, sizeof name, "%s(%s", info->name,
-             s_series_label(s, lt_toseries(L, 3)));
-    for (int j = 0; j < info->nparam; j++)
-        s_name_add(name, ",%g", isnan(a.p[j]) ? info->def[j] : a.p[j]);
-    s_name_add(name, ")@%s", rule);
-    li = s_new_lind(L, s);
-    li->rs = calloc(1, sizeof *li->rs);
-    li->rs_src = a.src[0];
-    if (!li->rs) {
-        s->nind--;
-        free(li);
-        return luaL_error(L, "not enough memory");
-    }
-    rc = resample_init(li->rs, bin_ms, agg, kind, a.p);
-    /* History: the inner indicator's need in bins, in bars of at least a
-     * minute (a guess: the bar length is not known before the data). */
-    bars_per_bin = bin_ms ? bin_ms / 60000 : 7 * 1440;
-    if (bars_per_bin < 1)
-        bars_per_bin = 1;
-    hist = (li->rs->inner.history + 1) * bars_per_bin;
-    if (hist > 100000)
-        hist = 100000;
-    if (rc == ERR_OK)
-        rc = indicator_init_external(&li->ind, info->nout, 0, hist, name);
-    if (rc) {
-        s->nind--;
-        resample_free(li->rs);
-        free(li->rs);
-        indicator_free(&li->ind);
-        free(li);
-        return luaL_error(L, "not enough memory");
-    }
-    for (int j = 0; j < info->nout; j++)
-        snprintf(li->oname[j], IND_NAME, "%s", info->out[j]);
-    if (a.opts) {
-        char onames[IND_MAX_OUT][IND_NAME];
-        int fixed;
-        s_opt_names(L, a.opts, li->ind.name, onames, &fixed);
-        li->fixed = fixed;
-    }
-    return s_push_result(L, s);
 }
 
 /* }========================================================== */
@@ -782,7 +438,7 @@ void lt_indicators_register(lua_State *L)
     }
     lua_getglobal(L, "BBANDS");
     lua_setglobal(L, "BOLLINGER");      /* the same function */
-    lua_pushcfunction(L, s_resample_apply);
+    lua_pushcfunction(L, lt_resample_apply);
     lua_setglobal(L, "resample_apply");
     lua_setfield(L, LUA_REGISTRYINDEX, BUILTINS_KEY);
 }
@@ -814,7 +470,7 @@ void lt_indicators_name(struct strategy *s, int self)
                 u = NULL;               /* one output of several */
         }
         if (u && u->ind >= 0 && u->ind < s->nind &&
-            !s_lind(s, u->ind)->fixed && lua_type(L, -2) == LUA_TSTRING) {
+            !lt_lind(s, u->ind)->fixed && lua_type(L, -2) == LUA_TSTRING) {
             const char *k = lua_tostring(L, -2);
             if (!named[u->ind] || strcmp(k, s->ind_name[u->ind]) < 0)
                 snprintf(s->ind_name[u->ind], sizeof s->ind_name[0], "%s", k);
@@ -833,10 +489,10 @@ int lt_indicators_step(struct strategy *s, char *err)
     for (int k = 0; k < s->nind; k++) {
         struct indicator *ind = s->ind[k];
         int rc;
-        if (s_lind(s, k)->rs)
-            rc = s_resample_step(s, k, err);
+        if (lt_lind(s, k)->rs)
+            rc = lt_resample_step(s, k, err);
         else if (ind->kind == IND_EXTERNAL)
-            rc = s_call_fn(s, k, err);
+            rc = lt_fn_step(s, k, err);
         else if ((rc = indicator_update(ind)) != ERR_OK)
             snprintf(err, ERR_LEN, "out of memory updating indicators");
         if (rc)
@@ -859,12 +515,9 @@ int lt_indicators_step(struct strategy *s, char *err)
 void lt_indicators_free(struct strategy *s)
 {
     for (int k = 0; k < s->nind; k++) {
-        if (s_lind(s, k)->rs) {
-            resample_free(s_lind(s, k)->rs);
-            free(s_lind(s, k)->rs);
-        }
+        lt_resample_free(lt_lind(s, k));
         indicator_free(s->ind[k]);
-        free(s_lind(s, k));
+        free(lt_lind(s, k));
     }
     s->nind = 0;
 }
@@ -908,7 +561,7 @@ const char *strategy_ind_name(const strategy_t *s, int i)
     int k, j;
     if (!s_flat(s, i, &k, &j))
         return NULL;
-    return s->ind[k]->nout == 1 ? s->ind_name[k] : s_lind(s, k)->label[j];
+    return s->ind[k]->nout == 1 ? s->ind_name[k] : lt_lind(s, k)->label[j];
 }
 
 double strategy_ind_value(const strategy_t *s, int i, size_t back)

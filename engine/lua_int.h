@@ -1,7 +1,11 @@
 /* lua_int.h -- what the engine's Lua modules share: lua_strategy.c (the
- * sandbox, the Strategy class, orders), lua_series.c (series userdata and
- * the backtesting.lib helpers) and lua_indicators.c (self:I and the
- * indicator library). Nothing outside these files includes it. */
+ * Strategy class and the calls into it), lua_sandbox.c (the state it runs
+ * in), lua_limits.c (the limits of each call), lua_hints.c (hints for
+ * Python habits), lua_series.c (series userdata and the backtesting.lib
+ * helpers), lua_broker.c (orders and the account), lua_indicators.c
+ * (self:I and the built-in indicators), lua_indicator_fn.c (Lua functions
+ * as indicators) and lua_resample.c (resample_apply). Nothing outside
+ * these files includes it. */
 #ifndef LT_LUA_INT_H
 #define LT_LUA_INT_H
 
@@ -48,8 +52,7 @@ struct lseries {
     int ind;                        /* indicator index, -1 for data */
 };
 
-/* The strategy that owns a Lua state. */
-struct strategy *lt_self(lua_State *L);
+/* lua_strategy.c */
 /* Raises an error located at the Lua line that called the C function. */
 int lt_error(lua_State *L, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -59,11 +62,18 @@ int lt_error(lua_State *L, const char *fmt, ...)
  * the colon `call` ("self:buy{...}"). A dot call such as self.buy{...}
  * passes its arguments one place early, so it can never run as meant. */
 void lt_check_self(lua_State *L, const char *mt, const char *call);
+
+/* lua_hints.c */
 /* Appends to an error message a hint for what a Python habit caused
  * (len(x), range, a method defined with a dot...), if one applies; the
  * message stays one line. */
 void lt_hint(char *msg, size_t size);
+/* Gives the global table a metatable whose __index raises an error that
+ * names the Lua form of True, False and None (other unknown globals stay
+ * nil). */
+void lt_hints_globals(lua_State *L);
 
+/* lua_limits.c */
 /* Raises the call's time-limit error once its deadline has passed (the
  * count hook and the capped library functions call it). */
 void lt_check_time(lua_State *L);
@@ -76,8 +86,31 @@ void lt_check_time(lua_State *L);
  * call is running already (its limit holds); pass that to lt_call_end. */
 int lt_call_begin(struct strategy *s);
 void lt_call_end(struct strategy *s, int began);
+/* Replaces pcall and xpcall with ones that re-raise the error of a call
+ * over its limits, and sets the count hook of the instruction budget. */
+void lt_limits_open(lua_State *L);
+/* Calls the function below the nargs arguments on top of s->L, within
+ * s->budget and s->time_ms, leaving nres results. ERR_OK, or ERR_LUA
+ * with the error message ("file:line: ...") in err (ERR_LEN bytes) and
+ * the function and arguments gone. */
+int lt_pcall(struct strategy *s, int nargs, int nres, char *err);
 
 /* lua_sandbox.c */
+/* The strategy that owns a Lua state. */
+struct strategy *lt_self(lua_State *L);
+/* A new Lua state, s->L, for s (s->mem_cap, s->budget and s->time_ms
+ * set): memory counted against s->mem_cap and the cap of all strategies,
+ * s in its extra space (lt_self), the sandbox's libraries with their caps
+ * (lt_sandbox_caps) and the limits (lt_limits_open). NULL if it cannot be
+ * created. */
+lua_State *lt_state_new(struct strategy *s);
+/* The memory cap of each new strategy instance (strategy_set_memory_share,
+ * by default STRAT_MEM_DEFAULT). */
+size_t lt_mem_share(void);
+/* Hides every metatable of the engine's (registry "livetrade.*") from
+ * getmetatable and fixes it for setmetatable, so that no strategy adds a
+ * __gc to one that later objects get; once they are all registered. */
+void lt_sandbox_lock(lua_State *L);
 /* Wraps the library functions that loop in C (string.rep, the pattern
  * functions, table.move/concat/insert/remove/sort) and setmetatable
  * (no __gc) with caps; after the libraries are open. */
@@ -101,6 +134,29 @@ int lt_buy(lua_State *L);
 int lt_sell(lua_State *L);
 
 /* lua_indicators.c */
+/* An indicator as the strategy holds it; s->ind[k] points at .ind. */
+struct lind {
+    struct indicator ind;           /* first member */
+    char oname[IND_MAX_OUT][IND_NAME];  /* output names */
+    char label[IND_MAX_OUT][IND_NAME];  /* "macd.signal" (several) */
+    int fn_ref, args_ref;           /* Lua function: registry refs */
+    int nargs;                      /* its arguments */
+    int window;                     /* values passed per series; 0: all */
+    int fixed;                      /* named by {name = "..."} */
+    char where[96];                 /* "file:line:" of the self:I call */
+    struct resample *rs;            /* resample_apply: the bins */
+    const struct series *rs_src;    /* resample_apply: the column */
+};
+
+/* A built-in's arguments: sources, then numbers (nil: default), then,
+ * in self:I only, an options table. */
+struct bargs {
+    const struct series *src[IND_MAX_IN];
+    int src_arg[IND_MAX_IN];        /* stack index of each source */
+    double p[IND_MAX_PARAM];
+    int opts;                       /* stack index of options, 0 */
+};
+
 void lt_indicators_register(lua_State *L);  /* SMA, EMA, ... globals */
 int lt_I(lua_State *L);                     /* self:I(fn, ...) */
 /* After init(): names indicators after the attributes of the instance at
@@ -110,5 +166,45 @@ void lt_indicators_name(struct strategy *s, int self);
  * still warming up, ERR_NOMEM with err set. */
 int lt_indicators_step(struct strategy *s, char *err);
 void lt_indicators_free(struct strategy *s);
+struct lind *lt_lind(const struct strategy *s, int k);  /* s->ind[k] */
+/* The built-in the function at idx is, or -1 if it is none. */
+enum ind_kind lt_kind_of(lua_State *L, int idx);
+/* Parses a built-in's arguments from stack index `first`; raises one
+ * error naming what is wrong. Sources must be series when `in_I`;
+ * otherwise they may also be Lua arrays (src left NULL). */
+void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
+                   struct bargs *a);
+/* Pushes the values of x from index `from` on as a Lua array. */
+void lt_push_array(lua_State *L, const struct series *x, size_t from);
+/* How a series argument reads in a default name: "C", "sma1", ... */
+const char *lt_series_label(struct strategy *s, const struct lseries *u);
+/* Appends to a default name (IND_NAME bytes), cutting it if need be. */
+void lt_name_add(char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Reads {name = "x"} or {name = {"a", "b"}} from the options at `opts`
+ * (0: none): the name into name[IND_NAME] (*fixed set to 1), output
+ * names into onames. Returns the number of output names given. */
+int lt_opt_names(lua_State *L, int opts, char *name,
+                 char onames[][IND_NAME], int *fixed);
+/* A new indicator, at once in s->ind so that it cannot leak: the caller
+ * sets it up right after, before anything can raise. */
+struct lind *lt_new_lind(lua_State *L, struct strategy *s);
+/* Pushes what self:I returns for the newest indicator (a series, or a
+ * table of them for several outputs) and names it; returns 1. */
+int lt_push_result(lua_State *L, struct strategy *s);
+
+/* lua_indicator_fn.c */
+/* self:I(fn, args... [, {name = ..., window = N}]) with a Lua function. */
+int lt_I_function(lua_State *L, struct strategy *s);
+/* Runs the function of indicator k on the newest bar. 0 or ERR_LUA with
+ * the message ("file:line: ...") in err. */
+int lt_fn_step(struct strategy *s, int k, char *err);
+
+/* lua_resample.c */
+int lt_resample_apply(lua_State *L);        /* resample_apply(...) */
+/* One bar of the resample_apply indicator k; ERR_NOMEM with err set. */
+int lt_resample_step(struct strategy *s, int k, char *err);
+/* Frees the bins of li, if it is a resample_apply indicator. */
+void lt_resample_free(struct lind *li);
 
 #endif

@@ -1,4 +1,8 @@
-/* lua_sandbox.c -- caps on the Lua library functions that can loop in C.
+/* lua_sandbox.c -- the sandbox a strategy's or a script's Lua state runs
+ * in: its memory caps, the libraries it gets (no files, no loading of
+ * code, print to the log), the engine's metatables locked, caps on the
+ * library functions that can loop in C, and the states of other scripts
+ * (strategy_sandbox_*). The limits of each call are lua_limits.c's.
  *
  * The instruction budget is a count hook, and Lua runs no hook inside a C
  * library function or a __gc finalizer: a call such as
@@ -9,13 +13,17 @@
  * whose work is not bounded by its arguments' size in memory: the wrapper
  * checks the call's time limit, estimates the work and refuses, with one
  * error line, a call over LT_WORK_MAX steps or LT_RANGE_MAX elements. The
- * time limit of the Lua code between is the watchdog's (lua_strategy.c). */
+ * time limit of the Lua code between is the watchdog's (lua_limits.c). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
+#include "log.h"
 #include "lua_int.h"
 #include "util.h"
 
@@ -238,3 +246,189 @@ void lt_sandbox_caps(lua_State *L)
         s_wrap(L, LUA_TABLIBNAME, *p, s_by_len);
     s_wrap(L, NULL, "setmetatable", s_setmetatable);
 }
+
+/* {==================== memory =============================== */
+
+/* Memory every strategy of this process has allocated, against a cap for
+ * the whole engine (strategy_set_memory_cap) as well as each instance's. */
+static size_t s_mem_total;
+static size_t s_mem_total_cap = STRAT_MEM_TOTAL_DEFAULT;
+
+static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct strategy *s = ud;
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem_used -= osize;
+        s_mem_total -= osize;
+        return NULL;
+    }
+    if (nsize > osize && (s->mem_used + (nsize - osize) > s->mem_cap ||
+                          s_mem_total + (nsize - osize) > s_mem_total_cap))
+        return NULL;                /* Lua raises "not enough memory" */
+    ptr = realloc(ptr, nsize);
+    if (ptr) {
+        s->mem_used = s->mem_used - osize + nsize;
+        s_mem_total = s_mem_total - osize + nsize;
+    }
+    return ptr;
+}
+
+/* Each new instance's own cap (strategy_set_memory_share). */
+static size_t s_mem_inst_cap = STRAT_MEM_DEFAULT;
+
+void strategy_set_memory_cap(size_t total)
+{
+    s_mem_total_cap = total ? total : STRAT_MEM_TOTAL_DEFAULT;
+}
+
+int strategy_set_memory_share(int instances, char *err)
+{
+    size_t share = s_mem_total_cap / (size_t)(instances > 0 ? instances : 1);
+
+    if (share < STRAT_MEM_MIN) {
+        snprintf(err, ERR_LEN, "--memory-mb %zu gives each of the %d "
+                 "symbols %zu KiB of Lua memory; a strategy needs at least "
+                 "%u MiB: raise --memory-mb or run fewer symbols per "
+                 "engine", s_mem_total_cap >> 20, instances, share >> 10,
+                 STRAT_MEM_MIN >> 20);
+        return ERR_USAGE;
+    }
+    s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
+    return ERR_OK;
+}
+
+size_t lt_mem_share(void)
+{
+    return s_mem_inst_cap;
+}
+
+struct strategy *lt_self(lua_State *L)
+{
+    return *(struct strategy **)lua_getextraspace(L);
+}
+
+/* }========================================================== */
+
+/* {==================== the libraries ======================== */
+
+static int s_print(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    luaL_Buffer b;
+    int n = lua_gettop(L);
+
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    log_msg(LL_INFO, "%s [%s]: %s", s->name, s->sym, lua_tostring(L, -1));
+    return 0;
+}
+
+static void s_open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_TABLIBNAME, luaopen_table },
+        { LUA_STRLIBNAME, luaopen_string }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL }
+    };
+    static const char *banned[] = { "dofile", "loadfile", "load", "require",
+                                    NULL };
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    for (const char **b = banned; *b; b++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *b);
+    }
+    /* string.dump would hand out bytecode; nothing here loads it anyway
+     * (chunks are loaded as text only), but no strategy needs it. */
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, s_print);
+    lua_setglobal(L, "print");
+    lt_sandbox_caps(L);
+}
+
+void lt_sandbox_lock(lua_State *L)
+{
+    lua_pushnil(L);
+    while (lua_next(L, LUA_REGISTRYINDEX)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1) &&
+            strncmp(lua_tostring(L, -2), "livetrade.", 10) == 0) {
+            lua_pushboolean(L, 0);
+            lua_setfield(L, -2, "__metatable");
+        }
+        lua_pop(L, 1);
+    }
+}
+
+lua_State *lt_state_new(struct strategy *s)
+{
+    lua_State *L = s->L = lua_newstate(s_alloc, s);
+
+    if (!L)
+        return NULL;
+    *(struct strategy **)lua_getextraspace(L) = s;
+    s_open_libs(L);
+    lt_limits_open(L);
+    return L;
+}
+
+/* }========================================================== */
+
+/* {==================== sandbox for other scripts ============ */
+
+lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
+                                long long budget)
+{
+    struct strategy *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->mem_cap = mem_cap ? mem_cap : STRAT_MEM_DEFAULT;
+    s->budget = budget > 0 ? budget : STRAT_BUDGET_DEFAULT;
+    s->time_ms = STRAT_TIME_MS_DEFAULT;
+    s->start = -1;
+    s->ref_self = s->ref_next = LUA_NOREF;
+    if (!lt_state_new(s)) {
+        free(s);
+        return NULL;
+    }
+    return s->L;
+}
+
+void strategy_sandbox_close(lua_State **Lp)
+{
+    struct strategy *s;
+
+    if (!*Lp)
+        return;
+    s = lt_self(*Lp);
+    lua_close(*Lp);
+    free(s);
+    *Lp = NULL;
+}
+
+void strategy_sandbox_set_time_limit(lua_State *L, int64_t ms)
+{
+    strategy_set_time_limit(lt_self(L), ms);
+}
+
+int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
+{
+    return lt_pcall(lt_self(L), nargs, nres, err);
+}
+
+/* }========================================================== */

@@ -433,8 +433,9 @@ static void s_page_text(const char *ep, json_t *m, const char *output)
 /* {==================== requests ============================ */
 
 struct answer {
-    void *sock;                     /* REQ, until answered or given up */
-    struct curve_watch watch;       /* its handshakes, while open */
+    void *sock[2];                  /* REQ, one per server key tried,
+                                       until answered or given up */
+    struct curve_watch watch[2];    /* their handshakes, while open */
     char *data;                     /* the reply or page (owned), or NULL;
                                        a page is NUL-terminated */
     size_t len;
@@ -443,41 +444,67 @@ struct answer {
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's reason, for a page */
 };
 
+/* Closes the request sockets of an answer. */
+static void s_close(struct answer *a)
+{
+    for (int j = 0; j < 2; j++)
+        if (a->sock[j]) {
+            curve_watch_close(&a->watch[j], a->sock[j]);
+            zmq_close(a->sock[j]);
+            a->sock[j] = NULL;
+        }
+}
+
+/* One REQ socket to `ep` expecting the server key of `peer`, the request
+ * sent; NULL with a->err set. */
+static void *s_ask(const char *ep, int peer, const msgpack_sbuffer *req,
+                   struct answer *a, struct curve_watch *w)
+{
+    void *s = zmq_socket(bus_ctx(), ZMQ_REQ);
+
+    if (!s) {
+        snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    if (bus_set_int(s, ZMQ_LINGER, "ZMQ_LINGER", 0, a->err) ||
+        bus_set_maxmsg(s, (int64_t)BUS_MAX_BODY, a->err) ||
+        curve_apply(s, peer, a->err)) {
+        zmq_close(s);
+        return NULL;
+    }
+    curve_watch_open(w, s);
+    if (zmq_connect(s, ep) != 0 ||
+        zmq_send(s, req->data, req->size, 0) < 0) {
+        snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", ep,
+                 zmq_strerror(errno));
+        curve_watch_close(w, s);
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Sends the request to every endpoint but the http:// ones, at once;
- * s_wait_all collects the replies. */
+ * s_wait_all collects the replies. An endpoint may be a feeder's or an
+ * engine's: with CURVE keys of both roles it is asked twice at once, once
+ * expecting each role's server key, and the handshake that succeeds
+ * answers (the other fails: the server logs it, once a minute at most). */
 static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
                        int timeout_ms, struct answer *ans)
 {
-    int linger = 0;
+    int peers[2], npeers = curve_peers(peers);
 
     for (int i = 0; i < neps; i++) {
         struct answer *a = &ans[i];
+        int any = 0;
         if (s_is_http(eps[i]))
             continue;
-        a->sock = zmq_socket(bus_ctx(), ZMQ_REQ);
-        if (!a->sock) {
-            snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
-            continue;
+        for (int j = 0; j < npeers; j++) {
+            a->sock[j] = s_ask(eps[i], peers[j], req, a, &a->watch[j]);
+            any |= a->sock[j] != NULL;
         }
-        if (bus_set_int(a->sock, ZMQ_LINGER, "ZMQ_LINGER", linger,
-                        a->err) ||
-            bus_set_maxmsg(a->sock, (int64_t)BUS_MAX_BODY, a->err)) {
-            zmq_close(a->sock);
-            a->sock = NULL;
-            continue;
-        }
-        curve_apply(a->sock, 0);
-        curve_watch_open(&a->watch, a->sock);
-        if (zmq_connect(a->sock, eps[i]) != 0 ||
-            zmq_send(a->sock, req->data, req->size, 0) < 0) {
-            snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", eps[i],
-                     zmq_strerror(errno));
-            curve_watch_close(&a->watch, a->sock);
-            zmq_close(a->sock);
-            a->sock = NULL;
-            continue;
-        }
-        snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
+        if (any)
+            snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
     }
 }
 
@@ -488,19 +515,20 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
 static void s_wait_all(char *const *eps, int neps, int64_t deadline,
                        struct answer *ans)
 {
-    zmq_pollitem_t items[MAX_EPS];
+    zmq_pollitem_t items[2 * MAX_EPS];
 
     for (;;) {
         int64_t left = deadline - mono_ms();
-        int n = 0, map[MAX_EPS];
+        int n = 0, map[2 * MAX_EPS];
         for (int i = 0; i < neps; i++)
-            if (ans[i].sock) {
-                items[n].socket = ans[i].sock;
-                items[n].fd = 0;
-                items[n].events = ZMQ_POLLIN;
-                items[n].revents = 0;
-                map[n++] = i;
-            }
+            for (int j = 0; j < 2; j++)
+                if (ans[i].sock[j]) {
+                    items[n].socket = ans[i].sock[j];
+                    items[n].fd = 0;
+                    items[n].events = ZMQ_POLLIN;
+                    items[n].revents = 0;
+                    map[n++] = 2 * i + j;
+                }
         if (n == 0 || proc_stop)
             break;
         if (left < 0)
@@ -508,12 +536,13 @@ static void s_wait_all(char *const *eps, int neps, int64_t deadline,
         if (zmq_poll(items, n, (long)left) < 0 && errno != EINTR)
             break;
         for (int k = 0; k < n; k++) {
-            struct answer *a = &ans[map[k]];
+            struct answer *a = &ans[map[k] / 2];
+            void *s = a->sock[map[k] % 2];
             zmq_msg_t msg;
-            if (!(items[k].revents & ZMQ_POLLIN))
-                continue;
+            if (!(items[k].revents & ZMQ_POLLIN) || !s)
+                continue;           /* (or its other socket answered) */
             zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, a->sock, 0) >= 0) {
+            if (zmq_msg_recv(&msg, s, 0) >= 0) {
                 a->len = zmq_msg_size(&msg);
                 a->data = malloc(a->len ? a->len : 1);
                 if (a->data)
@@ -524,24 +553,23 @@ static void s_wait_all(char *const *eps, int neps, int64_t deadline,
                 snprintf(a->err, ERR_LEN, "reply: %s", zmq_strerror(errno));
             }
             zmq_msg_close(&msg);
-            curve_watch_close(&a->watch, a->sock);
-            zmq_close(a->sock);
-            a->sock = NULL;
+            s_close(a);
         }
         if (left == 0)
             break;
     }
-    for (int i = 0; i < neps; i++)
-        if (ans[i].sock) {
-            char why[ERR_LEN];
-            /* No reply: a failed handshake says why better than the
-             * time it took. */
-            if (curve_watch_why(&ans[i].watch, eps[i], why, sizeof why))
+    for (int i = 0; i < neps; i++) {
+        char why[ERR_LEN];
+        /* No reply: a failed handshake says why better than the time it
+         * took -- when every key tried failed it. */
+        for (int j = 0; j < 2 && ans[i].sock[j]; j++)
+            if (!curve_watch_why(&ans[i].watch[j], eps[i], why,
+                                 sizeof why))
+                break;
+            else if (j == 1 || !ans[i].sock[1])
                 snprintf(ans[i].err, ERR_LEN, "%s", why);
-            curve_watch_close(&ans[i].watch, ans[i].sock);
-            zmq_close(ans[i].sock);
-            ans[i].sock = NULL;
-        }
+        s_close(&ans[i]);
+    }
 }
 
 /* libcurl's write callback: appends to the answer's page, up to

@@ -10,7 +10,13 @@
  * fetched over HTTP and a few of its counters are shown.
  *
  *   livetrade status [--endpoints EP[,EP...]] [--timeout MS] [--json]
- *                    [--rows N] [--quiet] [--curve DIR]
+ *                    [--rows N] [--quiet] [--curve DIR [--role ROLE]]
+ *
+ * With CURVE, an endpoint may be a feeder's or an engine's, whose server
+ * keys differ (curve.h): each is asked expecting both keys at once, and
+ * the one whose handshake succeeds answers; --role feeder|engine says
+ * which it is instead (health checks: the server then logs no failed
+ * handshake).
  *
  * --json prints one JSON object instead: {"ok": bool, "components":
  * [{"endpoint", "up", "error"?, "status"?, "metrics"?}]}, "status" being
@@ -60,6 +66,7 @@ struct st_args {
     int json;                       /* --json */
     int quiet;                      /* --quiet: the down ones only */
     const char *curve;              /* --curve DIR */
+    const char *role;               /* --role feeder|engine, or NULL */
 };
 
 /* {==================== msgpack to JSON ===================== */
@@ -490,9 +497,14 @@ static void *s_ask(const char *ep, int peer, const msgpack_sbuffer *req,
  * expecting each role's server key, and the handshake that succeeds
  * answers (the other fails: the server logs it, once a minute at most). */
 static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
-                       int timeout_ms, struct answer *ans)
+                       int timeout_ms, int role, struct answer *ans)
 {
     int peers[2], npeers = curve_peers(peers);
+
+    if (role) {                     /* --role: that key only */
+        peers[0] = role;
+        npeers = 1;
+    }
 
     for (int i = 0; i < neps; i++) {
         struct answer *a = &ans[i];
@@ -559,15 +571,23 @@ static void s_wait_all(char *const *eps, int neps, int64_t deadline,
             break;
     }
     for (int i = 0; i < neps; i++) {
-        char why[ERR_LEN];
+        char why[2][ERR_LEN];
+        int n = 0, got = 0, best = 0;
         /* No reply: a failed handshake says why better than the time it
-         * took -- when every key tried failed it. */
-        for (int j = 0; j < 2 && ans[i].sock[j]; j++)
-            if (!curve_watch_why(&ans[i].watch[j], eps[i], why,
-                                 sizeof why))
-                break;
-            else if (j == 1 || !ans[i].sock[1])
-                snprintf(ans[i].err, ERR_LEN, "%s", why);
+         * took -- when every key tried failed it; the most telling one
+         * (a refused client key: the server key was right). */
+        for (int j = 0; j < 2; j++)
+            if (ans[i].sock[j]) {
+                n++;
+                if (curve_watch_why(&ans[i].watch[j], eps[i], why[j],
+                                    sizeof why[j])) {
+                    if (!got++ ||
+                        ans[i].watch[j].failed > ans[i].watch[best].failed)
+                        best = j;
+                }
+            }
+        if (n && got == n)
+            snprintf(ans[i].err, ERR_LEN, "%s", why[best]);
         s_close(&ans[i]);
     }
 }
@@ -794,6 +814,9 @@ int cmd_status(int argc, char **argv)
           "show only the components that are down (health checks)" },
         { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
           CURVE_OPT_HELP },
+        { "role", OPT_STR, &a.role, NULL, "feeder|engine",
+          "with --curve: every endpoint is of this role, only its server "
+          "key is tried (default: both)" },
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
@@ -801,7 +824,7 @@ int cmd_status(int argc, char **argv)
     char *eps[MAX_EPS], where[PATH_MAX] = "";
     enum st_from from = FROM_FLAG;
     static struct answer ans[MAX_EPS];
-    int neps = 0, rc, down = 0, http = 0;
+    int neps = 0, rc, down = 0, http = 0, role = 0;
     int64_t deadline;
     msgpack_sbuffer req;
     msgpack_packer pk;
@@ -852,6 +875,12 @@ int cmd_status(int argc, char **argv)
         }
         http += s_is_http(eps[i]);
     }
+    if (a.role && strcmp(a.role, "feeder") == 0)
+        role = BUS_FEEDER;
+    else if (a.role && strcmp(a.role, "engine") == 0)
+        role = BUS_ENGINE;
+    else if (a.role)
+        return proc_usage_error(PROG, "--role: give feeder or engine");
     if ((rc = curve_flag(PROG, a.curve)) != 0)
         return rc;
     if (http && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -876,7 +905,7 @@ int cmd_status(int argc, char **argv)
      * replies come in, within the same deadline. */
     memset(ans, 0, sizeof ans);
     deadline = mono_ms() + a.timeout;
-    s_send_all(eps, neps, &req, (int)a.timeout, ans);
+    s_send_all(eps, neps, &req, (int)a.timeout, role, ans);
     if (http)
         s_scrape_all(eps, neps, (int)a.timeout, deadline, ans);
     s_wait_all(eps, neps, deadline, ans);

@@ -343,21 +343,24 @@ static int s_load_role(const char *dir, int role, int *old, char *err)
 {
     struct role_keys *k = &C.rk[role];
     char path[1200], name[32], pub[CURVE_KEY_LEN + 1];
-    int rc;
+    int rc, found;
 
     memset(k, 0, sizeof *k);
     snprintf(name, sizeof name, "%s.key", s_role_names[role]);
-    if (s_has(dir, name, path, sizeof path) ||
-        (s_has(dir, "server.key", path, sizeof path) && ++*old)) {
+    found = s_has(dir, name, path, sizeof path);
+    if (!found && s_has(dir, "server.key", path, sizeof path))
+        found = *old = 1;
+    if (found) {
         rc = curve_read(path, k->pub, k->sec, err);
         if (rc)
             return rc;
         k->has_pub = k->has_sec = 1;
     }
     snprintf(name, sizeof name, "%s.pub", s_role_names[role]);
-    if (s_has(dir, name, path, sizeof path) ||
-        (!k->has_pub && s_has(dir, "server.pub", path, sizeof path) &&
-         ++*old)) {
+    found = s_has(dir, name, path, sizeof path);
+    if (!found && !k->has_pub && s_has(dir, "server.pub", path, sizeof path))
+        found = *old = 1;
+    if (found) {
         rc = curve_read(path, pub, NULL, err);
         if (rc)
             return rc;

@@ -71,9 +71,10 @@ static int s_set_max(void *s, int64_t v, char *err)
  * reachable beyond this machine without it. */
 static void *s_bind(void *s, const char *endpoint, char *err)
 {
-    if (curve_apply(s, 1) != 0) {
-        snprintf(err, ERR_LEN, "CURVE on %s: %s", endpoint,
-                 zmq_strerror(errno));
+    char why[ERR_LEN];
+
+    if (curve_apply(s, 0, why) != 0) {
+        snprintf(err, ERR_LEN, "%.100s: %.150s", endpoint, why);
         zmq_close(s);
         return NULL;
     }
@@ -130,7 +131,7 @@ void *bus_bind_router(const char *endpoint, char *err)
     return s_bind(s, endpoint, err);
 }
 
-void *bus_connect_sub(const char *endpoints, char *err)
+void *bus_connect_sub(const char *endpoints, int peer, char *err)
 {
     char list[1024], *items[32];
     int n;
@@ -155,8 +156,7 @@ void *bus_connect_sub(const char *endpoints, char *err)
         zmq_close(s);
         return NULL;
     }
-    if (curve_apply(s, 0) != 0) {
-        snprintf(err, ERR_LEN, "CURVE: %s", zmq_strerror(errno));
+    if (curve_apply(s, peer, err) != 0) {
         zmq_close(s);
         return NULL;
     }
@@ -512,7 +512,7 @@ void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg)
     s_pump.arg = arg;
 }
 
-int bus_request(const char *endpoint, const msgpack_sbuffer *req,
+int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err)
 {
     void *s = s_socket(ZMQ_REQ, err);
@@ -531,9 +531,7 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
         zmq_close(s);
         return ERR_IO;
     }
-    if (curve_apply(s, 0) != 0) {
-        snprintf(err, ERR_LEN, "CURVE for %s: %s", endpoint,
-                 zmq_strerror(errno));
+    if (curve_apply(s, peer, err) != 0) {
         zmq_close(s);
         return ERR_IO;
     }
@@ -597,8 +595,8 @@ int bus_request(const char *endpoint, const msgpack_sbuffer *req,
     return ERR_OK;
 }
 
-int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
-                       size_t *reply_len, char *err)
+int bus_request_status(const char *endpoint, int peer, int timeout_ms,
+                       char **reply, size_t *reply_len, char *err)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -609,7 +607,8 @@ int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
     msgpack_pack_map(&pk, 2);
     mp_kint(&pk, "ver", 1);
     mp_kstr(&pk, "type", "status");
-    rc = bus_request(endpoint, &sb, timeout_ms, reply, reply_len, err);
+    rc = bus_request(endpoint, peer, &sb, timeout_ms, reply, reply_len,
+                     err);
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }

@@ -52,10 +52,14 @@ void bus_term(void);
 /* Writes "kind|sym|" (or "kind|" when sym is NULL) into buf. */
 void bus_topic(char *buf, const char *kind, const char *sym);
 
+/* The role of the program a socket connects to: with CURVE its server
+ * key is that role's (curve.h). */
+enum bus_role { BUS_FEEDER = 1, BUS_ENGINE = 2 };
+
 /* Socket set-up. Each returns NULL and fills err[ERR_LEN] on failure.
- * Endpoints lists are comma-separated. */
+ * Endpoints lists are comma-separated; `peer` is an enum bus_role. */
 void *bus_bind_pub(const char *endpoint, char *err);       /* XPUB */
-void *bus_connect_sub(const char *endpoints, char *err);   /* SUB */
+void *bus_connect_sub(const char *endpoints, int peer, char *err); /* SUB */
 void *bus_bind_router(const char *endpoint, char *err);    /* ROUTER */
 int bus_subscribe(void *sub, const char *kind, const char *sym);
 void bus_close(void **sock);        /* linger 0 for SUB, short for PUB */
@@ -153,16 +157,17 @@ int bus_router_recv(void *router, zmq_msg_t *idmsg, zmq_msg_t *bodymsg);
 int bus_router_reply(void *router, zmq_msg_t *idmsg,
                      const msgpack_sbuffer *sb);
 
-/* Client side: one request with a timeout, on a fresh REQ socket (so a
- * lost reply never wedges the client). On success returns 0 and the reply
- * in *reply (caller frees with free()); else ERR_TIMEOUT or ERR_IO. */
-int bus_request(const char *endpoint, const msgpack_sbuffer *req,
+/* Client side: one request to a `peer` (enum bus_role) with a timeout,
+ * on a fresh REQ socket (so a lost reply never wedges the client). On
+ * success returns 0 and the reply in *reply (caller frees with free());
+ * else ERR_TIMEOUT or ERR_IO. */
+int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err);
 
 /* bus_request() of {ver:1, type:"status"}, the request every program
  * answers on its request endpoint. */
-int bus_request_status(const char *endpoint, int timeout_ms, char **reply,
-                       size_t *reply_len, char *err);
+int bus_request_status(const char *endpoint, int peer, int timeout_ms,
+                       char **reply, size_t *reply_len, char *err);
 /* While bus_request() waits for a reply, fn(arg) is called whenever
  * `sock` is readable: a process that must keep reading a subscription
  * meanwhile (an engine, whose feeders would otherwise be pushed back while

@@ -32,11 +32,24 @@ static const char *s_ep_names[] = { "feeder-pub", "feeder-rep",
                                     "engine-pub", "engine-rep" };
 #define EP_COUNT (sizeof s_ep_names / sizeof *s_ep_names)
 
+/* The key files of a role: its own pair, then the older single pair that
+ * served every role. */
+static const char *const s_role_names[] = { "", "feeder", "engine" };
+#define ROLE_OK(r) ((r) == BUS_FEEDER || (r) == BUS_ENGINE)
+
+/* The server keys of one role, as this host holds them. */
+struct role_keys {
+    int has_pub;                    /* connecting sockets can check it */
+    int has_sec;                    /* this host can bind as the role */
+    char pub[CURVE_KEY_LEN + 1], sec[CURVE_KEY_LEN + 1];
+};
+
 static struct {
     int on;
-    int has_server_sec;             /* server.key present (else .pub) */
-    char role[16];                  /* "feeder", "engine": what binds */
-    char server_pub[CURVE_KEY_LEN + 1], server_sec[CURVE_KEY_LEN + 1];
+    int role;                       /* BUS_FEEDER, BUS_ENGINE: what this
+                                       program binds; 0: nothing */
+    char dir[256];                  /* the key directory, for messages */
+    struct role_keys rk[3];         /* by BUS_FEEDER, BUS_ENGINE */
     char client_pub[CURVE_KEY_LEN + 1], client_sec[CURVE_KEY_LEN + 1];
     struct client_key *keys;
     size_t nkeys;
@@ -314,11 +327,54 @@ static void *s_zap(void *arg)
     }
 }
 
+/* 1 if DIR/NAME exists, with its path in path[n]. */
+static int s_has(const char *dir, const char *name, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Loads the server keys of `role` into C.rk[role]: the secret from
+ * ROLE.key, else the older server.key; the public key from ROLE.pub,
+ * ROLE.key, server.pub or server.key, the first there. Sets *old when the
+ * older pair stands in. 0 (even with no key: not every host needs every
+ * role's), or ERR_IO / ERR_PARSE naming the file. */
+static int s_load_role(const char *dir, int role, int *old, char *err)
+{
+    struct role_keys *k = &C.rk[role];
+    char path[1200], name[32], pub[CURVE_KEY_LEN + 1];
+    int rc, found;
+
+    memset(k, 0, sizeof *k);
+    snprintf(name, sizeof name, "%s.key", s_role_names[role]);
+    found = s_has(dir, name, path, sizeof path);
+    if (!found && s_has(dir, "server.key", path, sizeof path))
+        found = *old = 1;
+    if (found) {
+        rc = curve_read(path, k->pub, k->sec, err);
+        if (rc)
+            return rc;
+        k->has_pub = k->has_sec = 1;
+    }
+    snprintf(name, sizeof name, "%s.pub", s_role_names[role]);
+    found = s_has(dir, name, path, sizeof path);
+    if (!found && !k->has_pub && s_has(dir, "server.pub", path, sizeof path))
+        found = *old = 1;
+    if (found) {
+        rc = curve_read(path, pub, NULL, err);
+        if (rc)
+            return rc;
+        memcpy(k->pub, pub, sizeof pub);
+        k->has_pub = 1;
+    }
+    return 0;
+}
+
 int curve_enable(const char *dir, char *err)
 {
     char path[1200];
-    sigset_t all, old;
-    int rc, zero = 0;
+    sigset_t all, oldmask;
+    int rc, zero = 0, old = 0;
 
     if (!zmq_has("curve")) {
         snprintf(err, ERR_LEN, "--curve: this libzmq has no CURVE support");
@@ -329,25 +385,26 @@ int curve_enable(const char *dir, char *err)
                  strerror(errno));
         return ERR_IO;
     }
-    snprintf(path, sizeof path, "%s/server.key", dir);
-    C.has_server_sec = access(path, F_OK) == 0;
-    if (!C.has_server_sec)
-        snprintf(path, sizeof path, "%s/server.pub", dir);
-    rc = curve_read(path, C.server_pub, C.has_server_sec ? C.server_sec :
-                    NULL, err);
-    if (rc == ERR_IO && !C.has_server_sec)
-        snprintf(err, ERR_LEN, "CURVE: %.80s has neither server.key nor "
-                 "server.pub (livetrade keygen writes them)", dir);
-    if (!rc && C.role[0] && !C.has_server_sec)
-        snprintf(err, ERR_LEN, "CURVE: %.60s has no server.key, only "
-                 "server.pub: it can only connect (a sink's), not bind a "
-                 "%s's endpoints; give the %s a key directory with "
-                 "server.key", dir, C.role, C.role), rc = ERR_IO;
+    snprintf(C.dir, sizeof C.dir, "%.*s", (int)sizeof C.dir - 1, dir);
+    rc = s_load_role(dir, BUS_FEEDER, &old, err);
+    if (!rc)
+        rc = s_load_role(dir, BUS_ENGINE, &old, err);
+    if (!rc && !C.rk[BUS_FEEDER].has_pub && !C.rk[BUS_ENGINE].has_pub)
+        snprintf(err, ERR_LEN, "CURVE: %.80s has no server key: neither "
+                 "feeder.pub nor engine.pub (nor an older server.pub; "
+                 "livetrade keygen writes them)", dir), rc = ERR_IO;
+    if (!rc && C.role && !C.rk[C.role].has_sec)
+        snprintf(err, ERR_LEN, "CURVE: %.60s has no %s.key (nor an older "
+                 "server.key): it can only connect, not bind a %s's "
+                 "endpoints; give the %s a key directory with %s.key "
+                 "(livetrade keygen)", dir, s_role_names[C.role],
+                 s_role_names[C.role], s_role_names[C.role],
+                 s_role_names[C.role]), rc = ERR_IO;
     if (!rc) {
         snprintf(path, sizeof path, "%s/client.key", dir);
         rc = curve_read(path, C.client_pub, C.client_sec, err);
     }
-    if (!rc && C.has_server_sec)    /* else it binds nothing */
+    if (!rc && C.role)              /* else it binds nothing */
         rc = s_load_authorized(dir, err);
     if (rc)
         return rc;
@@ -359,17 +416,21 @@ int curve_enable(const char *dir, char *err)
         return ERR_IO;
     }
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_sigmask(SIG_SETMASK, &all, &oldmask);
     C.started = pthread_create(&C.thread, NULL, s_zap, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     if (!C.started) {
         snprintf(err, ERR_LEN, "CURVE: cannot start the ZAP handler");
         return ERR_IO;
     }
     C.on = 1;
     log_msg(LL_INFO, "CURVE on: keys from %s, %zu authorised client key(s)%s",
-            dir, C.nkeys, C.has_server_sec ? "" : " (server.pub only: "
-            "connects, binds nothing)");
+            dir, C.nkeys, C.role ? "" : " (connects, binds nothing)");
+    if (old)
+        log_msg(LL_INFO, "CURVE: %s holds the older single server key "
+                "pair (server.key, server.pub): it stands for both the "
+                "feeder's and the engine's; livetrade keygen writes one "
+                "pair per role", dir);
     return 0;
 }
 
@@ -381,9 +442,9 @@ int curve_flag(const char *prog, const char *dir)
         return 0;
     /* The programs that bind bus endpoints, and the names of those. */
     if (strstr(prog, "feeder"))
-        snprintf(C.role, sizeof C.role, "feeder");
+        C.role = BUS_FEEDER;
     else if (strstr(prog, "engine"))
-        snprintf(C.role, sizeof C.role, "engine");
+        C.role = BUS_ENGINE;
     if (curve_enable(dir, err) == 0)
         return 0;
     fprintf(stderr, "%s: --curve: %s\n", prog, err);
@@ -395,36 +456,63 @@ int curve_on(void)
     return C.on;
 }
 
-int curve_apply(void *sock, int server)
+int curve_apply(void *sock, int peer, char *err)
 {
     char domain[32];
     int one = 1, type = 0;
     size_t tlen = sizeof type;
+    const struct role_keys *k;
 
     if (!C.on)
         return 0;
-    if (server && !C.has_server_sec) {
-        errno = EACCES;             /* no secret: cannot act as a server */
-        return -1;
-    }
-    if (server) {
+    if (!peer) {
+        if (!C.role) {              /* no secret: cannot act as a server */
+            snprintf(err, ERR_LEN, "CURVE: only a feeder or an engine "
+                     "binds bus endpoints");
+            return -1;
+        }
+        k = &C.rk[C.role];
         /* The ZAP domain names the endpoint, for the allow lists. */
         zmq_getsockopt(sock, ZMQ_TYPE, &type, &tlen);
-        snprintf(domain, sizeof domain, "%s-%s", C.role[0] ? C.role :
-                 "livetrade", type == ZMQ_XPUB || type == ZMQ_PUB ? "pub" :
-                 "rep");
-        return zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
-               zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, C.server_sec,
-                              CURVE_KEY_LEN) ||
-               zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain,
-                              strlen(domain)) ? -1 : 0;
+        snprintf(domain, sizeof domain, "%s-%s", s_role_names[C.role],
+                 type == ZMQ_XPUB || type == ZMQ_PUB ? "pub" : "rep");
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, k->sec,
+                           CURVE_KEY_LEN) ||
+            zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain))) {
+            snprintf(err, ERR_LEN, "CURVE: %s", zmq_strerror(errno));
+            return -1;
+        }
+        return 0;
     }
-    return zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, C.server_pub,
-                          CURVE_KEY_LEN) ||
-           zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, C.client_pub,
-                          CURVE_KEY_LEN) ||
-           zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, C.client_sec,
-                          CURVE_KEY_LEN) ? -1 : 0;
+    if (!ROLE_OK(peer) || !C.rk[peer].has_pub) {
+        const char *r = ROLE_OK(peer) ? s_role_names[peer] : "?";
+        snprintf(err, ERR_LEN, "CURVE: %.80s has no %s.pub (nor an older "
+                 "server.pub): it cannot connect to a %s; copy %s.pub "
+                 "there from the livetrade keygen directory", C.dir, r, r,
+                 r);
+        return -1;
+    }
+    k = &C.rk[peer];
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, k->pub, CURVE_KEY_LEN) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, C.client_pub,
+                       CURVE_KEY_LEN) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, C.client_sec,
+                       CURVE_KEY_LEN)) {
+        snprintf(err, ERR_LEN, "CURVE: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int curve_peers(int *peers)
+{
+    const struct role_keys *f = &C.rk[BUS_FEEDER], *e = &C.rk[BUS_ENGINE];
+
+    peers[0] = f->has_pub || !C.on ? BUS_FEEDER : BUS_ENGINE;
+    peers[1] = BUS_ENGINE;
+    return C.on && f->has_pub && e->has_pub &&
+           strcmp(f->pub, e->pub) != 0 ? 2 : 1;
 }
 
 void curve_stop(void)
@@ -433,8 +521,8 @@ void curve_stop(void)
         pthread_join(C.thread, NULL);
     C.started = 0;
     C.on = 0;
-    C.has_server_sec = 0;
-    C.role[0] = '\0';
+    C.role = 0;
+    memset(C.rk, 0, sizeof C.rk);
     free(C.keys);
     C.keys = NULL;
     C.nkeys = 0;

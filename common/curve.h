@@ -6,18 +6,28 @@
  *   bus_term();                                  ends the ZAP handler too
  *
  * A key directory (`livetrade keygen DIR` writes one) holds:
- *   server.key        the bus's server key pair: every bound socket of the
- *                     deployment uses it (keep it secret; only on the
- *                     hosts that run a feeder or an engine)
- *   server.pub        its public key: connecting sockets check the server
- *                     (enough without server.key for a program that only
- *                     connects: a sink, livetrade status)
+ *   feeder.key        the feeders' server key pair: what a feeder binds
+ *                     (feeder-pub, feeder-rep) uses it; keep it secret,
+ *                     only on the hosts that run a feeder
+ *   engine.key        the engines' server key pair, the same for what an
+ *                     engine binds (engine-pub, engine-rep); only on the
+ *                     hosts that run an engine
+ *   feeder.pub, engine.pub  their public keys: a connecting socket checks
+ *                     the key of the role it connects to (an engine's
+ *                     --sub and --history: feeder.pub; a sink's --sub and
+ *                     --replay: engine.pub; --bars: feeder.pub)
  *   client.key        this program's own key pair, used to connect
  *   authorized/NAME.pub  the client keys that bound sockets accept; an
  *                     optional line `allow = "engine-pub,engine-rep"`
  *                     limits NAME to those endpoints
- * A feeder or an engine whose directory has no server.key is refused at
- * start (curve_flag); any other program then binds nothing with CURVE.
+ * A host holds the secret key only of what it binds: one that holds
+ * engine.key alone cannot pass for a feeder, and the reverse. A feeder
+ * whose directory has no feeder.key, or an engine without engine.key, is
+ * refused at start (curve_flag); any other program binds nothing with
+ * CURVE.
+ * An older directory with one pair, server.key and server.pub, still
+ * works: that pair stands for every role it has no ROLE.key / ROLE.pub of
+ * (ROLE files win), and curve_enable says so in one INFO line.
  *
  * Endpoint names (the ZAP domain of each bound socket): feeder-pub (the
  * feeder's --pub, bars), feeder-rep (its --rep: history, status),
@@ -31,9 +41,10 @@
  * this process, on inproc://zeromq.zap.01) about each client's key: one
  * not in authorized/, or whose allow line leaves out the endpoint, is
  * refused, and logged (rate-limited) with the key's name. Connecting
- * sockets act as CURVE clients with client.key and server.pub; a server
- * that cannot prove it holds server.key gets no handshake, so it can
- * neither read nor inject anything. */
+ * sockets act as CURVE clients with client.key and the public key of the
+ * role they connect to; a server that cannot prove it holds that role's
+ * secret key gets no handshake, so it can neither read nor inject
+ * anything. */
 #ifndef LT_CURVE_H
 #define LT_CURVE_H
 
@@ -58,9 +69,17 @@ int curve_allow_parse(const char *list, unsigned *bits, char *err);
 
 /* 1 once curve_enable succeeded. */
 int curve_on(void);
-/* Makes `sock` a CURVE server (bound) or client (connecting); no-op
- * without curve_enable. 0 or -1 (errno from zmq). */
-int curve_apply(void *sock, int server);
+/* Makes `sock` a CURVE server (peer 0: a bound socket, with the key of
+ * this program's role) or a client of a `peer` (BUS_FEEDER, BUS_ENGINE:
+ * the role it connects to, whose public key it expects); no-op without
+ * curve_enable. 0, or -1 with one line in err[ERR_LEN] (a missing key
+ * named). */
+int curve_apply(void *sock, int peer, char *err);
+/* For a program that asks both kinds (livetrade status): the roles whose
+ * distinct server keys this directory holds, in peers[2]; returns how
+ * many (2 with feeder and engine keys that differ; 1 with one key for
+ * both, or one of them only, or without CURVE). */
+int curve_peers(int *peers);
 /* Stops the ZAP handler; called by bus_term after the context ended. */
 void curve_stop(void);
 

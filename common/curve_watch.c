@@ -143,9 +143,9 @@ static const char *s_reason(const struct curve_watch *w, int server,
     if ((w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || w->dropped)
         && !server && curve_on())
         return "the server closed the connection during the CURVE "
-               "handshake: it holds another server key (key directories "
-               "of different livetrade keygen runs?), or does not use "
-               "--curve";
+               "handshake: it holds another server key (another keygen "
+               "run's? the other role's: a feeder, not an engine, or the "
+               "reverse?), or does not use --curve";
     if (w->failed == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !server)
         return "the other side uses --curve, this one does not (it closed "
                "the connection during the handshake)";

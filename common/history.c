@@ -123,7 +123,8 @@ static int s_fetch_page(const char *endpoint, const struct history_req *r,
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     history_pack_request(&pk, r->sym, r->n, r->since);
-    rc = bus_request(endpoint, &sb, timeout_ms, &reply, &len, err);
+    rc = bus_request(endpoint, BUS_FEEDER, &sb, timeout_ms, &reply, &len,
+                     err);
     msgpack_sbuffer_destroy(&sb);
     if (rc)
         return rc;

@@ -764,8 +764,8 @@ static void s_route(void)
         const msgpack_object *syms;
         if (E.route_done & (1u << i))
             continue;
-        if (bus_request_status(E.heps[i], HISTORY_TIMEOUT_MS, &reply, &len,
-                               err) != 0)
+        if (bus_request_status(E.heps[i], BUS_FEEDER, HISTORY_TIMEOUT_MS,
+                               &reply, &len, err) != 0)
             continue;               /* asked again later */
         E.route_done |= 1u << i;
         msgpack_unpacked_init(&u);
@@ -2163,7 +2163,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: request endpoint: %s\n", PROG, err);
         return 1;
     }
-    E.sub = bus_connect_sub(E.sub_ep, err);
+    E.sub = bus_connect_sub(E.sub_ep, BUS_FEEDER, err);
     if (!E.sub) {
         fprintf(stderr, "%s: bar subscriber: %s\n", PROG, err);
         return 1;

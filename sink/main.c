@@ -462,7 +462,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* A bad endpoint is a bad argument: exit 2 like any other. */
-    sub = bus_connect_sub(s_args.sub, err);
+    sub = bus_connect_sub(s_args.sub, BUS_ENGINE, err);
     if (!sub) {
         code = proc_usage_error(PROG, err);
         goto out;
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
     }
 
     if (ops->bar) {
-        bars = bus_connect_sub(s_args.bars, err);
+        bars = bus_connect_sub(s_args.bars, BUS_FEEDER, err);
         if (!bars) {
             code = proc_usage_error(PROG, err);
             goto out;

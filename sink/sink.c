@@ -194,7 +194,8 @@ static int s_ask(sink_t *self, struct endpoint *e)
     size_t len = 0;
     msgpack_unpacked u;
 
-    if (bus_request_status(e->ep, STATUS_TIMEOUT_MS, &reply, &len, err)) {
+    if (bus_request_status(e->ep, BUS_ENGINE, STATUS_TIMEOUT_MS, &reply,
+                           &len, err)) {
         e->next_try = mono_ms() + RETRY_MS;
         log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
                     "(asked again in %d s at the earliest)", e->ep, err,
@@ -270,7 +271,8 @@ static long s_replay_page(sink_t *self, const char *ep, const char *eng,
         mp_kint(&pk, "since_ts", since_ts);
     else
         mp_kuint(&pk, "after", *after);
-    rc = bus_request(ep, &sb, REPLAY_TIMEOUT_MS, &reply, &len, err);
+    rc = bus_request(ep, BUS_ENGINE, &sb, REPLAY_TIMEOUT_MS, &reply, &len,
+                     err);
     msgpack_sbuffer_destroy(&sb);
     if (rc) {
         log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",

@@ -160,8 +160,9 @@ static void s_fetch_ind(web_worker_t *self, const char *sym, size_t len,
         char *reply = NULL;
         size_t rlen = 0;
         const msgpack_object *o;
-        if (bus_request(self->ep[i], &sb, WEB_HISTORY_TIMEOUT_MS, &reply,
-                        &rlen, r->err) != ERR_OK)
+        if (bus_request(self->ep[i], BUS_ENGINE, &sb,
+                        WEB_HISTORY_TIMEOUT_MS, &reply, &rlen,
+                        r->err) != ERR_OK)
             continue;
         answered++;
         o = mp_body_decode(body, reply, rlen);
@@ -187,7 +188,8 @@ static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
         return;
     r->kind = WEB_RES_STATUS;
     r->index = i;
-    rc = bus_request_status(self->ep[i], WEB_STATUS_TIMEOUT_MS, &reply,
+    rc = bus_request_status(self->ep[i], i < self->nhist ? BUS_FEEDER :
+                            BUS_ENGINE, WEB_STATUS_TIMEOUT_MS, &reply,
                             &len, r->err);
     if (rc == ERR_OK) {
         const msgpack_object *o = mp_body_decode(body, reply, len);

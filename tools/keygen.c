@@ -1,9 +1,10 @@
 /* keygen.c -- `livetrade keygen DIR [--name NAME]`: CURVE keys for the bus
  * (curve.h). Creates DIR (mode 0700) with the deployment's server key
- * pair unless it is there already, then a client key pair for this host
- * or program, authorised at once:
+ * pairs, one per role, unless they are there already, then a client key
+ * pair for this host or program, authorised at once:
  *
- *   DIR/server.key  DIR/server.pub        (kept if present)
+ *   DIR/feeder.key  DIR/feeder.pub        (kept if present)
+ *   DIR/engine.key  DIR/engine.pub        (kept if present)
  *   DIR/client.key                        (--name client, the default)
  *   DIR/authorized/client.pub
  *
@@ -14,9 +15,12 @@
  * --allow LIST (endpoint names: feeder-pub, feeder-rep, engine-pub,
  * engine-rep) writes `allow = "LIST"` into authorized/NAME.pub: the key
  * may then use only those endpoints (a sink: engine-pub,engine-rep).
- * A host that only connects (a sink) needs server.pub, its client.key
- * and no server.key: without it no program there can bind as a feeder or
- * an engine. */
+ * A host holds the secret key only of the role it runs: a feeder's host
+ * feeder.key and engine.pub, an engine's engine.key and feeder.pub, a
+ * host that only connects (a sink) the .pub files and its client.key.
+ * A directory of the older layout (server.key, one pair for every role)
+ * is kept as it is: new role pairs there would lock out the hosts that
+ * hold its server.pub. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +35,39 @@
 #include "util.h"
 
 #define PROG "livetrade keygen"
+
+/* The role pairs of DIR, each written unless there; none in a directory
+ * of the older layout. 0, or ERR_IO with a reason. */
+static int s_server_pairs(const char *dir, char *err)
+{
+    static const char *const roles[] = { "feeder", "engine" };
+    char path[1200], pub[1200];
+    int rc, any = 0;
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.key", dir, roles[i]);
+        any |= access(path, F_OK) == 0;
+    }
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    if (!any && access(path, F_OK) == 0) {
+        printf("server key pair: %s (kept: the older layout, one pair for "
+               "every role)\n", path);
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s.key", dir, roles[i]);
+        snprintf(pub, sizeof pub, "%s/%s.pub", dir, roles[i]);
+        if (access(path, F_OK) == 0) {
+            printf("%s key pair: %s (kept)\n", roles[i], path);
+            continue;
+        }
+        rc = curve_write_pair(path, pub, err);
+        if (rc)
+            return rc;
+        printf("%s key pair: %s (secret), %s\n", roles[i], path, pub);
+    }
+    return 0;
+}
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -60,9 +97,10 @@ int cmd_keygen(int argc, char **argv)
     if (npos != 1)
         return proc_usage_error(PROG, "give one directory, e.g. "
                                 "livetrade keygen /etc/livetrade/curve");
-    if (!*name || strchr(name, '/') || strcmp(name, "server") == 0)
+    if (!*name || strchr(name, '/') || strcmp(name, "server") == 0 ||
+        strcmp(name, "feeder") == 0 || strcmp(name, "engine") == 0)
         return proc_usage_error(PROG, "--name must be a plain file name "
-                                "other than server");
+                                "other than server, feeder and engine");
     if (allow && curve_allow_parse(allow, &bits, err)) {
         char line[ERR_LEN + 16];
         snprintf(line, sizeof line, "--allow: %s", err);
@@ -76,16 +114,10 @@ int cmd_keygen(int argc, char **argv)
         return 1;
     }
     chmod(dir, 0700);
-    snprintf(path, sizeof path, "%s/server.key", dir);
-    snprintf(pub, sizeof pub, "%s/server.pub", dir);
-    if (access(path, F_OK) != 0) {
-        if (curve_write_pair(path, pub, err)) {
-            fprintf(stderr, PROG ": %s\n", err);
-            return 1;
-        }
-        printf("server key pair: %s (secret), %s\n", path, pub);
-    } else {
-        printf("server key pair: %s (kept)\n", path);
+    rc = s_server_pairs(dir, err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err);
+        return 1;
     }
     snprintf(path, sizeof path, "%s/%s.key", dir, name);
     snprintf(pub, sizeof pub, "%s/authorized/%s.pub", dir, name);

@@ -10,7 +10,13 @@
  * fetched over HTTP and a few of its counters are shown.
  *
  *   livetrade status [--endpoints EP[,EP...]] [--timeout MS] [--json]
- *                    [--rows N] [--quiet] [--curve DIR]
+ *                    [--rows N] [--quiet] [--curve DIR [--role ROLE]]
+ *
+ * With CURVE, an endpoint may be a feeder's or an engine's, whose server
+ * keys differ (curve.h): each is asked expecting both keys at once, and
+ * the one whose handshake succeeds answers; --role feeder|engine says
+ * which it is instead (health checks: the server then logs no failed
+ * handshake).
  *
  * --json prints one JSON object instead: {"ok": bool, "components":
  * [{"endpoint", "up", "error"?, "status"?, "metrics"?}]}, "status" being
@@ -60,6 +66,7 @@ struct st_args {
     int json;                       /* --json */
     int quiet;                      /* --quiet: the down ones only */
     const char *curve;              /* --curve DIR */
+    const char *role;               /* --role feeder|engine, or NULL */
 };
 
 /* {==================== msgpack to JSON ===================== */
@@ -433,8 +440,9 @@ static void s_page_text(const char *ep, json_t *m, const char *output)
 /* {==================== requests ============================ */
 
 struct answer {
-    void *sock;                     /* REQ, until answered or given up */
-    struct curve_watch watch;       /* its handshakes, while open */
+    void *sock[2];                  /* REQ, one per server key tried,
+                                       until answered or given up */
+    struct curve_watch watch[2];    /* their handshakes, while open */
     char *data;                     /* the reply or page (owned), or NULL;
                                        a page is NUL-terminated */
     size_t len;
@@ -443,41 +451,72 @@ struct answer {
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's reason, for a page */
 };
 
-/* Sends the request to every endpoint but the http:// ones, at once;
- * s_wait_all collects the replies. */
-static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
-                       int timeout_ms, struct answer *ans)
+/* Closes the request sockets of an answer. */
+static void s_close(struct answer *a)
 {
-    int linger = 0;
+    for (int j = 0; j < 2; j++)
+        if (a->sock[j]) {
+            curve_watch_close(&a->watch[j], a->sock[j]);
+            zmq_close(a->sock[j]);
+            a->sock[j] = NULL;
+        }
+}
+
+/* One REQ socket to `ep` expecting the server key of `peer`, the request
+ * sent; NULL with a->err set. */
+static void *s_ask(const char *ep, int peer, const msgpack_sbuffer *req,
+                   struct answer *a, struct curve_watch *w)
+{
+    void *s = zmq_socket(bus_ctx(), ZMQ_REQ);
+
+    if (!s) {
+        snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    if (bus_set_int(s, ZMQ_LINGER, "ZMQ_LINGER", 0, a->err) ||
+        bus_set_maxmsg(s, (int64_t)BUS_MAX_BODY, a->err) ||
+        curve_apply(s, peer, a->err)) {
+        zmq_close(s);
+        return NULL;
+    }
+    curve_watch_open(w, s);
+    if (zmq_connect(s, ep) != 0 ||
+        zmq_send(s, req->data, req->size, 0) < 0) {
+        snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", ep,
+                 zmq_strerror(errno));
+        curve_watch_close(w, s);
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Sends the request to every endpoint but the http:// ones, at once;
+ * s_wait_all collects the replies. An endpoint may be a feeder's or an
+ * engine's: with CURVE keys of both roles it is asked twice at once, once
+ * expecting each role's server key, and the handshake that succeeds
+ * answers (the other fails: the server logs it, once a minute at most). */
+static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
+                       int timeout_ms, int role, struct answer *ans)
+{
+    int peers[2], npeers = curve_peers(peers);
+
+    if (role) {                     /* --role: that key only */
+        peers[0] = role;
+        npeers = 1;
+    }
 
     for (int i = 0; i < neps; i++) {
         struct answer *a = &ans[i];
+        int any = 0;
         if (s_is_http(eps[i]))
             continue;
-        a->sock = zmq_socket(bus_ctx(), ZMQ_REQ);
-        if (!a->sock) {
-            snprintf(a->err, ERR_LEN, "socket: %s", zmq_strerror(errno));
-            continue;
+        for (int j = 0; j < npeers; j++) {
+            a->sock[j] = s_ask(eps[i], peers[j], req, a, &a->watch[j]);
+            any |= a->sock[j] != NULL;
         }
-        if (bus_set_int(a->sock, ZMQ_LINGER, "ZMQ_LINGER", linger,
-                        a->err) ||
-            bus_set_maxmsg(a->sock, (int64_t)BUS_MAX_BODY, a->err)) {
-            zmq_close(a->sock);
-            a->sock = NULL;
-            continue;
-        }
-        curve_apply(a->sock, 0);
-        curve_watch_open(&a->watch, a->sock);
-        if (zmq_connect(a->sock, eps[i]) != 0 ||
-            zmq_send(a->sock, req->data, req->size, 0) < 0) {
-            snprintf(a->err, ERR_LEN, "cannot connect to %s: %s", eps[i],
-                     zmq_strerror(errno));
-            curve_watch_close(&a->watch, a->sock);
-            zmq_close(a->sock);
-            a->sock = NULL;
-            continue;
-        }
-        snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
+        if (any)
+            snprintf(a->err, ERR_LEN, "no reply within %d ms", timeout_ms);
     }
 }
 
@@ -488,19 +527,20 @@ static void s_send_all(char *const *eps, int neps, const msgpack_sbuffer *req,
 static void s_wait_all(char *const *eps, int neps, int64_t deadline,
                        struct answer *ans)
 {
-    zmq_pollitem_t items[MAX_EPS];
+    zmq_pollitem_t items[2 * MAX_EPS];
 
     for (;;) {
         int64_t left = deadline - mono_ms();
-        int n = 0, map[MAX_EPS];
+        int n = 0, map[2 * MAX_EPS];
         for (int i = 0; i < neps; i++)
-            if (ans[i].sock) {
-                items[n].socket = ans[i].sock;
-                items[n].fd = 0;
-                items[n].events = ZMQ_POLLIN;
-                items[n].revents = 0;
-                map[n++] = i;
-            }
+            for (int j = 0; j < 2; j++)
+                if (ans[i].sock[j]) {
+                    items[n].socket = ans[i].sock[j];
+                    items[n].fd = 0;
+                    items[n].events = ZMQ_POLLIN;
+                    items[n].revents = 0;
+                    map[n++] = 2 * i + j;
+                }
         if (n == 0 || proc_stop)
             break;
         if (left < 0)
@@ -508,12 +548,13 @@ static void s_wait_all(char *const *eps, int neps, int64_t deadline,
         if (zmq_poll(items, n, (long)left) < 0 && errno != EINTR)
             break;
         for (int k = 0; k < n; k++) {
-            struct answer *a = &ans[map[k]];
+            struct answer *a = &ans[map[k] / 2];
+            void *s = a->sock[map[k] % 2];
             zmq_msg_t msg;
-            if (!(items[k].revents & ZMQ_POLLIN))
-                continue;
+            if (!(items[k].revents & ZMQ_POLLIN) || !s)
+                continue;           /* (or its other socket answered) */
             zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, a->sock, 0) >= 0) {
+            if (zmq_msg_recv(&msg, s, 0) >= 0) {
                 a->len = zmq_msg_size(&msg);
                 a->data = malloc(a->len ? a->len : 1);
                 if (a->data)
@@ -524,24 +565,31 @@ static void s_wait_all(char *const *eps, int neps, int64_t deadline,
                 snprintf(a->err, ERR_LEN, "reply: %s", zmq_strerror(errno));
             }
             zmq_msg_close(&msg);
-            curve_watch_close(&a->watch, a->sock);
-            zmq_close(a->sock);
-            a->sock = NULL;
+            s_close(a);
         }
         if (left == 0)
             break;
     }
-    for (int i = 0; i < neps; i++)
-        if (ans[i].sock) {
-            char why[ERR_LEN];
-            /* No reply: a failed handshake says why better than the
-             * time it took. */
-            if (curve_watch_why(&ans[i].watch, eps[i], why, sizeof why))
-                snprintf(ans[i].err, ERR_LEN, "%s", why);
-            curve_watch_close(&ans[i].watch, ans[i].sock);
-            zmq_close(ans[i].sock);
-            ans[i].sock = NULL;
-        }
+    for (int i = 0; i < neps; i++) {
+        char why[2][ERR_LEN];
+        int n = 0, got = 0, best = 0;
+        /* No reply: a failed handshake says why better than the time it
+         * took -- when every key tried failed it; the most telling one
+         * (a refused client key: the server key was right). */
+        for (int j = 0; j < 2; j++)
+            if (ans[i].sock[j]) {
+                n++;
+                if (curve_watch_why(&ans[i].watch[j], eps[i], why[j],
+                                    sizeof why[j])) {
+                    if (!got++ ||
+                        ans[i].watch[j].failed > ans[i].watch[best].failed)
+                        best = j;
+                }
+            }
+        if (n && got == n)
+            snprintf(ans[i].err, ERR_LEN, "%s", why[best]);
+        s_close(&ans[i]);
+    }
 }
 
 /* libcurl's write callback: appends to the answer's page, up to
@@ -766,6 +814,9 @@ int cmd_status(int argc, char **argv)
           "show only the components that are down (health checks)" },
         { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
           CURVE_OPT_HELP },
+        { "role", OPT_STR, &a.role, NULL, "feeder|engine",
+          "with --curve: every endpoint is of this role, only its server "
+          "key is tried (default: both)" },
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
@@ -773,7 +824,7 @@ int cmd_status(int argc, char **argv)
     char *eps[MAX_EPS], where[PATH_MAX] = "";
     enum st_from from = FROM_FLAG;
     static struct answer ans[MAX_EPS];
-    int neps = 0, rc, down = 0, http = 0;
+    int neps = 0, rc, down = 0, http = 0, role = 0;
     int64_t deadline;
     msgpack_sbuffer req;
     msgpack_packer pk;
@@ -824,6 +875,12 @@ int cmd_status(int argc, char **argv)
         }
         http += s_is_http(eps[i]);
     }
+    if (a.role && strcmp(a.role, "feeder") == 0)
+        role = BUS_FEEDER;
+    else if (a.role && strcmp(a.role, "engine") == 0)
+        role = BUS_ENGINE;
+    else if (a.role)
+        return proc_usage_error(PROG, "--role: give feeder or engine");
     if ((rc = curve_flag(PROG, a.curve)) != 0)
         return rc;
     if (http && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -848,7 +905,7 @@ int cmd_status(int argc, char **argv)
      * replies come in, within the same deadline. */
     memset(ans, 0, sizeof ans);
     deadline = mono_ms() + a.timeout;
-    s_send_all(eps, neps, &req, (int)a.timeout, ans);
+    s_send_all(eps, neps, &req, (int)a.timeout, role, ans);
     if (http)
         s_scrape_all(eps, neps, (int)a.timeout, deadline, ans);
     s_wait_all(eps, neps, deadline, ans);

@@ -1,11 +1,15 @@
 """An encrypted, authenticated bus: feeder, engine and file sink on TCP
 with --curve and keys from `livetrade keygen`. Signals flow; a subscriber
 whose key is not authorised (or that speaks no CURVE) gets nothing; a
-publisher without the server key cannot inject a bar into the engine; a
-bad key directory is refused; binding beyond loopback without --curve
-warns."""
+publisher without the feeders' server key cannot inject a bar into the
+engine; each role binds with its own server key, so a host holding one
+role's secret cannot pass for the other; an older single server.key
+still serves every role; a bad key directory is refused; binding beyond
+loopback without --curve warns."""
+import json
 import os
 import re
+import shutil
 import socket
 import time
 import unittest
@@ -64,9 +68,11 @@ class Curve(unittest.TestCase):
         code, out, err = lt.run("livetrade", "keygen", keys, "--name",
                                 "reader")
         self.assertEqual(code, 0, err)
-        self.assertEqual(os.stat(os.path.join(keys, "server.key")).st_mode
-                         & 0o777, 0o600)
-        server_pub = key(os.path.join(keys, "server.pub"), "public-key")
+        for role in ("feeder", "engine"):
+            self.assertEqual(os.stat(os.path.join(keys, role + ".key"))
+                             .st_mode & 0o777, 0o600)
+        # Signals come from the engine: its server key.
+        server_pub = key(os.path.join(keys, "engine.pub"), "public-key")
 
         p_bars, p_hist, p_sig, p_rep, p_evil = free_ports(5)
         tcp = "tcp://127.0.0.1:%d"
@@ -75,7 +81,7 @@ class Curve(unittest.TestCase):
         evil = lt.CTX.socket(zmq.XPUB)
         evil.setsockopt(zmq.LINGER, 0)
         evil.curve_server = True
-        evil.curve_secretkey = key(os.path.join(other, "server.key"),
+        evil.curve_secretkey = key(os.path.join(other, "feeder.key"),
                                    "secret-key")
         evil.bind(tcp % p_evil)
 
@@ -148,6 +154,23 @@ class Curve(unittest.TestCase):
         self.assertIsNone(lt.request(tcp % p_rep, {"ver": 1,
                                                    "type": "status"}, 500))
         self.assertIn("refused a client", eng.stderr())
+        # livetrade status with role keys: the feeder and the engine.
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                "%s,%s" % (tcp % p_hist, tcp % p_rep),
+                                "--timeout", "5000", "--curve", keys)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("2 of 2 component(s) up", out)
+        # Told the role, it tries that key only: right, then wrong.
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                tcp % p_rep, "--role", "engine",
+                                "--timeout", "5000", "--curve", keys)
+        self.assertEqual(code, 0, out + err)
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                tcp % p_rep, "--role", "feeder",
+                                "--timeout", "3000", "--curve", keys)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("DOWN  CURVE mismatch likely on %s: the server "
+                      "closed the connection" % (tcp % p_rep), out)
         for s in (intruder, plain, reader, evil):
             s.close()
         for p in (sink, eng, feeder):
@@ -266,7 +289,8 @@ class Mismatch(unittest.TestCase):
                       "the connection during the CURVE handshake" %
                       self.hist, out)
         # The right server key, but a client key it does not authorise.
-        for name in ("server.key", "server.pub"):
+        for name in ("feeder.key", "feeder.pub", "engine.key",
+                     "engine.pub"):
             with open(os.path.join(self.keys, name)) as src, \
                     open(os.path.join(other, name), "w") as dst:
                 dst.write(src.read())
@@ -281,10 +305,12 @@ class Mismatch(unittest.TestCase):
 
 
 def sink_dir(keys, name, dest):
-    """A key directory for a host that only connects: server.pub and
-    NAME.key from `keys` as client.key; no server.key, no authorized/."""
+    """A key directory for a host that only connects: feeder.pub,
+    engine.pub and NAME.key from `keys` as client.key; no secret server
+    key, no authorized/."""
     os.mkdir(dest, 0o700)
-    for src, dst in (("server.pub", "server.pub"),
+    for src, dst in (("feeder.pub", "feeder.pub"),
+                     ("engine.pub", "engine.pub"),
                      (name + ".key", "client.key")):
         with open(os.path.join(keys, src)) as f, \
                 open(os.path.join(dest, dst), "w") as g:
@@ -293,8 +319,8 @@ def sink_dir(keys, name, dest):
 
 
 class Roles(unittest.TestCase):
-    """A host that only connects holds no server.key, so nothing there
-    can bind as a feeder or an engine; an authorised key with an allow
+    """A host that only connects holds no secret server key, so nothing
+    there can bind as a feeder or an engine; an authorised key with an allow
     line may use only the endpoints it names, and a refusal names the
     key, the endpoint and the reason on both sides."""
 
@@ -323,13 +349,17 @@ class Roles(unittest.TestCase):
             code, _, err = lt.run(prog, *args, "--curve", only, timeout=30)
             self.assertEqual(code, 2, (prog, err))
             self.assertEqual(len(err.strip().splitlines()), 1, err)
-            self.assertIn("has no server.key, only server.pub: it can only "
-                          "connect", err)
-        # Neither key file at all: one line saying what is missing.
-        os.remove(os.path.join(only, "server.pub"))
+            role = prog.split("-")[1]
+            self.assertIn("has no %s.key (nor an older server.key): it "
+                          "can only connect" % role, err)
+        # No server key at all: one line saying what is missing.
+        os.remove(os.path.join(only, "feeder.pub"))
+        os.remove(os.path.join(only, "engine.pub"))
         code, _, err = lt.run("livetrade-sink", "console", "--curve", only)
         self.assertEqual(code, 2, err)
-        self.assertIn("has neither server.key nor server.pub", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("has no server key: neither feeder.pub nor "
+                      "engine.pub", err)
         # Bad allow lists: refused by keygen, and in a key file.
         code, _, err = lt.run("livetrade", "keygen", self.keys, "--name",
                               "x", "--allow", "engine-pub,bars")
@@ -391,7 +421,7 @@ class Roles(unittest.TestCase):
                                 "public-key")
         s.curve_secretkey = key(os.path.join(reader, "client.key"),
                                 "secret-key")
-        s.curve_serverkey = key(os.path.join(reader, "server.pub"),
+        s.curve_serverkey = key(os.path.join(reader, "feeder.pub"),
                                 "public-key")
         s.setsockopt(zmq.SUBSCRIBE, b"")
         s.connect(tcp % p_bars)
@@ -407,6 +437,158 @@ class Roles(unittest.TestCase):
         self.assertEqual(code, 0, out + err)
         for p in (sink, feeder, eng):
             self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+
+class RoleKeys(unittest.TestCase):
+    """Each role binds with its own server key pair: a feeder with
+    feeder.key, an engine with engine.key, and connecting sockets expect
+    the key of the role they connect to. A host holds only the secret of
+    what it binds; one that holds another role's secret as its own cannot
+    pass for that role. A directory of the older layout (server.key, one
+    pair for every role) still works."""
+
+    def setUp(self):
+        self.ws = lt.Workspace()
+        self.keys = self.ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
+
+    def tearDown(self):
+        self.ws.close()
+
+    def copy_dir(self, name, files):
+        """A key directory with `files` of self.keys ({dest: source}) and
+        its authorized/."""
+        d = self.ws.path(name)
+        shutil.copytree(os.path.join(self.keys, "authorized"),
+                        os.path.join(d, "authorized"))
+        os.chmod(d, 0o700)
+        for dst, src in files.items():
+            shutil.copy(os.path.join(self.keys, src), os.path.join(d, dst))
+        return d
+
+    def pipeline(self, feeder_keys, engine_keys, sink_keys):
+        """A feeder, an engine and a file sink on TCP, each with its own
+        key directory: (feeder, engine, sink, endpoints)."""
+        ws = self.ws
+        p = dict(zip(("bars", "hist", "sig", "rep"), free_ports(4)))
+        ep = {k: "tcp://127.0.0.1:%d" % v for k, v in p.items()}
+        feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                          "--symbols", "AAPL", "--seed", "9", "--start",
+                          str(START), "--history", "300", "--count", "400",
+                          "--interval", "0.01", "--pub", ep["bars"],
+                          "--rep", ep["hist"], "--curve", feeder_keys)
+        eng = ws.start("engine", "livetrade-engine", "--strategy",
+                       "strategies/sma_cross.lua", "--symbols", "AAPL",
+                       "--sub", ep["bars"], "--history", ep["hist"],
+                       "--pub", ep["sig"], "--rep", ep["rep"],
+                       "--curve", engine_keys)
+        sink = ws.start("sink", "livetrade-sink", "file", "--path",
+                        ws.path("out.jsonl"), "--sub", ep["sig"],
+                        "--replay", ep["rep"], "--state", "",
+                        "--curve", sink_keys)
+        return feeder, eng, sink, ep
+
+    def test_each_host_binds_only_its_role(self):
+        common = {"client.key": "client.key", "feeder.pub": "feeder.pub",
+                  "engine.pub": "engine.pub"}
+        f_dir = self.copy_dir("f", dict(common, **{"feeder.key":
+                                                   "feeder.key"}))
+        e_dir = self.copy_dir("e", dict(common, **{"engine.key":
+                                                   "engine.key"}))
+        s_dir = self.copy_dir("s", common)
+        ws = self.ws
+        for prog, d, role, args in (
+                ("livetrade-feeder", e_dir, "feeder",
+                 ["--source", "demo", "--symbols", "AAPL", "--pub",
+                  ws.ep("b"), "--rep", ws.ep("h")]),
+                ("livetrade-engine", f_dir, "engine",
+                 ["--strategy", "strategies/sma_cross.lua", "--symbols",
+                  "AAPL", "--pub", ws.ep("s"), "--rep", ws.ep("r")])):
+            code, _, err = lt.run(prog, *args, "--curve", d, timeout=30)
+            self.assertEqual(code, 2, (prog, err))
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertIn("%s: --curve: CURVE: %s has no %s.key (nor an "
+                          "older server.key): it can only connect, not "
+                          "bind a %s's endpoints; give the %s a key "
+                          "directory with %s.key" % (prog, d, role, role,
+                                                     role, role), err)
+        # Split that way, the pipeline runs: each host its own secret.
+        feeder, eng, sink, ep = self.pipeline(f_dir, e_dir, s_dir)
+        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
+                      >= 3, 60, "signals with one key pair per role")
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                "%s,%s" % (ep["hist"], ep["rep"]),
+                                "--timeout", "5000", "--curve", s_dir)
+        self.assertEqual(code, 0, out + err)
+        self.assertNotIn("older single server key", eng.stderr())
+        for p in (sink, eng, feeder):
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+    def test_rogue_engine_gets_no_handshake(self):
+        ws = self.ws
+        # An engine host that holds the feeders' secret (as its
+        # engine.key) and nothing of the engines'.
+        rogue = self.copy_dir("rogue", {
+            "client.key": "client.key", "feeder.pub": "feeder.pub",
+            "engine.key": "feeder.key", "engine.pub": "feeder.pub"})
+        feeder, eng, sink, ep = self.pipeline(self.keys, rogue, self.keys)
+
+        def published():
+            code, out, _ = lt.run("livetrade", "status", "--endpoints",
+                                  ep["rep"], "--json", "--timeout", "3000",
+                                  "--curve", rogue)
+            comps = json.loads(out)["components"] if out else []
+            st = comps[0].get("status", {}) if comps else {}
+            return st.get("signals", 0) > 0 and st
+        lt.wait_until(published, 60, "the rogue engine's signals")
+        want = ("CURVE mismatch likely: the subscription to %s failed the "
+                "handshake" % ep["sig"])
+        lt.wait_until(lambda: want in sink.stderr(), 30,
+                      "the sink to name the mismatch")
+        self.assertEqual(lt.read_jsonl(ws.path("out.jsonl")), [],
+                         "no signal from a rogue engine")
+        for p in (sink, eng, feeder):
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
+    def test_older_server_key_dir(self):
+        ws = self.ws
+        old = self.copy_dir("old", {
+            "client.key": "client.key", "server.key": "feeder.key",
+            "server.pub": "feeder.pub"})
+        # keygen keeps that layout: new role pairs would lock out the
+        # hosts that hold its server.pub.
+        code, out, err = lt.run("livetrade", "keygen", old, "--name", "h")
+        self.assertEqual(code, 0, err)
+        self.assertIn("kept: the older layout", out)
+        self.assertEqual(sorted(f for f in os.listdir(old)
+                                if f.startswith(("feeder", "engine"))), [])
+        feeder, eng, sink, ep = self.pipeline(old, old, old)
+        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
+                      >= 3, 60, "signals with the older server.key")
+        for p in (feeder, eng):
+            self.assertIn("holds the older single server key pair "
+                          "(server.key, server.pub): it stands for both",
+                          p.stderr())
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                "%s,%s" % (ep["hist"], ep["rep"]),
+                                "--timeout", "5000", "--curve", old)
+        self.assertEqual(code, 0, out + err)
+        for p in (sink, eng, feeder):
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+        # Role files win over it: with an engine.key added there, the
+        # engine binds with that one.
+        shutil.copy(os.path.join(self.keys, "engine.key"), old)
+        p_sig, p_rep = free_ports(2)
+        rep = "tcp://127.0.0.1:%d" % p_rep
+        eng = ws.start("engine2", "livetrade-engine", "--strategy",
+                       "strategies/sma_cross.lua", "--symbols", "AAPL",
+                       "--pub", "tcp://127.0.0.1:%d" % p_sig, "--rep", rep,
+                       "--curve", old)
+        code, out, err = lt.run("livetrade", "status", "--endpoints", rep,
+                                "--role", "engine", "--timeout", "5000",
+                                "--curve", self.keys)
+        self.assertEqual(code, 0, out + err + eng.stderr())
+        self.assertEqual(eng.stop(), 0, eng.stderr()[-2000:])
 
 
 if __name__ == "__main__":

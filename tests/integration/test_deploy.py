@@ -454,11 +454,13 @@ class TwoHosts(unittest.TestCase):
         keys_b = os.path.join(self.top, "b-keys")
         keygen(keys_a)
         # B connects only: its key may read signals, replay and status,
-        # and B holds no server.key (it cannot stand in for A).
+        # and B holds the public keys only, no feeder.key or engine.key
+        # (it cannot stand in for A).
         keygen(keys_a, "--name", "hostb", "--allow",
                "feeder-rep,engine-pub,engine-rep")
         os.mkdir(keys_b, 0o700)
-        shutil.copy(os.path.join(keys_a, "server.pub"), keys_b)
+        for name in ("feeder.pub", "engine.pub"):
+            shutil.copy(os.path.join(keys_a, name), keys_b)
         os.replace(os.path.join(keys_a, "hostb.key"),
                    os.path.join(keys_b, "client.key"))
         ports, metrics = deployment_ports()
@@ -507,12 +509,18 @@ class TwoHosts(unittest.TestCase):
         self.assertIn("5 of 5 component(s) up", out)
         self.assertIsNone(lt.request(a.ep["feeder-rep"],
                                      {"ver": 1, "type": "status"}, 300))
-        # B's key directory cannot bind a feeder.
+        # B's key directory cannot bind a feeder, nor an engine.
         rc, _, err = lt.run("livetrade-feeder", "--source", "demo",
                             "--pub", "tcp://127.0.0.1:%d" % free_ports(1)[0],
                             "--curve", keys_b)
         self.assertEqual(rc, 2, err)
-        self.assertIn("no server.key", err)
+        self.assertIn("has no feeder.key", err)
+        rc, _, err = lt.run("livetrade-engine", "--strategy",
+                            "strategies/sma_cross.lua", "--pub",
+                            "tcp://127.0.0.1:%d" % free_ports(1)[0],
+                            "--curve", keys_b)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("has no engine.key", err)
         for h in self.hosts:
             with open(os.path.join(h.logs, "supervisord.log")) as f:
                 self.assertNotIn("FATAL", f.read())
@@ -553,6 +561,11 @@ class HealthCheck(unittest.TestCase):
             lt.wait_until(lambda ep=ep: health(ep, env=env) == (0, ""), 30,
                           "the health check of " + ep)
         self.assertEqual(health(tcp[3], "--curve", keys), (0, ""))
+        # As docker-compose.yml asks: each role's key only.
+        self.assertEqual(health(tcp[1], "--role", "feeder", "--curve",
+                                keys), (0, ""))
+        self.assertEqual(health(tcp[3], "--role", "engine", "--curve",
+                                keys), (0, ""))
         # Without CURVE, or with keys the bus does not know: unhealthy.
         for flags in ((), ("--curve", other)):
             rc, out = health(tcp[1], "--timeout", "500", *flags)
@@ -664,9 +677,12 @@ class Compose(unittest.TestCase):
             self.assertIn(s["restart"], ("always", "unless-stopped"), name)
             # The health check: livetrade status on the program's request
             # endpoint, or (a sink) its metrics page.
+            role = {"feeder": ["--role", "feeder"],
+                    "engine-0": ["--role", "engine"],
+                    "engine-1": ["--role", "engine"]}.get(name, [])
             self.assertEqual(s["healthcheck"]["test"][1:], [
                 "livetrade", "status", "--quiet", "--timeout", "5000",
-                "--endpoints", request[name]], name)
+                "--endpoints", request[name]] + role, name)
             # env_file: .env is read: its settings reach the programs.
             self.assertEqual(s["environment"]["TRADING_SYMBOLS"],
                              "AAPL,MSFT,NVDA,META", name)

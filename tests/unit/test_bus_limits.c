@@ -46,7 +46,7 @@ static void test_router_options(void **state)
 static void test_sub_options(void **state)
 {
     char err[ERR_LEN];
-    void *s = bus_connect_sub("inproc://limits-nobody", err);
+    void *s = bus_connect_sub("inproc://limits-nobody", BUS_ENGINE, err);
     (void)state;
 
     assert_non_null(s);

@@ -350,9 +350,9 @@ static void test_side_subs(void **state)
 
     assert_int_equal(bus_pub_init(&p, ep, "eng", err), ERR_OK);
     p.side_kind = "ind|";
-    a = bus_connect_sub(ep, err);
-    b = bus_connect_sub(ep, err);
-    c = bus_connect_sub(ep, err);
+    a = bus_connect_sub(ep, BUS_ENGINE, err);
+    b = bus_connect_sub(ep, BUS_ENGINE, err);
+    c = bus_connect_sub(ep, BUS_ENGINE, err);
     assert_true(a && b && c);
     bus_subscribe(a, "sig", NULL);
     bus_subscribe(a, "ind", "AAPL");
@@ -397,7 +397,7 @@ static void test_topics(void **state)
 
     pub = bus_bind_pub(ep, err);
     assert_non_null(pub);
-    sub = bus_connect_sub(ep, err);
+    sub = bus_connect_sub(ep, BUS_ENGINE, err);
     assert_non_null(sub);
     assert_int_equal(bus_subscribe(sub, "bar", "AAPL"), 0);
     /* XPUB hands us the subscription once it has arrived. */

@@ -4,7 +4,6 @@ takes the same bars live, and backtests of the same input to compare."""
 import calendar
 import os
 import time
-import unittest
 
 import lt
 
@@ -19,19 +18,13 @@ def goog_last_t():
     return calendar.timegm(day) * 1000
 
 
-class EngineCase(unittest.TestCase):
+class EngineCase(lt.WorkspaceTest):
     """Helpers: backtests of GOOG.csv and gated engine runs."""
 
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.n = 0
         self.exits = []
-
-    def tearDown(self):
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
 
     def backtest(self, *params, strat=STRAT, extra=()):
         """`livetrade backtest` of GOOG.csv: its signals as (t, ord,

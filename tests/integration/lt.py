@@ -6,9 +6,11 @@ import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 import msgpack
 import zmq
@@ -38,6 +40,26 @@ def wait_until(cond, timeout=30.0, what="condition", interval=0.02):
             raise AssertionError("timed out after %.0f s waiting for %s"
                                  % (timeout, what))
         time.sleep(interval)
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (all held until all are
+    picked, then let go)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1."""
+    return free_ports(1)[0]
 
 
 def request(endpoint, body, timeout_ms=3000):
@@ -121,19 +143,51 @@ class Workspace:
     def path(self, name):
         return os.path.join(self.dir, name)
 
+    def write(self, name, text):
+        """Writes text to the file name here; its path."""
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
     def start(self, name, prog, *args, stdout=None):
         p = Proc(self.dir, name, [os.path.join(BIN, prog)] + list(args),
                  stdout=stdout)
         self.procs.append(p)
         return p
 
-    def close(self):
+    def close(self, keep=False):
+        """Kills what is still running; removes the directory unless
+        keep."""
         for p in reversed(self.procs):
             if p.alive():
                 p.p.kill()
                 p.p.wait()
             p.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class WorkspaceTest(unittest.TestCase):
+    """A test case with a Workspace of its own in self.ws, closed after the
+    test (after tearDown and any cleanup added later). With LT_KEEP set in
+    the environment the directory stays and its path is printed."""
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.addCleanup(self._close_ws)
+
+    def _close_ws(self):
+        keep = bool(os.environ.get("LT_KEEP"))
+        if keep:
+            print("kept", self.ws.dir)
+        self.ws.close(keep)
 
 
 def run(prog, *args, timeout=30):

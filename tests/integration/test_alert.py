@@ -129,25 +129,25 @@ def read_lines(path):
     return lt.read_jsonl(path)
 
 
-class AlertTest(unittest.TestCase):
+class HooksCase(lt.WorkspaceTest):
+    """A workspace, which holds the sink's own state (last signal per
+    engine), and webhook receivers in self.hooks (no tests)."""
+
     def setUp(self):
-        self.ws = lt.Workspace()
-        # The sink's own state (last signal per engine) stays in this test.
-        self.env = os.environ.get("XDG_STATE_HOME")
-        os.environ["XDG_STATE_HOME"] = self.ws.path("state")
+        super().setUp()
         self.hooks = Hooks()
+        self.addCleanup(self.hooks.close)
+
+
+class AlertCase(HooksCase):
+    """An alert sink on signals the test publishes (no tests)."""
+
+    def setUp(self):
+        super().setUp()
         self.pub = Publisher(self.ws)
+        self.addCleanup(self.pub.close)
         self.spool = self.ws.path("spool.jsonl")
         self.dead = self.ws.path("dead.jsonl")
-
-    def tearDown(self):
-        self.pub.close()
-        self.hooks.close()
-        self.ws.close()
-        if self.env is None:
-            os.environ.pop("XDG_STATE_HOME", None)
-        else:
-            os.environ["XDG_STATE_HOME"] = self.env
 
     def sink(self, *args, name="alert"):
         p = self.ws.start(name, "livetrade-sink", "alert", "--sub",
@@ -162,6 +162,8 @@ class AlertTest(unittest.TestCase):
                      == sorted(ids) else None)(self.hooks.delivered(path)),
             timeout=timeout, what="%s to get %s" % (path, ids))
 
+
+class AlertTest(AlertCase):
     def assert_spacing(self, entries, n, window, what):
         """At most n requests in any `window` seconds (server clock, with
         a little slack for scheduling)."""
@@ -453,23 +455,9 @@ class AlertTest(unittest.TestCase):
         self.assertEqual(sink.stop(), 0)
 
 
-class AlertPipeline(unittest.TestCase):
+class AlertPipeline(HooksCase):
     """A real feeder and engine: the webhook gets, once each, exactly the
     signals the file sink writes, as the same JSON objects."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.env = os.environ.get("XDG_STATE_HOME")
-        os.environ["XDG_STATE_HOME"] = self.ws.path("state")
-        self.hooks = Hooks()
-
-    def tearDown(self):
-        self.hooks.close()
-        self.ws.close()
-        if self.env is None:
-            os.environ.pop("XDG_STATE_HOME", None)
-        else:
-            os.environ["XDG_STATE_HOME"] = self.env
 
     def test_feeder_engine_alert(self):
         ws, h = self.ws, self.hooks
@@ -556,8 +544,7 @@ class AlertBadFlags(unittest.TestCase):
             (["--slack", secret, "--slack", secret], "given twice"),
             (["--webhook", secret, "--bogus"], "--bogus"),
         ]
-        ws = lt.Workspace()
-        try:
+        with lt.Workspace() as ws:
             for args, text in cases:
                 rc, _, err = lt.run("livetrade-sink", "alert", "--spool",
                                     ws.path("s"), "--dead-letter",
@@ -567,8 +554,6 @@ class AlertBadFlags(unittest.TestCase):
                 self.assertEqual(len(lines), 1, err)
                 self.assertIn(text, lines[0], args)
                 self.assertNotIn("SECRETX", lines[0], args)
-        finally:
-            ws.close()
 
     def test_help(self):
         rc, out, _ = lt.run("livetrade-sink", "alert", "--help")

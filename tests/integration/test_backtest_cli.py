@@ -53,11 +53,7 @@ def close(a, b, rel=1e-9):
 @unittest.skipUnless(os.path.exists(GOOG),
                      "skipped: ../shared/data/GOOG.csv not found beside the "
                      "repository")
-class BacktestCli(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.addCleanup(self.ws.close)
-
+class BacktestCli(lt.WorkspaceTest):
     def backtest(self, *flags, data=GOOG, strategy=STRATEGY):
         out = {k: self.ws.path(k) for k in ("stats.json", "sig.jsonl",
                                            "trades.csv", "equity.csv")}
@@ -261,10 +257,7 @@ class BacktestCli(unittest.TestCase):
         self.assertNotIn("time=", err)
 
     def lua_file(self, name, src):
-        path = self.ws.path(name)
-        with open(path, "w") as f:
-            f.write(src)
-        return path
+        return self.ws.write(name, src)
 
     def test_dot_calls_fail_or_run_as_colon_calls(self):
         """self.buy{size = 0.5, sl = x} (Python's dot) once ran with its

@@ -17,14 +17,13 @@ def engine_args(ws, fake, strategy, symbols, *extra):
             "--pub", ws.ep("sig"), "--rep", ws.ep("rep")) + extra
 
 
-class EngineBadBars(unittest.TestCase):
+class EngineBadBars(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.fake = lt.FakeFeeder(self.ws, {"AAPL": [], "MSFT": []})
 
     def tearDown(self):
         self.fake.close()
-        self.ws.close()
 
     def test_malformed_bars_are_dropped_and_counted(self):
         ws, fake = self.ws, self.fake
@@ -124,18 +123,9 @@ class EngineBadBars(unittest.TestCase):
         self.assertEqual(sink.stop(), 0)
 
 
-class StartupErrors(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class StartupErrors(lt.WorkspaceTest):
     def strategy(self, name, text):
-        path = self.ws.path(name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return self.ws.write(name, text)
 
     def engine(self, *args):
         return lt.run("livetrade-engine", "--sub", self.ws.ep("b"),
@@ -260,8 +250,7 @@ class SinkBadSignals(unittest.TestCase):
 class FeederBadRequests(unittest.TestCase):
     def test_bad_requests_get_errors(self):
         import zmq
-        ws = lt.Workspace()
-        try:
+        with lt.Workspace() as ws:
             feeder = ws.start("feeder", "livetrade-feeder", "--symbols",
                               "AAPL", "--history", "50", "--interval", "10",
                               "--pub", ws.ep("bars"), "--rep", ws.ep("rep"))
@@ -287,8 +276,6 @@ class FeederBadRequests(unittest.TestCase):
             self.assertEqual(len(h["bars"]), 10)
             self.assertTrue(feeder.alive())
             self.assertEqual(feeder.stop(), 0)
-        finally:
-            ws.close()
 
 
 if __name__ == "__main__":

@@ -56,15 +56,14 @@ class Subscriber:
         self.s.close()
 
 
-class CsvFeeder(unittest.TestCase):
+class CsvFeeder(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.sub = None
 
     def tearDown(self):
         if self.sub:
             self.sub.close()
-        self.ws.close()
 
     def feeder(self, path, *extra, sym=None):
         args = ["--source", "csv", "--data", path,

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 import unittest
 
@@ -22,16 +21,6 @@ import lt
 START = 1767225600000
 
 
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def key(path, which):
     with open(path) as f:
         for line in f:
@@ -41,13 +30,7 @@ def key(path, which):
     raise AssertionError("no %s in %s" % (which, path))
 
 
-class Curve(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class Curve(lt.WorkspaceTest):
     def sub(self, endpoint, client=None, server_pub=None):
         s = lt.CTX.socket(zmq.SUB)
         s.setsockopt(zmq.LINGER, 0)
@@ -74,7 +57,7 @@ class Curve(unittest.TestCase):
         # Signals come from the engine: its server key.
         server_pub = key(os.path.join(keys, "engine.pub"), "public-key")
 
-        p_bars, p_hist, p_sig, p_rep, p_evil = free_ports(5)
+        p_bars, p_hist, p_sig, p_rep, p_evil = lt.free_ports(5)
         tcp = "tcp://127.0.0.1:%d"
         # Someone else's publisher, on an endpoint the engine also reads:
         # CURVE with another server key.
@@ -197,7 +180,7 @@ class Curve(unittest.TestCase):
                               "server")
         self.assertEqual(code, 2)
 
-        port, = free_ports(1)
+        port = lt.free_port()
         feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
                           "--symbols", "AAPL", "--pub",
                           "tcp://0.0.0.0:%d" % port, "--rep",
@@ -208,21 +191,23 @@ class Curve(unittest.TestCase):
         self.assertEqual(feeder.stop(), 0)
 
 
-class Mismatch(unittest.TestCase):
+class KeysTest(lt.WorkspaceTest):
+    """A workspace with a key directory from `livetrade keygen` in
+    self.keys."""
+
+    def setUp(self):
+        super().setUp()
+        self.keys = self.ws.path("keys")
+        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
+
+
+class Mismatch(KeysTest):
     """A program that talks to a CURVE endpoint without keys (or the
     reverse, or with other keys) says that a CURVE mismatch is the likely
     cause, naming the endpoint, instead of only timing out."""
 
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.keys = self.ws.path("keys")
-        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
-
-    def tearDown(self):
-        self.ws.close()
-
     def feeder(self, *curve):
-        p_bars, p_hist = free_ports(2)
+        p_bars, p_hist = lt.free_ports(2)
         self.bars = "tcp://127.0.0.1:%d" % p_bars
         self.hist = "tcp://127.0.0.1:%d" % p_hist
         f = self.ws.start("feeder", "livetrade-feeder", "--source", "demo",
@@ -318,19 +303,11 @@ def sink_dir(keys, name, dest):
     return dest
 
 
-class Roles(unittest.TestCase):
+class Roles(KeysTest):
     """A host that only connects holds no secret server key, so nothing
     there can bind as a feeder or an engine; an authorised key with an allow
     line may use only the endpoints it names, and a refusal names the
     key, the endpoint and the reason on both sides."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.keys = self.ws.path("keys")
-        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
-
-    def tearDown(self):
-        self.ws.close()
 
     def test_sink_only_dir_cannot_bind(self):
         ws = self.ws
@@ -382,7 +359,7 @@ class Roles(unittest.TestCase):
                               "reader", "--allow", "engine-pub")
         self.assertEqual(code, 0, err)
         reader = sink_dir(self.keys, "reader", ws.path("reader"))
-        p_bars, p_hist, p_sig, p_rep = free_ports(4)
+        p_bars, p_hist, p_sig, p_rep = lt.free_ports(4)
         tcp = "tcp://127.0.0.1:%d"
         eng = ws.start("engine", "livetrade-engine", "--strategy",
                        "strategies/sma_cross.lua", "--symbols", "AAPL",
@@ -439,21 +416,13 @@ class Roles(unittest.TestCase):
             self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
 
 
-class RoleKeys(unittest.TestCase):
+class RoleKeys(KeysTest):
     """Each role binds with its own server key pair: a feeder with
     feeder.key, an engine with engine.key, and connecting sockets expect
     the key of the role they connect to. A host holds only the secret of
     what it binds; one that holds another role's secret as its own cannot
     pass for that role. A directory of the older layout (server.key, one
     pair for every role) still works."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.keys = self.ws.path("keys")
-        self.assertEqual(lt.run("livetrade", "keygen", self.keys)[0], 0)
-
-    def tearDown(self):
-        self.ws.close()
 
     def copy_dir(self, name, files):
         """A key directory with `files` of self.keys ({dest: source}) and
@@ -470,7 +439,7 @@ class RoleKeys(unittest.TestCase):
         """A feeder, an engine and a file sink on TCP, each with its own
         key directory: (feeder, engine, sink, endpoints)."""
         ws = self.ws
-        p = dict(zip(("bars", "hist", "sig", "rep"), free_ports(4)))
+        p = dict(zip(("bars", "hist", "sig", "rep"), lt.free_ports(4)))
         ep = {k: "tcp://127.0.0.1:%d" % v for k, v in p.items()}
         feeder = ws.start("feeder", "livetrade-feeder", "--source", "demo",
                           "--symbols", "AAPL", "--seed", "9", "--start",
@@ -487,6 +456,22 @@ class RoleKeys(unittest.TestCase):
                         "--replay", ep["rep"], "--state", "",
                         "--curve", sink_keys)
         return feeder, eng, sink, ep
+
+    def wait_signals(self, what):
+        lt.wait_until(lambda: len(lt.read_jsonl(self.ws.path("out.jsonl")))
+                      >= 3, 60, what)
+
+    def assert_up(self, ep, keys):
+        """`livetrade status` with the key directory keys finds the
+        feeder and the engine of ep up."""
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                "%s,%s" % (ep["hist"], ep["rep"]),
+                                "--timeout", "5000", "--curve", keys)
+        self.assertEqual(code, 0, out + err)
+
+    def stop(self, *procs):
+        for p in procs:
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
 
     def test_each_host_binds_only_its_role(self):
         common = {"client.key": "client.key", "feeder.pub": "feeder.pub",
@@ -514,15 +499,10 @@ class RoleKeys(unittest.TestCase):
                                                      role, role), err)
         # Split that way, the pipeline runs: each host its own secret.
         feeder, eng, sink, ep = self.pipeline(f_dir, e_dir, s_dir)
-        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
-                      >= 3, 60, "signals with one key pair per role")
-        code, out, err = lt.run("livetrade", "status", "--endpoints",
-                                "%s,%s" % (ep["hist"], ep["rep"]),
-                                "--timeout", "5000", "--curve", s_dir)
-        self.assertEqual(code, 0, out + err)
+        self.wait_signals("signals with one key pair per role")
+        self.assert_up(ep, s_dir)
         self.assertNotIn("older single server key", eng.stderr())
-        for p in (sink, eng, feeder):
-            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+        self.stop(sink, eng, feeder)
 
     def test_rogue_engine_gets_no_handshake(self):
         ws = self.ws
@@ -547,8 +527,7 @@ class RoleKeys(unittest.TestCase):
                       "the sink to name the mismatch")
         self.assertEqual(lt.read_jsonl(ws.path("out.jsonl")), [],
                          "no signal from a rogue engine")
-        for p in (sink, eng, feeder):
-            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+        self.stop(sink, eng, feeder)
 
     def test_older_server_key_dir(self):
         ws = self.ws
@@ -563,22 +542,17 @@ class RoleKeys(unittest.TestCase):
         self.assertEqual(sorted(f for f in os.listdir(old)
                                 if f.startswith(("feeder", "engine"))), [])
         feeder, eng, sink, ep = self.pipeline(old, old, old)
-        lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
-                      >= 3, 60, "signals with the older server.key")
+        self.wait_signals("signals with the older server.key")
         for p in (feeder, eng):
             self.assertIn("holds the older single server key pair "
                           "(server.key, server.pub): it stands for both",
                           p.stderr())
-        code, out, err = lt.run("livetrade", "status", "--endpoints",
-                                "%s,%s" % (ep["hist"], ep["rep"]),
-                                "--timeout", "5000", "--curve", old)
-        self.assertEqual(code, 0, out + err)
-        for p in (sink, eng, feeder):
-            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+        self.assert_up(ep, old)
+        self.stop(sink, eng, feeder)
         # Role files win over it: with an engine.key added there, the
         # engine binds with that one.
         shutil.copy(os.path.join(self.keys, "engine.key"), old)
-        p_sig, p_rep = free_ports(2)
+        p_sig, p_rep = lt.free_ports(2)
         rep = "tcp://127.0.0.1:%d" % p_rep
         eng = ws.start("engine2", "livetrade-engine", "--strategy",
                        "strategies/sma_cross.lua", "--symbols", "AAPL",

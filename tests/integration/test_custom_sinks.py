@@ -100,21 +100,9 @@ def error_lines(text):
     return [x for x in text.splitlines() if " ERROR " in x]
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
-
+class Base(lt.WorkspaceTest):
     def script(self, name, text):
-        path = self.ws.path(name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return self.ws.write(name, text)
 
     def file_sink(self, name, ep):
         return self.ws.start(name, "livetrade-sink", "file", "--path",
@@ -664,46 +652,45 @@ class PythonSink(Base):
                                               w["price"]), line)
         self.assertEqual(lines(ws.path("py5.out")), got[:5])
 
-    def test_notices_gaps_and_restarts(self):
+    def py_sink(self, args, publish):
+        """The example sink with args on a publisher of its own, to which
+        publish(pub) sends once the sink has subscribed: its (stdout,
+        stderr), after it exited with status 0."""
         pub = SignalPublisher(self.ws)
-        p = subprocess.Popen([sys.executable, PY_SINK, pub.ep,
-                              "--count", "5"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen([sys.executable, PY_SINK, pub.ep] + args,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
         try:
             pub.wait_subscribers(1)
+            publish(pub)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            pub.close()
+        self.assertEqual(p.returncode, 0)
+        return out, err
+
+    def test_notices_gaps_and_restarts(self):
+        def gaps_and_restart(pub):
             pub.send(1)
             pub.send(2, sym="MSFT")
             pub.send(5)
             pub.send(6)
             pub.send(1, pub=pub.pubid + 1, id="%016x" % (pub.base + 99))
-            out, err = p.communicate(timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-            pub.close()
-        self.assertEqual(p.returncode, 0)
+        out, err = self.py_sink(["--count", "5"], gaps_and_restart)
         self.assertEqual([x.split()[0] for x in out.splitlines()],
                          ["#1", "#2", "#5", "#6", "#1"])
         self.assertIn("gap: missed 2 signals from e1 (seq 3..4)", err)
         self.assertIn("engine e1 restarted", err)
+
         # With symbols given, the engine's seq also counts the others.
-        pub = SignalPublisher(self.ws)
-        p = subprocess.Popen([sys.executable, PY_SINK, pub.ep, "AAPL",
-                              "--count", "2"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        try:
-            pub.wait_subscribers(1)
+        def other_symbol(pub):
             pub.send(1)
             pub.send(2, sym="MSFT")
             pub.send(3)
-            out, err = p.communicate(timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-            pub.close()
-        self.assertEqual(p.returncode, 0)
+        out, err = self.py_sink(["AAPL", "--count", "2"], other_symbol)
         self.assertEqual([x.split()[0] for x in out.splitlines()],
                          ["#1", "#3"])
         self.assertEqual(err, "")

@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import unittest
@@ -61,24 +60,10 @@ METRICS_PORTS = {"feeder": "LIVETRADE_FEEDER_METRICS_PORT",
 REQUEST_EPS = ("feeder-rep", "eng0-rep", "eng1-rep")
 
 
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def deployment_ports():
     """Free ports for a deployment: ({bus endpoint name: port},
     {program: metrics port})."""
-    ports = free_ports(len(BUS_PORTS) + len(METRICS_PORTS))
+    ports = lt.free_ports(len(BUS_PORTS) + len(METRICS_PORTS))
     return (dict(zip(BUS_PORTS, ports)),
             dict(zip(METRICS_PORTS, ports[len(BUS_PORTS):])))
 
@@ -419,7 +404,7 @@ class Supervisor(unittest.TestCase):
             "http://127.0.0.1:%d" % self.h.metrics[n] for n in SINKS]
         for ep in eps:
             self.assertEqual(health(ep), (0, ""), ep)
-        dead = free_ports(2)
+        dead = lt.free_ports(2)
         rc, out = health("tcp://127.0.0.1:%d,http://127.0.0.1:%d" % (
             dead[0], dead[1]), "--timeout", "300")
         self.assertEqual(rc, 1)
@@ -511,13 +496,13 @@ class TwoHosts(unittest.TestCase):
                                      {"ver": 1, "type": "status"}, 300))
         # B's key directory cannot bind a feeder, nor an engine.
         rc, _, err = lt.run("livetrade-feeder", "--source", "demo",
-                            "--pub", "tcp://127.0.0.1:%d" % free_ports(1)[0],
+                            "--pub", "tcp://127.0.0.1:%d" % lt.free_port(),
                             "--curve", keys_b)
         self.assertEqual(rc, 2, err)
         self.assertIn("has no feeder.key", err)
         rc, _, err = lt.run("livetrade-engine", "--strategy",
                             "strategies/sma_cross.lua", "--pub",
-                            "tcp://127.0.0.1:%d" % free_ports(1)[0],
+                            "tcp://127.0.0.1:%d" % lt.free_port(),
                             "--curve", keys_b)
         self.assertEqual(rc, 2, err)
         self.assertIn("has no engine.key", err)
@@ -526,23 +511,17 @@ class TwoHosts(unittest.TestCase):
                 self.assertNotIn("FATAL", f.read())
 
 
-class HealthCheck(unittest.TestCase):
+class HealthCheck(lt.WorkspaceTest):
     """The containers' health check (livetrade status --quiet) with CURVE:
     the key directory from LIVETRADE_CURVE (as docker-compose passes it)
     or --curve, against a feeder, an engine and a sink run as processes."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
 
     def test_curve(self):
         ws = self.ws
         keys, other = ws.path("keys"), ws.path("other")
         keygen(keys)
         keygen(other)
-        p = free_ports(5)
+        p = lt.free_ports(5)
         tcp = ["tcp://127.0.0.1:%d" % port for port in p[:4]]
         procs = [
             ws.start("feeder", "livetrade-feeder", "--source", "demo",

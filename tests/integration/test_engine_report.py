@@ -132,10 +132,9 @@ def bars_of(sym, n, start, tf=60, first_seq=1, pub=7):
     return out
 
 
-class NewcomerLog(unittest.TestCase):
+class NewcomerLog(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
-        self.addCleanup(self.ws.close)
+        super().setUp()
         self.fake = lt.FakeFeeder(self.ws)
         self.addCleanup(self.fake.close)
 

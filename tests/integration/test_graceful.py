@@ -14,13 +14,7 @@ import lt
 from test_custom_sinks import SignalPublisher
 
 
-class Graceful(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class Graceful(lt.WorkspaceTest):
     def test_stuck_drain_is_cut_off(self):
         ws = self.ws
         pub = SignalPublisher(ws)

@@ -18,13 +18,7 @@ def mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-class EngineIds(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class EngineIds(lt.WorkspaceTest):
     def engine(self, *args):
         ws = self.ws
         return lt.run("livetrade-engine", "--symbols", "AAPL", "--sub",
@@ -71,13 +65,7 @@ class EngineIds(unittest.TestCase):
         self.assertEqual(st["id"], "A-z_0.9")
 
 
-class PrivateFiles(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class PrivateFiles(lt.WorkspaceTest):
     def test_file_sink_refuses_a_symlink_and_leaves_its_target(self):
         ws = self.ws
         target = ws.path("precious.txt")
@@ -157,12 +145,9 @@ class ExecEnvironment(unittest.TestCase):
 
 class EnvFile(unittest.TestCase):
     def test_overlong_line_is_an_error_naming_it(self):
-        ws = lt.Workspace()
-        try:
-            env = ws.path("long.env")
-            with open(env, "w") as f:
-                f.write("# settings\nLIVETRADE_LOG_LEVEL=info\n"
-                        "LIVETRADE_LOG_LEVEL=" + "x" * 1100 + "\n")
+        with lt.Workspace() as ws:
+            env = ws.write("long.env", "# settings\nLIVETRADE_LOG_LEVEL=info\n"
+                           "LIVETRADE_LOG_LEVEL=" + "x" * 1100 + "\n")
             os.environ["LIVETRADE_ENV_FILE"] = env
             try:
                 rc, _, err = lt.run("livetrade-sink", "file", "--path",
@@ -175,16 +160,9 @@ class EnvFile(unittest.TestCase):
             self.assertEqual(rc, 2, err)
             self.assertEqual(len(lines), 1, err)
             self.assertIn("long.env:3: line longer than", lines[0])
-        finally:
-            ws.close()
 
 
-class AlertSecrets(unittest.TestCase):
-    setUp = test_alert.AlertTest.setUp
-    tearDown = test_alert.AlertTest.tearDown
-    sink = test_alert.AlertTest.sink
-    wait_delivered = test_alert.AlertTest.wait_delivered
-
+class AlertSecrets(test_alert.AlertCase):
     def test_secrets_from_env_and_files_and_discord_pings_nobody(self):
         h, ws = self.hooks, self.ws
         slack = "/services/T0/B0/SECRETSLACK"

@@ -7,7 +7,6 @@ their sequence numbers and journal, and a file sink never sees an ind|
 message; the "indicators" request answers from the engine's arrays and
 refuses bad requests."""
 import math
-import os
 import unittest
 
 import msgpack
@@ -21,18 +20,14 @@ HISTORY = 300
 COUNT = 400
 
 
-class IndTopic(unittest.TestCase):
+class IndTopic(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.sub = None
 
     def tearDown(self):
         if self.sub:
             self.sub.close(0)
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
 
     def status(self):
         return lt.status(self.ws.ep("eng")) or {}

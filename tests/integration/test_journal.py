@@ -24,16 +24,7 @@ HISTORY = 300
 COUNT = 600
 
 
-class Journal(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
-
+class Journal(lt.WorkspaceTest):
     def feeder(self, count=COUNT, interval="0.03", wait=0):
         """wait: hold the live bars until that many subscribers."""
         ws = self.ws
@@ -298,18 +289,12 @@ class Journal(unittest.TestCase):
             self.assertIn(flag, err)
 
 
-class NewSink(unittest.TestCase):
+class NewSink(lt.WorkspaceTest):
     """A sink with no state that subscribes after an engine already
     published: the signals published since the sink started come from the
     engine's journal (replay with since_ts), so none is lost. A sink that
     misses signals mid-stream (a gap in the sequence numbers, or a lost
     tail that a heartbeat shows) fetches them before going on, in order."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
 
     def file_sink(self):
         ws = self.ws

@@ -10,7 +10,6 @@
   client is served at once meanwhile."""
 import os
 import re
-import socket
 import time
 import unittest
 import urllib.request
@@ -36,14 +35,6 @@ def mem_kb(proc, field):
     raise AssertionError("no %s for %s" % (field, proc.name))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def counter(port, name):
     """A counter of a program's metrics page (0 while it is absent)."""
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
@@ -64,7 +55,7 @@ def flooder(endpoint):
     return s
 
 
-class Limits(unittest.TestCase):
+class Limits(lt.WorkspaceTest):
 
     def setUp(self):
         # Under AddressSanitizer freed memory is held back for a while:
@@ -73,13 +64,12 @@ class Limits(unittest.TestCase):
         os.environ["ASAN_OPTIONS"] = ":".join(filter(None, [
             self.asan, "quarantine_size_mb=0",
             "thread_local_quarantine_size_kb=0"]))
-        self.ws = lt.Workspace()
+        super().setUp()
         self.socks = []
 
     def tearDown(self):
         for s in self.socks:
             s.close()
-        self.ws.close()
         if self.asan is None:
             del os.environ["ASAN_OPTIONS"]
         else:
@@ -193,7 +183,7 @@ class Limits(unittest.TestCase):
         counted, another client served meanwhile; replay answers."""
         ws = self.ws
         syms = ",".join("S%03d" % i for i in range(300))
-        port = free_port()
+        port = lt.free_port()
         e = ws.start("engine", "livetrade-engine", "--strategy",
                      "strategies/sma_cross.lua", "--symbols", syms,
                      "--sub", ws.ep("bars"), "--history", "",

@@ -27,14 +27,6 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def parse(text):
     """The text format: {name: {"type": t, "help": h, "samples":
     {(labels...): value}}}, samples of a histogram under its family."""
@@ -88,22 +80,18 @@ def scrape(port, path="/metrics"):
         return e.code, e.headers.get("Content-Type"), e.read().decode()
 
 
-class Metrics(unittest.TestCase):
+class Metrics(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.gate = None
 
     def tearDown(self):
         if self.gate is not None:
             self.gate.close(0)
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
 
     def start_pipeline(self):
         ws = self.ws
-        self.ports = {k: free_port() for k in ("feeder", "engine", "sink")}
+        self.ports = {k: lt.free_port() for k in ("feeder", "engine", "sink")}
         self.sig_path = ws.path("signals.jsonl")
         self.sink = ws.start("sink", "livetrade-sink", "file",
                              "--path", self.sig_path,
@@ -301,7 +289,7 @@ class Metrics(unittest.TestCase):
         something else answers; LIVETRADE_STATUS (environment or .env)
         is the default list."""
         ws = self.ws
-        port, dead = free_port(), free_port()
+        port, dead = lt.free_port(), lt.free_port()
         sink = ws.start("sink", "livetrade-sink", "file", "--path",
                         ws.path("s.jsonl"), "--sub", ws.ep("sig"),
                         "--replay", "", "--state", "",
@@ -428,7 +416,7 @@ class Metrics(unittest.TestCase):
             with open(os.path.join(keys, f)) as fh:
                 secrets += re.findall(r'secret-key = "([^"]+)"', fh.read())
         self.assertGreaterEqual(len(secrets), 6)
-        port = {k: free_port() for k in ("feeder", "engine", "alert",
+        port = {k: lt.free_port() for k in ("feeder", "engine", "alert",
                                          "web", "dash", "sig", "rep",
                                          "bars", "hist")}
         tcp = {k: "tcp://127.0.0.1:%d" % v for k, v in port.items()}
@@ -510,7 +498,7 @@ class Metrics(unittest.TestCase):
             busy.close()
         self.assertEqual(rc, 1, err)
         self.assertIn("cannot listen on 127.0.0.1:", err)
-        port = free_port()
+        port = lt.free_port()
         sink = ws.start("sink", "livetrade-sink", "file",
                         "--path", ws.path("y.jsonl"), "--sub", ws.ep("sig"),
                         "--replay", "", "--state", "",

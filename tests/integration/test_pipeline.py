@@ -19,16 +19,7 @@ HISTORY = 300
 COUNT = 400
 
 
-class Pipeline(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
-
+class Pipeline(lt.WorkspaceTest):
     def engine(self, name, *extra):
         ws = self.ws
         return ws.start(name, "livetrade-engine",

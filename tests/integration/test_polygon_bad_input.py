@@ -80,12 +80,8 @@ class Bus:
         self.s.close()
 
 
-class PolygonBadInput(unittest.TestCase):
+class PolygonBadInput(lt.WorkspaceTest):
     extra = []
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.addCleanup(self.ws.close)
 
     def start(self, script, history=3):
         m = MockPolygon(script=script)
@@ -356,7 +352,6 @@ class PolygonBadInput(unittest.TestCase):
             self.assertAlmostEqual(b["c"], allb[b["t"]]["c"], places=6)
         err = self.stop(p)
         self.assertIn("reconnects 2", err)
-
 
     def test_rest_malformed_history(self):
         """A history page whose body is cut short is asked for again: the

@@ -9,18 +9,13 @@ import glob
 import json
 import os
 import subprocess
-import sys
 import time
 import unittest
 import urllib.request
 import zoneinfo
 
 import lt
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "polygon_mock"))
-from mockctl import MockPolygon  # noqa: E402
-from test_polygon_feeder import Bus  # noqa: E402  (same symbols)
+from test_polygon_feeder import Bus, MockCase  # Bus: the same symbols
 
 KEY = "test-key-f3a9"
 MIN = 60000
@@ -39,10 +34,9 @@ def aggs_requests(m):
     return [e for e in m.log()["rest"] if e["path"].startswith("/v2/aggs/")]
 
 
-class PolygonFeatures(unittest.TestCase):
+class PolygonFeatures(MockCase):
     def setUp(self):
-        self.ws = lt.Workspace()
-        self.mocks = []
+        super().setUp()
         self.procs = []
 
     def tearDown(self):
@@ -50,14 +44,6 @@ class PolygonFeatures(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
-        self.ws.close()
-        for m in self.mocks:
-            m.stop()
-
-    def mock(self, script):
-        m = MockPolygon(script=script)
-        self.mocks.append(m)
-        return m
 
     def feeder(self, m, name, *extra, tf=60):
         env = dict(os.environ)

@@ -81,21 +81,26 @@ class Bus:
         self.s.close()
 
 
-class PolygonFeeder(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.mocks = []
+class MockCase(lt.WorkspaceTest):
+    """A workspace and the mock Polygon servers the test starts with
+    mock(), stopped after the workspace is closed (no tests)."""
 
-    def tearDown(self):
-        self.ws.close()
+    def setUp(self):
+        self.mocks = []
+        self.addCleanup(self._stop_mocks)
+        super().setUp()
+
+    def _stop_mocks(self):
         for m in self.mocks:
             m.stop()
 
-    def mock(self, script, tls=False):
-        m = MockPolygon(script=script, tls=tls, rest_tls=tls)
+    def mock(self, script, **kw):
+        m = MockPolygon(script=script, **kw)
         self.mocks.append(m)
         return m
 
+
+class PolygonFeeder(MockCase):
     def feeder(self, m, key, *extra):
         env = dict(os.environ)
         env.pop("MASSIVE_API_KEY", None)
@@ -201,7 +206,7 @@ class PolygonFeeder(unittest.TestCase):
 
     def test_tls_with_ca_file(self):
         m = self.mock({"api_keys": [KEY], "ws": {"live_start": "now+1m"}},
-                      tls=True)
+                      tls=True, rest_tls=True)
         self.assertTrue(m.ws_url.startswith("wss:"))
         p = self.feeder(m, KEY, "--history", "3", "--ca-file", m.cert)
         try:

@@ -17,11 +17,11 @@ import sys
 import unittest
 
 import lt
-from test_polygon_feeder import Bus, fails_cleanly
+from test_polygon_feeder import Bus, MockCase, fails_cleanly
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "polygon_mock"))
-from mockctl import FIXTURES, MockPolygon  # noqa: E402
+from mockctl import FIXTURES  # noqa: E402
 
 KEY = "fixture-key-3d9a"
 MIN = 60000
@@ -32,21 +32,7 @@ need_fixtures = unittest.skipUnless(
     "skipped: ../shared/polygon_fixtures not found beside the clone")
 
 
-class PolygonFixtures(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.mocks = []
-
-    def tearDown(self):
-        self.ws.close()
-        for m in self.mocks:
-            m.stop()
-
-    def mock(self, script):
-        m = MockPolygon(script=script)
-        self.mocks.append(m)
-        return m
-
+class PolygonFixtures(MockCase):
     def feeder(self, m, syms, *extra, key_env=None, ws_path="/stocks"):
         env = {k: v for k, v in os.environ.items()
                if k not in ("POLYGON_API_KEY", "MASSIVE_API_KEY",

@@ -10,15 +10,10 @@ fills after a reconnect.
   the held bars go out after the gap, the feed goes on."""
 import os
 import subprocess
-import sys
 import unittest
 
 import lt
 import test_polygon_feeder as tpf
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "polygon_mock"))
-from mockctl import MockPolygon  # noqa: E402
 
 KEY = tpf.KEY
 MIN = tpf.MIN
@@ -26,17 +21,8 @@ SYMS = tpf.SYMS
 TOPICS = tpf.TOPICS
 
 
-class GapsBase(unittest.TestCase):
+class GapsBase(tpf.MockCase):
     """A mock, a polygon feeder on it and a bus reader (no tests)."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.mocks = []
-
-    def tearDown(self):
-        self.ws.close()
-        for m in self.mocks:
-            m.stop()
 
     def feeder(self, m, *extra, env_extra=None):
         env = dict(os.environ)
@@ -109,8 +95,7 @@ class PolygonGaps(GapsBase):
             {"bars": {"ev": "AM", "count": 2, "per_frame": 1,
                       "syms": ["MSFT"]}},
             {"bars": {"ev": "AM", "count": 3, "per_frame": 2}}]})
-        m = MockPolygon(script=script)
-        self.mocks.append(m)
+        m = self.mock(script)
         p, bus, live_t = self.start(m, [second])
         try:
             # AAPL misses two minutes while offline, MSFT none: only
@@ -148,8 +133,7 @@ class PolygonGaps(GapsBase):
     def test_gap_given_up_after_every_try(self):
         script, second = self.dataset({"name": "second", "steps": [
             {"skip": 2}, {"bars": {"ev": "AM", "count": 3, "per_frame": 4}}]})
-        m = MockPolygon(script=script)
-        self.mocks.append(m)
+        m = self.mock(script)
         p, bus, live_t = self.start(m, [second])
         try:
             # Every REST request for AAPL gets a 429 with Retry-After: 0,
@@ -188,7 +172,7 @@ class PolygonGaps(GapsBase):
 
     def test_gap_fill_retried_after_its_budget(self):
         wait_both = {"wait_subscribed": TOPICS, "timeout_ms": 8000}
-        m = MockPolygon(script={
+        m = self.mock({
             "api_keys": [KEY],
             "dataset": {"symbols": {"AAPL": 180.0, "MSFT": 400.0},
                         "start": "now-240m", "end": "now+240m"},
@@ -197,7 +181,6 @@ class PolygonGaps(GapsBase):
                 {"name": "second", "steps": [
                     wait_both, {"skip": 2},
                     {"bars": {"ev": "AM", "count": 3, "per_frame": 4}}]}]}})
-        self.mocks.append(m)
         live_t = m.live_t
         p = self.feeder(m, "--history", "5")
         try:

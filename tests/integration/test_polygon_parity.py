@@ -34,11 +34,7 @@ def env_with_key(key):
     return env
 
 
-class PolygonParity(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-        self.addCleanup(self.ws.close)
-
+class PolygonParity(lt.WorkspaceTest):
     def mock(self, minutes_back):
         m = MockPolygon(script={
             "api_keys": [KEY],

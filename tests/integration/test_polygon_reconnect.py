@@ -8,17 +8,11 @@ order, equal to REST.
   feeder retries until it answers and backfills what it missed.
 - The server hangs (no pongs, no frames): the read deadline ends the link
   and the feeder reconnects."""
-import os
-import sys
 import unittest
 
 import lt
 import test_polygon_feeder as tpf
 from test_polygon_gaps import GapsBase
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "polygon_mock"))
-from mockctl import MockPolygon  # noqa: E402
 
 KEY = tpf.KEY
 MIN = tpf.MIN
@@ -58,8 +52,7 @@ class PolygonReconnect(GapsBase):
             self.check_bus(m, bus, sym, list(range(first, last + MIN, MIN)))
 
     def test_disconnect_statuses_reconnect_and_backfill(self):
-        m = MockPolygon(script=script())
-        self.mocks.append(m)
+        m = self.mock(script())
         kicked_ms = 2000
         p, bus, live_t = self.start(m, [
             link("after_force", 2, 2, "slow_consumer"),
@@ -101,8 +94,7 @@ class PolygonReconnect(GapsBase):
         self.assertIn("reconnecting in", err)
 
     def test_server_crash_and_restart(self):
-        m = MockPolygon(script=script())
-        self.mocks.append(m)
+        m = self.mock(script())
         p, bus, live_t = self.start(m, [])
         try:
             st0 = lt.status(self.ws.ep("rep"))
@@ -118,9 +110,7 @@ class PolygonReconnect(GapsBase):
                 {"name": "back", "steps": [
                     WAIT_BOTH,
                     {"bars": {"ev": "AM", "count": 3, "per_frame": 4}}]}]
-            m2 = MockPolygon(script=s2, rest_port=rest_port,
-                             ws_port=ws_port)
-            self.mocks.append(m2)
+            m2 = self.mock(s2, rest_port=rest_port, ws_port=ws_port)
             last = live_t + 7 * MIN
             self.wait_last(bus, last)
             self.check_all(m2, bus, last)
@@ -136,8 +126,7 @@ class PolygonReconnect(GapsBase):
         self.assertIn("gap filled through REST: 2 bars", err)
 
     def test_hung_server_read_deadline(self):
-        m = MockPolygon(script=script())
-        self.mocks.append(m)
+        m = self.mock(script())
         p, bus, live_t = self.start(
             m, [link("after_hang", 2, 2)],
             env_extra={"LIVETRADE_POLYGON_READ_TIMEOUT_MS": "3000"})

@@ -16,13 +16,7 @@ HISTORY = 300
 COUNT = 500
 
 
-class Reload(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class Reload(lt.WorkspaceTest):
     def test_reload_on_sighup(self):
         ws = self.ws
         strat = ws.path("strat.lua")

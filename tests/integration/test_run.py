@@ -78,8 +78,7 @@ class Run(unittest.TestCase):
         return "live after" in line
 
     def test_child_failure_is_reported(self):
-        ws = lt.Workspace()
-        try:
+        with lt.Workspace() as ws:
             for prog in ("livetrade-feeder", "livetrade-sink"):
                 os.symlink(os.path.join(os.path.abspath(lt.BIN), prog),
                            os.path.join(ws.dir, prog))
@@ -98,8 +97,6 @@ class Run(unittest.TestCase):
             self.assertIn("engine exited; stopping the feeder and the "
                           "sink", err)
             self.assertNotIn("killed", err)
-        finally:
-            ws.close()
 
 
 def run_dir(first_line):
@@ -189,8 +186,7 @@ class Stop(unittest.TestCase):
     def test_second_sigint_while_stopping(self):
         """The feeder here is a stand-in that drains until the test lets
         it go, so the second SIGINT surely comes while run is stopping."""
-        ws = lt.Workspace()
-        try:
+        with lt.Workspace() as ws:
             for prog in ("livetrade-engine", "livetrade-sink"):
                 os.symlink(os.path.join(os.path.abspath(lt.BIN), prog),
                            os.path.join(ws.dir, prog))
@@ -218,8 +214,6 @@ class Stop(unittest.TestCase):
             err = self._check_clean(w)
             self.assertIn("SIGINT received; already stopping", err)
             self.assertIn("(SIGINT received), exit status 0", err)
-        finally:
-            ws.close()
 
 
 class Csv(unittest.TestCase):
@@ -228,8 +222,7 @@ class Csv(unittest.TestCase):
     def test_signals_equal_backtest(self):
         """A CSV replayed by run (no history: every bar is live) gives
         backtest's calls, bar for bar; run ends at the end of the file."""
-        ws = lt.Workspace()
-        try:
+        with lt.Workspace() as ws:
             strat = "strategies/sma_cross_close.lua"
             bt = ws.path("bt.jsonl")
             rc, _, err = lt.run("livetrade", "backtest", "--strategy", strat,
@@ -268,8 +261,6 @@ class Csv(unittest.TestCase):
             got = [key(s) for s in map(json.loads, out.splitlines())]
             self.assertGreater(len(want), 100)
             self.assertEqual(got, want)
-        finally:
-            ws.close()
 
     def test_symbol_flag_and_bad_flags(self):
         p = livetrade("--data-source", "csv", "--data", self.GOOG,
@@ -298,20 +289,17 @@ class Csv(unittest.TestCase):
             self.assertEqual(len(err.splitlines()), 1, err)
 
 
-class Status(unittest.TestCase):
+class Status(lt.WorkspaceTest):
     """`livetrade status` with no flags finds a running `livetrade run`
     by the record the run keeps while it runs; with nothing to find it
     says what it tried and what to do."""
 
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.env = dict(os.environ, XDG_RUNTIME_DIR=self.ws.path("rt"))
         self.env.pop("LIVETRADE_STATUS", None)
         self.env.pop("LIVETRADE_CURVE", None)
         self.recs = os.path.join(self.ws.path("rt"), "livetrade")
-
-    def tearDown(self):
-        self.ws.close()
 
     def status(self, *args):
         r = subprocess.run([os.path.join(lt.BIN, "livetrade"), "status",
@@ -380,12 +368,9 @@ class Settings(unittest.TestCase):
             self.assertEqual(len(err.splitlines()), 1, err)
 
     def test_unknown_settings_warned_once(self):
-        ws = lt.Workspace()
-        try:
-            envf = ws.path("env")
-            with open(envf, "w") as f:
-                f.write("# comment\nLIVETRADE_CURV=/x\n"
-                        "TRADING_SYMBOL=MSFT\nCOMPOSE_PROJECT_NAME=x\n")
+        with lt.Workspace() as ws:
+            envf = ws.write("env", "# comment\nLIVETRADE_CURV=/x\n"
+                            "TRADING_SYMBOL=MSFT\nCOMPOSE_PROJECT_NAME=x\n")
             env = dict(os.environ, LIVETRADE_ENV_FILE=envf,
                        LIVETRADE_STOP_GRACE="3", LIVETRADE_ZZZZZZZZ="1")
             env.pop("LIVETRADE_SETTINGS_CHECKED", None)
@@ -406,8 +391,6 @@ class Settings(unittest.TestCase):
                 self.assertEqual(err.count(line), 1, err)
             self.assertNotIn("COMPOSE_PROJECT_NAME", err)
             self.assertNotIn("LIVETRADE_BIN", err)
-        finally:
-            ws.close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ backtracking pattern, table.move) is refused or stopped by the call's time
 limit; that symbol's strategy is disabled with one line, the others go on
 and the engine keeps answering status. And --memory-mb is shared among
 the symbols."""
-import unittest
 
 import lt
 
@@ -28,15 +27,14 @@ CAUSE = {
 }
 
 
-class Sandbox(unittest.TestCase):
+class Sandbox(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.fake = lt.FakeFeeder(self.ws, {s: [] for s in
                                             ["GOOD"] + sorted(BAD)})
 
     def tearDown(self):
         self.fake.close()
-        self.ws.close()
 
     def test_hanging_strategy_disables_one_symbol_only(self):
         ws, fake = self.ws, self.fake
@@ -88,13 +86,7 @@ class Sandbox(unittest.TestCase):
         self.assertNotIn("Sanitizer", eng.stderr())
 
 
-class MemoryShare(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class MemoryShare(lt.WorkspaceTest):
     def test_pool_too_small_for_the_symbols(self):
         syms = ",".join("S%d" % i for i in range(40))
         rc, _, err = lt.run("livetrade-engine", "--strategy",

@@ -23,13 +23,7 @@ def fnv1a(s):
     return h
 
 
-class Shard(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class Shard(lt.WorkspaceTest):
     def engine(self, name, *extra):
         ws = self.ws
         return ws.start(name, "livetrade-engine",

@@ -13,7 +13,6 @@ nothing (--flat-closes).
 - A strategy that closes on every bar, mostly while flat: the console
   leaves those closes out (counted) unless --flat-closes; the file keeps
   every signal."""
-import os
 import time
 import unittest
 
@@ -40,17 +39,8 @@ return Flat
 """
 
 
-class Pipeline(unittest.TestCase):
+class Pipeline(lt.WorkspaceTest):
     """A real demo feeder and engine with a journal."""
-
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
 
     def feeder(self, count, interval):
         ws = self.ws
@@ -169,13 +159,7 @@ class Pipeline(unittest.TestCase):
         self.assertIn("flat closes left out 0", out.stderr())
 
 
-class Since(unittest.TestCase):
-    def setUp(self):
-        self.ws = lt.Workspace()
-
-    def tearDown(self):
-        self.ws.close()
-
+class Since(lt.WorkspaceTest):
     def sink(self, name, *extra):
         ws = self.ws
         return ws.start(name, "livetrade-sink", "file", "--path",

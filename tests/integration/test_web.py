@@ -46,14 +46,6 @@ def wmem_max():
         return 4 << 20
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def raw_request(port, path, host, origin=None, upgrade=False):
     """The status line's code of one request to 127.0.0.1:port that says
     Host: host (the name a browser puts there), as a WebSocket upgrade
@@ -222,9 +214,9 @@ class SignalCatcher:
         self.sock.close()
 
 
-class Web(unittest.TestCase):
+class Web(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
+        super().setUp()
         self.browser = None
         self.catcher = None
 
@@ -233,10 +225,6 @@ class Web(unittest.TestCase):
             self.browser.close()
         if self.catcher:
             self.catcher.close()
-        if os.environ.get("LT_KEEP"):
-            print("kept", self.ws.dir)
-            return
-        self.ws.close()
 
     def need_chromium(self):
         if not os.access(CHROMIUM, os.X_OK):
@@ -340,7 +328,7 @@ class Web(unittest.TestCase):
 
     def test_dashboard_live_and_late(self):
         self.need_chromium()
-        ws, port = self.ws, free_port()
+        ws, port = self.ws, lt.free_port()
         web = self.web(port)
         self.wait_http(port, web)
         page = self.browser.open("http://127.0.0.1:%d/" % port)
@@ -431,7 +419,7 @@ class Web(unittest.TestCase):
 
     def test_sink_started_late_shows_history(self):
         self.need_chromium()
-        port = free_port()
+        port = lt.free_port()
         self.engine()
         self.feeder("--count", str(COUNT), "--interval", "0")
         st = lt.wait_until(self.engine_done, 90, "the engine to take every "
@@ -462,7 +450,7 @@ class Web(unittest.TestCase):
         # Without a token, only loopback names on the listening port: a
         # site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
         # own name in Host and Origin and must not read the dashboard.
-        port, other = free_port(), free_port()
+        port, other = lt.free_port(), lt.free_port()
         web = self.web(port)
         self.wait_http(port, web)
         evil = "evil.example:%d" % port
@@ -495,7 +483,7 @@ class Web(unittest.TestCase):
         self.assertEqual(web.stop(), 0)
 
     def test_token_and_flags(self):
-        port = free_port()
+        port = lt.free_port()
         # Not loopback without a token: one line, exit 2, nothing bound.
         for args in (["--listen", "0.0.0.0:%d" % port],
                      ["--listen", "192.0.2.1:%d" % port],
@@ -568,7 +556,7 @@ class Web(unittest.TestCase):
         self.assertEqual(web.stop(), 0)
 
     def test_bad_messages_and_stalled_client(self):
-        ws, port = self.ws, free_port()
+        ws, port = self.ws, lt.free_port()
         # Large charts: one snapshot (two symbols, ~65 bytes a bar) is
         # more than the kernel buffers of a client that does not read hold.
         keep = max(50000, wmem_max() * 3 // (2 * 2 * 60))

@@ -11,7 +11,7 @@ import msgpack
 import zmq
 
 import lt
-from test_web import CHROMIUM, Chromium, free_port
+from test_web import CHROMIUM, Chromium
 
 ENGINE = {"ver": 1, "type": "status", "prog": "livetrade-engine",
           "id": "sma_cross-0000abcd", "strategy": "sma_cross", "pub": 7,
@@ -45,10 +45,9 @@ class FakeEngine:
         self.sock.close(0)
 
 
-class WebEngineRow(unittest.TestCase):
+class WebEngineRow(lt.WorkspaceTest):
     def setUp(self):
-        self.ws = lt.Workspace()
-        self.addCleanup(self.ws.close)
+        super().setUp()
         self.engine = FakeEngine(self.ws)
         self.addCleanup(self.engine.close)
 
@@ -56,7 +55,7 @@ class WebEngineRow(unittest.TestCase):
         if not os.access(CHROMIUM, os.X_OK):
             self.fail("%s is missing: the dashboard tests need Chromium; "
                       "'make deps' (tools/deps.sh) installs it" % CHROMIUM)
-        ws, port = self.ws, free_port()
+        ws, port = self.ws, lt.free_port()
         web = ws.start("web", "livetrade-sink", "web", "--listen",
                        "127.0.0.1:%d" % port, "--sub", ws.ep("sig"),
                        "--bars", ws.ep("bars"), "--history", ws.ep("hist"),

@@ -76,10 +76,7 @@ class EngineCase(lt.WorkspaceTest):
         sub.connect(bars)
         sub.setsockopt(zmq.SUBSCRIBE, b"bar|")
         try:
-            lt.wait_until(lambda: all(
-                s["last_t"] == last_t for s in
-                (lt.status(rep) or {"symbols": [{"last_t": 0}]})
-                ["symbols"]), 90, "the engine to take every bar")
+            lt.wait_engine_took(rep, last_t, 90)
         finally:
             sub.close()
         st = lt.status(rep)

@@ -80,6 +80,15 @@ def status(endpoint):
     return request(endpoint, {"ver": 1, "type": "status"})
 
 
+def wait_engine_took(rep, last_t, timeout):
+    """Waits until the engine answering status on rep has taken the bar at
+    last_t of every symbol."""
+    wait_until(lambda: all(
+        s["last_t"] == last_t for s in
+        (status(rep) or {"symbols": [{"last_t": 0}]})["symbols"]),
+        timeout, "the engine to take every bar")
+
+
 def history(endpoint, sym, n, since=None):
     body = {"ver": 1, "type": "history", "sym": sym, "n": n}
     if since is not None:

@@ -98,10 +98,7 @@ class Journal(lt.WorkspaceTest):
         victim = self.sink("victim-3")
 
         last_t = START + (HISTORY + COUNT - 1) * 60000
-        lt.wait_until(lambda: all(
-            s["last_t"] == last_t for s in
-            (lt.status(ws.ep("rep")) or {"symbols": [{"last_t": 0}]})
-            ["symbols"]), 60, "the engine to take every bar")
+        lt.wait_engine_took(ws.ep("rep"), last_t, 60)
         st = lt.status(ws.ep("rep"))
         total = st["signals"]
         self.assertGreater(st["caught_up"], 0, "signals of bars missed "
@@ -174,10 +171,7 @@ class Journal(lt.WorkspaceTest):
             self.wait_bars(at + 40, "40 bars with the Lua sink down")
             victim = lua("lua-%d" % (k + 2))
         last_t = START + (HISTORY + 360 - 1) * 60000
-        lt.wait_until(lambda: all(
-            s["last_t"] == last_t for s in
-            (lt.status(ws.ep("rep")) or {"symbols": [{"last_t": 0}]})
-            ["symbols"]), 60, "the engine to take every bar")
+        lt.wait_engine_took(ws.ep("rep"), last_t, 60)
         total = lt.status(ws.ep("rep"))["signals"]
         lt.wait_until(lambda: len(lines()) >= total and len(
             lt.read_jsonl(ws.path("calm.jsonl"))) >= total, 30,
@@ -253,10 +247,7 @@ class Journal(lt.WorkspaceTest):
         lt.wait_until(lambda: "line 3 is damaged" in sink.stderr(), 30,
                       "the state file's recovery line")
         feeder_done = START + (HISTORY + 200 - 1) * 60000
-        lt.wait_until(lambda: all(
-            s["last_t"] == feeder_done for s in
-            (lt.status(ws.ep("rep")) or {"symbols": [{"last_t": 0}]})
-            ["symbols"]), 60, "the engine to take every bar")
+        lt.wait_engine_took(ws.ep("rep"), feeder_done, 60)
         total = lt.status(ws.ep("rep"))["signals"]
         lt.wait_until(lambda: len(lt.read_jsonl(ws.path("out.jsonl")))
                       >= total, 30, "every signal in the file")

@@ -417,8 +417,8 @@ class Metrics(lt.WorkspaceTest):
                 secrets += re.findall(r'secret-key = "([^"]+)"', fh.read())
         self.assertGreaterEqual(len(secrets), 6)
         port = {k: lt.free_port() for k in ("feeder", "engine", "alert",
-                                         "web", "dash", "sig", "rep",
-                                         "bars", "hist")}
+                                            "web", "dash", "sig", "rep",
+                                            "bars", "hist")}
         tcp = {k: "tcp://127.0.0.1:%d" % v for k, v in port.items()}
         dead = "http://127.0.0.1:%d" % port["dash"]     # nothing there
 

@@ -4,7 +4,6 @@ backtracking pattern, table.move) is refused or stopped by the call's time
 limit; that symbol's strategy is disabled with one line, the others go on
 and the engine keeps answering status. And --memory-mb is shared among
 the symbols."""
-
 import lt
 
 BAD = {

@@ -69,10 +69,7 @@ class Pipeline(lt.WorkspaceTest):
     def wait_done(self, count):
         """Until the engine took the feeder's last bar; its signals."""
         last_t = START + (HISTORY + count - 1) * 60000
-        lt.wait_until(lambda: all(
-            s["last_t"] == last_t for s in
-            (lt.status(self.ws.ep("rep")) or {"symbols": [{"last_t": 0}]})
-            ["symbols"]), 90, "the engine to take every bar")
+        lt.wait_engine_took(self.ws.ep("rep"), last_t, 90)
         return self.journal()
 
     def journal(self):

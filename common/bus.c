@@ -103,7 +103,6 @@ void *bus_bind_pub(const char *endpoint, char *err)
     if (SET_INT(s, ZMQ_SNDHWM, BUS_HWM, err) ||
         SET_INT(s, ZMQ_XPUB_NODROP, 1, err) ||
         SET_INT(s, ZMQ_XPUB_VERBOSER, 1, err) ||
-        SET_INT(s, ZMQ_SNDTIMEO, BUS_SEND_TIMEOUT_MS, err) ||
         SET_INT(s, ZMQ_LINGER, 1000, err)) {
         zmq_close(s);
         return NULL;
@@ -212,61 +211,119 @@ void bus_pub_free(struct bus_pub *p)
     msgpack_sbuffer_destroy(&p->sb);
 }
 
-int bus_pub_stalled(const struct bus_pub *p)
+int bus_pub_pace(struct bus_pub *p, char *err)
 {
-    return mono_ms() < p->stalled_until;
+    return SET_INT(p->sock, ZMQ_SNDHWM, BUS_PACE_HWM, err) ? ERR_IO : 0;
 }
 
-/* The end of a send: clears sb, counts, and after a failure (a send that
- * timed out, or any while stalled) logs the drop; `stall` starts a
- * stalled period. */
-static int s_sent(struct bus_pub *p, const char *topic, int rc, int stall)
+/* Sets ZMQ_XPUB_NODROP: on, a send with a full subscriber among those it
+ * goes to fails whole (EAGAIN); off, it goes to the others and the full
+ * one misses it. 0 or -1 (errno). */
+static int s_nodrop(struct bus_pub *p, int on)
 {
+    return zmq_setsockopt(p->sock, ZMQ_XPUB_NODROP, &on, sizeof on);
+}
+
+/* Both frames (topic, then `len` bytes of body) without waiting: 0, or
+ * -1 with errno. With NODROP on, the first frame decides for the message:
+ * once it is in, the body goes too (a pipe counts whole messages against
+ * its high-water mark). */
+static int s_frames(void *sock, const char *topic, const void *body,
+                    size_t len)
+{
+    int rc = zmq_send(sock, topic, strlen(topic),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send(sock, body, len, ZMQ_DONTWAIT);
+    return rc < 0 ? -1 : 0;
+}
+
+/* sb's content under topic, without waiting for anyone: to every
+ * subscriber with room. 0, or -1 with errno. */
+static int s_lossy(struct bus_pub *p, const char *topic)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    int rc, e;
+
+    rc = s_nodrop(p, 0);
+    if (rc == 0)
+        rc = s_frames(p->sock, topic, p->sb.data, p->sb.size);
+    e = errno;
+    if (s_nodrop(p, 1) != 0)
+        log_limited(&lim, LL_ERROR, "publish on %s: ZMQ_XPUB_NODROP cannot "
+                    "be set again (%s)", topic, zmq_strerror(errno));
+    errno = e;
+    return rc;
+}
+
+/* Sends sb's content to every subscriber that has room: the full ones
+ * miss it (ZeroMQ then leaves them out of later sends too, until they
+ * have read half their queue), which is counted in `dropped` and said in
+ * one line. Clears sb. 0, or -1 if the socket refused it. */
+static int s_leave_behind(struct bus_pub *p, const char *topic)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;
+    int rc = s_lossy(p, topic);
+
     msgpack_sbuffer_clear(&p->sb);
     p->last_send = mono_ms();
-    if (rc < 0 && stall)
-        p->stalled_until = p->last_send + BUS_STALL_MS;
+    p->dropped++;
     if (rc < 0) {
-        static struct log_limit lim = LOG_LIMIT_INIT;
-        p->dropped++;
-        log_limited(&lim, LL_WARN, "publish on %s dropped (%s): a "
-                    "subscriber is not keeping up; %llu dropped so far",
-                    topic, zmq_strerror(errno),
+        log_limited(&lim, LL_WARN, "publish on %s dropped (%s); %llu "
+                    "dropped so far", topic, zmq_strerror(errno),
                     (unsigned long long)p->dropped);
         return -1;
     }
+    p->sent++;
+    log_limited(&lim, LL_WARN, "publish on %s: a subscriber is not reading "
+                "and is left behind (the others get every message; it "
+                "sees the gap in seq once it reads again); %llu left "
+                "behind so far", topic, (unsigned long long)p->dropped);
+    return 0;
+}
+
+/* 1 if a subscriber of pace| (one a pull source paces itself to) is full;
+ * else 0, and those subscribers got a pace message. Asked only when a
+ * send found someone full, so it is rare. */
+static int s_pacer_full(struct bus_pub *p)
+{
+    /* {ver: 1, type: "pace"} */
+    static const char body[] = "\x82\xa3ver\x01\xa4type\xa4pace";
+    char topic[BUS_TOPIC_MAX];
+
+    bus_topic(topic, BUS_PACE_KIND, NULL);
+    return s_frames(p->sock, topic, body, sizeof body - 1) < 0 &&
+           errno == EAGAIN;
+}
+
+/* sb sent to every subscriber: cleared and counted. */
+static int s_sent(struct bus_pub *p)
+{
+    msgpack_sbuffer_clear(&p->sb);
+    p->last_send = mono_ms();
     p->sent++;
     return 0;
 }
 
 int bus_pub_send(struct bus_pub *p, const char *topic)
 {
-    /* After a send timed out a subscriber is stalled: for BUS_STALL_MS,
-     * drop at once instead of waiting BUS_SEND_TIMEOUT_MS per message, so
-     * the publisher still serves its requests (history, status). */
-    int wait = mono_ms() < p->stalled_until ? ZMQ_DONTWAIT : 0;
-    int rc = zmq_send(p->sock, topic, strlen(topic), ZMQ_SNDMORE | wait);
-    if (rc >= 0)
-        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
-    return s_sent(p, topic, rc, !wait);
+    if (s_frames(p->sock, topic, p->sb.data, p->sb.size) == 0)
+        return s_sent(p);
+    return s_leave_behind(p, topic);
 }
 
 int bus_pub_try_send(struct bus_pub *p, const char *topic)
 {
-    int stalled = mono_ms() < p->stalled_until;
-    int rc = zmq_send(p->sock, topic, strlen(topic),
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc < 0 && errno == EAGAIN && !stalled)
+    if (s_frames(p->sock, topic, p->sb.data, p->sb.size) == 0)
+        return s_sent(p);
+    if (errno == EAGAIN && s_pacer_full(p))
         return 1;                   /* sb kept for another try */
-    if (rc >= 0)                    /* the first frame in, the rest goes */
-        rc = zmq_send(p->sock, p->sb.data, p->sb.size, 0);
-    return s_sent(p, topic, rc, 0);
+    return s_leave_behind(p, topic);
 }
 
-void bus_pub_give_up(struct bus_pub *p, const char *topic)
+int bus_pub_give_up(struct bus_pub *p, const char *topic)
 {
-    errno = EAGAIN;
-    s_sent(p, topic, -1, 1);
+    return s_leave_behind(p, topic);
 }
 
 int bus_pub_send_side(struct bus_pub *p, const char *topic)
@@ -293,8 +350,14 @@ void bus_pub_tick(struct bus_pub *p, uint64_t seq)
     mp_kuint(&p->pk, "pub", p->instance);
     mp_kuint(&p->pk, "seq", seq);
     mp_kint(&p->pk, "ts", wall_ms());
-    if (bus_pub_send(p, topic) == 0)
-        p->sent--;                  /* heartbeats are not data */
+    /* A full subscriber is left behind by a heartbeat as by data (one
+     * line, counted); heartbeats are not data in `sent`. */
+    if (s_frames(p->sock, topic, p->sb.data, p->sb.size) == 0) {
+        p->last_send = mono_ms();
+        msgpack_sbuffer_clear(&p->sb);
+    } else if (s_leave_behind(p, topic) == 0) {
+        p->sent--;
+    }
 }
 
 void bus_pub_read_subs(struct bus_pub *p, const char *kind)

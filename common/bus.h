@@ -5,16 +5,22 @@
  * Every message is two frames: a topic and one msgpack map. Topics are
  *   "bar|SYM|"   bars for SYM         "sig|SYM|"   signals for SYM
  *   "hb|"        publisher heartbeat  "ind|SYM|"   indicator values
+ *   "pace|"      subscribed to by a reader a demo or csv feeder paces
+ *                itself to (an engine, the web sink's chart); rarely
+ *                sent, carries nothing
  * The closing '|' cannot occur in a symbol, so a subscription to
  * "bar|AAPL|" never matches "bar|AAPLX|" or "bar|AAPL.B|".
  *
- * Publishers bind an XPUB socket with ZMQ_XPUB_NODROP: a slow subscriber
- * pushes back for up to BUS_SEND_TIMEOUT_MS instead of losing messages
- * silently; past that the message is dropped, counted and logged (and for
- * BUS_STALL_MS the next ones are dropped without waiting, so the process
- * keeps serving its requests), and
- * subscribers see the gap in `seq` and recover through the request
- * endpoint. */
+ * Publishers bind an XPUB socket with ZMQ_XPUB_NODROP and never wait in a
+ * send: a message that finds a subscriber full goes to the others, and
+ * the full one is left behind (ZeroMQ leaves it out until it has read
+ * half its queue); it sees the gap in `seq` and recovers through the
+ * request endpoint. One subscriber that stops reading therefore never
+ * slows the others. A pull source (demo, csv) paces itself to the
+ * subscribers of "pace|" (engines, charts) instead: it holds a message
+ * back while one of them is full, for at most BUS_SEND_TIMEOUT_MS, then
+ * leaves that one behind; any other full subscriber is left behind at
+ * once. */
 #ifndef LT_BUS_H
 #define LT_BUS_H
 
@@ -27,11 +33,15 @@
 #include "util.h"
 
 #define BUS_TOPIC_MAX 48
-#define BUS_HWM 200000              /* messages queued per peer */
-#define BUS_SEND_TIMEOUT_MS 2000    /* push-back limit before a drop */
+#define BUS_PACE_KIND "pace"        /* topic kind of pacing subscribers */
+#define BUS_HWM 50000               /* messages queued per peer */
+#define BUS_PACE_HWM 10000          /* the same for a pacing publisher:
+                                       a full subscriber has room again
+                                       once it has read half of it */
+#define BUS_SEND_TIMEOUT_MS 2000    /* longest a pull source holds a
+                                       message back for a full engine
+                                       (a subscriber of pace|) */
 #define BUS_HEARTBEAT_MS 1000       /* heartbeat when idle this long */
-#define BUS_STALL_MS 5000           /* after a timed-out send: drops are
-                                       immediate for this long */
 #define BUS_MAX_BODY (64u << 20)    /* largest body accepted (history) */
 #define BUS_MAX_REQUEST (64u << 10) /* largest request a server takes:
                                        a larger one closes its connection
@@ -72,8 +82,11 @@ struct bus_pub {
     msgpack_sbuffer sb;             /* reused for every body */
     msgpack_packer pk;              /* packs into sb */
     int64_t last_send;              /* mono ms of the last message */
-    uint64_t sent, dropped;         /* counters */
-    int64_t stalled_until;          /* mono ms: sends do not wait */
+    uint64_t sent;                  /* messages published */
+    uint64_t dropped;               /* times a full subscriber was left
+                                       behind (it misses that message
+                                       and the next ones until it has
+                                       read half its queue) */
     int subscribers;                /* subscriptions seen (XPUB_VERBOSER):
                                        each subscriber's topics count */
     const char *side_kind;          /* topic kind of side messages
@@ -85,27 +98,32 @@ struct bus_pub {
 int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
                  char *err);
 void bus_pub_free(struct bus_pub *p);
-/* Sends sb's content under topic, then clears sb. 0 or -1 (dropped). */
+/* Makes p a pacing publisher (before any subscriber connects): each
+ * subscriber's queue at the publisher holds BUS_PACE_HWM messages, so one
+ * that reads again soon has room again soon (bus_pub_try_send()). 0, or
+ * ERR_IO with a reason in err[ERR_LEN]. */
+int bus_pub_pace(struct bus_pub *p, char *err);
+/* Sends sb's content under topic without waiting, then clears sb: to
+ * every subscriber with room; a full one is left behind (counted in
+ * dropped, logged). 0, or -1 if the socket refused the message. */
 int bus_pub_send(struct bus_pub *p, const char *topic);
-/* Sends sb's content under topic without ever waiting: 1 if a subscriber
- * is full (sb is kept for another try), else as bus_pub_send() (while
- * stalled a full subscriber means a drop, -1). For a source that can hold
- * its next message back (a pull source) and go on serving requests. */
+/* As bus_pub_send(), but a full subscriber of "pace|" holds the message
+ * back: 1 (sb is kept for another try), for a source that can pace itself
+ * (a pull source) and go on serving requests meanwhile. Any other full
+ * subscriber is left behind as by bus_pub_send(). */
 int bus_pub_try_send(struct bus_pub *p, const char *topic);
-/* Gives up on a message bus_pub_try_send() could not send for
- * BUS_SEND_TIMEOUT_MS: counted and logged as dropped, sb cleared, and a
- * stalled period begins, as after a timed-out bus_pub_send(). */
-void bus_pub_give_up(struct bus_pub *p, const char *topic);
+/* Sends a message bus_pub_try_send() held back for BUS_SEND_TIMEOUT_MS
+ * to every subscriber with room, leaving the full ones behind. As
+ * bus_pub_send(). */
+int bus_pub_give_up(struct bus_pub *p, const char *topic);
 /* Sends sb's content under topic as a side message: not part of the
  * stream (no counters, no effect on heartbeats or stalls) and never
  * waiting -- dropped at once (-1) if a subscriber it goes to is full.
  * Clears sb. 0 or -1. */
 int bus_pub_send_side(struct bus_pub *p, const char *topic);
-/* 1 while a subscriber is stalled (a send timed out less than
- * BUS_STALL_MS ago): a source that can wait should not generate now. */
-int bus_pub_stalled(const struct bus_pub *p);
 /* Sends a heartbeat if nothing was sent for BUS_HEARTBEAT_MS. `seq` is the
- * last sequence number of a single-stream publisher (0 otherwise). */
+ * last sequence number of a single-stream publisher (0 otherwise). A
+ * subscriber that is full is left behind, as by bus_pub_send(). */
 void bus_pub_tick(struct bus_pub *p, uint64_t seq);
 /* Reads pending (un)subscription messages from the XPUB socket and counts
  * subscriptions whose topic starts with `kind` (NULL: all but "hb|") in

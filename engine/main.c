@@ -364,8 +364,9 @@ static int s_metrics_open(loop_t *loop)
                               ((const char *)&E + c[i].off));
     rc |= metrics_add_u64(E.metrics, METRICS_COUNTER,
                           "livetrade_engine_signals_dropped_total",
-                          "Signals dropped at the publisher (a subscriber "
-                          "pushed back for 2 s)", &E.pub.dropped);
+                          "Times a full subscriber was left behind (it "
+                          "fills the signals it missed from the journal)",
+                          &E.pub.dropped);
     rc |= metrics_add_u64(E.metrics, METRICS_GAUGE,
                           "livetrade_engine_last_signal_seq", "Sequence "
                           "number of the newest signal (continues across "
@@ -1258,6 +1259,8 @@ static void s_on_message(const char *topic, const void *body, size_t n)
         s_on_bar(topic, body, n);
     else if (strcmp(topic, "hb|") == 0)
         E.heartbeats++;
+    else if (strcmp(topic, BUS_PACE_KIND "|") == 0)
+        ;                           /* a pacing feeder's probe */
     else {
         E.bad++;
         log_limited(&E.lim_bad, LL_WARN, "unexpected topic '%s'; dropped",
@@ -2168,7 +2171,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: bar subscriber: %s\n", PROG, err);
         return 1;
     }
+    /* pace|: a demo or csv feeder replaying at full speed paces itself
+     * to this engine (and to no reader that does not ask for it). */
     rc = bus_subscribe(E.sub, "hb", NULL);
+    if (rc == 0)
+        rc = bus_subscribe(E.sub, BUS_PACE_KIND, NULL);
     for (int k = 0; k < E.nsym && rc == 0; k++)
         rc = bus_subscribe(E.sub, "bar", E.syms[k].run->sym);
     if (rc) {

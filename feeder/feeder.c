@@ -59,9 +59,10 @@ struct feeder {
     struct log_limit req_lim;       /* bad requests */
     struct log_limit bar_lim;       /* rejected bars */
     struct src_metric *msrc;        /* --metrics: the source's counters */
-    /* A pull source's live bar that a full subscriber held back (pend
-     * not empty): sent again each tick, so the loop never blocks and
-     * requests are still answered; dropped after BUS_SEND_TIMEOUT_MS. */
+    /* A pull source's live bar held back for a full engine (pend not
+     * empty): sent again each tick, so the loop never blocks and
+     * requests are still answered; after BUS_SEND_TIMEOUT_MS it goes to
+     * the others and the full engine is left behind. */
     char pend_topic[BUS_TOPIC_MAX];
     msgpack_sbuffer pend;
     int64_t pend_since;
@@ -153,7 +154,8 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
 }
 
 /* Tries the held-back bar again. 1 while it still waits for room, 0
- * once none is held (sent, or given up after BUS_SEND_TIMEOUT_MS). */
+ * once none is held (sent; after BUS_SEND_TIMEOUT_MS, without the full
+ * engine). */
 static int s_flush(feeder_t *self)
 {
     int sent;
@@ -167,10 +169,10 @@ static int s_flush(feeder_t *self)
             msgpack_sbuffer_clear(&self->pub.sb);
             return 1;
         }
-        bus_pub_give_up(&self->pub, self->pend_topic);
-    } else if (sent == 0) {
-        self->published++;
+        sent = bus_pub_give_up(&self->pub, self->pend_topic);
     }
+    if (sent == 0)
+        self->published++;
     msgpack_sbuffer_clear(&self->pend);
     return 0;
 }
@@ -216,10 +218,10 @@ static void s_load_history(feeder_t *self, int64_t history)
 /* One live bar for every symbol still running. */
 static void s_round(feeder_t *self)
 {
-    /* The round is cut short when a subscriber stalls: the symbols left
+    /* The round is cut short when an engine is full: the symbols left
      * get their bar in the next round, in order. */
     for (int i = self->next_sym; i < self->nsym && !self->done; i++) {
-        if (bus_pub_stalled(&self->pub) || self->pend.size) {
+        if (self->pend.size) {
             self->next_sym = i;
             return;
         }
@@ -262,15 +264,10 @@ static void s_on_tick(loop_t *loop, void *arg)
                     "before publishing", (long long)self->wait_subs);
         return;
     }
-    /* A subscriber is not keeping up: a pull source waits (its bars come
-     * a little later) rather than have them dropped. */
-    if (bus_pub_stalled(&self->pub))
-        return;
     rounds = 1;
     if (self->interval_ms == 0)
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
-    for (int r = 0; r < rounds && !self->done && !self->pend.size &&
-                    !bus_pub_stalled(&self->pub); r++)
+    for (int r = 0; r < rounds && !self->done && !self->pend.size; r++)
         s_round(self);
 }
 
@@ -279,8 +276,11 @@ static void s_on_heartbeat(loop_t *loop, void *arg)
     feeder_t *self = arg;
     (void)loop;
     /* Bars are one stream per symbol, so a heartbeat carries no seq
-     * (README, "Heartbeat"); gaps show in the next bar of each symbol. */
-    bus_pub_tick(&self->pub, 0);
+     * (README, "Heartbeat"); gaps show in the next bar of each symbol.
+     * None while a bar is held back for an engine: the feed is paced,
+     * not idle, and only the hold's end may leave the engine behind. */
+    if (!self->pend.size)
+        bus_pub_tick(&self->pub, 0);
 }
 
 static void s_on_subs(loop_t *loop, void *sock, int fd, void *arg)
@@ -552,8 +552,9 @@ int feeder_metrics(feeder_t *self, metrics_t *m)
                           "Live bars published", &self->published);
     rc |= metrics_add_u64(m, METRICS_COUNTER,
                           "livetrade_feeder_bars_dropped_total",
-                          "Bars dropped at the publisher (a subscriber "
-                          "pushed back for 2 s)", &self->pub.dropped);
+                          "Times a full subscriber was left behind (it "
+                          "fills the bars it missed from history)",
+                          &self->pub.dropped);
     rc |= metrics_add_u64(m, METRICS_COUNTER,
                           "livetrade_feeder_bars_rejected_total",
                           "Bars from the source rejected (invalid, or not "
@@ -638,6 +639,8 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     if (bus_pub_init(&self->pub, cfg->pub_endpoint, cfg->ops->name, err))
         goto fail;
     self->pub_open = 1;
+    if (cfg->ops->next_bar && bus_pub_pace(&self->pub, err))
+        goto fail;                  /* a pull source paces itself */
     self->router = bus_bind_router(cfg->rep_endpoint, err);
     if (!self->router)
         goto fail;
@@ -719,7 +722,7 @@ void feeder_destroy(feeder_t **self_p)
         s_on_request(self->loop, self->router, 0, self);
         bus_close(&self->router);
     }
-    if (self->pend.size) {          /* the last one, waiting as usual */
+    if (self->pend.size) {          /* the last one, to those with room */
         msgpack_sbuffer_write(&self->pub.sb, self->pend.data,
                               self->pend.size);
         if (bus_pub_send(&self->pub, self->pend_topic) == 0)

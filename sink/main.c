@@ -229,7 +229,7 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
         }
         if (strncmp(topic, "bar|", 4) != 0) {
             zmq_msg_close(&msg);
-            continue;               /* heartbeats */
+            continue;               /* heartbeats, pace| probes */
         }
         o = mp_body_decode(&app->body, zmq_msg_data(&msg), (size_t)n);
         if (!o || bar_unpack(o, &b, why) != ERR_OK) {
@@ -320,7 +320,7 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
         C("signals_total", "Well-formed signals received", signals),
         C("heartbeats_total", "Engine heartbeats received", heartbeats),
         C("signals_written_total", "Signals the output accepted", written),
-        C("duplicates_total", "Signals dropped: id already seen",
+        C("duplicates_total", "Signals dropped: already taken",
           duplicates),
         C("bad_total", "Messages dropped as bad input", bad),
         C("failed_total", "Signals the output refused", failed),
@@ -481,7 +481,10 @@ int main(int argc, char **argv)
             code = proc_usage_error(PROG, err);
             goto out;
         }
-        if (s_subscribe(bars, "bar", syms, nsyms, err)) {
+        /* pace|: a demo or csv replay at full speed paces itself to the
+         * chart as to an engine, so the chart has every bar. */
+        if (s_subscribe(bars, "bar", syms, nsyms, err) ||
+            s_subscribe(bars, BUS_PACE_KIND, NULL, 0, err)) {
             log_msg(LL_ERROR, "%s", err);
             code = 1;
             goto out;

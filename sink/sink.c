@@ -30,6 +30,8 @@ struct endpoint {
     uint64_t pub;                   /* the instance that answered */
     uint64_t seq0;                  /* its signals are seq0+1, seq0+2... */
     uint64_t last;                  /* its newest signal then */
+    uint64_t taken;                 /* newest seq read from its journal
+                                       since it answered as `pub` */
 };
 
 /* --since (sink_since) */
@@ -205,6 +207,7 @@ static int s_ask(sink_t *self, struct endpoint *e)
     msgpack_unpacked_init(&u);
     e->eng[0] = '\0';
     e->has_run = 0;
+    e->taken = 0;
     if (msgpack_unpack_next(&u, reply, len, NULL) ==
             MSGPACK_UNPACK_SUCCESS &&
         mp_str(&u.data, "id", e->eng, sizeof e->eng) == 0) {
@@ -228,6 +231,18 @@ static void s_discover(sink_t *self)
     for (int i = 0; i < self->neps; i++)
         if (!self->eps[i].eng[0] && mono_ms() >= self->eps[i].next_try)
             s_ask(self, &self->eps[i]);
+}
+
+/* 1 if signal `seq` of engine `eng`'s instance `pub` was already read
+ * from its journal: a replay that went past signals queued live. */
+static int s_taken(const sink_t *self, const char *eng, uint64_t pub,
+                   uint64_t seq)
+{
+    for (int i = 0; i < self->neps; i++)
+        if (strcmp(self->eps[i].eng, eng) == 0)
+            return self->eps[i].has_run && self->eps[i].pub == pub &&
+                   seq <= self->eps[i].taken;
+    return 0;
 }
 
 static struct endpoint *s_endpoint_of(sink_t *self, const char *eng)
@@ -371,6 +386,8 @@ static int s_replay_from(sink_t *self, const char *eng, uint64_t *after,
         if (n <= 0)
             break;
     }
+    if (self->st.replayed > n0 && *after > e->taken)
+        e->taken = *after;
     if (self->st.replayed > n0 && since_ts >= 0)
         log_msg(LL_INFO, "replayed engine %s's signals published since %s, "
                 "up to %llu, from %s", eng,
@@ -662,6 +679,14 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
         rc = s_replay(self, s.eng, last, s.seq - 1);
         if (rc != ERR_OK)
             return rc;
+    } else if (s_taken(self, s.eng, s.pub, s.seq)) {
+        /* Already read from the journal: a replay that went past the
+         * signals queued live meanwhile (at start, say). The id set holds
+         * only the last SINK_DEDUP_IDS, so the seq decides. */
+        self->st.duplicates++;
+        log_msg(LL_DEBUG, "signal %s (%s seq %llu) already taken from the "
+                "journal: dropped", s.id, s.sym, (unsigned long long)s.seq);
+        return ERR_OK;
     } else if (last && s.seq <= last && kind == TRACK_RESTART) {
         log_msg(LL_WARN, "engine %s restarted numbering its signals anew "
                 "(seq %llu after %llu): its journal was lost or replaced",

@@ -100,7 +100,7 @@ struct sink_stats {
     uint64_t signals;               /* well-formed signals among them */
     uint64_t heartbeats;            /* well-formed heartbeats */
     uint64_t written;               /* signals the output accepted */
-    uint64_t duplicates;            /* signals dropped: id already seen */
+    uint64_t duplicates;            /* signals dropped: already taken */
     uint64_t bad;                   /* messages dropped: bad input */
     uint64_t failed;                /* signals the output refused */
     uint64_t gaps, missed;          /* sequence gaps, signals in them */

@@ -1,5 +1,5 @@
 /* lua_sandbox.c -- the sandbox a strategy's or a script's Lua state runs
- * in: its memory caps, the libraries it gets (no files, no loading of
+ * in: its memory caps, the libraries it is given (no files, no loading of
  * code, print to the log), the engine's metatables locked, caps on the
  * library functions that can loop in C, and the states of other scripts
  * (strategy_sandbox_*). The limits of each call are lua_limits.c's.

@@ -166,10 +166,11 @@ class AlertCase(HooksCase):
 class AlertTest(AlertCase):
     def assert_spacing(self, entries, n, window, what):
         """At most n requests in any `window` seconds (server clock, with
-        a little slack for scheduling)."""
+        slack for the scheduling of a busy machine: a limiter that does
+        not hold back sends them milliseconds apart)."""
         ts = [e["t"] for e in entries]
         for i in range(len(ts) - n):
-            self.assertGreaterEqual(ts[i + n] - ts[i], window * 0.9,
+            self.assertGreaterEqual(ts[i + n] - ts[i], window * 0.7,
                                     "%s: %d requests in %.3f s" %
                                     (what, n + 1, ts[i + n] - ts[i]))
 
@@ -262,20 +263,19 @@ class AlertTest(AlertCase):
         h = self.hooks
         h.script("/dead", then={"hang": 60})
         sink = self.sink("--webhook", h.url("/dead"), "--webhook",
-                         h.url("/ok"), "--rate", "100", "--timeout", "5")
+                         h.url("/ok"), "--rate", "100", "--timeout", "30")
         ids = [self.pub.send(i) for i in range(1, 31)]
-        t0 = time.monotonic()
-        self.wait_delivered("/ok", ids, timeout=20)
-        took = time.monotonic() - t0
-        # All 30 at the healthy destination well within the dead one's
-        # first timeout (5 s), while that one still hangs on its first.
-        self.assertLess(took, 4.0)
+        self.wait_delivered("/ok", ids, timeout=25)
+        # All 30 at the healthy destination while the dead one still
+        # hangs on its first request, before its timeout (30 s).
+        self.assertNotIn("no answer within", sink.stderr())
         self.assertEqual(len(h.log("/dead")), 1)
         self.assertTrue(sink.alive())
         t0 = time.monotonic()
         self.assertEqual(sink.stop(), 0)
-        # The request in flight is given a short grace, not its timeout.
-        self.assertLess(time.monotonic() - t0, 4.5)
+        # The request in flight is given a short grace (2 s), not its
+        # timeout.
+        self.assertLess(time.monotonic() - t0, 15)
         # What the dead one did not get waits in the spool: at the next
         # start it gets all of it, and the healthy one nothing again.
         h.script("/dead", then={"ok": True})

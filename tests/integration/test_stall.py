@@ -166,6 +166,11 @@ class Stall(Case):
         return len(syms) == NSYM and all(s["first_live_t"] > 0
                                          for s in syms)
 
+    def published(self):
+        """Live bars the feeder published so far."""
+        return lt.wait_until(lambda: lt.status(self.ws.ep("hist")), 60,
+                             "the feeder's status")["bars_published"]
+
     def left_behind(self, proc):
         return "left behind" in proc.stderr()
 
@@ -187,11 +192,13 @@ class Stall(Case):
             offsets = self.offsets("frozen")
             os.kill(frozen.p.pid, signal.SIGSTOP)
             os.kill(victim.p.pid, signal.SIGSTOP)
-            # Past what the stopped ones' queues hold, both publishers
-            # have left them behind.
-            b0, s0 = counter.bars, counter.sigs
-            lt.wait_until(lambda: counter.bars > b0 + QUEUES and
-                          counter.sigs > s0 + QUEUES and
+            # Past what the stopped ones' queues hold (counted at the
+            # publishers: the counter may still be reading its own
+            # backlog), both publishers have left them behind.
+            b0 = self.published()
+            s0 = self.status("calm")["signals"]
+            lt.wait_until(lambda: self.published() > b0 + QUEUES and
+                          self.status("calm")["signals"] > s0 + QUEUES and
                           self.left_behind(feeder) and
                           self.left_behind(calm), 180,
                           "bars and signals going on with subscribers "

@@ -230,11 +230,14 @@ int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err)
     int rc = 0, torn = 0;
 
     if (!f) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
-        if (errno == ENOENT)
+        if (e == ENOENT)
             return 0;
+        errno = e;
         s_open_error("the spool", self->path, err);
+        errno = e;
         return -1;
     }
     while (rc >= 0 && (n = getline(&line, &cap, f)) > 0) {
@@ -252,6 +255,7 @@ int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err)
     if (rc < 0) {
         snprintf(err, ERR_LEN, "reading the spool %.150s: %s", self->path,
                  rc == ERR_NOMEM ? "out of memory" : err_str(rc));
+        errno = rc == ERR_NOMEM ? ENOMEM : EIO;
         return -1;
     }
     if (bad && !self->reads)

@@ -66,7 +66,7 @@ typedef int (spool_line_fn)(void *arg, const char *line, size_t len,
 
 /* Reads the file back (a missing file is empty), each line to fn. The
  * first read of a spool logs one WARN line for the lines it skipped.
- * 0, or -1 with a reason in err[ERR_LEN]. */
+ * 0, or -1 with errno set and a reason in err[ERR_LEN]. */
 int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err);
 
 /* What a rewrite writes: the records to keep, to f. Returns the number of

@@ -227,7 +227,7 @@ int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err)
     size_t cap = 0;
     ssize_t n;
     uint64_t no = 0, bad = 0, first = 0;
-    int rc = 0, torn = 0;
+    int rc = 0, torn = 0, warn = !self->reads++;
 
     if (!f) {
         int e = errno;
@@ -258,9 +258,8 @@ int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err)
         errno = rc == ERR_NOMEM ? ENOMEM : EIO;
         return -1;
     }
-    if (bad && !self->reads)
+    if (bad && warn)
         s_warn_skipped(self, bad, first, no, torn);
-    self->reads++;
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* test_exec_spool.c -- the exec output's spool: what a file left by a
  * killed sink gives back (lines due, ids delivered), a damaged last line,
  * the rewrite and its numbering, the lock, the plain lines an older
- * version saved at exit, and a failed write mended by a rewrite. */
+ * version saved at exit, a failed write mended by a rewrite, and a
+ * symbolic link refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include <cmocka.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../common/spool.c"
@@ -266,12 +268,39 @@ static void test_failed_write_then_rewrite(void **state)
     s_remove(dir, path);
 }
 
+static void test_symlink_refused(void **state)
+{
+    char dir[] = "/tmp/lt-exec-unit-XXXXXX", path[128], target[128];
+    char err[ERR_LEN], want[256];
+    struct exec_line *due;
+    struct stat st;
+    (void)state;
+
+    /* The spool is never read or replaced through a symbolic link: the
+     * file it points at is left as it is, and the sink does not start. */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
+    snprintf(target, sizeof target, "%s/target", dir);
+    s_write_file(target, "w", s_lines(want, sizeof want, "", 1, 1));
+    assert_int_equal(symlink(target, path), 0);
+    assert_null(exec_spool_open(path, &due, err));
+    assert_null(due);
+    assert_non_null(strstr(err, "is a symbolic link"));
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_string_equal(s_read_file(target), want);
+
+    unlink(target);
+    s_remove(dir, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_and_recover),
         cmocka_unit_test(test_plain_lines_are_due),
         cmocka_unit_test(test_failed_write_then_rewrite),
+        cmocka_unit_test(test_symlink_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

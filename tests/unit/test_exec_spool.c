@@ -16,6 +16,7 @@
 
 #include "../../common/spool.c"
 #include "../../sink/exec_spool.c"
+#include "test_spool_files.h"
 
 /* The JSON of signal i of engine "e" (its id and seq). */
 #define S_JSON "{\"ver\":1,\"id\":\"%016d\",\"engine\":\"e\",\"seq\":%d}"
@@ -34,45 +35,6 @@ static struct exec_line *s_line(int i)
     snprintf(l->eng, sizeof l->eng, "e");
     l->seq = (uint64_t)i;
     return l;
-}
-
-static const char *s_read_file(const char *path)
-{
-    static char buf[8192];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void s_write_file(const char *path, const char *mode,
-                         const char *text)
-{
-    FILE *f = fopen(path, mode);
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Removes the spool at path, its lock, and dir with what is left in it
- * (an empty subdirectory). */
-static void s_remove(const char *dir, const char *path)
-{
-    char p[256];
-    const char *slash = strrchr(path, '/');
-
-    unlink(path);
-    snprintf(p, sizeof p, "%s.lock", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%.*s", (int)(slash - path), path);
-    if (strcmp(p, dir) != 0)
-        rmdir(p);
-    rmdir(dir);
 }
 
 /* Signals from..to as lines, after `head`, into out[n]. */

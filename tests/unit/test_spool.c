@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../../common/spool.c"
+#include "test_spool_files.h"
 
 /* What a read-back passed on: "no:line" for each line, space-separated
  * (the '\n' left out); a line "bad" is reported unreadable. */
@@ -47,28 +48,6 @@ static const char *s_read_back(spool_t *sp, struct s_got *got)
     return got->text;
 }
 
-static const char *s_file(const char *path)
-{
-    static char buf[4096];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void s_put(const char *path, const char *mode, const char *text)
-{
-    FILE *f = fopen(path, mode);
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* A rewrite (spool_write_fn) that keeps the lines of a NULL-terminated
  * array of strings. */
 static long s_keep_lines(void *arg, FILE *f)
@@ -81,40 +60,54 @@ static long s_keep_lines(void *arg, FILE *f)
     return n;
 }
 
-/* Removes path, its lock and the directory (and one level below it). */
-static void s_clean(const char *dir, const char *path)
-{
-    char p[256];
-    const char *slash = strrchr(path, '/');
+/* A test's temporary directory and the spool path in it. */
+struct s_ws {
+    char dir[32];
+    char path[128];
+};
 
-    unlink(path);
-    snprintf(p, sizeof p, "%s.lock", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%.*s", (int)(slash - path), path);
-    if (strcmp(p, dir) != 0)
-        rmdir(p);
-    rmdir(dir);
+/* Opens the spool of ws; asserts it succeeds. */
+static spool_t *s_open(const struct s_ws *ws)
+{
+    char err[ERR_LEN];
+    spool_t *sp = spool_open(ws->path, "test", err);
+
+    assert_non_null(sp);
+    return sp;
+}
+
+/* Makes the directory and names the spool `name` in it. */
+static void s_dir(struct s_ws *ws, const char *name)
+{
+    snprintf(ws->dir, sizeof ws->dir, "/tmp/lt-spool-unit-XXXXXX");
+    assert_non_null(mkdtemp(ws->dir));
+    snprintf(ws->path, sizeof ws->path, "%s/%s", ws->dir, name);
+}
+
+/* s_dir(), then the spool holding `text` (NULL: none), opened. */
+static spool_t *s_start(struct s_ws *ws, const char *name, const char *text)
+{
+    s_dir(ws, name);
+    if (text)
+        s_write_file(ws->path, "w", text);
+    return s_open(ws);
 }
 
 static void test_append_and_read_back(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], err[ERR_LEN];
     const char *none[] = { NULL };
+    struct s_ws ws;
     struct s_got got;
     struct stat st;
-    spool_t *sp;
+    spool_t *sp = s_start(&ws, "sub/spool.jsonl", NULL);
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/sub/spool.jsonl", dir);
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
-    assert_string_equal(spool_path(sp), path);
+    assert_string_equal(spool_path(sp), ws.path);
     /* Missing: empty. Nothing is appended before the first rewrite. */
     assert_string_equal(s_read_back(sp, &got), "");
     assert_int_equal(spool_append(sp, "a\n", 2, 1), -1);
     assert_int_equal(spool_rewrite(sp, s_keep_lines, (void *)none), 0);
-    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(stat(ws.path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
 
     assert_int_equal(spool_append(sp, "a\n", 2, 1), 0);
@@ -126,161 +119,141 @@ static void test_append_and_read_back(void **state)
     spool_destroy(&sp);
     spool_destroy(&sp);
     assert_null(sp);
-    assert_string_equal(s_file(path), "a\nb\n\nbad\nc\n");
+    assert_string_equal(s_read_file(ws.path), "a\nb\n\nbad\nc\n");
 
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 static void test_torn_last_line(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], err[ERR_LEN];
+    struct s_ws ws;
     struct s_got got;
-    spool_t *sp;
-    (void)state;
-
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
     /* Killed while appending: the last line lacks its '\n' (even though
      * what is there would parse). */
-    s_put(path, "w", "one\ntwo\n{\"done\":1}");
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
+    spool_t *sp = s_start(&ws, "spool.jsonl", "one\ntwo\n{\"done\":1}");
+    (void)state;
+
     assert_string_equal(s_read_back(sp, &got), "1:one 2:two");
     assert_int_equal(got.calls, 2);
     spool_destroy(&sp);
 
     /* A plain file appended to ends the torn line first. */
-    s_put(path, "w", "one\ntw");
-    assert_int_equal(spool_file_append(path, "three\n", 6), 0);
-    assert_string_equal(s_file(path), "one\ntw\nthree\n");
+    s_write_file(ws.path, "w", "one\ntw");
+    assert_int_equal(spool_file_append(ws.path, "three\n", 6), 0);
+    assert_string_equal(s_read_file(ws.path), "one\ntw\nthree\n");
 
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 static void test_rewrite_keeps_pending(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], err[ERR_LEN];
     const char *pending[] = { "p1", "p2", NULL };
+    struct s_ws ws;
     struct s_got got;
-    spool_t *sp;
+    spool_t *sp = s_start(&ws, "spool.jsonl", "old1\nold2\np1\np2\n");
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
-    s_put(path, "w", "old1\nold2\np1\np2\n");
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
     assert_int_equal(spool_rewrite(sp, s_keep_lines, pending), 0);
-    assert_string_equal(s_file(path), "p1\np2\n");
+    assert_string_equal(s_read_file(ws.path), "p1\np2\n");
     /* Appends number on from the lines kept. */
     assert_int_equal(spool_append(sp, "p3\n", 3, 1), 0);
     assert_int_equal(spool_lines(sp), 3);
     assert_string_equal(s_read_back(sp, &got), "1:p1 2:p2 3:p3");
 
-    /* Not due yet; forced; due once enough lines were appended. */
+    /* Not due yet; due once enough lines were appended; forced. */
     pending[0] = "q";
     pending[1] = NULL;
     assert_int_equal(spool_compact(sp, s_keep_lines, pending, 0), 0);
-    assert_string_equal(s_file(path), "p1\np2\np3\n");
+    assert_string_equal(s_read_file(ws.path), "p1\np2\np3\n");
     sp->appended = SPOOL_COMPACT_LINES;
     assert_int_equal(spool_compact(sp, s_keep_lines, pending, 0), 1);
-    assert_string_equal(s_file(path), "q\n");
+    assert_string_equal(s_read_file(ws.path), "q\n");
     assert_int_equal(spool_lines(sp), 1);
     assert_int_equal(spool_compact(sp, s_keep_lines, pending, 1), 1);
     spool_destroy(&sp);
-    assert_string_equal(s_file(path), "q\n");
+    assert_string_equal(s_read_file(ws.path), "q\n");
 
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 static void test_second_opener_refused(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], err[ERR_LEN];
-    spool_t *sp, *other;
+    char err[ERR_LEN];
+    struct s_ws ws;
+    spool_t *sp = s_start(&ws, "spool.jsonl", NULL), *other;
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
-    other = spool_open(path, "test", err);
+    other = spool_open(ws.path, "test", err);
     assert_null(other);
     assert_non_null(strstr(err, "in use by another livetrade-sink test"));
-    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, ws.path));
     /* Released when closed. */
     spool_destroy(&sp);
-    other = spool_open(path, "test", err);
-    assert_non_null(other);
+    other = s_open(&ws);
     spool_destroy(&other);
 
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 static void test_symlink_refused(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], target[128];
-    char lock[160], err[ERR_LEN];
+    char target[160], lock[160], err[ERR_LEN];
     struct s_got got = { "", 0 };
+    struct s_ws ws;
     struct stat st;
     spool_t *sp;
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
-    snprintf(target, sizeof target, "%s/target", dir);
-    s_put(target, "w", "theirs\n");
-    assert_int_equal(symlink(target, path), 0);
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
+    s_dir(&ws, "spool.jsonl");
+    snprintf(target, sizeof target, "%s/target", ws.dir);
+    s_write_file(target, "w", "theirs\n");
+    assert_int_equal(symlink(target, ws.path), 0);
+    sp = s_open(&ws);
     assert_int_equal(spool_read(sp, s_on_line, &got, err), -1);
     assert_int_equal(got.calls, 0);
     assert_non_null(strstr(err, "is a symbolic link"));
-    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, ws.path));
     spool_destroy(&sp);
-    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(lstat(ws.path, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
-    assert_string_equal(s_file(target), "theirs\n");
+    assert_string_equal(s_read_file(target), "theirs\n");
     /* The lock file too. */
-    unlink(path);
-    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(ws.path);
+    snprintf(lock, sizeof lock, "%s.lock", ws.path);
     unlink(lock);
     assert_int_equal(symlink(target, lock), 0);
-    assert_null(spool_open(path, "test", err));
+    assert_null(spool_open(ws.path, "test", err));
     assert_non_null(strstr(err, "is a symbolic link"));
-    assert_string_equal(s_file(target), "theirs\n");
+    assert_string_equal(s_read_file(target), "theirs\n");
     /* And a plain file appended to. */
     assert_int_equal(spool_file_append(lock, "x\n", 2), -1);
-    assert_string_equal(s_file(target), "theirs\n");
+    assert_string_equal(s_read_file(target), "theirs\n");
 
     unlink(target);
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 static void test_failed_append_mended_by_rewrite(void **state)
 {
-    char dir[] = "/tmp/lt-spool-unit-XXXXXX", path[128], err[ERR_LEN];
     const char *pending[] = { "a", "b", NULL };
+    struct s_ws ws;
     struct s_got got;
-    spool_t *sp;
+    spool_t *sp = s_start(&ws, "spool.jsonl", NULL);
     (void)state;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
-    sp = spool_open(path, "test", err);
-    assert_non_null(sp);
     assert_int_equal(spool_rewrite(sp, s_keep_lines, pending + 2), 0);
     assert_int_equal(spool_append(sp, "a\n", 2, 1), 0);
     /* A write fails (a descriptor open for reading only): logged, and
      * nothing more is appended, not even what would succeed. */
     close(sp->fd);
-    sp->fd = open(path, O_RDONLY | O_CLOEXEC);
+    sp->fd = open(ws.path, O_RDONLY | O_CLOEXEC);
     assert_int_equal(spool_append(sp, "b\n", 2, 1), -1);
     assert_int_equal(sp->broken, 1);
     assert_int_equal(spool_append(sp, "c\n", 2, 1), -1);
     assert_int_equal(spool_lines(sp), 1);
     /* The rewrite is tried once a second, not at once... */
     assert_int_equal(spool_compact(sp, s_keep_lines, pending, 0), -1);
-    assert_string_equal(s_file(path), "a\n");
+    assert_string_equal(s_read_file(ws.path), "a\n");
     /* ...and, when it comes, recovers: the file holds what the caller
      * kept, appends go on. */
     sp->retry_at = 0;
@@ -290,7 +263,7 @@ static void test_failed_append_mended_by_rewrite(void **state)
     assert_string_equal(s_read_back(sp, &got), "1:a 2:b 3:c");
     spool_destroy(&sp);
 
-    s_clean(dir, path);
+    s_remove(ws.dir, ws.path);
 }
 
 int main(void)

@@ -23,6 +23,7 @@ struct spool {
     uint64_t lines;                 /* lines in the file */
     uint64_t appended;              /* of them, since the last rewrite */
     int broken;                     /* an append failed: rewrite first */
+    int broken_errno;               /* why */
     int64_t retry_at;               /* mono ms of the next rewrite try */
     int reads;                      /* read-backs done */
     struct log_limit lim_io;        /* append and rewrite failures */
@@ -269,10 +270,13 @@ int spool_read(spool_t *self, spool_line_fn *fn, void *arg, char *err)
 
 int spool_append(spool_t *self, const char *buf, size_t n, uint64_t lines)
 {
-    if (self->broken || self->fd < 0)
+    if (self->broken || self->fd < 0) {
+        errno = self->broken ? self->broken_errno : EBADF;
         return -1;
+    }
     if (s_write_all(self->fd, buf, n) != 0) {
         self->broken = 1;
+        self->broken_errno = errno;
         self->retry_at = mono_ms() + SPOOL_RETRY_MS;
         log_limited(&self->lim_io, LL_ERROR, "%s: cannot append to the "
                     "spool %s: %s; what is taken from now on is lost if "
@@ -313,6 +317,7 @@ int spool_rewrite(spool_t *self, spool_write_fn *fn, void *arg)
     self->lines = (uint64_t)lines;
     self->appended = 0;
     self->broken = fd < 0;
+    self->broken_errno = e;
     self->retry_at = mono_ms() + SPOOL_RETRY_MS;
     errno = e;
     return fd < 0 ? -1 : 0;

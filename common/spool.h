@@ -87,7 +87,8 @@ int spool_rewrite(spool_t *self, spool_write_fn *fn, void *arg);
 int spool_compact(spool_t *self, spool_write_fn *fn, void *arg, int force);
 
 /* Appends buf[0..n), `lines` whole lines, with one write(2) (looping on
- * a short write only). 0, or -1 (see the failure policy above). */
+ * a short write only). 0, or -1 with errno set (see the failure policy
+ * above; while nothing is appended, errno is that of the failure). */
 int spool_append(spool_t *self, const char *buf, size_t n, uint64_t lines);
 
 /* The number of lines in the file: the last appended is line

@@ -217,7 +217,7 @@ int alert_files_recover(struct alert_files *self, alert_found_fn *fn,
 
 /* Appends a signal accepted for the destinations dests[0..n) to the
  * spool. 0, or ERR_IO (logged, rate-limited; see spool.h's failure
- * policy) / ERR_NOMEM. */
+ * policy) / ERR_NOMEM with errno set. */
 int alert_spool_add(struct alert_files *self, const struct signal *s,
                     const int *dests, int n);
 

@@ -530,7 +530,7 @@ int alert_spool_add(struct alert_files *self, const struct signal *s,
     json_t *keys = json_array();
     size_t len = 0;
     char *text;
-    int rc;
+    int rc, e;
 
     for (int i = 0; keys && i < n; i++)
         json_array_append_new(keys, json_string(self->keys[dests[i]]));
@@ -540,12 +540,10 @@ int alert_spool_add(struct alert_files *self, const struct signal *s,
         return ERR_NOMEM;
     alert_spool_compact(self);      /* after a failure: mended first */
     rc = spool_append(self->sp, text, len, 1);
+    e = errno;
     free(text);
-    if (rc != 0) {
-        errno = EIO;
-        return ERR_IO;
-    }
-    return 0;
+    errno = e;
+    return rc != 0 ? ERR_IO : 0;
 }
 
 void alert_files_close(struct alert_files *self)

@@ -185,7 +185,7 @@ struct alert_files {
     int ready;                      /* recovered: signals are appended */
     const char *const *keys;        /* configured destinations (borrowed) */
     int nkeys;
-    struct log_limit lim_io;        /* file errors */
+    struct log_limit lim_io;        /* dead-letter file errors */
 };
 
 /* Sets the paths (NULL: alert-spool.jsonl / alert-dead.jsonl in

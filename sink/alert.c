@@ -567,7 +567,7 @@ static void s_close(void **state)
 
     if (!self)
         return;
-    running = self->files_open && self->files.spool_fd >= 0;
+    running = self->files_open && self->files.ready;
     for (int i = 0; i < self->ndest; i++)
         alert_worker_destroy(&self->dest[i].w, ALERT_STOP_GRACE_MS);
     /* Outcomes that came in meanwhile still go to the files. */

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "msg_signal.h"
+#include "spool.h"
 
 #define ALERT_MAX_DESTS 16          /* destinations per sink */
 #define ALERT_URL_MAX 2048          /* longest URL, NUL included */
@@ -180,12 +181,11 @@ int alert_worker_send(alert_worker_t *self, const struct alert_job *job);
 struct alert_files {
     char spool[ALERT_PATH_MAX];     /* outbox of accepted signals */
     char dead[ALERT_PATH_MAX];      /* signals given up */
-    char lock[ALERT_PATH_MAX + 8];  /* spool + ".lock" */
-    int lock_fd, spool_fd;          /* -1 when closed */
-    uint64_t spool_lines;           /* appended since the last rewrite */
+    spool_t *sp;                    /* the spool's file; NULL: closed */
+    int ready;                      /* recovered: signals are appended */
     const char *const *keys;        /* configured destinations (borrowed) */
     int nkeys;
-    struct log_limit lim_io;        /* file errors */
+    struct log_limit lim_io;        /* dead-letter file errors */
 };
 
 /* Sets the paths (NULL: alert-spool.jsonl / alert-dead.jsonl in
@@ -216,16 +216,18 @@ int alert_files_recover(struct alert_files *self, alert_found_fn *fn,
                         void *arg, char *err);
 
 /* Appends a signal accepted for the destinations dests[0..n) to the
- * spool. 0, or ERR_IO / ERR_NOMEM with errno set. */
+ * spool. 0, or ERR_IO (logged, rate-limited; see spool.h's failure
+ * policy) / ERR_NOMEM with errno set. */
 int alert_spool_add(struct alert_files *self, const struct signal *s,
                     const int *dests, int n);
 
 /* Appends an outcome, op "done" or "dead", for (key, id). Errors are
- * logged (rate-limited). */
+ * logged (rate-limited; spool.h's failure policy). */
 void alert_spool_mark(struct alert_files *self, const char *op,
                       const char *key, const char *id);
 
-/* Rewrites the spool if it has grown enough since the last rewrite. */
+/* Rewrites the spool if it has grown enough since the last rewrite, or
+ * (once a second) after a failed append. */
 void alert_spool_compact(struct alert_files *self);
 
 /* Appends a dead letter: destination key and name, the reason, the

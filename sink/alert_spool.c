@@ -1,110 +1,54 @@
 /* alert_spool.c -- the alert output's files (see alert.h): the spool,
  * its outbox of accepted signals, and the dead-letter file.
  *
- * - The spool (JSON Lines) gets {"add": signal, "to": [keys]} for each
- *   signal accepted, before the output returns it as taken, so a signal
- *   handed over is never lost, even to SIGKILL; outcomes append
- *   {"done": id, "to": key} or {"dead": id, "to": key}. Lines are
- *   written with one write(2) each (the page cache outlives the process;
- *   an fsync per signal would cost milliseconds). At start the spool is
- *   read back: what is still due is handed to the caller, and the file is
- *   rewritten with only that and the last ALERT_DONE_KEEP delivered ids
- *   per destination (so a signal handed over again after a crash is not
- *   sent twice). It is also rewritten whenever it has grown by
- *   ALERT_COMPACT_LINES lines.
+ * - The spool (JSON Lines, a spool.h spool: its lock, appending, reading
+ *   back, rewriting and failure policy) gets {"add": signal, "to":
+ *   [keys]} for each signal accepted, before the output returns it as
+ *   taken, so a signal handed over is never lost, even to SIGKILL;
+ *   outcomes append {"done": id, "to": key} or {"dead": id, "to": key}.
+ *   At start the spool is read back: what is still due is handed to the
+ *   caller, and the file is rewritten with only that and the last
+ *   ALERT_DONE_KEEP delivered ids per destination (so a signal handed
+ *   over again after a crash is not sent twice). It is rewritten the same
+ *   way, from what it holds, whenever it has grown by SPOOL_COMPACT_LINES
+ *   lines, or after a failed append.
  * - The dead-letter file gets one line per signal and destination given
  *   up; at start its lines for configured destinations are handed back,
- *   and each is removed once delivered.
+ *   and each is removed once delivered (a rewrite of the file).
  *
  * Destinations are named in both files by their key (kind and a hash of
- * the URL), never by their URL, so neither file holds a secret. Files are
- * rewritten into a temporary file, fsync'ed, then renamed over the old
- * one. A lock file (SPOOL.lock, flock) keeps a second sink off the same
- * spool. */
+ * the URL), never by their URL, so neither file holds a secret. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alert.h"
 #include "dedup.h"
 #include "log.h"
+#include "spool.h"
 #include "util.h"
 
 #define ALERT_DONE_KEEP 4096        /* delivered ids kept per destination */
-#define ALERT_COMPACT_LINES 20000   /* spool lines between rewrites */
 #define ALERT_FILE_KEYS 64          /* destination keys in one spool */
-#define ALERT_LINE_MAX (1u << 20)   /* longest spool line read back */
 
 /* {==================== files ========================= */
 
-/* Writes all of buf to fd. 0, or -1 with errno set. */
-static int s_write_all(int fd, const char *buf, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, buf, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        buf += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Appends `j` (stolen) as one line to fd. 0, or -1 with errno set. */
-static int s_append(int fd, json_t *j)
+/* `j` (stolen) as one line: malloc'd text ending in '\n' (length *n), or
+ * NULL with errno set. */
+static char *s_line(json_t *j, size_t *n)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    size_t n;
-    int rc;
 
     json_decref(j);
     if (!text) {
         errno = ENOMEM;
-        return -1;
+        return NULL;
     }
-    n = strlen(text);
-    text[n] = '\n';                 /* json_dumps' NUL becomes the '\n' */
-    rc = s_write_all(fd, text, n + 1);
-    free(text);
-    return rc;
-}
-
-/* Opens `path` for appending; a last line cut short by a crash is ended
- * first so the next record starts on a line of its own. */
-static int s_open_append(const char *path)
-{
-    int fd = open_private(path, O_RDWR | O_APPEND | O_CREAT);
-    struct stat st;
-    char last;
-
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
-        pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
-        s_write_all(fd, "\n", 1);
-    return fd;
-}
-
-/* Replaces `path` by the finished temporary file `tmp` (fsync'ed). */
-static int s_replace(FILE *f, const char *tmp, const char *path)
-{
-    int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
-
-    if (fclose(f) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-    }
-    return rc;
+    *n = strlen(text);
+    text[(*n)++] = '\n';            /* json_dumps' NUL becomes the '\n' */
+    return text;
 }
 
 static int s_dest_index(const struct alert_files *self, const char *key)
@@ -123,19 +67,19 @@ int alert_dead_append(struct alert_files *self, const char *key,
                       const char *name, const struct signal *s,
                       const char *why, int tries)
 {
-    int fd = s_open_append(self->dead);
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:o}", "to", key,
                           "destination", name, "error", why, "tries", tries,
                           "at", (json_int_t)wall_ms(), "signal",
                           signal_to_json(s));
-    int rc = fd >= 0 ? s_append(fd, j) : (json_decref(j), -1);
+    size_t n = 0;
+    char *text = s_line(j, &n);
+    int rc = text ? spool_file_append(self->dead, text, n) : -1;
 
     if (rc != 0)
         log_limited(&self->lim_io, LL_ERROR, "alert: %s: %s; signal %s "
                     "stays in the spool", self->dead, strerror(errno),
                     s->id);
-    if (fd >= 0)
-        close(fd);
+    free(text);
     return rc;
 }
 
@@ -169,7 +113,7 @@ void alert_dead_remove(struct alert_files *self, const char *key,
     }
     free(line);
     fclose(in);
-    if (s_replace(out, tmp, self->dead) != 0)
+    if (spool_file_replace(out, tmp, self->dead) != 0)
         log_limited(&self->lim_io, LL_ERROR, "alert: %s: %s", self->dead,
                     strerror(errno));
 }
@@ -193,7 +137,6 @@ struct s_spool {
     size_t nslots;
     char (*done[ALERT_FILE_KEYS])[DEDUP_ID];    /* ring per key */
     size_t ndone[ALERT_FILE_KEYS], done_pos[ALERT_FILE_KEYS];
-    size_t lines, bad;
 };
 
 static int s_key(struct s_spool *sp, const char *key)
@@ -281,14 +224,18 @@ static int s_was_done(const struct s_spool *sp, int k, const char *id)
     return 0;
 }
 
-/* One spool line. 0, or -1 if it is not a record this file writes. */
-static int s_spool_line(struct s_spool *sp, const char *line, size_t len)
+/* One spool line (spool_line_fn). 0, or 1 if it is not a record this
+ * file writes. */
+static int s_spool_line(void *arg, const char *line, size_t len,
+                        uint64_t no)
 {
+    struct s_spool *sp = arg;
     json_t *j = json_loadb(line, len, 0, NULL), *add, *to;
     const char *id, *key;
     char err[ERR_LEN];
-    int rc = -1, k;
+    int rc = 1, k;
 
+    (void)no;
     add = json_object_get(j, "add");
     to = json_object_get(j, "to");
     if (add && json_is_array(to)) {
@@ -332,53 +279,41 @@ static int s_spool_line(struct s_spool *sp, const char *line, size_t len)
             if (done)
                 s_note_done(sp, k, id);
         }
-        rc = id ? 0 : -1;
+        rc = id ? 0 : 1;
     }
     json_decref(j);
     return rc;
 }
 
-/* Reads the spool (a missing file is empty). 0, or -1 with errno. */
-static int s_spool_read(const char *path, struct s_spool *sp)
+/* Reads the spool back into sp. 0, or -1 with errno set and a reason in
+ * err[ERR_LEN]. */
+static int s_spool_read(struct alert_files *self, struct s_spool *sp,
+                        char *err)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-
     memset(sp, 0, sizeof *sp);
-    if (!f)
-        return errno == ENOENT ? 0 : -1;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        sp->lines++;
-        if (n == 1 && line[0] == '\n')
-            continue;
-        if ((size_t)n > ALERT_LINE_MAX || s_spool_line(sp, line, (size_t)n))
-            sp->bad++;
-    }
-    free(line);
-    fclose(f);
-    return 0;
+    return spool_read(self->sp, s_spool_line, sp, err);
 }
 
-/* Rewrites the spool from what was read back: the last delivered ids of
- * each configured destination, then each signal still due to one of
- * them. Reopens self->spool_fd. 0, or -1 with errno. */
-static int s_spool_rewrite(struct alert_files *self, struct s_spool *sp)
-{
-    char tmp[ALERT_PATH_MAX + 16];
-    FILE *f;
-    int fd;
+/* What a rewrite keeps (spool_write_fn, with a struct s_keep): the last
+ * delivered ids of each configured destination, then each signal still
+ * due to one of them. */
+struct s_keep {
+    struct alert_files *self;
+    struct s_spool *sp;
+};
 
-    f = tmp_private(self->spool, tmp, sizeof tmp);
-    if (!f)
-        return -1;
+static long s_spool_write(void *arg, FILE *f)
+{
+    struct alert_files *self = ((struct s_keep *)arg)->self;
+    struct s_spool *sp = ((struct s_keep *)arg)->sp;
+    long lines = 0;
+
     for (int k = 0; k < sp->nkeys; k++) {
         size_t start;
         if (s_dest_index(self, sp->keys[k]) < 0 || !sp->done[k])
             continue;
         start = sp->ndone[k] < ALERT_DONE_KEEP ? 0 : sp->done_pos[k];
-        for (size_t i = 0; i < sp->ndone[k]; i++) {
+        for (size_t i = 0; i < sp->ndone[k]; i++, lines++) {
             json_t *j = json_pack("{s:s,s:s}", "done",
                                   sp->done[k][(start + i) % ALERT_DONE_KEEP],
                                   "to", sp->keys[k]);
@@ -407,52 +342,48 @@ static int s_spool_rewrite(struct alert_files *self, struct s_spool *sp)
         j = json_pack("{s:o,s:o}", "add", signal_to_json(&e->s), "to", to);
         text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
-        if (text)
+        if (text) {
             fprintf(f, "%s\n", text);
+            lines++;
+        }
         free(text);
     }
-    if (ferror(f)) {
-        fclose(f);
-        unlink(tmp);
-        errno = EIO;
-        return -1;
-    }
-    if (s_replace(f, tmp, self->spool) != 0)
-        return -1;
-    fd = s_open_append(self->spool);
-    if (fd < 0)
-        return -1;
-    if (self->spool_fd >= 0)
-        close(self->spool_fd);
-    self->spool_fd = fd;
-    self->spool_lines = 0;
-    return 0;
+    return lines;
+}
+
+/* A rewrite while running (spool_write_fn): from what the spool holds. */
+static long s_spool_compact(void *arg, FILE *f)
+{
+    struct s_spool sp;
+    struct s_keep kp = { arg, &sp };
+    char err[ERR_LEN];
+    long lines = -1;
+
+    if (s_spool_read(arg, &sp, err) == 0)
+        lines = s_spool_write(&kp, f);
+    s_spool_free(&sp);
+    return lines;
 }
 
 /* Appends an outcome to the spool. */
 void alert_spool_mark(struct alert_files *self, const char *op,
                       const char *key, const char *id)
 {
-    if (s_append(self->spool_fd, json_pack("{s:s,s:s}", op, id, "to",
-                                           key)) != 0)
-        log_limited(&self->lim_io, LL_ERROR, "alert: %s: %s", self->spool,
-                    strerror(errno));
-    self->spool_lines++;
+    size_t n = 0;
+    char *text = s_line(json_pack("{s:s,s:s}", op, id, "to", key), &n);
+
+    if (text)
+        spool_append(self->sp, text, n, 1);
+    else
+        log_limited(&self->lim_io, LL_ERROR, "alert: %s: out of memory",
+                    self->spool);
+    free(text);
 }
 
-/* Rewrites the spool once it has grown enough. */
+/* Rewrites the spool once it has grown enough, or after a failure. */
 void alert_spool_compact(struct alert_files *self)
 {
-    struct s_spool sp;
-
-    if (self->spool_lines < ALERT_COMPACT_LINES)
-        return;
-    if (s_spool_read(self->spool, &sp) != 0 ||
-        s_spool_rewrite(self, &sp) != 0)
-        log_limited(&self->lim_io, LL_ERROR, "alert: cannot rewrite %s: %s",
-                    self->spool, strerror(errno));
-    s_spool_free(&sp);
-    self->spool_lines = 0;
+    spool_compact(self->sp, s_spool_compact, self, 0);
 }
 
 /* }==================================================== */
@@ -462,11 +393,10 @@ int alert_files_open(struct alert_files *self, const char *spool,
                      char *err)
 {
     char dir[ALERT_PATH_MAX];
-    const char *paths[2];
+    const char *slash;
     int fits;
 
     memset(self, 0, sizeof *self);
-    self->lock_fd = self->spool_fd = -1;
     self->keys = keys;
     self->nkeys = nkeys;
     self->lim_io = (struct log_limit)LOG_LIMIT_INIT;
@@ -490,31 +420,15 @@ int alert_files_open(struct alert_files *self, const char *spool,
         snprintf(err, ERR_LEN, "--spool and --dead-letter must differ");
         return ERR_USAGE;
     }
-    paths[0] = self->spool;
-    paths[1] = self->dead;
-    for (int i = 0; i < 2; i++) {
-        const char *slash = strrchr(paths[i], '/');
-        if (slash && slash != paths[i]) {
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - paths[i]),
-                     paths[i]);
-            if (mkdir_p(dir, err) != 0)
-                return ERR_IO;
-        }
+    slash = strrchr(self->dead, '/');
+    if (slash && slash != self->dead) {
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - self->dead),
+                 self->dead);
+        if (mkdir_p(dir, err) != 0)
+            return ERR_IO;
     }
-    snprintf(self->lock, sizeof self->lock, "%s.lock", self->spool);
-    self->lock_fd = open_private(self->lock, O_RDWR | O_CREAT);
-    if (self->lock_fd < 0) {
-        snprintf(err, ERR_LEN, "alert: %.180s: %s", self->lock,
-                 strerror(errno));
-        return ERR_IO;
-    }
-    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, ERR_LEN, "alert: %.150s is in use by another "
-                 "livetrade-sink alert (give each its own --spool)",
-                 self->spool);
-        return ERR_IO;
-    }
-    return 0;
+    self->sp = spool_open(self->spool, "alert", err);
+    return self->sp ? 0 : ERR_IO;
 }
 
 /* Hands the dead letters of configured destinations to fn, unless
@@ -565,17 +479,13 @@ int alert_files_recover(struct alert_files *self, alert_found_fn *fn,
                         void *arg, char *err)
 {
     struct s_spool sp;
+    struct s_keep kp;
     int queued = 0;
 
-    if (s_spool_read(self->spool, &sp) != 0) {
-        snprintf(err, ERR_LEN, "alert: cannot read %.150s: %s", self->spool,
-                 strerror(errno));
+    if (s_spool_read(self, &sp, err) != 0) {
+        s_spool_free(&sp);
         return -1;
     }
-    if (sp.bad)
-        log_msg(LL_WARN, "alert: %s: %zu unreadable lines skipped (a "
-                "previous run was cut short while writing)", self->spool,
-                sp.bad);
     /* Delivered ids first, so a signal handed over again is skipped. */
     for (int k = 0; k < sp.nkeys; k++) {
         int i = s_dest_index(self, sp.keys[k]);
@@ -601,10 +511,14 @@ int alert_files_recover(struct alert_files *self, alert_found_fn *fn,
             }
         }
     }
-    if (s_spool_rewrite(self, &sp) != 0) {
+    kp.self = self;
+    kp.sp = &sp;
+    if (spool_rewrite(self->sp, s_spool_write, &kp) != 0) {
         snprintf(err, ERR_LEN, "alert: cannot rewrite %.150s: %s",
                  self->spool, strerror(errno));
         queued = -1;
+    } else {
+        self->ready = 1;
     }
     s_spool_free(&sp);
     return queued;
@@ -614,31 +528,26 @@ int alert_spool_add(struct alert_files *self, const struct signal *s,
                     const int *dests, int n)
 {
     json_t *keys = json_array();
+    size_t len = 0;
+    char *text;
+    int rc, e;
 
     for (int i = 0; keys && i < n; i++)
         json_array_append_new(keys, json_string(self->keys[dests[i]]));
-    if (s_append(self->spool_fd, json_pack("{s:o,s:o}", "add",
-                                           signal_to_json(s), "to",
-                                           keys)) != 0) {
-        int e = errno;
-        s_write_all(self->spool_fd, "\n", 1);   /* end a torn line */
-        errno = e;
-        return e == ENOMEM ? ERR_NOMEM : ERR_IO;
-    }
-    self->spool_lines++;
-    return 0;
+    text = s_line(json_pack("{s:o,s:o}", "add", signal_to_json(s), "to",
+                            keys), &len);
+    if (!text)
+        return ERR_NOMEM;
+    alert_spool_compact(self);      /* after a failure: mended first */
+    rc = spool_append(self->sp, text, len, 1);
+    e = errno;
+    free(text);
+    errno = e;
+    return rc != 0 ? ERR_IO : 0;
 }
 
 void alert_files_close(struct alert_files *self)
 {
-    if (self->spool_fd >= 0) {
-        if (fdatasync(self->spool_fd) != 0)
-            log_msg(LL_ERROR, "alert: %s: %s", self->spool, strerror(errno));
-        close(self->spool_fd);
-        self->spool_fd = -1;
-    }
-    if (self->lock_fd >= 0) {
-        close(self->lock_fd);       /* releases the lock */
-        self->lock_fd = -1;
-    }
+    spool_destroy(&self->sp);       /* synced; releases the lock */
+    self->ready = 0;
 }

@@ -1,21 +1,19 @@
-/* exec_spool.c -- the exec output's spool file (see exec_spool.h): every
- * line accepted for the child is appended before the output returns it
- * as taken; markers say which were written whole to a child's stdin and
- * which came back when that child died unread. Reading the file back
- * gives the lines still due, in order, and the ids of the last ones
- * delivered.
+/* exec_spool.c -- the exec output's spool file (see exec_spool.h) on top
+ * of the spool module (spool.h: the lock, appending, reading back,
+ * rewriting and what a failure does): every line accepted for the child
+ * is appended before the output returns it as taken; markers say which
+ * were written whole to a child's stdin and which came back when that
+ * child died unread. Reading the file back gives the lines still due, in
+ * order, and the ids of the last ones delivered.
  *
  * Markers name a line by its number in the file, so a damaged line (cut
  * short by a crash) is skipped without shifting the others. After a
  * failed write the file may lack records or hold a torn one: nothing more
  * is appended until it has been rewritten from the queue in memory. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -23,10 +21,7 @@
 #include "exec_spool.h"
 #include "log.h"
 #include "sink.h"
-#include "util.h"
-
-#define SPOOL_PATH_MAX 1024
-#define RETRY_MS 1000               /* rewrites after a failed write */
+#include "spool.h"
 
 /* A delivered signal, for the pipeline's duplicate filter. */
 struct delivered {
@@ -36,18 +31,11 @@ struct delivered {
 };
 
 struct exec_spool {
-    char path[SPOOL_PATH_MAX];
-    char lock[SPOOL_PATH_MAX + 8];  /* path + ".lock" */
-    int fd, lock_fd;                /* appending; the lock; -1: none */
-    uint64_t lines;                 /* lines in the file */
-    uint64_t appended;              /* of them, since the last rewrite */
-    int broken;                     /* a write failed: rewrite first */
-    int64_t retry_at;               /* mono ms of the next rewrite try */
+    spool_t *sp;                    /* the file */
     struct delivered *ring;         /* the last SINK_DEDUP_IDS delivered */
     size_t nring, ring_pos;         /* entries, next slot */
     char *buf;                      /* markers of one exec_spool_mark() */
     size_t cap;
-    struct log_limit lim_io;
 };
 
 /* {==================== lines ========================= */
@@ -91,42 +79,12 @@ static void s_ring_push(exec_spool_t *self, const char *id, const char *eng,
         self->nring++;
 }
 
-/* Appends buf[0..n), `lines` records, with one write(2) (looping only on
- * a short write). 0, or -1: the file is marked broken (logged). */
-static int s_append(exec_spool_t *self, const char *buf, size_t n,
-                    uint64_t lines)
-{
-    size_t done = 0;
-
-    if (self->broken || self->fd < 0)
-        return -1;
-    while (done < n) {
-        ssize_t k = write(self->fd, buf + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            self->broken = 1;
-            self->retry_at = mono_ms() + RETRY_MS;
-            log_limited(&self->lim_io, LL_ERROR, "exec: cannot append to "
-                        "the spool %s: %s; lines queued from now on are "
-                        "lost if the sink is killed, until it can be "
-                        "rewritten", self->path,
-                        k < 0 ? strerror(errno) : "short write");
-            return -1;
-        }
-        done += (size_t)k;
-    }
-    self->lines += lines;
-    self->appended += lines;
-    return 0;
-}
-
 int exec_spool_add(exec_spool_t *self, struct exec_line *l)
 {
     l->no = 0;
-    if (s_append(self, l->data, l->len, 1) != 0)
+    if (spool_append(self->sp, l->data, l->len, 1) != 0)
         return -1;
-    l->no = self->lines;
+    l->no = spool_lines(self->sp);
     return 0;
 }
 
@@ -136,31 +94,34 @@ void exec_spool_mark(exec_spool_t *self, const char *op,
 {
     size_t n = 0, k = 0, each = strlen(op) + 32;
     uint64_t lines = 0;
+    char one[64];
 
     for (const struct exec_line *l = from; l && l != to; l = l->next)
         k += l->no != 0;
-    if (!k || self->broken)
+    if (!k)
         return;
     if (self->cap < k * each) {
         char *b = realloc(self->buf, k * each);
-        if (!b) {
-            self->broken = 1;       /* the markers are missing */
-            self->retry_at = mono_ms() + RETRY_MS;
-            log_limited(&self->lim_io, LL_ERROR, "exec: spool %s: out of "
-                        "memory", self->path);
-            return;
+        if (b) {
+            self->buf = b;
+            self->cap = k * each;
         }
-        self->buf = b;
-        self->cap = k * each;
     }
     for (const struct exec_line *l = from; l && l != to; l = l->next) {
         if (!l->no)
             continue;
+        if (self->cap < k * each) {     /* out of memory: one at a time */
+            int m = snprintf(one, sizeof one, "{\"%.16s\":%llu}\n", op,
+                             (unsigned long long)l->no);
+            spool_append(self->sp, one, (size_t)m, 1);
+            continue;
+        }
         n += (size_t)snprintf(self->buf + n, each, "{\"%s\":%llu}\n", op,
                               (unsigned long long)l->no);
         lines++;
     }
-    s_append(self, self->buf, n, lines);
+    if (lines)
+        spool_append(self->sp, self->buf, n, lines);
 }
 
 void exec_spool_delivered(exec_spool_t *self, const struct exec_line *l)
@@ -187,23 +148,23 @@ void exec_spool_seen(const exec_spool_t *self,
 
 /* {==================== rewriting ===================== */
 
-/* Writes the delivered ids, then the queue (lines before `sent` with a
- * done marker) to a private temporary file beside it (tmp_private),
- * syncs it and renames it over the file; then numbers the lines and
- * appends from there. 0, or -1 with errno set
- * (the file and the numbers are as they were). */
-static int s_rewrite(exec_spool_t *self, struct exec_line *head,
-                     const struct exec_line *sent)
-{
-    char tmp[SPOOL_PATH_MAX + 16];
-    size_t start = self->nring < SINK_DEDUP_IDS ? 0 : self->ring_pos;
-    uint64_t no = 0;
-    int done = 1, fd, rc, e;
-    FILE *f;
+/* What a rewrite keeps: the queue from head, lines before `sent` with a
+ * done marker. */
+struct s_keep {
+    exec_spool_t *self;
+    struct exec_line *head;
+    const struct exec_line *sent;
+};
 
-    f = tmp_private(self->path, tmp, sizeof tmp);
-    if (!f)
-        return -1;
+/* Writes the delivered ids, then the queue (spool_write_fn). */
+static long s_write(void *arg, FILE *f)
+{
+    const struct s_keep *kp = arg;
+    const exec_spool_t *self = kp->self;
+    size_t start = self->nring < SINK_DEDUP_IDS ? 0 : self->ring_pos;
+    long no = 0;
+    int done = 1;
+
     for (size_t i = 0; i < self->nring; i++, no++) {
         const struct delivered *d = &self->ring[(start + i) %
                                                 SINK_DEDUP_IDS];
@@ -214,64 +175,40 @@ static int s_rewrite(exec_spool_t *self, struct exec_line *head,
         fputc('\n', f);
         json_decref(j);
     }
-    for (const struct exec_line *l = head; l; l = l->next) {
-        done = done && l != sent;
+    for (const struct exec_line *l = kp->head; l; l = l->next) {
+        done = done && l != kp->sent;
         fwrite(l->data, 1, l->len, f);
         no++;
         if (done) {
-            fprintf(f, "{\"done\":%llu}\n", (unsigned long long)no);
+            fprintf(f, "{\"done\":%ld}\n", no);
             no++;
         }
     }
-    rc = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0 ? 0 : -1;
-    e = errno;
-    if (fclose(f) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc == 0 && rename(tmp, self->path) != 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    /* The same numbering as written above. */
-    no = self->nring;
-    done = 1;
-    for (struct exec_line *l = head; l; l = l->next) {
-        done = done && l != sent;
+    return no;
+}
+
+/* Numbers the lines of the queue as s_write() wrote them. */
+static void s_number(const struct s_keep *kp)
+{
+    uint64_t no = kp->self->nring;
+    int done = 1;
+
+    for (struct exec_line *l = kp->head; l; l = l->next) {
+        done = done && l != kp->sent;
         l->no = ++no;
         no += done;
     }
-    fd = open_private(self->path, O_WRONLY | O_APPEND);
-    if (self->fd >= 0)
-        close(self->fd);
-    self->fd = fd;
-    self->lines = no;
-    self->appended = 0;
-    self->broken = fd < 0;
-    self->retry_at = mono_ms() + RETRY_MS;
-    return fd < 0 ? -1 : 0;
 }
 
 int exec_spool_compact(exec_spool_t *self, struct exec_line *head,
                        const struct exec_line *sent, int force)
 {
-    if (!force && (self->broken ? mono_ms() < self->retry_at :
-                   self->appended < EXEC_COMPACT_LINES))
-        return self->broken ? -1 : 0;
-    if (s_rewrite(self, head, sent) == 0)
-        return 0;
-    log_limited(&self->lim_io, LL_ERROR, "exec: cannot rewrite the spool "
-                "%s: %s", self->path, strerror(errno));
-    self->retry_at = mono_ms() + RETRY_MS;
-    if (self->broken)
-        return -1;
-    self->appended = 0;             /* intact: try after as many again */
-    return 0;
+    struct s_keep kp = { self, head, sent };
+    int rc = spool_compact(self->sp, s_write, &kp, force);
+
+    if (rc == 1)
+        s_number(&kp);
+    return rc < 0 ? -1 : 0;
 }
 
 /* }==================================================== */
@@ -281,6 +218,7 @@ int exec_spool_compact(exec_spool_t *self, struct exec_line *head,
 /* The lines read back, in file order, and whether each was written whole
  * to a child (and not marked again since). */
 struct s_load {
+    exec_spool_t *self;
     struct exec_line **l;
     char *done;
     size_t n, cap;
@@ -319,19 +257,15 @@ static int s_keep(struct s_load *ld, struct exec_line *l)
     return 0;
 }
 
-/* One record, line number `no`, len > 0. 0, 1 if damaged, or ERR_NOMEM. */
-static int s_record(exec_spool_t *self, struct s_load *ld, const char *line,
-                    size_t len, uint64_t no)
+/* One record (spool_line_fn). 0, 1 if damaged, or ERR_NOMEM. */
+static int s_record(void *arg, const char *line, size_t len, uint64_t no)
 {
+    struct s_load *ld = arg;
     json_t *j, *done, *again;
     const char *id, *dl, *eng;
     json_int_t seq;
     int rc = 0;
 
-    if (line[len - 1] != '\n')
-        return 1;                   /* cut short */
-    if (len == 1)
-        return 0;
     j = json_loadb(line, len, 0, NULL);
     done = json_object_get(j, "done");
     again = json_object_get(j, "again");
@@ -345,7 +279,8 @@ static int s_record(exec_spool_t *self, struct s_load *ld, const char *line,
         if (i >= 0)
             ld->done[i] = done != NULL;
     } else if (dl) {
-        s_ring_push(self, dl, eng ? eng : "", seq > 0 ? (uint64_t)seq : 0);
+        s_ring_push(ld->self, dl, eng ? eng : "",
+                    seq > 0 ? (uint64_t)seq : 0);
     } else if (id) {
         struct exec_line *l = exec_line_new(line, len - 1);
         if (!l || s_keep(ld, l) != 0) {
@@ -362,47 +297,6 @@ static int s_record(exec_spool_t *self, struct s_load *ld, const char *line,
     }
     json_decref(j);
     return rc;
-}
-
-/* Reads the file into ld and the ring. 0, or -1 with a reason in err. */
-static int s_read(exec_spool_t *self, struct s_load *ld, char *err)
-{
-    FILE *f = fopen(self->path, "r");
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    uint64_t no = 0, bad = 0, first_bad = 0;
-    int rc = 0;
-
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, ERR_LEN, "cannot read the spool %.200s: %s", self->path,
-                 strerror(errno));
-        return -1;
-    }
-    while (rc != ERR_NOMEM && (n = getline(&buf, &cap, f)) > 0) {
-        rc = s_record(self, ld, buf, (size_t)n, ++no);
-        if (rc == 1 && !bad++)
-            first_bad = no;
-    }
-    free(buf);
-    fclose(f);
-    if (rc == ERR_NOMEM) {
-        snprintf(err, ERR_LEN, "out of memory");
-        return -1;
-    }
-    if (bad == 1 && first_bad == no)
-        log_msg(LL_WARN, "exec: spool %s: its last line (line %llu) is "
-                "damaged, cut short by a crash; using the %llu lines "
-                "before it", self->path, (unsigned long long)no,
-                (unsigned long long)(no - 1));
-    else if (bad)
-        log_msg(LL_WARN, "exec: spool %s: %llu damaged line(s) skipped (the "
-                "first is line %llu of %llu)", self->path,
-                (unsigned long long)bad, (unsigned long long)first_bad,
-                (unsigned long long)no);
-    return 0;
 }
 
 /* Splits what was read: delivered lines to the ring, due ones to *due. */
@@ -426,57 +320,27 @@ static void s_settle(exec_spool_t *self, struct s_load *ld,
     free(ld->done);
 }
 
-/* Sets the paths, creates the directory and takes the lock. */
-static int s_lock(exec_spool_t *self, const char *path, char *err)
-{
-    char dir[SPOOL_PATH_MAX];
-    const char *slash = strrchr(path, '/');
-
-    if (strfmt(self->path, sizeof self->path, "%s", path) < 0) {
-        snprintf(err, ERR_LEN, "--spool: path too long");
-        return -1;
-    }
-    snprintf(self->lock, sizeof self->lock, "%s.lock", path);
-    if (slash && slash != path) {
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        if (mkdir_p(dir, err) != 0)
-            return -1;
-    }
-    self->lock_fd = open_private(self->lock, O_RDWR | O_CREAT);
-    if (self->lock_fd < 0) {
-        snprintf(err, ERR_LEN, "%.180s: %s", self->lock,
-                 strerror(errno));
-        return -1;
-    }
-    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, ERR_LEN, "the spool %.150s is in use by another "
-                 "livetrade-sink exec (give each its own --spool)", path);
-        return -1;
-    }
-    return 0;
-}
-
 exec_spool_t *exec_spool_open(const char *path, struct exec_line **due,
                               char *err)
 {
     exec_spool_t *self = calloc(1, sizeof *self);
-    struct s_load ld = { NULL, NULL, 0, 0 };
+    struct s_load ld = { self, NULL, NULL, 0, 0 };
+    struct s_keep kp = { self, NULL, NULL };
 
     *due = NULL;
     if (!self) {
         snprintf(err, ERR_LEN, "out of memory");
         return NULL;
     }
-    self->fd = self->lock_fd = -1;
-    self->lim_io = (struct log_limit)LOG_LIMIT_INIT;
     self->ring = calloc(SINK_DEDUP_IDS, sizeof *self->ring);
     if (!self->ring) {
         snprintf(err, ERR_LEN, "out of memory");
         goto fail;
     }
-    if (s_lock(self, path, err) != 0)
+    self->sp = spool_open(path, "exec", err);
+    if (!self->sp)
         goto fail;
-    if (s_read(self, &ld, err) != 0) {
+    if (spool_read(self->sp, s_record, &ld, err) != 0) {
         for (size_t i = 0; i < ld.n; i++)
             free(ld.l[i]);
         free(ld.l);
@@ -484,13 +348,16 @@ exec_spool_t *exec_spool_open(const char *path, struct exec_line **due,
         goto fail;
     }
     s_settle(self, &ld, due);
-    if (s_rewrite(self, *due, *due) != 0) {
+    kp.head = *due;
+    kp.sent = *due;
+    if (spool_rewrite(self->sp, s_write, &kp) != 0) {
         snprintf(err, ERR_LEN, "cannot rewrite the spool %.150s: %s",
                  path, strerror(errno));
         exec_line_free_all(*due);
         *due = NULL;
         goto fail;
     }
+    s_number(&kp);
     return self;
 fail:
     exec_spool_destroy(&self);
@@ -503,13 +370,7 @@ void exec_spool_destroy(exec_spool_t **self_p)
 
     if (!self)
         return;
-    if (self->fd >= 0) {
-        if (fdatasync(self->fd) != 0)
-            log_msg(LL_ERROR, "exec: %s: %s", self->path, strerror(errno));
-        close(self->fd);
-    }
-    if (self->lock_fd >= 0)
-        close(self->lock_fd);       /* releases the lock */
+    spool_destroy(&self->sp);
     free(self->ring);
     free(self->buf);
     free(self);
@@ -518,7 +379,7 @@ void exec_spool_destroy(exec_spool_t **self_p)
 
 const char *exec_spool_path(const exec_spool_t *self)
 {
-    return self->path;
+    return spool_path(self->sp);
 }
 
 /* }==================================================== */

@@ -18,18 +18,17 @@
  *   - {"again":N}: that child died before reading it: due again;
  *   - {"delivered":ID,"engine":ENG,"seq":SEQ}: a line delivered before the
  *     file was last rewritten, kept for the pipeline's duplicate filter.
- * Records are appended with one write(2) each and not fsync'ed (the page
- * cache outlives the process). The file is rewritten -- temporary file,
- * fsync, rename -- when opened, once it has grown by EXEC_COMPACT_LINES
- * lines, and at exit. A lock file (PATH.lock, flock) keeps a second sink
- * off it. A line damaged by a crash is skipped with one WARN line. */
+ * The file is a spool (spool.h: its lock, one write(2) per record, the
+ * read-back and the rewrite, and what a failure does); it is rewritten
+ * when opened, once it has grown by SPOOL_COMPACT_LINES lines, and at
+ * exit. A line damaged by a crash is skipped with one WARN line. */
 #ifndef LT_EXEC_SPOOL_H
 #define LT_EXEC_SPOOL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define EXEC_COMPACT_LINES 20000    /* appended lines between rewrites */
+#include "spool.h"
 
 /* A line of the exec output's queue. */
 struct exec_line {
@@ -63,9 +62,9 @@ exec_spool_t *exec_spool_open(const char *path, struct exec_line **due,
 void exec_spool_destroy(exec_spool_t **self_p);
 const char *exec_spool_path(const exec_spool_t *self);
 
-/* Appends l (sets l->no). 0, or -1 with errno set (logged, rate
- * limited): the file no longer holds everything until the next rewrite,
- * which exec_spool_compact() then tries once a second. */
+/* Appends l (sets l->no). 0, or -1 (logged, rate-limited; see spool.h's
+ * failure policy): the file no longer holds everything until the next
+ * rewrite, which exec_spool_compact() then tries once a second. */
 int exec_spool_add(exec_spool_t *self, struct exec_line *l);
 /* Appends {"op":no} for each line of the list from `from` up to, not
  * including, `to` (NULL: its end), in one write(2). op: "done" or
@@ -84,7 +83,7 @@ void exec_spool_seen(const exec_spool_t *self,
 /* Rewrites the file from the queue `head` (lines before `sent` written
  * whole to the child, the others due) and the delivered ids, renumbering
  * the lines (l->no), when `force` is set, when it has grown by
- * EXEC_COMPACT_LINES lines, or (once a second) after a failed write.
+ * SPOOL_COMPACT_LINES lines, or (once a second) after a failed write.
  * 0 if the file now holds every line of the queue, -1 if not (logged). */
 int exec_spool_compact(exec_spool_t *self, struct exec_line *head,
                        const struct exec_line *sent, int force);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../sink/alert_format.c"
+#include "../../common/spool.c"
 #include "../../sink/alert_spool.c"
 
 static void s_make(struct signal *s)
@@ -527,10 +528,10 @@ static void test_files_recover(void **state)
         assert_int_equal(alert_spool_add(&f, &s5, both, 2), 0);
         alert_spool_mark(&f, "done", "webhook-a", "0000000000000005");
         alert_spool_compact(&f);    /* not yet: a few lines only */
-        assert_int_equal(f.spool_lines, 3);
-        f.spool_lines = ALERT_COMPACT_LINES;
+        assert_int_equal(f.sp->appended, 3);
+        f.sp->appended = SPOOL_COMPACT_LINES;
         alert_spool_compact(&f);
-        assert_int_equal(f.spool_lines, 0);
+        assert_int_equal(f.sp->appended, 0);
         text2 = s_read_file(spool);
         assert_null(strstr(text2, "\"id\":\"0000000000000001\""));
         assert_non_null(strstr(text2, "\"id\":\"0000000000000002\""));

@@ -1,7 +1,8 @@
 /* test_exec_spool.c -- the exec output's spool: what a file left by a
  * killed sink gives back (lines due, ids delivered), a damaged last line,
  * the rewrite and its numbering, the lock, the plain lines an older
- * version saved at exit, and a failed write mended by a rewrite. */
+ * version saved at exit, a failed write mended by a rewrite, and a
+ * symbolic link refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +11,12 @@
 
 #include <cmocka.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/spool.c"
 #include "../../sink/exec_spool.c"
+#include "test_spool_files.h"
 
 /* The JSON of signal i of engine "e" (its id and seq). */
 #define S_JSON "{\"ver\":1,\"id\":\"%016d\",\"engine\":\"e\",\"seq\":%d}"
@@ -31,45 +35,6 @@ static struct exec_line *s_line(int i)
     snprintf(l->eng, sizeof l->eng, "e");
     l->seq = (uint64_t)i;
     return l;
-}
-
-static const char *s_read_file(const char *path)
-{
-    static char buf[8192];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void s_write_file(const char *path, const char *mode,
-                         const char *text)
-{
-    FILE *f = fopen(path, mode);
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Removes the spool at path, its lock, and dir with what is left in it
- * (an empty subdirectory). */
-static void s_remove(const char *dir, const char *path)
-{
-    char p[256];
-    const char *slash = strrchr(path, '/');
-
-    unlink(path);
-    snprintf(p, sizeof p, "%s.lock", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%.*s", (int)(slash - path), path);
-    if (strcmp(p, dir) != 0)
-        rmdir(p);
-    rmdir(dir);
 }
 
 /* Signals from..to as lines, after `head`, into out[n]. */
@@ -168,10 +133,10 @@ static void test_kill_and_recover(void **state)
 
     /* Rewritten once it has grown enough: 2 is in the child's pipe. */
     assert_int_equal(exec_spool_compact(sp, due, due->next, 0), 0);
-    assert_int_equal(sp->lines, 4);             /* not yet */
-    sp->appended = EXEC_COMPACT_LINES;
+    assert_int_equal(spool_lines(sp->sp), 4);   /* not yet */
+    sp->sp->appended = SPOOL_COMPACT_LINES;
     assert_int_equal(exec_spool_compact(sp, due, due->next, 0), 0);
-    assert_int_equal(sp->appended, 0);
+    assert_int_equal(sp->sp->appended, 0);
     assert_string_equal(s_seqs(due), "2 3 4");
     assert_int_equal(due->no, 2);
     assert_int_equal(due->next->no, 4);         /* after {"done":2} */
@@ -240,17 +205,17 @@ static void test_failed_write_then_rewrite(void **state)
     assert_int_equal(exec_spool_add(sp, a), 0);
     /* A write fails (here: a descriptor open for reading only): the file
      * lacks b, so nothing more is appended until it is rewritten. */
-    close(sp->fd);
-    sp->fd = open(path, O_RDONLY | O_CLOEXEC);
+    close(sp->sp->fd);
+    sp->sp->fd = open(path, O_RDONLY | O_CLOEXEC);
     assert_int_equal(exec_spool_add(sp, b), -1);
     assert_int_equal(b->no, 0);
-    assert_int_equal(sp->broken, 1);
+    assert_int_equal(sp->sp->broken, 1);
     exec_spool_mark(sp, "done", a, b);
-    assert_int_equal(sp->lines, 1);
+    assert_int_equal(spool_lines(sp->sp), 1);
     assert_int_equal(exec_spool_compact(sp, a, a, 0), -1);  /* later */
-    sp->retry_at = 0;
+    sp->sp->retry_at = 0;
     assert_int_equal(exec_spool_compact(sp, a, b, 0), 0);
-    assert_int_equal(sp->broken, 0);
+    assert_int_equal(sp->sp->broken, 0);
     assert_int_equal(a->no, 1);
     assert_int_equal(b->no, 3);                 /* after {"done":1} */
     exec_spool_destroy(&sp);
@@ -265,12 +230,39 @@ static void test_failed_write_then_rewrite(void **state)
     s_remove(dir, path);
 }
 
+static void test_symlink_refused(void **state)
+{
+    char dir[] = "/tmp/lt-exec-unit-XXXXXX", path[128], target[128];
+    char err[ERR_LEN], want[256];
+    struct exec_line *due;
+    struct stat st;
+    (void)state;
+
+    /* The spool is never read or replaced through a symbolic link: the
+     * file it points at is left as it is, and the sink does not start. */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/spool.jsonl", dir);
+    snprintf(target, sizeof target, "%s/target", dir);
+    s_write_file(target, "w", s_lines(want, sizeof want, "", 1, 1));
+    assert_int_equal(symlink(target, path), 0);
+    assert_null(exec_spool_open(path, &due, err));
+    assert_null(due);
+    assert_non_null(strstr(err, "is a symbolic link"));
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_string_equal(s_read_file(target), want);
+
+    unlink(target);
+    s_remove(dir, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_and_recover),
         cmocka_unit_test(test_plain_lines_are_due),
         cmocka_unit_test(test_failed_write_then_rewrite),
+        cmocka_unit_test(test_symlink_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@
 #include "msg_ind.h"
 #include "proc.h"
 #include "runner.h"
+#include "util.h"
 
 #define PROG "livetrade-engine"
 #define MAX_SYMBOLS 10000
@@ -162,7 +163,7 @@ struct engine {
     uint64_t rederived;             /* re-derived signals already written */
     int runs[RUN_KINDS];            /* symbols per RUN_* */
     int runs_said;                  /* new runs already logged */
-    char run_ex[RUN_KINDS][64];     /* an example symbol of each kind */
+    char run_ex[RUN_KINDS][80];     /* an example symbol of each kind */
     char jparams[256];              /* other parameters found in marks */
     size_t pend_total;              /* ids held in all symbols' pend */
     int64_t summary_s;              /* --summary SECONDS, 0: off */
@@ -208,10 +209,7 @@ static strategy_t *s_strat(void)
 /* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
 static const char *s_time(char *out, size_t n, int64_t ms)
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if (utc_text(out, n, ms, UTC_ISO))
         snprintf(out, n, "%lld", (long long)ms);
     return out;
 }

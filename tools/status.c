@@ -151,14 +151,8 @@ static void s_str(const msgpack_object *o, const char *key, char *out,
 
 static void s_time(char *buf, size_t n, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (ms < 0 || !gmtime_r(&t, &tm)) {
+    if (ms < 0 || utc_text(buf, n, ms, UTC_PLAIN))     /* < 0: none yet */
         snprintf(buf, n, "-");
-        return;
-    }
-    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static void s_age(char *buf, size_t n, int64_t ms)

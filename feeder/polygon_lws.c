@@ -106,18 +106,10 @@ static int s_receive(polygon_lws_t *self, struct lws *wsi, const void *in,
         self->rx_len = 0;           /* the kept part is of no use now */
     }
     if (!self->rx_drop && len) {
-        if (self->rx_len + len + 1 > self->rx_cap) {
-            size_t cap = self->rx_cap ? self->rx_cap : 4096;
-            char *p;
-            while (cap < self->rx_len + len + 1)
-                cap *= 2;
-            p = realloc(self->rx, cap);
-            if (!p) {
-                log_msg(LL_WARN, "polygon ws: out of memory for a message");
-                return -1;
-            }
-            self->rx = p;
-            self->rx_cap = cap;
+        if (grow((void **)&self->rx, &self->rx_cap, self->rx_len + len + 1,
+                 1, SIZE_MAX)) {
+            log_msg(LL_WARN, "polygon ws: out of memory for a message");
+            return -1;
         }
         memcpy(self->rx + self->rx_len, in, len);
         self->rx_len += len;

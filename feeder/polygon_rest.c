@@ -224,19 +224,11 @@ static int s_sleep(polygon_rest_t *self, int64_t ms)
 
 static int s_push(struct polygon_bars *out, const struct bar *b)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 256;
-        struct bar *v;
-        if (out->n >= out->max)
-            return ERR_TOO_LARGE;
-        if (cap > out->max)
-            cap = out->max;
-        v = realloc(out->v, cap * sizeof *v);
-        if (!v)
-            return ERR_NOMEM;
-        out->v = v;
-        out->cap = cap;
-    }
+    int rc = grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v,
+                  out->max);
+
+    if (rc)
+        return rc;
     out->v[out->n++] = *b;
     return 0;
 }
@@ -405,19 +397,8 @@ static size_t s_write(char *p, size_t size, size_t nmemb, void *arg)
         b->too_big = 1;
         return 0;                   /* curl fails with CURLE_WRITE_ERROR */
     }
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        char *q;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        if (cap > b->max + 1)
-            cap = b->max + 1;
-        q = realloc(b->p, cap);
-        if (!q)
-            return 0;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (grow((void **)&b->p, &b->cap, b->n + len + 1, 1, b->max + 1))
+        return 0;
     memcpy(b->p + b->n, p, len);
     b->n += len;
     b->p[b->n] = '\0';

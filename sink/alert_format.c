@@ -307,21 +307,10 @@ struct s_buf {
 
 static int s_put(struct s_buf *b, const char *data, size_t n)
 {
-    if (b->len + n + 1 > b->max)
-        return ERR_TOO_LARGE;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > b->max)
-            cap = b->max;
-        p = realloc(b->p, cap);
-        if (!p)
-            return ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
+    int rc = grow((void **)&b->p, &b->cap, b->len + n + 1, 1, b->max);
+
+    if (rc)
+        return rc;
     memcpy(b->p + b->len, data, n);
     b->len += n;
     b->p[b->len] = '\0';

@@ -40,6 +40,27 @@ static void test_backoff(void **state)
         int64_t b = backoff_ms(300, 60000, 2, rand_next(&rng));
         assert_true(b >= 300 && b <= 600);
     }
+    /* The doubling of a client's retries, the same from the same seed and
+     * not from another. */
+    for (int i = 1; i <= 12; i++) {
+        int64_t full = 500LL << (i < 7 ? i - 1 : 6), d;
+        uint64_t a = 42, b = 42;
+        if (full > 30000)
+            full = 30000;
+        d = backoff_ms(500, 30000, i, rand_next(&a));
+        assert_int_equal(d, backoff_ms(500, 30000, i, rand_next(&b)));
+        assert_true(d >= full / 2 && d <= full);
+    }
+    {
+        uint64_t a = 42, b = 43;
+        int differ = 0;
+        for (int i = 0; i < 8; i++)
+            differ |= backoff_ms(500, 30000, 6, rand_next(&a)) !=
+                      backoff_ms(500, 30000, 6, rand_next(&b));
+        assert_true(differ);
+    }
+    assert_int_equal(backoff_ms(1, 1, 1, 12345), 1);
+    assert_int_equal(backoff_ms(500, 30000, INT32_MAX, 0), 15000);
     /* The sequence repeats from the same seed. */
     rng = 7;
     first = rand_next(&rng);

@@ -287,7 +287,7 @@ int utc_text(char *buf, size_t n, int64_t ms, int style)
         [UTC_PLAIN] = "%Y-%m-%d %H:%M:%S",
     };
     int64_t sec = ms / 1000 - (ms % 1000 < 0);      /* floor */
-    int rest = (int)(ms % 1000 + (ms % 1000 < 0 ? 1000 : 0));   /* 0..999 */
+    int rest = (int)((ms % 1000 + 1000) % 1000);    /* 0..999 */
     time_t t = (time_t)sec;
     struct tm tm;
     size_t len;

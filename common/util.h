@@ -1,5 +1,6 @@
 /* util.h -- small helpers shared by every livetrade program: clocks,
- * hashing, strict number parsing, symbol names, list splitting. */
+ * hashing, strict number parsing, symbol names, list splitting, retry
+ * backoff, UTC text, array growth. */
 #ifndef LT_UTIL_H
 #define LT_UTIL_H
 

@@ -10,6 +10,7 @@
 
 #include "csv.h"
 #include "err.h"
+#include "util.h"
 
 #define CHUNK 65536                 /* bytes read from the file at once */
 
@@ -440,25 +441,23 @@ static int s_header(struct cols *c, char **f, int nf, int has_header,
     return 0;
 }
 
-/* Makes room for `cap` bars in every array of d. */
-static int s_grow(struct csv_data *d, size_t cap)
+/* Makes room for `need` bars, at most `max`, in every array of d (*cap
+ * bars each, then as many as the bars got). 0 or ERR_NOMEM. */
+static int s_grow(struct csv_data *d, size_t *cap, size_t need, size_t max)
 {
-    struct bar *b = realloc(d->bars, cap * sizeof *b);
-    size_t *l;
+    size_t c = *cap, k = *cap;
+    int rc;
 
-    if (!b)
-        return ERR_NOMEM;
-    d->bars = b;
-    l = realloc(d->line, cap * sizeof *l);
-    if (!l)
-        return ERR_NOMEM;
-    d->line = l;
-    for (int j = 0; j < d->nextra; j++) {
-        double *x = realloc(d->extra[j], cap * sizeof *x);
-        if (!x)
-            return ERR_NOMEM;
-        d->extra[j] = x;
+    rc = grow((void **)&d->bars, &c, need, sizeof *d->bars, max);
+    if (!rc)
+        rc = grow((void **)&d->line, &k, c, sizeof *d->line, c);
+    for (int j = 0; !rc && j < d->nextra; j++) {
+        k = *cap;
+        rc = grow((void **)&d->extra[j], &k, c, sizeof *d->extra[j], c);
     }
+    if (rc)
+        return ERR_NOMEM;
+    *cap = c;
     return 0;
 }
 
@@ -752,15 +751,10 @@ int csv_load(const char *path, const struct csv_opts *o, struct csv_data *d,
             rc = ERR_TOO_LARGE;
             goto out;
         }
-        if (d->n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            if (cap > max_rows)
-                cap = max_rows;
-            if (s_grow(d, cap)) {
-                snprintf(err, ERR_LEN, "%s: out of memory", path);
-                rc = ERR_NOMEM;
-                goto out;
-            }
+        if (s_grow(d, &cap, d->n + 1, max_rows)) {
+            snprintf(err, ERR_LEN, "%s: out of memory", path);
+            rc = ERR_NOMEM;
+            goto out;
         }
         rc = s_row(d, c, f, r, o, err);
         if (rc)

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "http_metrics.h"
 #include "log.h"
+#include "lwslog.h"
 #include "util.h"
 
 #define IDLE_MS 1000                /* service interval without connections */
@@ -45,16 +46,6 @@ struct http_metrics {
     unsigned long long requests;    /* requests answered */
     struct log_limit lim;           /* refused connections */
 };
-
-static void s_lws_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    log_msg(level == LLL_ERR ? LL_WARN : LL_DEBUG, "lws: %.*s", (int)n,
-            line);
-}
 
 /* {==================== addresses =========================== */
 
@@ -312,7 +303,7 @@ http_metrics_t *http_metrics_new(const char *addr, metrics_t *reg,
         free(self);
         return NULL;
     }
-    lws_set_log_level(LLL_ERR | LLL_WARN, s_lws_log);
+    lwslog_init();
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.gid = -1;

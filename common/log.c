@@ -22,18 +22,13 @@ static void s_vline(int level, const char *suffix, const char *fmt, va_list ap)
 {
     char msg[1024];
     char stamp[32];
-    struct timespec ts;
-    struct tm tm;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    utc_text(stamp, sizeof stamp, wall_ms(), UTC_ISO_MS);
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (level < LL_DEBUG || level > LL_ERROR)
         level = LL_ERROR;
     /* One fprintf per line so lines from several processes don't mix. */
-    fprintf(stderr, "%s.%03ldZ %s[%d] %s %s%s\n", stamp,
-            (long)(ts.tv_nsec / 1000000), s_prog, (int)getpid(),
+    fprintf(stderr, "%s %s[%d] %s %s%s\n", stamp, s_prog, (int)getpid(),
             s_names[level], msg, suffix ? suffix : "");
 }
 

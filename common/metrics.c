@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "util.h"
 
 enum src_kind { SRC_U64, SRC_INT, SRC_DBL, SRC_FN, SRC_HIST };
 
@@ -40,7 +41,8 @@ struct family {
 
 struct metrics {
     struct family *f;               /* in registration order */
-    int n, cap;
+    int n;
+    size_t cap;
 };
 
 /* A growing text buffer bounded by METRICS_TEXT_MAX. */
@@ -98,14 +100,9 @@ static struct family *s_add(metrics_t *self, enum metrics_type type,
     assert(self && s_name_ok(name, 1) && help);
     for (int i = 0; i < self->n; i++)
         assert(strcmp(self->f[i].name, name) != 0);
-    if (self->n == self->cap) {
-        int cap = self->cap ? self->cap * 2 : 16;
-        struct family *nf = realloc(self->f, (size_t)cap * sizeof *nf);
-        if (!nf)
-            return NULL;
-        self->f = nf;
-        self->cap = cap;
-    }
+    if (grow((void **)&self->f, &self->cap, (size_t)self->n + 1,
+             sizeof *self->f, SIZE_MAX))
+        return NULL;
     f = &self->f[self->n];
     memset(f, 0, sizeof *f);
     f->type = type;
@@ -259,27 +256,15 @@ void metrics_format_value(char *buf, size_t n, double v)
 
 static void s_grow(metrics_out_t *o, size_t more)
 {
-    size_t cap;
-    char *p;
-
     if (o->failed)
         return;
     if (o->len + more + 1 > METRICS_TEXT_MAX) {
         o->failed = 1;
         return;
     }
-    if (o->len + more + 1 <= o->cap)
-        return;
-    cap = o->cap ? o->cap : 4096;
-    while (cap < o->len + more + 1)
-        cap *= 2;
-    p = realloc(o->buf, cap);
-    if (!p) {
+    if (grow((void **)&o->buf, &o->cap, o->len + more + 1, 1,
+             METRICS_TEXT_MAX))
         o->failed = 1;
-        return;
-    }
-    o->buf = p;
-    o->cap = cap;
 }
 
 static void s_put(metrics_out_t *o, const char *s, size_t n)

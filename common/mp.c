@@ -1,4 +1,5 @@
 /* mp.c -- msgpack map helpers. */
+#include <math.h>
 #include <string.h>
 
 #include "mp.h"
@@ -213,4 +214,58 @@ const msgpack_object *mp_body_decode(struct mp_body *b, const void *data,
     if (rc != MSGPACK_UNPACK_SUCCESS || off != len)
         return NULL;
     return &b->up.data;
+}
+
+static json_t *s_to_json(const msgpack_object *o, int depth, int max)
+{
+    json_t *j = NULL;
+
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN:
+        j = json_boolean(o->via.boolean);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        j = json_integer((json_int_t)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        j = json_integer((json_int_t)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        j = isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
+        break;
+    case MSGPACK_OBJECT_STR:
+        j = json_stringn(o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        if (depth >= max)
+            break;
+        j = json_array();
+        for (uint32_t i = 0; j && i < o->via.array.size; i++)
+            json_array_append_new(j, s_to_json(&o->via.array.ptr[i],
+                                               depth + 1, max));
+        break;
+    case MSGPACK_OBJECT_MAP:
+        if (depth >= max)
+            break;
+        j = json_object();
+        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            /* takes the value, also when the key is refused */
+            json_object_setn_new(j, kv->key.via.str.ptr,
+                                 kv->key.via.str.size,
+                                 s_to_json(&kv->val, depth + 1, max));
+        }
+        break;
+    default:
+        break;
+    }
+    return j ? j : json_null();
+}
+
+json_t *mp_to_json(const msgpack_object *o, int depth_max)
+{
+    return s_to_json(o, 0, depth_max);
 }

@@ -1,8 +1,10 @@
 /* mp.h -- small helpers over msgpack-c for livetrade's map bodies:
- * packing "key": value pairs and looking keys up in a decoded map. */
+ * packing "key": value pairs, looking keys up in a decoded map, and
+ * turning a decoded value into JSON. */
 #ifndef LT_MP_H
 #define LT_MP_H
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,13 @@ int mp_str(const msgpack_object *m, const char *key, char *out, size_t n);
 
 /* 1 if `o` is a string equal to `s`. */
 int mp_is(const msgpack_object *o, const char *s);
+
+/* A msgpack value as new JSON (the caller owns it; never NULL unless out
+ * of memory). Arrays and maps nested `depth_max` levels below `o` (o is
+ * level 0), strings that are not UTF-8, NaN and infinities, and binary
+ * or extension values become null; map entries whose key is not a
+ * UTF-8 string are left out. */
+json_t *mp_to_json(const msgpack_object *o, int depth_max);
 
 /* A reusable decoder for one message body. */
 struct mp_body {

@@ -1,4 +1,5 @@
-/* util.c -- clocks, hashing, strict parsing, symbols. */
+/* util.c -- clocks, hashing, strict parsing, symbols, backoff, UTC text,
+ * array growth. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -256,4 +257,79 @@ FILE *tmp_private(const char *path, char *tmp, size_t n)
     unlink(tmp);
     errno = e;
     return NULL;
+}
+
+uint64_t rand_next(uint64_t *state)
+{
+    *state += 0x9e3779b97f4a7c15ULL;
+    return mix64(*state);
+}
+
+int64_t backoff_ms(int64_t base, int64_t max, int attempt, uint64_t rnd)
+{
+    int64_t d = base > 0 ? base : 1, half;
+
+    if (max < 1)
+        max = 1;
+    for (int i = 1; i < attempt && d < max; i++)
+        d = d > max / 2 ? max : d * 2;
+    if (d > max)
+        d = max;
+    half = d / 2;
+    return d - half + (int64_t)(rnd % (uint64_t)(half + 1));
+}
+
+int utc_text(char *buf, size_t n, int64_t ms, int style)
+{
+    static const char *const fmt[] = {
+        [UTC_ISO] = "%Y-%m-%dT%H:%M:%SZ",
+        [UTC_ISO_MS] = "%Y-%m-%dT%H:%M:%S",
+        [UTC_PLAIN] = "%Y-%m-%d %H:%M:%S",
+    };
+    int64_t sec = ms / 1000 - (ms % 1000 < 0);      /* floor */
+    int rest = (int)((ms % 1000 + 1000) % 1000);    /* 0..999 */
+    time_t t = (time_t)sec;
+    struct tm tm;
+    size_t len;
+
+    if (n)
+        buf[0] = '\0';
+    if (style < UTC_ISO || style > UTC_PLAIN || (int64_t)t != sec ||
+        !gmtime_r(&t, &tm))
+        return -1;
+    len = n ? strftime(buf, n, fmt[style], &tm) : 0;
+    if (!len)
+        goto toolong;
+    if (style == UTC_ISO_MS &&
+        strfmt(buf + len, n - len, ".%03dZ", rest) < 0)
+        goto toolong;
+    return 0;
+toolong:
+    if (n)
+        buf[0] = '\0';
+    return -1;
+}
+
+int grow(void **p, size_t *cap, size_t need, size_t size, size_t max)
+{
+    size_t c = *cap ? *cap : GROW_MIN, bytes;
+    void *q;
+
+    if (need <= *cap)
+        return 0;
+    if (need > max || (size && need > SIZE_MAX / size))
+        return ERR_TOO_LARGE;
+    while (c < need)
+        c = c > SIZE_MAX / 2 ? SIZE_MAX : c * 2;
+    if (c > max)
+        c = max;
+    if (size && c > SIZE_MAX / size)
+        c = need;                   /* need * size fits, checked above */
+    bytes = c * size;
+    q = realloc(*p, bytes ? bytes : 1);
+    if (!q)
+        return ERR_NOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
 }

@@ -1,5 +1,6 @@
 /* util.h -- small helpers shared by every livetrade program: clocks,
- * hashing, strict number parsing, symbol names, list splitting. */
+ * hashing, strict number parsing, symbol names, list splitting, retry
+ * backoff, UTC text, array growth. */
 #ifndef LT_UTIL_H
 #define LT_UTIL_H
 
@@ -71,5 +72,34 @@ FILE *tmp_private(const char *path, char *tmp, size_t n);
 /* snprintf that reports truncation as -1 instead of a length. */
 int strfmt(char *buf, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Next value of the splitmix64 sequence kept in *state (seed it from
+ * random_u64() or a fixed value for a repeatable run). */
+uint64_t rand_next(uint64_t *state);
+
+/* Backoff before retry number `attempt` (1: the first retry): base *
+ * 2^(attempt-1), at least 1 ms, capped at `max`; then "equal jitter", so
+ * clients that failed together spread out: ceil(d/2) plus rnd modulo
+ * (floor(d/2) + 1), i.e. within [d/2, d]. Never overflows. */
+int64_t backoff_ms(int64_t base, int64_t max, int attempt, uint64_t rnd);
+
+/* Epoch milliseconds `ms` as UTC text in buf[n], in one of three styles:
+ *   UTC_ISO     2026-01-02T15:04:05Z
+ *   UTC_ISO_MS  2026-01-02T15:04:05.678Z
+ *   UTC_PLAIN   2026-01-02 15:04:05
+ * Seconds are rounded down, negative times too: -1 ms is
+ * 1969-12-31T23:59:59.999Z. 0, or -1 if the time is out of the range of
+ * the calendar or the text does not fit (then buf[0] is '\0' if n > 0). */
+enum { UTC_ISO, UTC_ISO_MS, UTC_PLAIN };
+int utc_text(char *buf, size_t n, int64_t ms, int style);
+
+/* Makes room for `need` elements of `size` bytes in the array *p of *cap
+ * elements (*p may be NULL with *cap 0). If need > *cap, *p is
+ * reallocated to the first of 16, 32, ... (or *cap * 2, * 4, ...) that
+ * holds need, but no more than `max` elements (SIZE_MAX: no limit).
+ * 0, then *cap >= need; ERR_TOO_LARGE if need > max or the bytes would
+ * overflow size_t; ERR_NOMEM. On failure *p and *cap are unchanged. */
+#define GROW_MIN 16
+int grow(void **p, size_t *cap, size_t need, size_t size, size_t max);
 
 #endif

@@ -9,6 +9,7 @@
 #include "backtest.h"
 #include "err.h"
 #include "runner.h"
+#include "util.h"
 
 struct collect {
     struct signal *v;
@@ -19,15 +20,9 @@ struct collect {
 static void s_collect(void *arg, struct signal *s)
 {
     struct collect *c = arg;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        struct signal *v = realloc(c->v, cap * sizeof *v);
-        if (!v) {
-            c->nomem = 1;
-            return;
-        }
-        c->v = v;
-        c->cap = cap;
+    if (grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v, SIZE_MAX)) {
+        c->nomem = 1;
+        return;
     }
     c->v[c->n++] = *s;
 }

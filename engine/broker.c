@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "err.h"
 #include "series.h"
+#include "util.h"
 
 #define MAX_WARNINGS 1000
 
@@ -32,7 +33,7 @@ struct broker {
     int64_t next_id;
     struct series equity;           /* one value per bar */
     char (*warn)[256];
-    size_t nwarn;
+    size_t nwarn, capwarn;
 };
 
 void broker_cfg_default(struct broker_cfg *c)
@@ -93,37 +94,15 @@ void broker_destroy(broker_t **self_p)
 
 /* {==================== small helpers ======================== */
 
-static int s_reserve(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * size);
-    if (!q)
-        return ERR_NOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 static void s_warn(struct broker *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void s_warn(struct broker *b, const char *fmt, ...)
 {
     va_list ap;
-    size_t cap;
 
-    if (b->nwarn >= MAX_WARNINGS)
+    if (grow((void **)&b->warn, &b->capwarn, b->nwarn + 1, sizeof *b->warn,
+             MAX_WARNINGS))
         return;
-    cap = b->nwarn;
-    if ((cap & (cap - 1)) == 0) {           /* grow at powers of two */
-        void *q = realloc(b->warn, (cap ? cap * 2 : 8) * sizeof *b->warn);
-        if (!q)
-            return;
-        b->warn = q;
-    }
     va_start(ap, fmt);
     vsnprintf(b->warn[b->nwarn++], sizeof b->warn[0], fmt, ap);
     va_end(ap);
@@ -190,8 +169,8 @@ static void s_remove_order(struct broker *b, int64_t id)
 
 static int s_push_order(struct broker *b, const struct order *o, int front)
 {
-    if (s_reserve((void **)&b->orders, &b->caporders, b->norders + 1,
-                  sizeof *b->orders))
+    if (grow((void **)&b->orders, &b->caporders, b->norders + 1,
+             sizeof *b->orders, SIZE_MAX))
         return ERR_NOMEM;
     if (front) {
         memmove(&b->orders[1], &b->orders[0],
@@ -396,8 +375,8 @@ static void s_close_trade(struct broker *b, int64_t trade_id, double price,
     c = s_commission(b, t.size, price);
     b->cash -= c;
     t.commission += c;
-    if (s_reserve((void **)&b->closed, &b->capclosed, b->nclosed + 1,
-                  sizeof *b->closed) == 0)
+    if (grow((void **)&b->closed, &b->capclosed, b->nclosed + 1,
+             sizeof *b->closed, SIZE_MAX) == 0)
         b->closed[b->nclosed++] = t;
 }
 
@@ -435,8 +414,8 @@ static void s_reduce_trade(struct broker *b, int64_t trade_id, double price,
     copy.sl_order = copy.tp_order = 0;
     copy.sl = copy.tp = NAN;            /* the split-off part has neither */
     copy.commission = 0;
-    if (s_reserve((void **)&b->trades, &b->captrades, b->ntrades + 1,
-                  sizeof *b->trades))
+    if (grow((void **)&b->trades, &b->captrades, b->ntrades + 1,
+             sizeof *b->trades, SIZE_MAX))
         return;
     b->trades[b->ntrades++] = copy;
     s_close_trade(b, copy.id, price, bar);
@@ -463,8 +442,8 @@ static void s_open_trade(struct broker *b, double price, double size,
     c = s_commission(b, size, price);
     b->cash -= c;
     t.commission = c;
-    if (s_reserve((void **)&b->trades, &b->captrades, b->ntrades + 1,
-                  sizeof *b->trades))
+    if (grow((void **)&b->trades, &b->captrades, b->ntrades + 1,
+             sizeof *b->trades, SIZE_MAX))
         return;
     b->trades[b->ntrades++] = t;
     if (!isnan(tp))

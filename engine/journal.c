@@ -79,13 +79,9 @@ static int s_idx_push(journal_t *self, uint64_t seq, uint64_t seg,
                     (self->n - self->start) * sizeof *self->idx);
             self->n -= self->start;
             self->start = 0;
-        } else {
-            size_t cap = self->cap ? self->cap * 2 : 4096;
-            struct ent *v = realloc(self->idx, cap * sizeof *v);
-            if (!v)
-                return ERR_NOMEM;
-            self->idx = v;
-            self->cap = cap;
+        } else if (grow((void **)&self->idx, &self->cap, self->n + 1,
+                        sizeof *self->idx, SIZE_MAX)) {
+            return ERR_NOMEM;
         }
     }
     self->idx[self->n++] = (struct ent){ seq, seg, off };

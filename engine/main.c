@@ -29,6 +29,7 @@
 #include "msg_ind.h"
 #include "proc.h"
 #include "runner.h"
+#include "util.h"
 
 #define PROG "livetrade-engine"
 #define MAX_SYMBOLS 10000
@@ -162,7 +163,7 @@ struct engine {
     uint64_t rederived;             /* re-derived signals already written */
     int runs[RUN_KINDS];            /* symbols per RUN_* */
     int runs_said;                  /* new runs already logged */
-    char run_ex[RUN_KINDS][64];     /* an example symbol of each kind */
+    char run_ex[RUN_KINDS][80];     /* an example symbol of each kind */
     char jparams[256];              /* other parameters found in marks */
     size_t pend_total;              /* ids held in all symbols' pend */
     int64_t summary_s;              /* --summary SECONDS, 0: off */
@@ -208,10 +209,7 @@ static strategy_t *s_strat(void)
 /* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
 static const char *s_time(char *out, size_t n, int64_t ms)
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if (utc_text(out, n, ms, UTC_ISO))
         snprintf(out, n, "%lld", (long long)ms);
     return out;
 }
@@ -636,15 +634,9 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
         y->jord = mp_int(o, "ord", &v) ? 0 : (int)v;
         if (mp_str(o, "id", id, sizeof id))
             return;
-        if (y->npend == y->cappend && y->cappend < PEND_MAX &&
-            E.pend_total < PEND_TOTAL_MAX) {
-            size_t cap = y->cappend ? y->cappend * 2 : 16;
-            uint64_t *p = realloc(y->pend, cap * sizeof *p);
-            if (p) {
-                y->pend = p;
-                y->cappend = cap;
-            }
-        }
+        if (E.pend_total < PEND_TOTAL_MAX)
+            grow((void **)&y->pend, &y->cappend, y->npend + 1,
+                 sizeof *y->pend, PEND_MAX);
         if (y->npend < y->cappend && E.pend_total < PEND_TOTAL_MAX) {
             y->pend[y->npend++] = s_id_value(id);
             E.pend_total++;
@@ -1180,7 +1172,7 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
     struct bar b;
     struct sym *y;
     const char *end;
-    int k;
+    int k, rc;
 
     if (!o) {
         E.bad++;
@@ -1225,26 +1217,19 @@ static void s_on_bar(const char *topic, const void *data, size_t len)
                         "than the last one; dropped", b.sym, (long long)b.t);
             return;
         }
-        if (y->nbuf == y->capbuf) {
-            size_t cap = y->capbuf ? y->capbuf * 2 : 64;
-            struct bar *nb;
-            if (cap > WARM_BUF_MAX)
-                cap = WARM_BUF_MAX;
-            if (cap == y->capbuf) {
-                /* The gap this leaves is filled from history once live. */
-                E.overflow++;
-                log_limited(&E.lim_bad, LL_WARN, "%s: warm-up buffer full "
-                            "(%d bars); bar at %lld left to history (%llu "
-                            "so far)", b.sym, WARM_BUF_MAX, (long long)b.t,
-                            (unsigned long long)E.overflow);
-                return;
-            }
-            nb = realloc(y->buf, cap * sizeof *nb);
-            if (!nb)
-                return;
-            y->buf = nb;
-            y->capbuf = cap;
+        rc = grow((void **)&y->buf, &y->capbuf, y->nbuf + 1, sizeof *y->buf,
+                  WARM_BUF_MAX);
+        if (rc == ERR_TOO_LARGE) {
+            /* The gap this leaves is filled from history once live. */
+            E.overflow++;
+            log_limited(&E.lim_bad, LL_WARN, "%s: warm-up buffer full "
+                        "(%d bars); bar at %lld left to history (%llu "
+                        "so far)", b.sym, WARM_BUF_MAX, (long long)b.t,
+                        (unsigned long long)E.overflow);
+            return;
         }
+        if (rc)
+            return;
         y->buf[y->nbuf++] = b;
         return;
     }
@@ -1291,15 +1276,10 @@ static void s_defer(void *arg)
             E.bad++;
             continue;
         }
-        if (E.ndeferred == E.capdeferred) {
-            size_t cap = E.capdeferred ? E.capdeferred * 2 : 4096;
-            d = realloc(E.deferred, cap * sizeof *d);
-            if (!d) {
-                zmq_msg_close(&msg);
-                return;
-            }
-            E.deferred = d;
-            E.capdeferred = cap;
+        if (grow((void **)&E.deferred, &E.capdeferred, E.ndeferred + 1,
+                 sizeof *E.deferred, SIZE_MAX)) {
+            zmq_msg_close(&msg);
+            return;
         }
         d = &E.deferred[E.ndeferred];
         d->body = malloc((size_t)n ? (size_t)n : 1);

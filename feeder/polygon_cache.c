@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "polygon_cache.h"
+#include "util.h"
 
 #define LINE_MAX_LEN 512            /* longest line accepted */
 #define MAGIC "# livetrade polygon cache v1 "
@@ -123,26 +124,15 @@ int polygon_cache_load(const char *path, const char *sym, int64_t tf,
             rc = ERR_PARSE;
             goto out;
         }
-        if (used == cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            struct bar *nv;
-            if (ncap > POLYGON_CACHE_MAX_BARS)
-                ncap = POLYGON_CACHE_MAX_BARS;
-            if (used == ncap) {
-                snprintf(err, ERR_LEN, "%.200s: more than %d bars", path,
-                         POLYGON_CACHE_MAX_BARS);
-                rc = ERR_TOO_LARGE;
-                goto out;
-            }
-            nv = realloc(v, ncap * sizeof *v);
-            if (!nv) {
-                snprintf(err, ERR_LEN, "out of memory");
-                rc = ERR_NOMEM;
-                goto out;
-            }
-            v = nv;
-            cap = ncap;
-        }
+        rc = grow((void **)&v, &cap, used + 1, sizeof *v,
+                  POLYGON_CACHE_MAX_BARS);
+        if (rc == ERR_TOO_LARGE)
+            snprintf(err, ERR_LEN, "%.200s: more than %d bars", path,
+                     POLYGON_CACHE_MAX_BARS);
+        else if (rc)
+            snprintf(err, ERR_LEN, "out of memory");
+        if (rc)
+            goto out;
         v[used++] = b;
     }
     if (ferror(fp)) {

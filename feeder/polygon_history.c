@@ -35,18 +35,10 @@ void polygon_hist_record(struct polygon_src *ps, int i, const struct bar *b)
                 keep * sizeof *s->cache);
         s->ncache = keep;
     }
-    if (s->ncache == s->capcache) {
-        size_t cap = s->capcache ? s->capcache * 2 : 1024;
-        struct bar *v;
-        if (cap > POLYGON_CACHE_MAX_BARS)
-            cap = POLYGON_CACHE_MAX_BARS;
-        v = realloc(s->cache, cap * sizeof *v);
-        if (!v) {
-            s->cache_ok = 0;        /* the file keeps what it had */
-            return;
-        }
-        s->cache = v;
-        s->capcache = cap;
+    if (grow((void **)&s->cache, &s->capcache, s->ncache + 1,
+             sizeof *s->cache, POLYGON_CACHE_MAX_BARS)) {
+        s->cache_ok = 0;            /* the file keeps what it had */
+        return;
     }
     s->cache[s->ncache++] = *b;
 }

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "lwslog.h"
 #include "polygon_lws.h"
 #include "util.h"
 
@@ -49,16 +50,6 @@ struct polygon_lws {
     struct out_msg out[POLYGON_LWS_OUT_MAX];  /* ring of queued messages */
     int out_head, out_n;
 };
-
-static void s_lws_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    log_msg(level == LLL_ERR ? LL_WARN : LL_DEBUG, "lws: %.*s", (int)n,
-            line);
-}
 
 static void s_out_clear(polygon_lws_t *self)
 {
@@ -115,18 +106,10 @@ static int s_receive(polygon_lws_t *self, struct lws *wsi, const void *in,
         self->rx_len = 0;           /* the kept part is of no use now */
     }
     if (!self->rx_drop && len) {
-        if (self->rx_len + len + 1 > self->rx_cap) {
-            size_t cap = self->rx_cap ? self->rx_cap : 4096;
-            char *p;
-            while (cap < self->rx_len + len + 1)
-                cap *= 2;
-            p = realloc(self->rx, cap);
-            if (!p) {
-                log_msg(LL_WARN, "polygon ws: out of memory for a message");
-                return -1;
-            }
-            self->rx = p;
-            self->rx_cap = cap;
+        if (grow((void **)&self->rx, &self->rx_cap, self->rx_len + len + 1,
+                 1, SIZE_MAX)) {
+            log_msg(LL_WARN, "polygon ws: out of memory for a message");
+            return -1;
         }
         memcpy(self->rx + self->rx_len, in, len);
         self->rx_len += len;
@@ -279,7 +262,7 @@ polygon_lws_t *polygon_lws_new(const char *url, const char *ca_file,
     self->port = port;
     snprintf(self->path, sizeof self->path, "/%s", path ? path : "");
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, s_lws_log);
+    lwslog_init();
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = s_protocols;

@@ -168,31 +168,8 @@ const char *polygon_rest_strerror(int err)
     return err_str(err);
 }
 
-/* Next jitter value (splitmix64). */
-static uint64_t s_rand(uint64_t *state)
-{
-    *state += 0x9e3779b97f4a7c15ULL;
-    return mix64(*state);
-}
-
-/* Backoff before retry number `attempt` (0 = first retry): base * 2^attempt
- * capped at `cap`, then "equal jitter": uniform in [d/2, d]. */
 #define PARSE_RETRIES 2             /* asks again for a page that did not
                                        parse */
-
-static int64_t s_backoff_ms(int attempt, int64_t base, int64_t cap,
-                            uint64_t *rng)
-{
-    int64_t d = base > 0 ? base : 1;
-
-    for (int i = 0; i < attempt && d < cap; i++)
-        d *= 2;
-    if (d > cap)
-        d = cap;
-    if (d <= 1)
-        return d;
-    return d / 2 + (int64_t)(s_rand(rng) % (uint64_t)(d / 2 + 1));
-}
 
 /* Milliseconds to wait at `now` before a request may go out. */
 static int64_t s_rate_wait(const polygon_rest_t *self, int64_t now)
@@ -247,19 +224,11 @@ static int s_sleep(polygon_rest_t *self, int64_t ms)
 
 static int s_push(struct polygon_bars *out, const struct bar *b)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 256;
-        struct bar *v;
-        if (out->n >= out->max)
-            return ERR_TOO_LARGE;
-        if (cap > out->max)
-            cap = out->max;
-        v = realloc(out->v, cap * sizeof *v);
-        if (!v)
-            return ERR_NOMEM;
-        out->v = v;
-        out->cap = cap;
-    }
+    int rc = grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v,
+                  out->max);
+
+    if (rc)
+        return rc;
     out->v[out->n++] = *b;
     return 0;
 }
@@ -428,19 +397,8 @@ static size_t s_write(char *p, size_t size, size_t nmemb, void *arg)
         b->too_big = 1;
         return 0;                   /* curl fails with CURLE_WRITE_ERROR */
     }
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        char *q;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        if (cap > b->max + 1)
-            cap = b->max + 1;
-        q = realloc(b->p, cap);
-        if (!q)
-            return 0;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (grow((void **)&b->p, &b->cap, b->n + len + 1, 1, b->max + 1))
+        return 0;
     memcpy(b->p + b->n, p, len);
     b->n += len;
     b->p[b->n] = '\0';
@@ -610,8 +568,9 @@ static int s_get(polygon_rest_t *self, const char *url, const char *red,
         if (cc == CURLE_OK && b->retry_after >= 0)
             wait = (int64_t)b->retry_after * 1000;
         else
-            wait = s_backoff_ms(attempt, self->cfg.backoff_base_ms,
-                                self->cfg.backoff_max_ms, &self->rng);
+            wait = backoff_ms(self->cfg.backoff_base_ms,
+                              self->cfg.backoff_max_ms, attempt + 1,
+                              rand_next(&self->rng));
         if (slept + wait > self->cfg.retry_budget_ms) {
             log_msg(LL_WARN, "polygon: retry budget of %lld ms spent: %s",
                     (long long)self->cfg.retry_budget_ms, err);
@@ -809,9 +768,10 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
         if (rc == ERR_PARSE && parse_retries < PARSE_RETRIES) {
             /* A 200 whose body does not parse is usually cut short on
              * the way: ask for the same page again, a few times. */
-            int64_t wait = s_backoff_ms(parse_retries++,
-                                        self->cfg.backoff_base_ms,
-                                        self->cfg.backoff_max_ms, &self->rng);
+            int64_t wait = backoff_ms(self->cfg.backoff_base_ms,
+                                      self->cfg.backoff_max_ms,
+                                      ++parse_retries,
+                                      rand_next(&self->rng));
             log_msg(LL_WARN, "%s; asking again in %lld ms", err,
                     (long long)wait);
             self->st.retries++;

@@ -408,20 +408,6 @@ static void s_set_state(polygon_ws_t *self, int to)
         self->io.state(self->io.arg, from, to);
 }
 
-/* Next backoff: base * 2^(fails-1), capped, then "equal jitter": uniform
- * in [d/2, d], so clients that lost the link together spread out. */
-static int64_t s_backoff(polygon_ws_t *self)
-{
-    int64_t d = self->cfg.backoff_base_ms;
-
-    for (int i = 1; i < self->fails && d < self->cfg.backoff_max_ms; i++)
-        d *= 2;
-    if (d > self->cfg.backoff_max_ms)
-        d = self->cfg.backoff_max_ms;
-    self->rng += 0x9e3779b97f4a7c15ULL;
-    return d / 2 + (int64_t)(mix64(self->rng) % (uint64_t)(d / 2 + 1));
-}
-
 static void s_fatal(polygon_ws_t *self, int code, const char *why)
 {
     snprintf(self->errmsg, sizeof self->errmsg, "%s", why);
@@ -458,7 +444,8 @@ static void s_drop_for(polygon_ws_t *self, const char *why, int64_t min_ms)
         s_fatal(self, POLYGON_WS_ERR_RETRIES, msg);
         return;
     }
-    d = s_backoff(self);
+    d = backoff_ms(self->cfg.backoff_base_ms, self->cfg.backoff_max_ms,
+                   self->fails, rand_next(&self->rng));
     if (d < min_ms)
         d = min_ms;
     self->retry_ms = self->now_ms + d;

@@ -6,8 +6,7 @@
 
 #include "err.h"
 #include "store.h"
-
-#define STORE_MIN_CAP 1024
+#include "util.h"
 
 /* A bar without what every bar of the store shares (src, sym, pub) and
  * what follows from its position (seq). */
@@ -61,9 +60,6 @@ void store_destroy(store_t **self_p)
  * bars forgets the oldest eighth of them. */
 static int s_make_room(store_t *self)
 {
-    size_t cap;
-    struct rec *r;
-
     if (self->len < self->cap)
         return ERR_OK;
     if (self->len >= self->max) {
@@ -74,15 +70,8 @@ static int s_make_room(store_t *self)
         self->first_seq += drop;
         return ERR_OK;
     }
-    cap = self->cap ? self->cap * 2 : STORE_MIN_CAP;
-    if (cap > self->max)
-        cap = self->max;
-    r = realloc(self->r, cap * sizeof *r);
-    if (!r)
-        return ERR_NOMEM;
-    self->r = r;
-    self->cap = cap;
-    return ERR_OK;
+    return grow((void **)&self->r, &self->cap, self->len + 1,
+                sizeof *self->r, self->max);
 }
 
 int store_append(store_t *self, const struct bar *b, uint64_t *seq)

@@ -117,11 +117,6 @@ int64_t alert_retry_after_ms(const char *value, int64_t now_s);
  * seconds}}; -1 if absent. */
 int64_t alert_body_retry_after_ms(const char *body, size_t len);
 
-/* The wait before try number `attempt` + 1 (attempt >= 1 tries done):
- * base * 2^(attempt-1), capped at max, then jittered into its upper
- * half using `rnd`. */
-int64_t alert_backoff_ms(int64_t base, int64_t max, int attempt,
-                         uint64_t rnd);
 
 /* 1 if an HTTP status is worth retrying (408, 425, 429, 5xx), else 0. */
 int alert_status_retryable(long status);

@@ -224,17 +224,16 @@ static void s_num(double v, char *buf, size_t n)
     }
 }
 
+/* The bar time as "2026-01-02T15:04:05Z" (iso) or "2026-01-02 15:04:05
+ * UTC"; "?" if out of range. */
 static void s_bar_time(int64_t t_ms, char *buf, size_t n, int iso)
 {
-    time_t t = (time_t)(t_ms / 1000);
-    struct tm tm;
+    char t[32];
 
-    if (!gmtime_r(&t, &tm)) {
+    if (utc_text(t, sizeof t, t_ms, iso ? UTC_ISO : UTC_PLAIN))
         snprintf(buf, n, "?");
-        return;
-    }
-    strftime(buf, n, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC",
-             &tm);
+    else
+        snprintf(buf, n, "%s%s", t, iso ? "" : " UTC");
 }
 
 static const char *s_label(int act)
@@ -308,21 +307,10 @@ struct s_buf {
 
 static int s_put(struct s_buf *b, const char *data, size_t n)
 {
-    if (b->len + n + 1 > b->max)
-        return ERR_TOO_LARGE;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > b->max)
-            cap = b->max;
-        p = realloc(b->p, cap);
-        if (!p)
-            return ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
+    int rc = grow((void **)&b->p, &b->cap, b->len + n + 1, 1, b->max);
+
+    if (rc)
+        return rc;
     memcpy(b->p + b->len, data, n);
     b->len += n;
     b->p[b->len] = '\0';
@@ -793,19 +781,6 @@ int64_t alert_body_retry_after_ms(const char *body, size_t len)
         ms = (int64_t)ceil(json_number_value(v) * 1000.0);
     json_decref(j);
     return ms;
-}
-
-int64_t alert_backoff_ms(int64_t base, int64_t max, int attempt,
-                         uint64_t rnd)
-{
-    int64_t d = base > 0 ? base : 1, half;
-
-    for (int i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    half = d / 2;
-    return d - half + (int64_t)(rnd % (uint64_t)(half + 1));
 }
 
 int alert_status_retryable(long status)

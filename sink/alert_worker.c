@@ -298,9 +298,8 @@ static void s_attempt(alert_worker_t *self)
         s_finish(self, 0, what);
         return;
     }
-    self->rnd = mix64(self->rnd + 0x9e3779b97f4a7c15ULL);
-    wait = alert_backoff_ms(self->net.backoff_ms, self->net.max_backoff_ms,
-                            self->tries, self->rnd);
+    wait = backoff_ms(self->net.backoff_ms, self->net.max_backoff_ms,
+                      self->tries, rand_next(&self->rnd));
     if (status == 429) {
         int64_t body_ms = alert_body_retry_after_ms(self->resp,
                                                     self->resp_len);

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "err.h"
 #include "sink.h"
+#include "util.h"
 
 #define CONSOLE_LINE 4096           /* enough for 16 indicators and a tag */
 
@@ -123,13 +124,10 @@ static void s_put_num(struct out *o, double v)
  * if it is out of range. */
 static void s_put_time(struct out *o, int64_t t_ms)
 {
-    int64_t sec = t_ms / 1000 - (t_ms % 1000 < 0);    /* floor */
-    time_t tt = (time_t)sec;
-    struct tm tm;
     char stamp[32];
 
-    if ((int64_t)tt != sec || !gmtime_r(&tt, &tm) ||
-        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm) != 19)
+    if (utc_text(stamp, sizeof stamp, t_ms, UTC_PLAIN) ||
+        strlen(stamp) != 19)
         s_put(o, "(time out of range)");
     else
         s_put(o, "%s", stamp);

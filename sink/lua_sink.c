@@ -149,15 +149,10 @@ static int l_time(lua_State *L)
 static int l_iso(lua_State *L)
 {
     lua_Integer ms = luaL_checkinteger(L, 1);
-    time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
     char buf[64];
 
-    if (!gmtime_r(&sec, &tm))
+    if (utc_text(buf, sizeof buf, (int64_t)ms, UTC_ISO_MS))
         return luaL_error(L, "sink.iso: time out of range");
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ".%03dZ",
-             (int)(ms - (lua_Integer)sec * 1000));
     lua_pushstring(L, buf);
     return 1;
 }

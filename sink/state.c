@@ -141,17 +141,9 @@ void sink_state_set(sink_state_t *self, const char *eng, uint64_t seq,
     if (strlen(eng) >= ENG_MAX || strchr(eng, ' ') || strchr(eng, '\n'))
         return;                     /* cannot be written back */
     if (!e) {
-        if (self->n == self->cap) {
-            size_t cap = self->cap ? self->cap * 2 : 8;
-            struct ent *v;
-            if (cap > ENGINES_MAX)
-                return;
-            v = realloc(self->e, cap * sizeof *v);
-            if (!v)
-                return;
-            self->e = v;
-            self->cap = cap;
-        }
+        if (grow((void **)&self->e, &self->cap, self->n + 1,
+                 sizeof *self->e, ENGINES_MAX))
+            return;
         e = &self->e[self->n++];
         snprintf(e->eng, sizeof e->eng, "%s", eng);
         e->seq = 0;

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "lwslog.h"
 #include "util.h"
 #include "web_http.h"
 
@@ -86,16 +87,6 @@ int web_token_equal(const char *a, const char *b)
     for (size_t i = 0; i < na; i++)
         diff |= (unsigned char)a[i] ^ (unsigned char)(nb ? b[i % nb] : 0);
     return diff == 0;
-}
-
-static void s_lws_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    log_msg(level == LLL_ERR ? LL_WARN : LL_DEBUG, "lws: %.*s", (int)n,
-            line);
 }
 
 /* {==================== requests ============================= */
@@ -559,7 +550,7 @@ web_http_t *web_http_new(const struct web_http_cfg *cfg, char *err)
     self->cfg = *cfg;
     self->lim_rx = self->lim_auth = self->lim_resync = self->lim_host =
         (struct log_limit)LOG_LIMIT_INIT;
-    lws_set_log_level(LLL_ERR | LLL_WARN, s_lws_log);
+    lwslog_init();
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_DISABLE_IPV6;

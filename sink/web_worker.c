@@ -34,55 +34,6 @@ struct web_worker {
     int started;
 };
 
-/* A msgpack value as JSON; strings that are not UTF-8, NaN and what is
- * nested too deep become null (jansson refuses them). */
-static json_t *s_to_json(const msgpack_object *o, int depth)
-{
-    json_t *j = NULL;
-
-    switch (o->type) {
-    case MSGPACK_OBJECT_BOOLEAN:
-        return json_boolean(o->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return json_integer((json_int_t)o->via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_integer((json_int_t)o->via.i64);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        j = isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
-        break;
-    case MSGPACK_OBJECT_STR:
-        j = json_stringn(o->via.str.ptr, o->via.str.size);
-        break;
-    case MSGPACK_OBJECT_ARRAY:
-        if (depth >= JSON_DEPTH)
-            break;
-        j = json_array();
-        for (uint32_t i = 0; j && i < o->via.array.size; i++)
-            json_array_append_new(j, s_to_json(&o->via.array.ptr[i],
-                                               depth + 1));
-        break;
-    case MSGPACK_OBJECT_MAP:
-        if (depth >= JSON_DEPTH)
-            break;
-        j = json_object();
-        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
-            const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            char key[64];
-            if (kv->key.type != MSGPACK_OBJECT_STR ||
-                kv->key.via.str.size >= sizeof key)
-                continue;
-            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-            key[kv->key.via.str.size] = '\0';
-            json_object_set_new(j, key, s_to_json(&kv->val, depth + 1));
-        }
-        break;
-    default:
-        break;
-    }
-    return j ? j : json_null();
-}
-
 static void s_hand_over(web_worker_t *self, struct web_result *r)
 {
     if (zmq_send(self->peer, &r, sizeof r, 0) != (int)sizeof r)
@@ -193,7 +144,7 @@ static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
                             &len, r->err);
     if (rc == ERR_OK) {
         const msgpack_object *o = mp_body_decode(body, reply, len);
-        json_t *j = o ? s_to_json(o, 0) : NULL;
+        json_t *j = o ? mp_to_json(o, JSON_DEPTH) : NULL;
         if (j && json_is_object(j)) {
             r->json = json_dumps(j, JSON_COMPACT);
             r->ok = r->json != NULL;

@@ -58,6 +58,7 @@
 #define TIMEOUT_MAX 60000
 #define STALE_NAMES 12              /* stale symbols named in the text */
 #define PAGE_MAX (8u << 20)         /* largest metrics page read */
+#define JSON_DEPTH 16               /* levels kept from a status reply */
 
 struct st_args {
     struct opt_multi eps;           /* --endpoints, repeatable */
@@ -68,56 +69,6 @@ struct st_args {
     const char *curve;              /* --curve DIR */
     const char *role;               /* --role feeder|engine, or NULL */
 };
-
-/* {==================== msgpack to JSON ===================== */
-
-static json_t *s_json(const msgpack_object *o, int depth)
-{
-    json_t *j;
-
-    if (depth > 16)
-        return json_null();
-    switch (o->type) {
-    case MSGPACK_OBJECT_BOOLEAN:
-        return json_boolean(o->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return json_integer((json_int_t)o->via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_integer((json_int_t)o->via.i64);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return json_real(o->via.f64);   /* NaN/Inf: NULL, stored as null */
-    case MSGPACK_OBJECT_STR:
-        /* NULL (then null) if it is not UTF-8 */
-        return json_stringn(o->via.str.ptr, o->via.str.size);
-    case MSGPACK_OBJECT_ARRAY:
-        j = json_array();
-        for (uint32_t i = 0; j && i < o->via.array.size; i++) {
-            json_t *v = s_json(&o->via.array.ptr[i], depth + 1);
-            json_array_append_new(j, v ? v : json_null());
-        }
-        return j;
-    case MSGPACK_OBJECT_MAP:
-        j = json_object();
-        for (uint32_t i = 0; j && i < o->via.map.size; i++) {
-            const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            char key[128];
-            json_t *v;
-            if (kv->key.type != MSGPACK_OBJECT_STR ||
-                kv->key.via.str.size >= sizeof key)
-                continue;
-            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-            key[kv->key.via.str.size] = '\0';
-            v = s_json(&kv->val, depth + 1);
-            json_object_set_new(j, key, v ? v : json_null());
-        }
-        return j;
-    default:
-        return json_null();
-    }
-}
-
-/* }========================================================== */
 
 /* {==================== text ================================ */
 
@@ -151,14 +102,8 @@ static void s_str(const msgpack_object *o, const char *key, char *out,
 
 static void s_time(char *buf, size_t n, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (ms < 0 || !gmtime_r(&t, &tm)) {
+    if (ms < 0 || utc_text(buf, n, ms, UTC_PLAIN))     /* < 0: none yet */
         snprintf(buf, n, "-");
-        return;
-    }
-    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static void s_age(char *buf, size_t n, int64_t ms)
@@ -736,7 +681,7 @@ static int s_show(const char *ep, const struct answer *an,
         json_object_set_new(c, "endpoint", json_string(ep));
         json_object_set_new(c, "up", json_boolean(up));
         if (o)
-            json_object_set_new(c, "status", s_json(o, 0));
+            json_object_set_new(c, "status", mp_to_json(o, JSON_DEPTH));
         else if (samples)
             json_object_set(c, "metrics", samples);
         if (output[0])

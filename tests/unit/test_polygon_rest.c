@@ -1,6 +1,6 @@
 /* test_polygon_rest.c -- feeder/polygon_rest: JSON pages to bars on the
  * shared Polygon fixtures and on hand-made bodies, apiKey redaction,
- * next_url re-basing and loop detection, backoff and the rate limiter, and
+ * next_url re-basing and loop detection, the rate limiter, and
  * the whole client against a small HTTP server on 127.0.0.1 (pagination,
  * 429 with Retry-After, 5xx, 401, 403). No outside network. */
 #include <math.h>
@@ -345,33 +345,7 @@ static void test_loop(void **state)
     assert_non_null(strstr(err, "pages"));
 }
 
-/* ---- backoff and rate limit ---------------------------------------- */
-
-static void test_backoff(void **state)
-{
-    uint64_t a = 42, b = 42;
-    int64_t d;
-    (void)state;
-
-    for (int i = 0; i < 12; i++) {
-        int64_t full = 500LL << (i < 6 ? i : 6);
-        if (full > 30000)
-            full = 30000;
-        d = s_backoff_ms(i, 500, 30000, &a);
-        assert_int_equal(d, s_backoff_ms(i, 500, 30000, &b)); /* seeded */
-        assert_true(d >= full / 2 && d <= full);
-    }
-    assert_true(a == b);
-    b = 43;
-    a = 42;
-    int differ = 0;
-    for (int i = 0; i < 8; i++)
-        differ |= s_backoff_ms(5, 500, 30000, &a) !=
-                  s_backoff_ms(5, 500, 30000, &b);
-    assert_true(differ);
-    assert_int_equal(s_backoff_ms(100, 500, 30000, &a) <= 30000, 1);
-    assert_int_equal(s_backoff_ms(0, 1, 1, &a), 1);
-}
+/* ---- rate limit ---------------------------------------------------- */
 
 static void test_rate(void **state)
 {
@@ -703,7 +677,6 @@ int main(void)
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_next_url),
         cmocka_unit_test(test_loop),
-        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_rate),
         cmocka_unit_test(test_new_bad),
         cmocka_unit_test(test_http_pages),

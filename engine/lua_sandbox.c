@@ -314,9 +314,8 @@ struct strategy *lt_self(lua_State *L)
 
 /* {==================== the libraries ======================== */
 
-static int s_print(lua_State *L)
+const char *strategy_sandbox_join(lua_State *L)
 {
-    struct strategy *s = lt_self(L);
     luaL_Buffer b;
     int n = lua_gettop(L);
 
@@ -328,7 +327,15 @@ static int s_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    log_msg(LL_INFO, "%s [%s]: %s", s->name, s->sym, lua_tostring(L, -1));
+    return lua_tostring(L, -1);
+}
+
+static int s_print(lua_State *L)
+{
+    struct strategy *s = lt_self(L);
+    const char *text = strategy_sandbox_join(L);
+
+    log_msg(LL_INFO, "%s [%s]: %s", s->name, s->sym, text);
     return 0;
 }
 

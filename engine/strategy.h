@@ -140,6 +140,9 @@ struct lua_State;
 struct lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
                                        long long budget);
 void strategy_sandbox_close(struct lua_State **Lp);
+/* The values on L's stack as print shows them (tostring, tab-separated),
+ * pushed as one string, which is returned. */
+const char *strategy_sandbox_join(struct lua_State *L);
 /* The wall-clock limit of each strategy_sandbox_pcall, in ms (<= 0: the
  * default STRAT_TIME_MS_DEFAULT). */
 void strategy_sandbox_set_time_limit(struct lua_State *L, int64_t ms);

@@ -123,18 +123,9 @@ static int l_print(lua_State *L)
 static int l_log(lua_State *L)
 {
     struct lua_out *lo = s_out(L);
-    luaL_Buffer b;
-    int n = lua_gettop(L);
+    const char *text = strategy_sandbox_join(L);
 
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    log_msg(LL_INFO, "%s: %s", lo->script, lua_tostring(L, -1));
+    log_msg(LL_INFO, "%s: %s", lo->script, text);
     return 0;
 }
 

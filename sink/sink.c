@@ -15,49 +15,7 @@
 #include "sink.h"
 #include "state.h"
 
-#define REPLAY_TIMEOUT_MS 5000      /* one replay request */
-#define STATUS_TIMEOUT_MS 2000      /* one status request (engine id) */
-#define RETRY_MS 30000              /* an endpoint that did not answer */
-#define REPLAY_PAGES 10000          /* pages in one catch-up, at most */
-#define ENDPOINTS_MAX 64
-
-/* An engine's request endpoint and, once it answered, its id. */
-struct endpoint {
-    char ep[256];
-    char eng[64];                   /* "" until known */
-    int64_t next_try;               /* mono ms: after no answer, wait */
-    int has_run;                    /* the status said pub, seq0, signals */
-    uint64_t pub;                   /* the instance that answered */
-    uint64_t seq0;                  /* its signals are seq0+1, seq0+2... */
-    uint64_t last;                  /* its newest signal then */
-    uint64_t taken;                 /* newest seq read from its journal
-                                       since it answered as `pub` */
-};
-
-/* --since (sink_since) */
-enum { SINCE_RUN, SINCE_START, SINCE_ALL, SINCE_TS };
-
-struct sink {
-    const struct sink_ops *ops;     /* the output */
-    void *state;                    /* its state (borrowed) */
-    int track_gaps;                 /* 0: restarts only (symbol filter) */
-    struct mp_body body;            /* reused decoder */
-    struct bus_track track;         /* per engine id: instance, seq */
-    dedup_t *seen;                  /* recent signal ids */
-    struct sink_stats st;           /* counters */
-    /* One rate limit per kind of bad input, so one does not hide another. */
-    struct log_limit lim_frame, lim_topic, lim_msgpack, lim_signal, lim_sym,
-        lim_hb, lim_write, lim_replay;
-    sink_state_t *state_file;       /* NULL: none */
-    struct endpoint *eps;           /* replay endpoints */
-    int neps;
-    char *const *syms;              /* --symbols (borrowed), nsyms 0: all */
-    int nsyms;
-    int64_t start_ms;               /* wall time this sink started */
-    int since;                      /* SINCE_*: engines without state */
-    int64_t since_ts;               /* SINCE_TS: wall ms */
-    int quiet_flat;                 /* leave flat closes out */
-};
+#include "sink_int.h"
 
 sink_t *sink_new(const struct sink_ops *ops, void *state, int track_gaps)
 {
@@ -183,298 +141,7 @@ static const struct bus_track_entry *s_track_find(const struct bus_track *t,
     return NULL;
 }
 
-static int s_process(sink_t *self, const struct signal *s, int replayed);
 
-/* {==================== replay ====================== */
-
-/* Asks endpoint e for its engine's status: its id, and where the
- * engine's current instance began (pub, seq0) and stands (signals).
- * 0, or -1 (no answer: logged, asked again in RETRY_MS at the earliest). */
-static int s_ask(sink_t *self, struct endpoint *e)
-{
-    char err[ERR_LEN], *reply = NULL;
-    size_t len = 0;
-    msgpack_unpacked u;
-
-    if (bus_request_status(e->ep, BUS_ENGINE, STATUS_TIMEOUT_MS, &reply,
-                           &len, err)) {
-        e->next_try = mono_ms() + RETRY_MS;
-        log_limited(&self->lim_replay, LL_WARN, "replay endpoint %s: %s "
-                    "(asked again in %d s at the earliest)", e->ep, err,
-                    RETRY_MS / 1000);
-        return -1;
-    }
-    msgpack_unpacked_init(&u);
-    e->eng[0] = '\0';
-    e->has_run = 0;
-    e->taken = 0;
-    if (msgpack_unpack_next(&u, reply, len, NULL) ==
-            MSGPACK_UNPACK_SUCCESS &&
-        mp_str(&u.data, "id", e->eng, sizeof e->eng) == 0) {
-        log_msg(LL_INFO, "replay endpoint %s: engine %s", e->ep, e->eng);
-        /* Engines that do not say where their run began are asked for
-         * what they published since this sink started instead. */
-        e->has_run = mp_uint(&u.data, "pub", &e->pub) == 0 &&
-                     mp_uint(&u.data, "seq0", &e->seq0) == 0 &&
-                     mp_uint(&u.data, "signals", &e->last) == 0;
-    } else {
-        e->eng[0] = '\0';
-    }
-    msgpack_unpacked_destroy(&u);
-    free(reply);
-    return 0;
-}
-
-/* Asks every endpoint whose engine is not known yet for its id. */
-static void s_discover(sink_t *self)
-{
-    for (int i = 0; i < self->neps; i++)
-        if (!self->eps[i].eng[0] && mono_ms() >= self->eps[i].next_try)
-            s_ask(self, &self->eps[i]);
-}
-
-/* 1 if signal `seq` of engine `eng`'s instance `pub` was already read
- * from its journal: a replay that went past signals queued live. */
-static int s_taken(const sink_t *self, const char *eng, uint64_t pub,
-                   uint64_t seq)
-{
-    for (int i = 0; i < self->neps; i++)
-        if (strcmp(self->eps[i].eng, eng) == 0)
-            return self->eps[i].has_run && self->eps[i].pub == pub &&
-                   seq <= self->eps[i].taken;
-    return 0;
-}
-
-static struct endpoint *s_endpoint_of(sink_t *self, const char *eng)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < self->neps; i++)
-            if (strcmp(self->eps[i].eng, eng) == 0)
-                return &self->eps[i];
-        if (pass == 0)
-            s_discover(self);
-    }
-    return NULL;
-}
-
-/* One page: the signals of engine `eng` after *after (or, with since_ts
- * >= 0, published at since_ts or later) from ep, processed up to `upto`.
- * With since_ts, *after also moves up to where the answer begins: the
- * signals before it are older than wanted. `whole`: after 0 means the
- * journal's start, so none before it counts as lost. Returns how many the
- * reply held (0: nothing more), or -1 on an error (logged). */
-static long s_replay_page(sink_t *self, const char *ep, const char *eng,
-                          uint64_t *after, int64_t since_ts, uint64_t upto,
-                          int whole, int *stop)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_unpacked u;
-    char err[ERR_LEN], *reply = NULL;
-    size_t len = 0;
-    const msgpack_object *sigs;
-    uint64_t first = 0, last = 0;
-    long n = -1;
-    int rc;
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "replay");
-    if (since_ts >= 0)
-        mp_kint(&pk, "since_ts", since_ts);
-    else
-        mp_kuint(&pk, "after", *after);
-    rc = bus_request(ep, BUS_ENGINE, &sb, REPLAY_TIMEOUT_MS, &reply, &len,
-                     err);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc) {
-        log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",
-                    ep, eng, err);
-        return -1;
-    }
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, reply, len, NULL) != MSGPACK_UNPACK_SUCCESS
-        || !mp_is(mp_get(&u.data, "type"), "replay") ||
-        !(sigs = mp_get(&u.data, "signals")) ||
-        sigs->type != MSGPACK_OBJECT_ARRAY) {
-        char why[128] = "not a replay reply";
-        mp_str(&u.data, "error", why, sizeof why);
-        log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",
-                    ep, eng, why);
-        goto out;
-    }
-    self->st.replays++;
-    mp_uint(&u.data, "first", &first);
-    mp_uint(&u.data, "last", &last);
-    if (since_ts < 0 && first > *after + 1 && (*after || !whole)) {
-        uint64_t gone = (upto < first ? upto + 1 : first) - (*after + 1);
-        self->st.lost += gone;
-        log_msg(LL_WARN, "replay from %s: engine %s's journal starts at "
-                "seq %llu; %llu signal(s) after %llu are no longer there",
-                ep, eng, (unsigned long long)first,
-                (unsigned long long)gone, (unsigned long long)*after);
-    }
-    n = (long)sigs->via.array.size;
-    if (since_ts >= 0) {
-        uint64_t cut = last;
-        if (n > 0 && mp_uint(&sigs->via.array.ptr[0], "seq", &cut) == 0 &&
-            cut > 0)
-            cut--;
-        if (cut > upto)
-            cut = upto;
-        if (cut > *after)
-            *after = cut;
-    }
-    for (uint32_t i = 0; i < sigs->via.array.size && !*stop; i++) {
-        struct signal s;
-        if (signal_unpack(&sigs->via.array.ptr[i], &s, err) != ERR_OK ||
-            !s.id[0] || !symbol_valid(s.sym) || s.seq <= *after) {
-            self->st.bad++;
-            log_limited(&self->lim_replay, LL_WARN, "replay from %s: a bad "
-                        "signal skipped: %s", ep, err);
-            continue;
-        }
-        if (s.seq > upto) {
-            *stop = 1;
-            break;
-        }
-        *after = s.seq;
-        self->st.replayed++;
-        if (s_process(self, &s, 1) != ERR_OK) {
-            *stop = 2;
-            break;
-        }
-    }
-out:
-    msgpack_unpacked_destroy(&u);
-    free(reply);
-    return n;
-}
-
-/* Brings engine `eng` from *after (or, with since_ts >= 0, from its first
- * signal published at since_ts or later) up to `upto` (inclusive)
- * through its journal; *after ends where the sink now stands. `whole`:
- * see s_replay_page. Returns ERR_OK if the engine answered, ERR_TIMEOUT
- * if not (none to ask, or no answer), ERR_IO if the output is gone for
- * good. */
-static int s_replay_from(sink_t *self, const char *eng, uint64_t *after,
-                         int64_t since_ts, uint64_t upto, int whole)
-{
-    struct endpoint *e = self->neps ? s_endpoint_of(self, eng) : NULL;
-    uint64_t from = *after, n0 = self->st.replayed;
-    int stop = 0, answered = 0;
-
-    if (!e) {
-        if (upto != UINT64_MAX && upto > *after) {
-            self->st.lost += upto - *after;
-            log_limited(&self->lim_replay, LL_WARN, "%llu signal(s) of "
-                        "engine %s after seq %llu missed and no replay "
-                        "endpoint answers for it (--replay)",
-                        (unsigned long long)(upto - *after), eng,
-                        (unsigned long long)*after);
-        }
-        return ERR_TIMEOUT;
-    }
-    for (int page = 0; page < REPLAY_PAGES && !stop && *after < upto;
-         page++) {
-        long n = s_replay_page(self, e->ep, eng, after, page ? -1 : since_ts,
-                               upto, whole, &stop);
-        if (n >= 0)
-            answered = 1;
-        if (n <= 0)
-            break;
-    }
-    if (self->st.replayed > n0 && *after > e->taken)
-        e->taken = *after;
-    if (self->st.replayed > n0 && since_ts >= 0)
-        log_msg(LL_INFO, "replayed engine %s's signals published since %s, "
-                "up to %llu, from %s", eng,
-                since_ts == self->start_ms ? "this sink started" : "--since",
-                (unsigned long long)*after, e->ep);
-    else if (self->st.replayed > n0)
-        log_msg(LL_INFO, "replayed engine %s's signals %llu..%llu from %s",
-                eng, (unsigned long long)from + 1,
-                (unsigned long long)*after, e->ep);
-    if (stop == 2)
-        return ERR_IO;
-    return answered || from >= upto ? ERR_OK : ERR_TIMEOUT;
-}
-
-static int s_replay(sink_t *self, const char *eng, uint64_t after,
-                    uint64_t upto)
-{
-    int rc = s_replay_from(self, eng, &after, -1, upto, 0);
-    return rc == ERR_IO ? ERR_IO : ERR_OK;
-}
-
-/* An engine this sink holds no state for, whose instance `pub` (0: not
- * known) it has just heard of: the signals --since asks for, up to
- * `upto`. Once the engine answered, it is in the state (at the last
- * signal taken, or where --since began), so from then on it is resumed
- * like any other. `fresh`: a new instance, for which endpoints that did
- * not answer before are asked again. ERR_IO if the output is gone for
- * good. */
-static int s_replay_new(sink_t *self, const char *eng, uint64_t pub,
-                        uint64_t upto, int fresh)
-{
-    struct endpoint *e;
-    uint64_t after = 0;
-    int64_t since_ts = -1;
-    int rc;
-
-    if (upto == 0) {                /* its first signal: nothing before */
-        if (self->state_file)
-            sink_state_set(self->state_file, eng, 0, 0);
-        return ERR_OK;
-    }
-    /* Endpoints that did not answer before may be this engine, just
-     * started: asked again, once per new engine instance. */
-    for (int i = 0; fresh && i < self->neps; i++)
-        if (!self->eps[i].eng[0])
-            self->eps[i].next_try = 0;
-    e = s_endpoint_of(self, eng);
-    if (!e) {
-        /* How many that is depends on --since and the engine's run:
-         * unknown, so not counted as lost. */
-        log_limited(&self->lim_replay, LL_WARN, "engine %s: no replay "
-                    "endpoint answers for it (--replay); what it published "
-                    "before this sink heard from it is not fetched", eng);
-        return ERR_OK;
-    }
-    if (pub && e->pub != pub)
-        s_ask(self, e);             /* restarted since: its new seq0 */
-    switch (self->since) {
-    case SINCE_RUN:
-        if (e->has_run && (!pub || e->pub == pub))
-            after = e->seq0;
-        else
-            since_ts = self->start_ms;
-        break;
-    case SINCE_ALL:
-        break;
-    case SINCE_START:
-        since_ts = self->start_ms;
-        break;
-    default:
-        since_ts = self->since_ts;
-        break;
-    }
-    if (since_ts < 0 && e->has_run && (!pub || e->pub == pub) &&
-        after >= e->last && upto == UINT64_MAX) {
-        rc = ERR_OK;                /* nothing published since: no need */
-        after = e->last;
-    } else {
-        rc = s_replay_from(self, eng, &after, since_ts, upto,
-                           self->since == SINCE_ALL);
-    }
-    if (rc == ERR_OK && self->state_file)
-        sink_state_set(self->state_file, eng, after, 0);
-    return rc == ERR_IO ? ERR_IO : ERR_OK;
-}
-
-/* }==================================================== */
 
 /* Heartbeats {ver, type:"hb", src, pub, seq, ts}: an engine restarted
  * (new instance id) while it had nothing to publish, or the signals up to
@@ -517,12 +184,12 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
         s_sync_track(self);
     }
     if (first && !has && self->neps)
-        return s_replay_new(self, src, pub, seq, 1);
+        return sink_replay_new(self, src, pub, seq, 1);
     /* Behind an engine's last signal: missed ones (without a symbol
      * filter, where every seq is ours; with one, once per instance). */
     last = has ? sink_state_get(self->state_file, src) : 0;
     if (has && seq > last && (self->track_gaps || first))
-        return s_replay(self, src, last, seq);
+        return sink_replay(self, src, last, seq);
     return ERR_OK;
 }
 
@@ -585,7 +252,7 @@ static int s_wanted(const sink_t *self, const char *sym)
 
 /* Writes one signal (live or replayed) unless it is a duplicate; records
  * it in the state. Returns ERR_OK, or ERR_IO if the output is gone. */
-static int s_process(sink_t *self, const struct signal *s, int replayed)
+int sink_process(sink_t *self, const struct signal *s, int replayed)
 {
     int rc;
 
@@ -669,17 +336,17 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
         /* An engine this sink holds nothing of: what --since asks for,
          * up to this signal (those before it went out before the
          * subscription reached the engine). */
-        rc = s_replay_new(self, s.eng, s.pub, s.seq - 1, first);
+        rc = sink_replay_new(self, s.eng, s.pub, s.seq - 1, first);
         if (rc != ERR_OK)
             return rc;
     } else if (has && s.seq > last + 1 && (self->track_gaps || first)) {
         /* Missed signals (a gap, or an engine restart with its journal;
          * with a symbol filter, at an instance's first signal only):
          * fetched first, so the output sees them in order. */
-        rc = s_replay(self, s.eng, last, s.seq - 1);
+        rc = sink_replay(self, s.eng, last, s.seq - 1);
         if (rc != ERR_OK)
             return rc;
-    } else if (s_taken(self, s.eng, s.pub, s.seq)) {
+    } else if (sink_taken(self, s.eng, s.pub, s.seq)) {
         /* Already read from the journal: a replay that went past the
          * signals queued live meanwhile (at start, say). The id set holds
          * only the last SINK_DEDUP_IDS, so the seq decides. */
@@ -693,7 +360,7 @@ static int s_signal(sink_t *self, const char *tsym, size_t tlen,
                 s.eng, (unsigned long long)s.seq, (unsigned long long)last);
         sink_state_set(self->state_file, s.eng, s.seq - 1, 1);
     }
-    return s_process(self, &s, 0);
+    return sink_process(self, &s, 0);
 }
 
 static void s_seen(void *arg, const char *eng, const char *id, uint64_t seq)
@@ -743,20 +410,20 @@ void sink_catch_up(sink_t *self)
 {
     if (!self->state_file || !self->neps)
         return;
-    s_discover(self);
+    sink_discover(self);
     for (int i = 0; i < self->neps; i++) {
         const struct endpoint *e = &self->eps[i];
         int rc;
         if (!e->eng[0])
             continue;               /* asked again when it is heard of */
         if (sink_state_has(self->state_file, e->eng))
-            rc = s_replay(self, e->eng,
+            rc = sink_replay(self, e->eng,
                           sink_state_get(self->state_file, e->eng),
                           UINT64_MAX);
         else if (self->since == SINCE_RUN && !e->has_run)
             rc = ERR_OK;            /* no seq0: at its first message */
         else
-            rc = s_replay_new(self, e->eng, e->pub, UINT64_MAX, 0);
+            rc = sink_replay_new(self, e->eng, e->pub, UINT64_MAX, 0);
         if (rc != ERR_OK)
             return;
     }

@@ -13,6 +13,7 @@
 #include "../../sink/console.c"
 #include "../../sink/dedup.c"
 #include "../../sink/sink.c"
+#include "../../sink/replay.c"
 #include "../../sink/state.c"
 
 /* A buy signal as the engine would publish it. */

@@ -27,8 +27,20 @@ HISTORY = 100
 COUNT = 400000                  # live bars per symbol at most (the feed
                                 # is ended once the test is through)
 WINDOW = 2.0                    # seconds per rate window
-QUEUES = 2 * 50000              # a stopped subscriber's queues: at the
-                                # publisher and its own
+HWM = 50000                     # messages a publisher queues for one
+                                # subscriber (BUS_HWM)
+
+
+def kernel_bytes():
+    """What the kernel may buffer on one loopback TCP connection whose
+    reader has stopped: the sender's and the receiver's buffers at their
+    largest (net.ipv4.tcp_wmem and tcp_rmem, autotuned up to the third
+    figure)."""
+    total = 0
+    for name in ("tcp_wmem", "tcp_rmem"):
+        with open("/proc/sys/net/ipv4/" + name) as f:
+            total += int(f.read().split()[2])
+    return total
 
 
 class Counter(threading.Thread):
@@ -38,6 +50,8 @@ class Counter(threading.Thread):
     def __init__(self, bars_ep, sigs_ep):
         super().__init__(daemon=True)
         self.bars = self.sigs = 0
+        self.smallest = [None, None]    # bytes of the smallest bar and
+                                        # the smallest signal seen
         self.samples = []
         self.stop = False
         self.socks = []
@@ -59,10 +73,14 @@ class Counter(threading.Thread):
                 n = 0
                 while n < 1000:
                     try:
-                        s.recv_multipart(zmq.NOBLOCK)
+                        m = s.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
                         break
                     n += 1
+                    k = self.socks.index(s)
+                    size = sum(len(f) for f in m)
+                    if self.smallest[k] is None or size < self.smallest[k]:
+                        self.smallest[k] = size
                 if s is self.socks[0]:
                     self.bars += n
                 else:
@@ -192,17 +210,21 @@ class Stall(Case):
             offsets = self.offsets("frozen")
             os.kill(frozen.p.pid, signal.SIGSTOP)
             os.kill(victim.p.pid, signal.SIGSTOP)
-            # Past what the stopped ones' queues hold (counted at the
-            # publishers: the counter may still be reading its own
-            # backlog), both publishers have left them behind.
+            # Past what can be queued for a stopped subscriber (the
+            # publisher's queue and the kernel's buffers of its
+            # connection, counted at the publishers: the counter may
+            # still be reading its own backlog), both publishers have
+            # left them behind.
             b0 = self.published()
             s0 = self.status("calm")["signals"]
-            lt.wait_until(lambda: self.published() > b0 + QUEUES and
-                          self.status("calm")["signals"] > s0 + QUEUES and
+            bars = HWM + kernel_bytes() // counter.smallest[0]
+            sigs = HWM + kernel_bytes() // counter.smallest[1]
+            lt.wait_until(lambda: self.published() > b0 + bars and
+                          self.status("calm")["signals"] > s0 + sigs and
                           self.left_behind(feeder) and
-                          self.left_behind(calm), 180,
-                          "bars and signals going on with subscribers "
-                          "stopped")
+                          self.left_behind(calm), 300,
+                          "%d bars and %d signals with subscribers "
+                          "stopped" % (bars, sigs))
             disturbed = counter.best_of_two(counter.mark())
             self.assertGreaterEqual(
                 disturbed[0], 0.9 * undisturbed[0],

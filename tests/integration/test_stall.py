@@ -255,8 +255,14 @@ class Stall(Case):
                              "signals the resumed sink lost")
             self.assertEqual(len(seqs), len(set(seqs)),
                              "signals the resumed sink wrote twice")
-            self.assertIn("gap in calm", victim.stderr(),
-                          "the resumed sink saw what it missed")
+            # Left behind, it saw the gap and took what it missed from the
+            # journal (as a rule). ZeroMQ counts a subscriber's queue in
+            # steps of half of it, and on a loaded machine it has been
+            # seen to keep the whole stop's signals for the victim; every
+            # signal once, checked above, holds either way.
+            if "gap in calm" in victim.stderr():
+                self.assertIn("replayed engine calm's signals",
+                              victim.stderr(), "the gap filled")
         finally:
             counter.stop = True
             for p in (frozen, victim):

@@ -92,7 +92,10 @@ static void *s_bind(void *s, const char *endpoint, char *err)
     return s;
 }
 
-void *bus_bind_pub(const char *endpoint, char *err)
+/* An XPUB whose subscribers each get a queue of `hwm` messages: set
+ * before bind, as libzmq gives a connection the options the socket had
+ * when it was bound. */
+static void *s_bind_pub(const char *endpoint, int hwm, char *err)
 {
     void *s = s_socket(ZMQ_XPUB, err);
     if (!s)
@@ -100,7 +103,7 @@ void *bus_bind_pub(const char *endpoint, char *err)
     /* Every subscription and every unsubscription is passed on
      * (ZMQ_XPUB_VERBOSER), also those of a subscriber that goes away, so
      * counts of subscribers go down as well as up. */
-    if (SET_INT(s, ZMQ_SNDHWM, BUS_HWM, err) ||
+    if (SET_INT(s, ZMQ_SNDHWM, hwm, err) ||
         SET_INT(s, ZMQ_XPUB_NODROP, 1, err) ||
         SET_INT(s, ZMQ_XPUB_VERBOSER, 1, err) ||
         SET_INT(s, ZMQ_LINGER, 1000, err)) {
@@ -108,6 +111,11 @@ void *bus_bind_pub(const char *endpoint, char *err)
         return NULL;
     }
     return s_bind(s, endpoint, err);
+}
+
+void *bus_bind_pub(const char *endpoint, char *err)
+{
+    return s_bind_pub(endpoint, BUS_HWM, err);
 }
 
 void *bus_bind_router(const char *endpoint, char *err)
@@ -188,11 +196,11 @@ void bus_close(void **sock)
 
 /* {==================== publisher ====================== */
 
-int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
-                 char *err)
+static int s_pub_open(struct bus_pub *p, const char *endpoint,
+                      const char *name, int hwm, char *err)
 {
     memset(p, 0, sizeof *p);
-    p->sock = bus_bind_pub(endpoint, err);
+    p->sock = s_bind_pub(endpoint, hwm, err);
     if (!p->sock)
         return ERR_IO;
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -211,9 +219,16 @@ void bus_pub_free(struct bus_pub *p)
     msgpack_sbuffer_destroy(&p->sb);
 }
 
-int bus_pub_pace(struct bus_pub *p, char *err)
+int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
+                 char *err)
 {
-    return SET_INT(p->sock, ZMQ_SNDHWM, BUS_PACE_HWM, err) ? ERR_IO : 0;
+    return s_pub_open(p, endpoint, name, BUS_HWM, err);
+}
+
+int bus_pub_init_paced(struct bus_pub *p, const char *endpoint,
+                       const char *name, char *err)
+{
+    return s_pub_open(p, endpoint, name, BUS_PACE_HWM, err);
 }
 
 /* Sets ZMQ_XPUB_NODROP: on, a send with a full subscriber among those it

@@ -98,11 +98,11 @@ struct bus_pub {
 int bus_pub_init(struct bus_pub *p, const char *endpoint, const char *name,
                  char *err);
 void bus_pub_free(struct bus_pub *p);
-/* Makes p a pacing publisher (before any subscriber connects): each
- * subscriber's queue at the publisher holds BUS_PACE_HWM messages, so one
- * that reads again soon has room again soon (bus_pub_try_send()). 0, or
- * ERR_IO with a reason in err[ERR_LEN]. */
-int bus_pub_pace(struct bus_pub *p, char *err);
+/* bus_pub_init() of a pacing publisher: each subscriber's queue at the
+ * publisher holds BUS_PACE_HWM messages, so one that reads again soon has
+ * room again soon (bus_pub_try_send()). */
+int bus_pub_init_paced(struct bus_pub *p, const char *endpoint,
+                       const char *name, char *err);
 /* Sends sb's content under topic without waiting, then clears sb: to
  * every subscriber with room; a full one is left behind (counted in
  * dropped, logged). 0, or -1 if the socket refused the message. */

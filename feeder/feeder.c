@@ -636,11 +636,11 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     msgpack_packer_init(&self->rpk, &self->rsb, msgpack_sbuffer_write);
     mp_body_init(&self->body);
 
-    if (bus_pub_init(&self->pub, cfg->pub_endpoint, cfg->ops->name, err))
+    /* A pull source paces itself. */
+    if ((cfg->ops->next_bar ? bus_pub_init_paced : bus_pub_init)
+            (&self->pub, cfg->pub_endpoint, cfg->ops->name, err))
         goto fail;
     self->pub_open = 1;
-    if (cfg->ops->next_bar && bus_pub_pace(&self->pub, err))
-        goto fail;                  /* a pull source paces itself */
     self->router = bus_bind_router(cfg->rep_endpoint, err);
     if (!self->router)
         goto fail;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "bus.h"
@@ -105,6 +106,50 @@ static void test_history_cut_head(void **state)
     assert_true(HISTORY_REPLY_BARS * 200u + 4096 <= BUS_MAX_BODY);
 }
 
+/* Messages a publisher takes for a subscriber that never reads before it
+ * leaves it behind: its queue (hwm), less what the subscriber's side has
+ * taken into the kernel's socket buffer (ZeroMQ counts that in steps). */
+static int s_taken_before_left_behind(int paced)
+{
+    char ep[64], err[ERR_LEN], buf[BUS_TOPIC_MAX + 1];
+    struct bus_pub p;
+    void *sub;
+    int n;
+
+    snprintf(ep, sizeof ep, "ipc:///tmp/lt-unit-pace-%d-%d.ipc",
+             (int)getpid(), paced);
+    assert_int_equal((paced ? bus_pub_init_paced : bus_pub_init)
+                     (&p, ep, "test", err), ERR_OK);
+    sub = bus_connect_sub(ep, BUS_ENGINE, err);
+    assert_non_null(sub);
+    assert_int_equal(bus_subscribe(sub, "bar", NULL), 0);
+    /* The subscription has arrived once XPUB hands it over. */
+    assert_true(zmq_recv(p.sock, buf, sizeof buf, 0) > 0);
+    for (n = 0; n < 4 * BUS_HWM && p.dropped == 0; n++) {
+        msgpack_pack_bin(&p.pk, 100);
+        msgpack_pack_bin_body(&p.pk, ep, 100 > sizeof ep ? sizeof ep : 100);
+        assert_int_equal(bus_pub_send(&p, "bar|X|"), 0);
+    }
+    assert_int_equal(p.dropped, 1);
+    bus_close(&sub);
+    bus_pub_free(&p);
+    unlink(ep + strlen("ipc://"));
+    return n;
+}
+
+/* A pacing publisher's queue per subscriber is BUS_PACE_HWM, not the
+ * BUS_HWM of others: the option takes only before bind. */
+static void test_paced_queue(void **state)
+{
+    int plain = s_taken_before_left_behind(0);
+    int paced = s_taken_before_left_behind(1);
+    (void)state;
+
+    assert_true(plain >= BUS_HWM);
+    assert_true(paced >= BUS_PACE_HWM);
+    assert_true(paced < BUS_HWM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_sub_options),
         cmocka_unit_test(test_reply_to_nobody),
         cmocka_unit_test(test_history_cut_head),
+        cmocka_unit_test(test_paced_queue),
     };
     int rc = cmocka_run_group_tests_name("bus_limits", tests, NULL, NULL);
     bus_term();

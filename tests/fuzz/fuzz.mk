@@ -7,7 +7,7 @@
 FUZZ_SECONDS ?= 30
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FZ := build/fuzz
-FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -Icommon -Iengine $(PKGCFLAGS) \
+FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -Icommon -Ilua -Iengine $(PKGCFLAGS) \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_COMMON := $(patsubst %.c,$(FZ)/%.o,$(COMMON_SRC))
 
@@ -29,7 +29,7 @@ $(FZ)/%.o: %.c
 	@$(if $(V),,echo "  CLANG   $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/libcommon.a: $(FUZZ_COMMON)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libcommon.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

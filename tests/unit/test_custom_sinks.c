@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../../sink/lua_sink.c"
-#include "lua_int.h"
+#include "sandbox.h"
 
 static void test_rest_after_dashes(void **state)
 {
@@ -60,17 +60,17 @@ static void test_dashes_without_rest(void **state)
 /* Runs `code` in a fresh sandbox; its status, message in err. */
 static int s_run(const char *code, size_t mem, long long budget, char *err)
 {
-    lua_State *L = strategy_sandbox_new("t", mem, budget);
+    lua_State *L = sandbox_new("t", mem, budget);
     int rc;
 
     assert_non_null(L);
     if (luaL_loadbufferx(L, code, strlen(code), "=t", "t") != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
-        strategy_sandbox_close(&L);
+        sandbox_close(&L);
         return ERR_PARSE;
     }
-    rc = strategy_sandbox_pcall(L, 0, 0, err);
-    strategy_sandbox_close(&L);
+    rc = sandbox_pcall(L, 0, 0, err);
+    sandbox_close(&L);
     assert_null(L);
     return rc;
 }
@@ -109,16 +109,16 @@ static void test_sandbox_limits(void **state)
 static int s_run_timed(const char *code, long long budget, int64_t ms,
                        char *err, int64_t *took)
 {
-    lua_State *L = strategy_sandbox_new("t", 0, budget);
+    lua_State *L = sandbox_new("t", 0, budget);
     int64_t t0 = mono_ms();
     int rc;
 
     assert_non_null(L);
-    strategy_sandbox_set_time_limit(L, ms);
+    sandbox_set_time_limit(L, ms);
     assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "=t", "t"),
                      LUA_OK);
-    rc = strategy_sandbox_pcall(L, 0, 0, err);
-    strategy_sandbox_close(&L);
+    rc = sandbox_pcall(L, 0, 0, err);
+    sandbox_close(&L);
     *took = mono_ms() - t0;
     return rc;
 }
@@ -221,12 +221,12 @@ static void test_sandbox_watchdog(void **state)
 static void test_pattern_cost(void **state)
 {
     (void)state;
-    assert_true(lt_pattern_cost("abc", 3, 9) == 10 * 4);
-    assert_true(lt_pattern_cost("^abc", 4, 9) == 5);
-    assert_true(lt_pattern_cost("a*b", 3, 9) == 10 * 4 * 10);
-    assert_true(lt_pattern_cost("[%]*]+", 6, 9) == 10 * 7 * 10);
-    assert_true(lt_pattern_cost("%b()%1", 6, 9) == 10 * 7 * 100);
-    assert_true(lt_pattern_cost("a?", 2, 9) == 10 * 3 * 2);
+    assert_true(sandbox_pattern_cost("abc", 3, 9) == 10 * 4);
+    assert_true(sandbox_pattern_cost("^abc", 4, 9) == 5);
+    assert_true(sandbox_pattern_cost("a*b", 3, 9) == 10 * 4 * 10);
+    assert_true(sandbox_pattern_cost("[%]*]+", 6, 9) == 10 * 7 * 10);
+    assert_true(sandbox_pattern_cost("%b()%1", 6, 9) == 10 * 7 * 100);
+    assert_true(sandbox_pattern_cost("a?", 2, 9) == 10 * 3 * 2);
 }
 
 static void test_sink_json(void **state)
@@ -242,7 +242,7 @@ static void test_sink_json(void **state)
         "assert(math.type(sig.bar_ts) == 'integer')\n"
         "return sink.json(sig), sink.json({1, 2, {k = 'v'}}),\n"
         "       sink.json({}), sink.json(0/0), sink.iso(sig.bar_ts)\n";
-    lua_State *L = strategy_sandbox_new("t", 0, 0);
+    lua_State *L = sandbox_new("t", 0, 0);
     json_t *j;
     char *want;
     (void)state;
@@ -276,7 +276,7 @@ static void test_sink_json(void **state)
     lua_pushcfunction(L, l_push_signal);
     lua_pushlightuserdata(L, &s);
     lua_call(L, 1, 1);
-    assert_int_equal(strategy_sandbox_pcall(L, 1, 5, err), ERR_OK);
+    assert_int_equal(sandbox_pcall(L, 1, 5, err), ERR_OK);
     j = signal_to_json(&s);
     want = json_dumps(j, JSON_COMPACT);
     assert_string_equal(lua_tostring(L, 1), want);
@@ -291,9 +291,9 @@ static void test_sink_json(void **state)
     lua_getglobal(L, "sink");
     lua_getfield(L, -1, "json");
     lua_pushcfunction(L, l_write);
-    assert_int_equal(strategy_sandbox_pcall(L, 1, 1, err), ERR_LUA);
+    assert_int_equal(sandbox_pcall(L, 1, 1, err), ERR_LUA);
     assert_non_null(strstr(err, "sink.json"));
-    strategy_sandbox_close(&L);
+    sandbox_close(&L);
 }
 
 int main(void)

@@ -30,8 +30,8 @@ LDLIBS  += $(PKGLIBS) -lm -pthread
 COMMON_SRC := $(wildcard common/*.c)
 LUA_SRC    := $(wildcard lua/*.c)
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
-FEEDER_SRC := $(wildcard feeder/*.c)
-SINK_SRC   := $(wildcard sink/*.c)
+FEEDER_SRC := $(filter-out feeder/main.c,$(wildcard feeder/*.c))
+SINK_SRC   := $(filter-out sink/main.c,$(wildcard sink/*.c))
 TOOL_SRC   := $(wildcard tools/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
@@ -60,8 +60,12 @@ $(B)/libsandbox.a: $(call obj,$(LUA_SRC))
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(B)/libengine.a: $(call obj,$(ENGINE_SRC))
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libfeeder.a: $(call obj,$(FEEDER_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libsink.a: $(call obj,$(SINK_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN)/livetrade-feeder: $(call obj,$(FEEDER_SRC)) $(B)/libcommon.a
+$(BIN)/livetrade-feeder: $(call obj,feeder/main.c) $(B)/libfeeder.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -69,7 +73,8 @@ $(BIN)/livetrade-engine: $(call obj,engine/main.c) $(B)/libengine.a $(B)/libsand
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade-sink: $(call obj,$(SINK_SRC)) $(B)/libsandbox.a $(B)/libcommon.a
+$(BIN)/livetrade-sink: $(call obj,sink/main.c) $(B)/libsink.a $(B)/libsandbox.a \
+                       $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -78,7 +83,10 @@ $(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(B)/libengine.a $(B)/libsandbox.a $(B
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+# Unit tests link every library; each pulls only the objects it needs.
+UNIT_LIBS := $(B)/libsink.a $(B)/libfeeder.a $(B)/libengine.a \
+             $(B)/libsandbox.a $(B)/libcommon.a
+$(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -10,8 +10,8 @@
  * The script runs in the strategies' sandbox, lua/sandbox.h (no io, os,
  * debug, package, require or load; text chunks only; a memory cap; an
  * instruction budget per call) and writes only through the `sink` table,
- * to --output (stdout by default). `sig` has the JSON Lines keys (signal_to_json); absent
- * optionals and NaN values are nil.
+ * to --output (stdout by default). `sig` has the JSON Lines keys
+ * (signal_to_json); absent optionals and NaN values are nil.
  *
  * A script that does not load, or whose on_start() fails, stops the sink
  * at start with one line naming file:line. An error in on_signal() --

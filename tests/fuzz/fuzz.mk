@@ -10,10 +10,12 @@ FZ := build/fuzz
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -Icommon -Ilua -Iengine $(PKGCFLAGS) \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_COMMON := $(patsubst %.c,$(FZ)/%.o,$(COMMON_SRC))
+FUZZ_FEEDER := $(patsubst %.c,$(FZ)/%.o,$(FEEDER_SRC))
 
 # Replay drivers, built with the normal compiler in $(B).
 CORPUS_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
-$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/driver.o $(B)/libcommon.a
+$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/driver.o \
+                  $(B)/libfeeder.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -30,7 +32,9 @@ $(FZ)/%.o: %.c
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/libcommon.a: $(FUZZ_COMMON)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
-$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libcommon.a
+$(FZ)/libfeeder.a: $(FUZZ_FEEDER)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libfeeder.a $(FZ)/libcommon.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

@@ -67,6 +67,17 @@ static const struct opt s_opts[] = {
     { 0 }
 };
 
+/* The API key from POLYGON_API_KEY, else MASSIVE_API_KEY (environment or
+ * .env); NULL if neither is set. */
+static const char *s_key(void)
+{
+    const char *k = config_env("POLYGON_API_KEY");
+
+    if (!k || !*k)
+        k = config_env("MASSIVE_API_KEY");
+    return k && *k ? k : NULL;
+}
+
 /* What config_parse cannot check of the flags, and the API key. */
 static int s_check(char *err)
 {
@@ -91,7 +102,7 @@ static int s_check(char *err)
         snprintf(err, ERR_LEN, "--feed must be realtime or delayed");
         return ERR_USAGE;
     }
-    if (!polygon_source_key()) {
+    if (!s_key()) {
         snprintf(err, ERR_LEN, "--source polygon needs an API key: set "
                  "POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment "
                  "or in .env");
@@ -102,14 +113,6 @@ static int s_check(char *err)
 
 /* }========================================================== */
 
-const char *polygon_source_key(void)
-{
-    const char *k = config_env("POLYGON_API_KEY");
-
-    if (!k || !*k)
-        k = config_env("MASSIVE_API_KEY");
-    return k && *k ? k : NULL;
-}
 
 void polygon_fatal(struct polygon_src *ps, const char *msg)
 {
@@ -322,7 +325,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     struct polygon_ws_io io;
     struct polygon_lws_events ev;
     struct polygon_src *ps;
-    const char *key = polygon_source_key();
+    const char *key = s_key();
     const char *ws_url;
     int rc;
 

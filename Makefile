@@ -65,11 +65,15 @@ $(B)/libfeeder.a: $(call obj,$(FEEDER_SRC))
 $(B)/libsink.a: $(call obj,$(SINK_SRC))
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN)/livetrade-feeder: $(call obj,feeder/main.c) $(B)/libfeeder.a $(B)/libcommon.a
+# What links the engine's code: its library, the Lua sandbox, common/.
+ENGINE_LIBS := $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+
+$(BIN)/livetrade-feeder: $(call obj,feeder/main.c) $(B)/libfeeder.a \
+                         $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade-engine: $(call obj,engine/main.c) $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+$(BIN)/livetrade-engine: $(call obj,engine/main.c) $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -78,19 +82,18 @@ $(BIN)/livetrade-sink: $(call obj,sink/main.c) $(B)/libsink.a $(B)/libsandbox.a 
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link every library; each pulls only the objects it needs.
-UNIT_LIBS := $(B)/libsink.a $(B)/libfeeder.a $(B)/libengine.a \
-             $(B)/libsandbox.a $(B)/libcommon.a
+UNIT_LIBS := $(B)/libsink.a $(B)/libfeeder.a $(ENGINE_LIBS)
 $(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/bench/%: $(B)/tests/bench/%.o $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+$(B)/bench/%: $(B)/tests/bench/%.o $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -128,7 +131,7 @@ $(WEB_OUT)/$(LWC_JS):
 # tests/integration/test_indicators.py, which finds it from LIVETRADE_BIN
 # (bin -> build/rel/tests/tools, build/san/bin -> build/san/tests/tools).
 integration: $(B)/tests/tools/ind_dump
-$(B)/tests/tools/ind_dump: $(B)/tests/tools/ind_dump.o $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+$(B)/tests/tools/ind_dump: $(B)/tests/tools/ind_dump.o $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,8 +1,8 @@
 /* flags.h -- the flags skeleton of livetrade's programs: a program's own
  * flags are tables of struct opt (config.h: name, value, setting, help;
- * OPT_SET for a value with its own setter), the flags the programs share are defined here once and
- * taken by name (FLAG_*), one flags_parse reads them all and the usage
- * text is generated from the same tables.
+ * OPT_SET for a value with its own setter), the flags the programs share
+ * are defined here once and taken by name (FLAG_*), one flags_parse
+ * reads them all and the usage text is generated from the same tables.
  *
  *   struct flags f = { .prog = PROG, .usage = PROG " [--pub EP] ...",
  *                      .tables = { own },

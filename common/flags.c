@@ -66,11 +66,10 @@ int flags_parse(struct flags *f, int argc, char **argv, int first,
     rc = config_parse(t, argc, argv, first, pos, maxpos, npos, err);
     if (rc)
         return rc == 1 ? 1 : ERR_USAGE;
-    if ((f->shared & FLAG_SYMBOLS) && f->symbols && !f->syms.v) {
-        rc = flags_symbols_split(&f->syms, f->symbols, "--symbols", err);
-        if (rc)
-            return rc == ERR_NOMEM ? ERR_USAGE : rc;
-    }
+    /* The default, when neither the flag nor its setting gave one. */
+    if ((f->shared & FLAG_SYMBOLS) && f->symbols && !f->syms.v &&
+        flags_symbols_split(&f->syms, f->symbols, "--symbols", err))
+        return ERR_USAGE;
     if ((f->shared & FLAG_METRICS) && f->metrics &&
         http_metrics_check(f->metrics, err))
         return ERR_USAGE;
@@ -84,6 +83,7 @@ void flags_usage(const struct flags *f)
     struct opt t[FLAGS_MAX];
     struct opt_setter sym;
 
+    /* The table points into f but nothing is parsed: f stays as it is. */
     s_table((struct flags *)f, t, &sym);
     config_usage(f->usage, t);
 }

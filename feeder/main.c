@@ -16,6 +16,9 @@
  * the servers (polygon_source.h); --market-hours and --stale-after say
  * when a silent symbol is reported.
  *
+ * The flags of a source are its own table (source_ops.opts): csv's and
+ * polygon's are refused with another --source.
+ *
  * Exit codes: 0 after SIGINT/SIGTERM (or --exit-when-done), 1 when an
  * endpoint cannot be bound, the source cannot start or fails for good
  * (polygon: key refused, plan not entitled), 2 on bad usage (polygon: no
@@ -38,9 +41,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "polygon_rest.h"
 #include "polygon_source.h"
-#include "polygon_ws.h"
 #include "proc.h"
 #include "source.h"
 #include "store.h"

@@ -23,14 +23,15 @@ SANFLAGS := -fsanitize=address$(comma)undefined -fno-sanitize-recover=undefined
 OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer $(SANFLAGS),-O2 -g)
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -pthread -Icommon -Iengine $(PKGCFLAGS) -MMD -MP
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -pthread -Icommon -Ilua -Iengine $(PKGCFLAGS) -MMD -MP
 LDFLAGS += $(if $(SAN),$(SANFLAGS))
 LDLIBS  += $(PKGLIBS) -lm -pthread
 
 COMMON_SRC := $(wildcard common/*.c)
+LUA_SRC    := $(wildcard lua/*.c)
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
-FEEDER_SRC := $(wildcard feeder/*.c)
-SINK_SRC   := $(wildcard sink/*.c)
+FEEDER_SRC := $(filter-out feeder/main.c,$(wildcard feeder/*.c))
+SINK_SRC   := $(filter-out sink/main.c,$(wildcard sink/*.c))
 TOOL_SRC   := $(wildcard tools/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
@@ -54,32 +55,45 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libcommon.a: $(call obj,$(COMMON_SRC))
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libsandbox.a: $(call obj,$(LUA_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(B)/libengine.a: $(call obj,$(ENGINE_SRC))
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libfeeder.a: $(call obj,$(FEEDER_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libsink.a: $(call obj,$(SINK_SRC))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN)/livetrade-feeder: $(call obj,$(FEEDER_SRC)) $(B)/libcommon.a
+# What links the engine's code: its library, the Lua sandbox, common/.
+ENGINE_LIBS := $(B)/libengine.a $(B)/libsandbox.a $(B)/libcommon.a
+
+$(BIN)/livetrade-feeder: $(call obj,feeder/main.c) $(B)/libfeeder.a \
+                         $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade-engine: $(call obj,engine/main.c) $(B)/libengine.a $(B)/libcommon.a
+$(BIN)/livetrade-engine: $(call obj,engine/main.c) $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade-sink: $(call obj,$(SINK_SRC)) $(B)/libengine.a $(B)/libcommon.a
+$(BIN)/livetrade-sink: $(call obj,sink/main.c) $(B)/libsink.a $(B)/libsandbox.a \
+                       $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(B)/libengine.a $(B)/libcommon.a
+$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libengine.a $(B)/libcommon.a
+# Unit tests link every library; each pulls only the objects it needs.
+UNIT_LIBS := $(B)/libsink.a $(B)/libfeeder.a $(ENGINE_LIBS)
+$(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/bench/%: $(B)/tests/bench/%.o $(B)/libengine.a $(B)/libcommon.a
+$(B)/bench/%: $(B)/tests/bench/%.o $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -117,7 +131,7 @@ $(WEB_OUT)/$(LWC_JS):
 # tests/integration/test_indicators.py, which finds it from LIVETRADE_BIN
 # (bin -> build/rel/tests/tools, build/san/bin -> build/san/tests/tools).
 integration: $(B)/tests/tools/ind_dump
-$(B)/tests/tools/ind_dump: $(B)/tests/tools/ind_dump.o $(B)/libengine.a $(B)/libcommon.a
+$(B)/tests/tools/ind_dump: $(B)/tests/tools/ind_dump.o $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

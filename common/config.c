@@ -275,6 +275,10 @@ static int s_set(const struct opt *o, const char *val, const char *from,
         return 0;
     case OPT_REST:
         break;                      /* only `--` sets it */
+    case OPT_SET: {
+        const struct opt_setter *s = o->dst;
+        return s->set(s->dst, val, from, err) ? ERR_USAGE : 0;
+    }
     case OPT_MULTI: {
         struct opt_multi *m = o->dst;
         if (m->n < OPT_MULTI_MAX) {

@@ -14,6 +14,7 @@
  *   if (rc == 1) { config_usage("prog [flags]", opts); exit(0); }
  *
  * Flags are `--name value` or `--name=value`; OPT_BOOL takes no value.
+ * An OPT_SET entry converts and checks its value with its own setter.
  * Positional arguments are returned through `pos`/`npos`. An unknown flag
  * is named with the closest known one ("did you mean --symbols?").
  *
@@ -34,7 +35,8 @@ enum opt_kind {
     OPT_DBL,            /* double */
     OPT_BOOL,           /* int, set to 1 */
     OPT_MULTI,          /* struct opt_multi: repeatable, keeps every value */
-    OPT_REST            /* struct opt_rest: every argument after `--` */
+    OPT_REST,           /* struct opt_rest: every argument after `--` */
+    OPT_SET             /* struct opt_setter: a value for its setter */
 };
 
 #define OPT_MULTI_MAX 64
@@ -53,6 +55,14 @@ struct opt_rest {
     char **argv;                    /* argv[0..argc), NULL-terminated */
 };
 
+/* OPT_SET: the setter converts, checks and stores the value in `dst`.
+ * 0, or ERR_USAGE with one line naming `from` -- the flag or the setting
+ * the value came from -- in err[ERR_LEN]. */
+struct opt_setter {
+    int (*set)(void *dst, const char *val, const char *from, char *err);
+    void *dst;
+};
+
 struct opt {
     const char *name;               /* flag without the leading "--" */
     enum opt_kind kind;
@@ -63,8 +73,10 @@ struct opt {
 };
 
 /* Parses argv[first..]. Returns 0, 1 if --help or -h was given (the
- * caller prints usage and exits 0), or ERR_USAGE with a one-line reason. Positional
- * arguments are stored in pos[0..*npos) (at most `maxpos`). */
+ * caller prints usage and exits 0), or ERR_USAGE with a one-line reason.
+ * Positional arguments are stored in pos[0..*npos) (at most `maxpos`).
+ * Programs parse through flags_parse (flags.h), which adds the flags
+ * they share. */
 int config_parse(const struct opt *opts, int argc, char **argv, int first,
                  const char **pos, int maxpos, int *npos, char *err);
 

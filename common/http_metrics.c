@@ -43,7 +43,6 @@ struct http_metrics {
     int fast;                       /* timer at HTTP_METRICS_BUSY_MS */
     int nconn;                      /* connections adopted, not yet gone */
     int busy;                       /* lws did something this round */
-    unsigned long long requests;    /* requests answered */
     struct log_limit lim;           /* refused connections */
 };
 
@@ -131,7 +130,6 @@ static int s_http(http_metrics_t *self, struct lws *wsi, struct conn *c,
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof hdr;
 
-    self->requests++;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 ||
         strcmp(uri, "/metrics") != 0)
         return s_status(wsi, HTTP_STATUS_NOT_FOUND);
@@ -350,10 +348,4 @@ void http_metrics_destroy(http_metrics_t **self_p)
     close(self->fd);
     free(self);
     *self_p = NULL;
-}
-
-unsigned long long http_metrics_requests(const http_metrics_t *self)
-{
-    assert(self);
-    return self->requests;
 }

@@ -45,7 +45,4 @@ http_metrics_t *http_metrics_new(const char *addr, metrics_t *reg,
 /* Closes every connection and the listening socket; idempotent. */
 void http_metrics_destroy(http_metrics_t **self_p);
 
-/* Requests answered so far (any path). */
-unsigned long long http_metrics_requests(const http_metrics_t *self);
-
 #endif

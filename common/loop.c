@@ -31,8 +31,6 @@ struct loop {
     int nio;
     struct timer timers[LOOP_MAX_TIMERS];
     int ntimers;
-    loop_timer_fn *idle;                /* after each batch, if set */
-    void *idle_arg;
     int stop;                           /* set by loop_stop */
 };
 
@@ -95,12 +93,6 @@ void loop_set_timer(loop_t *self, int id, int64_t interval_ms)
     self->timers[id].due = mono_ms() + interval_ms;
 }
 
-void loop_set_idle(loop_t *self, loop_timer_fn *fn, void *arg)
-{
-    self->idle = fn;
-    self->idle_arg = arg;
-}
-
 void loop_stop(loop_t *self)
 {
     self->stop = 1;
@@ -139,8 +131,6 @@ int loop_run(loop_t *self)
                 t->fn(self, t->arg);
             }
         }
-        if (self->idle)
-            self->idle(self, self->idle_arg);
     }
     return 0;
 }

@@ -22,14 +22,16 @@ typedef void (loop_timer_fn)(loop_t *loop, void *arg);
 loop_t *loop_new(void);
 void loop_destroy(loop_t **self_p);
 
+/* Watch a socket or a descriptor: 0, or -1 when the loop is full (the
+ * caller fails its start with one line). */
 int loop_add_socket(loop_t *self, void *sock, loop_io_fn *fn, void *arg);
 int loop_add_fd(loop_t *self, int fd, loop_io_fn *fn, void *arg);
+/* A periodic timer: its id (loop_set_timer), or -1 when the loop is
+ * full. */
 int loop_add_timer(loop_t *self, int64_t interval_ms, loop_timer_fn *fn,
                    void *arg);
 /* Changes a timer's interval (for a feeder's --interval); id from add. */
 void loop_set_timer(loop_t *self, int id, int64_t interval_ms);
-/* Runs an idle hook after each batch of events (batched flushes). */
-void loop_set_idle(loop_t *self, loop_timer_fn *fn, void *arg);
 
 void loop_stop(loop_t *self);
 /* Returns 0 when stopped by loop_stop or proc_stop, -1 on a poll error. */

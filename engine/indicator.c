@@ -17,12 +17,6 @@ const struct ind_info *indicator_info(enum ind_kind kind)
     return (unsigned)kind < IND_NKINDS ? &indicator_kinds[kind] : NULL;
 }
 
-const char *indicator_kind_name(enum ind_kind kind)
-{
-    const struct ind_info *info = indicator_info(kind);
-    return info ? info->name : "?";
-}
-
 int indicator_kind_find(const char *name)
 {
     for (int k = 0; k < IND_EXTERNAL; k++)

@@ -114,7 +114,6 @@ struct indicator {
 const struct ind_info *indicator_info(enum ind_kind kind);
 /* The kind called `name` ("SMA", case-sensitive), or -1. */
 int indicator_kind_find(const char *name);
-const char *indicator_kind_name(enum ind_kind kind);
 
 /* Checks parameters p[0..info->nparam-1] of a kind (NaN: take the
  * default). Returns 0, or ERR_INVALID with a reason in why[len]. */

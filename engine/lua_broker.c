@@ -34,11 +34,11 @@ static struct strat_call *s_new_call(lua_State *L, int act)
     struct strat_call *c;
 
     if (!s->in_next) {
-        lt_error(L, "orders can only be placed in next()");
+        sandbox_error(L, "orders can only be placed in next()");
         return NULL;
     }
     if (s->ncalls == STRAT_MAX_CALLS) {
-        lt_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
+        sandbox_error(L, "more than %d orders in one bar", STRAT_MAX_CALLS);
         return NULL;
     }
     c = &s->calls[s->ncalls++];
@@ -56,11 +56,11 @@ static double s_opt_number(lua_State *L, int t, const char *key,
     lua_getfield(L, t, key);
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TNUMBER)
-            lt_error(L, "%s: '%s' must be a number, got %s", fname, key,
-                     luaL_typename(L, -1));
+            sandbox_error(L, "%s: '%s' must be a number, got %s", fname, key,
+                          luaL_typename(L, -1));
         v = lua_tonumber(L, -1);
         if (!isfinite(v))
-            lt_error(L, "%s: '%s' must be finite", fname, key);
+            sandbox_error(L, "%s: '%s' must be finite", fname, key);
     }
     lua_pop(L, 1);
     return v;
@@ -78,8 +78,8 @@ static void s_check_keys(lua_State *L, int t, const char *fname,
                 if (strcmp(*a, lua_tostring(L, -1)) == 0)
                     break;
         if (lua_type(L, -1) != LUA_TSTRING || !*a)
-            lt_error(L, "%s: unknown argument '%s'", fname,
-                     luaL_tolstring(L, -1, NULL));
+            sandbox_error(L, "%s: unknown argument '%s'", fname,
+                          luaL_tolstring(L, -1, NULL));
     }
 }
 
@@ -111,8 +111,8 @@ static int s_order(lua_State *L, int act)
 
     if (!lua_isnoneornil(L, 2)) {
         if (lua_type(L, 2) != LUA_TTABLE)
-            return lt_error(L, "%s: expected a table of arguments, got %s",
-                            fname, luaL_typename(L, 2));
+            return sandbox_error(L, "%s: expected a table of arguments, "
+                                 "got %s", fname, luaL_typename(L, 2));
         s_check_keys(L, 2, fname, keys);
         c->size = s_opt_number(L, 2, "size", fname);
         c->limit = s_opt_number(L, 2, "limit", fname);
@@ -123,11 +123,12 @@ static int s_order(lua_State *L, int act)
         if (!isnan(c->size) && !((c->size > 0 && c->size < 1) ||
                                  (c->size >= 1 &&
                                   c->size == floor(c->size))))
-            return lt_error(L, "%s: size must be a fraction in (0, 1) or a "
-                            "whole number of units, got %g", fname, c->size);
+            return sandbox_error(L, "%s: size must be a fraction in (0, 1) "
+                                 "or a whole number of units, got %g",
+                                 fname, c->size);
         if (!isnan(c->conf) && !(c->conf >= 0 && c->conf <= 1))
-            return lt_error(L, "%s: confidence must be in [0, 1], got %g",
-                            fname, c->conf);
+            return sandbox_error(L, "%s: confidence must be in [0, 1], got %g",
+                                 fname, c->conf);
         lua_getfield(L, 2, "tag");
         if (!lua_isnil(L, -1))
             snprintf(c->tag, sizeof c->tag, "%s",
@@ -137,7 +138,7 @@ static int s_order(lua_State *L, int act)
     id = broker_order(s->broker, act == CALL_BUY ? size : -size, c->limit,
                       c->stop, c->sl, c->tp, c->tag, err);
     if (id < 0)
-        return lt_error(L, "%s: %s", fname, err);
+        return sandbox_error(L, "%s: %s", fname, err);
     s_push_order(L, broker_order_by_id(s->broker, id));
     return 1;
 }
@@ -227,8 +228,8 @@ static int s_trade_close(lua_State *L)
     h = lua_touserdata(L, 1);
     portion = luaL_optnumber(L, 2, 1.0);
     if (!(portion > 0 && portion <= 1))
-        return lt_error(L, "trade:close: portion must be in (0, 1], got %g",
-                        portion);
+        return sandbox_error(L, "trade:close: portion must be in (0, 1], "
+                             "got %g", portion);
     broker_close_trade(lt_self(L)->broker, h->id, portion);
     return 0;
 }
@@ -286,15 +287,15 @@ static int s_trade_newindex(lua_State *L)
     char err[ERR_LEN];
 
     if (strcmp(k, "sl") && strcmp(k, "tp"))
-        return lt_error(L, "trade.%s cannot be set (only sl and tp)", k);
+        return sandbox_error(L, "trade.%s cannot be set (only sl and tp)", k);
     if (lua_isnumber(L, 3))
         price = lua_tonumber(L, 3);
     else if (!lua_isnil(L, 3))
-        return lt_error(L, "trade.%s must be a price or nil, got %s", k,
-                        luaL_typename(L, 3));
+        return sandbox_error(L, "trade.%s must be a price or nil, got %s", k,
+                             luaL_typename(L, 3));
     if (broker_set_contingent(lt_self(L)->broker, h->id, k[0] == 's', price,
                               err))
-        return lt_error(L, "trade.%s: %s", k, err);
+        return sandbox_error(L, "trade.%s: %s", k, err);
     return 0;
 }
 
@@ -314,8 +315,8 @@ static int s_position_close(lua_State *L)
     if (!lua_isnoneornil(L, 2)) {
         portion = luaL_checknumber(L, 2);
         if (!(portion > 0 && portion <= 1))
-            return lt_error(L, "position:close: portion must be in (0, 1], "
-                            "got %g", portion);
+            return sandbox_error(L, "position:close: portion must be in "
+                                 "(0, 1], got %g", portion);
     }
     c->size = portion;
     broker_close_position(s->broker, portion);

@@ -61,8 +61,8 @@ int lt_I_function(lua_State *L, struct strategy *s)
         if (!lua_isnil(L, -1)) {
             window = lua_tointegerx(L, -1, &isint);
             if (!isint || window < 1 || window > IND_MAX_WINDOW)
-                return lt_error(L, "self:I: window must be a whole number "
-                                "from 1 to %d", IND_MAX_WINDOW);
+                return sandbox_error(L, "self:I: window must be a whole "
+                                     "number from 1 to %d", IND_MAX_WINDOW);
         }
         lua_pop(L, 1);
     }
@@ -197,15 +197,15 @@ static int s_eval(lua_State *L)
 
 int lt_fn_step(struct strategy *s, int k, char *err)
 {
-    lua_State *L = s->L;
+    lua_State *L = s->sb.L;
     int rc;
 
     lua_pushcfunction(L, s_eval);
     lua_pushlightuserdata(L, lt_lind(s, k));
     lua_pushstring(L, s->ind_name[k]);
-    rc = lt_pcall(s, 2, 0, err);
+    rc = sandbox_pcall(L, 2, 0, err);
     if (rc)
-        lt_hint(err, ERR_LEN);
+        sandbox_hint(err, ERR_LEN);
     return rc;
 }
 

@@ -57,11 +57,12 @@ void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
             a->src[j] = u->s;
         else if (in_I || lua_type(L, arg) != LUA_TTABLE ||
                  lua_getmetatable(L, arg))
-            lt_error(L, "%s: %s must be a series (a data column like "
-                     "self.data.%s or an indicator output)%s, got %s",
-                     info->name, info->nin > 1 ? info->in[j] : "the source",
-                     info->in[j], in_I ? "" : " or an array",
-                     luaL_typename(L, arg));
+            sandbox_error(L, "%s: %s must be a series (a data column like "
+                          "self.data.%s or an indicator output)%s, got %s",
+                          info->name,
+                          info->nin > 1 ? info->in[j] : "the source",
+                          info->in[j], in_I ? "" : " or an array",
+                          luaL_typename(L, arg));
         a->src_arg[j] = arg;
     }
     for (int j = 0; j < IND_MAX_PARAM; j++)
@@ -71,8 +72,8 @@ void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
         if (t == LUA_TTABLE && in_I && !lt_toseries(L, arg))
             break;
         if (t != LUA_TNUMBER && t != LUA_TNIL)
-            lt_error(L, "%s: %s must be a number, got %s", info->name,
-                     info->param[j], luaL_typename(L, arg));
+            sandbox_error(L, "%s: %s must be a number, got %s", info->name,
+                          info->param[j], luaL_typename(L, arg));
         if (t == LUA_TNUMBER)
             a->p[j] = lua_tonumber(L, arg);
     }
@@ -80,11 +81,11 @@ void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
         !lt_toseries(L, arg))
         a->opts = arg++;
     if (arg <= top)
-        lt_error(L, "%s: too many arguments (expected %d series and at "
-                 "most %d numbers%s)", info->name, info->nin, info->nparam,
-                 in_I ? ", then {name = ...}" : "");
+        sandbox_error(L, "%s: too many arguments (expected %d series and at "
+                      "most %d numbers%s)", info->name, info->nin,
+                      info->nparam, in_I ? ", then {name = ...}" : "");
     if (indicator_check(kind, a->p, why, sizeof why))
-        lt_error(L, "%s", why);
+        sandbox_error(L, "%s", why);
 }
 
 /* }========================================================== */
@@ -237,16 +238,16 @@ int lt_opt_names(lua_State *L, int opts, char *name,
     } else if (lua_type(L, -1) == LUA_TTABLE) {
         n = (int)lua_rawlen(L, -1);
         if (n < 1 || n > IND_MAX_OUT)
-            lt_error(L, "self:I: name = {...} takes 1 to %d output names",
-                     IND_MAX_OUT);
+            sandbox_error(L, "self:I: name = {...} takes 1 to %d output names",
+                          IND_MAX_OUT);
         for (int j = 0; j < n; j++) {
             if (lua_rawgeti(L, -1, j + 1) != LUA_TSTRING)
-                lt_error(L, "self:I: output names must be strings");
+                sandbox_error(L, "self:I: output names must be strings");
             snprintf(onames[j], IND_NAME, "%s", lua_tostring(L, -1));
             lua_pop(L, 1);
         }
     } else if (!lua_isnil(L, -1)) {
-        lt_error(L, "self:I: name must be a string or a list of strings");
+        sandbox_error(L, "self:I: name must be a string or a list of strings");
     }
     lua_pop(L, 1);
     return n;
@@ -258,7 +259,7 @@ struct lind *lt_new_lind(lua_State *L, struct strategy *s)
 {
     struct lind *li;
     if (s->nind == MAX_IND)
-        lt_error(L, "self:I: at most %d indicators", MAX_IND);
+        sandbox_error(L, "self:I: at most %d indicators", MAX_IND);
     li = calloc(1, sizeof *li);
     if (!li)
         luaL_error(L, "not enough memory");
@@ -312,9 +313,10 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
             lua_pop(L, 1);
             if (lua_type(L, -1) != LUA_TSTRING ||
                 strcmp(lua_tostring(L, -1), "name") != 0)
-                lt_error(L, "self:I: %s takes only the option name (window "
-                         "is for Lua functions), got '%s'", info->name,
-                         luaL_tolstring(L, -1, NULL));
+                sandbox_error(L, "self:I: %s takes only the option name "
+                              "(window is for Lua functions), got '%s'",
+                              info->name,
+                              luaL_tolstring(L, -1, NULL));
         }
     }
     snprintf(name, sizeof name, "%s(", info->name);
@@ -335,8 +337,8 @@ static int s_I_builtin(lua_State *L, struct strategy *s, enum ind_kind kind)
 
     nn = lt_opt_names(L, a.opts, name, onames, &fixed);
     if (nn && nn != info->nout)
-        return lt_error(L, "self:I: %s has %d outputs, %d names given",
-                        info->name, info->nout, nn);
+        return sandbox_error(L, "self:I: %s has %d outputs, %d names given",
+                             info->name, info->nout, nn);
     li = lt_new_lind(L, s);
     for (int j = 0; j < info->nout; j++)
         snprintf(li->oname[j], IND_NAME, "%.*s", IND_NAME - 1,
@@ -358,14 +360,14 @@ int lt_I(lua_State *L)
 
     lt_check_self(L, NULL, "self:I(...)");
     if (s->data->close.len > 0)
-        return lt_error(L, "self:I must be called in init()");
+        return sandbox_error(L, "self:I must be called in init()");
     kind = lt_kind_of(L, 2);
     if ((int)kind >= 0)
         return s_I_builtin(L, s, kind);
     if (lua_type(L, 2) == LUA_TFUNCTION)
         return lt_I_function(L, s);
-    return lt_error(L, "self:I: expected an indicator (SMA, EMA, ...) or a "
-                    "Lua function, got %s", luaL_typename(L, 2));
+    return sandbox_error(L, "self:I: expected an indicator (SMA, EMA, ...) "
+                         "or a Lua function, got %s", luaL_typename(L, 2));
 }
 
 /* }========================================================== */
@@ -388,17 +390,17 @@ static int s_multi_index(lua_State *L)
         return 0;
     li = lt_lind(s, u->ind);
     if (lua_isinteger(L, 2) && lua_tointeger(L, 2) == 0)
-        return lt_error(L, "%s[0]: Lua counts from 1: [1] is the first "
-                        "output (%s), [-1] the last", s->ind_name[u->ind],
-                        li->oname[0]);
+        return sandbox_error(L, "%s[0]: Lua counts from 1: [1] is the first "
+                             "output (%s), [-1] the last", s->ind_name[u->ind],
+                             li->oname[0]);
     if (lua_type(L, 2) != LUA_TSTRING)
         return 0;                       /* numbers out of range: nil */
     outs[0] = '\0';
     for (int j = 0; j < li->ind.nout && off < sizeof outs; j++)
         off += (size_t)snprintf(outs + off, sizeof outs - off, "%s%s",
                                 j ? ", " : "", li->oname[j]);
-    return lt_error(L, "%s has no output '%s' (its outputs: %s)",
-                    s->ind_name[u->ind], lua_tostring(L, 2), outs);
+    return sandbox_error(L, "%s has no output '%s' (its outputs: %s)",
+                         s->ind_name[u->ind], lua_tostring(L, 2), outs);
 }
 
 static int s_multi_tostring(lua_State *L)
@@ -450,7 +452,7 @@ void lt_indicators_register(lua_State *L)
  * the order of a Lua table. */
 void lt_indicators_name(struct strategy *s, int self)
 {
-    lua_State *L = s->L;
+    lua_State *L = s->sb.L;
     char named[MAX_IND] = { 0 };
 
     lua_pushnil(L);

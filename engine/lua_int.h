@@ -1,7 +1,6 @@
 /* lua_int.h -- what the engine's Lua modules share: lua_strategy.c (the
- * Strategy class and the calls into it), lua_sandbox.c (the state it runs
- * in), lua_limits.c (the limits of each call), lua_hints.c (hints for
- * Python habits), lua_series.c (series userdata and the backtesting.lib
+ * Strategy class and the calls into it; its state runs in the sandbox of
+ * lua/sandbox.h), lua_series.c (series userdata and the backtesting.lib
  * helpers), lua_broker.c (orders and the account), lua_indicators.c
  * (self:I and the built-in indicators), lua_indicator_fn.c (Lua functions
  * as indicators) and lua_resample.c (resample_apply). Nothing outside
@@ -14,6 +13,7 @@
 
 #include "broker.h"
 #include "indicator.h"
+#include "sandbox.h"
 #include "strategy.h"
 #include "util.h"
 
@@ -21,10 +21,10 @@
 #define SERIES_MT "livetrade.series"
 
 struct strategy {
-    lua_State *L;
+    struct sandbox sb;              /* first member: sandbox_self(L) is the
+                                       strategy; its state, name, symbol
+                                       and limits */
     char path[512];
-    char sym[SYM_MAX];
-    char name[64];
     char params[512];               /* canonical "k=v,..." */
     struct strat_data *data;        /* owned by the caller */
     struct indicator *ind[MAX_IND]; /* declaration order */
@@ -35,12 +35,6 @@ struct strategy {
     struct strat_call calls[STRAT_MAX_CALLS];
     int ncalls;
     int in_next;                    /* calls are only recorded in next() */
-    size_t mem_used, mem_cap;       /* allocator accounting */
-    long long budget, ticks;        /* instruction budget per call */
-    int64_t time_ms;                /* wall-clock limit per call */
-    int64_t deadline;               /* mono_ms() the call must end by */
-    struct strategy *wd_next;       /* in the watchdog's list of calls */
-    int wd_poked;                   /* the watchdog set a hook of 1 */
     int64_t max_int_param;          /* largest whole-number parameter */
     broker_t *broker;               /* the strategy's account */
     int stopped;                    /* out of money: no more next() */
@@ -53,71 +47,14 @@ struct lseries {
 };
 
 /* lua_strategy.c */
-/* Raises an error located at the Lua line that called the C function. */
-int lt_error(lua_State *L, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* The strategy that owns a Lua state. */
+struct strategy *lt_self(lua_State *L);
 /* A method's check of its first argument: unless it is what a colon call
  * passes -- the strategy instance (mt NULL) or a userdata of metatable
  * mt -- raises one error naming the call as written with a dot and with
  * the colon `call` ("self:buy{...}"). A dot call such as self.buy{...}
  * passes its arguments one place early, so it can never run as meant. */
 void lt_check_self(lua_State *L, const char *mt, const char *call);
-
-/* lua_hints.c */
-/* Appends to an error message a hint for what a Python habit caused
- * (len(x), range, a method defined with a dot...), if one applies; the
- * message stays one line. */
-void lt_hint(char *msg, size_t size);
-/* Gives the global table a metatable whose __index raises an error that
- * names the Lua form of True, False and None (other unknown globals stay
- * nil). */
-void lt_hints_globals(lua_State *L);
-
-/* lua_limits.c */
-/* Raises the call's time-limit error once its deadline has passed (the
- * count hook and the capped library functions call it). */
-void lt_check_time(lua_State *L);
-
-/* Starts the time limit of a call into Lua and the watchdog's watch of
- * it: once the deadline has passed, a watchdog thread sets the count
- * hook to every instruction (lua_sethook may be called from another
- * thread), so the call ends at its next instruction even when the hook
- * of every HOOK_EVERY instructions is far off. Returns 1, or 0 when a
- * call is running already (its limit holds); pass that to lt_call_end. */
-int lt_call_begin(struct strategy *s);
-void lt_call_end(struct strategy *s, int began);
-/* Replaces pcall and xpcall with ones that re-raise the error of a call
- * over its limits, and sets the count hook of the instruction budget. */
-void lt_limits_open(lua_State *L);
-/* Calls the function below the nargs arguments on top of s->L, within
- * s->budget and s->time_ms, leaving nres results. ERR_OK, or ERR_LUA
- * with the error message ("file:line: ...") in err (ERR_LEN bytes) and
- * the function and arguments gone. */
-int lt_pcall(struct strategy *s, int nargs, int nres, char *err);
-
-/* lua_sandbox.c */
-/* The strategy that owns a Lua state. */
-struct strategy *lt_self(lua_State *L);
-/* A new Lua state, s->L, for s (s->mem_cap, s->budget and s->time_ms
- * set): memory counted against s->mem_cap and the cap of all strategies,
- * s in its extra space (lt_self), the sandbox's libraries with their caps
- * (lt_sandbox_caps) and the limits (lt_limits_open). NULL if it cannot be
- * created. */
-lua_State *lt_state_new(struct strategy *s);
-/* The memory cap of each new strategy instance (strategy_set_memory_share,
- * by default STRAT_MEM_DEFAULT). */
-size_t lt_mem_share(void);
-/* Hides every metatable of the engine's (registry "livetrade.*") from
- * getmetatable and fixes it for setmetatable, so that no strategy adds a
- * __gc to one that later objects get; once they are all registered. */
-void lt_sandbox_lock(lua_State *L);
-/* Wraps the library functions that loop in C (string.rep, the pattern
- * functions, table.move/concat/insert/remove/sort) and setmetatable
- * (no __gc) with caps; after the libraries are open. */
-void lt_sandbox_caps(lua_State *L);
-/* A bound on the steps of matching a pattern of pl bytes against a
- * subject of n bytes, over every start position. */
-double lt_pattern_cost(const char *p, size_t pl, size_t n);
 
 /* lua_series.c */
 void lt_push_series(lua_State *L, const struct series *ser, int ind);

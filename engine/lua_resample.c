@@ -46,18 +46,18 @@ int lt_resample_apply(lua_State *L)
     int rc;
 
     if (d->close.len > 0)
-        return lt_error(L, "resample_apply must be called in init()");
+        return sandbox_error(L, "resample_apply must be called in init()");
     if (resample_rule(rule, &bin_ms, err))
-        return lt_error(L, "resample_apply: %s", err);
+        return sandbox_error(L, "resample_apply: %s", err);
     if ((int)kind < 0)
-        return lt_error(L, "resample_apply: the indicator must be a "
-                        "built-in (SMA, EMA, RSI, ...), got %s",
-                        luaL_typename(L, 2));
+        return sandbox_error(L, "resample_apply: the indicator must be a "
+                             "built-in (SMA, EMA, RSI, ...), got %s",
+                             luaL_typename(L, 2));
     info = indicator_info(kind);
     if (info->nin != 1)
-        return lt_error(L, "resample_apply: %s takes %d series; only "
-                        "one-series indicators can be resampled",
-                        info->name, info->nin);
+        return sandbox_error(L, "resample_apply: %s takes %d series; only "
+                             "one-series indicators can be resampled",
+                             info->name, info->nin);
     lt_parse_args(L, 3, kind, 1, &a);
     if (a.src[0] == &d->open)
         agg = RS_FIRST;

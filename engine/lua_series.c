@@ -63,8 +63,8 @@ static int s_series_index(lua_State *L)
     if (k == 0) {
         /* Python's x[0]: here it would be nil, read as a missing bar. */
         s_series_name(L, u, name, sizeof name);
-        return lt_error(L, "%s[0]: Lua counts from 1: [1] is the first "
-                        "bar, [-1] the current one", name);
+        return sandbox_error(L, "%s[0]: Lua counts from 1: [1] is the first "
+                             "bar, [-1] the current one", name);
     }
     if (k < 0 && (lua_Unsigned)(-k) <= len)
         lua_pushnumber(L, u->s->v[len + k]);
@@ -102,8 +102,8 @@ static int s_series_lt(lua_State *L)
 {
     double a, b;
     if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
-        return lt_error(L, "cannot compare a series with a %s",
-                       luaL_typename(L, lt_toseries(L, 1) ? 2 : 1));
+        return sandbox_error(L, "cannot compare a series with a %s",
+                            luaL_typename(L, lt_toseries(L, 1) ? 2 : 1));
     lua_pushboolean(L, a < b);
     return 1;
 }
@@ -112,8 +112,8 @@ static int s_series_le(lua_State *L)
 {
     double a, b;
     if (!s_last(L, 1, &a) || !s_last(L, 2, &b))
-        return lt_error(L, "cannot compare a series with a %s",
-                       luaL_typename(L, lt_toseries(L, 1) ? 2 : 1));
+        return sandbox_error(L, "cannot compare a series with a %s",
+                            luaL_typename(L, lt_toseries(L, 1) ? 2 : 1));
     lua_pushboolean(L, a <= b);
     return 1;
 }
@@ -139,8 +139,8 @@ static void s_not_multi(lua_State *L, int idx, const char *fname)
     multi = lt_toseries(L, -1) != NULL;
     lua_pop(L, 1);
     if (multi)
-        lt_error(L, "%s: got an indicator with several outputs; pass one "
-                 "of them (self.macd.signal)", fname);
+        sandbox_error(L, "%s: got an indicator with several outputs; pass one "
+                      "of them (self.macd.signal)", fname);
 }
 
 /* Last two values (a[-1], a[-2]) of a series, number or Lua array. */
@@ -170,8 +170,8 @@ static int s_last2(lua_State *L, int idx, double *x1, double *x2)
         lua_pop(L, 2);
         return 1;
     }
-    return lt_error(L, "expected a series, a number or an array, got %s",
-                   luaL_typename(L, idx));
+    return sandbox_error(L, "expected a series, a number or an array, got %s",
+                        luaL_typename(L, idx));
 }
 
 /* crossover(a, b): a[-2] < b[-2] and a[-1] > b[-1]; NaN is no cross. */
@@ -216,8 +216,8 @@ static void s_vals(lua_State *L, int idx, const char *fname, struct vals *x)
         x->n = (size_t)lua_rawlen(L, idx);
         s_not_multi(L, idx, fname);
     } else {
-        lt_error(L, "%s: expected a series or an array, got %s", fname,
-                 luaL_typename(L, idx));
+        sandbox_error(L, "%s: expected a series or an array, got %s", fname,
+                      luaL_typename(L, idx));
     }
 }
 
@@ -294,7 +294,8 @@ static int s_quantile(lua_State *L)
     }
     q = luaL_checknumber(L, 2);
     if (!(q >= 0 && q <= 1))
-        return lt_error(L, "quantile: q must be between 0 and 1, got %g", q);
+        return sandbox_error(L, "quantile: q must be between 0 and 1, "
+                             "got %g", q);
     v = lua_newuserdatauv(L, (x.n ? x.n : 1) * sizeof *v, 0);
     for (size_t i = 0; i < x.n; i++) {
         double y = s_val(L, &x, i, 0);

@@ -1,13 +1,12 @@
 /* lua_strategy.c -- a strategy as a Lua object: the Strategy{} class and
  * its parameters, self.data, and the calls into the file, init() and
- * next(). The state it runs in is lua_sandbox.c's, the limits of each
- * call lua_limits.c's, the hints for Python habits lua_hints.c's; series
- * live in lua_series.c, orders in lua_broker.c, indicators in
- * lua_indicators.c. */
+ * next(), and the memory share of each instance. The state it runs in,
+ * the limits of each call and the hints for Python habits are the
+ * sandbox's (lua/sandbox.h); series live in lua_series.c, orders in
+ * lua_broker.c, indicators in lua_indicators.c. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +15,12 @@
 #include "indicator.h"
 #include "lua_int.h"
 
-int lt_error(lua_State *L, const char *fmt, ...)
+/* Each new instance's own cap (strategy_set_memory_share). */
+static size_t s_mem_inst_cap = STRAT_MEM_DEFAULT;
+
+struct strategy *lt_self(lua_State *L)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    luaL_where(L, 1);
-    lua_pushstring(L, msg);
-    lua_concat(L, 2);
-    return lua_error(L);
+    return (struct strategy *)sandbox_self(L);
 }
 
 void lt_check_self(lua_State *L, const char *mt, const char *call)
@@ -51,8 +45,8 @@ void lt_check_self(lua_State *L, const char *mt, const char *call)
     c = strrchr(dot, ':');
     if (c)
         *c = '.';
-    lt_error(L, "%s called with a dot: write %s (a method takes a colon, "
-             "which passes the object itself)", dot, call);
+    sandbox_error(L, "%s called with a dot: write %s (a method takes a colon, "
+                  "which passes the object itself)", dot, call);
 }
 
 /* {==================== the Strategy class =================== */
@@ -67,7 +61,8 @@ static int s_Strategy(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            return lt_error(L, "Strategy{}: parameter names must be strings");
+            return sandbox_error(L, "Strategy{}: parameter names must be "
+                                 "strings");
         lua_pushvalue(L, -2);
         lua_pushvalue(L, -2);
         lua_rawset(L, 2);                   /* class[k] = v */
@@ -111,7 +106,7 @@ static void s_register(lua_State *L)
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
     lua_pop(L, 1);
-    lt_hints_globals(L);
+    sandbox_hints_globals(L);
 }
 
 /* }========================================================== */
@@ -265,7 +260,7 @@ static int s_cmp_str(const void *a, const void *b)
 /* Canonical parameter string and the largest whole-number parameter. */
 static void s_describe_params(struct strategy *s, int cls, int self)
 {
-    lua_State *L = s->L;
+    lua_State *L = s->sb.L;
     const char *names[64];
     int n = 0;
     size_t off = 0;
@@ -300,10 +295,10 @@ static void s_describe_params(struct strategy *s, int cls, int self)
  * a Python habit. */
 static int s_pcall(struct strategy *s, int nargs, char *err)
 {
-    int rc = lt_pcall(s, nargs, 1, err);
+    int rc = sandbox_pcall(s->sb.L, nargs, 1, err);
 
     if (rc)
-        lt_hint(err, ERR_LEN);
+        sandbox_hint(err, ERR_LEN);
     return rc;
 }
 
@@ -324,10 +319,10 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         return NULL;
     }
     snprintf(s->path, sizeof s->path, "%s", path);
-    snprintf(s->sym, sizeof s->sym, "%s", symbol);
+    snprintf(s->sb.sym, sizeof s->sb.sym, "%s", symbol);
     s->data = data;
     s->start = -1;
-    s->mem_cap = lt_mem_share();
+    s->sb.mem_cap = s_mem_inst_cap;
     {
         struct broker_cfg def;
         broker_cfg_default(&def);
@@ -337,14 +332,14 @@ strategy_t *strategy_new(const char *path, const char *symbol,
             goto fail;
         }
     }
-    s->budget = STRAT_BUDGET_DEFAULT;
-    s->time_ms = STRAT_TIME_MS_DEFAULT;
+    s->sb.budget = STRAT_BUDGET_DEFAULT;
+    s->sb.time_ms = STRAT_TIME_MS_DEFAULT;
     s->ref_self = s->ref_next = LUA_NOREF;
     base = strrchr(path, '/');
-    snprintf(s->name, sizeof s->name, "%s", base ? base + 1 : path);
-    if (strlen(s->name) > 4 && strcmp(s->name + strlen(s->name) - 4,
-                                      ".lua") == 0)
-        s->name[strlen(s->name) - 4] = '\0';
+    snprintf(s->sb.name, sizeof s->sb.name, "%s", base ? base + 1 : path);
+    if (strlen(s->sb.name) > 4 &&
+        strcmp(s->sb.name + strlen(s->sb.name) - 4, ".lua") == 0)
+        s->sb.name[strlen(s->sb.name) - 4] = '\0';
 
     f = fopen(path, "r");
     if (!f) {
@@ -353,18 +348,18 @@ strategy_t *strategy_new(const char *path, const char *symbol,
         goto fail;
     }
     fclose(f);
-    L = lt_state_new(s);
+    L = sandbox_open(&s->sb);
     if (!L) {
         snprintf(err, ERR_LEN, "cannot create a Lua state");
         goto fail;
     }
     s_register(L);
-    lt_sandbox_lock(L);
+    sandbox_lock(L);
 
     *rc = ERR_LUA;
     if (luaL_loadfilex(L, path, "t") != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
-        lt_hint(err, ERR_LEN);
+        sandbox_hint(err, ERR_LEN);
         goto fail;
     }
     if (s_pcall(s, 0, err))
@@ -384,7 +379,7 @@ strategy_t *strategy_new(const char *path, const char *symbol,
     cls = lua_gettop(L);
     lua_getfield(L, cls, "name");
     if (lua_type(L, -1) == LUA_TSTRING)
-        snprintf(s->name, sizeof s->name, "%s", lua_tostring(L, -1));
+        snprintf(s->sb.name, sizeof s->sb.name, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
 
     lua_pushliteral(L, "__gc");
@@ -437,8 +432,8 @@ void strategy_destroy(strategy_t **self_p)
     struct strategy *s = *self_p;
     if (!s)
         return;
-    if (s->L)
-        lua_close(s->L);
+    if (s->sb.L)
+        lua_close(s->sb.L);
     lt_indicators_free(s);
     broker_destroy(&s->broker);
     free(s);
@@ -447,7 +442,7 @@ void strategy_destroy(strategy_t **self_p)
 
 int strategy_on_bar(strategy_t *s, char *err)
 {
-    lua_State *L = s->L;
+    lua_State *L = s->sb.L;
     int due;
 
     s->ncalls = 0;
@@ -486,7 +481,7 @@ const struct strat_call *strategy_calls(const strategy_t *s, int *n)
     return s->calls;
 }
 
-const char *strategy_name(const strategy_t *s) { return s->name; }
+const char *strategy_name(const strategy_t *s) { return s->sb.name; }
 const char *strategy_params(const strategy_t *s) { return s->params; }
 
 broker_t *strategy_broker(const strategy_t *s) { return s->broker; }
@@ -495,11 +490,32 @@ int strategy_out_of_money(const strategy_t *s) { return s->stopped; }
 
 void strategy_set_budget(strategy_t *s, long long instructions)
 {
-    s->budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
+    s->sb.budget = instructions > 0 ? instructions : STRAT_BUDGET_DEFAULT;
 }
 
 void strategy_set_time_limit(strategy_t *s, int64_t ms)
 {
-    s->time_ms = ms > 0 ? ms : STRAT_TIME_MS_DEFAULT;
+    s->sb.time_ms = ms > 0 ? ms : STRAT_TIME_MS_DEFAULT;
 }
 
+void strategy_set_memory_cap(size_t total)
+{
+    sandbox_set_total_cap(total);
+}
+
+int strategy_set_memory_share(int instances, char *err)
+{
+    size_t total = sandbox_total_cap();
+    size_t share = total / (size_t)(instances > 0 ? instances : 1);
+
+    if (share < STRAT_MEM_MIN) {
+        snprintf(err, ERR_LEN, "--memory-mb %zu gives each of the %d "
+                 "symbols %zu KiB of Lua memory; a strategy needs at least "
+                 "%u MiB: raise --memory-mb or run fewer symbols per "
+                 "engine", total >> 20, instances, share >> 10,
+                 STRAT_MEM_MIN >> 20);
+        return ERR_USAGE;
+    }
+    s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
+    return ERR_OK;
+}

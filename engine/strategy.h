@@ -18,15 +18,16 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "sandbox.h"
 #include "series.h"
 
 #define STRAT_MAX_CALLS 64          /* calls recorded per bar */
-#define STRAT_MEM_DEFAULT (64u << 20)       /* per strategy instance */
-#define STRAT_MEM_TOTAL_DEFAULT ((size_t)2 << 30) /* all of an engine's */
+#define STRAT_MEM_DEFAULT SANDBOX_MEM_DEFAULT /* per strategy instance */
+#define STRAT_MEM_TOTAL_DEFAULT SANDBOX_MEM_TOTAL_DEFAULT /* an engine's */
 #define STRAT_MEM_MIN (1u << 20)   /* least share of the total an instance
                                       may get (strategy_set_memory_share) */
-#define STRAT_BUDGET_DEFAULT 100000000LL   /* Lua instructions per call */
-#define STRAT_TIME_MS_DEFAULT 5000  /* wall-clock limit per call */
+#define STRAT_BUDGET_DEFAULT SANDBOX_BUDGET_DEFAULT /* instructions/call */
+#define STRAT_TIME_MS_DEFAULT SANDBOX_TIME_MS_DEFAULT /* ms per call */
 #define STRAT_LOOKBACK_MAX 300000   /* = HISTORY_MAX: the most bars of
                                        history an engine can ask for */
 
@@ -129,26 +130,5 @@ void strategy_set_budget(strategy_t *self, long long instructions);
  * instruction, and each capped library function checks it, so a call
  * ends within about this long plus one library call. */
 void strategy_set_time_limit(strategy_t *self, int64_t ms);
-
-/* A sandboxed Lua state for scripts other than strategies (the lua
- * output of livetrade-sink): the strategies' libraries and limits (no io,
- * os, debug, package, require, load; text chunks only), a memory cap of
- * `mem_cap` bytes (0: STRAT_MEM_DEFAULT) and an instruction budget per
- * strategy_sandbox_pcall (<= 0: STRAT_BUDGET_DEFAULT); `name` prefixes
- * print() lines and budget errors. NULL if out of memory. */
-struct lua_State;
-struct lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
-                                       long long budget);
-void strategy_sandbox_close(struct lua_State **Lp);
-/* The values on L's stack as print shows them (tostring, tab-separated),
- * pushed as one string, which is returned. */
-const char *strategy_sandbox_join(struct lua_State *L);
-/* The wall-clock limit of each strategy_sandbox_pcall, in ms (<= 0: the
- * default STRAT_TIME_MS_DEFAULT). */
-void strategy_sandbox_set_time_limit(struct lua_State *L, int64_t ms);
-/* lua_pcall(L, nargs, nres) with the budget restarted. ERR_OK, or ERR_LUA
- * with the message ("file:line: ...") in err[ERR_LEN], stack popped. */
-int strategy_sandbox_pcall(struct lua_State *L, int nargs, int nres,
-                           char *err);
 
 #endif

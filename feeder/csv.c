@@ -1,14 +1,72 @@
 /* csv.c -- source_csv: one CSV file replayed as the bars of one symbol
  * (see csv_source.h; the file format is common/csv.h's). */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
 #include "csv.h"
 #include "csv_source.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
+
+#define SPEED_MAX 1e9               /* --speed: times real time */
+
+/* {==================== flags ================================ */
+
+/* Settings from the csv source's own flags. */
+static struct {
+    const char *data;               /* --data FILE */
+    double speed;                   /* --speed; 0: not given */
+} s_flags;
+
+/* --speed: above 0, at most SPEED_MAX. */
+static int s_set_speed(void *dst, const char *val, const char *from,
+                       char *err)
+{
+    double x;
+
+    if (parse_double(val, &x) || !isfinite(x) || x <= 0 || x > SPEED_MAX) {
+        snprintf(err, ERR_LEN, "%s must be above 0 and at most %.0g (times "
+                 "real time)", from, SPEED_MAX);
+        return ERR_USAGE;
+    }
+    *(double *)dst = x;
+    return 0;
+}
+
+static struct opt_setter s_speed = { s_set_speed, &s_flags.speed };
+
+static const struct opt s_opts[] = {
+    { "data", OPT_STR, &s_flags.data, NULL, "FILE",
+      "csv: the CSV file to replay" },
+    { "speed", OPT_SET, &s_speed, NULL, "X",
+      "csv: pace live bars by their times, X times real time" },
+    { 0 }
+};
+
+static int s_check(char *err)
+{
+    if (!s_flags.data || !*s_flags.data) {
+        snprintf(err, ERR_LEN, "--source csv needs --data FILE");
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+const char *source_csv_data(void)
+{
+    return s_flags.data;
+}
+
+double source_csv_speed(void)
+{
+    return s_flags.speed;
+}
+
+/* }========================================================== */
 
 struct csv_source {
     struct csv_data d;              /* every bar of the file */
@@ -39,7 +97,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     size_t nhist;
 
     assert(cfg && cfg->nsym >= 1);
-    if (!cfg->data) {
+    if (!s_flags.data) {
         snprintf(err, ERR_LEN, "csv: no file to replay (--data FILE)");
         return NULL;
     }
@@ -55,13 +113,13 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     }
     o.symbol = cfg->symbols[0];
     o.src = "csv";
-    if (csv_load(cfg->data, &o, &cs->d, err)) {
+    if (csv_load(s_flags.data, &o, &cs->d, err)) {
         free(cs);
         return NULL;
     }
-    cs->path = cfg->data;
+    cs->path = s_flags.data;
     cs->history = cfg->history;
-    cs->speed = cfg->speed;
+    cs->speed = s_flags.speed;
     nhist = (uint64_t)cs->history < cs->d.n ? (size_t)cs->history :
             cs->d.n;
     cs->origin_t = cs->d.bars[nhist ? nhist - 1 : 0].t;
@@ -110,6 +168,8 @@ static int s_next_bar(void *state, int sym, struct bar *out)
 
 const struct source_ops source_csv = {
     .name = "csv",
+    .opts = s_opts,
+    .check = s_check,
     .open = s_open,
     .next_bar = s_next_bar,
     .close = s_close,

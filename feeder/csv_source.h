@@ -1,8 +1,7 @@
 /* csv_source.h -- source_csv: livetrade-feeder replaying one CSV file
  * (common/csv.h) as the bars of one symbol.
  *
- *   cfg.ops = &source_csv;
- *   cfg.data = "GOOG.csv";           (cfg.speed: see below)
+ *   cfg.ops = &source_csv;           --data GOOG.csv [--speed X]
  *   feeder_new(&cfg, ...)            as for any source
  *
  * A pull source (source.h). The first cfg->history bars of the file are
@@ -25,5 +24,9 @@
 #include "source.h"
 
 extern const struct source_ops source_csv;
+
+/* The values of --data (NULL: not given) and --speed (0: not given). */
+const char *source_csv_data(void);
+double source_csv_speed(void);
 
 #endif

@@ -681,16 +681,6 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     sc.tf = cfg->tf;
     sc.start_ms = cfg->start_ms;
     sc.history = cfg->history;
-    sc.data = cfg->data;
-    sc.speed = cfg->speed;
-    sc.rest_url = cfg->rest_url;
-    sc.ws_url = cfg->ws_url;
-    sc.ca_file = cfg->ca_file;
-    sc.delayed = cfg->delayed;
-    sc.rate_per_min = cfg->rate_per_min;
-    sc.cache_dir = cfg->cache_dir;
-    sc.market_hours = cfg->market_hours;
-    sc.stale_ms = cfg->stale_ms;
     sc.failed = &self->failed;
     sc.loop = loop;
     sc.emit = s_emit;

@@ -38,16 +38,6 @@ struct feeder_cfg {
     int exit_when_done;             /* stop the loop after `count` */
     int64_t wait_subs;              /* hold live bars until this many
                                        subscriptions to bars arrived */
-    const char *data;               /* passed to the source (csv) */
-    double speed;                   /* passed to the source (csv) */
-    const char *rest_url;           /* passed to the source (polygon) */
-    const char *ws_url;             /* passed to the source (polygon) */
-    const char *ca_file;            /* passed to the source (polygon) */
-    int delayed;                    /* passed to the source (polygon) */
-    int rate_per_min;               /* passed to the source (polygon) */
-    const char *cache_dir;          /* passed to the source (polygon) */
-    int market_hours;               /* passed to the source (polygon) */
-    int64_t stale_ms;               /* passed to the source (polygon) */
 };
 
 typedef struct feeder feeder_t;

@@ -17,6 +17,7 @@
  * timeframes and 30 s) is reported once (rate-limited WARN) and counted;
  * its next bar clears it. The clock restarts at every market opening. */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,42 @@
 #define TICK_MS 5                   /* lws service and state machine tick */
 #define HEALTH_MS 1000              /* feed health and bucket checks */
 #define STALE_MARGIN_MS 30000       /* added to three timeframes */
-const char *polygon_source_key(void)
+
+/* {==================== flags ================================ */
+
+/* Settings from the polygon source's own flags. */
+static struct polygon_flags s_flags = {
+    .feed = "realtime", .market_hours = "us-equities"
+};
+
+static const struct opt s_opts[] = {
+    { "rest-url", OPT_STR, &s_flags.rest_url, NULL, "URL",
+      "polygon: REST base [" POLYGON_REST_BASE "]" },
+    { "ws-url", OPT_STR, &s_flags.ws_url, NULL, "URL",
+      "polygon: WebSocket URL [" POLYGON_WS_URL ", delayed: "
+      POLYGON_WS_DELAYED_URL "]" },
+    { "feed", OPT_STR, &s_flags.feed, NULL, "FEED",
+      "polygon: realtime or delayed [realtime]" },
+    { "ca-file", OPT_STR, &s_flags.ca_file, NULL, "FILE",
+      "polygon: CA bundle for https:// and wss:// [system]" },
+    { "rate", OPT_INT, &s_flags.rate, NULL, "N",
+      "polygon: REST requests per minute, 5 on the free plan; "
+      "0 = no limit [0]" },
+    { "cache-dir", OPT_STR, &s_flags.cache_dir, NULL, "DIR",
+      "polygon: history cache; \"\" = none "
+      "[$XDG_CACHE_HOME/livetrade or ~/.cache/livetrade]" },
+    { "market-hours", OPT_STR, &s_flags.market_hours, NULL, "HOURS",
+      "polygon: when silence is reported: us-equities (Mon-Fri "
+      "09:30-16:00 New York) or always [us-equities]" },
+    { "stale-after", OPT_DBL, &s_flags.stale_after, NULL, "SEC",
+      "polygon: report a symbol silent this long while the market "
+      "is open [3 timeframes + 30]" },
+    { 0 }
+};
+
+/* The API key from POLYGON_API_KEY, else MASSIVE_API_KEY (environment or
+ * .env); NULL if neither is set. */
+static const char *s_key(void)
 {
     const char *k = config_env("POLYGON_API_KEY");
 
@@ -41,6 +77,42 @@ const char *polygon_source_key(void)
         k = config_env("MASSIVE_API_KEY");
     return k && *k ? k : NULL;
 }
+
+/* What config_parse cannot check of the flags, and the API key. */
+static int s_check(char *err)
+{
+    if (s_flags.rate < 0 || s_flags.rate > 100000) {
+        snprintf(err, ERR_LEN, "--rate must be between 0 (no limit) and "
+                 "100000 requests per minute");
+        return ERR_USAGE;
+    }
+    if (strcmp(s_flags.market_hours, "us-equities") != 0 &&
+        strcmp(s_flags.market_hours, "always") != 0) {
+        snprintf(err, ERR_LEN, "--market-hours must be us-equities or "
+                 "always");
+        return ERR_USAGE;
+    }
+    if (!(s_flags.stale_after >= 0 && s_flags.stale_after <= 86400)) {
+        snprintf(err, ERR_LEN, "--stale-after must be between 0 (auto) and "
+                 "86400 seconds");
+        return ERR_USAGE;
+    }
+    if (strcmp(s_flags.feed, "realtime") != 0 &&
+        strcmp(s_flags.feed, "delayed") != 0) {
+        snprintf(err, ERR_LEN, "--feed must be realtime or delayed");
+        return ERR_USAGE;
+    }
+    if (!s_key()) {
+        snprintf(err, ERR_LEN, "--source polygon needs an API key: set "
+                 "POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment "
+                 "or in .env");
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+/* }========================================================== */
+
 
 void polygon_fatal(struct polygon_src *ps, const char *msg)
 {
@@ -253,7 +325,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     struct polygon_ws_io io;
     struct polygon_lws_events ev;
     struct polygon_src *ps;
-    const char *key = polygon_source_key();
+    const char *key = s_key();
     const char *ws_url;
     int rc;
 
@@ -286,8 +358,10 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->tf_ms = cfg->tf * 1000;
     ps->timespan = cfg->tf == 1 ? "second" : "minute";
     ps->mult = cfg->tf == 1 ? 1 : (int)(cfg->tf / 60);
-    ps->market = cfg->market_hours;
-    ps->stale_ms = cfg->stale_ms > 0 ? cfg->stale_ms :
+    ps->market = strcmp(s_flags.market_hours, "always") == 0 ?
+                 SOURCE_MARKET_ALWAYS : SOURCE_MARKET_US_EQUITIES;
+    ps->stale_ms = s_flags.stale_after > 0 ?
+                   (int64_t)llround(s_flags.stale_after * 1000.0) :
                    3 * ps->tf_ms + STALE_MARGIN_MS;
     ps->corr_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->old_lim = (struct log_limit)LOG_LIMIT_INIT;
@@ -304,14 +378,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         ps->sym[i].cut_t = -1;
     }
     if (cfg->history > 0)
-        polygon_hist_open(ps, cfg);
+        polygon_hist_open(ps, &s_flags);
 
     polygon_rest_cfg_defaults(&rc_cfg);
-    if (cfg->rest_url)
-        rc_cfg.base_url = cfg->rest_url;
+    if (s_flags.rest_url)
+        rc_cfg.base_url = s_flags.rest_url;
     rc_cfg.api_key = key;
-    rc_cfg.ca_file = cfg->ca_file;
-    rc_cfg.rate_per_min = cfg->rate_per_min;
+    rc_cfg.ca_file = s_flags.ca_file;
+    rc_cfg.rate_per_min = (int)s_flags.rate;
     rc_cfg.stop = &proc_stop;
     ps->rest = polygon_rest_new(&rc_cfg, err);
     if (!ps->rest)
@@ -340,7 +414,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         goto fail;
     }
 
-    ws_url = cfg->ws_url ? cfg->ws_url : cfg->delayed ?
+    ws_url = s_flags.ws_url ? s_flags.ws_url :
+             strcmp(s_flags.feed, "delayed") == 0 ?
              POLYGON_WS_DELAYED_URL : POLYGON_WS_URL;
     memset(&ev, 0, sizeof ev);
     ev.opened = s_lws_opened;
@@ -348,7 +423,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ev.closed = s_lws_closed;
     ev.activity = s_lws_activity;
     ev.arg = ps;
-    ps->lws = polygon_lws_new(ws_url, cfg->ca_file, &ev, err);
+    ps->lws = polygon_lws_new(ws_url, s_flags.ca_file, &ev, err);
     if (!ps->lws)
         goto fail;
     polygon_ws_cfg_defaults(&wc);
@@ -386,8 +461,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         snprintf(err, ERR_LEN, "polygon: event loop is full");
         goto fail;
     }
-    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s",
-            wc.channel, ps->nsym, ws_url);
+    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
+            "(feed %s)", wc.channel, ps->nsym, ws_url, s_flags.feed);
     ps->cfg_tmp = NULL;
     for (int i = 0; i < ps->nsym; i++)
         ps->sym[i].heard_ms = mono_ms();
@@ -451,6 +526,8 @@ static int s_counters(void *state, struct source_counter *c, int max)
 
 const struct source_ops source_polygon = {
     .name = "polygon",
+    .opts = s_opts,
+    .check = s_check,
     .open = s_open,
     .next_bar = NULL,
     .close = s_close,

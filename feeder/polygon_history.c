@@ -169,15 +169,15 @@ int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err)
 
 /* Finds each symbol's cache file and reads it. Without a usable
  * directory the cache is off, with one WARN line. */
-void polygon_hist_open(struct polygon_src *ps, const struct source_cfg *cfg)
+void polygon_hist_open(struct polygon_src *ps, const struct polygon_flags *f)
 {
     char dir[1024], path[1200], err[ERR_LEN];
-    const char *base = cfg->rest_url ? cfg->rest_url : POLYGON_REST_BASE;
+    const char *base = f->rest_url ? f->rest_url : POLYGON_REST_BASE;
 
-    if (cfg->cache_dir && !*cfg->cache_dir)
+    if (f->cache_dir && !*f->cache_dir)
         return;                     /* --cache-dir "": no cache */
-    if (cfg->cache_dir)
-        snprintf(dir, sizeof dir, "%s", cfg->cache_dir);
+    if (f->cache_dir)
+        snprintf(dir, sizeof dir, "%s", f->cache_dir);
     else if (!xdg_dir("cache", dir, sizeof dir)) {
         log_msg(LL_WARN, "polygon: no history cache: neither "
                 "XDG_CACHE_HOME nor HOME is set");
@@ -190,12 +190,12 @@ void polygon_hist_open(struct polygon_src *ps, const struct source_cfg *cfg)
     }
     for (int i = 0; i < ps->nsym; i++) {
         if (polygon_cache_path(path, sizeof path, dir, base,
-                               cfg->symbols[i], cfg->tf))
+                               ps->sym[i].name, ps->tf_ms / 1000))
             continue;
         ps->sym[i].cache_path = strdup(path);
         if (!ps->sym[i].cache_path)
             continue;
         ps->sym[i].cache_ok = 1;
-        s_cache_load(ps, i, cfg->symbols[i]);
+        s_cache_load(ps, i, ps->sym[i].name);
     }
 }

@@ -18,6 +18,20 @@
 #include "polygon_ws.h"
 #include "source.h"
 
+/* The polygon source's own flags (polygon.c). */
+struct polygon_flags {
+    const char *rest_url;           /* --rest-url, or NULL */
+    const char *ws_url;             /* --ws-url, or NULL */
+    const char *feed;               /* --feed realtime|delayed */
+    const char *ca_file;            /* --ca-file, or NULL */
+    int64_t rate;                   /* --rate, REST requests per minute;
+                                       0 = no limit */
+    const char *cache_dir;          /* --cache-dir; "": no history cache,
+                                       NULL: the default */
+    const char *market_hours;       /* --market-hours */
+    double stale_after;             /* --stale-after, seconds; 0 = auto */
+};
+
 #define MINUTE_MS 60000LL
 #define GAP_TRIES 5                 /* later tries of a failed gap fill */
 #define GAP_RETRY_MS 4000LL         /* delay before the first of them */
@@ -101,8 +115,9 @@ void polygon_fatal(struct polygon_src *ps, const char *msg);
 int polygon_is_auth(int rc);
 
 /* polygon_history.c */
-/* Finds and reads each symbol's cache file (cfg->cache_dir). */
-void polygon_hist_open(struct polygon_src *ps, const struct source_cfg *cfg);
+/* Finds and reads each symbol's cache file (f->cache_dir; the file names
+ * depend on f->rest_url). */
+void polygon_hist_open(struct polygon_src *ps, const struct polygon_flags *f);
 /* Appends b to symbol i's record, if newer. */
 void polygon_hist_record(struct polygon_src *ps, int i, const struct bar *b);
 /* Writes symbol i's record to its cache file. */

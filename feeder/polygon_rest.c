@@ -41,11 +41,6 @@ struct body {
     long retry_after;               /* seconds; -1 if no header */
 };
 
-/* Remembers the pages of one call, to catch a server that loops. */
-struct pager {
-    uint64_t *seen;                 /* hashes of path+query requested */
-    size_t n, max;                  /* used, page limit */
-};
 
 /* ==== small helpers ================================================= */
 
@@ -171,8 +166,7 @@ const char *polygon_rest_strerror(int err)
 #define PARSE_RETRIES 2             /* asks again for a page that did not
                                        parse */
 
-/* Milliseconds to wait at `now` before a request may go out. */
-static int64_t s_rate_wait(const polygon_rest_t *self, int64_t now)
+int64_t polygon_rest_rate_wait(const polygon_rest_t *self, int64_t now)
 {
     int64_t until;
 
@@ -183,8 +177,7 @@ static int64_t s_rate_wait(const polygon_rest_t *self, int64_t now)
     return until > now ? until - now : 0;
 }
 
-/* Records a request sent at `now`. */
-static void s_rate_note(polygon_rest_t *self, int64_t now)
+void polygon_rest_rate_note(polygon_rest_t *self, int64_t now)
 {
     int cap = self->cfg.rate_per_min;
 
@@ -356,11 +349,9 @@ out:
     return rc;
 }
 
-/* Follows `next_url`: the URL to request goes to url[n]. ERR_INVALID if
- * that page was already requested in this call (a server loop) or the
- * page limit is reached. */
-static int s_pager_next(struct pager *pg, const char *base, const char *key,
-                        const char *next_url, char *url, size_t n, char *err)
+int polygon_rest_pager_next(struct polygon_rest_pager *pg, const char *base,
+                            const char *key, const char *next_url,
+                            char *url, size_t n, char *err)
 {
     char red[POLYGON_URL_MAX];
     const char *rel = s_rel(next_url);
@@ -505,7 +496,7 @@ static int s_get(polygon_rest_t *self, const char *url, const char *red,
         long status;
         CURLcode cc;
 
-        wait = s_rate_wait(self, mono_ms());
+        wait = polygon_rest_rate_wait(self, mono_ms());
         if (wait > 0) {
             log_msg(LL_INFO, "polygon: rate limit %d/min, waiting %lld ms",
                     self->cfg.rate_per_min, (long long)wait);
@@ -514,7 +505,7 @@ static int s_get(polygon_rest_t *self, const char *url, const char *red,
                 return ERR_TIMEOUT;
             }
         }
-        s_rate_note(self, mono_ms());
+        polygon_rest_rate_note(self, mono_ms());
         if (attempt > 0)
             self->st.retries++;
         cc = s_perform(self, url, b, &status, cerr);
@@ -716,7 +707,7 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
                       int64_t to_ms, struct bar **bars, size_t *n, char *err)
 {
     struct polygon_bars out = { .max = self->cfg.max_bars };
-    struct pager pg = { .max = (size_t)self->cfg.max_pages };
+    struct polygon_rest_pager pg = { .max = (size_t)self->cfg.max_pages };
     struct body b = { .max = self->cfg.max_body, .retry_after = -1 };
     char url[POLYGON_URL_MAX], red[POLYGON_URL_MAX], sym[3 * SYM_MAX];
     char key[256];
@@ -787,8 +778,8 @@ int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
         self->st.pages++;
         if (!next)
             break;
-        rc = s_pager_next(&pg, self->base, self->key, next, url, sizeof url,
-                          err);
+        rc = polygon_rest_pager_next(&pg, self->base, self->key, next, url,
+                                     sizeof url, err);
         free(next);
         next = NULL;
         if (rc)

@@ -146,4 +146,26 @@ int polygon_rest_next_url(const char *base, const char *next_url,
  * by REDACTED (truncating if needed, always terminated). Returns out. */
 char *polygon_rest_redact(const char *url, char *out, size_t n);
 
+/* {==================== inside the client ==================== */
+
+/* Milliseconds to wait at `now` before a request may go out, by the
+ * limit of rate_per_min requests in any 60 s window. */
+int64_t polygon_rest_rate_wait(const polygon_rest_t *self, int64_t now);
+/* Records a request sent at `now`. */
+void polygon_rest_rate_note(polygon_rest_t *self, int64_t now);
+
+/* The pages of one call, to catch a server that loops. */
+struct polygon_rest_pager {
+    uint64_t *seen;                 /* hashes of path+query requested */
+    size_t n, max;                  /* used, page limit */
+};
+/* Follows `next_url`: the URL to request goes to url[n]. ERR_INVALID if
+ * that page was already requested in this call (a server loop) or the
+ * page limit is reached. */
+int polygon_rest_pager_next(struct polygon_rest_pager *pg, const char *base,
+                            const char *key, const char *next_url,
+                            char *url, size_t n, char *err);
+
+/* }========================================================== */
+
 #endif

@@ -20,8 +20,4 @@
 
 extern const struct source_ops source_polygon;
 
-/* The API key from POLYGON_API_KEY, else MASSIVE_API_KEY (environment or
- * .env); NULL if neither is set. */
-const char *polygon_source_key(void);
-
 #endif

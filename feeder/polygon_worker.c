@@ -31,7 +31,6 @@ struct polygon_worker {
     int started;
     volatile sig_atomic_t stop;     /* set by destroy: abort the ask */
     struct polygon_rest_stats st;   /* as of the last answer taken */
-    size_t pending;                 /* asks not yet answered and taken */
 };
 
 static void s_serve(polygon_worker_t *self, const struct polygon_ask *q)
@@ -136,7 +135,6 @@ int polygon_worker_ask(polygon_worker_t *self, const struct polygon_ask *ask)
                 zmq_strerror(zmq_errno()));
         return ERR_IO;
     }
-    self->pending++;
     return 0;
 }
 
@@ -149,8 +147,6 @@ int polygon_worker_take(polygon_worker_t *self, struct polygon_answer *out)
         return 0;
     *out = m.a;
     self->st = m.st;
-    if (self->pending)
-        self->pending--;
     return 1;
 }
 
@@ -158,9 +154,4 @@ void polygon_worker_stats(const polygon_worker_t *self,
                           struct polygon_rest_stats *st)
 {
     *st = self->st;
-}
-
-size_t polygon_worker_pending(const polygon_worker_t *self)
-{
-    return self->pending;
 }

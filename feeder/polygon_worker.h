@@ -72,7 +72,4 @@ int polygon_worker_take(polygon_worker_t *self, struct polygon_answer *out);
 void polygon_worker_stats(const polygon_worker_t *self,
                           struct polygon_rest_stats *st);
 
-/* Asks queued or in progress, not yet taken. */
-size_t polygon_worker_pending(const polygon_worker_t *self);
-
 #endif

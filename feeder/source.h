@@ -53,27 +53,25 @@ struct source_cfg {
     int64_t tf;                     /* --timeframe, seconds */
     int64_t start_ms;               /* start of bar 0, epoch ms UTC */
     int64_t history;                /* --history, bars per symbol */
-    const char *data;               /* --data: a file to replay, or NULL */
-    double speed;                   /* --speed: 0, or times real time */
     loop_t *loop;                   /* push sources register fds here */
     source_emit_fn *emit;           /* push sources deliver bars here */
     void *emit_arg;                 /* first argument of emit */
-    const char *rest_url;           /* polygon: REST base, or NULL */
-    const char *ws_url;             /* polygon: WebSocket URL, or NULL */
-    const char *ca_file;            /* polygon: CA bundle, or NULL */
-    int delayed;                    /* polygon: --feed delayed */
-    int rate_per_min;               /* polygon: --rate, REST requests per
-                                       minute; 0 = no limit */
-    const char *cache_dir;          /* polygon: --cache-dir; NULL or "":
-                                       no history cache */
-    int market_hours;               /* polygon: SOURCE_MARKET_* */
-    int64_t stale_ms;               /* polygon: --stale-after; 0 = auto */
     int *failed;                    /* push sources: set on a fatal
                                        error, then loop_stop() */
 };
 
+struct opt;
+
 struct source_ops {
     const char *name;               /* --source value and bar.src */
+    /* The source's own flags (config.h), ending with { 0 }, or NULL;
+     * their values go to the source's static settings, read by open().
+     * livetrade-feeder takes every source's flags and refuses those of a
+     * source other than --source. */
+    const struct opt *opts;
+    /* Optional: checks the values of its flags once parsed, when it is
+     * the source chosen. 0, or ERR_USAGE with one line in err[ERR_LEN]. */
+    int (*check)(char *err);
     /* Opens the source for cfg->symbols. Returns its state, or NULL with
      * a reason in err[ERR_LEN]. cfg is valid only during the call. */
     void *(*open)(const struct source_cfg *cfg, char *err);

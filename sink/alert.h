@@ -79,6 +79,10 @@ char *alert_scrub(const char *text, const char *secret, char *out,
  *    15:35:00 UTC\nsma1=213.84 sma2=213.84\nid 3c1f0a9b7d2e4f60"
  * in out[n] (cut if longer). Returns out. */
 char *alert_text(const struct signal *s, char *out, size_t n);
+/* The chat text `in` made safe for the markup of a destination of kind
+ * `kind` (ALERT_*), into out[n], cut if need be: Slack wants &, < and >
+ * as entities; Discord reads Markdown, so its marks get a backslash. */
+void alert_markup(int kind, const char *in, char *out, size_t n);
 
 /* Expands a webhook template for `s` into a malloc'd, NUL-terminated
  * string (*out, length *len). `{field}` (a name of letters, digits, '_'

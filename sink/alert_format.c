@@ -557,11 +557,10 @@ int alert_template_check(const char *tmpl, char *err)
     return 0;
 }
 
-/* The chat text made safe for the service's markup: Slack wants &, < and
- * > as entities; Discord reads Markdown, so its marks are escaped with a
- * backslash (a strategy "sma_cross" and an indicator "rsi_fast" would
- * otherwise turn what lies between into italics). */
-static void s_markup(int kind, const char *in, char *out, size_t n)
+/* Discord's marks are escaped because a strategy "sma_cross" and an
+ * indicator "rsi_fast" would otherwise turn what lies between into
+ * italics. */
+void alert_markup(int kind, const char *in, char *out, size_t n)
 {
     size_t o = 0;
 
@@ -597,7 +596,7 @@ int alert_payload(const struct alert_dest *d, const struct signal *s,
         j = signal_to_json(s);
     } else {
         alert_text(s, raw, sizeof raw);
-        s_markup(d->kind, raw, text, sizeof text);
+        alert_markup(d->kind, raw, text, sizeof text);
         if (d->kind == ALERT_SLACK)
             j = json_pack("{s:s}", "text", text);
         else if (d->kind == ALERT_DISCORD)

@@ -30,12 +30,6 @@
 
 #define CONSOLE_LINE 4096           /* enough for 16 indicators and a tag */
 
-#define C_BUY "\033[32m"
-#define C_SELL "\033[31m"
-#define C_CLOSE "\033[33m"
-#define C_DIM "\033[2m"
-#define C_OFF "\033[0m"
-
 struct console {
     FILE *out;                      /* stdout */
     int json;                       /* JSON Lines instead of text */
@@ -142,9 +136,9 @@ int console_format(const struct signal *s, unsigned long long number,
         const char *word;
         const char *color;
     } acts[] = {
-        [SIG_BUY] = { "\xf0\x9f\x93\x88", 2, "BUY", C_BUY },      /* 📈 */
-        [SIG_SELL] = { "\xf0\x9f\x93\x89", 2, "SELL", C_SELL },   /* 📉 */
-        [SIG_CLOSE] = { "\xe2\x9c\x96", 1, "CLOSE", C_CLOSE },    /* ✖ */
+        [SIG_BUY] = { "\xf0\x9f\x93\x88", 2, "BUY", CONSOLE_BUY },  /* 📈 */
+        [SIG_SELL] = { "\xf0\x9f\x93\x89", 2, "SELL", CONSOLE_SELL }, /* 📉 */
+        [SIG_CLOSE] = { "\xe2\x9c\x96", 1, "CLOSE", CONSOLE_CLOSE }, /* ✖ */
     };
     struct out o = { buf, n, 0, 0 };
     const char *mark = "?", *word = "?", *col = "";
@@ -166,7 +160,7 @@ int console_format(const struct signal *s, unsigned long long number,
     s_put(&o, "%*s", strlen(s->sym) < 6 ? (int)(6 - strlen(s->sym)) : 0, "");
     /* The arrows are two columns wide, the cross one: pad to line up. */
     s_put(&o, " %s%s %s%s%*s @ ", color ? col : "", mark, word,
-          color ? C_OFF : "", (int)(5 - strlen(word)) + (2 - width), "");
+          color ? CONSOLE_OFF : "", (int)(5 - strlen(word)) + (2 - width), "");
     s_put_num(&o, s->px);
     s_put(&o, "  conf %.0f%%", s->conf * 100);
     /* The position the signal found, where it tells something: what a
@@ -196,19 +190,20 @@ int console_format(const struct signal *s, unsigned long long number,
         s_put_clean(&o, s->tag);
     }
     if (s->nind > 0) {
-        s_put(&o, "  %s", color ? C_DIM : "");
+        s_put(&o, "  %s", color ? CONSOLE_DIM : "");
         for (int i = 0; i < s->nind && i < SIG_MAX_IND; i++) {
             s_put(&o, "%s", i ? " " : "");
             s_put_clean(&o, s->ind[i].name);
             s_put(&o, "=");
             s_put_num(&o, s->ind[i].v);
         }
-        s_put(&o, "%s", color ? C_OFF : "");
+        s_put(&o, "%s", color ? CONSOLE_OFF : "");
     }
     if (o.trunc) {
         /* Never leave the terminal dim or coloured after a cut line. */
-        if (color && n > sizeof C_OFF)
-            memcpy(buf + n - sizeof C_OFF, C_OFF, sizeof C_OFF);
+        if (color && n > sizeof CONSOLE_OFF)
+            memcpy(buf + n - sizeof CONSOLE_OFF, CONSOLE_OFF,
+                   sizeof CONSOLE_OFF);
         return -1;
     }
     return (int)o.len;

@@ -382,4 +382,9 @@ const char *exec_spool_path(const exec_spool_t *self)
     return spool_path(self->sp);
 }
 
+spool_t *exec_spool_file(const exec_spool_t *self)
+{
+    return self->sp;
+}
+
 /* }==================================================== */

@@ -87,5 +87,7 @@ void exec_spool_seen(const exec_spool_t *self,
  * 0 if the file now holds every line of the queue, -1 if not (logged). */
 int exec_spool_compact(exec_spool_t *self, struct exec_line *head,
                        const struct exec_line *sent, int force);
+/* The spool file underneath (borrowed). */
+spool_t *exec_spool_file(const exec_spool_t *self);
 
 #endif

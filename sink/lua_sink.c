@@ -7,11 +7,11 @@
  *   end
  *   function on_stop() end
  *
- * The script runs in the strategies' sandbox (no io, os, debug, package,
- * require or load; text chunks only; a memory cap; an instruction budget
- * per call) and writes only through the `sink` table, to --output (stdout
- * by default). `sig` has the JSON Lines keys (signal_to_json); absent
- * optionals and NaN values are nil.
+ * The script runs in the strategies' sandbox, lua/sandbox.h (no io, os,
+ * debug, package, require or load; text chunks only; a memory cap; an
+ * instruction budget per call) and writes only through the `sink` table,
+ * to --output (stdout by default). `sig` has the JSON Lines keys
+ * (signal_to_json); absent optionals and NaN values are nil.
  *
  * A script that does not load, or whose on_start() fails, stops the sink
  * at start with one line naming file:line. An error in on_signal() --
@@ -33,7 +33,7 @@
 #include "err.h"
 #include "log.h"
 #include "sink.h"
-#include "strategy.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define JSON_DEPTH 32               /* nesting sink.json() accepts */
@@ -45,7 +45,7 @@ static struct {
     const char *output;             /* --output, NULL: stdout */
     int64_t budget;                 /* --budget, instructions per call */
     int64_t memory_mb;              /* --memory-mb */
-} s_cfg = { NULL, NULL, STRAT_BUDGET_DEFAULT, 64 };
+} s_cfg = { NULL, NULL, SANDBOX_BUDGET_DEFAULT, 64 };
 
 static const struct opt s_opts[] = {
     { "script", OPT_STR, &s_cfg.script, NULL, "FILE",
@@ -123,7 +123,7 @@ static int l_print(lua_State *L)
 static int l_log(lua_State *L)
 {
     struct lua_out *lo = s_out(L);
-    const char *text = strategy_sandbox_join(L);
+    const char *text = sandbox_join(L);
 
     log_msg(LL_INFO, "%s: %s", lo->script, text);
     return 0;
@@ -449,9 +449,9 @@ static int s_open(void **state, char *info, char *err)
         lo->own_out = 1;
     }
     *state = lo;
-    L = lo->L = strategy_sandbox_new(lo->script,
-                                     (size_t)s_cfg.memory_mb << 20,
-                                     s_cfg.budget);
+    L = lo->L = sandbox_new(lo->script,
+                            (size_t)s_cfg.memory_mb << 20,
+                            s_cfg.budget);
     if (!L) {
         snprintf(err, ERR_LEN, "out of memory");
         s_close(state);
@@ -462,7 +462,7 @@ static int s_open(void **state, char *info, char *err)
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
         goto fail;
     }
-    if (strategy_sandbox_pcall(L, 0, 1, why) != ERR_OK) {
+    if (sandbox_pcall(L, 0, 1, why) != ERR_OK) {
         snprintf(err, ERR_LEN, "%s", why);
         goto fail;
     }
@@ -480,7 +480,7 @@ static int s_open(void **state, char *info, char *err)
     if (ref_start != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, ref_start);
         luaL_unref(L, LUA_REGISTRYINDEX, ref_start);
-        if (strategy_sandbox_pcall(L, 0, 0, why) != ERR_OK) {
+        if (sandbox_pcall(L, 0, 0, why) != ERR_OK) {
             snprintf(err, ERR_LEN, "on_start: %.240s", why);
             goto fail;
         }
@@ -513,7 +513,7 @@ static int s_write(void *state, const struct signal *s)
     lua_pushcfunction(L, l_call_signal);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lo->ref_signal);
     lua_pushlightuserdata(L, (void *)s);
-    if (strategy_sandbox_pcall(L, 2, 0, why) != ERR_OK) {
+    if (sandbox_pcall(L, 2, 0, why) != ERR_OK) {
         int budget = strstr(why, ": instruction budget of ") != NULL ||
                      strstr(why, ": time limit of ") != NULL;
         lo->errors++;
@@ -537,7 +537,7 @@ static void s_close(void **state)
         return;
     if (lo->L && lo->ref_stop != LUA_NOREF) {
         lua_rawgeti(lo->L, LUA_REGISTRYINDEX, lo->ref_stop);
-        if (strategy_sandbox_pcall(lo->L, 0, 0, why) != ERR_OK)
+        if (sandbox_pcall(lo->L, 0, 0, why) != ERR_OK)
             log_msg(LL_ERROR, "lua: on_stop: %s", why);
     }
     if (lo->L && lo->calls)
@@ -549,7 +549,7 @@ static void s_close(void **state)
     if (lo->out && s_flush(lo) != ERR_OK)
         log_msg(LL_ERROR, "lua: %s: %s", s_cfg.output ? s_cfg.output :
                 "stdout", strerror(errno));
-    strategy_sandbox_close(&lo->L);
+    sandbox_close(&lo->L);
     if (lo->own_out && fclose(lo->out) != 0)
         log_msg(LL_ERROR, "lua: %s: close: %s", s_cfg.output,
                 strerror(errno));

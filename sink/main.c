@@ -15,6 +15,7 @@
 #include "config.h"
 #include "curve.h"
 #include "err.h"
+#include "flags.h"
 #include "http_metrics.h"
 #include "log.h"
 #include "loop.h"
@@ -28,8 +29,6 @@
 #define DEFAULT_BARS "tcp://127.0.0.1:5555" /* the feeder's bar PUB */
 #define DEFAULT_REPLAY "tcp://127.0.0.1:5558" /* the engine's requests */
 #define SAVE_MS 100                 /* state file saves, at most this often */
-#define MAX_SYMBOLS 256
-#define MAX_OPTS 48
 #define BATCH 4096          /* messages per wake-up before timers run */
 
 static const struct sink_ops *const s_outputs[] = {
@@ -45,27 +44,20 @@ static const struct sink_ops *const s_outputs[] = {
 /* Flags every output takes. */
 static struct {
     const char *sub;                /* --sub */
-    const char *symbols;            /* --symbols, NULL: all */
-    int verbose;                    /* --verbose */
     const char *bars;               /* --bars, outputs that take bars */
     const char *replay;             /* --replay */
     const char *state;              /* --state, NULL: the default */
-    const char *curve;              /* --curve */
-    const char *metrics;            /* --metrics HOST:PORT, NULL: off */
     const char *since;              /* --since */
     int flat_closes;                /* --flat-closes */
-} s_args = { DEFAULT_SUB, NULL, 0, DEFAULT_BARS, DEFAULT_REPLAY, NULL, NULL,
-             NULL, "run", 0 };
+} s_args = { DEFAULT_SUB, DEFAULT_BARS, DEFAULT_REPLAY, NULL, "run", 0 };
+
+/* The shared flags (flags.h): --symbols (NULL: all), --verbose,
+ * --metrics, --curve. */
+static struct flags s_flags;
 
 static const struct opt s_common_opts[] = {
     { "sub", OPT_STR, &s_args.sub, NULL, "ENDPOINT[,...]",
       "signal publishers to connect to (default " DEFAULT_SUB ")" },
-    { "symbols", OPT_STR, &s_args.symbols, NULL, "A,B",
-      "only signals for these symbols (default: all)" },
-    { "verbose", OPT_BOOL, &s_args.verbose, NULL, NULL,
-      "debug logging (one line per signal) on stderr" },
-    { "curve", OPT_STR, &s_args.curve, "LIVETRADE_CURVE", "DIR",
-      CURVE_OPT_HELP },
     { "replay", OPT_STR, &s_args.replay, NULL, "ENDPOINT[,...]",
       "engines' request endpoints, for what was missed (default "
       DEFAULT_REPLAY "; \"\" for none)" },
@@ -73,25 +65,26 @@ static const struct opt s_common_opts[] = {
       "last signal processed per engine (default: next to the output "
       "file, or $XDG_STATE_HOME/livetrade/sink-OUTPUT.state; \"\" for "
       "none)" },
-    { "metrics", OPT_STR, &s_args.metrics, NULL, "HOST:PORT",
-      "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
     { "since", OPT_STR, &s_args.since, NULL, "WHEN",
       "what to take from an engine this sink has no state for: run (its "
       "current run's signals, default), start (since the sink started), "
       "all (its whole journal), a duration (15m; s, m, h, d) or a UTC "
       "time (2026-11-25T15:20:00Z)" },
+    { 0 }
 };
 
 /* Added for outputs that leave flat closes out (sink_ops). */
-static const struct opt s_flat_opt = {
-    "flat-closes", OPT_BOOL, &s_args.flat_closes, NULL, NULL,
-    "show closes that found no position as well (left out by default)"
+static const struct opt s_flat_opts[] = {
+    { "flat-closes", OPT_BOOL, &s_args.flat_closes, NULL, NULL,
+      "show closes that found no position as well (left out by default)" },
+    { 0 }
 };
 
 /* Added for outputs that take bars (sink_ops.bar). */
-static const struct opt s_bar_opt = {
-    "bars", OPT_STR, &s_args.bars, NULL, "ENDPOINT[,...]",
-    "bar publishers (feeders) to connect to (default " DEFAULT_BARS ")"
+static const struct opt s_bar_opts[] = {
+    { "bars", OPT_STR, &s_args.bars, NULL, "ENDPOINT[,...]",
+      "bar publishers (feeders) to connect to (default " DEFAULT_BARS ")" },
+    { 0 }
 };
 
 struct app {
@@ -259,29 +252,6 @@ static int s_subscribe(void *sock, const char *kind, char *const *syms,
     return 0;
 }
 
-/* Splits --symbols into `syms`; the number of symbols, or -1 with a
- * reason in err. */
-static int s_symbols(char *list, char **syms, char *err)
-{
-    int n = split_list(list, syms, MAX_SYMBOLS);
-
-    if (n < 0) {
-        snprintf(err, ERR_LEN, "too many --symbols (at most %d)",
-                 MAX_SYMBOLS);
-        return -1;
-    }
-    if (n == 0) {
-        snprintf(err, ERR_LEN, "--symbols is empty");
-        return -1;
-    }
-    for (int i = 0; i < n; i++)
-        if (!symbol_valid(syms[i])) {
-            snprintf(err, ERR_LEN, "bad symbol '%s' in --symbols", syms[i]);
-            return -1;
-        }
-    return n;
-}
-
 static void s_log_counters(const char *name, const struct sink_stats *st)
 {
     log_msg(LL_INFO, "%s: received %llu messages (%llu signals, %llu "
@@ -341,7 +311,7 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
     };
     int rc = 0;
 
-    if (!s_args.metrics)
+    if (!s_flags.metrics)
         return 0;
     app->metrics = metrics_new();
     if (!app->metrics)
@@ -373,7 +343,7 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
                          s_m_info, app);
     if (rc)
         goto nomem;
-    app->http = http_metrics_new(s_args.metrics, app->metrics, loop, err);
+    app->http = http_metrics_new(s_flags.metrics, app->metrics, loop, err);
     return app->http ? ERR_OK : ERR_IO;
 nomem:
     snprintf(err, ERR_LEN, "out of memory");
@@ -383,13 +353,12 @@ nomem:
 int main(int argc, char **argv)
 {
     const struct sink_ops *ops = NULL;
-    struct opt opts[MAX_OPTS];
-    char err[ERR_LEN], info[ERR_LEN], usage[256];
-    char symlist[4096], *syms[MAX_SYMBOLS], statebuf[1200];
+    char err[ERR_LEN], info[ERR_LEN], usage[256], statebuf[1200];
+    char **syms;
     struct app app;
     void *state = NULL, *sub = NULL, *bars = NULL;
     loop_t *loop = NULL;
-    int nsyms = 0, nopts = 0, rc, code = 1;
+    int nsyms, ntab = 0, rc, code = 1;
 
     memset(&app, 0, sizeof app);
     app.lim_bar = app.lim_ind = (struct log_limit)LOG_LIMIT_INIT;
@@ -420,39 +389,33 @@ int main(int argc, char **argv)
         return proc_usage_error(PROG, err);
     }
 
-    /* The output's flags, then the common ones, in one table. */
-    for (const struct opt *o = ops->opts; o && o->name; o++)
-        if (nopts < MAX_OPTS - 11)  /* room for the common ones + end */
-            opts[nopts++] = *o;
-    for (size_t i = 0; i < sizeof s_common_opts / sizeof *s_common_opts; i++)
-        opts[nopts++] = s_common_opts[i];
-    if (ops->bar)
-        opts[nopts++] = s_bar_opt;
-    if (ops->quiet_flat_closes)
-        opts[nopts++] = s_flat_opt;
-    memset(&opts[nopts], 0, sizeof opts[nopts]);
+    /* The output's flags, then the common ones, then the shared ones. */
     snprintf(usage, sizeof usage, PROG " %s %s [--sub ENDPOINT[,...]] "
              "[--symbols A,B] [--verbose]", ops->name, ops->usage);
-    rc = config_parse(opts, argc, argv, 2, NULL, 0, NULL, err);
+    s_flags = (struct flags){
+        .prog = PROG, .usage = usage,
+        .shared = FLAG_SYMBOLS | FLAG_VERBOSE | FLAG_METRICS | FLAG_CURVE,
+        .symbols_help = "only signals for these symbols (default: all)",
+        .verbose_help = "debug logging (one line per signal) on stderr",
+    };
+    if (ops->opts)
+        s_flags.tables[ntab++] = ops->opts;
+    s_flags.tables[ntab++] = s_common_opts;
+    if (ops->bar)
+        s_flags.tables[ntab++] = s_bar_opts;
+    if (ops->quiet_flat_closes)
+        s_flags.tables[ntab++] = s_flat_opts;
+    rc = flags_parse(&s_flags, argc, argv, 2, NULL, 0, NULL, err);
     if (rc == 1) {
-        config_usage(usage, opts);
+        flags_usage(&s_flags);
         return 0;
     }
     if (rc != 0)
         return proc_usage_error(PROG, err);
-    if (s_args.verbose)
-        log_level = LL_DEBUG;
-    if (s_args.metrics && http_metrics_check(s_args.metrics, err))
-        return proc_usage_error(PROG, err);
-    if ((rc = curve_flag(PROG, s_args.curve)) != 0)
+    if ((rc = curve_flag(PROG, s_flags.curve)) != 0)
         return rc;
-    if (s_args.symbols) {
-        if (strfmt(symlist, sizeof symlist, "%s", s_args.symbols) < 0)
-            return proc_usage_error(PROG, "--symbols is too long");
-        nsyms = s_symbols(symlist, syms, err);
-        if (nsyms < 0)
-            return proc_usage_error(PROG, err);
-    }
+    syms = s_flags.syms.v;
+    nsyms = s_flags.syms.n;
 
     rc = ops->open(&state, info, err);
     if (rc == ERR_USAGE)
@@ -527,7 +490,7 @@ int main(int argc, char **argv)
     }
     log_msg(LL_INFO, "%s: signals from %s (%s%s), %s", ops->name,
             s_args.sub, nsyms ? "symbols " : "all symbols",
-            nsyms ? s_args.symbols : "", info);
+            nsyms ? s_flags.symbols : "", info);
 
     sink_catch_up(app.sink);
     rc = loop_run(loop);
@@ -549,5 +512,6 @@ out:
     bus_close(&bars);
     mp_body_free(&app.body);
     bus_term();
+    flags_free(&s_flags);
     return code;
 }

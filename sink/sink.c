@@ -72,9 +72,7 @@ static const char *s_printable(char *out, size_t n, const char *s)
     return out;
 }
 
-/* 1 if `s` is valid UTF-8 (JSON output needs it: jansson refuses
- * anything else). Overlongs, surrogates and > U+10FFFF are invalid. */
-static int s_utf8(const char *s)
+int sink_utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -108,16 +106,16 @@ static int s_utf8(const char *s)
 /* The name of the first string field of `s` that is not UTF-8, or NULL. */
 static const char *s_bad_utf8(const struct signal *s)
 {
-    if (!s_utf8(s->id))
+    if (!sink_utf8_valid(s->id))
         return "id";
-    if (!s_utf8(s->eng))
+    if (!sink_utf8_valid(s->eng))
         return "eng";
-    if (!s_utf8(s->strat))
+    if (!sink_utf8_valid(s->strat))
         return "strat";
-    if (!s_utf8(s->tag))
+    if (!sink_utf8_valid(s->tag))
         return "tag";
     for (int i = 0; i < s->nind; i++)
-        if (!s_utf8(s->ind[i].name))
+        if (!sink_utf8_valid(s->ind[i].name))
             return "ind";
     return NULL;
 }

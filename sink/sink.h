@@ -77,6 +77,14 @@ extern const struct sink_ops sink_lua;
 extern const struct sink_ops sink_exec;
 extern const struct sink_ops sink_web;
 
+/* The console's colours (ANSI SGR): the action's, the indicators' and
+ * the reset after each. */
+#define CONSOLE_BUY "\033[32m"
+#define CONSOLE_SELL "\033[31m"
+#define CONSOLE_CLOSE "\033[33m"
+#define CONSOLE_DIM "\033[2m"
+#define CONSOLE_OFF "\033[0m"
+
 /* Formats `s` as one console line (no newline) into buf[n]: running
  * `number`, bar time (UTC), symbol, action, price, confidence, the
  * position found (closes, and buys or sells that found one), order

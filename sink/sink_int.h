@@ -5,6 +5,8 @@
 
 #include "bus.h"
 #include "dedup.h"
+#include "log.h"
+#include "mp.h"
 #include "sink.h"
 #include "state.h"
 
@@ -57,5 +59,8 @@ int sink_taken(const sink_t *self, const char *eng, uint64_t pub, uint64_t seq);
 int sink_replay(sink_t *self, const char *eng, uint64_t after, uint64_t upto);
 int sink_replay_new(sink_t *self, const char *eng, uint64_t pub, uint64_t upto, int fresh);
 int sink_process(sink_t *self, const struct signal *s, int replayed);
+/* 1 if `s` is valid UTF-8 (JSON output needs it: jansson refuses
+ * anything else). Overlongs, surrogates and > U+10FFFF are invalid. */
+int sink_utf8_valid(const char *s);
 
 #endif

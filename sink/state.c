@@ -204,11 +204,6 @@ int sink_state_write(sink_state_t *self)
     return s_save(self, 0);
 }
 
-const char *sink_state_path(const sink_state_t *self)
-{
-    return self->path;
-}
-
 size_t sink_state_count(const sink_state_t *self)
 {
     return self->n;

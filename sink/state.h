@@ -45,7 +45,6 @@ int sink_state_save(sink_state_t *self);
  * page cache outlives it), a power cut may not. Cheap enough to call
  * after every signal; the next sink_state_save() syncs it. */
 int sink_state_write(sink_state_t *self);
-const char *sink_state_path(const sink_state_t *self);
 /* Engines recorded. */
 size_t sink_state_count(const sink_state_t *self);
 

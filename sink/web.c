@@ -38,6 +38,7 @@
 #include "util.h"
 #include "web_http.h"
 #include "web_ind.h"
+#include "web_int.h"
 #include "web_worker.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -48,34 +49,6 @@
 #define STATUS_TICK_MS 1000         /* status to the browsers */
 #define HISTORY_RETRY_MS 5000       /* after a failed history request */
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
-
-struct wbar {
-    int64_t t;                      /* bar start, epoch ms */
-    double o, h, l, c, v;
-    uint64_t seq, pub;              /* the feeder's, to see gaps */
-};
-
-enum { HIST_NONE, HIST_ASKED, HIST_DONE, HIST_FAILED };
-
-/* A symbol's request to the worker: history, or indicators. */
-struct wreq {
-    int state;                      /* HIST_* */
-    int again;                      /* a gap was seen while asking */
-    int64_t retry;                  /* mono ms of the next try */
-    int warned;                     /* a failure was logged */
-};
-
-struct wsym {
-    char sym[SYM_MAX];
-    int64_t tf;                     /* seconds, from the last bar */
-    struct wbar *bars;              /* ring of cap bars, oldest at head */
-    size_t cap, head, n;
-    char **sigs;                    /* ring of scap signal JSONs (owned) */
-    size_t scap, shead, sn;
-    web_ind_t *ind;                 /* the engine's indicator lines */
-    struct wreq hist, indreq;       /* bars from the feeders, indicator
-                                       values from the engines */
-};
 
 struct comp {
     int polled;                     /* a poll has finished */
@@ -136,8 +109,7 @@ static const struct opt s_opts[] = {
 
 /* {==================== settings ============================= */
 
-/* 1 if the token can go in a URL and a cookie as it is. */
-static int s_token_ok(const char *t)
+int web_token_ok(const char *t)
 {
     size_t n = strlen(t);
 
@@ -150,10 +122,8 @@ static int s_token_ok(const char *t)
     return 1;
 }
 
-/* Parses --listen into host (IPv4 text, "" for all addresses) and port;
- * *loopback set for 127.0.0.0/8. 0 or ERR_USAGE with a reason. */
-static int s_listen(const char *spec, char *host, size_t hn, int *port,
-                    int *loopback, char *err)
+int web_listen_parse(const char *spec, char *host, size_t hn, int *port,
+                     int *loopback, char *err)
 {
     const char *colon = strrchr(spec, ':');
     struct in_addr a;
@@ -234,12 +204,12 @@ static int s_assets(char *out, size_t n, char *err)
 
 /* {==================== store ================================ */
 
-static struct wbar *s_bar_at(struct wsym *y, size_t i)
+struct wbar *web_bar_at(struct wsym *y, size_t i)
 {
     return &y->bars[(y->head + i) % y->cap];
 }
 
-static void s_sym_free(struct wsym **y_p)
+void web_sym_free(struct wsym **y_p)
 {
     struct wsym *y = *y_p;
 
@@ -304,7 +274,7 @@ static struct wsym *s_sym(struct web *w, const char *sym, int *idx)
         y->ind = web_ind_new(w->max_bars);
     }
     if (!y || !y->bars || !y->sigs || !y->ind) {
-        s_sym_free(&y);
+        web_sym_free(&y);
         log_msg(LL_ERROR, "web: out of memory for symbol %s", sym);
         return NULL;
     }
@@ -318,18 +288,16 @@ static struct wsym *s_sym(struct web *w, const char *sym, int *idx)
     return y;
 }
 
-/* Adds a bar at the end; a bar with the time of the last one replaces
- * it. 0, or -1 for a bar older than the last one. */
-static int s_push_bar(struct wsym *y, const struct wbar *b)
+int web_push_bar(struct wsym *y, const struct wbar *b)
 {
-    struct wbar *last = y->n ? s_bar_at(y, y->n - 1) : NULL;
+    struct wbar *last = y->n ? web_bar_at(y, y->n - 1) : NULL;
 
     if (last && b->t < last->t)
         return -1;
     if (last && b->t == last->t) {
         *last = *b;
     } else if (y->n < y->cap) {
-        *s_bar_at(y, y->n) = *b;
+        *web_bar_at(y, y->n) = *b;
         y->n++;
     } else {
         y->bars[y->head] = *b;
@@ -338,9 +306,7 @@ static int s_push_bar(struct wsym *y, const struct wbar *b)
     return 0;
 }
 
-/* Merges history bars (oldest first) with those held; held ones win a
- * tie. Keeps the newest max_bars. 0 or ERR_NOMEM. */
-static int s_merge(struct wsym *y, const struct bar *h, size_t nh)
+int web_merge(struct wsym *y, const struct bar *h, size_t nh)
 {
     struct wbar *m = malloc((nh + y->n) * sizeof *m);
     size_t i = 0, j = 0, n = 0, skip;
@@ -352,10 +318,10 @@ static int s_merge(struct wsym *y, const struct bar *h, size_t nh)
         if (i < nh)
             hb = (struct wbar){ h[i].t, h[i].o, h[i].h, h[i].l, h[i].c,
                                 h[i].vol, h[i].seq, h[i].pub };
-        if (j < y->n && (i == nh || s_bar_at(y, j)->t <= hb.t)) {
-            if (i < nh && s_bar_at(y, j)->t == hb.t)
+        if (j < y->n && (i == nh || web_bar_at(y, j)->t <= hb.t)) {
+            if (i < nh && web_bar_at(y, j)->t == hb.t)
                 i++;
-            m[n++] = *s_bar_at(y, j++);
+            m[n++] = *web_bar_at(y, j++);
         } else {
             if (!n || m[n - 1].t < hb.t)
                 m[n++] = hb;
@@ -370,8 +336,7 @@ static int s_merge(struct wsym *y, const struct bar *h, size_t nh)
     return 0;
 }
 
-/* Keeps `json` (taken over) as the symbol's newest signal. */
-static void s_push_signal(struct wsym *y, char *json)
+void web_push_signal(struct wsym *y, char *json)
 {
     if (y->sn == y->scap) {
         free(y->sigs[y->shead]);
@@ -408,7 +373,7 @@ static struct web_msg *s_symbol_msg(struct wsym *y)
     json_t *j = json_object(), *bars = json_array(), *sigs = json_array();
 
     for (size_t i = 0; bars && i < y->n; i++)
-        json_array_append_new(bars, s_bar_json(s_bar_at(y, i)));
+        json_array_append_new(bars, s_bar_json(web_bar_at(y, i)));
     for (size_t i = 0; sigs && i < y->sn; i++) {
         const char *s = y->sigs[(y->shead + i) % y->scap];
         json_array_append_new(sigs, json_loads(s, 0, NULL));
@@ -579,7 +544,7 @@ static void s_result(struct web *w, struct web_result *r)
                 y->sym);
         if (r->nbars && !y->tf)
             y->tf = r->bars[r->nbars - 1].tf;
-        rc = s_merge(y, r->bars, r->nbars);
+        rc = web_merge(y, r->bars, r->nbars);
     }
     if (rc == ERR_NOMEM)
         log_msg(LL_ERROR, "web: out of memory merging %s for %s", what,
@@ -638,7 +603,7 @@ static void s_close(void **state)
     web_http_destroy(&w->http);
     web_worker_destroy(&w->worker);
     for (int i = 0; i < w->nsyms; i++)
-        s_sym_free(&w->syms[i]);
+        web_sym_free(&w->syms[i]);
     for (int i = 0; i < WEB_MAX_ENDPOINTS; i++)
         json_decref(w->comps[i].reply);
     free(w);
@@ -674,7 +639,7 @@ static int s_open(void **state, char *info, char *err)
                  "--max-signals 1..100000");
         return ERR_USAGE;
     }
-    if (s_cfg.token && !s_token_ok(s_cfg.token)) {
+    if (s_cfg.token && !web_token_ok(s_cfg.token)) {
         snprintf(err, ERR_LEN, "--token must be 8 to 128 characters of "
                  "A-Z a-z 0-9 . _ ~ -");
         return ERR_USAGE;
@@ -687,8 +652,8 @@ static int s_open(void **state, char *info, char *err)
     w->max_bars = (size_t)s_cfg.max_bars;
     w->max_signals = (size_t)s_cfg.max_signals;
     w->lim_old = w->lim_syms = (struct log_limit)LOG_LIMIT_INIT;
-    rc = s_listen(s_cfg.listen, w->listen_host, sizeof w->listen_host,
-                  &port, &loopback, err);
+    rc = web_listen_parse(s_cfg.listen, w->listen_host,
+                          sizeof w->listen_host, &port, &loopback, err);
     if (rc == 0 && !loopback && !s_cfg.token) {
         snprintf(err, ERR_LEN, "--listen %.64s is not a loopback address: "
                  "give --token so that the dashboard is not open to the "
@@ -770,10 +735,10 @@ static void s_bar(void *state, const struct bar *b)
     y->tf = b->tf;
     /* Bars missed (before the subscription was up, or lost on the way)
      * leave a gap in the feeder's sequence: history fills it. */
-    last = y->n ? s_bar_at(y, y->n - 1) : NULL;
+    last = y->n ? web_bar_at(y, y->n - 1) : NULL;
     if (last && last->pub == b->pub && b->seq > last->seq + 1)
         s_ask(w, y, WEB_RES_HISTORY);
-    if (s_push_bar(y, &wb) != 0) {
+    if (web_push_bar(y, &wb) != 0) {
         w->old_bars++;
         log_limited(&w->lim_old, LL_DEBUG, "web: %s bar at %lld is older "
                     "than the chart's last; not charted", b->sym,
@@ -804,7 +769,7 @@ static int s_write(void *state, const struct signal *s)
     }
     w->signals++;
     w->last_signal_at = wall_ms();
-    s_push_signal(y, text);
+    web_push_signal(y, text);
     j = json_pack("{s:s,s:o}", "type", "signal", "signal", sj);
     s_broadcast(w, s_msg(j), (size_t)idx + 1);
     return 0;

@@ -49,6 +49,7 @@
 #include "config.h"
 #include "csv.h"
 #include "err.h"
+#include "flags.h"
 #include "msg_signal.h"
 #include "proc.h"
 #include "stats.h"
@@ -60,8 +61,8 @@ struct bt_args {
     const char *strategy;           /* --strategy: Lua file */
     const char *data;               /* --data: CSV file */
     const char *symbol;             /* --symbol, or NULL: from the file */
-    const char *symbols;            /* --symbols, as livetrade run's: one */
-    char symbols_buf[256];          /* --symbols split: symbol points in */
+    struct flags flags;             /* --symbols, as livetrade run's: one
+                                       symbol */
     struct broker_cfg broker;       /* --cash ... --exclusive-orders */
     int finalize;                   /* --finalize-trades */
     struct opt_multi params;        /* --param name=value */
@@ -302,26 +303,19 @@ static int s_write_equity(const char *path, const struct bt_result *r,
  * a->symbol. 0, or -1 with the reason in err. */
 static int s_one_symbol(struct bt_args *a, char *err)
 {
-    char *items[2];
-    int n;
+    const struct flags_symbols *s = &a->flags.syms;
 
-    if (strfmt(a->symbols_buf, sizeof a->symbols_buf, "%s",
-               a->symbols) < 0) {
-        strfmt(err, ERR_LEN, "--symbols: too long");
-        return -1;
-    }
-    n = split_list(a->symbols_buf, items, 2);
-    if (n != 1) {
+    if (s->n != 1) {
         strfmt(err, ERR_LEN, "--symbols: a backtest runs one symbol, got "
-               "'%.80s'; run it once per symbol", a->symbols);
+               "'%.80s'; run it once per symbol", a->flags.symbols);
         return -1;
     }
-    if (a->symbol && strcmp(a->symbol, items[0]) != 0) {
+    if (a->symbol && strcmp(a->symbol, s->v[0]) != 0) {
         strfmt(err, ERR_LEN, "--symbol %.40s and --symbols %.40s differ; "
-               "give one of them", a->symbol, items[0]);
+               "give one of them", a->symbol, s->v[0]);
         return -1;
     }
-    a->symbol = items[0];
+    a->symbol = s->v[0];
     return 0;
 }
 
@@ -336,8 +330,6 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
           "[,volume] (required)" },
         { "symbol", OPT_STR, &a->symbol, NULL, "SYM",
           "symbol in signals (default: the file's base name, upper-cased)" },
-        { "symbols", OPT_STR, &a->symbols, NULL, "SYM",
-          "the same as --symbol (livetrade run's flag); one symbol" },
         { "cash", OPT_DBL, &a->broker.cash, NULL, "N",
           "starting cash (10000)" },
         { "commission", OPT_DBL, &a->broker.commission, NULL, "RATE",
@@ -364,16 +356,22 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
           "write the closed trades (backtesting.py's _trades)" },
         { "equity-csv", OPT_STR, &a->equity_csv, NULL, "FILE",
           "write the equity curve and drawdown, one row per bar" },
-        { NULL, 0, NULL, NULL, NULL, NULL }
+        { 0 }
     };
     char err[ERR_LEN];
     broker_t *b;
     int rc;
 
+    a->flags = (struct flags){
+        .prog = PROG, .usage = PROG " --strategy FILE --data CSV [flags]",
+        .tables = { opts }, .shared = FLAG_SYMBOLS,
+        .symbols_help = "the same as --symbol (livetrade run's flag); one "
+                        "symbol",
+    };
     broker_cfg_default(&a->broker);
-    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    rc = flags_parse(&a->flags, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
-        config_usage(PROG " --strategy FILE --data CSV [flags]", opts);
+        flags_usage(&a->flags);
         printf("\nRuns the strategy over every bar of the CSV file with "
                "backtesting.py's rules\nand prints its statistics table. "
                "Exit code 0; 2 for bad flags; 1 when a file\nis missing or "
@@ -386,13 +384,13 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
         return proc_usage_error(PROG, "--strategy FILE is required");
     if (!a->data || !*a->data)
         return proc_usage_error(PROG, "--data CSV is required");
-    if (a->symbols && s_one_symbol(a, err))
+    if (a->flags.symbols && s_one_symbol(a, err))
         return proc_usage_error(PROG, err);
     if (a->symbol) {
         if (!symbol_valid(a->symbol)) {
             strfmt(err, sizeof err, "--symbol%s: invalid symbol '%.40s' "
                    "(1 to %d of A-Z a-z 0-9 . : / _ -)",
-                   a->symbols ? "s" : "", a->symbol, SYM_MAX - 1);
+                   a->flags.symbols ? "s" : "", a->symbol, SYM_MAX - 1);
             return proc_usage_error(PROG, err);
         }
         snprintf(a->sym, sizeof a->sym, "%s", a->symbol);
@@ -439,6 +437,8 @@ int cmd_backtest(int argc, char **argv)
     memset(&r, 0, sizeof r);
     csv_data_init(&d);
     rc = s_parse(&a, argc, argv);
+    flags_free(&a.flags);           /* the symbol is in a.sym */
+    a.symbol = NULL;
     if (rc)
         return rc == 1 ? 0 : rc;
 

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "curve.h"
 #include "err.h"
+#include "flags.h"
 #include "proc.h"
 #include "util.h"
 
@@ -80,16 +81,20 @@ int cmd_keygen(int argc, char **argv)
         { "allow", OPT_STR, &allow, NULL, "LIST",
           "endpoints the key may use: feeder-pub, feeder-rep, engine-pub, "
           "engine-rep (default: all)" },
-        { NULL, 0, NULL, NULL, NULL, NULL }
+        { 0 }
+    };
+    struct flags fl = {
+        .prog = PROG, .usage = PROG " DIR [--name NAME] [--allow LIST]",
+        .tables = { opts },
     };
     const char *pos[2];
     unsigned bits;
     int npos = 0, rc;
     FILE *f;
 
-    rc = config_parse(opts, argc, argv, 1, pos, 2, &npos, err);
+    rc = flags_parse(&fl, argc, argv, 1, pos, 2, &npos, err);
     if (rc == 1) {
-        config_usage(PROG " DIR [--name NAME] [--allow LIST]", opts);
+        flags_usage(&fl);
         return 0;
     }
     if (rc)

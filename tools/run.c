@@ -37,6 +37,7 @@
 #include "config.h"
 #include "csv.h"
 #include "err.h"
+#include "flags.h"
 #include "log.h"
 #include "proc.h"
 #include "runrec.h"
@@ -44,7 +45,6 @@
 
 #define PROG "livetrade"
 #define GRACE_SEC 5.0               /* per child, SIGTERM to SIGKILL */
-#define SYMS_MAX 256                /* symbols in one --symbols list */
 #define EP_MAX 160                  /* "ipc://" + socket path */
 #define NO_LOOKBACK INT64_MIN       /* --lookback not given */
 
@@ -57,14 +57,13 @@ static const char *const s_socks[] = {
 struct run {
     /* flags */
     const char *strategy;           /* Lua file, checked to exist */
-    const char *symbols;            /* as given: "AAPL, MSFT" */
-    const char *symbol;             /* --symbol: the same, one name */
+    struct flags flags;             /* --symbols, --verbose */
+    const char *symbol;             /* --symbol: --symbols, one name */
     const char *source;             /* "demo", "csv" or "polygon" */
     const char *data;               /* csv: the file to replay */
     int csv;                        /* --data-source csv */
     int64_t lookback;               /* NO_LOOKBACK unless given */
     double duration;                /* minutes, > 0 */
-    int verbose;                    /* --verbose for everyone */
     int json;                       /* console sink prints JSON lines */
     int flat_closes;                /* console shows closes while flat */
     struct opt_multi params;        /* --param name=value, in order */
@@ -80,7 +79,7 @@ struct run {
     const char *rate;               /* polygon: feeder --rate */
 
     /* derived */
-    char syms[SYMS_MAX * SYM_MAX];  /* canonical list: "AAPL,MSFT" */
+    char syms[FLAGS_SYMBOLS_MAX * SYM_MAX]; /* canonical: "AAPL,MSFT" */
     char bindir[PATH_MAX];          /* where the children's binaries are */
     char dir[PATH_MAX];             /* private ipc directory, "" if none */
     char ep_bars[EP_MAX];           /* feeder PUB -> engine SUB */
@@ -117,43 +116,16 @@ static void s_fmt_double(char *buf, size_t n, double v)
         strfmt(buf, n, "%.17g", v);
 }
 
-/* Splits, validates and rejoins --symbols into r->syms. */
-static int s_symbols(struct run *r, char *err)
+/* Joins --symbols, split, into r->syms: "AAPL,MSFT". */
+static void s_symbols(struct run *r)
 {
-    char raw[sizeof r->syms];
-    char *items[SYMS_MAX];
     size_t len = 0;
-    int n;
 
-    if (strfmt(raw, sizeof raw, "%s", r->symbols) < 0) {
-        strfmt(err, ERR_LEN, "symbol list too long");
-        return ERR_USAGE;
-    }
-    n = split_list(raw, items, SYMS_MAX);
-    if (n < 0) {
-        strfmt(err, ERR_LEN, "too many symbols (at most %d)", SYMS_MAX);
-        return ERR_USAGE;
-    }
-    if (n == 0) {
-        strfmt(err, ERR_LEN, "no symbols given (--symbols A,B)");
-        return ERR_USAGE;
-    }
-    for (int i = 0; i < n; i++) {
-        if (!symbol_valid(items[i])) {
-            strfmt(err, ERR_LEN, "bad symbol '%.*s' (1-%d of "
-                   "A-Z a-z 0-9 . : / _ -)", 64, items[i], SYM_MAX - 1);
-            return ERR_USAGE;
-        }
-        /* raw and syms are the same size: the rejoined list fits. */
-        int w = strfmt(r->syms + len, sizeof r->syms - len, "%s%s",
-                       i ? "," : "", items[i]);
-        if (w < 0) {
-            strfmt(err, ERR_LEN, "symbol list too long");
-            return ERR_USAGE;
-        }
-        len += (size_t)w;
-    }
-    return 0;
+    /* At most FLAGS_SYMBOLS_MAX names of SYM_MAX - 1 bytes and a comma:
+     * the list fits. */
+    for (int i = 0; i < r->flags.syms.n; i++)
+        len += (size_t)strfmt(r->syms + len, sizeof r->syms - len, "%s%s",
+                              i ? "," : "", r->flags.syms.v[i]);
 }
 
 /* A relative strategy path that is not here is also looked for where
@@ -226,7 +198,8 @@ static int s_check_csv(struct run *r, int argc, char **argv, char *err)
             strfmt(err, ERR_LEN, "give --symbol or --symbols, not both");
             return ERR_USAGE;
         }
-        r->symbols = r->symbol;
+        if (flags_symbols_split(&r->flags.syms, r->symbol, "--symbol", err))
+            return ERR_USAGE;
         given = 1;
     }
     r->csv = strcmp(r->source, "csv") == 0;
@@ -259,7 +232,9 @@ static int s_check_csv(struct run *r, int argc, char **argv, char *err)
                    "'%.80s'; give --symbol", r->data);
             return ERR_USAGE;
         }
-        r->symbols = r->csv_sym;
+        if (flags_symbols_split(&r->flags.syms, r->csv_sym, "--symbol",
+                                err))
+            return ERR_USAGE;
     }
     return 0;
 }
@@ -270,8 +245,6 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     const struct opt opts[] = {
         { "strategy", OPT_STR, &r->strategy, NULL, "FILE",
           "Lua strategy (default strategies/sma_cross_close.lua)" },
-        { "symbols", OPT_STR, &r->symbols, "TRADING_SYMBOLS", "A,B",
-          "symbols to trade (default AAPL; csv: the file's base name)" },
         { "symbol", OPT_STR, &r->symbol, NULL, "SYM",
           "the same as --symbols, for one symbol" },
         { "data-source", OPT_STR, &r->source, NULL, "NAME",
@@ -307,14 +280,19 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         { "flat-closes", OPT_BOOL, &r->flat_closes, NULL, NULL,
           "also show closes that found no position (left out by "
           "default)" },
-        { "verbose", OPT_BOOL, &r->verbose, NULL, NULL,
-          "debug logs from every program" },
-        { NULL, 0, NULL, NULL, NULL, NULL }
+        { 0 }
     };
     int rc;
 
+    r->flags = (struct flags){
+        .prog = PROG, .usage = PROG " run [flags]", .tables = { opts },
+        .shared = FLAG_SYMBOLS | FLAG_VERBOSE,
+        .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",
+        .symbols_help = "symbols to trade (default AAPL; csv: the file's "
+                        "base name)",
+        .verbose_help = "debug logs from every program",
+    };
     r->strategy = "strategies/sma_cross_close.lua";
-    r->symbols = "AAPL";
     r->source = "demo";
     r->lookback = NO_LOOKBACK;
     r->duration = 60;
@@ -323,9 +301,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     r->timeframe = 60;
     r->history = NO_LOOKBACK;
 
-    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    rc = flags_parse(&r->flags, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
-        config_usage(PROG " run [flags]", opts);
+        flags_usage(&r->flags);
         printf("\nStarts livetrade-sink, -engine and -feeder from the "
                "directory of this program\n(or $LIVETRADE_BIN_DIR) and "
                "stops them after --duration or on Ctrl-C\n(csv: also at "
@@ -393,9 +371,7 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
             return ERR_USAGE;
         }
     }
-    rc = s_symbols(r, err);
-    if (rc)
-        return rc;
+    s_symbols(r);
     return s_strategy(r, err);
 }
 
@@ -535,7 +511,7 @@ static int s_build(struct run *r)
         child_arg(c, "--json");
     if (r->flat_closes)
         child_arg(c, "--flat-closes");
-    if (r->verbose)
+    if (r->flags.verbose)
         child_arg(c, "--verbose");
 
     strfmt(path, sizeof path, "%s/livetrade-engine", r->bindir);
@@ -572,7 +548,7 @@ static int s_build(struct run *r)
         child_arg(c, "--param");
         child_arg(c, r->params.v[i]);
     }
-    if (r->verbose)
+    if (r->flags.verbose)
         child_arg(c, "--verbose");
 
     strfmt(path, sizeof path, "%s/livetrade-feeder", r->bindir);
@@ -629,7 +605,7 @@ static int s_build(struct run *r)
         child_arg(c, "--interval");
         child_arg(c, r->a_interval);
     }
-    if (r->verbose)
+    if (r->flags.verbose)
         child_arg(c, "--verbose");
     return rc ? ERR_TOO_LARGE : 0;
 }
@@ -824,15 +800,13 @@ int cmd_run(int argc, char **argv)
     memset(r, 0, sizeof *r);
     proc_supervisor();              /* a 2nd signal must not strand us */
     rc = s_parse(r, argc, argv, err);
-    if (rc == 1)
-        return 0;
-    if (rc)
-        return proc_usage_error(PROG, err);
+    if (rc) {
+        flags_free(&r->flags);
+        return rc == 1 ? 0 : proc_usage_error(PROG, err);
+    }
     /* The settings were checked here; the children need not say it all
      * again (config.h). */
     setenv("LIVETRADE_SETTINGS_CHECKED", "1", 1);
-    if (r->verbose)
-        log_level = LL_DEBUG;
     rc = s_locate(r, err);
     if (rc == 0)
         rc = s_make_dir(r, err);
@@ -843,6 +817,7 @@ int cmd_run(int argc, char **argv)
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err);
         s_remove_dir(r);
+        flags_free(&r->flags);
         return 1;
     }
 
@@ -879,5 +854,6 @@ int cmd_run(int argc, char **argv)
     s_remove_dir(r);
     fprintf(stderr, PROG ": stopped after %.1f s (%s), exit status %d\n",
             mono_sec() - t0, r->why, r->failed ? 1 : 0);
+    flags_free(&r->flags);
     return r->failed ? 1 : 0;
 }

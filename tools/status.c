@@ -47,6 +47,7 @@
 #include "config.h"
 #include "curve.h"
 #include "err.h"
+#include "flags.h"
 #include "mp.h"
 #include "proc.h"
 #include "runrec.h"
@@ -757,12 +758,15 @@ int cmd_status(int argc, char **argv)
           "one JSON object instead of the text" },
         { "quiet", OPT_BOOL, &a.quiet, NULL, NULL,
           "show only the components that are down (health checks)" },
-        { "curve", OPT_STR, &a.curve, "LIVETRADE_CURVE", "DIR",
-          CURVE_OPT_HELP },
         { "role", OPT_STR, &a.role, NULL, "feeder|engine",
           "with --curve: every endpoint is of this role, only its server "
           "key is tried (default: both)" },
-        { NULL, 0, NULL, NULL, NULL, NULL }
+        { 0 }
+    };
+    struct flags f = {
+        .prog = PROG, .usage = PROG " [--endpoints EP[,EP...]] [--timeout "
+                                    "MS] [--json] [--quiet]",
+        .tables = { opts }, .shared = FLAG_CURVE,
     };
     char lists[MAX_EPS][1024], dflt[] = DEFAULT_EPS, err[ERR_LEN];
     static char recorded[MAX_EPS][RUNREC_EP_MAX];
@@ -775,12 +779,12 @@ int cmd_status(int argc, char **argv)
     msgpack_packer pk;
     json_t *out = NULL, *comps = NULL;
 
-    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    rc = flags_parse(&f, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
-        config_usage(PROG " [--endpoints EP[,EP...]] [--timeout MS] "
-                     "[--json] [--quiet]", opts);
+        flags_usage(&f);
         return 0;
     }
+    a.curve = f.curve;
     if (rc)
         return proc_usage_error(PROG, err);
     if (a.timeout < 1 || a.timeout > TIMEOUT_MAX)

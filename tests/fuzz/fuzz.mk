@@ -7,13 +7,15 @@
 FUZZ_SECONDS ?= 30
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FZ := build/fuzz
-FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -Icommon -Iengine $(PKGCFLAGS) \
+FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -Icommon -Ilua -Iengine $(PKGCFLAGS) \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_COMMON := $(patsubst %.c,$(FZ)/%.o,$(COMMON_SRC))
+FUZZ_FEEDER := $(patsubst %.c,$(FZ)/%.o,$(FEEDER_SRC))
 
 # Replay drivers, built with the normal compiler in $(B).
 CORPUS_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
-$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/driver.o $(B)/libcommon.a
+$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/driver.o \
+                  $(B)/libfeeder.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -29,8 +31,10 @@ $(FZ)/%.o: %.c
 	@$(if $(V),,echo "  CLANG   $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/libcommon.a: $(FUZZ_COMMON)
-	$(Q)$(AR) rcs $@ $^
-$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libcommon.a
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(FZ)/libfeeder.a: $(FUZZ_FEEDER)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libfeeder.a $(FZ)/libcommon.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

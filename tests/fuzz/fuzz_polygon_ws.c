@@ -3,8 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "../../feeder/polygon_ws.c"
+#include "../../feeder/polygon_ws.h"
+#include "err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

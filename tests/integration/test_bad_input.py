@@ -196,6 +196,34 @@ class StartupErrors(lt.WorkspaceTest):
             line = self.one_line(err)
             self.assertIn(text, line, "%s %s" % (prog, args))
 
+    def test_repeated_symbol_refused_everywhere(self):
+        """One rule for --symbols in every program: a symbol listed twice
+        is a bad flag (exit 2) naming it, never dropped or kept twice."""
+        goog = os.path.join(lt.ROOT, "..", "shared", "data", "GOOG.csv")
+        cases = [
+            ("livetrade-feeder", ["--symbols", "AAPL,MSFT,AAPL",
+                                  "--pub", self.ws.ep("bars"),
+                                  "--rep", self.ws.ep("hist"),
+                                  "--interval", "0", "--history", "0",
+                                  "--count", "1", "--exit-when-done"]),
+            ("livetrade-sink", ["console", "--symbols", "AAPL, AAPL",
+                                "--sub", self.ws.ep("sig"),
+                                "--replay", "", "--state", ""]),
+            ("livetrade-engine", ["--strategy", "strategies/sma_cross.lua",
+                                  "--symbols", "AAPL,AAPL"]),
+            ("livetrade", ["run", "--symbols", "AAPL,AAPL"]),
+            ("livetrade", ["backtest", "--strategy",
+                           "strategies/sma_cross.lua", "--data", goog,
+                           "--symbols", "AAPL,AAPL"]),
+        ]
+        for prog, args in cases:
+            rc, _, err = lt.run(prog, *args, timeout=60)
+            self.assertEqual(rc, 2, "%s %s: %s" % (prog, args, err))
+            line = self.one_line(err)
+            # The engine's own parser says "a symbol is listed twice".
+            self.assertIn("listed twice" if prog == "livetrade-engine"
+                          else "AAPL is listed twice", line, prog)
+
     def test_help_exits_0(self):
         for prog in ("livetrade-engine", "livetrade-feeder",
                      "livetrade-sink", "livetrade"):

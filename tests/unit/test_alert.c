@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../sink/alert_format.c"
-#include "../../common/spool.c"
-#include "../../sink/alert_spool.c"
+#include "../../sink/alert.h"
+#include "spool_int.h"
 
 static void s_make(struct signal *s)
 {
@@ -276,11 +275,11 @@ static void test_payloads(void **state)
     json_decref(j);
     {
         char out[64];
-        s_markup(ALERT_SLACK, "a<b & c>d_e", out, sizeof out);
+        alert_markup(ALERT_SLACK, "a<b & c>d_e", out, sizeof out);
         assert_string_equal(out, "a&lt;b &amp; c&gt;d_e");
-        s_markup(ALERT_DISCORD, "a*b_c~d`e|f>g\\h<", out, sizeof out);
+        alert_markup(ALERT_DISCORD, "a*b_c~d`e|f>g\\h<", out, sizeof out);
         assert_string_equal(out, "a\\*b\\_c\\~d\\`e\\|f\\>g\\\\h<");
-        s_markup(ALERT_TELEGRAM, "a*b_c<", out, sizeof out);
+        alert_markup(ALERT_TELEGRAM, "a*b_c<", out, sizeof out);
         assert_string_equal(out, "a*b_c<");
     }
     j = s_payload(ALERT_TELEGRAM, "1:a:-1001", NULL);

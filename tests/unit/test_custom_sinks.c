@@ -10,8 +10,19 @@
 
 #include <cmocka.h>
 
-#include "../../sink/lua_sink.c"
-#include "lua_int.h"
+#include <jansson.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../sink/sink.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "sandbox.h"
+#include "util.h"
 
 static void test_rest_after_dashes(void **state)
 {
@@ -60,17 +71,17 @@ static void test_dashes_without_rest(void **state)
 /* Runs `code` in a fresh sandbox; its status, message in err. */
 static int s_run(const char *code, size_t mem, long long budget, char *err)
 {
-    lua_State *L = strategy_sandbox_new("t", mem, budget);
+    lua_State *L = sandbox_new("t", mem, budget);
     int rc;
 
     assert_non_null(L);
     if (luaL_loadbufferx(L, code, strlen(code), "=t", "t") != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1));
-        strategy_sandbox_close(&L);
+        sandbox_close(&L);
         return ERR_PARSE;
     }
-    rc = strategy_sandbox_pcall(L, 0, 0, err);
-    strategy_sandbox_close(&L);
+    rc = sandbox_pcall(L, 0, 0, err);
+    sandbox_close(&L);
     assert_null(L);
     return rc;
 }
@@ -109,16 +120,16 @@ static void test_sandbox_limits(void **state)
 static int s_run_timed(const char *code, long long budget, int64_t ms,
                        char *err, int64_t *took)
 {
-    lua_State *L = strategy_sandbox_new("t", 0, budget);
+    lua_State *L = sandbox_new("t", 0, budget);
     int64_t t0 = mono_ms();
     int rc;
 
     assert_non_null(L);
-    strategy_sandbox_set_time_limit(L, ms);
+    sandbox_set_time_limit(L, ms);
     assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "=t", "t"),
                      LUA_OK);
-    rc = strategy_sandbox_pcall(L, 0, 0, err);
-    strategy_sandbox_close(&L);
+    rc = sandbox_pcall(L, 0, 0, err);
+    sandbox_close(&L);
     *took = mono_ms() - t0;
     return rc;
 }
@@ -221,33 +232,65 @@ static void test_sandbox_watchdog(void **state)
 static void test_pattern_cost(void **state)
 {
     (void)state;
-    assert_true(lt_pattern_cost("abc", 3, 9) == 10 * 4);
-    assert_true(lt_pattern_cost("^abc", 4, 9) == 5);
-    assert_true(lt_pattern_cost("a*b", 3, 9) == 10 * 4 * 10);
-    assert_true(lt_pattern_cost("[%]*]+", 6, 9) == 10 * 7 * 10);
-    assert_true(lt_pattern_cost("%b()%1", 6, 9) == 10 * 7 * 100);
-    assert_true(lt_pattern_cost("a?", 2, 9) == 10 * 3 * 2);
+    assert_true(sandbox_pattern_cost("abc", 3, 9) == 10 * 4);
+    assert_true(sandbox_pattern_cost("^abc", 4, 9) == 5);
+    assert_true(sandbox_pattern_cost("a*b", 3, 9) == 10 * 4 * 10);
+    assert_true(sandbox_pattern_cost("[%]*]+", 6, 9) == 10 * 7 * 10);
+    assert_true(sandbox_pattern_cost("%b()%1", 6, 9) == 10 * 7 * 100);
+    assert_true(sandbox_pattern_cost("a?", 2, 9) == 10 * 3 * 2);
 }
 
+/* Reads `path` into buf[n] (what fits), NUL-terminated. */
+static void s_slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t k;
+
+    assert_non_null(f);
+    k = fread(buf, 1, n - 1, f);
+    buf[k] = '\0';
+    fclose(f);
+}
+
+/* sink.json and sink.iso as a script of the lua output sees them: the
+ * signal's JSON Lines object, tables, NaN, and an error (not a crash)
+ * for a value JSON cannot hold. */
 static void test_sink_json(void **state)
 {
-    struct lua_out lo;
+    static const char code[] =
+        "function on_signal(sig)\n"
+        "  assert(sig.symbol == 'AAPL' and sig.action == 'sell')\n"
+        "  assert(sig.size == nil and sig.tp == 105 and sig.tag == 'x')\n"
+        "  assert(sig.indicators.a == 1.5 and sig.indicators.b == nil)\n"
+        "  assert(math.type(sig.bar_ts) == 'integer')\n"
+        "  sink.print(sink.json(sig))\n"
+        "  sink.print(sink.json({1, 2, {k = 'v'}}))\n"
+        "  sink.print(sink.json({}), sink.json(0/0), sink.iso(sig.bar_ts))\n"
+        "  sink.print(pcall(sink.json, sink.write))\n"
+        "end\n";
+    char dir[] = "/tmp/lt_test_XXXXXX", script[64], out[64], arg_s[80],
+        arg_o[80], err[ERR_LEN], info[ERR_LEN], buf[4096], head[2048],
+        *want;
+    const char *argv[] = { "lua", arg_s, arg_o, NULL };
+    void *lo = NULL;
     struct signal s;
-    char err[ERR_LEN];
-    const char *code =
-        "local sig = ...\n"
-        "assert(sig.symbol == 'AAPL' and sig.action == 'sell')\n"
-        "assert(sig.size == nil and sig.tp == 105 and sig.tag == 'x')\n"
-        "assert(sig.indicators.a == 1.5 and sig.indicators.b == nil)\n"
-        "assert(math.type(sig.bar_ts) == 'integer')\n"
-        "return sink.json(sig), sink.json({1, 2, {k = 'v'}}),\n"
-        "       sink.json({}), sink.json(0/0), sink.iso(sig.bar_ts)\n";
-    lua_State *L = strategy_sandbox_new("t", 0, 0);
     json_t *j;
-    char *want;
+    FILE *f;
     (void)state;
 
-    memset(&lo, 0, sizeof lo);
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof script, "%s/s.lua", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(arg_s, sizeof arg_s, "--script=%s", script);
+    snprintf(arg_o, sizeof arg_o, "--output=%s", out);
+    f = fopen(script, "w");
+    assert_non_null(f);
+    fputs(code, f);
+    fclose(f);
+    assert_int_equal(config_parse(sink_lua.opts, 3, (char **)argv, 1, NULL,
+                                  0, NULL, err), 0);
+    assert_int_equal(sink_lua.open(&lo, info, err), 0);
+
     memset(&s, 0, sizeof s);
     snprintf(s.id, sizeof s.id, "0123456789abcdef");
     snprintf(s.eng, sizeof s.eng, "e1");
@@ -267,33 +310,23 @@ static void test_sink_json(void **state)
     s.ind[1].v = NAN;
     s.seq = 3;
     s.pub = 9;
+    assert_int_equal(sink_lua.write(lo, &s), 0);
+    sink_lua.close(&lo);
+    assert_null(lo);
 
-    assert_non_null(L);
-    lo.L = L;
-    s_register(L, &lo);
-    assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "=t", "t"),
-                     LUA_OK);
-    lua_pushcfunction(L, l_push_signal);
-    lua_pushlightuserdata(L, &s);
-    lua_call(L, 1, 1);
-    assert_int_equal(strategy_sandbox_pcall(L, 1, 5, err), ERR_OK);
     j = signal_to_json(&s);
     want = json_dumps(j, JSON_COMPACT);
-    assert_string_equal(lua_tostring(L, 1), want);
-    assert_string_equal(lua_tostring(L, 2), "[1,2,{\"k\":\"v\"}]");
-    assert_string_equal(lua_tostring(L, 3), "{}");
-    assert_string_equal(lua_tostring(L, 4), "null");
-    assert_string_equal(lua_tostring(L, 5), "2026-01-01T00:00:00.000Z");
+    snprintf(head, sizeof head, "%s\n[1,2,{\"k\":\"v\"}]\n"
+             "{}\tnull\t2026-01-01T00:00:00.000Z\nfalse\t", want);
+    s_slurp(out, buf, sizeof buf);
+    assert_int_equal(strncmp(buf, head, strlen(head)), 0);
+    /* Values JSON cannot hold are errors, not crashes. */
+    assert_non_null(strstr(buf + strlen(head), "sink.json"));
     free(want);
     json_decref(j);
-    lua_settop(L, 0);
-    /* Values JSON cannot hold are errors, not crashes. */
-    lua_getglobal(L, "sink");
-    lua_getfield(L, -1, "json");
-    lua_pushcfunction(L, l_write);
-    assert_int_equal(strategy_sandbox_pcall(L, 1, 1, err), ERR_LUA);
-    assert_non_null(strstr(err, "sink.json"));
-    strategy_sandbox_close(&L);
+    unlink(script);
+    unlink(out);
+    rmdir(dir);
 }
 
 int main(void)

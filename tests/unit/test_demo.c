@@ -1,5 +1,5 @@
 /* test_demo.c -- the demo source's generator and the feeder's history
- * store. The feeder is not a library, so its sources are compiled in. */
+ * store (libfeeder.a). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,10 @@
 
 #include <cmocka.h>
 
-#include "../../feeder/demo.c"
-#include "../../feeder/store.c"
+#include "../../feeder/demo.h"
+#include "../../feeder/source.h"
+#include "../../feeder/store.h"
+#include "err.h"
 #include "mp.h"
 
 #define START 1700000000000LL       /* 2023-11-14T22:13:20Z */

@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/spool.c"
-#include "../../sink/exec_spool.c"
+#include "../../sink/exec_spool.h"
+#include "err.h"
+#include "spool_int.h"
 #include "test_spool_files.h"
 
 /* The JSON of signal i of engine "e" (its id and seq). */
@@ -133,10 +135,10 @@ static void test_kill_and_recover(void **state)
 
     /* Rewritten once it has grown enough: 2 is in the child's pipe. */
     assert_int_equal(exec_spool_compact(sp, due, due->next, 0), 0);
-    assert_int_equal(spool_lines(sp->sp), 4);   /* not yet */
-    sp->sp->appended = SPOOL_COMPACT_LINES;
+    assert_int_equal(spool_lines(exec_spool_file(sp)), 4); /* not yet */
+    exec_spool_file(sp)->appended = SPOOL_COMPACT_LINES;
     assert_int_equal(exec_spool_compact(sp, due, due->next, 0), 0);
-    assert_int_equal(sp->sp->appended, 0);
+    assert_int_equal(exec_spool_file(sp)->appended, 0);
     assert_string_equal(s_seqs(due), "2 3 4");
     assert_int_equal(due->no, 2);
     assert_int_equal(due->next->no, 4);         /* after {"done":2} */
@@ -205,17 +207,17 @@ static void test_failed_write_then_rewrite(void **state)
     assert_int_equal(exec_spool_add(sp, a), 0);
     /* A write fails (here: a descriptor open for reading only): the file
      * lacks b, so nothing more is appended until it is rewritten. */
-    close(sp->sp->fd);
-    sp->sp->fd = open(path, O_RDONLY | O_CLOEXEC);
+    close(exec_spool_file(sp)->fd);
+    exec_spool_file(sp)->fd = open(path, O_RDONLY | O_CLOEXEC);
     assert_int_equal(exec_spool_add(sp, b), -1);
     assert_int_equal(b->no, 0);
-    assert_int_equal(sp->sp->broken, 1);
+    assert_int_equal(exec_spool_file(sp)->broken, 1);
     exec_spool_mark(sp, "done", a, b);
-    assert_int_equal(spool_lines(sp->sp), 1);
+    assert_int_equal(spool_lines(exec_spool_file(sp)), 1);
     assert_int_equal(exec_spool_compact(sp, a, a, 0), -1);  /* later */
-    sp->sp->retry_at = 0;
+    exec_spool_file(sp)->retry_at = 0;
     assert_int_equal(exec_spool_compact(sp, a, b, 0), 0);
-    assert_int_equal(sp->sp->broken, 0);
+    assert_int_equal(exec_spool_file(sp)->broken, 0);
     assert_int_equal(a->no, 1);
     assert_int_equal(b->no, 3);                 /* after {"done":1} */
     exec_spool_destroy(&sp);

@@ -20,7 +20,7 @@
 #include "err.h"
 #include "journal.h"
 #include "mp.h"
-#include "../../sink/state.c"
+#include "../../sink/state.h"
 
 struct seen {
     int signals, marks;

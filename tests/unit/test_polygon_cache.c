@@ -13,8 +13,10 @@
 
 #include <cmocka.h>
 
-#include "../../feeder/polygon_cache.c"
-#include "../../feeder/polygon_hours.c"
+#include "../../feeder/polygon_cache.h"
+#include "../../feeder/polygon_hours.h"
+#include "../../feeder/source.h"
+#include "err.h"
 
 static void s_bar(struct bar *b, int64_t t, double c)
 {

@@ -21,7 +21,9 @@
 
 #include <cmocka.h>
 
-#include "../../feeder/polygon_rest.c"
+#include "../../feeder/polygon_rest.h"
+#include "err.h"
+#include "log.h"
 
 #define FIX "../shared/polygon_fixtures/rest/"
 #define KEY "s3cr3tKEY"
@@ -313,7 +315,7 @@ static void test_loop(void **state)
         "\"https://api.polygon.io/v2/aggs/ticker/AAPL/range/1/day/1/9"
         "?adjusted=true&sort=asc&limit=50000\"}";
     uint64_t seen[3];
-    struct pager pg = { seen, 0, 3 };
+    struct polygon_rest_pager pg = { seen, 0, 3 };
     struct polygon_bars out;
     char url[POLYGON_URL_MAX], err[ERR_LEN], *next;
     (void)state;
@@ -322,26 +324,29 @@ static void test_loop(void **state)
     seen[pg.n++] = hash_str(HASH_INIT, "/v2/aggs/ticker/AAPL/range/1/day/"
                             "1/9?adjusted=true&sort=asc&limit=50000");
     assert_int_equal(s_parse(p1, &out, &next, err), 0);
-    assert_int_equal(s_pager_next(&pg, "http://h", KEY, next, url,
-                                  sizeof url, err), 0);
+    assert_int_equal(polygon_rest_pager_next(&pg, "http://h", KEY, next,
+                                             url, sizeof url, err), 0);
     free(next);
     /* the same page again */
     assert_int_equal(s_parse(p1, &out, &next, err), 0);
-    assert_int_equal(s_pager_next(&pg, "http://h", KEY, next, url,
-                                  sizeof url, err), ERR_INVALID);
+    assert_int_equal(polygon_rest_pager_next(&pg, "http://h", KEY, next,
+                                             url, sizeof url, err),
+                     ERR_INVALID);
     assert_non_null(strstr(err, "loops"));
     assert_non_null(strstr(err, "apiKey=REDACTED"));
     assert_null(strstr(err, KEY));
     free(next);
     /* back to the first page */
     assert_int_equal(s_parse(p2, &out, &next, err), 0);
-    assert_int_equal(s_pager_next(&pg, "http://h", KEY, next, url,
-                                  sizeof url, err), ERR_INVALID);
+    assert_int_equal(polygon_rest_pager_next(&pg, "http://h", KEY, next,
+                                             url, sizeof url, err),
+                     ERR_INVALID);
     free(next);
     /* the page cap */
     pg.n = 3;
-    assert_int_equal(s_pager_next(&pg, "http://h", KEY, "http://h/new", url,
-                                  sizeof url, err), ERR_INVALID);
+    assert_int_equal(polygon_rest_pager_next(&pg, "http://h", KEY,
+                                             "http://h/new", url, sizeof url,
+                                             err), ERR_INVALID);
     assert_non_null(strstr(err, "pages"));
 }
 
@@ -360,14 +365,14 @@ static void test_rate(void **state)
     pr = polygon_rest_new(&cfg, err);
     assert_non_null(pr);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(s_rate_wait(pr, 1000 + i * 1000), 0);
-        s_rate_note(pr, 1000 + i * 1000);
+        assert_int_equal(polygon_rest_rate_wait(pr, 1000 + i * 1000), 0);
+        polygon_rest_rate_note(pr, 1000 + i * 1000);
     }
     /* sixth in the same minute waits for the first to age out */
-    assert_int_equal(s_rate_wait(pr, 6000), 55000);
-    assert_int_equal(s_rate_wait(pr, 61000), 0);
-    s_rate_note(pr, 61000);
-    assert_int_equal(s_rate_wait(pr, 61000), 1000);     /* next: 2000 */
+    assert_int_equal(polygon_rest_rate_wait(pr, 6000), 55000);
+    assert_int_equal(polygon_rest_rate_wait(pr, 61000), 0);
+    polygon_rest_rate_note(pr, 61000);
+    assert_int_equal(polygon_rest_rate_wait(pr, 61000), 1000); /* then 2000 */
     polygon_rest_destroy(&pr);
     assert_null(pr);
     polygon_rest_destroy(&pr);
@@ -376,8 +381,8 @@ static void test_rate(void **state)
     pr = polygon_rest_new(&cfg, err);
     assert_non_null(pr);
     for (int i = 0; i < 100; i++)
-        s_rate_note(pr, 1);
-    assert_int_equal(s_rate_wait(pr, 1), 0);
+        polygon_rest_rate_note(pr, 1);
+    assert_int_equal(polygon_rest_rate_wait(pr, 1), 0);
     polygon_rest_destroy(&pr);
 }
 

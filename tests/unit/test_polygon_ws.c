@@ -14,7 +14,9 @@
 
 #include <cmocka.h>
 
-#include "../../feeder/polygon_ws.c"
+#include "../../feeder/polygon_ws.h"
+#include "err.h"
+#include "log.h"
 
 #define FIX "../shared/polygon_fixtures/ws/"
 #define AM_GTE "{\"ev\":\"AM\",\"sym\":\"GTE\",\"v\":4110,\"av\":9470157," \

@@ -10,11 +10,11 @@
 
 #include <cmocka.h>
 
-#include "../../sink/console.c"
-#include "../../sink/dedup.c"
-#include "../../sink/sink.c"
-#include "../../sink/replay.c"
-#include "../../sink/state.c"
+#include "../../sink/dedup.h"
+#include "../../sink/sink_int.h"
+#include "../../sink/state.h"
+#include "err.h"
+#include "log.h"
 
 /* A buy signal as the engine would publish it. */
 static void s_make(struct signal *s, const char *id, const char *sym,
@@ -146,14 +146,16 @@ static void test_console_color(void **state)
     (void)state;
     s_make(&s, "00000000000000a5", "AAPL", SIG_SELL, 5);
     console_format(&s, 5, 1, buf, sizeof buf);
-    assert_non_null(strstr(buf, C_SELL "\xf0\x9f\x93\x89 SELL" C_OFF));
-    assert_non_null(strstr(buf, C_DIM "sma1=186.90 sma2=186.41" C_OFF));
+    assert_non_null(strstr(buf, CONSOLE_SELL "\xf0\x9f\x93\x89 SELL"
+                           CONSOLE_OFF));
+    assert_non_null(strstr(buf, CONSOLE_DIM "sma1=186.90 sma2=186.41"
+                           CONSOLE_OFF));
     s.act = SIG_BUY;
     console_format(&s, 5, 1, buf, sizeof buf);
-    assert_non_null(strstr(buf, C_BUY));
+    assert_non_null(strstr(buf, CONSOLE_BUY));
     s.act = SIG_CLOSE;
     console_format(&s, 5, 1, buf, sizeof buf);
-    assert_non_null(strstr(buf, C_CLOSE));
+    assert_non_null(strstr(buf, CONSOLE_CLOSE));
 }
 
 static void test_console_truncated(void **state)
@@ -169,7 +171,7 @@ static void test_console_truncated(void **state)
     assert_int_equal(console_format(&s, 1, 1, buf, sizeof buf), -1);
     n = strlen(buf);
     /* A cut coloured line still ends by resetting the colour. */
-    assert_string_equal(buf + n - strlen(C_OFF), C_OFF);
+    assert_string_equal(buf + n - strlen(CONSOLE_OFF), CONSOLE_OFF);
 }
 
 static void test_console_bad_time(void **state)
@@ -561,14 +563,15 @@ static void test_state_has(void **state)
 static void test_pipeline_utf8(void **state)
 {
     (void)state;
-    assert_true(s_utf8(""));
-    assert_true(s_utf8("SmaCross h\xc3\xa9 \xe2\x9c\x96 \xf0\x9f\x93\x88"));
-    assert_false(s_utf8("\xc0\xaf"));              /* overlong '/' */
-    assert_false(s_utf8("\xed\xa0\x80"));          /* surrogate */
-    assert_false(s_utf8("\xf4\x90\x80\x80"));      /* above U+10FFFF */
-    assert_false(s_utf8("\xe2\x82"));              /* cut short */
-    assert_false(s_utf8("\x80"));                  /* lone continuation */
-    assert_false(s_utf8("\xff"));
+    assert_true(sink_utf8_valid(""));
+    assert_true(sink_utf8_valid("SmaCross h\xc3\xa9 \xe2\x9c\x96 "
+                                "\xf0\x9f\x93\x88"));
+    assert_false(sink_utf8_valid("\xc0\xaf"));          /* overlong '/' */
+    assert_false(sink_utf8_valid("\xed\xa0\x80"));      /* surrogate */
+    assert_false(sink_utf8_valid("\xf4\x90\x80\x80"));  /* above U+10FFFF */
+    assert_false(sink_utf8_valid("\xe2\x82"));          /* cut short */
+    assert_false(sink_utf8_valid("\x80"));      /* lone continuation */
+    assert_false(sink_utf8_valid("\xff"));
 }
 
 /* }==================================================== */

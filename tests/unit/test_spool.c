@@ -3,6 +3,7 @@
  * from it, the lock against a second opener, a symbolic link refused,
  * and a failed append mended by the next rewrite. Each test works in its
  * own temporary directory. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,8 @@
 
 #include <cmocka.h>
 
-#include "../../common/spool.c"
+#include "err.h"
+#include "spool_int.h"
 #include "test_spool_files.h"
 
 /* What a read-back passed on: "no:line" for each line, space-separated

@@ -1,17 +1,21 @@
 /* test_web.c -- the web output's pure parts: --listen and --token
  * checks, the token comparison, the per-symbol bar store (live bars,
  * corrections, history merged in, the bound) and indicator lines. */
+#include <math.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../sink/web.c"
-#include "../../sink/web_http.c"
-#include "../../sink/web_ind.c"
-#include "../../sink/web_worker.c"
+#include "../../sink/sink.h"
+#include "../../sink/web_http.h"
+#include "../../sink/web_ind.h"
+#include "../../sink/web_int.h"
+#include "../../sink/web_worker.h"
+#include "err.h"
 
 static void test_listen(void **st)
 {
@@ -19,43 +23,43 @@ static void test_listen(void **st)
     int port, lo;
     (void)st;
 
-    assert_int_equal(s_listen("127.0.0.1:8080", host, sizeof host, &port,
-                              &lo, err), 0);
+    assert_int_equal(web_listen_parse("127.0.0.1:8080", host, sizeof host,
+                                      &port, &lo, err), 0);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 8080);
     assert_true(lo);
-    assert_int_equal(s_listen("localhost:1", host, sizeof host, &port, &lo,
-                              err), 0);
+    assert_int_equal(web_listen_parse("localhost:1", host, sizeof host, &port,
+                                      &lo, err), 0);
     assert_string_equal(host, "127.0.0.1");
     assert_true(lo);
-    assert_int_equal(s_listen("127.5.6.7:80", host, sizeof host, &port, &lo,
-                              err), 0);
+    assert_int_equal(web_listen_parse("127.5.6.7:80", host, sizeof host, &port,
+                                      &lo, err), 0);
     assert_true(lo);
-    assert_int_equal(s_listen("0.0.0.0:80", host, sizeof host, &port, &lo,
-                              err), 0);
+    assert_int_equal(web_listen_parse("0.0.0.0:80", host, sizeof host, &port,
+                                      &lo, err), 0);
     assert_string_equal(host, "");
     assert_false(lo);
-    assert_int_equal(s_listen("10.1.2.3:80", host, sizeof host, &port, &lo,
-                              err), 0);
+    assert_int_equal(web_listen_parse("10.1.2.3:80", host, sizeof host, &port,
+                                      &lo, err), 0);
     assert_false(lo);
-    assert_int_equal(s_listen("nonsense", host, sizeof host, &port, &lo,
-                              err), ERR_USAGE);
-    assert_int_equal(s_listen("127.0.0.1:0", host, sizeof host, &port, &lo,
-                              err), ERR_USAGE);
-    assert_int_equal(s_listen("127.0.0.1:65536", host, sizeof host, &port,
-                              &lo, err), ERR_USAGE);
-    assert_int_equal(s_listen("example.com:80", host, sizeof host, &port,
-                              &lo, err), ERR_USAGE);
+    assert_int_equal(web_listen_parse("nonsense", host, sizeof host, &port,
+                                      &lo, err), ERR_USAGE);
+    assert_int_equal(web_listen_parse("127.0.0.1:0", host, sizeof host, &port,
+                                      &lo, err), ERR_USAGE);
+    assert_int_equal(web_listen_parse("127.0.0.1:65536", host, sizeof host,
+                                      &port, &lo, err), ERR_USAGE);
+    assert_int_equal(web_listen_parse("example.com:80", host, sizeof host,
+                                      &port, &lo, err), ERR_USAGE);
 }
 
 static void test_token(void **st)
 {
     (void)st;
-    assert_true(s_token_ok("abcdefgh"));
-    assert_true(s_token_ok("A-b_c.d~1234"));
-    assert_false(s_token_ok("short"));
-    assert_false(s_token_ok("has space in it"));
-    assert_false(s_token_ok("semi;colon;x"));
+    assert_true(web_token_ok("abcdefgh"));
+    assert_true(web_token_ok("A-b_c.d~1234"));
+    assert_false(web_token_ok("short"));
+    assert_false(web_token_ok("has space in it"));
+    assert_false(web_token_ok("semi;colon;x"));
     assert_true(web_token_equal("secret-token", "secret-token"));
     assert_false(web_token_equal("secret-token", "secret-tokeN"));
     assert_false(web_token_equal("secret-token", "secret"));
@@ -89,14 +93,14 @@ static void test_store(void **st)
     /* live bars; a repeat of the last time replaces it; older: refused */
     for (int t = 5; t <= 7; t++) {
         b = s_wbar(t, 100 + t);
-        assert_int_equal(s_push_bar(y, &b), 0);
+        assert_int_equal(web_push_bar(y, &b), 0);
     }
     b = s_wbar(7, 200);
-    assert_int_equal(s_push_bar(y, &b), 0);
+    assert_int_equal(web_push_bar(y, &b), 0);
     assert_int_equal(y->n, 3);
-    assert_true(s_bar_at(y, 2)->c == 200);
+    assert_true(web_bar_at(y, 2)->c == 200);
     b = s_wbar(6, 1);
-    assert_int_equal(s_push_bar(y, &b), -1);
+    assert_int_equal(web_push_bar(y, &b), -1);
 
     /* history 2..7 merged: held bars win their times, newest 4 kept */
     for (int i = 0; i < 6; i++) {
@@ -105,28 +109,28 @@ static void test_store(void **st)
         h[i].o = h[i].h = h[i].l = h[i].c = 50;
         h[i].seq = (uint64_t)(2 + i);
     }
-    assert_int_equal(s_merge(y, h, 6), 0);
+    assert_int_equal(web_merge(y, h, 6), 0);
     assert_int_equal(y->n, 4);
-    assert_int_equal(s_bar_at(y, 0)->t, 4);
-    assert_true(s_bar_at(y, 0)->c == 50);       /* from history */
-    assert_int_equal(s_bar_at(y, 1)->t, 5);
-    assert_true(s_bar_at(y, 1)->c == 105);      /* held */
-    assert_true(s_bar_at(y, 3)->c == 200);
+    assert_int_equal(web_bar_at(y, 0)->t, 4);
+    assert_true(web_bar_at(y, 0)->c == 50);       /* from history */
+    assert_int_equal(web_bar_at(y, 1)->t, 5);
+    assert_true(web_bar_at(y, 1)->c == 105);      /* held */
+    assert_true(web_bar_at(y, 3)->c == 200);
 
     /* the ring keeps the newest `cap` */
     b = s_wbar(8, 108);
-    assert_int_equal(s_push_bar(y, &b), 0);
+    assert_int_equal(web_push_bar(y, &b), 0);
     assert_int_equal(y->n, 4);
-    assert_int_equal(s_bar_at(y, 0)->t, 5);
-    assert_int_equal(s_bar_at(y, 3)->t, 8);
+    assert_int_equal(web_bar_at(y, 0)->t, 5);
+    assert_int_equal(web_bar_at(y, 3)->t, 8);
 
     /* signals: the newest scap */
-    s_push_signal(y, strdup("{\"a\":1}"));
-    s_push_signal(y, strdup("{\"a\":2}"));
-    s_push_signal(y, strdup("{\"a\":3}"));
+    web_push_signal(y, strdup("{\"a\":1}"));
+    web_push_signal(y, strdup("{\"a\":2}"));
+    web_push_signal(y, strdup("{\"a\":3}"));
     assert_int_equal(y->sn, 2);
     assert_string_equal(y->sigs[y->shead], "{\"a\":2}");
-    s_sym_free(&y);
+    web_sym_free(&y);
     assert_null(y);
 }
 

@@ -1,30 +1,32 @@
-/* lua_sandbox.c -- the sandbox a strategy's or a script's Lua state runs
+/* sandbox.c -- the sandbox a strategy's or a script's Lua state runs
  * in: its memory caps, the libraries it is given (no files, no loading of
- * code, print to the log), the engine's metatables locked, caps on the
- * library functions that can loop in C, and the states of other scripts
- * (strategy_sandbox_*). The limits of each call are lua_limits.c's.
+ * code, print to the log), the metatables locked, caps on the library
+ * functions that can loop in C, and the states of scripts (sandbox_new).
+ * The limits of each call are sandbox_limits.c's.
  *
  * The instruction budget is a count hook, and Lua runs no hook inside a C
  * library function or a __gc finalizer: a call such as
  * string.rep("", math.maxinteger) or a backtracking pattern would hold
- * the engine for hours. So the sandbox gives strategy code no finalizers
- * (setmetatable refuses a metatable with __gc, and the engine's own
+ * the engine for hours. So the sandbox gives Lua code no finalizers
+ * (setmetatable refuses a metatable with __gc, and livetrade's own
  * metatables cannot be read or changed), and wraps each library function
  * whose work is not bounded by its arguments' size in memory: the wrapper
  * checks the call's time limit, estimates the work and refuses, with one
  * error line, a call over LT_WORK_MAX steps or LT_RANGE_MAX elements. The
- * time limit of the Lua code between is the watchdog's (lua_limits.c). */
+ * time limit of the Lua code between is the watchdog's
+ * (sandbox_limits.c). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "log.h"
-#include "lua_int.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define LT_WORK_MAX 1e8             /* estimated steps of one call */
@@ -47,16 +49,16 @@ static int s_rep(lua_State *L)
     lua_Integer n;
     double total;
 
-    lt_check_time(L);
+    sandbox_check_time(L);
     luaL_checklstring(L, 1, &l);
     n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &lsep);
     total = (double)n * (double)l + ((double)n - 1) * (double)lsep;
     if (n > 0 && ((double)n > LT_RANGE_MAX ||
-                  total > (double)lt_self(L)->mem_cap))
-        return lt_error(L, "string.rep: %lld copies of %zu bytes is over "
-                        "the sandbox's limit (%.0f copies, the memory "
-                        "cap in bytes)", (long long)n, l, LT_RANGE_MAX);
+                  total > (double)sandbox_self(L)->mem_cap))
+        return sandbox_error(L, "string.rep: %lld copies of %zu bytes is over "
+                             "the sandbox's limit (%.0f copies, the memory "
+                             "cap in bytes)", (long long)n, l, LT_RANGE_MAX);
     return s_orig(L);
 }
 
@@ -79,7 +81,7 @@ static const char *s_set_end(const char *p, const char *e)
  * bytes at every start: each quantifier (* + -), %b and back reference
  * can try every length (n + 1), ? two ways, and each start may try the
  * whole pattern. */
-double lt_pattern_cost(const char *p, size_t pl, size_t n)
+double sandbox_pattern_cost(const char *p, size_t pl, size_t n)
 {
     const char *e = p + pl;
     double base = (double)n + 1, per = (double)pl + 1, starts = base;
@@ -133,7 +135,7 @@ static int s_pattern(lua_State *L)
     const char *p;
     double cost;
 
-    lt_check_time(L);
+    sandbox_check_time(L);
     luaL_checklstring(L, 1, &l);
     p = luaL_checklstring(L, 2, &pl);
     if (strcmp(name, "find") == 0 &&
@@ -141,12 +143,13 @@ static int s_pattern(lua_State *L)
         /* a plain find compares up to pl bytes at each start */
         cost = pl <= l ? ((double)l - (double)pl + 1) * (double)pl : 0;
     else
-        cost = lt_pattern_cost(p, pl, l);
+        cost = sandbox_pattern_cost(p, pl, l);
     if (cost > LT_WORK_MAX)
-        return lt_error(L, "string.%s: pattern '%.40s' may backtrack up "
-                        "to %.3g steps on a subject of %zu bytes (the "
-                        "sandbox allows %.0f; use fewer of * + - or a "
-                        "shorter subject)", name, p, cost, l, LT_WORK_MAX);
+        return sandbox_error(L, "string.%s: pattern '%.40s' may backtrack up "
+                             "to %.3g steps on a subject of %zu bytes (the "
+                             "sandbox allows %.0f; use fewer of * + - or a "
+                             "shorter subject)", name, p, cost, l,
+                             LT_WORK_MAX);
     return s_orig(L);
 }
 
@@ -159,14 +162,15 @@ static int s_check_range(lua_State *L, const char *fn, lua_Integer f,
 {
     double n = (double)e - (double)f + 1;
     if (n > max)
-        return lt_error(L, "table.%s: a range of %.0f elements is over the "
-                        "sandbox's limit of %.0f", fn, n, max);
+        return sandbox_error(L, "table.%s: a range of %.0f elements is "
+                             "over the sandbox's limit of %.0f", fn, n,
+                             max);
     return 0;
 }
 
 static int s_move(lua_State *L)
 {
-    lt_check_time(L);
+    sandbox_check_time(L);
     luaL_checkany(L, 1);
     s_check_range(L, "move", luaL_checkinteger(L, 2),
                   luaL_checkinteger(L, 3), LT_RANGE_MAX);
@@ -177,7 +181,7 @@ static int s_concat(lua_State *L)
 {
     lua_Integer i, j;
 
-    lt_check_time(L);
+    sandbox_check_time(L);
     luaL_checkany(L, 1);
     i = luaL_optinteger(L, 3, 1);
     j = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : luaL_checkinteger(L, 4);
@@ -191,7 +195,7 @@ static int s_by_len(lua_State *L)
 {
     const char *name = lua_tostring(L, lua_upvalueindex(2));
 
-    lt_check_time(L);
+    sandbox_check_time(L);
     luaL_checkany(L, 1);
     s_check_range(L, name, 1, luaL_len(L, 1),
                   strcmp(name, "sort") ? LT_RANGE_MAX : LT_SORT_MAX);
@@ -209,8 +213,8 @@ static int s_setmetatable(lua_State *L)
     if (lua_type(L, 2) == LUA_TTABLE) {
         lua_pushliteral(L, "__gc");
         if (lua_rawget(L, 2) != LUA_TNIL)
-            return lt_error(L, "setmetatable: __gc (a finalizer) is not "
-                            "allowed in a strategy or script");
+            return sandbox_error(L, "setmetatable: __gc (a finalizer) is not "
+                                 "allowed in a strategy or script");
         lua_pop(L, 1);
     }
     return s_orig(L);
@@ -230,7 +234,7 @@ static void s_wrap(lua_State *L, const char *lib, const char *name,
     lua_pop(L, 1);
 }
 
-void lt_sandbox_caps(lua_State *L)
+static void s_caps(lua_State *L)
 {
     static const char *const pat[] = { "find", "match", "gmatch", "gsub",
                                        NULL };
@@ -249,72 +253,66 @@ void lt_sandbox_caps(lua_State *L)
 
 /* {==================== memory =============================== */
 
-/* Memory every strategy of this process has allocated, against a cap for
- * the whole engine (strategy_set_memory_cap) as well as each instance's. */
+/* Memory every sandboxed state of this process has allocated, against a
+ * cap for them all (sandbox_set_total_cap) as well as each state's. */
 static size_t s_mem_total;
-static size_t s_mem_total_cap = STRAT_MEM_TOTAL_DEFAULT;
+static size_t s_mem_total_cap = SANDBOX_MEM_TOTAL_DEFAULT;
 
 static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    struct strategy *s = ud;
+    struct sandbox *sb = ud;
     if (!ptr)
         osize = 0;
     if (nsize == 0) {
         free(ptr);
-        s->mem_used -= osize;
+        sb->mem_used -= osize;
         s_mem_total -= osize;
         return NULL;
     }
-    if (nsize > osize && (s->mem_used + (nsize - osize) > s->mem_cap ||
+    if (nsize > osize && (sb->mem_used + (nsize - osize) > sb->mem_cap ||
                           s_mem_total + (nsize - osize) > s_mem_total_cap))
         return NULL;                /* Lua raises "not enough memory" */
     ptr = realloc(ptr, nsize);
     if (ptr) {
-        s->mem_used = s->mem_used - osize + nsize;
+        sb->mem_used = sb->mem_used - osize + nsize;
         s_mem_total = s_mem_total - osize + nsize;
     }
     return ptr;
 }
 
-/* Each new instance's own cap (strategy_set_memory_share). */
-static size_t s_mem_inst_cap = STRAT_MEM_DEFAULT;
-
-void strategy_set_memory_cap(size_t total)
+void sandbox_set_total_cap(size_t total)
 {
-    s_mem_total_cap = total ? total : STRAT_MEM_TOTAL_DEFAULT;
+    s_mem_total_cap = total ? total : SANDBOX_MEM_TOTAL_DEFAULT;
 }
 
-int strategy_set_memory_share(int instances, char *err)
+size_t sandbox_total_cap(void)
 {
-    size_t share = s_mem_total_cap / (size_t)(instances > 0 ? instances : 1);
-
-    if (share < STRAT_MEM_MIN) {
-        snprintf(err, ERR_LEN, "--memory-mb %zu gives each of the %d "
-                 "symbols %zu KiB of Lua memory; a strategy needs at least "
-                 "%u MiB: raise --memory-mb or run fewer symbols per "
-                 "engine", s_mem_total_cap >> 20, instances, share >> 10,
-                 STRAT_MEM_MIN >> 20);
-        return ERR_USAGE;
-    }
-    s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
-    return ERR_OK;
+    return s_mem_total_cap;
 }
 
-size_t lt_mem_share(void)
+struct sandbox *sandbox_self(lua_State *L)
 {
-    return s_mem_inst_cap;
-}
-
-struct strategy *lt_self(lua_State *L)
-{
-    return *(struct strategy **)lua_getextraspace(L);
+    return *(struct sandbox **)lua_getextraspace(L);
 }
 
 /* }========================================================== */
 
 /* {==================== the libraries ======================== */
 
-const char *strategy_sandbox_join(lua_State *L)
+int sandbox_error(lua_State *L, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    luaL_where(L, 1);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+const char *sandbox_join(lua_State *L)
 {
     luaL_Buffer b;
     int n = lua_gettop(L);
@@ -332,10 +330,10 @@ const char *strategy_sandbox_join(lua_State *L)
 
 static int s_print(lua_State *L)
 {
-    struct strategy *s = lt_self(L);
-    const char *text = strategy_sandbox_join(L);
+    struct sandbox *sb = sandbox_self(L);
+    const char *text = sandbox_join(L);
 
-    log_msg(LL_INFO, "%s [%s]: %s", s->name, s->sym, text);
+    log_msg(LL_INFO, "%s [%s]: %s", sb->name, sb->sym, text);
     return 0;
 }
 
@@ -357,17 +355,17 @@ static void s_open_libs(lua_State *L)
         lua_setglobal(L, *b);
     }
     /* string.dump would hand out bytecode; nothing here loads it anyway
-     * (chunks are loaded as text only), but no strategy needs it. */
+     * (chunks are loaded as text only), but no script needs it. */
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
     lua_pushcfunction(L, s_print);
     lua_setglobal(L, "print");
-    lt_sandbox_caps(L);
+    s_caps(L);
 }
 
-void lt_sandbox_lock(lua_State *L)
+void sandbox_lock(lua_State *L)
 {
     lua_pushnil(L);
     while (lua_next(L, LUA_REGISTRYINDEX)) {
@@ -380,62 +378,54 @@ void lt_sandbox_lock(lua_State *L)
     }
 }
 
-lua_State *lt_state_new(struct strategy *s)
+lua_State *sandbox_open(struct sandbox *sb)
 {
-    lua_State *L = s->L = lua_newstate(s_alloc, s);
+    lua_State *L = sb->L = lua_newstate(s_alloc, sb);
 
     if (!L)
         return NULL;
-    *(struct strategy **)lua_getextraspace(L) = s;
+    *(struct sandbox **)lua_getextraspace(L) = sb;
     s_open_libs(L);
-    lt_limits_open(L);
+    sandbox_limits_open(L);
     return L;
 }
 
 /* }========================================================== */
 
-/* {==================== sandbox for other scripts ============ */
+/* {==================== scripts ============================== */
 
-lua_State *strategy_sandbox_new(const char *name, size_t mem_cap,
-                                long long budget)
+lua_State *sandbox_new(const char *name, size_t mem_cap, long long budget)
 {
-    struct strategy *s = calloc(1, sizeof *s);
+    struct sandbox *sb = calloc(1, sizeof *sb);
 
-    if (!s)
+    if (!sb)
         return NULL;
-    snprintf(s->name, sizeof s->name, "%s", name);
-    s->mem_cap = mem_cap ? mem_cap : STRAT_MEM_DEFAULT;
-    s->budget = budget > 0 ? budget : STRAT_BUDGET_DEFAULT;
-    s->time_ms = STRAT_TIME_MS_DEFAULT;
-    s->start = -1;
-    s->ref_self = s->ref_next = LUA_NOREF;
-    if (!lt_state_new(s)) {
-        free(s);
+    snprintf(sb->name, sizeof sb->name, "%s", name);
+    sb->mem_cap = mem_cap ? mem_cap : SANDBOX_MEM_DEFAULT;
+    sb->budget = budget > 0 ? budget : SANDBOX_BUDGET_DEFAULT;
+    sb->time_ms = SANDBOX_TIME_MS_DEFAULT;
+    if (!sandbox_open(sb)) {
+        free(sb);
         return NULL;
     }
-    return s->L;
+    return sb->L;
 }
 
-void strategy_sandbox_close(lua_State **Lp)
+void sandbox_close(lua_State **Lp)
 {
-    struct strategy *s;
+    struct sandbox *sb;
 
     if (!*Lp)
         return;
-    s = lt_self(*Lp);
+    sb = sandbox_self(*Lp);
     lua_close(*Lp);
-    free(s);
+    free(sb);
     *Lp = NULL;
 }
 
-void strategy_sandbox_set_time_limit(lua_State *L, int64_t ms)
+void sandbox_set_time_limit(lua_State *L, int64_t ms)
 {
-    strategy_set_time_limit(lt_self(L), ms);
-}
-
-int strategy_sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
-{
-    return lt_pcall(lt_self(L), nargs, nres, err);
+    sandbox_self(L)->time_ms = ms > 0 ? ms : SANDBOX_TIME_MS_DEFAULT;
 }
 
 /* }========================================================== */

@@ -1,4 +1,4 @@
-/* lua_hints.c -- errors that name the Lua form of a Python idiom: the
+/* sandbox_hints.c -- errors that name the Lua form of a Python idiom: the
  * hint appended to an error message whose cause is a Python habit
  * (len(x), range, a method defined with a dot...), and the globals'
  * __index that refuses True, False and None. */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lua_int.h"
+#include "sandbox.h"
 
 /* What an error about a name means when the name is Python's. */
 static const struct {
@@ -47,7 +47,7 @@ static const struct {
     { "unexpected symbol near '#'", "Lua comments start with --" },
 };
 
-void lt_hint(char *msg, size_t size)
+void sandbox_hint(char *msg, size_t size)
 {
     size_t n = strlen(msg);
 
@@ -70,12 +70,12 @@ static int s_global_index(lua_State *L)
         return 0;
     for (size_t i = 0; i < sizeof py / sizeof py[0]; i++)
         if (strcmp(lua_tostring(L, 2), py[i][0]) == 0)
-            return lt_error(L, "%s is Python: Lua writes %s", py[i][0],
-                            py[i][1]);
+            return sandbox_error(L, "%s is Python: Lua writes %s", py[i][0],
+                                 py[i][1]);
     return 0;
 }
 
-void lt_hints_globals(lua_State *L)
+void sandbox_hints_globals(lua_State *L)
 {
     lua_pushglobaltable(L);
     lua_createtable(L, 0, 1);

@@ -1,11 +1,11 @@
-/* lua_limits.c -- the limits of each call into Lua: the instruction
+/* sandbox_limits.c -- the limits of each call into Lua: the instruction
  * budget (a count hook every HOOK_EVERY instructions), the wall-clock
  * time limit (a deadline the hook checks, and a watchdog thread that
  * makes the hook run at the next instruction once a deadline has
  * passed), pcall and xpcall that cannot swallow the error that ends a
- * call over its limits, and lt_pcall, the protected call into Lua that
+ * call over its limits, and sandbox_pcall, the protected call into Lua that
  * runs under them. The library functions that loop in C check the time
- * limit themselves (lua_sandbox.c). */
+ * limit themselves (sandbox.c). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <pthread.h>
@@ -13,7 +13,8 @@
 #include <time.h>
 
 #include "err.h"
-#include "lua_int.h"
+#include "sandbox.h"
+#include "util.h"
 
 #define HOOK_EVERY 1000             /* instructions between budget checks */
 
@@ -24,7 +25,7 @@
  * library function. */
 static int s_over(lua_State *L, const char *why)
 {
-    struct strategy *s = lt_self(L);
+    struct sandbox *s = sandbox_self(L);
     lua_Debug ar;
     int level = 0;
 
@@ -41,9 +42,9 @@ static int s_over(lua_State *L, const char *why)
     return lua_error(L);
 }
 
-void lt_check_time(lua_State *L)
+void sandbox_check_time(lua_State *L)
 {
-    struct strategy *s = lt_self(L);
+    struct sandbox *s = sandbox_self(L);
     char why[96];
 
     if (s->deadline && mono_ms() > s->deadline) {
@@ -55,10 +56,10 @@ void lt_check_time(lua_State *L)
 
 static void s_hook(lua_State *L, lua_Debug *ar)
 {
-    struct strategy *s = lt_self(L);
+    struct sandbox *s = sandbox_self(L);
     char why[96];
     (void)ar;
-    lt_check_time(L);
+    sandbox_check_time(L);
     s->ticks += HOOK_EVERY;
     if (s->ticks > s->budget) {
         snprintf(why, sizeof why, "instruction budget of %lld exceeded "
@@ -73,7 +74,7 @@ static void s_hook(lua_State *L, lua_Debug *ar)
 
 static pthread_mutex_t s_wd_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t s_wd_cv = PTHREAD_COND_INITIALIZER;
-static struct strategy *s_wd_calls;     /* calls running */
+static struct sandbox *s_wd_calls;     /* calls running */
 static int s_wd_state;                  /* 0 no thread, 1 idle, 2 timed */
 static int64_t s_wd_wake;               /* end of the timed wait */
 
@@ -85,7 +86,7 @@ static void *s_wd_main(void *arg)
     pthread_mutex_lock(&s_wd_mu);
     for (;;) {
         int64_t now = mono_ms(), next = 0;
-        for (struct strategy *c = s_wd_calls; c; c = c->wd_next) {
+        for (struct sandbox *c = s_wd_calls; c; c = c->wd_next) {
             if (c->wd_poked)
                 continue;
             if (now > c->deadline) {
@@ -116,7 +117,13 @@ static void *s_wd_main(void *arg)
     return NULL;
 }
 
-int lt_call_begin(struct strategy *s)
+/* Starts the time limit of a call into Lua and the watchdog's watch of
+ * it: once the deadline has passed, the watchdog thread sets the count
+ * hook to every instruction (lua_sethook may be called from another
+ * thread), so the call ends at its next instruction even when the hook
+ * of every HOOK_EVERY instructions is far off. Returns 1, or 0 when a
+ * call is running already (its limit holds); pass that to s_call_end. */
+static int s_call_begin(struct sandbox *s)
 {
     pthread_t t;
 
@@ -138,12 +145,12 @@ int lt_call_begin(struct strategy *s)
     return 1;
 }
 
-void lt_call_end(struct strategy *s, int began)
+static void s_call_end(struct sandbox *s, int began)
 {
     if (!began)
         return;
     pthread_mutex_lock(&s_wd_mu);
-    for (struct strategy **c = &s_wd_calls; *c; c = &(*c)->wd_next)
+    for (struct sandbox **c = &s_wd_calls; *c; c = &(*c)->wd_next)
         if (*c == s) {
             *c = s->wd_next;
             break;
@@ -164,7 +171,7 @@ void lt_call_end(struct strategy *s, int began)
  * again, so `while true do pcall(f) end` still stops. */
 static int s_rethrow_if_over(lua_State *L, int status)
 {
-    struct strategy *s = lt_self(L);
+    struct sandbox *s = sandbox_self(L);
     if (status != LUA_OK && s->ticks > s->budget)
         return lua_error(L);
     lua_pushboolean(L, status == LUA_OK);
@@ -191,7 +198,7 @@ static int s_safe_xpcall(lua_State *L)
     return s_rethrow_if_over(L, n);
 }
 
-void lt_limits_open(lua_State *L)
+void sandbox_limits_open(lua_State *L)
 {
     lua_pushcfunction(L, s_safe_pcall);
     lua_setglobal(L, "pcall");
@@ -200,7 +207,7 @@ void lt_limits_open(lua_State *L)
     lua_sethook(L, s_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
-/* lt_pcall's message handler: the error as a string, which names the
+/* sandbox_pcall's message handler: the error as a string, which names the
  * line already. */
 static int s_traceback(lua_State *L)
 {
@@ -211,17 +218,17 @@ static int s_traceback(lua_State *L)
     return 1;
 }
 
-int lt_pcall(struct strategy *s, int nargs, int nres, char *err)
+int sandbox_pcall(lua_State *L, int nargs, int nres, char *err)
 {
-    lua_State *L = s->L;
+    struct sandbox *s = sandbox_self(L);
     int base = lua_gettop(L) - nargs, rc, began;
 
     lua_pushcfunction(L, s_traceback);
     lua_insert(L, base);
     s->ticks = 0;
-    began = lt_call_begin(s);
+    began = s_call_begin(s);
     rc = lua_pcall(L, nargs, nres, base);
-    lt_call_end(s, began);
+    s_call_end(s, began);
     lua_remove(L, base);
     if (rc != LUA_OK) {
         snprintf(err, ERR_LEN, "%s", lua_tostring(L, -1) ?

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "counters.h"
 #include "err.h"
 #include "feeder.h"
 #include "history.h"
@@ -68,6 +69,35 @@ struct feeder {
     int64_t pend_since;
     int slowed;                     /* timer slowed after the last bar */
 };
+
+/* The feeder's counters: its status reply, its exit line and its
+ * metrics. */
+static const struct counter s_counters[] = {
+    COUNTER(feeder_t, published, "bars_published",
+            "livetrade_feeder_bars_published_total", "Live bars published"),
+    COUNTER(feeder_t, pub.dropped, "dropped",
+            "livetrade_feeder_bars_dropped_total",
+            "Times a full subscriber was left behind (it fills the bars it "
+            "missed from history)"),
+    COUNTER(feeder_t, bad_bars, "bad_bars",
+            "livetrade_feeder_bars_rejected_total",
+            "Bars from the source rejected (invalid, or not newer than the "
+            "last one)"),
+    COUNTER(feeder_t, requests, "requests",
+            "livetrade_feeder_requests_total",
+            "Requests received (history, status)"),
+    COUNTER(feeder_t, bad_requests, "bad_requests",
+            "livetrade_feeder_bad_requests_total",
+            "Requests answered with an error"),
+    COUNTER(feeder_t, replies_dropped, "replies_dropped",
+            "livetrade_feeder_replies_dropped_total",
+            "Replies dropped: the client had not read its earlier ones, or "
+            "was gone"),
+    COUNTER(feeder_t, history_cut, "history_cut",
+            "livetrade_feeder_history_cut_total",
+            "History replies cut short (more:true; the client asks on)"),
+};
+#define NCOUNTERS COUNTERS_N(s_counters)
 
 /* {==================== bars ====================== */
 
@@ -403,19 +433,14 @@ static void s_status(feeder_t *self)
     struct source_counter c[SOURCE_COUNTERS_MAX];
     int nc = s_src_counters(self, c);
 
-    msgpack_pack_map(pk, 13 + (uint32_t)nc);
+    msgpack_pack_map(pk, 7 + NCOUNTERS + (uint32_t)nc);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", "livetrade-feeder");
     mp_kstr(pk, "source", self->ops->name);
     mp_kuint(pk, "pub", self->pub.instance);
     mp_kint(pk, "symbols", self->nsym);
-    mp_kuint(pk, "bars_published", self->published);
-    mp_kuint(pk, "dropped", self->pub.dropped);
-    mp_kuint(pk, "requests", self->requests);
-    mp_kuint(pk, "bad_requests", self->bad_requests);
-    mp_kuint(pk, "replies_dropped", self->replies_dropped);
-    mp_kuint(pk, "history_cut", self->history_cut);
+    counters_pack(pk, s_counters, NCOUNTERS, self);
     /* Each symbol's newest bar: its time, live bars, ms since it went out
      * (or since the start). */
     mp_pack_str(pk, "syms");
@@ -547,31 +572,7 @@ int feeder_metrics(feeder_t *self, metrics_t *m)
     int nc = s_src_counters(self, c), rc = 0;
     char name[128], help[192];
 
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_bars_published_total",
-                          "Live bars published", &self->published);
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_bars_dropped_total",
-                          "Times a full subscriber was left behind (it "
-                          "fills the bars it missed from history)",
-                          &self->pub.dropped);
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_bars_rejected_total",
-                          "Bars from the source rejected (invalid, or not "
-                          "newer than the last one)", &self->bad_bars);
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_requests_total",
-                          "Requests received (history, status)",
-                          &self->requests);
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_bad_requests_total",
-                          "Requests answered with an error",
-                          &self->bad_requests);
-    rc |= metrics_add_u64(m, METRICS_COUNTER,
-                          "livetrade_feeder_replies_dropped_total",
-                          "Replies dropped: the client had not read its "
-                          "earlier ones, or was gone",
-                          &self->replies_dropped);
+    rc |= counters_metrics(m, s_counters, NCOUNTERS, self);
     rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols",
                           "Symbols published", &self->nsym);
     rc |= metrics_add_int(m, METRICS_GAUGE, "livetrade_feeder_symbols_done",
@@ -741,27 +742,21 @@ uint64_t feeder_instance(const feeder_t *self)
 void feeder_log_counters(const feeder_t *self)
 {
     struct source_counter c[SOURCE_COUNTERS_MAX];
-    char more[1024];
+    char line[1024] = "";
     int nc = s_src_counters(self, c);
-    size_t off = 0;
     uint64_t held = 0;
+    size_t off;
 
     for (int i = 0; i < self->nsym; i++)
         held += store_len(self->sym[i].store);
-    more[0] = '\0';
-    for (int i = 0; i < nc && off < sizeof more; i++) {
-        int w = snprintf(more + off, sizeof more - off, " %s %llu",
-                         c[i].name, (unsigned long long)c[i].value);
-        if (w < 0)
-            break;
-        off += (size_t)w;
+    counters_line(line, sizeof line, s_counters, NCOUNTERS, self);
+    off = strlen(line);
+    snprintf(line + off, sizeof line - off, " bars_held %llu",
+             (unsigned long long)held);
+    for (int i = 0; i < nc; i++) {
+        off = strlen(line);
+        snprintf(line + off, sizeof line - off, " %s %llu", c[i].name,
+                 (unsigned long long)c[i].value);
     }
-    log_msg(LL_INFO, "counters: bars_published %llu dropped %llu "
-            "requests %llu bad_requests %llu bad_bars %llu bars_held %llu%s",
-            (unsigned long long)self->published,
-            (unsigned long long)self->pub.dropped,
-            (unsigned long long)self->requests,
-            (unsigned long long)self->bad_requests,
-            (unsigned long long)self->bad_bars,
-            (unsigned long long)held, more);
+    log_msg(LL_INFO, "counters:%s", line);
 }

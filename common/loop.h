@@ -24,6 +24,10 @@ void loop_destroy(loop_t **self_p);
 
 int loop_add_socket(loop_t *self, void *sock, loop_io_fn *fn, void *arg);
 int loop_add_fd(loop_t *self, int fd, loop_io_fn *fn, void *arg);
+/* Stops watching `sock` (before the caller closes it); its handler is
+ * not called again, even for an event of the batch being handled. May be
+ * called from any handler. */
+void loop_remove_socket(loop_t *self, void *sock);
 int loop_add_timer(loop_t *self, int64_t interval_ms, loop_timer_fn *fn,
                    void *arg);
 /* Changes a timer's interval (for a feeder's --interval); id from add. */

@@ -76,7 +76,7 @@ static void s_on_status(request_t *rq, int ep, int rc, const void *reply,
         sink_catch_up_endpoint(self, e);
     }
     /* Replays that waited for an endpoint to answer go on. */
-    for (int i = 0; i < PENDING_MAX && !self->fatal; i++) {
+    for (int i = 0; self->npend && i < PENDING_MAX && !self->fatal; i++) {
         struct pending *p = &self->pend[i];
         if (p->eng[0] && p->busy && (p->step == STEP_FIND ||
                                      (p->step == STEP_ASK && p->e == e)))
@@ -159,7 +159,7 @@ static struct endpoint *s_endpoint_of(sink_t *self, const char *eng)
 
 static struct pending *s_pending(const sink_t *self, const char *eng)
 {
-    for (int i = 0; self->pend && i < PENDING_MAX; i++)
+    for (int i = 0; self->npend && i < PENDING_MAX; i++)
         if (strcmp(self->pend[i].eng, eng) == 0)
             return &self->pend[i];
     return NULL;
@@ -174,18 +174,20 @@ static struct pending *s_pending_new(sink_t *self, const char *eng)
         if (!self->pend[i].eng[0]) {
             p = &self->pend[i];
             snprintf(p->eng, sizeof p->eng, "%s", eng);
+            self->npend++;
         }
     return p;
 }
 
 /* Frees p's slot once it has nothing left to do. */
-static void s_pending_release(struct pending *p)
+static void s_pending_release(sink_t *self, struct pending *p)
 {
     if (!p->eng[0] || p->busy || p->draining || p->head < p->n ||
         p->overflow)
         return;
     free(p->q);
     memset(p, 0, sizeof *p);
+    self->npend--;
 }
 
 void sink_pending_free(sink_t *self)
@@ -194,6 +196,7 @@ void sink_pending_free(sink_t *self)
         free(self->pend[i].q);
     free(self->pend);
     self->pend = NULL;
+    self->npend = 0;
 }
 
 /* Room for one more at p->q's end (one past HELD_MAX, for one put
@@ -300,7 +303,7 @@ static int s_drain_held(sink_t *self, struct pending *p)
                              sink_state_get(self->state_file, p->eng),
                              UINT64_MAX);
     }
-    s_pending_release(p);
+    s_pending_release(self, p);
     if (rc != ERR_OK)
         s_fatal(self);
     return rc;

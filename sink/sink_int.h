@@ -103,6 +103,7 @@ struct sink {
     loop_t *loop;                   /* borrowed (sink_attach), or NULL */
     request_t *rq;                  /* requests to eps[i] are its i */
     struct pending *pend;           /* PENDING_MAX slots, or NULL */
+    int npend;                      /* slots in use */
     int fatal;                      /* the output is gone for good */
     char *const *syms;              /* --symbols (borrowed), nsyms 0: all */
     int nsyms;

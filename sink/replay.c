@@ -638,10 +638,13 @@ int sink_replay_new(sink_t *self, const char *eng, uint64_t pub,
 }
 
 /* Catching up with e's engine, which has just answered (sink_catch_up):
- * unless a replay of it runs already. */
+ * unless it was heard live before this answer came, which took care of
+ * what the sink lacked (a first signal or heartbeat asks, see
+ * sink_decide) as the catch-up would have. */
 void sink_catch_up_endpoint(sink_t *self, struct endpoint *e)
 {
-    if (!self->state_file || s_pending(self, e->eng))
+    if (!self->state_file || s_pending(self, e->eng) ||
+        sink_heard(self, e->eng))
         return;
     if (sink_state_has(self->state_file, e->eng))
         sink_replay(self, e->eng, sink_state_get(self->state_file, e->eng),

@@ -145,6 +145,11 @@ static const struct bus_track_entry *s_track_find(const struct bus_track *t,
 
 
 
+int sink_heard(const sink_t *self, const char *eng)
+{
+    return s_track_find(&self->track, eng) != NULL;
+}
+
 /* Heartbeats {ver, type:"hb", src, pub, seq, ts}: an engine restarted
  * (new instance id) while it had nothing to publish, or the signals up to
  * `seq` did not all arrive (fetched from its journal): see sink_decide. */

@@ -138,6 +138,8 @@ void sink_pending_free(sink_t *self);
 
 /* sink.c */
 int sink_decide(sink_t *self, const struct held *h);
+/* 1 once a message of engine `eng` came live (it is tracked). */
+int sink_heard(const sink_t *self, const char *eng);
 int sink_process(sink_t *self, const struct signal *s, int replayed);
 
 #endif

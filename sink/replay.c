@@ -97,9 +97,7 @@ static int s_ask(sink_t *self, struct endpoint *e)
         return 0;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
+    bus_pack_status(&pk);
     if (self->rq)
         rc = request_send(self->rq, (int)(e - self->eps), sb.data, sb.size,
                           STATUS_TIMEOUT_MS, s_on_status, self, err);

@@ -178,9 +178,7 @@ static void s_on_round(loop_t *loop, void *arg)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
+    bus_pack_status(&pk);
     for (int i = 0; i < run->self->nep; i++)
         if (!request_busy(run->rq, i) &&
             request_send(run->rq, i, sb.data, sb.size,

@@ -673,6 +673,13 @@ int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
     return ERR_OK;
 }
 
+void bus_pack_status(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 2);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "status");
+}
+
 int bus_request_status(const char *endpoint, int peer, int timeout_ms,
                        char **reply, size_t *reply_len, char *err)
 {
@@ -682,9 +689,7 @@ int bus_request_status(const char *endpoint, int peer, int timeout_ms,
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "status");
+    bus_pack_status(&pk);
     rc = bus_request(endpoint, peer, &sb, timeout_ms, reply, reply_len,
                      err);
     msgpack_sbuffer_destroy(&sb);

@@ -10,11 +10,12 @@
 #include "proc.h"
 #include "util.h"
 
-#define LOOP_MAX_IO 16
+#define LOOP_MAX_IO 96               /* a sink's 64 request endpoints too */
 #define LOOP_MAX_TIMERS 16
 
 struct io {
-    loop_io_fn *fn;
+    loop_io_fn *fn;                 /* NULL: removed, dropped before the
+                                       next poll */
     void *arg;
 };
 
@@ -29,6 +30,7 @@ struct loop {
     zmq_pollitem_t items[LOOP_MAX_IO];  /* what zmq_poll watches */
     struct io io[LOOP_MAX_IO];          /* handler per item */
     int nio;
+    int removed;                    /* items removed since the last poll */
     struct timer timers[LOOP_MAX_TIMERS];
     int ntimers;
     int stop;                           /* set by loop_stop */
@@ -55,6 +57,7 @@ static int s_add(loop_t *self, void *sock, int fd, loop_io_fn *fn, void *arg)
     self->items[self->nio].socket = sock;
     self->items[self->nio].fd = fd;
     self->items[self->nio].events = ZMQ_POLLIN;
+    self->items[self->nio].revents = 0;
     self->io[self->nio].fn = fn;
     self->io[self->nio].arg = arg;
     self->nio++;
@@ -69,6 +72,32 @@ int loop_add_socket(loop_t *self, void *sock, loop_io_fn *fn, void *arg)
 int loop_add_fd(loop_t *self, int fd, loop_io_fn *fn, void *arg)
 {
     return s_add(self, NULL, fd, fn, arg);
+}
+
+void loop_remove_socket(loop_t *self, void *sock)
+{
+    assert(self && sock);
+    for (int i = 0; i < self->nio; i++)
+        if (self->io[i].fn && self->items[i].socket == sock) {
+            self->io[i].fn = NULL;
+            self->items[i].revents = 0;
+            self->removed = 1;
+        }
+}
+
+/* Drops the removed items, keeping the others in order. */
+static void s_compact(loop_t *self)
+{
+    int n = 0;
+
+    for (int i = 0; i < self->nio; i++)
+        if (self->io[i].fn) {
+            self->items[n] = self->items[i];
+            self->io[n] = self->io[i];
+            n++;
+        }
+    self->nio = n;
+    self->removed = 0;
 }
 
 int loop_add_timer(loop_t *self, int64_t interval_ms, loop_timer_fn *fn,
@@ -104,6 +133,8 @@ int loop_run(loop_t *self)
         int64_t now = mono_ms(), wait = 1000;
         int rc;
 
+        if (self->removed)
+            s_compact(self);
         for (int i = 0; i < self->ntimers; i++) {
             int64_t left = self->timers[i].due - now;
             if (left < wait)
@@ -117,7 +148,7 @@ int loop_run(loop_t *self)
             return -1;
         }
         for (int i = 0; i < self->nio && rc > 0; i++)
-            if (self->items[i].revents & ZMQ_POLLIN)
+            if ((self->items[i].revents & ZMQ_POLLIN) && self->io[i].fn)
                 self->io[i].fn(self, self->items[i].socket,
                                self->items[i].fd, self->io[i].arg);
         now = mono_ms();

@@ -26,6 +26,10 @@ void loop_destroy(loop_t **self_p);
  * caller fails its start with one line). */
 int loop_add_socket(loop_t *self, void *sock, loop_io_fn *fn, void *arg);
 int loop_add_fd(loop_t *self, int fd, loop_io_fn *fn, void *arg);
+/* Stops watching `sock` (before the caller closes it); its handler is
+ * not called again, even for an event of the batch being handled. May be
+ * called from any handler. */
+void loop_remove_socket(loop_t *self, void *sock);
 /* A periodic timer: its id (loop_set_timer), or -1 when the loop is
  * full. */
 int loop_add_timer(loop_t *self, int64_t interval_ms, loop_timer_fn *fn,

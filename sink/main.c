@@ -480,6 +480,12 @@ int main(int argc, char **argv)
         code = proc_usage_error(PROG, err);
         goto out;
     }
+    if (rc == ERR_OK)
+        rc = sink_attach(app.sink, loop, err);
+    if (rc == ERR_USAGE) {
+        code = proc_usage_error(PROG, err);
+        goto out;
+    }
     if (rc != ERR_OK || loop_add_timer(loop, SAVE_MS, s_on_save, &app) < 0) {
         log_msg(LL_ERROR, "%s", rc ? err : "event loop is full");
         goto out;
@@ -496,6 +502,8 @@ int main(int argc, char **argv)
     rc = loop_run(loop);
     /* Stopped by SIGINT/SIGTERM (or a poll error): write what is already
      * queued, within the subscriber's high-water mark. */
+    if (sink_failed(app.sink))
+        app.fatal = 1;
     if (!app.fatal)
         s_drain(sub, &app, BUS_HWM);
     code = (rc != 0 || app.fatal) ? 1 : 0;

@@ -50,6 +50,8 @@ void sink_destroy(sink_t **self_p)
         mp_body_free(&self->body);
         bus_track_free(&self->track);
         dedup_destroy(&self->seen);
+        request_destroy(&self->rq);
+        sink_pending_free(self);
         sink_state_free(&self->state_file);
         free(self->eps);
         free(self);
@@ -141,18 +143,22 @@ static const struct bus_track_entry *s_track_find(const struct bus_track *t,
 
 
 
+int sink_heard(const sink_t *self, const char *eng)
+{
+    return s_track_find(&self->track, eng) != NULL;
+}
+
 /* Heartbeats {ver, type:"hb", src, pub, seq, ts}: an engine restarted
  * (new instance id) while it had nothing to publish, or the signals up to
- * `seq` did not all arrive (fetched from its journal). */
+ * `seq` did not all arrive (fetched from its journal): see sink_decide. */
 static int s_heartbeat(sink_t *self, const void *body, size_t len)
 {
     const msgpack_object *o = mp_body_decode(&self->body, body, len);
     const struct bus_track_entry *e;
-    char src[64];
+    struct held h;
     int64_t ver, ts;
-    uint64_t pub, seq, missing, last;
+    uint64_t missing;
     const msgpack_object *type;
-    int first, has;
 
     if (!o) {
         self->st.bad++;
@@ -161,9 +167,10 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
         return ERR_OK;
     }
     type = mp_get(o, "type");
+    h.kind = HELD_HB;
     if (mp_int(o, "ver", &ver) || ver != 1 || !mp_is(type, "hb") ||
-        mp_str(o, "src", src, sizeof src) || mp_uint(o, "pub", &pub) ||
-        mp_uint(o, "seq", &seq) || mp_int(o, "ts", &ts)) {
+        mp_str(o, "src", h.src, sizeof h.src) || mp_uint(o, "pub", &h.pub)
+        || mp_uint(o, "seq", &h.seq) || mp_int(o, "ts", &ts)) {
         self->st.bad++;
         log_limited(&self->lim_hb, LL_WARN, "dropped a heartbeat: not a map "
                     "with ver 1, type \"hb\", src, pub, seq and ts of the "
@@ -171,23 +178,32 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
         return ERR_OK;
     }
     self->st.heartbeats++;
-    e = s_track_find(&self->track, src);
-    first = !e || e->pub != pub;
-    has = self->state_file && sink_state_has(self->state_file, src);
+    e = s_track_find(&self->track, h.src);
+    h.first = !e || e->pub != h.pub;
     /* A new engine instance: recorded (with --replay, a first one too, so
-     * that it is asked once), and asked at once for what the sink lacks,
-     * not at its next signal, which may be long in coming. */
-    if (first && (e || self->neps)) {
-        bus_track_see(&self->track, src, pub, seq, &missing);
+     * that it is asked once). */
+    if (h.first && (e || self->neps)) {
+        bus_track_see(&self->track, h.src, h.pub, h.seq, &missing);
         s_sync_track(self);
     }
-    if (first && !has && self->neps)
-        return sink_replay_new(self, src, pub, seq, 1);
+    return sink_offer(self, h.src, &h);
+}
+
+/* A heartbeat, checked and tracked: a new instance is asked at once for
+ * what the sink lacks, not at its next signal, which may be long in
+ * coming. */
+static int s_decide_hb(sink_t *self, const struct held *h)
+{
+    int has = self->state_file && sink_state_has(self->state_file, h->src);
+    uint64_t last;
+
+    if (h->first && !has && self->neps)
+        return sink_replay_new(self, h->src, h->pub, h->seq, 1);
     /* Behind an engine's last signal: missed ones (without a symbol
      * filter, where every seq is ours; with one, once per instance). */
-    last = has ? sink_state_get(self->state_file, src) : 0;
-    if (has && seq > last && (self->track_gaps || first))
-        return sink_replay(self, src, last, seq);
+    last = has ? sink_state_get(self->state_file, h->src) : 0;
+    if (has && h->seq > last && (self->track_gaps || h->first))
+        return sink_replay(self, h->src, last, h->seq);
     return ERR_OK;
 }
 
@@ -308,57 +324,95 @@ done:
 static int s_signal(sink_t *self, const char *tsym, size_t tlen,
                     const void *body, size_t len)
 {
-    struct signal s;
-    uint64_t missing, last;
-    int kind, rc, has, first;
+    struct held h;
+    uint64_t missing;
 
-    if (s_decode(self, tsym, tlen, body, len, &s))
+    if (s_decode(self, tsym, tlen, body, len, &h.s))
         return ERR_OK;
     self->st.signals++;
     /* With a symbol filter the engine's seq skips the other symbols'
      * signals: only an instance change means something then. */
     if (self->track_gaps) {
-        kind = bus_track_see(&self->track, s.eng, s.pub, s.seq, &missing);
+        h.track = bus_track_see(&self->track, h.s.eng, h.s.pub, h.s.seq,
+                                &missing);
     } else {
-        const struct bus_track_entry *e = s_track_find(&self->track, s.eng);
-        kind = TRACK_OK;
-        if (!e || e->pub != s.pub)
-            kind = bus_track_see(&self->track, s.eng, s.pub, s.seq,
-                                 &missing);
+        const struct bus_track_entry *e = s_track_find(&self->track,
+                                                       h.s.eng);
+        h.track = TRACK_OK;
+        if (!e || e->pub != h.s.pub)
+            h.track = bus_track_see(&self->track, h.s.eng, h.s.pub,
+                                    h.s.seq, &missing);
     }
     s_sync_track(self);
-    has = self->state_file && sink_state_has(self->state_file, s.eng);
-    last = has ? sink_state_get(self->state_file, s.eng) : 0;
-    first = kind == TRACK_FIRST || kind == TRACK_RESTART;
-    if (!has && (first || kind == TRACK_GAP) && self->neps) {
+    h.kind = HELD_SIGNAL;
+    h.first = h.track == TRACK_FIRST || h.track == TRACK_RESTART;
+    return sink_offer(self, h.s.eng, &h);
+}
+
+/* After the replay h's decision started: h written, now, or once that
+ * replay has ended (held first among its engine's messages). */
+static int s_then_write(sink_t *self, const struct held *h)
+{
+    struct held w = *h;
+
+    if (!sink_busy(self, h->s.eng))
+        return sink_process(self, &h->s, 0);
+    w.kind = HELD_WRITE;
+    return sink_hold_first(self, h->s.eng, &w);
+}
+
+/* A signal, checked and tracked, once no replay of its engine runs. */
+static int s_decide_signal(sink_t *self, const struct held *h)
+{
+    const struct signal *s = &h->s;
+    uint64_t last;
+    int rc, has;
+
+    has = self->state_file && sink_state_has(self->state_file, s->eng);
+    last = has ? sink_state_get(self->state_file, s->eng) : 0;
+    if (!has && (h->first || h->track == TRACK_GAP) && self->neps) {
         /* An engine this sink holds nothing of: what --since asks for,
          * up to this signal (those before it went out before the
          * subscription reached the engine). */
-        rc = sink_replay_new(self, s.eng, s.pub, s.seq - 1, first);
-        if (rc != ERR_OK)
-            return rc;
-    } else if (has && s.seq > last + 1 && (self->track_gaps || first)) {
+        rc = sink_replay_new(self, s->eng, s->pub, s->seq - 1, h->first);
+        return rc != ERR_OK ? rc : s_then_write(self, h);
+    } else if (has && s->seq > last + 1 && (self->track_gaps || h->first)) {
         /* Missed signals (a gap, or an engine restart with its journal;
          * with a symbol filter, at an instance's first signal only):
          * fetched first, so the output sees them in order. */
-        rc = sink_replay(self, s.eng, last, s.seq - 1);
-        if (rc != ERR_OK)
-            return rc;
-    } else if (sink_taken(self, s.eng, s.pub, s.seq)) {
+        rc = sink_replay(self, s->eng, last, s->seq - 1);
+        return rc != ERR_OK ? rc : s_then_write(self, h);
+    } else if (sink_taken(self, s->eng, s->pub, s->seq)) {
         /* Already read from the journal: a replay that went past the
          * signals queued live meanwhile (at start, say). The id set holds
          * only the last SINK_DEDUP_IDS, so the seq decides. */
         self->st.duplicates++;
         log_msg(LL_DEBUG, "signal %s (%s seq %llu) already taken from the "
-                "journal: dropped", s.id, s.sym, (unsigned long long)s.seq);
+                "journal: dropped", s->id, s->sym,
+                (unsigned long long)s->seq);
         return ERR_OK;
-    } else if (last && s.seq <= last && kind == TRACK_RESTART) {
+    } else if (last && s->seq <= last && h->track == TRACK_RESTART) {
         log_msg(LL_WARN, "engine %s restarted numbering its signals anew "
                 "(seq %llu after %llu): its journal was lost or replaced",
-                s.eng, (unsigned long long)s.seq, (unsigned long long)last);
-        sink_state_set(self->state_file, s.eng, s.seq - 1, 1);
+                s->eng, (unsigned long long)s->seq,
+                (unsigned long long)last);
+        sink_state_set(self->state_file, s->eng, s->seq - 1, 1);
     }
-    return sink_process(self, &s, 0);
+    return sink_process(self, s, 0);
+}
+
+int sink_decide(sink_t *self, const struct held *h)
+{
+    if (self->fatal)
+        return ERR_IO;
+    switch (h->kind) {
+    case HELD_HB:
+        return s_decide_hb(self, h);
+    case HELD_WRITE:
+        return sink_process(self, &h->s, 0);
+    default:
+        return s_decide_signal(self, h);
+    }
 }
 
 static void s_seen(void *arg, const char *eng, const char *id, uint64_t seq)
@@ -404,27 +458,43 @@ int sink_resume(sink_t *self, const char *state_path, const char *replay_eps,
     return ERR_OK;
 }
 
+int sink_attach(sink_t *self, loop_t *loop, char *err)
+{
+    self->loop = loop;
+    if (!self->neps)
+        return ERR_OK;
+    self->rq = request_new(loop, err);
+    self->pend = calloc(PENDING_MAX, sizeof *self->pend);
+    if (!self->rq || !self->pend) {
+        if (self->rq)
+            snprintf(err, ERR_LEN, "out of memory");
+        return ERR_NOMEM;
+    }
+    for (int i = 0; i < self->neps; i++)
+        if (request_endpoint(self->rq, self->eps[i].ep, BUS_ENGINE) != i) {
+            snprintf(err, ERR_LEN, "--replay: endpoint '%.64s' is too "
+                     "long", self->eps[i].ep);
+            return ERR_USAGE;
+        }
+    return ERR_OK;
+}
+
+int sink_failed(const sink_t *self)
+{
+    return self->fatal;
+}
+
 void sink_catch_up(sink_t *self)
 {
     if (!self->state_file || !self->neps)
         return;
+    /* Those not known yet catch up when they answer (s_on_status). */
+    for (int i = 0; i < self->neps; i++)
+        self->eps[i].catch_up = !self->eps[i].eng[0];
     sink_discover(self);
-    for (int i = 0; i < self->neps; i++) {
-        const struct endpoint *e = &self->eps[i];
-        int rc;
-        if (!e->eng[0])
-            continue;               /* asked again when it is heard of */
-        if (sink_state_has(self->state_file, e->eng))
-            rc = sink_replay(self, e->eng,
-                          sink_state_get(self->state_file, e->eng),
-                          UINT64_MAX);
-        else if (self->since == SINCE_RUN && !e->has_run)
-            rc = ERR_OK;            /* no seq0: at its first message */
-        else
-            rc = sink_replay_new(self, e->eng, e->pub, UINT64_MAX, 0);
-        if (rc != ERR_OK)
-            return;
-    }
+    for (int i = 0; i < self->neps && !self->fatal; i++)
+        if (self->eps[i].eng[0] && !self->eps[i].asking)
+            sink_catch_up_endpoint(self, &self->eps[i]);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -520,6 +590,8 @@ int sink_handle(sink_t *self, const char *topic, const void *body,
 {
     char clean[BUS_TOPIC_MAX];
 
+    if (self->fatal)
+        return ERR_IO;
     self->st.received++;
     if (strcmp(topic, "hb|") == 0)
         return s_heartbeat(self, body, len);

@@ -149,10 +149,20 @@ int sink_since(sink_t *self, const char *spec, char *err);
 /* Outputs with quiet_flat_closes: 1 shows closes that changed nothing
  * after all (--flat-closes). */
 void sink_show_flat_closes(sink_t *self, int show);
+/* Gives the pipeline its event loop (borrowed; destroy the sink first),
+ * where its requests to the engines (replay, status) wait for their
+ * answers. After sink_resume. 0, or an ERR_* with a reason in
+ * err[ERR_LEN]. */
+int sink_attach(sink_t *self, loop_t *loop, char *err);
 /* Asks each engine (replay endpoints) for what the sink lacks: the
  * signals after the state file's last ones, or for an engine without
- * state what --since says. At start, before the first live message. */
+ * state what --since says. At start, before the first live message; the
+ * answers come in the loop, and each engine's live signals wait for its
+ * own (others' do not). */
 void sink_catch_up(sink_t *self);
+/* 1 once the output is gone for good (a replay found it so, in the loop,
+ * which it then stopped): exit 1. */
+int sink_failed(const sink_t *self);
 /* Saves the state file if it changed: now and then, and at exit. */
 void sink_save(sink_t *self);
 

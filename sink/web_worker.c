@@ -18,7 +18,9 @@
 #include "bus.h"
 #include "history.h"
 #include "log.h"
+#include "loop.h"
 #include "mp.h"
+#include "request.h"
 #include "web_worker.h"
 
 #define TERM "$TERM"
@@ -32,6 +34,13 @@ struct web_worker {
     void *peer;                     /* thread's end */
     pthread_t thread;
     int started;
+};
+
+/* The thread's own state: its loop's request client and decoder. */
+struct worker_run {
+    web_worker_t *self;
+    request_t *rq;                  /* status requests, endpoint i as i */
+    struct mp_body body;
 };
 
 static void s_hand_over(web_worker_t *self, struct web_result *r)
@@ -128,22 +137,20 @@ static void s_fetch_ind(web_worker_t *self, const char *sym, size_t len,
     s_hand_over(self, r);
 }
 
-static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
+/* A status reply (or why there is none) of endpoint i, handed over. */
+static void s_on_status_reply(request_t *rq, int i, int rc, const void *reply,
+                        size_t len, const char *err, void *arg)
 {
+    struct worker_run *run = arg;
     struct web_result *r = calloc(1, sizeof *r);
-    char *reply = NULL;
-    size_t len = 0;
-    int rc;
+    (void)rq;
 
     if (!r)
         return;
     r->kind = WEB_RES_STATUS;
     r->index = i;
-    rc = bus_request_status(self->ep[i], i < self->nhist ? BUS_FEEDER :
-                            BUS_ENGINE, WEB_STATUS_TIMEOUT_MS, &reply,
-                            &len, r->err);
     if (rc == ERR_OK) {
-        const msgpack_object *o = mp_body_decode(body, reply, len);
+        const msgpack_object *o = mp_body_decode(&run->body, reply, len);
         json_t *j = o ? mp_to_json(o, JSON_DEPTH) : NULL;
         if (j && json_is_object(j)) {
             r->json = json_dumps(j, JSON_COMPACT);
@@ -152,46 +159,78 @@ static void s_poll_status(web_worker_t *self, int i, struct mp_body *body)
         if (!r->ok)
             snprintf(r->err, sizeof r->err, "unreadable status reply");
         json_decref(j);
+    } else {
+        snprintf(r->err, sizeof r->err, "%s", err);
     }
-    free(reply);
     r->at = wall_ms();
-    s_hand_over(self, r);
+    s_hand_over(run->self, r);
+}
+
+/* A status round: every endpoint asked at once, each answer handed over
+ * as it comes (one that is down delays no other). */
+static void s_on_round(loop_t *loop, void *arg)
+{
+    struct worker_run *run = arg;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    char err[ERR_LEN];
+    (void)loop;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    bus_pack_status(&pk);
+    for (int i = 0; i < run->self->nep; i++)
+        if (!request_busy(run->rq, i) &&
+            request_send(run->rq, i, sb.data, sb.size,
+                         WEB_STATUS_TIMEOUT_MS, s_on_status_reply, run, err))
+            s_on_status_reply(run->rq, i, ERR_IO, NULL, 0, err, run);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A request from the owner: history, indicators (each waits for its
+ * replies here, never in the owner's loop), or the end. */
+static void s_on_pipe(loop_t *loop, void *sock, int fd, void *arg)
+{
+    struct worker_run *run = arg;
+    char buf[SYM_MAX + 1];          /* 'H' + symbol, or TERM */
+    int n = zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT);
+    (void)fd;
+
+    if (n < 0 && (zmq_errno() == EAGAIN || zmq_errno() == EINTR))
+        return;
+    if (n < 0 || (n == (int)strlen(TERM) && !memcmp(buf, TERM, n)))
+        loop_stop(loop);
+    else if (n > 1 && n <= (int)sizeof buf && buf[0] == 'H')
+        s_fetch_history(run->self, buf + 1, (size_t)n - 1);
+    else if (n > 1 && n <= (int)sizeof buf && buf[0] == 'I')
+        s_fetch_ind(run->self, buf + 1, (size_t)n - 1, &run->body);
 }
 
 static void *s_run(void *arg)
 {
-    web_worker_t *self = arg;
-    struct mp_body body;
-    int64_t next = 0;               /* mono ms of the next status round */
-    char ready = 1;
+    struct worker_run run = { .self = arg };
+    char err[ERR_LEN] = "out of memory", ready = 1;
+    loop_t *loop = loop_new();
+    int ok;
 
-    mp_body_init(&body);
-    zmq_send(self->peer, &ready, 1, 0);
-    for (;;) {
-        char buf[SYM_MAX + 1];          /* 'H' + symbol, or TERM */
-        zmq_pollitem_t pi = { self->peer, 0, ZMQ_POLLIN, 0 };
-        int64_t wait = next - mono_ms();
-        int n;
-
-        if (wait <= 0) {
-            for (int i = 0; i < self->nep; i++)
-                s_poll_status(self, i, &body);
-            next = mono_ms() + WEB_STATUS_MS;
-            continue;
-        }
-        if (zmq_poll(&pi, 1, (long)wait) <= 0)
-            continue;               /* time for a round, or EINTR */
-        n = zmq_recv(self->peer, buf, sizeof buf, 0);
-        if (n < 0 && zmq_errno() == EINTR)
-            continue;
-        if (n < 0 || (n == (int)strlen(TERM) && !memcmp(buf, TERM, n)))
-            break;
-        if (n > 1 && n <= (int)sizeof buf && buf[0] == 'H')
-            s_fetch_history(self, buf + 1, (size_t)n - 1);
-        else if (n > 1 && n <= (int)sizeof buf && buf[0] == 'I')
-            s_fetch_ind(self, buf + 1, (size_t)n - 1, &body);
+    mp_body_init(&run.body);
+    run.rq = loop ? request_new(loop, err) : NULL;
+    ok = run.rq && loop_add_socket(loop, run.self->peer, s_on_pipe,
+                                   &run) == 0 &&
+         loop_add_timer(loop, WEB_STATUS_MS, s_on_round, &run) >= 0;
+    for (int i = 0; ok && i < run.self->nep; i++)
+        ok = request_endpoint(run.rq, run.self->ep[i], i < run.self->nhist
+                              ? BUS_FEEDER : BUS_ENGINE) == i;
+    zmq_send(run.self->peer, &ready, 1, 0);
+    if (ok) {
+        s_on_round(loop, &run);
+        loop_run(loop);             /* until $TERM (or a stop signal) */
+    } else {
+        log_msg(LL_ERROR, "web: the request thread cannot start: %s", err);
     }
-    mp_body_free(&body);
+    request_destroy(&run.rq);
+    loop_destroy(&loop);
+    mp_body_free(&run.body);
     return NULL;
 }
 

@@ -3,9 +3,12 @@
  * engines' indicator values per bar (for the charts' lines) and status
  * from feeders and engines (for the components table).
  *
- * Requests wait for their replies (up to a few seconds when a program is
- * down); the worker waits so the sink's loop never does. It is an actor:
- * the loop talks to it over an inproc PAIR pipe and shares no state.
+ * History and indicator requests wait for their replies (up to a few
+ * seconds when a program is down); the worker waits so the sink's loop
+ * never does. Status polls go out to every endpoint at once in the
+ * worker's own loop (request.h): one that is down delays no other. It is
+ * an actor: the loop talks to it over an inproc PAIR pipe and shares no
+ * state.
  *
  *   web_worker_t *w = web_worker_new(hist_eps, status_eps, 1000, err);
  *   loop_add_socket(loop, web_worker_pipe(w), on_result, ...);

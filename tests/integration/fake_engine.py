@@ -3,7 +3,11 @@ heartbeats and a ROUTER answering status and replay requests from
 `journal` (every signal it has "published", whether or not it was sent).
 
 seq0=None answers status as an engine that does not report where its run
-began (`seq0`), as engines before that key did."""
+began (`seq0`), as engines before that key did. `prefix` names its
+endpoints (prefix + "rep", prefix + "sig"), for several in one workspace;
+sndhwm, if given, is the signal socket's queue per sink (a burst);
+before_reply(req), if set, is called before each reply is sent (a test
+that holds a reply back)."""
 import threading
 import time
 
@@ -17,15 +21,18 @@ START = 1767225600000           # 2026-01-01T00:00:00Z
 
 class FakeEngine:
     def __init__(self, ws, eng="e9", pub=77, seq0=None, id_base=0xabc000,
-                 pos=None):
+                 pos=None, prefix="", sndhwm=None):
         self.eng, self.pub_id, self.seq0 = eng, pub, seq0
+        self.before_reply = None
         self.id_base, self.pos = id_base, pos
         self.journal, self.requests = [], []
         self.rep = lt.CTX.socket(zmq.ROUTER)
-        self.rep.bind(ws.ep("rep"))
+        self.rep.bind(ws.ep(prefix + "rep"))
         self.pub = lt.CTX.socket(zmq.XPUB)
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
-        self.pub.bind(ws.ep("sig"))
+        if sndhwm is not None:      # before the bind, which copies it
+            self.pub.setsockopt(zmq.SNDHWM, sndhwm)
+        self.pub.bind(ws.ep(prefix + "sig"))
         self.stop = threading.Event()
         self.th = threading.Thread(target=self.serve, daemon=True)
         self.th.start()
@@ -64,6 +71,8 @@ class FakeEngine:
                 reply = {"ver": 1, "type": "replay", "eng": self.eng,
                          "first": 1, "last": len(self.journal),
                          "signals": sigs}
+            if self.before_reply:
+                self.before_reply(req)
             self.rep.send_multipart([ident, empty, msgpack.packb(reply)])
 
     def send(self, s):

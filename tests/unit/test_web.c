@@ -217,6 +217,74 @@ static void test_msg_refs(void **st)
     web_msg_unref(&m2);
 }
 
+/* A bound ROUTER on a free loopback port; its endpoint in ep. */
+static void *s_router(char *ep, size_t n)
+{
+    char err[ERR_LEN];
+    void *r = bus_bind_router("tcp://127.0.0.1:*", err);
+
+    assert_non_null(r);
+    assert_int_equal(zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &n), 0);
+    return r;
+}
+
+/* The worker's next result, waited for (bounded). */
+static struct web_result *s_next(web_worker_t *w)
+{
+    zmq_pollitem_t pi = { web_worker_pipe(w), 0, ZMQ_POLLIN, 0 };
+
+    assert_int_equal(zmq_poll(&pi, 1, 20000), 1);
+    return web_worker_recv(w);
+}
+
+/* A status round asks every endpoint at once: one that does not answer
+ * holds back no other's answer (it comes at its timeout, after). */
+static void test_status_round(void **st)
+{
+    char err[ERR_LEN], ep_down[128], ep_up[128];
+    void *down = s_router(ep_down, sizeof ep_down);
+    void *up = s_router(ep_up, sizeof ep_up);
+    const char *eps[2] = { ep_down, ep_up };
+    zmq_pollitem_t pi = { up, 0, ZMQ_POLLIN, 0 };
+    web_worker_t *w;
+    struct web_result *r;
+    zmq_msg_t id, body;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    (void)st;
+
+    w = web_worker_new(NULL, 0, eps, 2, 10, err);
+    assert_non_null(w);
+    assert_int_equal(zmq_poll(&pi, 1, 20000), 1);
+    assert_true(bus_router_recv(up, &id, &body) > 0);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "status");
+    mp_kstr(&pk, "id", "up");
+    assert_int_equal(bus_router_reply(up, &id, &sb), 0);
+    msgpack_sbuffer_destroy(&sb);
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    r = s_next(w);
+    assert_non_null(r);
+    assert_int_equal(r->kind, WEB_RES_STATUS);
+    assert_int_equal(r->index, 1);
+    assert_true(r->ok);
+    assert_non_null(strstr(r->json, "\"up\""));
+    web_result_free(&r);
+    r = s_next(w);
+    assert_non_null(r);
+    assert_int_equal(r->index, 0);
+    assert_false(r->ok);
+    assert_non_null(strstr(r->err, "no reply from"));
+    web_result_free(&r);
+    web_worker_destroy(&w);
+    bus_close(&down);
+    bus_close(&up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_ind_store),
         cmocka_unit_test(test_msg_refs),
+        cmocka_unit_test(test_status_round),
     };
     return cmocka_run_group_tests_name("web", tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "../../sink/web_ind.h"
 #include "../../sink/web_int.h"
 #include "../../sink/web_worker.h"
+#include "bus.h"
 #include "err.h"
 
 static void test_listen(void **st)

@@ -210,11 +210,28 @@ static void s_stop(struct world *w)
     loop_destroy(&w->loop);
 }
 
-static void s_world_free(struct world *w)
+/* cmocka runs the teardown after a failed test too: no socket stays
+ * open to hang bus_term(), no directory is left behind. */
+static int s_setup(void **state)
 {
+    struct world *w = calloc(1, sizeof *w);
+
+    if (!w)
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    struct world *w = *state;
+
     s_stop(w);
     bus_term();
-    s_rmdir(w->dir);
+    if (*w->dir)
+        s_rmdir(w->dir);
+    free(w);
+    return 0;
 }
 
 /* Bar i of sym, as it comes off the bar bus. */
@@ -237,57 +254,54 @@ static void s_send(engine_t *e, const char *sym, int i)
  * signals on. */
 static void test_warmup_then_live(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     struct sym *y;
-    (void)state;
 
-    s_world_init(&w, 1, 0);
-    s_start(&w);
-    y = &w.e->syms[0];
-    assert_int_equal(w.fake.nreq, 1);
-    assert_int_equal(w.fake.req[0].n, LB);
-    assert_int_equal(w.fake.req[0].since, -1);
+    s_world_init(w, 1, 0);
+    s_start(w);
+    y = &w->e->syms[0];
+    assert_int_equal(w->fake.nreq, 1);
+    assert_int_equal(w->fake.req[0].n, LB);
+    assert_int_equal(w->fake.req[0].since, -1);
     assert_true(y->live);
-    assert_int_equal(w.e->warming, 0);
+    assert_int_equal(w->e->warming, 0);
     assert_int_equal(y->warm_bars, LB);
     assert_int_equal(y->run->bars, LB);
     assert_int_equal(y->run->last_t, s_bar("AAA", 99).t);
-    assert_int_equal(w.e->signals_run, 0);  /* none from the history */
+    assert_int_equal(w->e->signals_run, 0);  /* none from the history */
     for (int i = 100; i < 140; i++)
-        s_send(w.e, "AAA", i);
-    assert_int_equal(w.e->bars_in, 40);
+        s_send(w->e, "AAA", i);
+    assert_int_equal(w->e->bars_in, 40);
     assert_int_equal(y->run->bars, LB + 40);
     assert_int_equal(y->first_live_t, s_bar("AAA", 100).t);
-    assert_true(w.e->signals_run > 0);
-    assert_int_equal(y->published, w.e->signals_run);
-    assert_int_equal(w.e->gaps + w.e->dups + w.e->old + w.e->bad, 0);
-    s_world_free(&w);
+    assert_true(w->e->signals_run > 0);
+    assert_int_equal(y->published, w->e->signals_run);
+    assert_int_equal(w->e->gaps + w->e->dups + w->e->old + w->e->bad, 0);
 }
 
 /* A live bar whose seq skips three: the three come from history, and run
  * before it. */
 static void test_gap_filled_before_the_bar(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     struct sym *y;
-    (void)state;
 
-    s_world_init(&w, 1, 0);
-    s_start(&w);
-    y = &w.e->syms[0];
+    s_world_init(w, 1, 0);
+    s_start(w);
+    y = &w->e->syms[0];
     assert_true(y->live);
-    w.fake.avail = 200;
-    s_send(w.e, "AAA", 100);
-    s_send(w.e, "AAA", 101);
-    assert_int_equal(w.fake.nreq, 1);
-    s_send(w.e, "AAA", 105);
-    assert_int_equal(w.fake.nreq, 2);
-    assert_int_equal(w.fake.req[1].since, s_bar("AAA", 101).t);
-    assert_int_equal(w.fake.req[1].n, 3);
-    assert_int_equal(w.e->gaps, 1);
-    assert_int_equal(w.e->missed, 3);
-    assert_int_equal(w.e->recovered, 3);
-    assert_int_equal(w.e->old, 0);
+    w->fake.avail = 200;
+    s_send(w->e, "AAA", 100);
+    s_send(w->e, "AAA", 101);
+    assert_int_equal(w->fake.nreq, 1);
+    s_send(w->e, "AAA", 105);
+    assert_int_equal(w->fake.nreq, 2);
+    assert_int_equal(w->fake.req[1].since, s_bar("AAA", 101).t);
+    assert_int_equal(w->fake.req[1].n, 3);
+    assert_int_equal(w->e->gaps, 1);
+    assert_int_equal(w->e->missed, 3);
+    assert_int_equal(w->e->recovered, 3);
+    assert_int_equal(w->e->old, 0);
     assert_int_equal(y->run->bars, LB + 6);
     assert_int_equal(y->run->last_t, s_bar("AAA", 105).t);
     assert_int_equal(y->last_seq, 106);
@@ -295,10 +309,9 @@ static void test_gap_filled_before_the_bar(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal((int64_t)y->run->data.time.v[LB + 2 + i],
                          s_bar("AAA", 102 + i).t);
-    s_send(w.e, "AAA", 106);            /* the stream goes on */
-    assert_int_equal(w.e->gaps, 1);
+    s_send(w->e, "AAA", 106);            /* the stream goes on */
+    assert_int_equal(w->e->gaps, 1);
     assert_int_equal(y->run->bars, LB + 7);
-    s_world_free(&w);
 }
 
 /* AAA's feeder does not answer: BBB goes live on the next step without
@@ -306,38 +319,36 @@ static void test_gap_filled_before_the_bar(void **state)
  * retry is due it warms up, and the buffered bars go through live. */
 static void test_failed_history_retries(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     struct sym *a, *b;
-    (void)state;
 
-    s_world_init(&w, 2, 0);
-    w.fake.fail[0] = 1;
-    s_start(&w);
-    a = &w.e->syms[0];
-    b = &w.e->syms[1];
+    s_world_init(w, 2, 0);
+    w->fake.fail[0] = 1;
+    s_start(w);
+    a = &w->e->syms[0];
+    b = &w->e->syms[1];
     assert_string_equal(a->run->sym, "AAA");
-    assert_int_equal(w.fake.nreq, 1);   /* AAA failed; the rest next time */
+    assert_int_equal(w->fake.nreq, 1);   /* AAA failed; the rest next time */
     assert_false(a->live);
     assert_true(a->next_try > mono_ms());
-    engine_warm_step(w.e);
+    engine_warm_step(w->e);
     assert_true(b->live);
     assert_false(a->live);
-    assert_int_equal(w.fake.nreq, 2);   /* AAA not asked again yet */
-    assert_int_equal(w.e->warming, 1);
-    s_send(w.e, "BBB", 100);
+    assert_int_equal(w->fake.nreq, 2);   /* AAA not asked again yet */
+    assert_int_equal(w->e->warming, 1);
+    s_send(w->e, "BBB", 100);
     assert_int_equal(b->run->bars, LB + 1);
-    s_send(w.e, "AAA", 100);
+    s_send(w->e, "AAA", 100);
     assert_int_equal(a->nbuf, 1);
     assert_int_equal(a->run->bars, 0);
     a->next_try = 0;                    /* its retry is due */
-    engine_warm_step(w.e);
-    assert_int_equal(w.fake.nreq, 3);
+    engine_warm_step(w->e);
+    assert_int_equal(w->fake.nreq, 3);
     assert_true(a->live);
-    assert_int_equal(w.e->warming, 0);
+    assert_int_equal(w->e->warming, 0);
     assert_int_equal(a->warm_bars, LB);
     assert_int_equal(a->run->bars, LB + 1);
     assert_int_equal(a->first_live_t, s_bar("AAA", 100).t);
-    s_world_free(&w);
 }
 
 /* A restart on the journal's feed: the history is asked for around the
@@ -345,38 +356,36 @@ static void test_failed_history_retries(void **state)
  * sequence numbers go on. */
 static void test_resume_after_journal(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     struct sym *y;
     uint64_t seq1;
-    (void)state;
 
-    s_world_init(&w, 1, 1);
-    s_start(&w);
+    s_world_init(w, 1, 1);
+    s_start(w);
     for (int i = 100; i < 130; i++)
-        s_send(w.e, "AAA", i);
-    seq1 = w.e->sig_seq;
+        s_send(w->e, "AAA", i);
+    seq1 = w->e->sig_seq;
     assert_true(seq1 > 0);
-    engine_drain(w.e);                  /* marks AAA at bar 129 */
-    s_stop(&w);
+    engine_drain(w->e);                  /* marks AAA at bar 129 */
+    s_stop(w);
 
-    w.fake.avail = 150;
-    w.fake.nreq = 0;
-    s_start(&w);
-    y = &w.e->syms[0];
+    w->fake.avail = 150;
+    w->fake.nreq = 0;
+    s_start(w);
+    y = &w->e->syms[0];
     assert_int_equal(y->mark_t, s_bar("AAA", 129).t);
-    assert_int_equal(w.e->seq0, seq1);
-    assert_int_equal(w.fake.nreq, 1);
-    assert_int_equal(w.fake.req[0].since,
+    assert_int_equal(w->e->seq0, seq1);
+    assert_int_equal(w->fake.nreq, 1);
+    assert_int_equal(w->fake.req[0].since,
                      s_bar("AAA", 129 - LB - 1).t);
     assert_true(y->live);
     assert_int_equal(y->run_kind, RUN_RESUME);
-    assert_int_equal(w.e->runs[RUN_RESUME], 1);
+    assert_int_equal(w->e->runs[RUN_RESUME], 1);
     assert_int_equal(y->first_live_t, s_bar("AAA", 130).t);
     assert_int_equal(y->run->last_t, s_bar("AAA", 149).t);
-    assert_true(w.e->caught_up > 0);
-    assert_int_equal(w.e->caught_up, w.e->signals_run);
-    assert_int_equal(w.e->sig_seq, seq1 + w.e->signals_run);
-    s_world_free(&w);
+    assert_true(w->e->caught_up > 0);
+    assert_int_equal(w->e->caught_up, w->e->signals_run);
+    assert_int_equal(w->e->sig_seq, seq1 + w->e->signals_run);
 }
 
 /* The same journal, but the feeders' history has another close at the
@@ -384,32 +393,30 @@ static void test_resume_after_journal(void **state)
  * last `lookback` bars) and run with signals off. */
 static void test_new_feed_after_journal(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     struct sym *y;
-    (void)state;
 
-    s_world_init(&w, 1, 1);
-    s_start(&w);
+    s_world_init(w, 1, 1);
+    s_start(w);
     for (int i = 100; i < 110; i++)
-        s_send(w.e, "AAA", i);
-    engine_drain(w.e);
-    s_stop(&w);
+        s_send(w->e, "AAA", i);
+    engine_drain(w->e);
+    s_stop(w);
 
-    w.fake.avail = 150;
-    w.fake.shift = 1;
-    w.fake.nreq = 0;
-    s_start(&w);
-    y = &w.e->syms[0];
+    w->fake.avail = 150;
+    w->fake.shift = 1;
+    w->fake.nreq = 0;
+    s_start(w);
+    y = &w->e->syms[0];
     assert_int_equal(y->mark_t, s_bar("AAA", 109).t);
     assert_int_equal(y->run_kind, RUN_NEW_FEED);
-    assert_int_equal(w.e->runs[RUN_NEW_FEED], 1);
-    assert_int_equal(w.fake.nreq, 2);
-    assert_int_equal(w.fake.req[1].since, -1);
-    assert_int_equal(w.fake.req[1].n, LB);
+    assert_int_equal(w->e->runs[RUN_NEW_FEED], 1);
+    assert_int_equal(w->fake.nreq, 2);
+    assert_int_equal(w->fake.req[1].since, -1);
+    assert_int_equal(w->fake.req[1].n, LB);
     assert_int_equal(y->warm_bars, LB);
     assert_int_equal(y->first_live_t, -1);
-    assert_int_equal(w.e->signals_run + w.e->caught_up, 0);
-    s_world_free(&w);
+    assert_int_equal(w->e->signals_run + w->e->caught_up, 0);
 }
 
 static const msgpack_object *s_sym_at(const msgpack_object *st, int k)
@@ -425,23 +432,22 @@ static const msgpack_object *s_sym_at(const msgpack_object *st, int k)
 /* The status reply: the engine's counters and each symbol's. */
 static void test_status(void **state)
 {
-    struct world w;
+    struct world *w = *state;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_unpacked u;
     const msgpack_object *st, *y;
     char s[64];
     int64_t v;
-    (void)state;
 
-    s_world_init(&w, 2, 0);
-    w.fake.fail[1] = 1;                 /* BBB still warming */
-    s_start(&w);
+    s_world_init(w, 2, 0);
+    w->fake.fail[1] = 1;                 /* BBB still warming */
+    s_start(w);
     for (int i = 100; i < 110; i++)
-        s_send(w.e, "AAA", i);
+        s_send(w->e, "AAA", i);
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    engine_pack_status(w.e, &pk);
+    engine_pack_status(w->e, &pk);
     msgpack_unpacked_init(&u);
     assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
                      MSGPACK_UNPACK_SUCCESS);
@@ -450,13 +456,13 @@ static void test_status(void **state)
     assert_int_equal(mp_str(st, "prog", s, sizeof s), 0);
     assert_string_equal(s, "livetrade-engine");
     assert_int_equal(mp_str(st, "id", s, sizeof s), 0);
-    assert_string_equal(s, engine_id(w.e));
+    assert_string_equal(s, engine_id(w->e));
     assert_int_equal(mp_int(st, "lookback", &v), 0);
     assert_int_equal(v, LB);
     assert_int_equal(mp_int(st, "bars_in", &v), 0);
     assert_int_equal(v, 10);
     assert_int_equal(mp_int(st, "published", &v), 0);
-    assert_int_equal((uint64_t)v, w.e->signals_run);
+    assert_int_equal((uint64_t)v, w->e->signals_run);
     y = s_sym_at(st, 0);
     assert_int_equal(mp_str(y, "sym", s, sizeof s), 0);
     assert_string_equal(s, "AAA");
@@ -478,18 +484,22 @@ static void test_status(void **state)
     assert_int_equal(v, -1);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
-    s_world_free(&w);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_warmup_then_live),
-        cmocka_unit_test(test_gap_filled_before_the_bar),
-        cmocka_unit_test(test_failed_history_retries),
-        cmocka_unit_test(test_resume_after_journal),
-        cmocka_unit_test(test_new_feed_after_journal),
-        cmocka_unit_test(test_status),
+        cmocka_unit_test_setup_teardown(test_warmup_then_live, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_gap_filled_before_the_bar,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_history_retries, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_after_journal, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_new_feed_after_journal, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_status, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -486,6 +486,47 @@ static void test_status(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void s_noop_io(loop_t *loop, void *sock, int fd, void *arg)
+{
+    (void)loop; (void)sock; (void)fd; (void)arg;
+}
+
+static void s_noop_timer(loop_t *loop, void *arg)
+{
+    (void)loop; (void)arg;
+}
+
+/* An event loop that cannot take the engine's sockets or timers: the
+ * start fails with one line, and nothing is left half-registered to run. */
+static void test_start_fails_on_a_full_loop(void **state)
+{
+    struct world *w = *state;
+    char err[ERR_LEN];
+    int status = -1, full;
+
+    for (int what = 0; what < 2; what++) {
+        s_world_init(w, 1, 0);
+        w->e = engine_new(&w->cfg, err, &status);
+        assert_non_null(w->e);
+        w->loop = loop_new();
+        assert_non_null(w->loop);
+        full = 0;
+        for (int i = 0; i < 1000 && !full; i++)
+            full = what ? loop_add_timer(w->loop, 60000, s_noop_timer,
+                                         NULL) < 0 :
+                          loop_add_fd(w->loop, 0, s_noop_io, NULL) != 0;
+        assert_true(full);
+        err[0] = '\0';
+        assert_int_equal(engine_start(w->e, w->loop, err), 1);
+        assert_non_null(strstr(err, "event loop"));
+        assert_int_equal(w->fake.nreq, 0);  /* no warm-up began */
+        s_stop(w);
+        bus_term();
+        s_rmdir(w->dir);
+        w->dir[0] = '\0';
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +541,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_feed_after_journal, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_status, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_start_fails_on_a_full_loop,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

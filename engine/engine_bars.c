@@ -3,6 +3,7 @@
  * first, feeder restarts), through the symbol's strategy, and its signals
  * journalled and published; indicator values on ind| for those who
  * subscribe. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +31,9 @@ static void s_emit(void *arg, struct signal *s)
     s->ts = wall_ms();
     bus_topic(topic, "sig", s->sym);
     signal_pack(&self->pub.pk, s);
-    if (self->journal && journal_append(self->journal, JOURNAL_SIGNAL, s->seq,
-                                    self->pub.sb.data, self->pub.sb.size)) {
+    if (self->journal && journal_append(self->journal, JOURNAL_SIGNAL,
+                                        s->seq, self->pub.sb.data,
+                                        self->pub.sb.size)) {
         self->journal_errors++;
         log_limited(&self->lim_journal, LL_ERROR, "journal %s: signal #%llu "
                     "not written (%s); published anyway, but it cannot be "

@@ -194,7 +194,7 @@ static void s_go_live(engine_t *self, struct sym *y,
                 y->run->sym, (long long)y->warm_bars,
                 y->run->last_t >= 0 ? " (last bar " : "",
                 y->run->last_t >= 0 ? engine_time(tb, sizeof tb,
-                                             y->run->last_t) : "",
+                                                  y->run->last_t) : "",
                 y->run->last_t >= 0 ? ")" : "",
                 y->run->failed ? " -- strategy disabled" : "");
     else

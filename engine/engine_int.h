@@ -137,8 +137,8 @@ struct engine {
     char hist_list[1024];           /* --history, split into heps */
     char *heps[HIST_EPS_MAX];
     int nheps;
-    int64_t route_next;             /* mono ms: engine_route() may ask
-                                       again */
+    int64_t route_next;             /* mono ms: the feeders' status may
+                                       be asked again (warmup.c) */
     uint32_t route_done;            /* endpoints whose status was read */
     int warm_timer;                 /* loop timer of the warm-up */
     struct log_limit lim_gap;

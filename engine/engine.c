@@ -1,0 +1,480 @@
+/* engine.c -- the engine object: its set-up (strategies per symbol, the
+ * symbol index, the id, the journal, the lookback), its sockets and
+ * timers in the event loop, the drain at exit and the teardown. The rest
+ * of its behaviour lives in the files engine.h names. */
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "proc.h"
+#include "util.h"
+
+#define MARK_MS 5000                /* marks of symbols that moved on */
+#define WARM_TICK_MS 10             /* between warm-up slices */
+#define TICK_MS 100                 /* journal, staleness, heartbeats */
+
+/* The strategy (for its name, parameters and lookback). */
+strategy_t *engine_strat(const engine_t *self)
+{
+    return self->nsym ? self->syms[0].run->strat : self->probe.strat;
+}
+
+/* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
+const char *engine_time(char *out, size_t n, int64_t ms)
+{
+    if (utc_text(out, n, ms, UTC_ISO))
+        snprintf(out, n, "%lld", (long long)ms);
+    return out;
+}
+
+const char *engine_id(const engine_t *self)
+{
+    return self->id;
+}
+
+/* {==================== symbols ============================== */
+
+int engine_find(const engine_t *self, const char *sym)
+{
+    size_t i = hash_str(HASH_INIT, sym) & (self->index_cap - 1);
+
+    while (self->index[i] >= 0) {
+        if (strcmp(self->syms[self->index[i]].run->sym, sym) == 0)
+            return self->index[i];
+        i = (i + 1) & (self->index_cap - 1);
+    }
+    return -1;
+}
+
+static int s_index_build(engine_t *self)
+{
+    self->index_cap = 16;
+    while (self->index_cap < (size_t)self->nsym * 2)
+        self->index_cap *= 2;
+    self->index = malloc(self->index_cap * sizeof *self->index);
+    if (!self->index)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < self->index_cap; i++)
+        self->index[i] = -1;
+    for (int k = 0; k < self->nsym; k++) {
+        const char *sym = self->syms[k].run->sym;
+        size_t i = hash_str(HASH_INIT, sym) & (self->index_cap - 1);
+        while (self->index[i] >= 0) {
+            if (strcmp(self->syms[self->index[i]].run->sym, sym) == 0)
+                return ERR_INVALID;         /* listed twice */
+            i = (i + 1) & (self->index_cap - 1);
+        }
+        self->index[i] = k;
+    }
+    return ERR_OK;
+}
+
+/* }========================================================== */
+
+/* {==================== set-up =============================== */
+
+/* The default history source: the feeders' history endpoints over the
+ * bus (the wait pumps the bar subscription, deferred.c). */
+static int s_fetch_bus(void *arg, const char *ep,
+                       const struct history_req *r, int timeout_ms,
+                       struct bar **bars, size_t *n, uint64_t *seq,
+                       size_t *bad, char *err)
+{
+    (void)arg;
+    return history_fetch(ep, r, timeout_ms, bars, n, seq, bad, err);
+}
+
+/* With --shard: the probe strategy (so that an empty shard still has a
+ * strategy to name) and the symbols of this shard into syms[*n]. 0, or
+ * the status with a line in err. */
+static int s_shard(engine_t *self, const char **syms, int *n, char *err)
+{
+    const struct engine_config *c = &self->cfg;
+    int rc;
+
+    rc = runner_init(&self->probe, c->strategy, c->syms[0], c->params,
+                     c->bcfg, err);
+    if (rc)
+        return rc == ERR_USAGE ? 2 : 1;
+    self->has_probe = 1;
+    *n = 0;
+    for (int k = 0; k < c->nsym; k++)
+        if (symbol_shard(c->syms[k], c->shard_n) == c->shard_i)
+            syms[(*n)++] = c->syms[k];
+    log_msg(*n ? LL_INFO : LL_WARN, "shard %d/%d: %d of the %d symbols%s",
+            c->shard_i, c->shard_n, *n, c->nsym, *n ? "" : " (none: this "
+            "engine stays idle)");
+    return 0;
+}
+
+/* Each symbol's runner and state. 0, or the status with a line. */
+static int s_syms_init(engine_t *self, const char **names, char *err)
+{
+    const struct engine_config *c = &self->cfg;
+
+    /* Each symbol's strategy gets its share of --memory-mb. */
+    if (strategy_set_memory_share(self->nsym, err))
+        return 2;
+    self->syms = calloc((size_t)(self->nsym ? self->nsym : 1),
+                        sizeof *self->syms);
+    if (!self->syms) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return 2;
+    }
+    for (int k = 0; k < self->nsym; k++) {
+        struct sym *y = &self->syms[k];
+        int rc;
+        y->owner = self;
+        y->run = calloc(1, sizeof *y->run);
+        if (!y->run) {
+            snprintf(err, ERR_LEN, "out of memory");
+            return 2;
+        }
+        rc = runner_init(y->run, c->strategy, names[k], c->params, c->bcfg,
+                         err);
+        if (rc) {
+            free(y->run);
+            y->run = NULL;
+            self->nsym = k;         /* those before it are freed */
+            return rc == ERR_USAGE ? 2 : 1;
+        }
+        y->first_live_t = -1;
+        y->jt = y->mark_t = y->marked_t = -1;
+        y->mark_params = -1;
+        y->eq0 = NAN;
+        y->hist_i = -1;
+        y->last_rx = mono_ms();
+    }
+    return 0;
+}
+
+/* The engine id: --id, else strategy-<hash of --symbols>[-sIofN]. */
+static int s_id(engine_t *self, char *err)
+{
+    const struct engine_config *c = &self->cfg;
+    char shard[32] = "";
+
+    if (c->id) {
+        self->id = c->id;
+        if (eng_id_valid(self->id))
+            return 0;
+        snprintf(err, ERR_LEN, "--id \"%.80s\": an engine id is 1..%d "
+                 "characters of A-Z a-z 0-9 . _ - (and not . or ..)",
+                 self->id, ENG_ID_MAX - 1);
+        return 2;
+    }
+    if (c->shard_n > 0)
+        snprintf(shard, sizeof shard, "-s%dof%d", c->shard_i, c->shard_n);
+    snprintf(self->idbuf, sizeof self->idbuf, "%s-%08llx%s",
+             strategy_name(engine_strat(self)),
+             (unsigned long long)(hash_str(HASH_INIT, c->symbols) &
+                                  0xffffffffULL), shard);
+    self->id = self->idbuf;
+    if (eng_id_valid(self->id))
+        return 0;
+    snprintf(err, ERR_LEN, "strategy name \"%.80s\" cannot make an engine "
+             "id (1..%d characters of A-Z a-z 0-9 . _ -); rename it or give "
+             "--id NAME", strategy_name(engine_strat(self)), ENG_ID_MAX - 1);
+    return 2;
+}
+
+static int s_setup(engine_t *self, char *err)
+{
+    const struct engine_config *c = &self->cfg;
+    const char **names = malloc((size_t)(c->nsym ? c->nsym : 1) *
+                                sizeof *names);
+    int rc = 0;
+
+    if (!names) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return 1;
+    }
+    for (int k = 0; k < c->nsym; k++)
+        names[k] = c->syms[k];
+    self->nsym = c->nsym;
+    if (c->shard_n > 0)
+        rc = s_shard(self, names, &self->nsym, err);
+    if (rc == 0)
+        rc = s_syms_init(self, names, err);
+    free(names);
+    if (rc)
+        return rc;
+    snprintf(self->hist_list, sizeof self->hist_list, "%s", c->hist_ep);
+    self->nheps = split_list(self->hist_list, self->heps, HIST_EPS_MAX);
+    if (self->nheps < 0)
+        self->nheps = 0;
+    rc = s_index_build(self);
+    if (rc == ERR_INVALID) {
+        snprintf(err, ERR_LEN, "--symbols: a symbol is listed twice");
+        return 2;
+    }
+    if (rc) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return 1;
+    }
+    rc = s_id(self, err);
+    if (rc)
+        return rc;
+    rc = engine_journal_open(self, err);
+    if (rc)
+        return rc;
+    if (c->lookback > 0) {
+        self->lb = c->lookback;
+        log_msg(LL_INFO, "lookback %lld bars (--lookback)",
+                (long long)self->lb);
+    } else {
+        self->lb = strategy_lookback(engine_strat(self));
+        log_msg(LL_INFO, "lookback %lld bars (auto: from the strategy's "
+                "indicators and parameters %s)", (long long)self->lb,
+                strategy_params(engine_strat(self)));
+    }
+    return 0;
+}
+
+engine_t *engine_new(const struct engine_config *cfg, char *err,
+                     int *status)
+{
+    engine_t *self = calloc(1, sizeof *self);
+    int rc;
+
+    assert(cfg && cfg->strategy && cfg->nsym > 0);
+    if (!self) {
+        snprintf(err, ERR_LEN, "out of memory");
+        *status = 1;
+        return NULL;
+    }
+    self->cfg = *cfg;
+    if (!self->cfg.fetch)
+        self->cfg.fetch = s_fetch_bus;
+    if (!self->cfg.hist_ep)
+        self->cfg.hist_ep = "";
+    self->started_ms = wall_ms();
+    mp_body_init(&self->body);
+    self->lim_bad = self->lim_old = self->lim_unknown = self->lim_gap =
+        self->lim_journal = (struct log_limit)LOG_LIMIT_INIT;
+    self->lim_ind = self->lim_replay = self->lim_request =
+        self->lim_request_ind = (struct log_limit)LOG_LIMIT_INIT;
+    self->lim_stale = self->lim_fresh = (struct log_limit)LOG_LIMIT_INIT;
+    rc = s_setup(self, err);
+    if (rc) {
+        *status = rc;
+        engine_destroy(&self);
+        return NULL;
+    }
+    *status = 0;
+    return self;
+}
+
+void engine_destroy(engine_t **self_p)
+{
+    engine_t *self = *self_p;
+
+    if (!self)
+        return;
+    engine_metrics_close(self);
+    journal_close(&self->journal);
+    engine_deferred_free(self);
+    bus_close(&self->sub);
+    bus_close(&self->router);
+    if (self->pub_open)
+        bus_pub_free(&self->pub);
+    mp_body_free(&self->body);
+    for (int k = 0; self->syms && k < self->nsym; k++) {
+        if (self->syms[k].run)
+            runner_free(self->syms[k].run);
+        free(self->syms[k].run);
+        free(self->syms[k].buf);
+        free(self->syms[k].pend);
+    }
+    if (self->has_probe)
+        runner_free(&self->probe);
+    free(self->syms);
+    free(self->index);
+    free(self);
+    *self_p = NULL;
+}
+
+/* }========================================================== */
+
+/* {==================== the loop ============================= */
+
+static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
+{
+    (void)loop; (void)fd;
+    engine_deferred_read(arg, sock);
+}
+
+static void s_on_pub(loop_t *loop, void *sock, int fd, void *arg)
+{
+    engine_t *self = arg;
+    (void)loop; (void)sock; (void)fd;
+    bus_pub_read_subs(&self->pub, "sig|");
+}
+
+static void s_on_tick(loop_t *loop, void *arg)
+{
+    engine_t *self = arg;
+    (void)loop;
+
+    if (proc_reload) {
+        proc_reload = 0;
+        engine_reload(self);
+    }
+    if (self->journal) {
+        int64_t now = mono_ms();
+        journal_tick(self->journal, now);
+        if (now >= self->next_mark_ms) {
+            self->next_mark_ms = now + MARK_MS;
+            engine_mark_live(self);
+        }
+    }
+    engine_stale_check(self);
+    engine_runs_report(self);
+    bus_pub_tick(&self->pub, self->sig_seq);
+    if (engine_deferred_pending(self))
+        engine_deferred_read(self, self->sub);  /* read during a request */
+}
+
+/* Every WARM_TICK_MS while symbols are warming; then the timer all but
+ * stops. */
+static void s_on_warm(loop_t *loop, void *arg)
+{
+    engine_t *self = arg;
+
+    if (!self->warming) {
+        loop_set_timer(loop, self->warm_timer, 60000);
+        return;
+    }
+    engine_warm_step(self);
+}
+
+static void s_on_summary(loop_t *loop, void *arg)
+{
+    (void)loop;
+    engine_summary(arg, 0);
+}
+
+/* The bar subscription: feeders' heartbeats, pace| probes (a demo or csv
+ * feeder replaying at full speed paces itself to this engine, and to no
+ * reader that does not ask for it) and each symbol's bars. */
+static int s_subscribe(engine_t *self, char *err)
+{
+    char why[ERR_LEN];
+    int rc;
+
+    self->sub = bus_connect_sub(self->cfg.sub_ep, BUS_FEEDER, why);
+    if (!self->sub) {
+        snprintf(err, ERR_LEN, "bar subscriber: %.200s", why);
+        return 1;
+    }
+    rc = bus_subscribe(self->sub, "hb", NULL);
+    if (rc == 0)
+        rc = bus_subscribe(self->sub, BUS_PACE_KIND, NULL);
+    for (int k = 0; k < self->nsym && rc == 0; k++)
+        rc = bus_subscribe(self->sub, "bar", self->syms[k].run->sym);
+    if (rc) {
+        snprintf(err, ERR_LEN, "bar subscriber: cannot subscribe: %s",
+                 zmq_strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* The sockets and timers in the loop. 0, or 1 with a line in err. */
+static int s_loop_add(engine_t *self, loop_t *loop, char *err)
+{
+    int rc = 0;
+
+    rc |= loop_add_socket(loop, self->sub, s_on_sub, self);
+    rc |= loop_add_socket(loop, self->router, engine_on_request, self);
+    rc |= loop_add_socket(loop, self->pub.sock, s_on_pub, self);
+    rc |= loop_add_timer(loop, TICK_MS, s_on_tick, self) < 0;
+    self->warm_timer = loop_add_timer(loop, WARM_TICK_MS, s_on_warm, self);
+    rc |= self->warm_timer < 0;
+    if (self->cfg.summary_s > 0)
+        rc |= loop_add_timer(loop, self->cfg.summary_s * 1000,
+                             s_on_summary, self) < 0;
+    if (rc) {
+        snprintf(err, ERR_LEN, "the event loop is full: cannot register "
+                 "the engine's sockets and timers");
+        return 1;
+    }
+    return 0;
+}
+
+int engine_start(engine_t *self, loop_t *loop, char *err)
+{
+    const struct engine_config *c = &self->cfg;
+    char why[ERR_LEN];
+    int rc;
+
+    if (bus_pub_init(&self->pub, c->pub_ep, self->id, why)) {
+        snprintf(err, ERR_LEN, "signal publisher: %.200s", why);
+        return 1;
+    }
+    self->pub_open = 1;
+    self->pub.side_kind = "ind|";
+    self->router = bus_bind_router(c->rep_ep, why);
+    if (!self->router) {
+        snprintf(err, ERR_LEN, "request endpoint: %.200s", why);
+        return 1;
+    }
+    rc = s_subscribe(self, err);
+    if (rc)
+        return rc;
+    log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
+            "from %s, history from %s, signals on %s, requests on %s",
+            self->id, strategy_name(engine_strat(self)),
+            strategy_params(engine_strat(self)), self->nsym, c->sub_ep,
+            *c->hist_ep ? c->hist_ep : "(none)", c->pub_ep, c->rep_ep);
+    self->warming = self->nsym;
+    rc = s_loop_add(self, loop, err);
+    if (rc)
+        return rc;
+    engine_deferred_init(self);
+    rc = engine_metrics_open(self, loop, err);
+    if (rc)
+        return rc;
+    s_on_tick(loop, self);
+    s_on_warm(loop, self);          /* first warm-up attempt right away */
+    return 0;
+}
+
+void engine_drain(engine_t *self)
+{
+    char joined[96] = "";
+
+    /* Bars already received are still processed. */
+    if (!self->warming && self->sub)
+        engine_deferred_read(self, self->sub);
+    engine_runs_report(self);
+    engine_mark_live(self);
+    journal_close(&self->journal);
+    if (self->joined)
+        snprintf(joined, sizeof joined, "; %llu bar(s) published while "
+                 "subscribing, taken from history",
+                 (unsigned long long)self->joined);
+    log_msg(LL_INFO, "stopping: %llu bars in (%llu of them already had "
+            "from history), %llu signals published (journal at seq %llu; "
+            "%llu derived again and already journalled), %llu bad bars, "
+            "%llu out of order, %llu gaps (%llu bars missed, %llu "
+            "recovered), %llu feeder restarts, %llu signals dropped at the "
+            "publisher%s",
+            (unsigned long long)self->bars_in, (unsigned long long)self->dups,
+            (unsigned long long)self->signals_run,
+            (unsigned long long)self->sig_seq,
+            (unsigned long long)self->rederived,
+            (unsigned long long)self->bad, (unsigned long long)self->old,
+            (unsigned long long)self->gaps, (unsigned long long)self->missed,
+            (unsigned long long)self->recovered,
+            (unsigned long long)self->restarts,
+            (unsigned long long)self->pub.dropped, joined);
+    engine_summary(self, 1);
+    engine_exit_pl(self);
+}
+
+/* }========================================================== */

@@ -1,0 +1,208 @@
+/* engine_int.h -- the engine's state, shared by the files of the engine
+ * object (engine.h says which file holds what). Not for use outside
+ * them, except by white-box tests. */
+#ifndef LT_ENGINE_INT_H
+#define LT_ENGINE_INT_H
+
+#include <stdint.h>
+
+#include "bus.h"
+#include "engine.h"
+#include "http_metrics.h"
+#include "journal.h"
+#include "log.h"
+#include "metrics.h"
+#include "mp.h"
+#include "runner.h"
+
+#define ENGINE_PROG "livetrade-engine"
+#define WARM_BUF_MAX 100000         /* bars buffered per symbol in warm-up */
+#define HISTORY_TIMEOUT_MS 3000
+#define HIST_EPS_MAX 16             /* --history endpoints */
+#define PEND_MAX 4096               /* ids held per symbol (see struct sym) */
+#define PEND_TOTAL_MAX 1000000      /* and for all symbols together */
+
+/* How a symbol's run relates to the journal's last one. */
+enum {
+    RUN_UNKNOWN,                    /* not decided yet (or no journal) */
+    RUN_RESUME,                     /* the same feed, continued */
+    RUN_NEW_PARAMS,                 /* new: other strategy or parameters */
+    RUN_NEW_BACK,                   /* new: the feed went back to or before
+                                       the journal's last bar (a replay) */
+    RUN_NEW_FEED,                   /* new: the journal's last bar is not in
+                                       the feeders' history */
+    RUN_KINDS
+};
+
+/* A bar bus message read while a history request waited. */
+struct deferred {
+    char topic[BUS_TOPIC_MAX];
+    char *body;
+    size_t len;
+};
+
+struct sym {
+    engine_t *owner;                /* the engine (for s_emit) */
+    struct runner *run;             /* its own allocation: the strategy
+                                       holds the address of its data */
+    int live;                       /* warm-up done */
+    int64_t warm_bars;              /* history bars taken in warm-up */
+    int64_t first_live_t;           /* time of the first live bar, -1 */
+    struct bar *buf;                /* bars received during warm-up */
+    size_t nbuf, capbuf;
+    int64_t next_try;               /* mono ms of the next history try */
+    uint64_t last_pub, last_seq;    /* stream position of the newest bar
+                                       taken, live or from history */
+    double last_c;                  /* close of the newest bar taken */
+    int resent;                     /* a restarted feeder is sending bars
+                                       this symbol already took */
+    int joining;                    /* live, but no live bar newer than
+                                       the history taken yet */
+    int64_t tf;                     /* its timeframe, s */
+    /* From the journal: the newest mark (the bar this symbol had got to;
+     * mark_t -1: none) and the ids of the signals written after it, which
+     * a restart on the same feed derives again (not published twice). */
+    int64_t mark_t, mark_tf;
+    double mark_c;
+    int mark_params;                /* the mark's parameters: 1 ours,
+                                       0 others, -1 not recorded */
+    uint64_t *pend;                 /* ids written after the mark, sorted */
+    size_t npend, cappend;
+    int pend_over;                  /* more than PEND_MAX: the rest are
+                                       known by time, up to (jt, jord) */
+    int64_t jt;                     /* newest of them: time (-1: none) */
+    int jord;                       /* and ordinal */
+    int run_kind;                   /* RUN_*: how this run relates to the
+                                       journal's */
+    uint64_t published;             /* signals published by this run */
+    double eq0;                     /* paper equity when it went live */
+    int64_t marked_t;               /* last_t when the last mark was written */
+    int64_t last_rx;                /* mono ms of the newest bar received
+                                       (at start: the start) */
+    int stale;                      /* silent past --stale-after */
+    int hist_i;                     /* the history endpoint that has it
+                                       (from the feeders' status), -1 */
+};
+
+struct engine {
+    struct engine_config cfg;       /* as given (strings borrowed) */
+    /* state */
+    struct sym *syms;
+    int nsym;
+    struct runner probe;            /* the strategy when a shard holds no
+                                       symbol (its name and lookback) */
+    int has_probe;                  /* probe was loaded */
+    int *index;                     /* open-addressing symbol index */
+    size_t index_cap;
+    char idbuf[64];
+    const char *id;                 /* the engine id */
+    int64_t lb;                     /* lookback in use */
+    int warming;                    /* symbols not live yet */
+    int wait_logged;
+    struct bus_pub pub;
+    int pub_open;                   /* pub was initialised */
+    void *sub, *router;
+    struct mp_body body;
+    uint64_t sig_seq;               /* last signal sequence number */
+    uint64_t seq0;                  /* sig_seq when this instance started:
+                                       its signals are seq0+1, seq0+2... */
+    int64_t started_ms;             /* wall time of this instance's start */
+    journal_t *journal;             /* NULL: none */
+    struct deferred *deferred;      /* read during requests, in order */
+    size_t headdeferred, ndeferred, capdeferred;
+    char journal_path[1024];
+    int64_t next_mark_ms;           /* mono: next round of marks */
+    /* counters */
+    uint64_t bars_in, bad, old, unknown, recovered, heartbeats, requests;
+    uint64_t dups;                  /* live bars already had from history */
+    uint64_t gaps, missed, restarts;
+    uint64_t joined;                /* bars published between the history
+                                       and the subscription taking effect,
+                                       taken from history (not gaps) */
+    uint64_t overflow;              /* bars not buffered during warm-up */
+    uint64_t journal_errors;        /* signals not written to the journal */
+    uint64_t caught_up;             /* signals of bars missed while down */
+    uint64_t rederived;             /* re-derived signals already written */
+    int runs[RUN_KINDS];            /* symbols per RUN_* */
+    int runs_said;                  /* new runs already logged */
+    char run_ex[RUN_KINDS][80];     /* an example symbol of each kind */
+    char jparams[256];              /* other parameters found in marks */
+    size_t pend_total;              /* ids held in all symbols' pend */
+    uint64_t sum_bars, sum_signals; /* at the previous summary */
+    uint64_t replays;               /* replay requests answered */
+    uint64_t replies_dropped;       /* replies to a client that does not
+                                       read them, or is gone */
+    uint64_t reloads, reload_errors; /* SIGHUP reloads done, refused */
+    uint64_t ind_sent, ind_dropped; /* indicator messages (ind|) */
+    char hist_list[1024];           /* --history, split into heps */
+    char *heps[HIST_EPS_MAX];
+    int nheps;
+    int64_t route_next;             /* mono ms: the feeders' status may
+                                       be asked again (warmup.c) */
+    uint32_t route_done;            /* endpoints whose status was read */
+    int warm_timer;                 /* loop timer of the warm-up */
+    struct log_limit lim_gap;
+    struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
+    struct log_limit lim_ind, lim_replay, lim_request, lim_request_ind;
+    /* monitoring */
+    metrics_t *metrics;             /* NULL without --metrics */
+    http_metrics_t *http;
+    metrics_hist_t *latency;        /* bar-to-signal seconds */
+    double bar_rx;                  /* mono s the live bar being run was
+                                       taken off the bus; 0: none */
+    uint64_t signals_run;           /* signals published by this run */
+    uint64_t strategy_errors;       /* strategies disabled by an error */
+    uint64_t stale_events;          /* symbols that went stale */
+    int stale_now;                  /* symbols stale at the moment */
+    struct log_limit lim_stale, lim_fresh;
+};
+
+/* engine.c */
+strategy_t *engine_strat(const engine_t *self);     /* name, lookback */
+int engine_find(const engine_t *self, const char *sym); /* index or -1 */
+const char *engine_time(char *out, size_t n, int64_t ms); /* ISO time */
+
+/* engine_bars.c: a bar through a symbol's strategy, live (signals
+ * published) or in warm-up; a live bar checked against the stream. */
+void engine_feed(engine_t *self, struct sym *y, const struct bar *b,
+                 int live);
+void engine_live_bar(engine_t *self, struct sym *y, const struct bar *b);
+double engine_equity(const struct sym *y);
+
+/* engine_journal.c */
+int engine_journal_open(engine_t *self, char *err);
+void engine_mark(engine_t *self, struct sym *y);
+void engine_mark_live(engine_t *self);   /* every live symbol's mark */
+int engine_pend_has(const struct sym *y, const struct signal *s);
+void engine_pend_free(engine_t *self, struct sym *y);
+
+/* warmup.c */
+void engine_run_kind_live(engine_t *self, struct sym *y, int64_t t);
+void engine_recover(engine_t *self, struct sym *y, uint64_t missing,
+                    int joining);
+void engine_runs_report(engine_t *self);
+
+/* deferred.c: bars read while a history request waits. */
+void engine_deferred_init(engine_t *self);   /* the request pump */
+void engine_deferred_free(engine_t *self);
+int engine_deferred_pending(const engine_t *self);
+void engine_deferred_read(engine_t *self, void *sock); /* then the socket */
+int64_t engine_deferred_first_t(engine_t *self, const char *sym);
+
+/* serve.c */
+void engine_on_request(loop_t *loop, void *sock, int fd, void *arg);
+
+/* engine_metrics.c */
+int engine_metrics_open(engine_t *self, loop_t *loop, char *err);
+void engine_metrics_close(engine_t *self);
+void engine_stale_check(engine_t *self);
+void engine_stale_clear(engine_t *self, struct sym *y);
+
+/* summary.c */
+void engine_summary(engine_t *self, int final);
+void engine_exit_pl(engine_t *self);
+
+/* reload.c */
+void engine_reload(engine_t *self);
+
+#endif

@@ -38,7 +38,7 @@
 #define BUS_PACE_HWM 10000          /* the same for a pacing publisher:
                                        a full subscriber has room again
                                        once it has read half of it */
-#define BUS_SEND_TIMEOUT_MS 2000    /* longest a pull source holds a
+#define BUS_SEND_TIMEOUT_MS 5000    /* longest a pull source holds a
                                        message back for a full engine
                                        (a subscriber of pace|) */
 #define BUS_HEARTBEAT_MS 1000       /* heartbeat when idle this long */

@@ -446,7 +446,7 @@ int engine_start(engine_t *self, loop_t *loop, char *err)
 
 void engine_drain(engine_t *self)
 {
-    char joined[96] = "";
+    char joined[96] = "", line[1024] = "";
 
     /* Bars already received are still processed. */
     if (!self->warming && self->sub)
@@ -473,6 +473,8 @@ void engine_drain(engine_t *self)
             (unsigned long long)self->recovered,
             (unsigned long long)self->restarts,
             (unsigned long long)self->pub.dropped, joined);
+    log_msg(LL_INFO, "counters:%s", counters_line(line, sizeof line,
+            engine_counters, engine_ncounters, self));
     engine_summary(self, 1);
     engine_exit_pl(self);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "counters.h"
 #include "engine.h"
 #include "http_metrics.h"
 #include "journal.h"
@@ -193,6 +194,8 @@ int64_t engine_deferred_first_t(engine_t *self, const char *sym);
 void engine_on_request(loop_t *loop, void *sock, int fd, void *arg);
 
 /* engine_metrics.c */
+extern const struct counter engine_counters[];  /* status, exit, metrics */
+extern const size_t engine_ncounters;
 int engine_metrics_open(engine_t *self, loop_t *loop, char *err);
 void engine_metrics_close(engine_t *self);
 void engine_stale_check(engine_t *self);

@@ -92,6 +92,62 @@ static void s_m_disabled(metrics_out_t *out, void *arg)
     metrics_out_sample(out, NULL, n);
 }
 
+/* The engine's counters: its status reply, its exit line and its
+ * metrics (counters.h). */
+#define C(f, key, metric, help) \
+    COUNTER(struct engine, f, key, "livetrade_engine_" metric, help)
+const struct counter engine_counters[] = {
+    C(bars_in, "bars_in", "bars_total",
+      "Bars received for this engine's symbols"),
+    C(bad, "bad", "bars_bad_total",
+      "Messages on the bar bus dropped as malformed"),
+    C(old, "old", "bars_old_total",
+      "Bars dropped as not newer than the last one"),
+    C(dups, "dups", "bars_duplicate_total",
+      "Bars skipped: already taken from history"),
+    C(gaps, "gaps", "gaps_total",
+      "Gaps in a symbol's bar sequence numbers"),
+    C(missed, "missed", "gap_bars_missed_total", "Bars missing in those gaps"),
+    C(recovered, "recovered", "gap_bars_recovered_total",
+      "Bars fetched from history to fill gaps"),
+    C(restarts, "restarts", "feeder_restarts_total",
+      "Feeder restarts seen (a new publisher instance)"),
+    C(heartbeats, "heartbeats", "heartbeats_total",
+      "Feeder heartbeats received"),
+    C(overflow, "overflow", "warmup_overflow_total",
+      "Bars not buffered during warm-up (buffer full; left to history)"),
+    C(signals_run, "published", "signals_total",
+      "Signals published since the engine started"),
+    C(rederived, "rederived", "signals_rederived_total",
+      "Signals derived again and not published: the journal has them"),
+    C(pub.dropped, "dropped", "signals_dropped_total",
+      "Times a full subscriber was left behind (it fills the signals it "
+      "missed from the journal)"),
+    C(caught_up, "caught_up", "caught_up_signals_total",
+      "Signals of bars that arrived while the engine was stopped"),
+    C(journal_errors, "journal_errors", "journal_errors_total",
+      "Signals that could not be written to the journal"),
+    C(strategy_errors, "strategy_errors", "strategy_errors_total",
+      "Strategy errors (each disables the strategy of its symbol)"),
+    C(requests, "requests", "requests_total",
+      "Requests answered (status, replay, errors)"),
+    C(replays, "replays", "replays_total", "Replay requests answered"),
+    C(replies_dropped, "replies_dropped", "replies_dropped_total",
+      "Replies dropped: the client had not read its earlier ones, or was "
+      "gone"),
+    C(reloads, "reloads", "reloads_total", "Strategy reloads done (SIGHUP)"),
+    C(reload_errors, "reload_errors", "reload_errors_total",
+      "Strategy reloads refused"),
+    C(ind_sent, "ind_sent", "indicator_messages_total",
+      "Indicator values published on ind| (only while subscribed)"),
+    C(ind_dropped, "ind_dropped", "indicator_dropped_total",
+      "Indicator messages dropped: a subscriber was full"),
+    C(stale_events, "stale_events", "stale_total",
+      "Times a symbol went stale (no bar for --stale-after)"),
+};
+#undef C
+const size_t engine_ncounters = COUNTERS_N(engine_counters);
+
 /* --metrics: the registry and its HTTP endpoint. 0, or 1 with one line
  * in err[ERR_LEN]. */
 int engine_metrics_open(engine_t *self, loop_t *loop, char *err)
@@ -99,49 +155,6 @@ int engine_metrics_open(engine_t *self, loop_t *loop, char *err)
     static const double buckets[] = {
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
         0.1, 0.25, 0.5, 1, 2.5, 5, 10
-    };
-    static const struct { const char *name, *help; size_t off; } c[] = {
-#define C(n, h, f) { "livetrade_engine_" n, h, offsetof(struct engine, f) }
-        C("bars_total", "Bars received for this engine's symbols", bars_in),
-        C("bars_bad_total", "Messages on the bar bus dropped as malformed",
-          bad),
-        C("bars_old_total", "Bars dropped as not newer than the last one",
-          old),
-        C("bars_duplicate_total", "Bars skipped: already taken from "
-          "history", dups),
-        C("gaps_total", "Gaps in a symbol's bar sequence numbers", gaps),
-        C("gap_bars_missed_total", "Bars missing in those gaps", missed),
-        C("gap_bars_recovered_total", "Bars fetched from history to fill "
-          "gaps", recovered),
-        C("feeder_restarts_total", "Feeder restarts seen (a new publisher "
-          "instance)", restarts),
-        C("heartbeats_total", "Feeder heartbeats received", heartbeats),
-        C("warmup_overflow_total", "Bars not buffered during warm-up "
-          "(buffer full; left to history)", overflow),
-        C("signals_total", "Signals published since the engine started",
-          signals_run),
-        C("signals_rederived_total", "Signals derived again and not "
-          "published: the journal has them", rederived),
-        C("caught_up_signals_total", "Signals of bars that arrived while "
-          "the engine was stopped", caught_up),
-        C("journal_errors_total", "Signals that could not be written to "
-          "the journal", journal_errors),
-        C("strategy_errors_total", "Strategy errors (each disables the "
-          "strategy of its symbol)", strategy_errors),
-        C("requests_total", "Requests answered (status, replay, errors)",
-          requests),
-        C("replays_total", "Replay requests answered", replays),
-        C("replies_dropped_total", "Replies dropped: the client had "
-          "not read its earlier ones, or was gone", replies_dropped),
-        C("reloads_total", "Strategy reloads done (SIGHUP)", reloads),
-        C("reload_errors_total", "Strategy reloads refused", reload_errors),
-        C("indicator_messages_total", "Indicator values published on "
-          "ind| (only while subscribed)", ind_sent),
-        C("indicator_dropped_total", "Indicator messages dropped: a "
-          "subscriber was full", ind_dropped),
-        C("stale_total", "Times a symbol went stale (no bar for "
-          "--stale-after)", stale_events),
-#undef C
     };
     int rc = 0;
 
@@ -152,15 +165,8 @@ int engine_metrics_open(engine_t *self, loop_t *loop, char *err)
         snprintf(err, ERR_LEN, "out of memory");
         return 1;
     }
-    for (size_t i = 0; i < sizeof c / sizeof *c; i++)
-        rc |= metrics_add_u64(self->metrics, METRICS_COUNTER, c[i].name,
-                              c[i].help, (const uint64_t *)(const void *)
-                              ((const char *)self + c[i].off));
-    rc |= metrics_add_u64(self->metrics, METRICS_COUNTER,
-                          "livetrade_engine_signals_dropped_total",
-                          "Times a full subscriber was left behind (it "
-                          "fills the signals it missed from the journal)",
-                          &self->pub.dropped);
+    rc |= counters_metrics(self->metrics, engine_counters, engine_ncounters,
+                           self);
     rc |= metrics_add_u64(self->metrics, METRICS_GAUGE,
                           "livetrade_engine_last_signal_seq", "Sequence "
                           "number of the newest signal (continues across "

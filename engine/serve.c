@@ -10,35 +10,23 @@
 /* The reply to {ver:1, type:"status"} (DESIGN.md). */
 void engine_pack_status(engine_t *self, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 28);
+    msgpack_pack_map(pk, 15 + (uint32_t)engine_ncounters);
     mp_kint(pk, "ver", 1);
     mp_kstr(pk, "type", "status");
     mp_kstr(pk, "prog", ENGINE_PROG);
-    mp_kuint(pk, "replies_dropped", self->replies_dropped);
     mp_kstr(pk, "id", self->id);
     mp_kuint(pk, "pub", self->pub.instance);
     mp_kint(pk, "started", self->started_ms);
     mp_kuint(pk, "seq0", self->seq0);
     mp_kstr(pk, "strategy", strategy_name(engine_strat(self)));
     mp_kint(pk, "lookback", self->lb);
-    mp_kuint(pk, "bars_in", self->bars_in);
-    mp_kuint(pk, "bad", self->bad);
-    mp_kuint(pk, "old", self->old);
-    mp_kuint(pk, "gaps", self->gaps);
     mp_kuint(pk, "signals", self->sig_seq);
-    mp_kuint(pk, "published", self->signals_run);
-    mp_kuint(pk, "rederived", self->rederived);
-    mp_kuint(pk, "dropped", self->pub.dropped);
     mp_kstr(pk, "journal", self->journal ? self->journal_path : "");
     mp_kuint(pk, "journal_first", self->journal ?
              journal_first_seq(self->journal) : 0);
-    mp_kuint(pk, "journal_errors", self->journal_errors);
-    mp_kuint(pk, "caught_up", self->caught_up);
-    mp_kuint(pk, "reloads", self->reloads);
-    mp_kuint(pk, "reload_errors", self->reload_errors);
     mp_kint(pk, "stale", self->stale_now);
     mp_kint(pk, "ind_subs", self->pub.side_subs);
-    mp_kuint(pk, "ind_sent", self->ind_sent);
+    counters_pack(pk, engine_counters, engine_ncounters, self);
     mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)self->nsym);
     for (int k = 0; k < self->nsym; k++) {

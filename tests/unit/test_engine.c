@@ -439,6 +439,7 @@ static void test_status(void **state)
     const msgpack_object *st, *y;
     char s[64];
     int64_t v;
+    size_t off;
 
     s_world_init(w, 2, 0);
     w->fake.fail[1] = 1;                 /* BBB still warming */
@@ -449,9 +450,16 @@ static void test_status(void **state)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     engine_pack_status(w->e, &pk);
     msgpack_unpacked_init(&u);
-    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
+    off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off),
                      MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, sb.size);     /* the map's size is its content */
     st = &u.data;
+    for (size_t i = 0; i < engine_ncounters; i++) {
+        uint64_t c;
+        assert_int_equal(mp_uint(st, engine_counters[i].key, &c), 0);
+        assert_int_equal(c, counter_value(&engine_counters[i], w->e));
+    }
     assert_true(mp_is(mp_get(st, "type"), "status"));
     assert_int_equal(mp_str(st, "prog", s, sizeof s), 0);
     assert_string_equal(s, "livetrade-engine");

@@ -254,6 +254,8 @@ static int s_subscribe(void *sock, const char *kind, char *const *syms,
 
 static void s_log_counters(const char *name, const struct sink_stats *st)
 {
+    char line[1024] = "";
+
     log_msg(LL_INFO, "%s: received %llu messages (%llu signals, %llu "
             "heartbeats), written %llu, duplicates %llu, bad %llu, failed "
             "%llu, gaps %llu (%llu missed), restarts %llu, out of order "
@@ -270,6 +272,8 @@ static void s_log_counters(const char *name, const struct sink_stats *st)
             (unsigned long long)st->replays,
             (unsigned long long)st->replayed, (unsigned long long)st->lost,
             (unsigned long long)st->flat_closes);
+    log_msg(LL_INFO, "counters:%s", counters_line(line, sizeof line,
+            sink_counters, sink_ncounters, st));
 }
 
 static void s_m_info(metrics_out_t *out, void *arg)
@@ -284,31 +288,6 @@ static void s_m_info(metrics_out_t *out, void *arg)
 static int s_metrics_open(struct app *app, loop_t *loop, char *err)
 {
     const struct sink_stats *st = sink_stats(app->sink);
-    static const struct { const char *name, *help; size_t off; } c[] = {
-#define C(n, h, f) { "livetrade_sink_" n, h, offsetof(struct sink_stats, f) }
-        C("messages_total", "Messages taken off the bus", received),
-        C("signals_total", "Well-formed signals received", signals),
-        C("heartbeats_total", "Engine heartbeats received", heartbeats),
-        C("signals_written_total", "Signals the output accepted", written),
-        C("duplicates_total", "Signals dropped: already taken",
-          duplicates),
-        C("bad_total", "Messages dropped as bad input", bad),
-        C("failed_total", "Signals the output refused", failed),
-        C("gaps_total", "Gaps in an engine's signal sequence numbers", gaps),
-        C("gap_signals_missed_total", "Signals missing in those gaps",
-          missed),
-        C("engine_restarts_total", "Engine restarts seen (a new publisher "
-          "instance)", restarts),
-        C("out_of_order_total", "Signals with an older sequence number",
-          old),
-        C("replays_total", "Replay requests answered by engines", replays),
-        C("replayed_signals_total", "Signals received through replays",
-          replayed),
-        C("lost_total", "Signals missed that no journal could replay", lost),
-        C("flat_closes_total", "Closes that found no position, left out "
-          "(console, alert; --flat-closes shows them)", flat_closes),
-#undef C
-    };
     int rc = 0;
 
     if (!s_flags.metrics)
@@ -316,10 +295,7 @@ static int s_metrics_open(struct app *app, loop_t *loop, char *err)
     app->metrics = metrics_new();
     if (!app->metrics)
         goto nomem;
-    for (size_t i = 0; i < sizeof c / sizeof *c; i++)
-        rc |= metrics_add_u64(app->metrics, METRICS_COUNTER, c[i].name,
-                              c[i].help, (const uint64_t *)(const void *)
-                              ((const char *)st + c[i].off));
+    rc |= counters_metrics(app->metrics, sink_counters, sink_ncounters, st);
     if (app->ops->bar) {
         rc |= metrics_add_u64(app->metrics, METRICS_COUNTER,
                               "livetrade_sink_bars_total", "Bars handed to "

@@ -59,6 +59,32 @@ void sink_destroy(sink_t **self_p)
     }
 }
 
+/* The pipeline's counters: its metrics and its counters: line at exit. */
+#define C(f, metric, help) \
+    COUNTER(struct sink_stats, f, #f, "livetrade_sink_" metric, help)
+const struct counter sink_counters[] = {
+    C(received, "messages_total", "Messages taken off the bus"),
+    C(signals, "signals_total", "Well-formed signals received"),
+    C(heartbeats, "heartbeats_total", "Engine heartbeats received"),
+    C(written, "signals_written_total", "Signals the output accepted"),
+    C(duplicates, "duplicates_total", "Signals dropped: already taken"),
+    C(bad, "bad_total", "Messages dropped as bad input"),
+    C(failed, "failed_total", "Signals the output refused"),
+    C(gaps, "gaps_total", "Gaps in an engine's signal sequence numbers"),
+    C(missed, "gap_signals_missed_total", "Signals missing in those gaps"),
+    C(restarts, "engine_restarts_total",
+      "Engine restarts seen (a new publisher instance)"),
+    C(old, "out_of_order_total", "Signals with an older sequence number"),
+    C(replays, "replays_total", "Replay requests answered by engines"),
+    C(replayed, "replayed_signals_total",
+      "Signals received through replays"),
+    C(lost, "lost_total", "Signals missed that no journal could replay"),
+    C(flat_closes, "flat_closes_total", "Closes that found no position, "
+      "left out (console, alert; --flat-closes shows them)"),
+};
+#undef C
+const size_t sink_ncounters = COUNTERS_N(sink_counters);
+
 const struct sink_stats *sink_stats(const sink_t *self)
 {
     return &self->st;

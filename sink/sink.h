@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "counters.h"
 #include "loop.h"
 #include "msg_bar.h"
 #include "msg_ind.h"
@@ -175,6 +176,9 @@ int sink_handle(sink_t *self, const char *topic, const void *body,
 void sink_bad_frame(sink_t *self);
 
 const struct sink_stats *sink_stats(const sink_t *self);
+/* The counters of struct sink_stats, described once (counters.h). */
+extern const struct counter sink_counters[];
+extern const size_t sink_ncounters;
 
 /* }==================================================== */
 

@@ -35,6 +35,40 @@ void bus_topic(char *buf, const char *kind, const char *sym)
         snprintf(buf, BUS_TOPIC_MAX, "%s|", kind);
 }
 
+int bus_topic_parse(const char *topic, struct bus_topic_of *t)
+{
+    static const struct {
+        const char *kind;
+        enum bus_kind k;
+        int has_sym;
+    } kinds[] = {
+        { "bar|", BUS_K_BAR, 1 }, { "sig|", BUS_K_SIG, 1 },
+        { "ind|", BUS_K_IND, 1 }, { "hb|", BUS_K_HB, 0 },
+        { BUS_PACE_KIND "|", BUS_K_PACE, 0 },
+    };
+
+    t->kind = BUS_K_OTHER;
+    t->sym[0] = '\0';
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        size_t kl = strlen(kinds[i].kind);
+        const char *sym, *end;
+        if (strncmp(topic, kinds[i].kind, kl) != 0)
+            continue;
+        t->kind = kinds[i].k;
+        sym = topic + kl;
+        if (!kinds[i].has_sym)
+            return *sym ? -1 : 0;
+        end = strchr(sym, '|');
+        if (!end || end == sym || end[1] != '\0' ||
+            (size_t)(end - sym) >= sizeof t->sym)
+            return -1;
+        memcpy(t->sym, sym, (size_t)(end - sym));
+        t->sym[end - sym] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
 static void *s_socket(int type, char *err)
 {
     void *s = zmq_socket(bus_ctx(), type);

@@ -62,6 +62,28 @@ void bus_term(void);
 /* Writes "kind|sym|" (or "kind|" when sym is NULL) into buf. */
 void bus_topic(char *buf, const char *kind, const char *sym);
 
+/* The kinds of topic on the bus (see the README's wire protocol). */
+enum bus_kind {
+    BUS_K_BAR,                      /* bar|SYM| */
+    BUS_K_SIG,                      /* sig|SYM| */
+    BUS_K_IND,                      /* ind|SYM| */
+    BUS_K_HB,                       /* hb| */
+    BUS_K_PACE,                     /* pace| */
+    BUS_K_OTHER                     /* anything else */
+};
+
+/* A topic read back: its kind and, for bar, sig and ind, its symbol. */
+struct bus_topic_of {
+    enum bus_kind kind;
+    char sym[SYM_MAX];
+};
+
+/* Parses a topic the way bus_topic() writes it. 0, or -1 (t->kind still
+ * says which kind it claimed to be, BUS_K_OTHER when none) for a topic
+ * that is not one of the kinds above, written right: "bar|AAPL|",
+ * "hb|"; a symbol is 1 to SYM_MAX - 1 bytes without '|'. */
+int bus_topic_parse(const char *topic, struct bus_topic_of *t);
+
 /* The role of the program a socket connects to: with CURVE its server
  * key is that role's (curve.h). */
 enum bus_role { BUS_FEEDER = 1, BUS_ENGINE = 2 };

@@ -182,14 +182,13 @@ void engine_live_bar(engine_t *self, struct sym *y, const struct bar *b)
     engine_feed(self, y, b, 1);
 }
 
-static void s_on_bar(engine_t *self, const char *topic, const void *data,
-                     size_t len)
+static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
+                     const void *data, size_t len)
 {
     const msgpack_object *o = mp_body_decode(&self->body, data, len);
-    char why[ERR_LEN], tsym[SYM_MAX];
+    char why[ERR_LEN];
     struct bar b;
     struct sym *y;
-    const char *end;
     int k, rc;
 
     if (!o) {
@@ -206,14 +205,6 @@ static void s_on_bar(engine_t *self, const char *topic, const void *data,
                     (unsigned long long)self->bad);
         return;
     }
-    end = strchr(topic + 4, '|');
-    if (!end || (size_t)(end - (topic + 4)) >= sizeof tsym) {
-        self->bad++;
-        log_limited(&self->lim_bad, LL_WARN, "bad topic '%s'", topic);
-        return;
-    }
-    memcpy(tsym, topic + 4, (size_t)(end - (topic + 4)));
-    tsym[end - (topic + 4)] = '\0';
     if (strcmp(tsym, b.sym) != 0) {
         self->bad++;
         log_limited(&self->lim_bad, LL_WARN, "bad bar: symbol %s on topic "
@@ -262,16 +253,19 @@ static void s_on_bar(engine_t *self, const char *topic, const void *data,
 void engine_on_message(engine_t *self, const char *topic, const void *body,
                        size_t n)
 {
-    if (strncmp(topic, "bar|", 4) == 0)
-        s_on_bar(self, topic, body, n);
-    else if (strcmp(topic, "hb|") == 0)
+    struct bus_topic_of t;
+    int rc = bus_topic_parse(topic, &t);
+
+    if (rc == 0 && t.kind == BUS_K_BAR)
+        s_on_bar(self, topic, t.sym, body, n);
+    else if (rc == 0 && t.kind == BUS_K_HB)
         self->heartbeats++;
-    else if (strcmp(topic, BUS_PACE_KIND "|") == 0)
+    else if (rc == 0 && t.kind == BUS_K_PACE)
         ;                           /* a pacing feeder's probe */
     else {
         self->bad++;
-        log_limited(&self->lim_bad, LL_WARN, "unexpected topic '%s'; dropped",
-                    topic);
+        log_limited(&self->lim_bad, LL_WARN, "%s topic '%s'; dropped",
+                    rc ? "bad" : "unexpected", topic);
     }
 }
 

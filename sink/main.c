@@ -140,6 +140,7 @@ static void s_ind(struct app *app, const char *topic, const void *body,
 static int s_drain(void *sock, struct app *app, int max)
 {
     char topic[BUS_TOPIC_MAX];
+    struct bus_topic_of t;
     zmq_msg_t msg;
 
     for (int i = 0; i < max; i++) {
@@ -151,7 +152,8 @@ static int s_drain(void *sock, struct app *app, int max)
             sink_bad_frame(app->sink);
             continue;
         }
-        if (app->ops->ind && strncmp(topic, "ind|", 4) == 0) {
+        bus_topic_parse(topic, &t);     /* a bad one: its kind's check */
+        if (app->ops->ind && t.kind == BUS_K_IND) {
             s_ind(app, topic, zmq_msg_data(&msg), (size_t)n);
             zmq_msg_close(&msg);
             continue;
@@ -206,6 +208,7 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
 {
     struct app *app = arg;
     char topic[BUS_TOPIC_MAX], why[ERR_LEN];
+    struct bus_topic_of t;
     zmq_msg_t msg;
     (void)loop;
     (void)fd;
@@ -213,16 +216,25 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
     for (int i = 0; i < BATCH; i++) {
         const msgpack_object *o;
         struct bar b;
-        int n = bus_recv(sock, topic, sizeof topic, &msg);
+        int rc, n = bus_recv(sock, topic, sizeof topic, &msg);
         if (n == -1)
             break;
         if (n < 0) {
             app->bad_bars++;
             continue;
         }
-        if (strncmp(topic, "bar|", 4) != 0) {
+        rc = bus_topic_parse(topic, &t);
+        if (t.kind != BUS_K_BAR) {
             zmq_msg_close(&msg);
             continue;               /* heartbeats, pace| probes */
+        }
+        if (rc != 0) {
+            zmq_msg_close(&msg);
+            app->bad_bars++;
+            log_limited(&app->lim_bar, LL_WARN, "bad topic '%s'; dropped "
+                        "(%llu so far)", topic,
+                        (unsigned long long)app->bad_bars);
+            continue;
         }
         o = mp_body_decode(&app->body, zmq_msg_data(&msg), (size_t)n);
         if (!o || bar_unpack(o, &b, why) != ERR_OK) {

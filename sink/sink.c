@@ -615,16 +615,16 @@ int sink_handle(sink_t *self, const char *topic, const void *body,
                 size_t len)
 {
     char clean[BUS_TOPIC_MAX];
+    struct bus_topic_of t;
 
     if (self->fatal)
         return ERR_IO;
     self->st.received++;
-    if (strcmp(topic, "hb|") == 0)
-        return s_heartbeat(self, body, len);
-    if (strncmp(topic, "sig|", 4) == 0) {
-        const char *sym = topic + 4, *bar = strchr(sym, '|');
-        if (bar && bar > sym && bar[1] == '\0')
-            return s_signal(self, sym, (size_t)(bar - sym), body, len);
+    if (bus_topic_parse(topic, &t) == 0) {
+        if (t.kind == BUS_K_HB)
+            return s_heartbeat(self, body, len);
+        if (t.kind == BUS_K_SIG)
+            return s_signal(self, t.sym, strlen(t.sym), body, len);
     }
     self->st.bad++;
     log_limited(&self->lim_topic, LL_WARN, "dropped a message with topic "

@@ -305,12 +305,15 @@ class NewSink(lt.WorkspaceTest):
         import time
         sink = self.file_sink()
         t_start = int(time.time() * 1000)
+        # Stopped, the sink cannot connect: 1..5 go out before its
+        # subscription has arrived.
+        os.kill(sink.p.pid, signal.SIGSTOP)
         eng = FakeEngine(self.ws)
         try:
             sigs = [eng.signal(k, t_start + k) for k in range(1, 7)]
-            # 1..5 go out before the sink's subscription has arrived.
             for s in sigs[:5]:
                 eng.send(s)
+            os.kill(sink.p.pid, signal.SIGCONT)
             eng.wait_subscriptions()
             eng.send(sigs[5])
             self.assertEqual(self.wait_seqs(6), [1, 2, 3, 4, 5, 6])

@@ -378,6 +378,51 @@ static void test_side_subs(void **state)
     bus_pub_free(&p);
 }
 
+/* Topics read back as bus_topic() writes them; anything else is refused
+ * with the kind it claimed. */
+static void test_topic_parse(void **state)
+{
+    struct bus_topic_of t;
+    char topic[BUS_TOPIC_MAX], sym[SYM_MAX + 1];
+    (void)state;
+
+    bus_topic(topic, "bar", "BRK.B");
+    assert_int_equal(bus_topic_parse(topic, &t), 0);
+    assert_int_equal(t.kind, BUS_K_BAR);
+    assert_string_equal(t.sym, "BRK.B");
+    assert_int_equal(bus_topic_parse("sig|X:BTCUSD|", &t), 0);
+    assert_int_equal(t.kind, BUS_K_SIG);
+    assert_string_equal(t.sym, "X:BTCUSD");
+    assert_int_equal(bus_topic_parse("ind|A|", &t), 0);
+    assert_int_equal(t.kind, BUS_K_IND);
+    assert_int_equal(bus_topic_parse("hb|", &t), 0);
+    assert_int_equal(t.kind, BUS_K_HB);
+    assert_string_equal(t.sym, "");
+    assert_int_equal(bus_topic_parse("pace|", &t), 0);
+    assert_int_equal(t.kind, BUS_K_PACE);
+    /* Malformed: the kind it claimed, and -1. */
+    assert_int_equal(bus_topic_parse("bar|", &t), -1);
+    assert_int_equal(t.kind, BUS_K_BAR);
+    assert_int_equal(bus_topic_parse("bar||", &t), -1);
+    assert_int_equal(bus_topic_parse("bar|AAPL", &t), -1);
+    assert_int_equal(bus_topic_parse("sig|AAPL|x", &t), -1);
+    assert_int_equal(t.kind, BUS_K_SIG);
+    assert_int_equal(bus_topic_parse("sig|A|B|", &t), -1);
+    assert_int_equal(bus_topic_parse("hb|x", &t), -1);
+    assert_int_equal(t.kind, BUS_K_HB);
+    memset(sym, 'A', SYM_MAX);
+    sym[SYM_MAX] = '\0';           /* one byte too long */
+    snprintf(topic, sizeof topic, "bar|%s|", sym);
+    assert_int_equal(bus_topic_parse(topic, &t), -1);
+    sym[SYM_MAX - 1] = '\0';       /* the longest */
+    snprintf(topic, sizeof topic, "bar|%s|", sym);
+    assert_int_equal(bus_topic_parse(topic, &t), 0);
+    assert_string_equal(t.sym, sym);
+    assert_int_equal(bus_topic_parse("quote|AAPL|", &t), -1);
+    assert_int_equal(t.kind, BUS_K_OTHER);
+    assert_int_equal(bus_topic_parse("", &t), -1);
+}
+
 /* Subscribing to AAPL delivers AAPL only, never AAPLX or AAPL.B, over a
  * real PUB/SUB pair. */
 static void test_topics(void **state)
@@ -629,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_ind_roundtrip),
         cmocka_unit_test(test_side_subs),
         cmocka_unit_test(test_topics),
+        cmocka_unit_test(test_topic_parse),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_did_you_mean),

@@ -32,30 +32,6 @@ int history_req_parse(const msgpack_object *o, struct history_req *r,
     return ERR_OK;
 }
 
-int replay_req_parse(const msgpack_object *o, uint64_t max, uint64_t *after,
-                     int64_t *since_ts, uint64_t *n, char *err)
-{
-    *n = max;
-    *after = 0;
-    *since_ts = -1;
-    if (mp_get(o, "since_ts") ?
-            (mp_int(o, "since_ts", since_ts) || *since_ts < 0) :
-            mp_uint(o, "after", after)) {
-        snprintf(err, ERR_LEN, "replay needs after: an unsigned integer, "
-                 "or since_ts: epoch ms (and n: a positive integer, if "
-                 "given)");
-        return ERR_PARSE;
-    }
-    if (mp_get(o, "n") && (mp_uint(o, "n", n) || *n == 0)) {
-        snprintf(err, ERR_LEN, "replay: n must be a positive integer "
-                 "(after or since_ts as well)");
-        return ERR_PARSE;
-    }
-    if (*n > max)
-        *n = max;
-    return ERR_OK;
-}
-
 void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
                           int64_t since)
 {

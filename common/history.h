@@ -38,13 +38,6 @@ struct history_req {
 int history_req_parse(const msgpack_object *o, struct history_req *r,
                       char *err);
 
-/* The engine's replay request {ver:1, type:"replay", after:S[, n:N]} or
- * {ver:1, type:"replay", since_ts:T[, n:N]}: *after = S (0 with
- * since_ts), *since_ts = T (-1 without), *n = N (default and at most
- * `max`). 0 or ERR_PARSE with a reason. */
-int replay_req_parse(const msgpack_object *o, uint64_t max, uint64_t *after,
-                     int64_t *since_ts, uint64_t *n, char *err);
-
 void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
                           int64_t since);
 /* Packs the reply header and the array header for `nbars` bars; the

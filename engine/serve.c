@@ -5,6 +5,7 @@
 
 #include "engine_int.h"
 #include "msg_ind.h"
+#include "msg_replay.h"
 #include "util.h"
 
 /* The reply to {ver:1, type:"status"} (DESIGN.md). */
@@ -64,8 +65,8 @@ static void s_pack_replay(engine_t *self, msgpack_packer *pk,
                           msgpack_sbuffer *sb, const msgpack_object *o)
 {
     char err[ERR_LEN];
-    uint64_t after, n;
-    int64_t since_ts;
+    struct replay_req r;
+    uint64_t after;
     size_t count;
 
     if (!self->journal) {
@@ -73,24 +74,19 @@ static void s_pack_replay(engine_t *self, msgpack_packer *pk,
                            "\"\")");
         return;
     }
-    if (replay_req_parse(o, JOURNAL_REPLAY_MAX, &after, &since_ts, &n,
-                         err)) {
+    if (msg_replay_req_parse(o, JOURNAL_REPLAY_MAX, &r, err)) {
         log_limited(&self->lim_replay, LL_WARN, "bad replay request; "
                     "answered with an error");
         history_pack_error(pk, err);
         return;
     }
-    if (since_ts >= 0)
-        after = journal_seq_before(self->journal, since_ts);
+    after = r.since_ts >= 0 ?
+            journal_seq_before(self->journal, r.since_ts) : r.after;
     self->replays++;
-    msgpack_pack_map(pk, 6);
-    mp_kint(pk, "ver", 1);
-    mp_kstr(pk, "type", "replay");
-    mp_kstr(pk, "eng", self->id);
-    mp_kuint(pk, "first", journal_first_seq(self->journal));
-    mp_kuint(pk, "last", journal_last_seq(self->journal));
-    mp_pack_str(pk, "signals");
-    if (journal_replay(self->journal, after, (size_t)n, sb, &count) != 0)
+    msg_replay_pack_reply_head(pk, self->id,
+                               journal_first_seq(self->journal),
+                               journal_last_seq(self->journal));
+    if (journal_replay(self->journal, after, (size_t)r.n, sb, &count) != 0)
         msgpack_pack_array(pk, 0);
 }
 

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "log.h"
 #include "mp.h"
+#include "msg_replay.h"
 #include "sink_int.h"
 
 static int s_job_step(sink_t *self, struct pending *p);
@@ -345,25 +346,23 @@ static long s_page(sink_t *self, struct pending *p, int64_t since_ts,
 {
     const char *ep = p->e->ep, *eng = p->eng;
     msgpack_unpacked u;
+    struct replay_reply rr;
     const msgpack_object *sigs;
-    char err[ERR_LEN];
-    uint64_t first = 0, last = 0;
+    char err[ERR_LEN], why[128] = "not msgpack";
+    uint64_t first, last;
     long n = -1;
 
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, reply, len, NULL) != MSGPACK_UNPACK_SUCCESS
-        || !mp_is(mp_get(&u.data, "type"), "replay") ||
-        !(sigs = mp_get(&u.data, "signals")) ||
-        sigs->type != MSGPACK_OBJECT_ARRAY) {
-        char why[128] = "not a replay reply";
-        mp_str(&u.data, "error", why, sizeof why);
+        || msg_replay_reply_parse(&u.data, &rr, why, sizeof why) != 0) {
         log_limited(&self->lim_replay, LL_WARN, "replay from %s (%s): %s",
                     ep, eng, why);
         goto out;
     }
     self->st.replays++;
-    mp_uint(&u.data, "first", &first);
-    mp_uint(&u.data, "last", &last);
+    first = rr.first;
+    last = rr.last;
+    sigs = rr.signals;
     if (since_ts < 0 && first > p->after + 1 && (p->after || !p->whole)) {
         uint64_t gone = (p->upto < first ? p->upto + 1 : first) -
                         (p->after + 1);
@@ -452,13 +451,8 @@ static int s_page_send(sink_t *self, struct pending *p)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    mp_kint(&pk, "ver", 1);
-    mp_kstr(&pk, "type", "replay");
-    if (since_ts >= 0)
-        mp_kint(&pk, "since_ts", since_ts);
-    else
-        mp_kuint(&pk, "after", p->after);
+    msg_replay_pack_request(&pk, &(struct replay_req){
+        .after = p->after, .since_ts = since_ts, .n = 0 });
     rc = request_send(self->rq, (int)(p->e - self->eps), sb.data, sb.size,
                       REPLAY_TIMEOUT_MS, s_on_page, self, err);
     msgpack_sbuffer_destroy(&sb);

@@ -7,6 +7,7 @@
 #include "history.h"
 #include "mp.h"
 #include "msg_ind.h"
+#include "msg_replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const msgpack_object *o;
     struct history_req r;
     char err[ERR_LEN];
-    uint64_t after, n;
-    int64_t since_ts, points;
+    struct replay_req rr;
+    int64_t points;
     char sym[SYM_MAX];
 
     if (!ready) {
@@ -33,6 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else if (mp_is(mp_get(o, "type"), "indicators"))
         ind_msg_req_parse(o, sym, &points, err);
     else
-        replay_req_parse(o, 10000, &after, &since_ts, &n, err);
+        msg_replay_req_parse(o, 10000, &rr, err);
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "mp.h"
 #include "msg_bar.h"
 #include "msg_ind.h"
+#include "msg_replay.h"
 #include "msg_signal.h"
 
 static struct bar sample_bar(void)
@@ -378,6 +379,73 @@ static void test_side_subs(void **state)
     bus_pub_free(&p);
 }
 
+/* A replay request and reply read back as packed; bad requests refused
+ * with a reason, an error reply's reason passed on. */
+static void test_replay_codec(void **state)
+{
+    struct replay_req in[] = {
+        { 41, -1, 0 }, { 0, 1767225600000LL, 0 }, { 7, -1, 500 },
+    }, r;
+    struct replay_reply rr;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    char err[ERR_LEN], why[64];
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&u);
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        msgpack_sbuffer_clear(&sb);
+        msg_replay_pack_request(&pk, &in[i]);
+        assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
+                         MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(msg_replay_req_parse(&u.data, 10000, &r, err), 0);
+        assert_int_equal(r.after, in[i].after);
+        assert_int_equal(r.since_ts, in[i].since_ts);
+        assert_int_equal(r.n, in[i].n ? in[i].n : 10000);
+    }
+    /* n is cut to the engine's most; neither after nor since_ts, or n 0,
+     * is an error with a reason. */
+    msgpack_sbuffer_clear(&sb);
+    msg_replay_pack_request(&pk, &(struct replay_req){ 1, -1, 99999 });
+    msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+    assert_int_equal(msg_replay_req_parse(&u.data, 10000, &r, err), 0);
+    assert_int_equal(r.n, 10000);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "type", "replay");
+    msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+    assert_int_equal(msg_replay_req_parse(&u.data, 10000, &r, err),
+                     ERR_PARSE);
+    assert_non_null(strstr(err, "after"));
+    /* the reply: head, then the caller's array */
+    msgpack_sbuffer_clear(&sb);
+    msg_replay_pack_reply_head(&pk, "eng1", 3, 9);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_nil(&pk);
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(msg_replay_reply_parse(&u.data, &rr, why, sizeof why),
+                     0);
+    assert_int_equal(rr.first, 3);
+    assert_int_equal(rr.last, 9);
+    assert_int_equal(rr.signals->via.array.size, 2);
+    /* an error reply: its reason */
+    msgpack_sbuffer_clear(&sb);
+    history_pack_error(&pk, "this engine keeps no journal");
+    msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+    assert_int_equal(msg_replay_reply_parse(&u.data, &rr, why, sizeof why),
+                     -1);
+    assert_string_equal(why, "this engine keeps no journal");
+    assert_null(rr.signals);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Topics read back as bus_topic() writes them; anything else is refused
  * with the kind it claimed. */
 static void test_topic_parse(void **state)
@@ -675,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_side_subs),
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_topic_parse),
+        cmocka_unit_test(test_replay_codec),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_did_you_mean),

@@ -328,7 +328,7 @@ static void test_sandbox(void **state)
 
     p = write_strategy("local S = Strategy{}\nfunction S:next()\n"
                        "  local t = {}\n"
-                       "  for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"
+                       "  for i = 1, 1e9 do t[i] = string.rep('x', 1000000) .. i end\n"
                        "end\nreturn S\n");
     assert_int_equal(runner_init(&r, p, "T", NULL, NULL, err), 0);
     for (int i = 0; i < 2; i++) {

@@ -237,6 +237,16 @@ static void s_start(struct world *w)
         fail_msg("engine_start: %s", err);
 }
 
+/* A world of one symbol, started and warmed up: that symbol. */
+static struct sym *s_live_one(struct world *w)
+{
+    s_world_init(w, 1, 0);
+    s_start(w);
+    s_answer_all(&w->fake);
+    assert_true(w->e->syms[0].live);
+    return &w->e->syms[0];
+}
+
 static void s_stop(struct world *w)
 {
     engine_destroy(&w->e);
@@ -362,13 +372,8 @@ static void test_bars_held_while_history_outstanding(void **state)
 static void test_gap_filled_before_the_bar(void **state)
 {
     struct world *w = *state;
-    struct sym *y;
+    struct sym *y = s_live_one(w);
 
-    s_world_init(w, 1, 0);
-    s_start(w);
-    s_answer_all(&w->fake);
-    y = &w->e->syms[0];
-    assert_true(y->live);
     w->fake.avail = 200;
     s_send(w->e, "AAA", 100);
     s_send(w->e, "AAA", 101);
@@ -405,12 +410,8 @@ static void test_gap_filled_before_the_bar(void **state)
 static void test_gap_not_filled(void **state)
 {
     struct world *w = *state;
-    struct sym *y;
+    struct sym *y = s_live_one(w);
 
-    s_world_init(w, 1, 0);
-    s_start(w);
-    s_answer_all(&w->fake);
-    y = &w->e->syms[0];
     s_send(w->e, "AAA", 100);
     s_send(w->e, "AAA", 103);
     s_send(w->e, "AAA", 104);

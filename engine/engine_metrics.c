@@ -116,8 +116,8 @@ int engine_metrics_open(engine_t *self, loop_t *loop, char *err)
         C("feeder_restarts_total", "Feeder restarts seen (a new publisher "
           "instance)", restarts),
         C("heartbeats_total", "Feeder heartbeats received", heartbeats),
-        C("warmup_overflow_total", "Bars not held while their symbol "
-          "waited for history (buffer full; left to history)", overflow),
+        C("warmup_overflow_total", "Bars not buffered during warm-up "
+          "(buffer full; left to history)", overflow),
         C("signals_total", "Signals published since the engine started",
           signals_run),
         C("signals_rederived_total", "Signals derived again and not "

@@ -611,24 +611,11 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
     return rc < 0 ? -1 : 0;
 }
 
-static struct {
-    void *sock;
-    bus_pump_fn *fn;
-    void *arg;
-} s_pump;
-
-void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg)
-{
-    s_pump.sock = sock;
-    s_pump.fn = fn;
-    s_pump.arg = arg;
-}
-
 int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err)
 {
     void *s = s_socket(ZMQ_REQ, err);
-    zmq_pollitem_t pi[2];
+    zmq_pollitem_t pi[1];
     zmq_msg_t msg;
     int64_t end = mono_ms() + timeout_ms;
     struct curve_watch w;
@@ -665,15 +652,11 @@ int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
     memset(pi, 0, sizeof pi);
     pi[0].socket = s;
     pi[0].events = ZMQ_POLLIN;
-    pi[1].socket = s_pump.sock;
-    pi[1].events = ZMQ_POLLIN;
     for (;;) {
         int64_t left = end - mono_ms();
-        rc = left > 0 ? zmq_poll(pi, s_pump.sock ? 2 : 1, (long)left) : 0;
+        rc = left > 0 ? zmq_poll(pi, 1, (long)left) : 0;
         if (rc <= 0 || (pi[0].revents & ZMQ_POLLIN))
             break;                  /* EINTR (a stop signal), timeout, reply */
-        if (pi[1].revents & ZMQ_POLLIN)
-            s_pump.fn(s_pump.arg);
     }
     if (rc <= 0) {
         if (curve_watch_why(&w, endpoint, why, sizeof why))

@@ -198,7 +198,9 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
                      const msgpack_sbuffer *sb);
 
 /* Client side: one request to a `peer` (enum bus_role) with a timeout,
- * on a fresh REQ socket (so a lost reply never wedges the client). On
+ * on a fresh REQ socket (so a lost reply never wedges the client); it
+ * waits, so it is for the command line and threads of their own (a loop
+ * asks through request.h). On
  * success returns 0 and the reply in *reply (caller frees with free());
  * else ERR_TIMEOUT or ERR_IO. */
 int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
@@ -210,13 +212,6 @@ void bus_pack_status(msgpack_packer *pk);
 /* bus_request() of bus_pack_status(). */
 int bus_request_status(const char *endpoint, int peer, int timeout_ms,
                        char **reply, size_t *reply_len, char *err);
-/* While bus_request() waits for a reply, fn(arg) is called whenever
- * `sock` is readable: a process that must keep reading a subscription
- * meanwhile (an engine, whose feeders would otherwise be pushed back while
- * they are the ones to answer) sets it once. NULL sock: none. */
-typedef void (bus_pump_fn)(void *arg);
-void bus_request_pump(void *sock, bus_pump_fn *fn, void *arg);
-
 /* Socket options for sockets made outside this module: an int option
  * (`what` names it in the message), and ZMQ_MAXMSGSIZE (an int64_t). 0,
  * or -1 with one line in err[ERR_LEN]. */

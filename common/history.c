@@ -80,31 +80,20 @@ void history_pack_error(msgpack_packer *pk, const char *msg)
     mp_kstr(pk, "error", msg);
 }
 
-/* One reply of history_fetch(): appends its valid bars to *bars
- * (capacity *cap) and says in *more whether it was cut. */
-static int s_fetch_page(const char *endpoint, const struct history_req *r,
-                        int timeout_ms, struct bar **bars, size_t *nbars,
-                        size_t *cap, uint64_t *seq, size_t *bad, int *more,
-                        char *err)
+/* Reads one history reply (`len` bytes) to request r from `endpoint`:
+ * appends its valid bars to *bars (capacity *cap) and says in *more
+ * whether it was cut. */
+static int s_page_parse(const char *endpoint, const struct history_req *r,
+                        const void *reply, size_t len, struct bar **bars,
+                        size_t *nbars, size_t *cap, uint64_t *seq,
+                        size_t *bad, int *more, char *err)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
     struct mp_body body;
     const msgpack_object *o, *arr, *m;
-    char *reply = NULL, why[ERR_LEN];
-    size_t len = 0;
+    char why[ERR_LEN];
     int rc;
 
     *more = 0;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    history_pack_request(&pk, r->sym, r->n, r->since);
-    rc = bus_request(endpoint, BUS_FEEDER, &sb, timeout_ms, &reply, &len,
-                     err);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc)
-        return rc;
-
     mp_body_init(&body);
     o = mp_body_decode(&body, reply, len);
     if (!o || o->type != MSGPACK_OBJECT_MAP) {
@@ -156,8 +145,47 @@ static int s_fetch_page(const char *endpoint, const struct history_req *r,
     rc = ERR_OK;
 out:
     mp_body_free(&body);
+    return rc;
+}
+
+/* One reply of history_fetch(), waited for. */
+static int s_fetch_page(const char *endpoint, const struct history_req *r,
+                        int timeout_ms, struct bar **bars, size_t *nbars,
+                        size_t *cap, uint64_t *seq, size_t *bad, int *more,
+                        char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    char *reply = NULL;
+    size_t len = 0;
+    int rc;
+
+    *more = 0;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    history_pack_request(&pk, r->sym, r->n, r->since);
+    rc = bus_request(endpoint, BUS_FEEDER, &sb, timeout_ms, &reply, &len,
+                     err);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc)
+        return rc;
+    rc = s_page_parse(endpoint, r, reply, len, bars, nbars, cap, seq, bad,
+                      more, err);
     free(reply);
     return rc;
+}
+
+/* The request for the page after the bars already had, or 0 when none
+ * is wanted: a cut reply asks on from the last bar's time, for as many
+ * as are still wanted. */
+static int s_next_page(const struct history_req *r, struct history_req *q,
+                       const struct bar *bars, size_t nbars, int more)
+{
+    if (!more || !nbars || nbars >= (size_t)r->n)
+        return 0;
+    q->since = bars[nbars - 1].t;
+    q->n = r->n - (int64_t)nbars;
+    return 1;
 }
 
 int history_fetch(const char *endpoint, const struct history_req *r,
@@ -181,12 +209,8 @@ int history_fetch(const char *endpoint, const struct history_req *r,
             *nbars = 0;
             return rc;
         }
-        /* A cut reply: the bars after the last one, as many as are
-         * still wanted. */
-        if (!*nbars || *nbars >= (size_t)r->n)
+        if (!s_next_page(r, &q, *bars, *nbars, more))
             break;
-        q.since = (*bars)[*nbars - 1].t;
-        q.n = r->n - (int64_t)*nbars;
     }
     if (!*bars) {
         *bars = malloc(sizeof **bars);
@@ -197,3 +221,92 @@ int history_fetch(const char *endpoint, const struct history_req *r,
     }
     return ERR_OK;
 }
+
+/* {==================== asynchronous ========================= */
+
+static int s_call_send(struct history_call *c, char *err);
+
+/* A page's reply (or failure) on the client: the next page is asked
+ * from here; the last one ends the call. */
+static void s_call_reply(request_t *rq, int ep, int rc, const void *reply,
+                         size_t len, const char *err, void *arg)
+{
+    struct history_call *c = arg;
+    char why[ERR_LEN];
+    struct bar *bars;
+    int more = 0;
+    (void)rq;
+
+    if (rc) {
+        snprintf(why, sizeof why, "%s", err);
+    } else {
+        rc = s_page_parse(request_name(c->rq, ep), &c->q, reply, len,
+                          &c->bars, &c->n, &c->cap, &c->seq, &c->bad,
+                          &more, why);
+        if (rc == ERR_OK && ++c->pages < HISTORY_PAGES_MAX &&
+            s_next_page(&c->r, &c->q, c->bars, c->n, more)) {
+            rc = s_call_send(c, why);
+            if (rc == ERR_OK)
+                return;             /* the next page is on its way */
+        }
+    }
+    if (rc) {
+        free(c->bars);
+        c->bars = NULL;
+        c->n = 0;
+    } else if (!c->bars && !(c->bars = malloc(sizeof *c->bars))) {
+        snprintf(why, sizeof why, "out of memory");
+        rc = ERR_NOMEM;
+    }
+    bars = c->bars;
+    c->bars = NULL;
+    c->busy = 0;
+    c->fn(c, rc, bars, c->n, c->seq, c->bad, rc ? why : NULL, c->arg);
+}
+
+static int s_call_send(struct history_call *c, char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rc;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    history_pack_request(&pk, c->q.sym, c->q.n, c->q.since);
+    rc = request_send(c->rq, c->ep, sb.data, sb.size, c->timeout_ms,
+                      s_call_reply, c, err);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int history_call_start(struct history_call *c, request_t *rq, int ep,
+                       const struct history_req *r, int timeout_ms,
+                       history_fn *fn, void *arg, char *err)
+{
+    int rc;
+
+    if (c->busy) {
+        snprintf(err, ERR_LEN, "history request to %s: one is already in "
+                 "flight", request_name(rq, ep));
+        return ERR_IO;
+    }
+    free(c->bars);
+    memset(c, 0, sizeof *c);
+    c->rq = rq;
+    c->ep = ep;
+    c->r = c->q = *r;
+    c->timeout_ms = timeout_ms;
+    c->fn = fn;
+    c->arg = arg;
+    rc = s_call_send(c, err);
+    c->busy = rc == ERR_OK;
+    return rc;
+}
+
+void history_call_free(struct history_call *c)
+{
+    free(c->bars);
+    memset(c, 0, sizeof *c);
+}
+
+/* }========================================================== */

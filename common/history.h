@@ -20,6 +20,7 @@
 
 #include "bus.h"
 #include "msg_bar.h"
+#include "request.h"
 
 #define HISTORY_MAX 300000      /* bars in one request, at most */
 #define HISTORY_REPLY_BARS (BUS_MAX_REPLY / 200)   /* bars in one reply:
@@ -58,5 +59,49 @@ void history_pack_error(msgpack_packer *pk, const char *msg);
 int history_fetch(const char *endpoint, const struct history_req *r,
                   int timeout_ms, struct bar **bars, size_t *nbars,
                   uint64_t *seq, size_t *bad, char *err);
+
+/* Client inside an event loop: the same request, page by page through
+ * the asynchronous client (request.h), never waiting. A call is held by
+ * its caller (zeroed before its first use) and must stay where it is
+ * while busy; one call per endpoint at a time (the client's rule).
+ *
+ *   struct history_call c = {0};
+ *   history_call_start(&c, rq, ep, &r, 3000, on_history, arg, err);
+ *   ... on_history(&c, ERR_OK, bars, n, seq, bad, NULL, arg) later ...
+ *   history_call_free(&c);     after request_destroy(), or when done
+ *
+ * fn gets what history_fetch() returns: rc ERR_OK with `bars` (malloc'd,
+ * fn owns and frees them; never NULL) holding n valid bars oldest first,
+ * or an error (ERR_NOTFOUND: the feeder lacks the symbol) with a line in
+ * err and bars NULL. fn is called from a later turn of the loop, never
+ * from history_call_start(), and the call is free again inside it. */
+struct history_call;
+typedef void (history_fn)(struct history_call *c, int rc, struct bar *bars,
+                          size_t n, uint64_t seq, size_t bad,
+                          const char *err, void *arg);
+
+struct history_call {
+    request_t *rq;                  /* borrowed */
+    int ep;
+    int busy;                       /* a page in flight */
+    struct history_req r, q;        /* as asked; the page in flight */
+    struct bar *bars;               /* the pages so far */
+    size_t n, cap;
+    uint64_t seq;
+    size_t bad;
+    int pages;
+    int timeout_ms;                 /* for each page */
+    history_fn *fn;
+    void *arg;
+};
+
+/* 0, or ERR_IO with a line in err[ERR_LEN] when it could not be sent
+ * (fn is not called then). */
+int history_call_start(struct history_call *c, request_t *rq, int ep,
+                       const struct history_req *r, int timeout_ms,
+                       history_fn *fn, void *arg, char *err);
+/* Frees what a call holds (the pages of a call dropped by
+ * request_destroy()). */
+void history_call_free(struct history_call *c);
 
 #endif

@@ -16,6 +16,7 @@
 #define MARK_MS 5000                /* marks of symbols that moved on */
 #define WARM_TICK_MS 10             /* between warm-up slices */
 #define TICK_MS 100                 /* journal, staleness, heartbeats */
+#define SUB_BATCH 10000             /* bar bus messages read a wake-up */
 
 /* The strategy (for its name, parameters and lookback). */
 strategy_t *engine_strat(const engine_t *self)
@@ -78,14 +79,21 @@ static int s_index_build(engine_t *self)
 /* {==================== set-up =============================== */
 
 /* The default history source: the feeders' history endpoints over the
- * bus (the wait pumps the bar subscription, deferred.c). */
-static int s_fetch_bus(void *arg, const char *ep,
-                       const struct history_req *r, int timeout_ms,
-                       struct bar **bars, size_t *n, uint64_t *seq,
-                       size_t *bad, char *err)
+ * bus, through the engine's request client in its loop. */
+static void s_on_call(struct history_call *c, int rc, struct bar *bars,
+                      size_t n, uint64_t seq, size_t bad, const char *err,
+                      void *arg)
 {
-    (void)arg;
-    return history_fetch(ep, r, timeout_ms, bars, n, seq, bad, err);
+    engine_history_reply(arg, c->ep, rc, bars, n, seq, bad, err);
+}
+
+static int s_fetch_bus(void *arg, engine_t *e, int ep, const char *name,
+                       const struct history_req *r, int timeout_ms,
+                       char *err)
+{
+    (void)arg; (void)name;
+    return history_call_start(&e->calls[ep], e->rq, ep, r, timeout_ms,
+                              s_on_call, e, err);
 }
 
 /* With --shard: the probe strategy (so that an empty shard still has a
@@ -250,6 +258,8 @@ engine_t *engine_new(const struct engine_config *cfg, char *err,
     self->cfg = *cfg;
     if (!self->cfg.fetch)
         self->cfg.fetch = s_fetch_bus;
+    for (int i = 0; i < HIST_EPS_MAX; i++)
+        self->ep_sym[i] = EP_FREE;
     if (!self->cfg.hist_ep)
         self->cfg.hist_ep = "";
     self->started_ms = wall_ms();
@@ -277,7 +287,9 @@ void engine_destroy(engine_t **self_p)
         return;
     engine_metrics_close(self);
     journal_close(&self->journal);
-    engine_deferred_free(self);
+    request_destroy(&self->rq);     /* requests in flight are dropped */
+    for (int i = 0; i < HIST_EPS_MAX; i++)
+        history_call_free(&self->calls[i]);
     bus_close(&self->sub);
     bus_close(&self->router);
     if (self->pub_open)
@@ -302,10 +314,34 @@ void engine_destroy(engine_t **self_p)
 
 /* {==================== the loop ============================= */
 
+/* Takes what waits on the bar subscription `sock`, but yields to timers
+ * and requests after SUB_BATCH messages so a burst cannot starve them
+ * (the loop comes back while more wait). */
+static void s_read_sub(engine_t *self, void *sock)
+{
+    char topic[BUS_TOPIC_MAX];
+    zmq_msg_t msg;
+    int n;
+
+    for (int i = 0; i < SUB_BATCH; i++) {
+        n = bus_recv(sock, topic, sizeof topic, &msg);
+        if (n == -1)
+            return;
+        if (n == -2) {
+            self->bad++;
+            log_limited(&self->lim_bad, LL_WARN, "malformed message on the "
+                        "bar bus (not topic + one body); dropped");
+            continue;
+        }
+        engine_on_message(self, topic, zmq_msg_data(&msg), (size_t)n);
+        zmq_msg_close(&msg);
+    }
+}
+
 static void s_on_sub(loop_t *loop, void *sock, int fd, void *arg)
 {
     (void)loop; (void)fd;
-    engine_deferred_read(arg, sock);
+    s_read_sub(arg, sock);
 }
 
 static void s_on_pub(loop_t *loop, void *sock, int fd, void *arg)
@@ -335,8 +371,6 @@ static void s_on_tick(loop_t *loop, void *arg)
     engine_stale_check(self);
     engine_runs_report(self);
     bus_pub_tick(&self->pub, self->sig_seq);
-    if (engine_deferred_pending(self))
-        engine_deferred_read(self, self->sub);  /* read during a request */
 }
 
 /* Every WARM_TICK_MS while symbols are warming; then the timer all but
@@ -406,6 +440,27 @@ static int s_loop_add(engine_t *self, loop_t *loop, char *err)
     return 0;
 }
 
+/* The request client and its endpoints, one per --history feeder, in
+ * order (their handles are the endpoints' indexes). */
+static int s_requests(engine_t *self, loop_t *loop, char *err)
+{
+    char why[ERR_LEN];
+
+    self->rq = request_new(loop, why);
+    if (!self->rq) {
+        snprintf(err, ERR_LEN, "the event loop is full: cannot register "
+                 "the engine's requests (%.150s)", why);
+        return 1;
+    }
+    for (int i = 0; i < self->nheps; i++)
+        if (request_endpoint(self->rq, self->heps[i], BUS_FEEDER) != i) {
+            snprintf(err, ERR_LEN, "--history: endpoint '%.150s' is too "
+                     "long", self->heps[i]);
+            return 2;
+        }
+    return 0;
+}
+
 int engine_start(engine_t *self, loop_t *loop, char *err)
 {
     const struct engine_config *c = &self->cfg;
@@ -435,7 +490,9 @@ int engine_start(engine_t *self, loop_t *loop, char *err)
     rc = s_loop_add(self, loop, err);
     if (rc)
         return rc;
-    engine_deferred_init(self);
+    rc = s_requests(self, loop, err);
+    if (rc)
+        return rc;
     rc = engine_metrics_open(self, loop, err);
     if (rc)
         return rc;
@@ -450,7 +507,7 @@ void engine_drain(engine_t *self)
 
     /* Bars already received are still processed. */
     if (!self->warming && self->sub)
-        engine_deferred_read(self, self->sub);
+        s_read_sub(self, self->sub);
     engine_runs_report(self);
     engine_mark_live(self);
     journal_close(&self->journal);

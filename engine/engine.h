@@ -11,7 +11,7 @@
  * engine_bars.c (bar input and the bar path to signals),
  * engine_journal.c (the signal journal, marks and the signals a restart
  * derives again), warmup.c (history warm-up, resume after a restart, gap
- * repair), deferred.c (bars read while a history request waits), serve.c
+ * repair, its requests in the loop), serve.c
  * (status, replay and indicator requests), engine_metrics.c (metrics and
  * staleness), summary.c (summary lines and the P&L at exit), reload.c
  * (SIGHUP). */
@@ -30,15 +30,16 @@
 
 typedef struct engine engine_t;
 
-/* One history request to one endpoint `ep` of --history, waiting up to
- * timeout_ms: the contract of history_fetch() (common/history.h), which
- * is the default. On ERR_OK *bars (malloc'd; the engine frees it) holds
- * *n valid bars oldest first; ERR_NOTFOUND: the endpoint lacks the
- * symbol; any other error: no answer. err[ERR_LEN] gets one line. */
-typedef int (engine_fetch_fn)(void *arg, const char *ep,
-                              const struct history_req *r, int timeout_ms,
-                              struct bar **bars, size_t *n, uint64_t *seq,
-                              size_t *bad, char *err);
+/* One history request to endpoint `ep` (its index in --history, named
+ * `name`), answered within about timeout_ms: returns at once, 0 when it
+ * is on its way, or an error with one line in err[ERR_LEN] (no answer
+ * will come then). The answer comes later, from the loop, through
+ * engine_history_reply(e, ep, ...). One request per endpoint at a time.
+ * The default sends it over the bus (history_call_start(), paged as
+ * history_fetch() is). */
+typedef int (engine_fetch_fn)(void *arg, engine_t *e, int ep,
+                              const char *name, const struct history_req *r,
+                              int timeout_ms, char *err);
 
 struct engine_config {
     const char *strategy;           /* Lua strategy file */
@@ -60,7 +61,7 @@ struct engine_config {
     const char *metrics_addr;       /* --metrics HOST:PORT, NULL: off */
     double stale_after;             /* s; 0: per timeframe */
     int64_t summary_s;              /* summary every N s, 0: off */
-    engine_fetch_fn *fetch;         /* NULL: history_fetch over the bus */
+    engine_fetch_fn *fetch;         /* NULL: history over the bus */
     void *fetch_arg;
 };
 
@@ -84,6 +85,14 @@ void engine_drain(engine_t *self);
 /* One message of the bar bus (bar|SYM|, hb|, pace|), as read. */
 void engine_on_message(engine_t *self, const char *topic, const void *body,
                        size_t len);
+/* The answer to a cfg.fetch request to endpoint `ep`, the contract of
+ * history_fetch() (common/history.h): on ERR_OK `bars` (malloc'd; the
+ * engine takes them) holds n valid bars oldest first, `bad` of the reply
+ * were skipped; ERR_NOTFOUND: the endpoint lacks the symbol; any other
+ * error: no answer, with one line in err. */
+void engine_history_reply(engine_t *self, int ep, int rc, struct bar *bars,
+                          size_t n, uint64_t seq, size_t bad,
+                          const char *err);
 /* One slice of warm-up work (what the warm-up timer does). */
 void engine_warm_step(engine_t *self);
 /* The reply to a status request. */

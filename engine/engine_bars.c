@@ -155,13 +155,9 @@ void engine_live_bar(engine_t *self, struct sym *y, const struct bar *b)
                             b->sym, (unsigned long long)missing,
                             (unsigned long long)b->seq);
             }
-            if (self->cfg.hist_ep && *self->cfg.hist_ep)
-                engine_recover(self, y, missing, joining);
-            if (b->t <= y->run->last_t) {
-                y->last_pub = b->pub;
-                y->last_seq = b->seq;
-                return;             /* the recovery brought it too */
-            }
+            if (self->nheps && engine_recover(self, y, b, missing,
+                                              joining) == 0)
+                return;             /* held until the history has come */
         }
     } else if (y->last_pub && b->pub != y->last_pub) {
         self->restarts++;
@@ -182,6 +178,50 @@ void engine_live_bar(engine_t *self, struct sym *y, const struct bar *b)
     engine_feed(self, y, b, 1);
 }
 
+int engine_hold(engine_t *self, struct sym *y, const struct bar *b)
+{
+    int rc;
+
+    if (!y->live && y->nbuf && b->t <= y->buf[y->nbuf - 1].t) {
+        self->old++;
+        log_limited(&self->lim_old, LL_WARN, "%s: bar at %lld is not "
+                    "newer than the last one; dropped", b->sym,
+                    (long long)b->t);
+        return -1;
+    }
+    rc = grow((void **)&y->buf, &y->capbuf, y->nbuf + 1, sizeof *y->buf,
+              WARM_BUF_MAX);
+    if (rc == ERR_TOO_LARGE) {
+        /* The gap this leaves is filled from history afterwards. */
+        self->overflow++;
+        log_limited(&self->lim_bad, LL_WARN, "%s: %s buffer full (%d "
+                    "bars); bar at %lld left to history (%llu so far)",
+                    b->sym, y->live ? "gap" : "warm-up", WARM_BUF_MAX,
+                    (long long)b->t, (unsigned long long)self->overflow);
+        return -1;
+    }
+    if (rc)
+        return -1;
+    y->buf[y->nbuf++] = *b;
+    return 0;
+}
+
+void engine_release(engine_t *self, struct sym *y)
+{
+    struct bar *buf = y->buf;
+    size_t n = y->nbuf;
+
+    y->buf = NULL;
+    y->nbuf = y->capbuf = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (y->repairing)
+            engine_hold(self, y, &buf[i]);
+        else
+            engine_live_bar(self, y, &buf[i]);
+    }
+    free(buf);
+}
+
 static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
                      const void *data, size_t len)
 {
@@ -189,7 +229,7 @@ static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
     char why[ERR_LEN];
     struct bar b;
     struct sym *y;
-    int k, rc;
+    int k;
 
     if (!o) {
         self->bad++;
@@ -221,28 +261,8 @@ static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
     self->bars_in++;
     y = &self->syms[k];
     engine_stale_clear(self, y);
-    if (!y->live) {
-        if (y->nbuf && b.t <= y->buf[y->nbuf - 1].t) {
-            self->old++;
-            log_limited(&self->lim_old, LL_WARN, "%s: bar at %lld is not "
-                        "newer than the last one; dropped", b.sym,
-                        (long long)b.t);
-            return;
-        }
-        rc = grow((void **)&y->buf, &y->capbuf, y->nbuf + 1, sizeof *y->buf,
-                  WARM_BUF_MAX);
-        if (rc == ERR_TOO_LARGE) {
-            /* The gap this leaves is filled from history once live. */
-            self->overflow++;
-            log_limited(&self->lim_bad, LL_WARN, "%s: warm-up buffer full "
-                        "(%d bars); bar at %lld left to history (%llu "
-                        "so far)", b.sym, WARM_BUF_MAX, (long long)b.t,
-                        (unsigned long long)self->overflow);
-            return;
-        }
-        if (rc)
-            return;
-        y->buf[y->nbuf++] = b;
+    if (!y->live || y->repairing) {
+        engine_hold(self, y, &b);
         return;
     }
     self->bar_rx = mono_sec();

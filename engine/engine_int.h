@@ -14,10 +14,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "mp.h"
+#include "request.h"
 #include "runner.h"
 
 #define ENGINE_PROG "livetrade-engine"
-#define WARM_BUF_MAX 100000         /* bars buffered per symbol in warm-up */
+#define WARM_BUF_MAX 100000         /* bars held per symbol while its
+                                       history is outstanding */
 #define HISTORY_TIMEOUT_MS 3000
 #define HIST_EPS_MAX 16             /* --history endpoints */
 #define PEND_MAX 4096               /* ids held per symbol (see struct sym) */
@@ -35,12 +37,16 @@ enum {
     RUN_KINDS
 };
 
-/* A bar bus message read while a history request waited. */
-struct deferred {
-    char topic[BUS_TOPIC_MAX];
-    char *body;
-    size_t len;
+/* What a symbol's history request is for (struct sym's hwant). */
+enum {
+    HIST_NONE,                      /* none outstanding */
+    HIST_WARM,                      /* a step of its warm-up */
+    HIST_REPAIR                     /* a gap in its live bars */
 };
+
+/* Endpoint states besides the index of the symbol asking (ep_sym). */
+#define EP_FREE (-1)
+#define EP_STATUS (-2)              /* the feeder's status (routing) */
 
 struct sym {
     engine_t *owner;                /* the engine (for s_emit) */
@@ -49,7 +55,8 @@ struct sym {
     int live;                       /* warm-up done */
     int64_t warm_bars;              /* history bars taken in warm-up */
     int64_t first_live_t;           /* time of the first live bar, -1 */
-    struct bar *buf;                /* bars received during warm-up */
+    struct bar *buf;                /* live bars held while its history is
+                                       outstanding (warm-up, a gap) */
     size_t nbuf, capbuf;
     int64_t next_try;               /* mono ms of the next history try */
     uint64_t last_pub, last_seq;    /* stream position of the newest bar
@@ -83,6 +90,25 @@ struct sym {
     int stale;                      /* silent past --stale-after */
     int hist_i;                     /* the history endpoint that has it
                                        (from the feeders' status), -1 */
+    /* Its history request (warmup.c): asked of each endpoint in turn,
+     * its own feeder first, until one has the symbol. */
+    int hwant;                      /* HIST_*: what it is for */
+    int hflight;                    /* sent; the reply is awaited */
+    struct history_req hreq;        /* as asked */
+    int hfirst;                     /* hist_i when it was asked */
+    int hj;                         /* the endpoint's place in the order */
+    int hrc;                        /* ERR_NOTFOUND, or the last failure */
+    /* The warm-up in progress (warmup.c). */
+    int wstep;                      /* which request it waits for */
+    int wrc;                        /* the first request's outcome */
+    int wagain;                     /* requests for more asked */
+    int64_t wresume;                /* the resume point, -1 */
+    int64_t wlive_t;                /* first bar that came live */
+    uint64_t wsig0, wred0;          /* sig_seq, rederived at its start */
+    /* A gap being filled (the first held bar revealed it). */
+    int repairing;
+    int rjoining;
+    uint64_t rmissing;
 };
 
 struct engine {
@@ -109,8 +135,6 @@ struct engine {
                                        its signals are seq0+1, seq0+2... */
     int64_t started_ms;             /* wall time of this instance's start */
     journal_t *journal;             /* NULL: none */
-    struct deferred *deferred;      /* read during requests, in order */
-    size_t headdeferred, ndeferred, capdeferred;
     char journal_path[1024];
     int64_t next_mark_ms;           /* mono: next round of marks */
     /* counters */
@@ -141,6 +165,13 @@ struct engine {
     int64_t route_next;             /* mono ms: the feeders' status may
                                        be asked again (warmup.c) */
     uint32_t route_done;            /* endpoints whose status was read */
+    int route_wait;                 /* status requests in flight */
+    int routed;                     /* symbols routed in this round */
+    request_t *rq;                  /* requests to the feeders */
+    struct history_call calls[HIST_EPS_MAX];  /* one per endpoint */
+    int ep_sym[HIST_EPS_MAX];       /* who uses each endpoint: EP_FREE,
+                                       EP_STATUS or the symbol's index */
+    int dispatching, redispatch;    /* engine_dispatch() is running */
     int warm_timer;                 /* loop timer of the warm-up */
     struct log_limit lim_gap;
     struct log_limit lim_bad, lim_old, lim_unknown, lim_journal;
@@ -168,6 +199,13 @@ const char *engine_time(char *out, size_t n, int64_t ms); /* ISO time */
 void engine_feed(engine_t *self, struct sym *y, const struct bar *b,
                  int live);
 void engine_live_bar(engine_t *self, struct sym *y, const struct bar *b);
+/* Holds a live bar of y while its history is outstanding (bounded by
+ * WARM_BUF_MAX: past it the bar is dropped, left to history). 0, or -1
+ * if it was not held. */
+int engine_hold(engine_t *self, struct sym *y, const struct bar *b);
+/* The held bars of y go through live, in order (held again from a bar
+ * that opens a new gap on). */
+void engine_release(engine_t *self, struct sym *y);
 double engine_equity(const struct sym *y);
 
 /* engine_journal.c */
@@ -179,16 +217,11 @@ void engine_pend_free(engine_t *self, struct sym *y);
 
 /* warmup.c */
 void engine_run_kind_live(engine_t *self, struct sym *y, int64_t t);
-void engine_recover(engine_t *self, struct sym *y, uint64_t missing,
-                    int joining);
+int engine_recover(engine_t *self, struct sym *y, const struct bar *b,
+                   uint64_t missing, int joining);
 void engine_runs_report(engine_t *self);
-
-/* deferred.c: bars read while a history request waits. */
-void engine_deferred_init(engine_t *self);   /* the request pump */
-void engine_deferred_free(engine_t *self);
-int engine_deferred_pending(const engine_t *self);
-void engine_deferred_read(engine_t *self, void *sock); /* then the socket */
-int64_t engine_deferred_first_t(engine_t *self, const char *sym);
+void engine_dispatch(engine_t *self);   /* sends what endpoints are free for */
+int engine_route(engine_t *self);       /* asks the feeders' status */
 
 /* serve.c */
 void engine_on_request(loop_t *loop, void *sock, int fd, void *arg);

@@ -1,11 +1,14 @@
 /* The engine object (engine/engine.h) with a fake history source: the
- * warm-up from history and then live bars, a gap filled from history
- * before the bar that revealed it, a symbol whose history fails retrying
- * without holding the others, the resume point after a restart on the
- * journal's feed, and the status reply. Bars go in through
- * engine_on_message as they come off the bus; the engine's sockets are
- * bound on ipc:// in a temporary directory, and the loop is never run
- * (the tests call the warm-up step themselves). */
+ * warm-up from history and then live bars, a symbol's live bars held
+ * while its history is outstanding and merged after it, a gap filled
+ * from history before the bar that revealed it, a symbol whose history
+ * fails retrying without holding the others, the resume point after a
+ * restart on the journal's feed, and the status reply. Bars go in
+ * through engine_on_message as they come off the bus; the fake answers
+ * a request only when the test says (s_answer), as a later turn of the
+ * loop would; the engine's sockets are bound on ipc:// in a temporary
+ * directory, and the loop is never run (the tests call the warm-up step
+ * themselves). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,6 +59,9 @@ struct fake {
     int fail[NSYM];                 /* requests to leave unanswered */
     int nreq;                       /* requests seen */
     struct history_req req[MAX_REQ];
+    engine_t *e;                    /* the engine asking */
+    int pending;                    /* a request not answered yet */
+    int ep;                         /* its endpoint */
 };
 
 /* A test's world: a directory, a strategy file, the fake, an engine. */
@@ -90,29 +96,50 @@ static struct bar s_bar(const char *sym, int i)
     return b;
 }
 
-static int s_fake_fetch(void *arg, const char *ep,
+/* The fake's side of cfg.fetch: the request is taken, to be answered
+ * by s_answer(). */
+static int s_fake_fetch(void *arg, engine_t *e, int ep, const char *name,
                         const struct history_req *r, int timeout_ms,
-                        struct bar **bars, size_t *n, uint64_t *seq,
-                        size_t *bad, char *err)
+                        char *err)
 {
     struct fake *f = arg;
-    int k = -1, from, to;
-    (void)ep; (void)timeout_ms;
+    (void)name; (void)timeout_ms; (void)err;
 
+    assert_false(f->pending);       /* one endpoint: one at a time */
     if (f->nreq < MAX_REQ)
         f->req[f->nreq] = *r;
     f->nreq++;
+    f->e = e;
+    f->pending = 1;
+    f->ep = ep;
+    return 0;
+}
+
+/* The fake answers its request (from the bars published so far). */
+static void s_answer(struct fake *f)
+{
+    const struct history_req *r;
+    struct bar *bars;
+    char err[ERR_LEN];
+    int k = -1, from, to;
+    size_t n;
+
+    assert_true(f->pending && f->nreq <= MAX_REQ);
+    f->pending = 0;
+    r = &f->req[f->nreq - 1];
     for (int j = 0; j < NSYM; j++)
         if (f->syms[j] && strcmp(f->syms[j], r->sym) == 0)
             k = j;
     if (k < 0) {
         snprintf(err, ERR_LEN, "fake: unknown symbol '%s'", r->sym);
-        return ERR_NOTFOUND;
+        engine_history_reply(f->e, f->ep, ERR_NOTFOUND, NULL, 0, 0, 0, err);
+        return;
     }
     if (f->fail[k] > 0) {
         f->fail[k]--;
         snprintf(err, ERR_LEN, "fake: no answer for %s", r->sym);
-        return ERR_TIMEOUT;
+        engine_history_reply(f->e, f->ep, ERR_TIMEOUT, NULL, 0, 0, 0, err);
+        return;
     }
     if (r->since >= 0) {
         from = (int)((r->since - T0) / (TF * 1000)) + 1;
@@ -123,17 +150,24 @@ static int s_fake_fetch(void *arg, const char *ep,
         to = f->avail;
         from = to - (int)r->n > 0 ? to - (int)r->n : 0;
     }
-    *n = to > from ? (size_t)(to - from) : 0;
-    *bars = malloc((*n ? *n : 1) * sizeof **bars);
-    assert_non_null(*bars);
+    n = to > from ? (size_t)(to - from) : 0;
+    bars = malloc((n ? n : 1) * sizeof *bars);
+    assert_non_null(bars);
     for (int i = from; i < to; i++) {
-        (*bars)[i - from] = s_bar(r->sym, i);
-        (*bars)[i - from].c += f->shift;
-        (*bars)[i - from].h += f->shift;
+        bars[i - from] = s_bar(r->sym, i);
+        bars[i - from].c += f->shift;
+        bars[i - from].h += f->shift;
     }
-    *seq = (uint64_t)f->avail;
-    *bad = 0;
-    return ERR_OK;
+    engine_history_reply(f->e, f->ep, ERR_OK, bars, n, (uint64_t)f->avail,
+                         0, NULL);
+}
+
+/* The fake answers until nothing is asked. */
+static void s_answer_all(struct fake *f)
+{
+    for (int i = 0; i < 100 && f->pending; i++)
+        s_answer(f);
+    assert_false(f->pending);
 }
 
 static void s_rmdir(const char *dir)
@@ -187,7 +221,7 @@ static void s_world_init(struct world *w, int nsym, int journal)
 }
 
 /* A new engine on the world's config, started: the first warm-up step
- * is done. */
+ * is done (its request is not answered yet). */
 static void s_start(struct world *w)
 {
     char err[ERR_LEN];
@@ -201,6 +235,16 @@ static void s_start(struct world *w)
     assert_non_null(w->loop);
     if (engine_start(w->e, w->loop, err))
         fail_msg("engine_start: %s", err);
+}
+
+/* A world of one symbol, started and warmed up: that symbol. */
+static struct sym *s_live_one(struct world *w)
+{
+    s_world_init(w, 1, 0);
+    s_start(w);
+    s_answer_all(&w->fake);
+    assert_true(w->e->syms[0].live);
+    return &w->e->syms[0];
 }
 
 static void s_stop(struct world *w)
@@ -260,6 +304,8 @@ static void test_warmup_then_live(void **state)
     s_world_init(w, 1, 0);
     s_start(w);
     y = &w->e->syms[0];
+    assert_false(y->live);              /* until the history has come */
+    s_answer_all(&w->fake);
     assert_int_equal(w->fake.nreq, 1);
     assert_int_equal(w->fake.req[0].n, LB);
     assert_int_equal(w->fake.req[0].since, -1);
@@ -279,9 +325,12 @@ static void test_warmup_then_live(void **state)
     assert_int_equal(w->e->gaps + w->e->dups + w->e->old + w->e->bad, 0);
 }
 
-/* A live bar whose seq skips three: the three come from history, and run
- * before it. */
-static void test_gap_filled_before_the_bar(void **state)
+/* While a symbol's history is outstanding its live bars are held; the
+ * history comes with some of them in it (the feeder published them
+ * before it answered), so more is asked; then the history runs, the
+ * bars it shares with the held ones once, live, and the rest of the held
+ * bars after them, in order. */
+static void test_bars_held_while_history_outstanding(void **state)
 {
     struct world *w = *state;
     struct sym *y;
@@ -289,7 +338,42 @@ static void test_gap_filled_before_the_bar(void **state)
     s_world_init(w, 1, 0);
     s_start(w);
     y = &w->e->syms[0];
+    assert_int_equal(w->fake.nreq, 1);
+    for (int i = 100; i < 105; i++)
+        s_send(w->e, "AAA", i);
+    assert_int_equal(y->nbuf, 5);
+    assert_int_equal(y->run->bars, 0);
+    w->fake.avail = 103;                /* 100..102 in the history too */
+    s_answer(&w->fake);
+    assert_false(y->live);
+    assert_int_equal(w->fake.nreq, 2);  /* lookback before bar 100 */
+    assert_int_equal(w->fake.req[1].n, LB + 3 + 64);
+    s_send(w->e, "AAA", 105);           /* still held */
+    assert_int_equal(y->nbuf, 6);
+    s_answer(&w->fake);
     assert_true(y->live);
+    assert_int_equal(y->nbuf, 0);
+    assert_int_equal(y->warm_bars, LB + 3);
+    assert_int_equal(y->first_live_t, s_bar("AAA", 100).t);
+    assert_int_equal(y->run->bars, LB + 6);
+    for (int i = 0; i < LB + 6; i++)
+        assert_int_equal((int64_t)y->run->data.time.v[i],
+                         s_bar("AAA", 80 + i).t);
+    assert_int_equal(w->e->dups, 3);    /* 100..102, had from history */
+    assert_int_equal(w->e->old + w->e->gaps, 0);
+    assert_int_equal(y->last_seq, 106);
+    s_send(w->e, "AAA", 106);
+    assert_int_equal(y->run->bars, LB + 7);
+}
+
+/* A live bar whose seq skips three: it and the bars after it are held
+ * until the three have come from history; then they run in order, each
+ * once. */
+static void test_gap_filled_before_the_bar(void **state)
+{
+    struct world *w = *state;
+    struct sym *y = s_live_one(w);
+
     w->fake.avail = 200;
     s_send(w->e, "AAA", 100);
     s_send(w->e, "AAA", 101);
@@ -300,18 +384,45 @@ static void test_gap_filled_before_the_bar(void **state)
     assert_int_equal(w->fake.req[1].n, 3);
     assert_int_equal(w->e->gaps, 1);
     assert_int_equal(w->e->missed, 3);
+    assert_true(y->repairing);
+    s_send(w->e, "AAA", 106);            /* held behind the gap */
+    assert_int_equal(y->nbuf, 2);
+    assert_int_equal(y->run->bars, LB + 2);
+    s_answer(&w->fake);
+    assert_false(y->repairing);
+    assert_int_equal(y->nbuf, 0);
     assert_int_equal(w->e->recovered, 3);
-    assert_int_equal(w->e->old, 0);
-    assert_int_equal(y->run->bars, LB + 6);
-    assert_int_equal(y->run->last_t, s_bar("AAA", 105).t);
-    assert_int_equal(y->last_seq, 106);
-    /* in order: 102..104, then 105 */
-    for (int i = 0; i < 4; i++)
+    assert_int_equal(w->e->old + w->e->dups, 0);
+    assert_int_equal(y->run->bars, LB + 7);
+    assert_int_equal(y->run->last_t, s_bar("AAA", 106).t);
+    assert_int_equal(y->last_seq, 107);
+    /* in order: 102..104, then 105, 106 */
+    for (int i = 0; i < 5; i++)
         assert_int_equal((int64_t)y->run->data.time.v[LB + 2 + i],
                          s_bar("AAA", 102 + i).t);
-    s_send(w->e, "AAA", 106);            /* the stream goes on */
+    s_send(w->e, "AAA", 107);            /* the stream goes on */
     assert_int_equal(w->e->gaps, 1);
-    assert_int_equal(y->run->bars, LB + 7);
+    assert_int_equal(y->run->bars, LB + 8);
+}
+
+/* A gap whose history does not come: the held bars go through anyway,
+ * the gap left. */
+static void test_gap_not_filled(void **state)
+{
+    struct world *w = *state;
+    struct sym *y = s_live_one(w);
+
+    s_send(w->e, "AAA", 100);
+    s_send(w->e, "AAA", 103);
+    s_send(w->e, "AAA", 104);
+    assert_int_equal(y->nbuf, 2);
+    w->fake.fail[0] = 1;
+    s_answer(&w->fake);
+    assert_int_equal(y->nbuf, 0);
+    assert_int_equal(w->e->recovered, 0);
+    assert_int_equal(y->run->bars, LB + 3);
+    assert_int_equal(y->run->last_t, s_bar("AAA", 104).t);
+    assert_int_equal(w->fake.nreq, 2);   /* not asked again */
 }
 
 /* AAA's feeder does not answer: BBB goes live on the next step without
@@ -328,9 +439,12 @@ static void test_failed_history_retries(void **state)
     a = &w->e->syms[0];
     b = &w->e->syms[1];
     assert_string_equal(a->run->sym, "AAA");
-    assert_int_equal(w->fake.nreq, 1);   /* AAA failed; the rest next time */
+    assert_int_equal(w->fake.nreq, 1);   /* AAA's; BBB's waits its turn */
+    s_answer(&w->fake);                  /* AAA: no answer */
     assert_false(a->live);
     assert_true(a->next_try > mono_ms());
+    assert_int_equal(w->fake.nreq, 2);   /* BBB's, at once */
+    s_answer(&w->fake);
     engine_warm_step(w->e);
     assert_true(b->live);
     assert_false(a->live);
@@ -344,6 +458,7 @@ static void test_failed_history_retries(void **state)
     a->next_try = 0;                    /* its retry is due */
     engine_warm_step(w->e);
     assert_int_equal(w->fake.nreq, 3);
+    s_answer_all(&w->fake);
     assert_true(a->live);
     assert_int_equal(w->e->warming, 0);
     assert_int_equal(a->warm_bars, LB);
@@ -362,6 +477,7 @@ static void test_resume_after_journal(void **state)
 
     s_world_init(w, 1, 1);
     s_start(w);
+    s_answer_all(&w->fake);
     for (int i = 100; i < 130; i++)
         s_send(w->e, "AAA", i);
     seq1 = w->e->sig_seq;
@@ -372,6 +488,7 @@ static void test_resume_after_journal(void **state)
     w->fake.avail = 150;
     w->fake.nreq = 0;
     s_start(w);
+    s_answer_all(&w->fake);
     y = &w->e->syms[0];
     assert_int_equal(y->mark_t, s_bar("AAA", 129).t);
     assert_int_equal(w->e->seq0, seq1);
@@ -398,6 +515,7 @@ static void test_new_feed_after_journal(void **state)
 
     s_world_init(w, 1, 1);
     s_start(w);
+    s_answer_all(&w->fake);
     for (int i = 100; i < 110; i++)
         s_send(w->e, "AAA", i);
     engine_drain(w->e);
@@ -407,6 +525,7 @@ static void test_new_feed_after_journal(void **state)
     w->fake.shift = 1;
     w->fake.nreq = 0;
     s_start(w);
+    s_answer_all(&w->fake);
     y = &w->e->syms[0];
     assert_int_equal(y->mark_t, s_bar("AAA", 109).t);
     assert_int_equal(y->run_kind, RUN_NEW_FEED);
@@ -444,6 +563,7 @@ static void test_status(void **state)
     s_world_init(w, 2, 0);
     w->fake.fail[1] = 1;                 /* BBB still warming */
     s_start(w);
+    s_answer_all(&w->fake);
     for (int i = 100; i < 110; i++)
         s_send(w->e, "AAA", i);
     msgpack_sbuffer_init(&sb);
@@ -540,8 +660,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_warmup_then_live, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bars_held_while_history_outstanding, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_gap_filled_before_the_bar,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_gap_not_filled, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_failed_history_retries, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_journal, s_setup,

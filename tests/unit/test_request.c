@@ -1,19 +1,24 @@
 /* Requests that never block an event loop (request.h), against real
  * ROUTER endpoints (bus_bind_router, as engines and feeders bind them)
  * served from the same loop: a reply is delivered, a timeout is, a slow
- * endpoint does not delay a fast one, and a reply after its timeout is
- * never taken for the next one's. */
+ * endpoint does not delay a fast one, a reply after its timeout is
+ * never taken for the next one's, and paged history is asked on page by
+ * page (history_call_start). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "bus.h"
 #include "err.h"
+#include "history.h"
 #include "loop.h"
+#include "mp.h"
 #include "request.h"
 
 #define GUARD_MS 20000              /* a test that hangs fails instead */
@@ -340,6 +345,135 @@ static void test_bad_endpoint(void **state)
     s_teardown(&sn);
 }
 
+#define HT0 1700000000000LL
+#define HBARS 5                     /* bars the history server has */
+#define HPAGE 2                     /* bars in one of its replies */
+
+/* A history server in the loop: bars 0..HBARS-1 of AAA (a minute
+ * apart), at most HPAGE a reply (more: true when cut). */
+static void s_on_history_server(loop_t *loop, void *sock, int fd,
+                                void *arg)
+{
+    int *pages = arg;
+    zmq_msg_t id, body;
+    struct mp_body mb;
+    int n;
+    (void)loop; (void)fd;
+
+    mp_body_init(&mb);
+    while ((n = bus_router_recv(sock, &id, &body)) >= 0) {
+        const msgpack_object *o = mp_body_decode(&mb, zmq_msg_data(&body),
+                                                 (size_t)n);
+        struct history_req r;
+        char err[ERR_LEN];
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        int from, to;
+
+        assert_non_null(o);
+        assert_int_equal(history_req_parse(o, &r, err), 0);
+        from = r.since < 0 ? HBARS - (int)r.n :
+               (int)((r.since - HT0) / 60000) + 1;
+        from = from < 0 ? 0 : from;
+        to = from + (int)r.n < HBARS ? from + (int)r.n : HBARS;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        if (to - from > HPAGE) {
+            to = from + HPAGE;
+            history_pack_reply_cut(&pk, r.sym, HBARS, (size_t)(to - from));
+        } else {
+            history_pack_reply_head(&pk, r.sym, HBARS, (size_t)(to - from));
+        }
+        for (int i = from; i < to; i++) {
+            struct bar b;
+            memset(&b, 0, sizeof b);
+            snprintf(b.src, sizeof b.src, "t");
+            snprintf(b.sym, sizeof b.sym, "%s", r.sym);
+            b.t = HT0 + i * 60000LL;
+            b.tf = 60;
+            b.o = b.h = b.l = b.c = 100 + i;
+            b.vol = 1;
+            b.vw = NAN;
+            b.n = -1;
+            b.seq = (uint64_t)i + 1;
+            b.pub = 1;
+            bar_pack(&pk, &b);
+        }
+        bus_router_reply(sock, &id, &sb);
+        msgpack_sbuffer_destroy(&sb);
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+        (*pages)++;
+    }
+    mp_body_free(&mb);
+}
+
+struct got_history {
+    loop_t *loop;
+    int calls, rc;
+    struct bar *bars;
+    size_t n;
+    uint64_t seq;
+};
+
+static void s_on_history(struct history_call *c, int rc, struct bar *bars,
+                         size_t n, uint64_t seq, size_t bad, const char *err,
+                         void *arg)
+{
+    struct got_history *g = arg;
+    (void)err;
+
+    assert_false(c->busy);
+    assert_int_equal(bad, 0);
+    g->calls++;
+    g->rc = rc;
+    g->bars = bars;
+    g->n = n;
+    g->seq = seq;
+    loop_stop(g->loop);
+}
+
+/* The history of a symbol in cut replies: asked on from the callback of
+ * each page, the bars together, in order, once. */
+static void test_history_pages(void **state)
+{
+    struct seen sn;
+    struct server sv;
+    struct history_call c;
+    struct history_req r = { .sym = "AAA", .n = HBARS, .since = -1 };
+    struct got_history g = { 0 };
+    char err[ERR_LEN];
+    int pages = 0, ep;
+    (void)state;
+
+    s_setup(&sn);
+    s_server(&sv, 0);
+    assert_int_equal(loop_add_socket(sn.loop, sv.router,
+                                     s_on_history_server, &pages), 0);
+    ep = request_endpoint(sn.rq, sv.ep, BUS_FEEDER);
+    g.loop = sn.loop;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(history_call_start(&c, sn.rq, ep, &r, 5000,
+                                        s_on_history, &g, err), 0);
+    assert_true(c.busy);
+    assert_int_equal(history_call_start(&c, sn.rq, ep, &r, 5000,
+                                        s_on_history, &g, err), ERR_IO);
+    assert_int_equal(g.calls, 0);       /* never from the call itself */
+    assert_int_equal(loop_run(sn.loop), 0);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.rc, ERR_OK);
+    assert_int_equal(pages, 3);
+    assert_int_equal(g.n, HBARS);
+    assert_int_equal(g.seq, HBARS);
+    for (int i = 0; i < HBARS; i++)
+        assert_int_equal(g.bars[i].t, HT0 + i * 60000LL);
+    free(g.bars);
+    history_call_free(&c);
+    loop_remove_socket(sn.loop, sv.router);
+    s_server_free(&sv);
+    s_teardown(&sn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_slow_does_not_delay_fast),
         cmocka_unit_test(test_late_reply_ignored),
         cmocka_unit_test(test_bad_endpoint),
+        cmocka_unit_test(test_history_pages),
     };
     int rc = cmocka_run_group_tests_name("request", tests, NULL, NULL);
     bus_term();

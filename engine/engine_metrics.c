@@ -115,7 +115,8 @@ const struct counter engine_counters[] = {
     C(heartbeats, "heartbeats", "heartbeats_total",
       "Feeder heartbeats received"),
     C(overflow, "overflow", "warmup_overflow_total",
-      "Bars not buffered during warm-up (buffer full; left to history)"),
+      "Bars not held while the symbol waited for history (warm-up or a "
+      "gap; buffer full): left to history"),
     C(signals_run, "published", "signals_total",
       "Signals published since the engine started"),
     C(rederived, "rederived", "signals_rederived_total",

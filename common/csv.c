@@ -530,7 +530,7 @@ static int s_row(struct csv_data *d, const struct cols *c, char **f,
         if (c->extra[j] >= 0)
             d->extra[c->extra[j]][d->n] =
                 parse_double(f[j], &v) == 0 ? v : NAN;
-    if (bar_check(b, why)) {
+    if (msg_bar_check(b, why)) {
         snprintf(err, ERR_LEN, "%.80s:%zu: %.160s", r->path, r->lineno, why);
         return ERR_INVALID;
     }

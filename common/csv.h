@@ -45,7 +45,7 @@
  * refuses them (a bar's time cannot be negative).
  *
  * Checks. Open, high, low and close must be given; every bar must pass
- * bar_check() (positive finite prices, high >= low, volume >= 0). Rows
+ * msg_bar_check() (positive finite prices, high >= low, volume >= 0). Rows
  * out of time order are sorted by time, as backtesting.py does, and
  * counted in `unsorted` so the caller can warn; two rows with the same
  * time are an error. Errors name the file and line: "GOOG.csv:12: bad
@@ -105,7 +105,7 @@ void csv_data_free(struct csv_data *d);
  * an error with one line in err[ERR_LEN] that names the file, and the line
  * when one is at fault: ERR_NOTFOUND / ERR_IO (cannot open or read),
  * ERR_PARSE (bad header, field or time), ERR_INVALID (a bar fails
- * bar_check, a duplicate time, no bars), ERR_TOO_LARGE (a bound above),
+ * msg_bar_check, a duplicate time, no bars), ERR_TOO_LARGE (a bound above),
  * ERR_NOMEM. On error d is left empty. */
 int csv_load(const char *path, const struct csv_opts *o, struct csv_data *d,
              char *err);

@@ -134,7 +134,7 @@ static int s_page_parse(const char *endpoint, const struct history_req *r,
     }
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         struct bar *b = &(*bars)[*nbars];
-        if (bar_unpack(&arr->via.array.ptr[i], b, why) != ERR_OK ||
+        if (msg_bar_unpack(&arr->via.array.ptr[i], b, why) != ERR_OK ||
             strcmp(b->sym, r->sym) != 0 ||
             (*nbars && b->t <= (*bars)[*nbars - 1].t)) {
             (*bad)++;

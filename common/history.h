@@ -42,7 +42,7 @@ int history_req_parse(const msgpack_object *o, struct history_req *r,
 void history_pack_request(msgpack_packer *pk, const char *sym, int64_t n,
                           int64_t since);
 /* Packs the reply header and the array header for `nbars` bars; the
- * caller then packs each bar with bar_pack(). */
+ * caller then packs each bar with msg_bar_pack(). */
 void history_pack_reply_head(msgpack_packer *pk, const char *sym,
                              uint64_t seq, size_t nbars);
 /* The same for a reply cut short (more:true). */

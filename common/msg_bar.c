@@ -7,7 +7,7 @@
 #include "err.h"
 #include "mp.h"
 
-void bar_pack(msgpack_packer *pk, const struct bar *b)
+void msg_bar_pack(msgpack_packer *pk, const struct bar *b)
 {
     int n = 12 + !isnan(b->vw) + (b->n >= 0);
 
@@ -30,7 +30,7 @@ void bar_pack(msgpack_packer *pk, const struct bar *b)
     mp_kuint(pk, "pub", b->pub);
 }
 
-int bar_check(const struct bar *b, char *err)
+int msg_bar_check(const struct bar *b, char *err)
 {
     const double px[4] = { b->o, b->h, b->l, b->c };
     static const char *names[4] = { "open", "high", "low", "close" };
@@ -62,7 +62,7 @@ int bar_check(const struct bar *b, char *err)
     return ERR_OK;
 }
 
-int bar_unpack(const msgpack_object *o, struct bar *b, char *err)
+int msg_bar_unpack(const msgpack_object *o, struct bar *b, char *err)
 {
     static const char *dkeys[] = { "o", "h", "l", "c", "vol" };
     double *dst[] = { &b->o, &b->h, &b->l, &b->c, &b->vol };
@@ -111,5 +111,5 @@ int bar_unpack(const msgpack_object *o, struct bar *b, char *err)
                  "unsigned integer", b->sym);
         return ERR_PARSE;
     }
-    return bar_check(b, err);
+    return msg_bar_check(b, err);
 }

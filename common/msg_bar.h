@@ -26,14 +26,14 @@ struct bar {
     uint64_t pub;           /* publisher instance id */
 };
 
-void bar_pack(msgpack_packer *pk, const struct bar *b);
+void msg_bar_pack(msgpack_packer *pk, const struct bar *b);
 
 /* Decodes and validates a bar map. On failure returns ERR_PARSE (not a
  * bar: wrong types, missing keys) or ERR_INVALID (NaN or non-positive
  * prices, high < low, bad symbol) and puts the reason in err[ERR_LEN]. */
-int bar_unpack(const msgpack_object *o, struct bar *b, char *err);
+int msg_bar_unpack(const msgpack_object *o, struct bar *b, char *err);
 
 /* Checks the values of a bar; 0 or ERR_INVALID with a reason. */
-int bar_check(const struct bar *b, char *err);
+int msg_bar_check(const struct bar *b, char *err);
 
 #endif

@@ -7,7 +7,7 @@
 #include "mp.h"
 #include "msg_ind.h"
 
-void ind_msg_pack_map(msgpack_packer *pk, const struct sig_ind *v, int n)
+void msg_ind_pack_map(msgpack_packer *pk, const struct sig_ind *v, int n)
 {
     msgpack_pack_map(pk, (size_t)n);
     for (int i = 0; i < n; i++) {
@@ -16,7 +16,7 @@ void ind_msg_pack_map(msgpack_packer *pk, const struct sig_ind *v, int n)
     }
 }
 
-int ind_msg_unpack_map(const msgpack_object *map, struct sig_ind *v,
+int msg_ind_unpack_map(const msgpack_object *map, struct sig_ind *v,
                        int max)
 {
     int n = 0;
@@ -45,7 +45,7 @@ int ind_msg_unpack_map(const msgpack_object *map, struct sig_ind *v,
     return n;
 }
 
-void ind_msg_pack(msgpack_packer *pk, const struct ind_msg *m)
+void msg_ind_pack(msgpack_packer *pk, const struct ind_msg *m)
 {
     msgpack_pack_map(pk, 6);
     mp_kint(pk, "ver", IND_MSG_VERSION);
@@ -54,10 +54,10 @@ void ind_msg_pack(msgpack_packer *pk, const struct ind_msg *m)
     mp_kstr(pk, "sym", m->sym);
     mp_kint(pk, "t", m->p.t);
     mp_pack_str(pk, "ind");
-    ind_msg_pack_map(pk, m->p.v, m->p.n);
+    msg_ind_pack_map(pk, m->p.v, m->p.n);
 }
 
-int ind_msg_unpack(const msgpack_object *o, struct ind_msg *m, char *err)
+int msg_ind_unpack(const msgpack_object *o, struct ind_msg *m, char *err)
 {
     int64_t ver;
 
@@ -78,7 +78,7 @@ int ind_msg_unpack(const msgpack_object *o, struct ind_msg *m, char *err)
                  "or invalid");
         return ERR_PARSE;
     }
-    if (ind_msg_unpack_point(o, &m->p) != 0) {
+    if (msg_ind_unpack_point(o, &m->p) != 0) {
         snprintf(err, ERR_LEN, "indicator message for %s: 't' or 'ind' "
                  "missing or of the wrong type", m->sym);
         return ERR_PARSE;
@@ -86,20 +86,20 @@ int ind_msg_unpack(const msgpack_object *o, struct ind_msg *m, char *err)
     return ERR_OK;
 }
 
-void ind_msg_pack_point(msgpack_packer *pk, const struct ind_point *p)
+void msg_ind_pack_point(msgpack_packer *pk, const struct ind_point *p)
 {
     msgpack_pack_map(pk, 2);
     mp_kint(pk, "t", p->t);
     mp_pack_str(pk, "ind");
-    ind_msg_pack_map(pk, p->v, p->n);
+    msg_ind_pack_map(pk, p->v, p->n);
 }
 
-int ind_msg_unpack_point(const msgpack_object *o, struct ind_point *p)
+int msg_ind_unpack_point(const msgpack_object *o, struct ind_point *p)
 {
     p->n = 0;
     if (mp_int(o, "t", &p->t) || p->t < 0)
         return -1;
-    p->n = ind_msg_unpack_map(mp_get(o, "ind"), p->v, SIG_MAX_IND);
+    p->n = msg_ind_unpack_map(mp_get(o, "ind"), p->v, SIG_MAX_IND);
     if (p->n < 0) {
         p->n = 0;
         return -1;
@@ -107,7 +107,7 @@ int ind_msg_unpack_point(const msgpack_object *o, struct ind_point *p)
     return 0;
 }
 
-void ind_msg_pack_request(msgpack_packer *pk, const char *sym, int64_t n)
+void msg_ind_pack_request(msgpack_packer *pk, const char *sym, int64_t n)
 {
     msgpack_pack_map(pk, 4);
     mp_kint(pk, "ver", 1);
@@ -116,7 +116,7 @@ void ind_msg_pack_request(msgpack_packer *pk, const char *sym, int64_t n)
     mp_kint(pk, "n", n);
 }
 
-int ind_msg_req_parse(const msgpack_object *o, char *sym, int64_t *n,
+int msg_ind_req_parse(const msgpack_object *o, char *sym, int64_t *n,
                       char *err)
 {
     sym[0] = '\0';
@@ -135,7 +135,7 @@ int ind_msg_req_parse(const msgpack_object *o, char *sym, int64_t *n,
     return ERR_OK;
 }
 
-void ind_msg_pack_reply_head(msgpack_packer *pk, const char *eng,
+void msg_ind_pack_reply_head(msgpack_packer *pk, const char *eng,
                              const char *sym, size_t npoints)
 {
     msgpack_pack_map(pk, 5);

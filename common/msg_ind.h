@@ -37,29 +37,29 @@ struct ind_msg {
 };
 
 /* The map {name: value, ...} of v[n] (signals' `ind` too). */
-void ind_msg_pack_map(msgpack_packer *pk, const struct sig_ind *v, int n);
+void msg_ind_pack_map(msgpack_packer *pk, const struct sig_ind *v, int n);
 /* Reads such a map into v[max]: the number of entries kept (keys that
  * are not strings shorter than SIG_NAME are skipped; values that are not
  * numbers become NaN), or -1 if `map` is not a map. */
-int ind_msg_unpack_map(const msgpack_object *map, struct sig_ind *v,
+int msg_ind_unpack_map(const msgpack_object *map, struct sig_ind *v,
                        int max);
 
-void ind_msg_pack(msgpack_packer *pk, const struct ind_msg *m);
+void msg_ind_pack(msgpack_packer *pk, const struct ind_msg *m);
 /* ERR_OK, or ERR_PARSE with a reason in err[ERR_LEN]. */
-int ind_msg_unpack(const msgpack_object *o, struct ind_msg *m, char *err);
+int msg_ind_unpack(const msgpack_object *o, struct ind_msg *m, char *err);
 
 /* {t, ind} of one point in a reply; unpack: 0 or -1. */
-void ind_msg_pack_point(msgpack_packer *pk, const struct ind_point *p);
-int ind_msg_unpack_point(const msgpack_object *o, struct ind_point *p);
+void msg_ind_pack_point(msgpack_packer *pk, const struct ind_point *p);
+int msg_ind_unpack_point(const msgpack_object *o, struct ind_point *p);
 
 /* The request, its parsing (a decoded map whose type is "indicators":
  * sym valid, n a positive integer, cut to IND_MSG_REQ_MAX; 0 or
  * ERR_PARSE with a reason), and the head of the reply: the caller then
  * packs `npoints` points. */
-void ind_msg_pack_request(msgpack_packer *pk, const char *sym, int64_t n);
-int ind_msg_req_parse(const msgpack_object *o, char *sym, int64_t *n,
+void msg_ind_pack_request(msgpack_packer *pk, const char *sym, int64_t n);
+int msg_ind_req_parse(const msgpack_object *o, char *sym, int64_t *n,
                       char *err);
-void ind_msg_pack_reply_head(msgpack_packer *pk, const char *eng,
+void msg_ind_pack_reply_head(msgpack_packer *pk, const char *eng,
                              const char *sym, size_t npoints);
 
 #endif

@@ -15,7 +15,7 @@ const char *signal_action_name(int act)
     return act >= 0 && act <= SIG_CLOSE ? s_actions[act] : "?";
 }
 
-int signal_action_parse(const char *s)
+int msg_signal_action_parse(const char *s)
 {
     for (int i = 0; i <= SIG_CLOSE; i++)
         if (strcmp(s, s_actions[i]) == 0)
@@ -32,7 +32,7 @@ static uint64_t s_hash_dbl(uint64_t h, double v)
     return hash64(h, &v, sizeof v);
 }
 
-void signal_make_id(struct signal *s, const char *params)
+void msg_signal_make_id(struct signal *s, const char *params)
 {
     uint64_t h = HASH_INIT;
     int32_t ord = s->ord, act = s->act;
@@ -53,7 +53,7 @@ void signal_make_id(struct signal *s, const char *params)
     snprintf(s->id, sizeof s->id, "%016llx", (unsigned long long)mix64(h));
 }
 
-int signal_is_flat_close(const struct signal *s)
+int msg_signal_is_flat_close(const struct signal *s)
 {
     return s->act == SIG_CLOSE && s->pos == 0;
 }
@@ -64,7 +64,7 @@ static int s_nopt(const struct signal *s)
            !isnan(s->tp) + (s->tag[0] != '\0') + !isnan(s->pos);
 }
 
-void signal_pack(msgpack_packer *pk, const struct signal *s)
+void msg_signal_pack(msgpack_packer *pk, const struct signal *s)
 {
     msgpack_pack_map(pk, 15 + s_nopt(s));
     mp_kint(pk, "ver", SIGNAL_VERSION);
@@ -96,7 +96,7 @@ void signal_pack(msgpack_packer *pk, const struct signal *s)
         mp_kdbl(pk, "pos", s->pos);
     mp_kdbl(pk, "conf", s->conf);
     mp_pack_str(pk, "ind");
-    ind_msg_pack_map(pk, s->ind, s->nind);
+    msg_ind_pack_map(pk, s->ind, s->nind);
     mp_kuint(pk, "seq", s->seq);
     mp_kuint(pk, "pub", s->pub);
     mp_kint(pk, "ts", s->ts);
@@ -115,7 +115,7 @@ static int s_opt_dbl(const msgpack_object *o, const char *key, double *out,
     return ERR_PARSE;
 }
 
-int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
+int msg_signal_unpack(const msgpack_object *o, struct signal *s, char *err)
 {
     char act[16];
     int64_t ver, ord;
@@ -139,7 +139,7 @@ int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
                  "'act' missing or not a short string");
         return ERR_PARSE;
     }
-    s->act = signal_action_parse(act);
+    s->act = msg_signal_action_parse(act);
     if (s->act < 0) {
         snprintf(err, ERR_LEN, "signal %s: unknown action '%s'", s->sym, act);
         return ERR_INVALID;
@@ -170,7 +170,7 @@ int signal_unpack(const msgpack_object *o, struct signal *s, char *err)
     }
     ind = mp_get(o, "ind");
     if (ind && ind->type == MSGPACK_OBJECT_MAP) {
-        s->nind = ind_msg_unpack_map(ind, s->ind, SIG_MAX_IND);
+        s->nind = msg_ind_unpack_map(ind, s->ind, SIG_MAX_IND);
     } else if (ind && ind->type != MSGPACK_OBJECT_NIL) {
         snprintf(err, ERR_LEN, "signal %s: 'ind' is not a map", s->sym);
         return ERR_PARSE;
@@ -188,7 +188,7 @@ static json_t *s_num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-json_t *signal_to_json(const struct signal *s)
+json_t *msg_signal_to_json(const struct signal *s)
 {
     json_t *o = json_object(), *ind = json_object();
 

@@ -46,7 +46,7 @@ struct signal {
 };
 
 const char *signal_action_name(int act);            /* "buy" ... */
-int signal_action_parse(const char *s);             /* -1 if unknown */
+int msg_signal_action_parse(const char *s);             /* -1 if unknown */
 
 /* Deterministic id of signal s: from its strategy name, the strategy's
  * parameters (as a canonical "k=v,..." string), symbol, bar time,
@@ -54,19 +54,19 @@ int signal_action_parse(const char *s);             /* -1 if unknown */
  * sl, tp, tag). The same call derived again from the same bars has the
  * same id; a call of another feed or seed at the same bar does not.
  * Writes 16 hex + NUL into s->id. */
-void signal_make_id(struct signal *s, const char *params);
+void msg_signal_make_id(struct signal *s, const char *params);
 /* 1 if s is a close that found no position (it changed nothing). */
-int signal_is_flat_close(const struct signal *s);
+int msg_signal_is_flat_close(const struct signal *s);
 
-void signal_pack(msgpack_packer *pk, const struct signal *s);
+void msg_signal_pack(msgpack_packer *pk, const struct signal *s);
 /* ERR_OK, or ERR_PARSE / ERR_INVALID with a reason in err[ERR_LEN]. */
-int signal_unpack(const msgpack_object *o, struct signal *s, char *err);
+int msg_signal_unpack(const msgpack_object *o, struct signal *s, char *err);
 
 /* The signal as a JSON object, with descriptive keys (README.md, "JSON
  * Lines"): ver id engine strategy symbol action bar_ts ordinal price size
  * [limit] [stop] [sl] [tp] [tag] [position] confidence indicators seq pub
  * ts. Absent
  * optionals are left out; NaN values become null. Caller owns it. */
-json_t *signal_to_json(const struct signal *s);
+json_t *msg_signal_to_json(const struct signal *s);
 
 #endif

@@ -49,7 +49,7 @@ static void s_flat_closes(struct bt_result *r)
     for (size_t i = 0; i < r->ncalls; i++)
         if (r->calls[i].act == SIG_CLOSE) {
             closes++;
-            flat += signal_is_flat_close(&r->calls[i]);
+            flat += msg_signal_is_flat_close(&r->calls[i]);
         }
     if (flat == 0 || 2 * flat <= closes)
         return;

@@ -30,7 +30,7 @@ static void s_emit(void *arg, struct signal *s)
     s->pub = self->pub.instance;
     s->ts = wall_ms();
     bus_topic(topic, "sig", s->sym);
-    signal_pack(&self->pub.pk, s);
+    msg_signal_pack(&self->pub.pk, s);
     if (self->journal && journal_append(self->journal, JOURNAL_SIGNAL,
                                         s->seq, self->pub.sb.data,
                                         self->pub.sb.size)) {
@@ -68,7 +68,7 @@ static void s_publish_ind(engine_t *self, struct sym *y)
     snprintf(m.eng, sizeof m.eng, "%s", self->id);
     snprintf(m.sym, sizeof m.sym, "%s", y->run->sym);
     bus_topic(topic, "ind", m.sym);
-    ind_msg_pack(&self->pub.pk, &m);
+    msg_ind_pack(&self->pub.pk, &m);
     if (bus_pub_send_side(&self->pub, topic) == 0) {
         self->ind_sent++;
         return;
@@ -238,7 +238,7 @@ static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
                     len, (unsigned long long)self->bad);
         return;
     }
-    if (bar_unpack(o, &b, why) != ERR_OK) {
+    if (msg_bar_unpack(o, &b, why) != ERR_OK) {
         self->bad++;
         log_limited(&self->lim_bad, LL_WARN, "bad bar on %s: %s; dropped "
                     "(%llu bad so far)", topic, why,

@@ -107,7 +107,7 @@ static void s_signal(struct runner *r, const struct strat_call *c, int ord,
     s->tp = c->tp;
     snprintf(s->tag, sizeof s->tag, "%s", c->tag);
     s->pos = c->pos;
-    signal_make_id(s, strategy_params(st));
+    msg_signal_make_id(s, strategy_params(st));
     s->conf = isnan(c->conf) ? runner_confidence(r) : c->conf;
     s->nind = runner_ind_at(r, r->data.time.len - 1, s->ind);
 }

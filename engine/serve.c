@@ -104,7 +104,7 @@ static void s_pack_indicators(engine_t *self, msgpack_packer *pk,
     int64_t n;
     int k;
 
-    if (ind_msg_req_parse(o, sym, &n, err)) {
+    if (msg_ind_req_parse(o, sym, &n, err)) {
         log_limited(&self->lim_request_ind, LL_WARN, "bad indicators "
                     "request; answered with an error");
         history_pack_error(pk, err);
@@ -119,11 +119,11 @@ static void s_pack_indicators(engine_t *self, msgpack_packer *pk,
     r = self->syms[k].run;
     len = r->data.time.len;
     first = len > (size_t)n ? len - (size_t)n : 0;
-    ind_msg_pack_reply_head(pk, self->id, sym, len - first);
+    msg_ind_pack_reply_head(pk, self->id, sym, len - first);
     for (size_t i = first; i < len; i++) {
         p.t = (int64_t)r->data.time.v[i];
         p.n = runner_ind_at(r, i, p.v);
-        ind_msg_pack_point(pk, &p);
+        msg_ind_pack_point(pk, &p);
     }
 }
 

@@ -136,7 +136,7 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
         return ERR_TOO_LARGE;       /* past --count */
     snprintf(b.src, sizeof b.src, "%s", self->ops->name);
     snprintf(b.sym, sizeof b.sym, "%s", store_sym(fs->store));
-    rc = bar_check(&b, why);
+    rc = msg_bar_check(&b, why);
     if (rc == ERR_OK) {
         rc = store_append(fs->store, &b, &b.seq);
         if (rc == ERR_OLD)
@@ -155,7 +155,7 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
     if (!live)
         return ERR_OK;
     b.pub = self->pub.instance;
-    bar_pack(&self->pub.pk, &b);
+    msg_bar_pack(&self->pub.pk, &b);
     if (!self->ops->next_bar) {     /* push source: bars do not wait */
         if (bus_pub_send(&self->pub, fs->topic) == 0)
             self->published++;
@@ -391,7 +391,7 @@ static size_t s_pack_history(feeder_t *self, const store_t *st,
                            n);
     for (size_t i = first; i < first + n; i++) {
         store_get(st, i, &b);
-        bar_pack(&self->rpk, &b);
+        msg_bar_pack(&self->rpk, &b);
     }
     return n;
 }

@@ -116,7 +116,7 @@ int polygon_cache_load(const char *path, const char *sym, int64_t tf,
         b.tf = tf;
         rc = s_parse_line(line, &b);
         if (rc == 0)
-            rc = bar_check(&b, why);
+            rc = msg_bar_check(&b, why);
         if (rc == 0 && used && b.t <= v[used - 1].t)
             rc = ERR_PARSE;
         if (rc) {

@@ -33,7 +33,7 @@ int polygon_cache_path(char *out, size_t n, const char *dir,
 /* Reads the file at path. Returns 0 with a malloc'd array (NULL when *n
  * is 0; a missing file is 0 bars) that the caller frees; bars have src
  * "polygon", sym and tf stamped. ERR_PARSE (a wrong header, a bad line,
- * bars out of order or refused by bar_check), ERR_IO, ERR_TOO_LARGE or
+ * bars out of order or refused by msg_bar_check), ERR_IO, ERR_TOO_LARGE or
  * ERR_NOMEM with a reason in err[ERR_LEN]; then *bars is NULL, *n 0. */
 int polygon_cache_load(const char *path, const char *sym, int64_t tf,
                        struct bar **bars, size_t *n, char *err);

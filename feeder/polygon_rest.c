@@ -319,7 +319,7 @@ int polygon_rest_parse(const char *body, size_t len, const char *sym,
     for (size_t i = 0; i < json_array_size(res); i++) {
         struct bar b;
         if (s_result(json_array_get(res, i), sym, tf, &b) ||
-            bar_check(&b, why) ||
+            msg_bar_check(&b, why) ||
             (out->n > 0 && b.t <= out->v[out->n - 1].t)) {
             out->skipped++;
             continue;

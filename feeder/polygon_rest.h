@@ -93,7 +93,7 @@ void polygon_rest_destroy(polygon_rest_t **self_p);
  * returns 0 with a malloc'd array in *bars (NULL when *n is 0) that the
  * caller frees. Bars have src "polygon", sym = ticker, tf in seconds
  * (month 30 d, quarter 91 d, year 365 d), vw and n when present; results
- * that fail bar_check() or do not advance in time are skipped and counted
+ * that fail msg_bar_check() or do not advance in time are skipped and counted
  * in the stats. On failure returns ERR_USAGE, ERR_PARSE, ERR_INVALID,
  * ERR_TOO_LARGE, ERR_IO, ERR_TIMEOUT, ERR_NOMEM, POLYGON_ERR_AUTH or
  * POLYGON_ERR_PLAN with a reason (redacted URL included) in err[ERR_LEN];

@@ -151,7 +151,7 @@ static int s_bar(json_t *ev, int64_t tf, struct bar *b)
         b->vw = json_number_value(vw);
     else if (vw && !json_is_null(vw))
         return PWS_BAD_TYPE;
-    if (bar_check(b, err) != ERR_OK)
+    if (msg_bar_check(b, err) != ERR_OK)
         return PWS_BAD_VALUE;
     return -1;
 }

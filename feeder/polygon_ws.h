@@ -87,7 +87,7 @@ enum {
     PWS_BAD_UNKNOWN_EV,             /* ev other than status, AM, A */
     PWS_BAD_MISSING,                /* a required key is absent */
     PWS_BAD_TYPE,                   /* a key has the wrong JSON type */
-    PWS_BAD_VALUE,                  /* bar_check() refused the bar */
+    PWS_BAD_VALUE,                  /* msg_bar_check() refused the bar */
     PWS_BAD_KINDS
 };
 
@@ -110,7 +110,7 @@ struct polygon_ws_handler {
  * frame order. Bars have src "polygon", t = "s", tf 60 (AM) or 1 (A),
  * vol = "v", vw = "vw" (NaN if absent), n = -1 (WS bars carry no trade
  * count; "z" is the average trade size), seq = pub = 0; they passed
- * bar_check(). A lone object is taken as a one-event frame. Counts are
+ * msg_bar_check(). A lone object is taken as a one-event frame. Counts are
  * added to *c. Returns the number of events delivered, or ERR_TOO_LARGE
  * (len > max_len) or ERR_PARSE (not JSON / not a batch) for the frame. */
 int polygon_ws_parse(const char *data, size_t len, size_t max_len,

@@ -177,7 +177,7 @@ size_t store_pack_history(const store_t *self, msgpack_packer *pk,
     history_pack_reply_head(pk, self->sym, store_last_seq(self), n);
     for (size_t i = first; i < first + n; i++) {
         store_get(self, i, &b);
-        bar_pack(pk, &b);
+        msg_bar_pack(pk, &b);
     }
     return n;
 }

@@ -191,7 +191,7 @@ static int s_parse_actions(const char *list, unsigned *mask, char *err)
     }
     *mask = 0;
     for (int i = 0; i < n; i++) {
-        int a = signal_action_parse(items[i]);
+        int a = msg_signal_action_parse(items[i]);
         if (a < 0) {
             snprintf(err, ERR_LEN, "--actions: unknown action '%.32s' "
                      "(expected buy, sell or close)", items[i]);

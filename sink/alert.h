@@ -103,7 +103,7 @@ int alert_template_check(const char *tmpl, char *err);
 int alert_payload(const struct alert_dest *d, const struct signal *s,
                   char **body, size_t *len, char *err);
 
-/* Reads back a signal written by signal_to_json() (the spool and
+/* Reads back a signal written by msg_signal_to_json() (the spool and
  * dead-letter files). 0, or ERR_PARSE with a reason in err[ERR_LEN]. */
 int alert_signal_from_json(const json_t *o, struct signal *s, char *err);
 

@@ -435,14 +435,14 @@ static int s_field(struct s_buf *b, const char *name, const struct signal *s)
     if (strcmp(name, "text") == 0)
         return s_put_escaped(b, alert_text(s, t, sizeof t));
     if (strcmp(name, "indicators") == 0) {
-        json_t *j = signal_to_json(s), *ind = NULL;
+        json_t *j = msg_signal_to_json(s), *ind = NULL;
         if (j)
             ind = json_incref(json_object_get(j, "indicators"));
         json_decref(j);
         return s_put_json(b, ind);
     }
     if (strcmp(name, "signal") == 0)
-        return s_put_json(b, signal_to_json(s));
+        return s_put_json(b, msg_signal_to_json(s));
     return ERR_NOTFOUND;
 }
 
@@ -593,7 +593,7 @@ int alert_payload(const struct alert_dest *d, const struct signal *s,
     if (d->kind == ALERT_WEBHOOK && d->tmpl)
         return alert_template_expand(d->tmpl, s, body, len, err);
     if (d->kind == ALERT_WEBHOOK) {
-        j = signal_to_json(s);
+        j = msg_signal_to_json(s);
     } else {
         alert_text(s, raw, sizeof raw);
         alert_markup(d->kind, raw, text, sizeof text);
@@ -688,7 +688,7 @@ int alert_signal_from_json(const json_t *o, struct signal *s, char *err)
              !symbol_valid(s->sym))
         bad = "symbol";
     else if (s_jstr(o, "action", act, sizeof act, 1) ||
-             (s->act = signal_action_parse(act)) < 0)
+             (s->act = msg_signal_action_parse(act)) < 0)
         bad = "action";
     else if (s_jint(o, "bar_ts", &s->t))
         bad = "bar_ts";

@@ -70,7 +70,7 @@ int alert_dead_append(struct alert_files *self, const char *key,
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:o}", "to", key,
                           "destination", name, "error", why, "tries", tries,
                           "at", (json_int_t)wall_ms(), "signal",
-                          signal_to_json(s));
+                          msg_signal_to_json(s));
     size_t n = 0;
     char *text = s_line(j, &n);
     int rc = text ? spool_file_append(self->dead, text, n) : -1;
@@ -339,7 +339,7 @@ static long s_spool_write(void *arg, FILE *f)
             json_decref(to);
             continue;
         }
-        j = json_pack("{s:o,s:o}", "add", signal_to_json(&e->s), "to", to);
+        j = json_pack("{s:o,s:o}", "add", msg_signal_to_json(&e->s), "to", to);
         text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         if (text) {
@@ -534,7 +534,7 @@ int alert_spool_add(struct alert_files *self, const struct signal *s,
 
     for (int i = 0; keys && i < n; i++)
         json_array_append_new(keys, json_string(self->keys[dests[i]]));
-    text = s_line(json_pack("{s:o,s:o}", "add", signal_to_json(s), "to",
+    text = s_line(json_pack("{s:o,s:o}", "add", msg_signal_to_json(s), "to",
                             keys), &len);
     if (!text)
         return ERR_NOMEM;

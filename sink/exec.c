@@ -547,7 +547,7 @@ static int s_write(void *state, const struct signal *s)
         errno = ENOBUFS;
         return ERR_TOO_LARGE;
     }
-    j = signal_to_json(s);
+    j = msg_signal_to_json(s);
     text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     l = text ? exec_line_new(text, strlen(text)) : NULL;

@@ -11,7 +11,7 @@
  * debug, package, require or load; text chunks only; a memory cap; an
  * instruction budget per call) and writes only through the `sink` table,
  * to --output (stdout by default). `sig` has the JSON Lines keys
- * (signal_to_json); absent optionals and NaN values are nil.
+ * (msg_signal_to_json); absent optionals and NaN values are nil.
  *
  * A script that does not load, or whose on_start() fails, stops the sink
  * at start with one line naming file:line. An error in on_signal() --
@@ -250,7 +250,7 @@ static int l_json(lua_State *L)
     if (lua_rawget(L, -2) == LUA_TUSERDATA)
         s = lua_touserdata(L, -1);
     lua_pop(L, 2);
-    j = s ? signal_to_json(s) : s_to_json(L, 1, 0, &why);
+    j = s ? msg_signal_to_json(s) : s_to_json(L, 1, 0, &why);
     if (!j)
         return luaL_error(L, "sink.json: %s", why ? why : "out of memory");
     text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -120,7 +120,7 @@ static void s_ind(struct app *app, const char *topic, const void *body,
     char why[ERR_LEN], want[BUS_TOPIC_MAX];
     struct ind_msg m;
 
-    if (o && ind_msg_unpack(o, &m, why) == ERR_OK) {
+    if (o && msg_ind_unpack(o, &m, why) == ERR_OK) {
         bus_topic(want, "ind", m.sym);
         if (strcmp(want, topic) == 0) {
             app->inds++;
@@ -237,7 +237,7 @@ static void s_on_bars(loop_t *loop, void *sock, int fd, void *arg)
             continue;
         }
         o = mp_body_decode(&app->body, zmq_msg_data(&msg), (size_t)n);
-        if (!o || bar_unpack(o, &b, why) != ERR_OK) {
+        if (!o || msg_bar_unpack(o, &b, why) != ERR_OK) {
             app->bad_bars++;
             log_limited(&app->lim_bar, LL_WARN, "bad bar on %s: %s; dropped "
                         "(%llu so far)", topic, o ? why : "not msgpack",

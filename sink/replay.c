@@ -385,7 +385,7 @@ static long s_page(sink_t *self, struct pending *p, int64_t since_ts,
     }
     for (uint32_t i = 0; i < sigs->via.array.size && !p->stop; i++) {
         struct signal s;
-        if (signal_unpack(&sigs->via.array.ptr[i], &s, err) != ERR_OK ||
+        if (msg_signal_unpack(&sigs->via.array.ptr[i], &s, err) != ERR_OK ||
             !s.id[0] || !symbol_valid(s.sym) || s.seq <= p->after) {
             self->st.bad++;
             log_limited(&self->lim_replay, LL_WARN, "replay from %s: a bad "

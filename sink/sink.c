@@ -250,7 +250,7 @@ static int s_decode(sink_t *self, const char *tsym, size_t tlen,
                     "body is not one msgpack object", p2);
         return -1;
     }
-    rc = signal_unpack(o, s, err);
+    rc = msg_signal_unpack(o, s, err);
     if (rc == ERR_OK && !s->id[0]) {
         snprintf(err, ERR_LEN, "signal %s: empty 'id'", s->sym);
         rc = ERR_INVALID;
@@ -305,7 +305,7 @@ int sink_process(sink_t *self, const struct signal *s, int replayed)
                 (unsigned long long)s->seq);
         goto done;
     }
-    if (self->quiet_flat && signal_is_flat_close(s)) {
+    if (self->quiet_flat && msg_signal_is_flat_close(s)) {
         /* Skipped, not lost: remembered and recorded like one written. */
         dedup_add(self->seen, s->id);
         self->st.flat_closes++;
@@ -643,7 +643,7 @@ void sink_bad_frame(sink_t *self)
 
 int sink_write_json(FILE *f, const struct signal *s)
 {
-    json_t *j = signal_to_json(s);
+    json_t *j = msg_signal_to_json(s);
     char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
     int e;
 

@@ -66,7 +66,7 @@ struct sink_ops {
     /* Optional: the default state file for this output (e.g. next to its
      * file) in out[n]; 0, or -1 for the common default. */
     int (*state_path)(void *state, char *out, size_t n);
-    /* 1: closes that changed nothing (signal_is_flat_close) are left out
+    /* 1: closes that changed nothing (msg_signal_is_flat_close) are left out
      * and counted, unless --flat-closes (main.c adds the flag). */
     int quiet_flat_closes;
 };

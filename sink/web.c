@@ -753,7 +753,7 @@ static void s_bar(void *state, const struct bar *b)
 static int s_write(void *state, const struct signal *s)
 {
     struct web *w = state;
-    json_t *sj = signal_to_json(s), *j;
+    json_t *sj = msg_signal_to_json(s), *j;
     struct wsym *y;
     char *text;
     int idx;

@@ -89,7 +89,7 @@ static int s_ind_reply(struct web_result *r, const msgpack_object *o)
     if (!r->points)
         return -1;
     for (uint32_t i = 0; i < arr->via.array.size; i++)
-        if (ind_msg_unpack_point(&arr->via.array.ptr[i],
+        if (msg_ind_unpack_point(&arr->via.array.ptr[i],
                                  &r->points[r->npoints]) == 0 &&
             (!r->npoints ||
              r->points[r->npoints].t > r->points[r->npoints - 1].t))
@@ -113,7 +113,7 @@ static void s_fetch_ind(web_worker_t *self, const char *sym, size_t len,
     memcpy(r->sym, sym, len);       /* len < SYM_MAX */
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    ind_msg_pack_request(&pk, r->sym, self->nbars < IND_MSG_REQ_MAX ?
+    msg_ind_pack_request(&pk, r->sym, self->nbars < IND_MSG_REQ_MAX ?
                          self->nbars : IND_MSG_REQ_MAX);
     snprintf(r->err, sizeof r->err, "no engine to ask (--status)");
     for (int i = self->nhist; i < self->nep && !r->ok; i++) {

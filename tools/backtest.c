@@ -194,7 +194,7 @@ static int s_write_signals(const char *path, const struct bt_result *r,
         s.seq = i + 1;
         s.pub = 0;
         s.ts = 0;
-        j = signal_to_json(&s);
+        j = msg_signal_to_json(&s);
         line = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         if (!line) {

@@ -1,5 +1,5 @@
 /* fuzz_bar.c -- a bar message body from the bus: msgpack decoding and
- * bar_unpack (with bar_check), as the engine and sinks take it. */
+ * msg_bar_unpack (with msg_bar_check), as the engine and sinks take it. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,12 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     o = mp_body_decode(&body, data, size);
-    if (o && bar_unpack(o, &b, err) == ERR_OK) {
+    if (o && msg_bar_unpack(o, &b, err) == ERR_OK) {
         msgpack_sbuffer sb;
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        bar_pack(&pk, &b);              /* what passed must pack again */
+        msg_bar_pack(&pk, &b);              /* what passed must pack again */
         msgpack_sbuffer_destroy(&sb);
     }
     return 0;

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     polygon_rest_parse((const char *)data, size, "AAPL", 60,
                        "http://127.0.0.1/v2/aggs", &out, &next, err);
     for (size_t i = 0; i < out.n; i++)
-        if (bar_check(&out.v[i], err) != ERR_OK)
+        if (msg_bar_check(&out.v[i], err) != ERR_OK)
             abort();
     free(out.v);
     free(next);

@@ -14,7 +14,7 @@ static void s_fuzz_bar(void *arg, const struct bar *b)
 {
     char err[ERR_LEN];
     (void)arg;
-    if (bar_check(b, err) != ERR_OK)
+    if (msg_bar_check(b, err) != ERR_OK)
         abort();                        /* a bad bar got through */
 }
 

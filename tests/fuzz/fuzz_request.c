@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mp_is(mp_get(o, "type"), "history"))
         history_req_parse(o, &r, err);
     else if (mp_is(mp_get(o, "type"), "indicators"))
-        ind_msg_req_parse(o, sym, &points, err);
+        msg_ind_req_parse(o, sym, &points, err);
     else
         msg_replay_req_parse(o, 10000, &rr, err);
     return 0;

@@ -1,5 +1,5 @@
 /* fuzz_signal.c -- a signal message body from the bus: msgpack decoding,
- * signal_unpack, and for a good one its JSON line (what sinks write);
+ * msg_signal_unpack, and for a good one its JSON line (what sinks write);
  * the same body as an indicator message (ind|, the web sink). */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,13 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     o = mp_body_decode(&body, data, size);
-    if (o && signal_unpack(o, &s, err) == ERR_OK) {
-        json_t *j = signal_to_json(&s);
+    if (o && msg_signal_unpack(o, &s, err) == ERR_OK) {
+        json_t *j = msg_signal_to_json(&s);
         char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
         free(line);
         json_decref(j);
     }
     if (o)
-        ind_msg_unpack(o, &m, err);
+        msg_ind_unpack(o, &m, err);
     return 0;
 }

@@ -315,7 +315,7 @@ static void test_signal_from_json(void **state)
     s.limit = 210.5;
     s.tp = 230;
     snprintf(s.tag, sizeof s.tag, "t1");
-    j = signal_to_json(&s);
+    j = msg_signal_to_json(&s);
     assert_int_equal(alert_signal_from_json(j, &r, err), 0);
     json_decref(j);
     assert_string_equal(r.id, s.id);

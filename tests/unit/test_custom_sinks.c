@@ -314,7 +314,7 @@ static void test_sink_json(void **state)
     sink_lua.close(&lo);
     assert_null(lo);
 
-    j = signal_to_json(&s);
+    j = msg_signal_to_json(&s);
     want = json_dumps(j, JSON_COMPACT);
     snprintf(head, sizeof head, "%s\n[1,2,{\"k\":\"v\"}]\n"
              "{}\tnull\t2026-01-01T00:00:00.000Z\nfalse\t", want);

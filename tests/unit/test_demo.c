@@ -103,7 +103,7 @@ static void test_bars_valid(void **state)
             assert_true(b.vol > 0);
             assert_true(b.vw >= b.l && b.vw <= b.h);
             assert_true(b.n > 0);
-            assert_int_equal(bar_check(&b, why), ERR_OK);
+            assert_int_equal(msg_bar_check(&b, why), ERR_OK);
         }
         demo_destroy(&d);
     }
@@ -216,7 +216,7 @@ static void s_unpack_reply(const msgpack_sbuffer *sb, uint64_t *seq,
     assert_non_null(arr);
     *n = arr->via.array.size;
     for (size_t i = 0; i < *n; i++) {
-        assert_int_equal(bar_unpack(&arr->via.array.ptr[i], &b, why), 0);
+        assert_int_equal(msg_bar_unpack(&arr->via.array.ptr[i], &b, why), 0);
         assert_string_equal(b.sym, "AAPL");
         assert_int_equal(b.pub, 77);
         t[i] = b.t;

@@ -288,7 +288,7 @@ static void s_send(engine_t *e, const char *sym, int i)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bar_pack(&pk, &b);
+    msg_bar_pack(&pk, &b);
     bus_topic(topic, "bar", sym);
     engine_on_message(e, topic, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);

@@ -57,9 +57,9 @@ static void test_bar_roundtrip(void **state)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     mp_body_init(&body);
-    bar_pack(&pk, &a);
-    assert_int_equal(bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b,
-                                err), ERR_OK);
+    msg_bar_pack(&pk, &a);
+    assert_int_equal(msg_bar_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                    &b, err), ERR_OK);
     assert_string_equal(b.sym, "BRK.B");
     assert_string_equal(b.src, "demo");
     assert_true(b.t == a.t && b.tf == 60 && b.seq == 42 && b.pub == a.pub);
@@ -70,9 +70,9 @@ static void test_bar_roundtrip(void **state)
     a.vw = NAN;
     a.n = -1;
     msgpack_sbuffer_clear(&sb);
-    bar_pack(&pk, &a);
-    assert_int_equal(bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b,
-                                err), ERR_OK);
+    msg_bar_pack(&pk, &a);
+    assert_int_equal(msg_bar_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                    &b, err), ERR_OK);
     assert_true(isnan(b.vw) && b.n == -1);
     mp_body_free(&body);
     msgpack_sbuffer_destroy(&sb);
@@ -122,7 +122,7 @@ static int unpack_modified(const char *key, int kind, double x, char *err)
         else mp_kuint(&pk, k, a.pub);
     }
     mp_body_init(&body);
-    rc = bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b, err);
+    rc = msg_bar_unpack(mp_body_decode(&body, sb.data, sb.size), &b, err);
     mp_body_free(&body);
     msgpack_sbuffer_destroy(&sb);
     return rc;
@@ -165,9 +165,9 @@ static void test_bar_rejects(void **state)
     assert_null(mp_body_decode(&body, "\xdb\xff\xff\xff\xff\x61", 6));
     assert_non_null(mp_body_decode(&body, "\x82\xa1\x61\x01\xa1\x62\x92\xc3\xcb"
                                    "\x3f\xf0\x00\x00\x00\x00\x00\x00", 17));
-    assert_int_equal(bar_unpack(mp_body_decode(&body, "\x01", 1), &b, err),
+    assert_int_equal(msg_bar_unpack(mp_body_decode(&body, "\x01", 1), &b, err),
                      ERR_PARSE);
-    assert_int_equal(bar_unpack(NULL, &b, err), ERR_PARSE);
+    assert_int_equal(msg_bar_unpack(NULL, &b, err), ERR_PARSE);
     mp_body_free(&body);
 }
 
@@ -187,7 +187,7 @@ static struct signal sample_signal(void)
     s.stop = s.tp = NAN;
     s.sl = 190;
     s.pos = 3;
-    signal_make_id(&s, "n1=10,n2=20");
+    msg_signal_make_id(&s, "n1=10,n2=20");
     snprintf(s.tag, sizeof s.tag, "x");
     s.conf = 0.75;
     s.nind = 2;
@@ -214,9 +214,9 @@ static void test_signal_roundtrip(void **state)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     mp_body_init(&body);
-    signal_pack(&pk, &a);
-    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
-                                   &b, err), ERR_OK);
+    msg_signal_pack(&pk, &a);
+    assert_int_equal(msg_signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                       &b, err), ERR_OK);
     assert_string_equal(b.id, a.id);
     assert_string_equal(b.eng, "eng-1");
     assert_int_equal(b.act, SIG_SELL);
@@ -229,7 +229,7 @@ static void test_signal_roundtrip(void **state)
     assert_true(b.ind[0].v == 186.5 && isnan(b.ind[1].v));
     assert_true(b.seq == 9 && b.pub == 77 && b.ts == a.ts);
 
-    j = signal_to_json(&a);
+    j = msg_signal_to_json(&a);
     js = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     assert_non_null(strstr(js, "\"action\":\"sell\""));
     assert_non_null(strstr(js, "\"bar_ts\":1764000000000"));
@@ -244,15 +244,15 @@ static void test_signal_roundtrip(void **state)
     a = sample_signal();
     a.conf = 1.5;
     msgpack_sbuffer_clear(&sb);
-    signal_pack(&pk, &a);
-    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
-                                   &b, err), ERR_INVALID);
+    msg_signal_pack(&pk, &a);
+    assert_int_equal(msg_signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                       &b, err), ERR_INVALID);
     msgpack_sbuffer_clear(&sb);
     msgpack_pack_map(&pk, 2);
     mp_kint(&pk, "ver", 1);
     mp_kstr(&pk, "act", "hold");
-    assert_int_equal(signal_unpack(mp_body_decode(&body, sb.data, sb.size),
-                                   &b, err), ERR_PARSE);
+    assert_int_equal(msg_signal_unpack(mp_body_decode(&body, sb.data, sb.size),
+                                       &b, err), ERR_PARSE);
     mp_body_free(&body);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -284,10 +284,10 @@ static void test_ind_roundtrip(void **state)
     a.p.v[0].v = 186.5;
     snprintf(a.p.v[1].name, sizeof a.p.v[1].name, "sma2");
     a.p.v[1].v = NAN;
-    ind_msg_pack(&pk, &a);
+    msg_ind_pack(&pk, &a);
     o = mp_body_decode(&body, sb.data, sb.size);
     assert_true(mp_is(mp_get(o, "type"), "ind"));
-    assert_int_equal(ind_msg_unpack(o, &b, err), ERR_OK);
+    assert_int_equal(msg_ind_unpack(o, &b, err), ERR_OK);
     assert_string_equal(b.eng, "eng-1");
     assert_string_equal(b.sym, "BRK.B");
     assert_true(b.p.t == a.p.t && b.p.n == 2);
@@ -295,9 +295,9 @@ static void test_ind_roundtrip(void **state)
     assert_true(b.p.v[0].v == 186.5 && isnan(b.p.v[1].v));
 
     msgpack_sbuffer_clear(&sb);
-    ind_msg_pack_point(&pk, &a.p);
+    msg_ind_pack_point(&pk, &a.p);
     o = mp_body_decode(&body, sb.data, sb.size);
-    assert_int_equal(ind_msg_unpack_point(o, &p), 0);
+    assert_int_equal(msg_ind_unpack_point(o, &p), 0);
     assert_true(p.t == a.p.t && p.n == 2 && p.v[0].v == 186.5);
 
     /* A signal's body is no indicator message. */
@@ -306,21 +306,21 @@ static void test_ind_roundtrip(void **state)
     mp_kint(&pk, "ver", 1);
     mp_kstr(&pk, "type", "sig");
     mp_kstr(&pk, "sym", "AAPL");
-    assert_int_equal(ind_msg_unpack(mp_body_decode(&body, sb.data,
+    assert_int_equal(msg_ind_unpack(mp_body_decode(&body, sb.data,
                                                    sb.size), &b, err),
                      ERR_PARSE);
 
     msgpack_sbuffer_clear(&sb);
-    ind_msg_pack_request(&pk, "AAPL", 1000000);
+    msg_ind_pack_request(&pk, "AAPL", 1000000);
     o = mp_body_decode(&body, sb.data, sb.size);
-    assert_int_equal(ind_msg_req_parse(o, sym, &n, err), ERR_OK);
+    assert_int_equal(msg_ind_req_parse(o, sym, &n, err), ERR_OK);
     assert_string_equal(sym, "AAPL");
     assert_int_equal(n, IND_MSG_REQ_MAX);
     for (int i = 0; i < 2; i++) {       /* n not positive; not a symbol */
         msgpack_sbuffer_clear(&sb);
-        ind_msg_pack_request(&pk, i ? "AA|PL" : "AAPL", i ? 10 : 0);
+        msg_ind_pack_request(&pk, i ? "AA|PL" : "AAPL", i ? 10 : 0);
         o = mp_body_decode(&body, sb.data, sb.size);
-        assert_int_equal(ind_msg_req_parse(o, sym, &n, err), ERR_PARSE);
+        assert_int_equal(msg_ind_req_parse(o, sym, &n, err), ERR_PARSE);
         assert_non_null(strstr(err, i ? "'sym'" : "'n'"));
     }
     mp_body_free(&body);

@@ -397,7 +397,7 @@ static void s_on_history_server(loop_t *loop, void *sock, int fd,
             b.n = -1;
             b.seq = (uint64_t)i + 1;
             b.pub = 1;
-            bar_pack(&pk, &b);
+            msg_bar_pack(&pk, &b);
         }
         bus_router_reply(sock, &id, &sb);
         msgpack_sbuffer_destroy(&sb);

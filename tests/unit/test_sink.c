@@ -277,7 +277,7 @@ static msgpack_packer s_pk;
 static void s_pack(const struct signal *s)
 {
     msgpack_sbuffer_clear(&s_sb);
-    signal_pack(&s_pk, s);
+    msg_signal_pack(&s_pk, s);
 }
 
 static int s_feed(sink_t *k, const char *topic, const struct signal *s)

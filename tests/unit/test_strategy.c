@@ -759,7 +759,7 @@ static struct signal s_id_signal(const char *params, int ord, int act,
     s.act = act;
     s.px = px;
     s.size = s.limit = s.stop = s.sl = s.tp = s.pos = NAN;
-    signal_make_id(&s, params);
+    msg_signal_make_id(&s, params);
     return s;
 }
 
@@ -782,11 +782,11 @@ static void test_signal_ids(void **state)
     assert_string_not_equal(a.id, b.id);
     b = s_id_signal("n1=10,n2=20", 0, SIG_BUY, 100);
     b.sl = 95;
-    signal_make_id(&b, "n1=10,n2=20");
+    msg_signal_make_id(&b, "n1=10,n2=20");
     assert_string_not_equal(a.id, b.id);
     b.pos = 7;                      /* not part of the id */
     b.sl = NAN;
-    signal_make_id(&b, "n1=10,n2=20");
+    msg_signal_make_id(&b, "n1=10,n2=20");
     assert_string_equal(a.id, b.id);
 }
 

@@ -8,6 +8,7 @@
 #include "curve.h"
 #include "err.h"
 #include "log.h"
+#include "msg_status.h"
 
 static void *s_ctx;
 
@@ -690,13 +691,6 @@ int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
     return ERR_OK;
 }
 
-void bus_pack_status(msgpack_packer *pk)
-{
-    msgpack_pack_map(pk, 2);
-    mp_kint(pk, "ver", 1);
-    mp_kstr(pk, "type", "status");
-}
-
 int bus_request_status(const char *endpoint, int peer, int timeout_ms,
                        char **reply, size_t *reply_len, char *err)
 {
@@ -706,7 +700,7 @@ int bus_request_status(const char *endpoint, int peer, int timeout_ms,
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bus_pack_status(&pk);
+    msg_status_pack_request(&pk);
     rc = bus_request(endpoint, peer, &sb, timeout_ms, reply, reply_len,
                      err);
     msgpack_sbuffer_destroy(&sb);

@@ -206,10 +206,7 @@ int bus_router_reply(void *router, zmq_msg_t *idmsg,
 int bus_request(const char *endpoint, int peer, const msgpack_sbuffer *req,
                 int timeout_ms, char **reply, size_t *reply_len, char *err);
 
-/* Packs {ver:1, type:"status"}, the request every program answers on
- * its request endpoint. */
-void bus_pack_status(msgpack_packer *pk);
-/* bus_request() of bus_pack_status(). */
+/* bus_request() of {ver:1, type:"status"} (msg_status.h). */
 int bus_request_status(const char *endpoint, int peer, int timeout_ms,
                        char **reply, size_t *reply_len, char *err);
 /* Socket options for sockets made outside this module: an int option

@@ -6,15 +6,13 @@
 #include "engine_int.h"
 #include "msg_ind.h"
 #include "msg_replay.h"
+#include "msg_status.h"
 #include "util.h"
 
 /* The reply to {ver:1, type:"status"} (DESIGN.md). */
 void engine_pack_status(engine_t *self, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 15 + (uint32_t)engine_ncounters);
-    mp_kint(pk, "ver", 1);
-    mp_kstr(pk, "type", "status");
-    mp_kstr(pk, "prog", ENGINE_PROG);
+    msg_status_pack_head(pk, 15 + (uint32_t)engine_ncounters, ENGINE_PROG);
     mp_kstr(pk, "id", self->id);
     mp_kuint(pk, "pub", self->pub.instance);
     mp_kint(pk, "started", self->started_ms);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "msg_status.h"
 #include "proc.h"
 #include "util.h"
 
@@ -183,8 +184,7 @@ static void s_on_status(request_t *rq, int ep, int rc, const void *reply,
         msgpack_unpacked_init(&u);
         if (msgpack_unpack_next(&u, reply, len, NULL) ==
                 MSGPACK_UNPACK_SUCCESS &&
-            (syms = mp_get(&u.data, "syms")) != NULL &&
-            syms->type == MSGPACK_OBJECT_ARRAY) {
+            (syms = msg_status_symbols(&u.data)) != NULL) {
             for (uint32_t j = 0; j < syms->via.array.size; j++) {
                 int k;
                 if (mp_str(&syms->via.array.ptr[j], "sym", name,
@@ -209,7 +209,7 @@ static void s_on_status(request_t *rq, int ep, int rc, const void *reply,
 }
 
 /* Learns which history endpoint serves each symbol from the feeders'
- * status replies (their "syms"), so that warm-ups and gap fills ask that
+ * status replies (their "symbols"), so that warm-ups and gap fills ask that
  * feeder first instead of every one in turn: with many symbols over
  * several feeders this divides the requests by the number of feeders.
  * Endpoints that do not answer are asked again later. Returns the status
@@ -225,7 +225,7 @@ int engine_route(engine_t *self)
     self->route_next = mono_ms() + ROUTE_MS;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bus_pack_status(&pk);
+    msg_status_pack_request(&pk);
     for (int i = 0; i < self->nheps; i++) {
         if ((self->route_done & (1u << i)) || self->ep_sym[i] != EP_FREE)
             continue;

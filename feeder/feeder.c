@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mp.h"
+#include "msg_status.h"
 #include "proc.h"
 #include "store.h"
 
@@ -433,17 +434,14 @@ static void s_status(feeder_t *self)
     struct source_counter c[SOURCE_COUNTERS_MAX];
     int nc = s_src_counters(self, c);
 
-    msgpack_pack_map(pk, 7 + NCOUNTERS + (uint32_t)nc);
-    mp_kint(pk, "ver", 1);
-    mp_kstr(pk, "type", "status");
-    mp_kstr(pk, "prog", "livetrade-feeder");
+    msg_status_pack_head(pk, 6 + NCOUNTERS + (uint32_t)nc,
+                         "livetrade-feeder");
     mp_kstr(pk, "source", self->ops->name);
     mp_kuint(pk, "pub", self->pub.instance);
-    mp_kint(pk, "symbols", self->nsym);
     counters_pack(pk, s_counters, NCOUNTERS, self);
     /* Each symbol's newest bar: its time, live bars, ms since it went out
      * (or since the start). */
-    mp_pack_str(pk, "syms");
+    mp_pack_str(pk, "symbols");
     msgpack_pack_array(pk, (size_t)self->nsym);
     for (int i = 0; i < self->nsym; i++) {
         msgpack_pack_map(pk, 4);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mp.h"
 #include "msg_replay.h"
+#include "msg_status.h"
 #include "sink_int.h"
 
 static int s_job_step(sink_t *self, struct pending *p);
@@ -98,7 +99,7 @@ static int s_ask(sink_t *self, struct endpoint *e)
         return 0;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bus_pack_status(&pk);
+    msg_status_pack_request(&pk);
     if (self->rq)
         rc = request_send(self->rq, (int)(e - self->eps), sb.data, sb.size,
                           STATUS_TIMEOUT_MS, s_on_status, self, err);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mp.h"
+#include "msg_status.h"
 #include "request.h"
 #include "web_worker.h"
 
@@ -178,7 +179,7 @@ static void s_on_round(loop_t *loop, void *arg)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    bus_pack_status(&pk);
+    msg_status_pack_request(&pk);
     for (int i = 0; i < run->self->nep; i++)
         if (!request_busy(run->rq, i) &&
             request_send(run->rq, i, sb.data, sb.size,

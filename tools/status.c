@@ -49,6 +49,7 @@
 #include "err.h"
 #include "flags.h"
 #include "mp.h"
+#include "msg_status.h"
 #include "proc.h"
 #include "runrec.h"
 #include "util.h"
@@ -160,7 +161,7 @@ static void s_counters(const msgpack_object *o, const char *const *keys)
         printf("\n");
 }
 
-/* The symbol table: an engine's "symbols" array or a feeder's "syms". */
+/* The symbol table: a status reply's "symbols". */
 static void s_symbols(const msgpack_object *arr, int64_t rows)
 {
     char names[STALE_NAMES * (SYM_MAX + 2) + 32] = "";
@@ -245,10 +246,8 @@ static void s_text(const char *ep, const msgpack_object *o, int64_t rows)
     }
     printf("  instance %" PRIx64 "\n", (uint64_t)s_int(o, "pub", 0));
     s_counters(o, strstr(prog, "engine") ? engine_keys : feeder_keys);
-    syms = mp_get(o, "symbols");
-    if (!syms || syms->type != MSGPACK_OBJECT_ARRAY)
-        syms = mp_get(o, "syms");
-    if (syms && syms->type == MSGPACK_OBJECT_ARRAY)
+    syms = msg_status_symbols(o);
+    if (syms)
         s_symbols(syms, rows);
 }
 

@@ -174,7 +174,7 @@ def run(a, work, procs):
         pub = sum(f.get("bars_published", 0) for f in fs)
         held_eng = sum(s.get("bars", 0) for s in st.get("symbols", []))
         held_feed = sum(HISTORY + sy.get("live", 0)
-                        for f in fs for sy in f.get("syms", []))
+                        for f in fs for sy in f.get("symbols", []))
         rss = {"feed": sum(rss_bytes(f) for f in feeders),
                "eng": rss_bytes(eng), "sink": rss_bytes(sink)}
         dropped = sum(f.get("dropped", 0) for f in fs)
@@ -208,7 +208,7 @@ def run(a, work, procs):
         time.sleep(0.5)
     last_t = {}
     for f in fs:
-        for sy in f.get("syms", []):
+        for sy in f.get("symbols", []):
             last_t[sy["sym"]] = sy["last_t"]
     # Caught up: every symbol at least at the feeder's last bar seen
     # above, and nothing new for two seconds (bounded: two minutes).

@@ -117,10 +117,10 @@ class Graceful(lt.WorkspaceTest):
                              (lt.status(ws.ep("rep")) or {"symbols": [
                                  {"last_t": 0}]})["symbols"])
         lt.wait_until(lambda: all(s["live"] == 3000 for s in (
-            lt.status(ws.ep("hist")) or {"syms": [{"live": 0}]})["syms"]),
+            lt.status(ws.ep("hist")) or {"symbols": [{"live": 0}]})["symbols"]),
             120, "the feeder's last bar")
         feeder_last = max(s["last_t"] for s in
-                          lt.status(ws.ep("hist"))["syms"])
+                          lt.status(ws.ep("hist"))["symbols"])
         lt.wait_until(lambda: last_t() >= feeder_last, 60,
                       "the engine to take every bar")
         total = lt.status(ws.ep("rep"))["signals"]
@@ -155,8 +155,8 @@ class Graceful(lt.WorkspaceTest):
         time.sleep(0.3)             # would have published ~60 more bars
         self.assertEqual(lt.status(ws.ep("hist"))["bars_published"], n)
         st = lt.status(ws.ep("hist"))
-        self.assertEqual(sum(x["live"] for x in st["syms"]), n)
-        for x in st["syms"]:        # still serving every bar it has
+        self.assertEqual(sum(x["live"] for x in st["symbols"]), n)
+        for x in st["symbols"]:        # still serving every bar it has
             hist = lt.history(ws.ep("hist"), x["sym"], 100000)["bars"]
             self.assertEqual(len(hist), 50 + x["live"])
         self.assertEqual(feeder.stop(), 0, feeder.stderr()[-2000:])

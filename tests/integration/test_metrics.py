@@ -134,7 +134,7 @@ class Metrics(lt.WorkspaceTest):
             lambda: (lambda s: s if s and s["bars_published"] ==
                      COUNT * len(SYMS) else None)(lt.status(ws.ep("hist"))),
             what="the feeder to publish every bar")
-        last = {s["sym"]: s["last_t"] for s in fst["syms"]}
+        last = {s["sym"]: s["last_t"] for s in fst["symbols"]}
 
         def engine_done():
             st = lt.status(ws.ep("eng"))

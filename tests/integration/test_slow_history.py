@@ -34,7 +34,7 @@ class SlowHistory:
     def _reply(self, req):
         if req.get("type") == "status":
             return {"ver": 1, "type": "status", "prog": "livetrade-feeder",
-                    "syms": [{"sym": "SLOW"}]}
+                    "symbols": [{"sym": "SLOW"}]}
         if req.get("sym") != "SLOW":
             return {"ver": 1, "type": "error",
                     "error": "unknown symbol '%s'" % req.get("sym")}

@@ -361,7 +361,7 @@ class Pacing(Case):
             self.assertIn("left behind", feeder.stderr())
 
             last = {s["sym"]: s["last_t"]
-                    for s in lt.status(ws.ep("hist"))["syms"]}
+                    for s in lt.status(ws.ep("hist"))["symbols"]}
 
             def done():
                 st = lt.status(ws.ep("eng-rep")) or {}

@@ -24,6 +24,7 @@
 #include "msg_ind.h"
 #include "msg_replay.h"
 #include "msg_signal.h"
+#include "msg_status.h"
 
 static struct bar sample_bar(void)
 {
@@ -446,6 +447,44 @@ static void test_replay_codec(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Every status reply starts the same way; its symbols are one array
+ * under one key. */
+static void test_status_codec(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    char s[32];
+    size_t off = 0;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&u);
+    msg_status_pack_request(&pk);
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, sb.size);
+    assert_true(mp_is(mp_get(&u.data, "type"), "status"));
+    assert_null(msg_status_symbols(&u.data));
+    msgpack_sbuffer_clear(&sb);
+    msg_status_pack_head(&pk, 4, "livetrade-feeder");
+    mp_pack_str(&pk, "symbols");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 1);
+    mp_kstr(&pk, "sym", "AAPL");
+    off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, sb.size);
+    assert_int_equal(mp_str(&u.data, "prog", s, sizeof s), 0);
+    assert_string_equal(s, "livetrade-feeder");
+    assert_non_null(msg_status_symbols(&u.data));
+    assert_int_equal(msg_status_symbols(&u.data)->via.array.size, 1);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Topics read back as bus_topic() writes them; anything else is refused
  * with the kind it claimed. */
 static void test_topic_parse(void **state)
@@ -744,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_topic_parse),
         cmocka_unit_test(test_replay_codec),
+        cmocka_unit_test(test_status_codec),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_did_you_mean),

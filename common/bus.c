@@ -410,6 +410,17 @@ void bus_pub_tick(struct bus_pub *p, uint64_t seq)
     }
 }
 
+int bus_hb_parse(const msgpack_object *o, struct bus_hb *hb)
+{
+    int64_t ver;
+
+    return mp_int(o, "ver", &ver) || ver != 1 ||
+           !mp_is(mp_get(o, "type"), "hb") ||
+           mp_str(o, "src", hb->src, sizeof hb->src) ||
+           mp_uint(o, "pub", &hb->pub) || mp_uint(o, "seq", &hb->seq) ||
+           mp_int(o, "ts", &hb->ts) ? -1 : 0;
+}
+
 void bus_pub_read_subs(struct bus_pub *p, const char *kind)
 {
     char buf[BUS_TOPIC_MAX + 1];

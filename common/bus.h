@@ -84,6 +84,19 @@ struct bus_topic_of {
  * "hb|"; a symbol is 1 to SYM_MAX - 1 bytes without '|'. */
 int bus_topic_parse(const char *topic, struct bus_topic_of *t);
 
+/* A heartbeat on "hb|" (bus_pub_tick() writes it):
+ * {ver:1, type:"hb", src, pub, seq, ts}: publisher `src`, its instance,
+ * the newest seq it published, its clock. */
+struct bus_hb {
+    char src[64];
+    uint64_t pub, seq;
+    int64_t ts;
+};
+
+/* Reads a decoded heartbeat. 0, or -1 if it is not one of the right
+ * shape. */
+int bus_hb_parse(const msgpack_object *o, struct bus_hb *hb);
+
 /* The role of the program a socket connects to: with CURVE its server
  * key is that role's (curve.h). */
 enum bus_role { BUS_FEEDER = 1, BUS_ENGINE = 2 };

@@ -182,9 +182,8 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
     const msgpack_object *o = mp_body_decode(&self->body, body, len);
     const struct bus_track_entry *e;
     struct held h;
-    int64_t ver, ts;
+    struct bus_hb hb;
     uint64_t missing;
-    const msgpack_object *type;
 
     if (!o) {
         self->st.bad++;
@@ -192,17 +191,17 @@ static int s_heartbeat(sink_t *self, const void *body, size_t len)
                     "not one msgpack object");
         return ERR_OK;
     }
-    type = mp_get(o, "type");
     h.kind = HELD_HB;
-    if (mp_int(o, "ver", &ver) || ver != 1 || !mp_is(type, "hb") ||
-        mp_str(o, "src", h.src, sizeof h.src) || mp_uint(o, "pub", &h.pub)
-        || mp_uint(o, "seq", &h.seq) || mp_int(o, "ts", &ts)) {
+    if (bus_hb_parse(o, &hb)) {
         self->st.bad++;
         log_limited(&self->lim_hb, LL_WARN, "dropped a heartbeat: not a map "
                     "with ver 1, type \"hb\", src, pub, seq and ts of the "
                     "right types");
         return ERR_OK;
     }
+    snprintf(h.src, sizeof h.src, "%s", hb.src);
+    h.pub = hb.pub;
+    h.seq = hb.seq;
     self->st.heartbeats++;
     e = s_track_find(&self->track, h.src);
     h.first = !e || e->pub != h.pub;

@@ -485,6 +485,43 @@ static void test_status_codec(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A heartbeat read back; one missing or mistyped field refuses it. */
+static void test_hb_parse(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    struct bus_hb hb;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&u);
+    for (int bad = 0; bad < 3; bad++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 6);
+        mp_kint(&pk, "ver", bad == 1 ? 2 : 1);
+        mp_kstr(&pk, "type", "hb");
+        mp_kstr(&pk, "src", "eng1");
+        mp_kuint(&pk, "pub", 77);
+        if (bad == 2)
+            mp_kstr(&pk, "seq", "12");
+        else
+            mp_kuint(&pk, "seq", 12);
+        mp_kint(&pk, "ts", 1767225600000LL);
+        msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+        assert_int_equal(bus_hb_parse(&u.data, &hb), bad ? -1 : 0);
+        if (!bad) {
+            assert_string_equal(hb.src, "eng1");
+            assert_int_equal(hb.pub, 77);
+            assert_int_equal(hb.seq, 12);
+            assert_int_equal(hb.ts, 1767225600000LL);
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Topics read back as bus_topic() writes them; anything else is refused
  * with the kind it claimed. */
 static void test_topic_parse(void **state)
@@ -784,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_topic_parse),
         cmocka_unit_test(test_replay_codec),
         cmocka_unit_test(test_status_codec),
+        cmocka_unit_test(test_hb_parse),
         cmocka_unit_test(test_track),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_config_did_you_mean),

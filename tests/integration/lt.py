@@ -208,10 +208,13 @@ def run(prog, *args, timeout=30):
 
 
 def read_jsonl(path):
+    """The whole lines of a JSON Lines file a program may be writing: a
+    last line without its newline is still being written."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f
+                if line.endswith("\n") and line.strip()]
 
 
 def sma(xs, n, i):

@@ -10,6 +10,7 @@
 #include "curve.h"
 #include "engine.h"
 #include "err.h"
+#include "flags.h"
 #include "http_metrics.h"
 #include "log.h"
 #include "loop.h"
@@ -18,30 +19,24 @@
 #include "util.h"
 
 #define PROG "livetrade-engine"
-#define MAX_SYMBOLS 10000
 
 /* The flags: most go straight into the engine's config. */
-struct flags {
+struct eflags {
+    struct flags fl;                /* the shared ones */
     struct engine_config c;
     const char *shard;              /* --shard i/N, NULL: none */
-    const char *curve;              /* --curve DIR */
     int64_t memory_mb;              /* Lua memory for all strategies */
     struct opt_multi params;
     struct broker_cfg bcfg;         /* the paper broker's settings */
-    int verbose;
-    char list[65536];               /* --symbols, split into items */
-    char *items[MAX_SYMBOLS];
 };
 
 /* Parses and checks the flags into f. 0, or the exit status (the usage
  * and exit 0 for --help). */
-static int s_flags(struct flags *f, int argc, char **argv)
+static int s_flags(struct eflags *f, int argc, char **argv)
 {
     const struct opt opts[] = {
         { "strategy", OPT_STR, &f->c.strategy, NULL, "FILE",
           "Lua strategy file (required)" },
-        { "symbols", OPT_STR, &f->c.symbols, "TRADING_SYMBOLS", "A,B",
-          "symbols to trade (default AAPL)" },
         { "sub", OPT_STR, &f->c.sub_ep, NULL, "EP[,EP...]",
           "feeders' bar publishers (default tcp://127.0.0.1:5555)" },
         { "history", OPT_STR, &f->c.hist_ep, NULL, "EP[,EP...]",
@@ -61,8 +56,6 @@ static int s_flags(struct flags *f, int argc, char **argv)
           "memory for all the strategies' Lua states together (2048)" },
         { "shard", OPT_STR, &f->shard, "LIVETRADE_SHARD", "I/N",
           "only the symbols of --symbols in shard I of N (0 <= I < N)" },
-        { "id", OPT_STR, &f->c.id, NULL, "NAME",
-          "engine id in signals (default: strategy-<hash of symbols>)" },
         { "cash", OPT_DBL, &f->bcfg.cash, NULL, "N",
           "paper broker: starting cash (10000)" },
         { "commission", OPT_DBL, &f->bcfg.commission, NULL, "RATE",
@@ -86,23 +79,27 @@ static int s_flags(struct flags *f, int argc, char **argv)
           "journal size kept, oldest files deleted first (256)" },
         { "journal-max-days", OPT_INT, &f->c.journal_days, NULL, "DAYS",
           "journal age kept, 0 for no limit (7)" },
-        { "curve", OPT_STR, &f->curve, "LIVETRADE_CURVE", "DIR",
-          CURVE_OPT_HELP },
-        { "metrics", OPT_STR, &f->c.metrics_addr, NULL, "HOST:PORT",
-          "serve Prometheus metrics on http://HOST:PORT/metrics (off)" },
         { "stale-after", OPT_DBL, &f->c.stale_after, NULL, "SEC",
           "report a symbol without a bar this long (3 timeframes + 30)" },
         { "summary", OPT_INT, &f->c.summary_s, NULL, "SEC",
           "log a summary line (bars, signals, lag, paper P&L) every SEC "
           "seconds, 0 for none (60)" },
-        { "verbose", OPT_BOOL, &f->verbose, NULL, NULL, "debug logging" },
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
     char err[ERR_LEN];
     struct engine_config *c = &f->c;
     int rc;
 
-    c->symbols = "AAPL";
+    f->fl = (struct flags){
+        .prog = PROG, .usage = PROG " --strategy FILE [--symbols A,B] "
+                               "[options]",
+        .tables = { opts },
+        .shared = FLAG_SYMBOLS | FLAG_METRICS | FLAG_VERBOSE | FLAG_CURVE |
+                  FLAG_ID,
+        .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",
+        .symbols_help = "symbols to trade [AAPL]",
+        .id_help = "engine id in signals [strategy-<hash of symbols>]",
+    };
     c->sub_ep = "tcp://127.0.0.1:5555";
     c->hist_ep = "tcp://127.0.0.1:5556";
     c->pub_ep = "tcp://127.0.0.1:5557";
@@ -115,17 +112,20 @@ static int s_flags(struct flags *f, int argc, char **argv)
     broker_cfg_default(&f->bcfg);
     c->params = &f->params;
     c->bcfg = &f->bcfg;
-    rc = config_parse(opts, argc, argv, 1, NULL, 0, NULL, err);
+    rc = flags_parse(&f->fl, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {
-        config_usage(PROG " --strategy FILE [--symbols A,B] [options]",
-                     opts);
+        flags_usage(&f->fl);
+        flags_free(&f->fl);
         exit(0);
     }
     if (rc)
         return proc_usage_error(PROG, err);
-    if (f->verbose)
-        log_level = LL_DEBUG;
-    if ((rc = curve_flag(PROG, f->curve)) != 0)
+    c->syms = f->fl.syms.v;
+    c->nsym = f->fl.syms.n;
+    c->symbols = f->fl.symbols;
+    c->id = f->fl.id;
+    c->metrics_addr = f->fl.metrics;
+    if ((rc = curve_flag(PROG, f->fl.curve)) != 0)
         return rc;
     if (!c->strategy)
         return proc_usage_error(PROG, "--strategy FILE is required");
@@ -143,8 +143,6 @@ static int s_flags(struct flags *f, int argc, char **argv)
     if (c->journal_days < 0 || c->journal_days > 36500)
         return proc_usage_error(PROG, "--journal-max-days must be between 0 "
                                 "and 36500");
-    if (c->metrics_addr && http_metrics_check(c->metrics_addr, err))
-        return proc_usage_error(PROG, err);
     if (!(c->stale_after >= 0 && c->stale_after <= 86400 * 7))
         return proc_usage_error(PROG, "--stale-after must be between 0 "
                                 "(3 timeframes + 30) and 604800 seconds");
@@ -154,20 +152,6 @@ static int s_flags(struct flags *f, int argc, char **argv)
     if (c->lookback != -1 && (c->lookback < 1 || c->lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
-    if (strlen(c->symbols) >= sizeof f->list)
-        return proc_usage_error(PROG, "--symbols list too long");
-    snprintf(f->list, sizeof f->list, "%s", c->symbols);
-    c->nsym = split_list(f->list, f->items, MAX_SYMBOLS);
-    c->syms = f->items;
-    if (c->nsym <= 0)
-        return proc_usage_error(PROG, "--symbols: no symbol given (or more "
-                                "than 10000)");
-    for (int k = 0; k < c->nsym; k++)
-        if (!symbol_valid(f->items[k])) {
-            snprintf(err, sizeof err, "--symbols: invalid symbol '%s' "
-                     "(letters, digits and . : / _ - only)", f->items[k]);
-            return proc_usage_error(PROG, err);
-        }
     if (f->shard) {
         char tail;
         if (sscanf(f->shard, "%d/%d%c", &c->shard_i, &c->shard_n, &tail) !=
@@ -182,7 +166,7 @@ static int s_flags(struct flags *f, int argc, char **argv)
 int main(int argc, char **argv)
 {
     char err[ERR_LEN];
-    struct flags *f = calloc(1, sizeof *f);
+    struct eflags *f = calloc(1, sizeof *f);
     engine_t *engine = NULL;
     loop_t *loop = NULL;
     int rc;
@@ -220,6 +204,7 @@ out:
     engine_destroy(&engine);
     loop_destroy(&loop);
     bus_term();
+    flags_free(&f->fl);
     free(f);
     return rc;
 }

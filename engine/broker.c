@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "config.h"
 #include "err.h"
 #include "series.h"
 #include "util.h"
@@ -35,6 +36,29 @@ struct broker {
     char (*warn)[256];
     size_t nwarn, capwarn;
 };
+
+void broker_opts(struct broker_cfg *c, struct opt *out)
+{
+    const struct opt opts[BROKER_OPTS + 1] = {
+        { "cash", OPT_DBL, &c->cash, NULL, "N",
+          "paper broker: starting cash (10000)" },
+        { "commission", OPT_DBL, &c->commission, NULL, "RATE",
+          "paper broker: commission rate per fill, in [-0.1, 0.1) (0)" },
+        { "spread", OPT_DBL, &c->spread, NULL, "RATE",
+          "paper broker: relative bid-ask spread (0)" },
+        { "margin", OPT_DBL, &c->margin, NULL, "RATIO",
+          "paper broker: margin ratio in (0, 1]; leverage = 1/margin (1)" },
+        { "trade-on-close", OPT_BOOL, &c->trade_on_close, NULL, NULL,
+          "paper broker: market orders fill at the signal bar's close" },
+        { "hedging", OPT_BOOL, &c->hedging, NULL, NULL,
+          "paper broker: allow opposite trades at once" },
+        { "exclusive-orders", OPT_BOOL, &c->exclusive_orders, NULL, NULL,
+          "paper broker: each order closes the position first" },
+        { 0 }
+    };
+
+    memcpy(out, opts, sizeof opts);
+}
 
 void broker_cfg_default(struct broker_cfg *c)
 {

@@ -24,6 +24,14 @@ struct broker_cfg {
 
 void broker_cfg_default(struct broker_cfg *c);
 
+/* The paper broker's flags (--cash, --commission, --spread, --margin,
+ * --trade-on-close, --hedging, --exclusive-orders) into c, for a
+ * program's flags tables (flags.h): out gets BROKER_OPTS entries and the
+ * closing { 0 }. */
+#define BROKER_OPTS 7
+struct opt;
+void broker_opts(struct broker_cfg *c, struct opt *out);
+
 struct trade {
     int64_t id;
     double size;                /* units, negative for shorts */

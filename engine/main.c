@@ -56,20 +56,6 @@ static int s_flags(struct eflags *f, int argc, char **argv)
           "memory for all the strategies' Lua states together (2048)" },
         { "shard", OPT_STR, &f->shard, "LIVETRADE_SHARD", "I/N",
           "only the symbols of --symbols in shard I of N (0 <= I < N)" },
-        { "cash", OPT_DBL, &f->bcfg.cash, NULL, "N",
-          "paper broker: starting cash (10000)" },
-        { "commission", OPT_DBL, &f->bcfg.commission, NULL, "RATE",
-          "paper broker: commission rate per fill (0)" },
-        { "spread", OPT_DBL, &f->bcfg.spread, NULL, "RATE",
-          "paper broker: relative bid-ask spread (0)" },
-        { "margin", OPT_DBL, &f->bcfg.margin, NULL, "RATIO",
-          "paper broker: margin ratio, leverage = 1/margin (1)" },
-        { "trade-on-close", OPT_BOOL, &f->bcfg.trade_on_close, NULL, NULL,
-          "paper broker: market orders fill at the signal bar's close" },
-        { "hedging", OPT_BOOL, &f->bcfg.hedging, NULL, NULL,
-          "paper broker: allow opposite trades at once" },
-        { "exclusive-orders", OPT_BOOL, &f->bcfg.exclusive_orders, NULL, NULL,
-          "paper broker: each order closes the position first" },
         { "journal", OPT_STR, &f->c.journal_dir, NULL, "DIR",
           "signal journal directory, \"\" for none (default: "
           "$XDG_STATE_HOME/livetrade/journal/<id>)" },
@@ -86,14 +72,16 @@ static int s_flags(struct eflags *f, int argc, char **argv)
           "seconds, 0 for none (60)" },
         { NULL, 0, NULL, NULL, NULL, NULL }
     };
+    struct opt broker[BROKER_OPTS + 1];
     char err[ERR_LEN];
     struct engine_config *c = &f->c;
     int rc;
 
+    broker_opts(&f->bcfg, broker);
     f->fl = (struct flags){
         .prog = PROG, .usage = PROG " --strategy FILE [--symbols A,B] "
                                "[options]",
-        .tables = { opts },
+        .tables = { opts, broker },
         .shared = FLAG_SYMBOLS | FLAG_METRICS | FLAG_VERBOSE | FLAG_CURVE |
                   FLAG_ID,
         .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",

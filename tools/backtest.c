@@ -330,20 +330,6 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
           "[,volume] (required)" },
         { "symbol", OPT_STR, &a->symbol, NULL, "SYM",
           "symbol in signals (default: the file's base name, upper-cased)" },
-        { "cash", OPT_DBL, &a->broker.cash, NULL, "N",
-          "starting cash (10000)" },
-        { "commission", OPT_DBL, &a->broker.commission, NULL, "RATE",
-          "commission rate per fill, in [-0.1, 0.1) (0)" },
-        { "spread", OPT_DBL, &a->broker.spread, NULL, "RATE",
-          "relative bid-ask spread (0)" },
-        { "margin", OPT_DBL, &a->broker.margin, NULL, "RATIO",
-          "margin ratio in (0, 1]; leverage = 1/margin (1)" },
-        { "trade-on-close", OPT_BOOL, &a->broker.trade_on_close, NULL, NULL,
-          "market orders fill at the signal bar's close" },
-        { "hedging", OPT_BOOL, &a->broker.hedging, NULL, NULL,
-          "allow opposite trades at once" },
-        { "exclusive-orders", OPT_BOOL, &a->broker.exclusive_orders, NULL,
-          NULL, "each order closes the position first" },
         { "finalize-trades", OPT_BOOL, &a->finalize, NULL, NULL,
           "close trades still open at the end; count them in the stats" },
         { "param", OPT_MULTI, &a->params, NULL, "NAME=VALUE",
@@ -358,16 +344,18 @@ static int s_parse(struct bt_args *a, int argc, char **argv)
           "write the equity curve and drawdown, one row per bar" },
         { 0 }
     };
+    struct opt broker[BROKER_OPTS + 1];
     char err[ERR_LEN];
     broker_t *b;
     int rc;
 
     a->flags = (struct flags){
         .prog = PROG, .usage = PROG " --strategy FILE --data CSV [flags]",
-        .tables = { opts }, .shared = FLAG_SYMBOLS,
+        .tables = { opts, broker }, .shared = FLAG_SYMBOLS,
         .symbols_help = "the same as --symbol (livetrade run's flag); one "
                         "symbol",
     };
+    broker_opts(&a->broker, broker);
     broker_cfg_default(&a->broker);
     rc = flags_parse(&a->flags, argc, argv, 1, NULL, 0, NULL, err);
     if (rc == 1) {

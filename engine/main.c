@@ -11,7 +11,6 @@
 #include "engine.h"
 #include "err.h"
 #include "flags.h"
-#include "http_metrics.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"

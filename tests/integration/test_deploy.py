@@ -569,8 +569,9 @@ def settings_used():
 
 def settings_read_by_programs():
     """Every setting the programs read from the environment (or .env):
-    getenv(), config_env() and its wrappers, and the env column of the
-    flag tables (struct opt)."""
+    getenv(), config_env() and its wrappers, the env column of the flag
+    tables (struct opt) and the flags skeleton's env fields
+    (.symbols_env = "...")."""
     names = set()
     for path in glob.glob(os.path.join(lt.ROOT, "*", "*.c")):
         with open(path) as f:
@@ -579,6 +580,7 @@ def settings_read_by_programs():
                                r'([^;]*?)\)', text):
             names |= set(re.findall(r'"(\w+)"', args))
         names |= set(re.findall(r'OPT_\w+,\s*&[^,]+,\s*"(\w+)"', text))
+        names |= set(re.findall(r'\.\w+_env\s*=\s*"(\w+)"', text))
     return names
 
 

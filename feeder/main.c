@@ -211,6 +211,47 @@ static int s_check_polygon(const struct args *a, char *err)
     return 0;
 }
 
+/* Replaces the symbols of s by those the source publishes them under
+ * (source_ops.symbol); two names of one symbol are refused. 0, or -1
+ * with a reason. */
+static int s_bus_symbols(const struct source_ops *ops,
+                         struct flags_symbols *s, char *err)
+{
+    char *buf, **v;
+    int rc = 0;
+
+    if (!ops->symbol || s->n <= 0)
+        return 0;
+    buf = calloc((size_t)s->n, SYM_MAX);
+    v = calloc((size_t)s->n, sizeof *v);
+    if (!buf || !v) {
+        snprintf(err, ERR_LEN, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    for (int i = 0; i < s->n && !rc; i++) {
+        v[i] = buf + (size_t)i * SYM_MAX;
+        rc = ops->symbol(s->v[i], v[i], err);
+        for (int j = 0; j < i && !rc; j++)
+            if (strcmp(v[i], v[j]) == 0) {
+                snprintf(err, ERR_LEN, "--symbols names %.40s twice (as "
+                         "%.40s and %.40s)", v[i], s->v[j], s->v[i]);
+                rc = -1;
+            }
+    }
+    if (rc)
+        goto out;
+    free(s->v);
+    free(s->buf);
+    s->v = v;
+    s->buf = buf;
+    return 0;
+out:
+    free(buf);
+    free(v);
+    return -1;
+}
+
 /* Default start: the current period, aligned down to the timeframe, less
  * `history` bars; the first live bar is then the current period. */
 static int s_default_start(const struct args *a, int64_t *start, char *err)
@@ -312,7 +353,7 @@ int main(int argc, char **argv)
     if (!cfg.ops || s_check_other_sources(cfg.ops, argc, argv, err) ||
         (cfg.ops->check && cfg.ops->check(err)) ||
         s_check_args(&a, err) || s_check_csv(&a, argc, argv, err) ||
-        s_check_polygon(&a, err))
+        s_check_polygon(&a, err) || s_bus_symbols(cfg.ops, &fl->syms, err))
         goto usage;
     if (cfg.ops == &source_csv && a.start == START_UNSET)
         a.start = 0;                /* bar times come from the file */

@@ -12,10 +12,18 @@
  * WebSocket glue, the tick, feed health), polygon_history.c (history and
  * its cache) and polygon_deliver.c (gaps, held bars, buckets).
  *
- * Feed health: once a second, while the market is open (--market-hours),
- * a symbol without a WebSocket bar for --stale-after (default three
- * timeframes and 30 s) is reported once (rate-limited WARN) and counted;
- * its next bar clears it. The clock restarts at every market opening. */
+ * Markets (--market, polygon_market.h): stocks, crypto, forex, indices;
+ * each its own WebSocket path, aggregate events and symbol forms. Bars
+ * go on the bus under the bus form of each symbol; REST is asked for its
+ * ticker, the WebSocket for its topic symbol.
+ *
+ * Feed health: once a second, while the market is open (the market's
+ * hours, or --market-hours), a symbol without a WebSocket bar for
+ * --stale-after (default three timeframes and 30 s) is reported once
+ * (rate-limited WARN) and counted; its next bar clears it. The clock
+ * restarts at every market opening. LIVETRADE_POLYGON_HOURS_AT_MS sets
+ * the time feed health starts from (epoch ms; it then runs on), so the
+ * hours can be tried at any time of the week. */
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +35,7 @@
 #include "log.h"
 #include "polygon_hours.h"
 #include "polygon_int.h"
+#include "polygon_market.h"
 #include "polygon_source.h"
 #include "proc.h"
 #include "util.h"
@@ -34,20 +43,26 @@
 #define TICK_MS 5                   /* lws service and state machine tick */
 #define HEALTH_MS 1000              /* feed health and bucket checks */
 #define STALE_MARGIN_MS 30000       /* added to three timeframes */
+#define HOURS_AT_MAX 4102444800000LL /* LIVETRADE_POLYGON_HOURS_AT_MS cap,
+                                       2100-01-01 */
+#define WS_HOST "wss://socket.massive.com"
+#define WS_DELAYED_HOST "wss://delayed.massive.com"
 
 /* {==================== flags ================================ */
 
 /* Settings from the polygon source's own flags. */
 static struct polygon_flags s_flags = {
-    .feed = "realtime", .market_hours = "us-equities"
+    .feed = "realtime", .market = "stocks"
 };
 
 static const struct opt s_opts[] = {
     { "rest-url", OPT_STR, &s_flags.rest_url, NULL, "URL",
       "polygon: REST base [" POLYGON_REST_BASE "]" },
+    { "market", OPT_STR, &s_flags.market, NULL, "MARKET",
+      "polygon: stocks, crypto, forex or indices [stocks]" },
     { "ws-url", OPT_STR, &s_flags.ws_url, NULL, "URL",
-      "polygon: WebSocket URL [" POLYGON_WS_URL ", delayed: "
-      POLYGON_WS_DELAYED_URL "]" },
+      "polygon: WebSocket URL [" WS_HOST "/MARKET, delayed: "
+      WS_DELAYED_HOST "/MARKET]" },
     { "feed", OPT_STR, &s_flags.feed, NULL, "FEED",
       "polygon: realtime or delayed [realtime]" },
     { "ca-file", OPT_STR, &s_flags.ca_file, NULL, "FILE",
@@ -60,7 +75,9 @@ static const struct opt s_opts[] = {
       "[$XDG_CACHE_HOME/livetrade or ~/.cache/livetrade]" },
     { "market-hours", OPT_STR, &s_flags.market_hours, NULL, "HOURS",
       "polygon: when silence is reported: us-equities (Mon-Fri "
-      "09:30-16:00 New York) or always [us-equities]" },
+      "09:30-16:00 New York), forex (Sun 17:00-Fri 17:00 New York) or "
+      "always [the market's: stocks and indices us-equities, crypto "
+      "always, forex forex]" },
     { "stale-after", OPT_DBL, &s_flags.stale_after, NULL, "SEC",
       "polygon: report a symbol silent this long while the market "
       "is open [3 timeframes + 30]" },
@@ -86,10 +103,19 @@ static int s_check(char *err)
                  "100000 requests per minute");
         return ERR_USAGE;
     }
-    if (strcmp(s_flags.market_hours, "us-equities") != 0 &&
+    const struct polygon_market *m = polygon_market_find(s_flags.market);
+
+    if (!m) {
+        snprintf(err, ERR_LEN, "--market must be %s, not '%.40s'",
+                 polygon_market_names(), s_flags.market);
+        return ERR_USAGE;
+    }
+    if (s_flags.market_hours &&
+        strcmp(s_flags.market_hours, "us-equities") != 0 &&
+        strcmp(s_flags.market_hours, "forex") != 0 &&
         strcmp(s_flags.market_hours, "always") != 0) {
-        snprintf(err, ERR_LEN, "--market-hours must be us-equities or "
-                 "always");
+        snprintf(err, ERR_LEN, "--market-hours must be us-equities, forex "
+                 "or always");
         return ERR_USAGE;
     }
     if (!(s_flags.stale_after >= 0 && s_flags.stale_after <= 86400)) {
@@ -102,6 +128,12 @@ static int s_check(char *err)
         snprintf(err, ERR_LEN, "--feed must be realtime or delayed");
         return ERR_USAGE;
     }
+    if (strcmp(s_flags.feed, "delayed") == 0 && !m->delayed &&
+        !s_flags.ws_url) {
+        snprintf(err, ERR_LEN, "--feed delayed: Polygon has no delayed "
+                 "%s feed; use --feed realtime", m->name);
+        return ERR_USAGE;
+    }
     if (!s_key()) {
         snprintf(err, ERR_LEN, "--source polygon needs an API key: set "
                  "POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment "
@@ -109,6 +141,13 @@ static int s_check(char *err)
         return ERR_USAGE;
     }
     return 0;
+}
+
+/* The bus form of a symbol in the --market chosen (source_ops.symbol). */
+static int s_symbol(const char *sym, char *out, char *err)
+{
+    return polygon_market_bus(polygon_market_find(s_flags.market), sym,
+                              out, err);
 }
 
 /* }========================================================== */
@@ -133,9 +172,18 @@ int polygon_is_auth(int rc)
 
 /* {==================== feed health ====================== */
 
+/* The time feed health goes by: the wall clock, or the one set by
+ * LIVETRADE_POLYGON_HOURS_AT_MS at open. */
+static int64_t s_hours_now(const struct polygon_src *ps)
+{
+    if (ps->hours_at < 0)
+        return wall_ms();
+    return ps->hours_at + (mono_ms() - ps->hours_mono);
+}
+
 static void s_health(struct polygon_src *ps, int64_t now)
 {
-    if (!polygon_market_open(ps->market, wall_ms())) {
+    if (!polygon_market_open(ps->market, s_hours_now(ps))) {
         ps->was_open = 0;
         return;
     }
@@ -325,11 +373,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     struct polygon_ws_io io;
     struct polygon_lws_events ev;
     struct polygon_src *ps;
+    const struct polygon_market *m = polygon_market_find(s_flags.market);
     const char *key = s_key();
-    const char *ws_url;
+    const char **ws_syms = NULL;
+    char (*ws_names)[SYM_MAX] = NULL;
+    char ws_url[1024];
     int rc;
 
-    assert(cfg && cfg->nsym >= 1 && cfg->loop && cfg->emit);
+    assert(cfg && cfg->nsym >= 1 && cfg->loop && cfg->emit && m);
     if (!key) {
         snprintf(err, ERR_LEN, "polygon: no API key: set POLYGON_API_KEY "
                  "(or MASSIVE_API_KEY) in the environment or .env");
@@ -344,8 +395,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps = calloc(1, sizeof *ps);
     if (ps)
         ps->sym = calloc((size_t)cfg->nsym, sizeof *ps->sym);
-    if (!ps || !ps->sym) {
+    ws_syms = calloc((size_t)cfg->nsym, sizeof *ws_syms);
+    ws_names = calloc((size_t)cfg->nsym, sizeof *ws_names);
+    if (!ps || !ps->sym || !ws_syms || !ws_names) {
+        if (ps)
+            free(ps->sym);
         free(ps);
+        free(ws_syms);
+        free(ws_names);
         snprintf(err, ERR_LEN, "polygon: out of memory");
         return NULL;
     }
@@ -358,8 +415,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->tf_ms = cfg->tf * 1000;
     ps->timespan = cfg->tf == 1 ? "second" : "minute";
     ps->mult = cfg->tf == 1 ? 1 : (int)(cfg->tf / 60);
-    ps->market = strcmp(s_flags.market_hours, "always") == 0 ?
-                 SOURCE_MARKET_ALWAYS : SOURCE_MARKET_US_EQUITIES;
+    ps->market = !s_flags.market_hours ? m->hours :
+                 strcmp(s_flags.market_hours, "always") == 0 ?
+                 SOURCE_MARKET_ALWAYS :
+                 strcmp(s_flags.market_hours, "forex") == 0 ?
+                 SOURCE_MARKET_FOREX : SOURCE_MARKET_US_EQUITIES;
+    ps->hours_at = s_env_ms("LIVETRADE_POLYGON_HOURS_AT_MS", -1,
+                            HOURS_AT_MAX);
+    ps->hours_mono = mono_ms();
     ps->stale_ms = s_flags.stale_after > 0 ?
                    (int64_t)llround(s_flags.stale_after * 1000.0) :
                    3 * ps->tf_ms + STALE_MARGIN_MS;
@@ -372,6 +435,9 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     for (int i = 0; i < ps->nsym; i++) {
         snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
                  cfg->symbols[i]);
+        polygon_market_rest(m, cfg->symbols[i], ps->sym[i].rest);
+        polygon_market_ws(m, cfg->symbols[i], ws_names[i]);
+        ws_syms[i] = ws_names[i];
         ps->sym[i].last = -1;
         ps->sym[i].pending = 1;     /* the first connect is a resume too */
         ps->sym[i].agg_fresh = 1;
@@ -414,9 +480,9 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         goto fail;
     }
 
-    ws_url = s_flags.ws_url ? s_flags.ws_url :
-             strcmp(s_flags.feed, "delayed") == 0 ?
-             POLYGON_WS_DELAYED_URL : POLYGON_WS_URL;
+    snprintf(ws_url, sizeof ws_url, "%s%s", s_flags.ws_url ? s_flags.ws_url
+             : strcmp(s_flags.feed, "delayed") == 0 ? WS_DELAYED_HOST
+             : WS_HOST, s_flags.ws_url ? "" : m->path);
     memset(&ev, 0, sizeof ev);
     ev.opened = s_lws_opened;
     ev.frame = s_lws_frame;
@@ -428,9 +494,10 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         goto fail;
     polygon_ws_cfg_defaults(&wc);
     wc.api_key = key;
-    wc.symbols = cfg->symbols;
+    wc.symbols = ws_syms;
     wc.nsym = cfg->nsym;
-    wc.channel = cfg->tf == 1 ? "A" : "AM";
+    wc.channel = cfg->tf == 1 ? m->ev_second : m->ev_minute;
+    wc.key = m->key;
     wc.kicked_backoff_ms = s_env_ms("LIVETRADE_POLYGON_KICKED_WAIT_MS",
                                     wc.kicked_backoff_ms, KICKED_WAIT_MAX_MS);
     wc.read_timeout_ms = s_env_ms("LIVETRADE_POLYGON_READ_TIMEOUT_MS",
@@ -461,14 +528,19 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         snprintf(err, ERR_LEN, "polygon: event loop is full");
         goto fail;
     }
-    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
-            "(feed %s)", wc.channel, ps->nsym, ws_url, s_flags.feed);
+    log_msg(LL_INFO, "polygon: streaming %s %s.* for %d symbols from %s "
+            "(feed %s)", m->name, wc.channel, ps->nsym, ws_url,
+            s_flags.feed);
     ps->cfg_tmp = NULL;
     for (int i = 0; i < ps->nsym; i++)
         ps->sym[i].heard_ms = mono_ms();
+    free(ws_syms);
+    free(ws_names);
     return ps;
 fail:
     s_close(ps);
+    free(ws_syms);
+    free(ws_names);
     return NULL;
 }
 
@@ -499,6 +571,8 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("corrections", ps->corrections);
     C("silences", ps->silences);
     C("silent_now", silent);
+    C("market_open", (uint64_t)polygon_market_open(ps->market,
+                                                   s_hours_now(ps)));
     C("rest_requests", st.requests);
     C("rest_retries", st.retries);
     C("cache_bars", ps->cache_bars);
@@ -528,6 +602,7 @@ const struct source_ops source_polygon = {
     .name = "polygon",
     .opts = s_opts,
     .check = s_check,
+    .symbol = s_symbol,
     .open = s_open,
     .next_bar = NULL,
     .close = s_close,

@@ -145,7 +145,7 @@ static void s_gap_ask(struct polygon_src *ps, int i)
         .to_ms = s->gap_to - 1
     };
 
-    snprintf(q.sym, sizeof q.sym, "%s", s->name);
+    snprintf(q.sym, sizeof q.sym, "%s", s->rest);
     if (polygon_worker_ask(ps->worker, &q)) {
         polygon_fatal(ps, "the REST worker stopped");
         return;

@@ -81,7 +81,7 @@ static void s_cache_load(struct polygon_src *ps, int i, const char *sym)
     ps->cache_bars += n;
 }
 
-/* The bars of symbol i from REST in [from, to], both inclusive. */
+/* The bars of REST ticker `sym` in [from, to], both inclusive. */
 static int s_fetch(struct polygon_src *ps, const char *sym, int64_t from,
                    int64_t to, struct bar **bars, size_t *n, char *err)
 {
@@ -89,8 +89,8 @@ static int s_fetch(struct polygon_src *ps, const char *sym, int64_t from,
                              to, bars, n, err);
 }
 
-/* Brings symbol i's cached record up to `to` through REST (one call from
- * the bar after the last cached one). 0, or an error code. */
+/* Brings symbol i's cached record up to `to` through REST (ticker `sym`,
+ * one call from the bar after the last cached one). 0, or an error code. */
 static int s_history_after_cache(struct polygon_src *ps, int i,
                                  const char *sym, int64_t to, char *err)
 {
@@ -124,7 +124,7 @@ int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err)
     int rc = 0;
 
     if (s->ncache && to - s->cache[s->ncache - 1].t <= HIST_SPAN_MAX) {
-        rc = s_history_after_cache(ps, i, sym, to, err);
+        rc = s_history_after_cache(ps, i, s->rest, to, err);
         if (rc)
             return rc;
         if ((int64_t)s->ncache >= n) {
@@ -144,7 +144,7 @@ int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err)
         if (span > HIST_SPAN_MAX)
             span = HIST_SPAN_MAX;
         free(bars);
-        rc = s_fetch(ps, sym, to - span, to, &bars, &got, err);
+        rc = s_fetch(ps, s->rest, to - span, to, &bars, &got, err);
         if (rc || (int64_t)got >= n || span == HIST_SPAN_MAX)
             break;
     }

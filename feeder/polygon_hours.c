@@ -53,8 +53,11 @@ int polygon_market_open(int market, int64_t utc_ms)
         local = utc_ms - 4 * hour;
     ld = s_floor_div(local, day);
     wd = ((ld % 7) + 7 + 4) % 7;
+    mins = (local - ld * day) / 60000;
+    if (market == SOURCE_MARKET_FOREX)     /* Sun 17:00 to Fri 17:00 */
+        return wd == 6 ? 0 : wd == 0 ? mins >= 17 * 60 :
+               wd == 5 ? mins < 17 * 60 : 1;
     if (wd == 0 || wd == 6)
         return 0;
-    mins = (local - ld * day) / 60000;
     return mins >= 9 * 60 + 30 && mins < 16 * 60;
 }

@@ -10,8 +10,9 @@
 #include <stdint.h>
 
 /* 1 if `market` (SOURCE_MARKET_*, source.h) is open at utc_ms (epoch ms):
- * always, or US equities' regular hours, Monday to Friday 09:30-16:00
- * America/New_York, New York time taken from UTC by the US daylight-time
+ * always; US equities' regular hours, Monday to Friday 09:30-16:00
+ * America/New_York; or forex, Sunday 17:00 to Friday 17:00 New York
+ * time. New York time is taken from UTC by the US daylight-time
  * rule in force since 2007 (second Sunday of March to first Sunday of
  * November, at 02:00 local). Exchange holidays and early closes are not
  * known: they count as open. 0 otherwise. */

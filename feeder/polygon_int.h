@@ -28,7 +28,9 @@ struct polygon_flags {
                                        0 = no limit */
     const char *cache_dir;          /* --cache-dir; "": no history cache,
                                        NULL: the default */
-    const char *market_hours;       /* --market-hours */
+    const char *market;             /* --market */
+    const char *market_hours;       /* --market-hours; NULL: the
+                                       market's own */
     double stale_after;             /* --stale-after, seconds; 0 = auto */
 };
 
@@ -41,7 +43,8 @@ struct polygon_flags {
 #define GAP_HOLD_MAX 512            /* live bars held behind a gap */
 
 struct psym {
-    char name[SYM_MAX];             /* the symbol */
+    char name[SYM_MAX];             /* the symbol, as on the bus */
+    char rest[SYM_MAX];             /* its REST ticker */
     int64_t last;                   /* t of the last bar handed over, -1 */
     struct bar last_bar;            /* that bar, to tell corrections */
     int pending;                    /* first bar after a connect to come */
@@ -77,7 +80,10 @@ struct polygon_src {
     int64_t tf_ms;                  /* bar length */
     const char *timespan;           /* "minute" or "second" */
     int mult;                       /* REST multiplier; > 1: aggregated */
-    int market;                     /* SOURCE_MARKET_* */
+    int market;                     /* SOURCE_MARKET_*: feed health */
+    int64_t hours_at;               /* feed health clock at open (epoch
+                                       ms), or -1: the wall clock */
+    int64_t hours_mono;             /* mono at open, for hours_at */
     int64_t stale_ms;               /* silence that is reported */
     int was_open;                   /* market open at the last check */
     int64_t next_check_ms;          /* mono: next health check */

@@ -236,9 +236,11 @@ static int s_num(json_t *o, const char *k, double *v)
     return 0;
 }
 
-/* One element of `results` to a bar; -1 if a required key is missing. */
+/* One element of `results` to a bar; -1 if a required key is missing
+ * (an index, sym "I:...", has no "v": volume 0). */
 static int s_result(json_t *r, const char *sym, int64_t tf, struct bar *b)
 {
+    int no_volume = strncmp(sym, "I:", 2) == 0;
     static const char *keys[] = { "o", "h", "l", "c", "v" };
     double *dst[] = { &b->o, &b->h, &b->l, &b->c, &b->vol };
     json_t *t = json_object_get(r, "t"), *n = json_object_get(r, "n");
@@ -253,7 +255,8 @@ static int s_result(json_t *r, const char *sym, int64_t tf, struct bar *b)
     if (!json_is_object(r))
         return -1;
     for (int i = 0; i < 5; i++)
-        if (s_num(r, keys[i], dst[i]))
+        if (s_num(r, keys[i], dst[i]) &&
+            !(i == 4 && no_volume && !json_object_get(r, "v")))
             return -1;
     if (json_is_integer(t)) {
         b->t = json_integer_value(t);

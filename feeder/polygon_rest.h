@@ -127,7 +127,8 @@ struct polygon_bars {
 int64_t polygon_rest_tf(int multiplier, const char *timespan);
 
 /* Parses one 200 response body: appends the valid bars of `results`
- * (missing, null or [] give none) to out, stamped with sym and tf. Sets
+ * (missing, null or [] give none) to out, stamped with sym and tf; the
+ * results of an index (sym "I:...") are values without "v": volume 0. Sets
  * *next_url to a malloc'd copy of `next_url`, or NULL on the last page.
  * Returns 0, ERR_PARSE (not JSON, not an object, wrong types; the reason
  * names `url`, which must already be redacted), ERR_INVALID (a body whose

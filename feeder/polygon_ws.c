@@ -107,7 +107,26 @@ static int s_num(json_t *ev, const char *key, double *out)
     return 0;
 }
 
-/* An AM or A event to a bar. -1 when good, else a PWS_BAD_* kind. */
+/* Aggregate events and their bar length in seconds (POLYGON.md 3.4;
+ * tests/polygon_mock/README.md, "Markets"): stocks and indices AM/A,
+ * crypto XA/XAS, forex CA/CAS. */
+static const struct { const char *ev; int64_t tf; } s_aggs[] = {
+    { "AM", 60 }, { "A", 1 }, { "XA", 60 }, { "XAS", 1 },
+    { "CA", 60 }, { "CAS", 1 }
+};
+
+/* The bar length of aggregate event `ev`, or 0 if it is none. */
+static int64_t s_agg_tf(const char *ev)
+{
+    for (size_t i = 0; i < sizeof s_aggs / sizeof s_aggs[0]; i++)
+        if (strcmp(ev, s_aggs[i].ev) == 0)
+            return s_aggs[i].tf;
+    return 0;
+}
+
+/* An aggregate event to a bar: the symbol is "sym" (stocks, indices) or
+ * "pair" (crypto, forex). Index values (sym "I:...") have no volume: 0.
+ * -1 when good, else a PWS_BAD_* kind. */
 static int s_bar(json_t *ev, int64_t tf, struct bar *b)
 {
     static const char *keys[] = { "o", "h", "l", "c" };
@@ -123,6 +142,8 @@ static int s_bar(json_t *ev, int64_t tf, struct bar *b)
     b->tf = tf;
     b->vw = NAN;
     b->n = -1;
+    if (!sym)
+        sym = json_object_get(ev, "pair");
     if (!sym || !s)
         return PWS_BAD_MISSING;
     if (!json_is_string(sym) || !json_is_integer(s))
@@ -140,8 +161,10 @@ static int s_bar(json_t *ev, int64_t tf, struct bar *b)
     if (rc == PWS_BAD_MISSING) {
         /* Decimal volume (string), newer servers; optional otherwise. */
         json_t *dv = json_object_get(ev, "dv");
-        if (!json_is_string(dv)
-            || parse_double(json_string_value(dv), &b->vol) != 0)
+        if (!dv && strncmp(b->sym, "I:", 2) == 0)
+            b->vol = 0;
+        else if (!json_is_string(dv)
+                 || parse_double(json_string_value(dv), &b->vol) != 0)
             return PWS_BAD_MISSING;
         rc = 0;
     }
@@ -186,9 +209,9 @@ static int s_event(json_t *ev, const struct polygon_ws_handler *h,
             h->status(h->arg, &st);
         return 1;
     }
-    if (strcmp(name, "AM") == 0 || strcmp(name, "A") == 0) {
+    if (s_agg_tf(name)) {
         struct bar b;
-        bad = s_bar(ev, name[1] == 'M' ? 60 : 1, &b);
+        bad = s_bar(ev, s_agg_tf(name), &b);
         if (bad >= 0) {
             c->bad[bad]++;
             return 0;
@@ -248,7 +271,7 @@ static const char *s_state_names[] = {
 };
 
 struct symidx {
-    const char *name;               /* points into polygon_ws.syms */
+    const char *name;               /* points into polygon_ws.keys */
     int idx;                        /* index in cfg.symbols */
 };
 
@@ -257,7 +280,8 @@ struct polygon_ws {
     struct polygon_ws_io io;        /* transport and feeder callbacks */
     char *key;                      /* API key */
     char **syms;                    /* nsym copied symbols */
-    struct symidx *sorted;          /* syms by name, for bsearch */
+    char **keys;                    /* cfg.key of each symbol */
+    struct symidx *sorted;          /* keys by name, for bsearch */
     int64_t *last_t;                /* start of last bar per symbol, -1 */
     int state;                      /* PWS_* */
     int tf;                         /* bar seconds of the channel: 60, 1 */
@@ -290,6 +314,15 @@ void polygon_ws_cfg_defaults(struct polygon_ws_cfg *cfg)
     cfg->stable_ms = 60000;
 }
 
+/* The key symbol `sym` is matched by (cfg.key) in out[SYM_MAX]. */
+static void s_sym_key(const polygon_ws_t *self, const char *sym, char *out)
+{
+    if (self->cfg.key)
+        self->cfg.key(sym, out);
+    else
+        snprintf(out, SYM_MAX, "%s", sym);
+}
+
 static int s_symcmp(const void *a, const void *b)
 {
     return strcmp(((const struct symidx *)a)->name,
@@ -314,10 +347,9 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
         snprintf(err, ERR_LEN, "polygon ws: no symbols");
         return NULL;
     }
-    if (cfg->channel && strcmp(cfg->channel, "AM") != 0
-        && strcmp(cfg->channel, "A") != 0) {
-        snprintf(err, ERR_LEN, "polygon ws: channel '%s' is not AM or A",
-                 cfg->channel);
+    if (cfg->channel && !s_agg_tf(cfg->channel)) {
+        snprintf(err, ERR_LEN, "polygon ws: channel '%s' is not one of "
+                 "AM, A, XA, XAS, CA, CAS", cfg->channel);
         return NULL;
     }
     if (cfg->handshake_ms <= 0 || cfg->read_timeout_ms <= 0
@@ -341,19 +373,26 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
     self->io = *io;
     if (!self->cfg.channel)
         self->cfg.channel = "AM";
-    self->cfg.channel = strcmp(self->cfg.channel, "A") == 0 ? "A" : "AM";
-    self->tf = self->cfg.channel[1] ? 60 : 1;
+    for (size_t i = 0; i < sizeof s_aggs / sizeof s_aggs[0]; i++)
+        if (strcmp(self->cfg.channel, s_aggs[i].ev) == 0)
+            self->cfg.channel = s_aggs[i].ev;   /* ours, not the caller's */
+    self->tf = (int)s_agg_tf(self->cfg.channel);
     self->key = strdup(cfg->api_key);
     self->syms = calloc((size_t)cfg->nsym, sizeof *self->syms);
+    self->keys = calloc((size_t)cfg->nsym, sizeof *self->keys);
     self->sorted = calloc((size_t)cfg->nsym, sizeof *self->sorted);
     self->last_t = calloc((size_t)cfg->nsym, sizeof *self->last_t);
-    if (!self->key || !self->syms || !self->sorted || !self->last_t)
+    if (!self->key || !self->syms || !self->keys || !self->sorted ||
+        !self->last_t)
         goto nomem;
     for (int i = 0; i < cfg->nsym; i++) {
+        char k[SYM_MAX];
+        s_sym_key(self, cfg->symbols[i], k);
         self->syms[i] = strdup(cfg->symbols[i]);
-        if (!self->syms[i])
+        self->keys[i] = strdup(k);
+        if (!self->syms[i] || !self->keys[i])
             goto nomem;
-        self->sorted[i].name = self->syms[i];
+        self->sorted[i].name = self->keys[i];
         self->sorted[i].idx = i;
         self->last_t[i] = -1;
     }
@@ -384,10 +423,14 @@ void polygon_ws_destroy(polygon_ws_t **self_p)
     self = *self_p;
     if (!self)
         return;
-    if (self->syms)
-        for (int i = 0; i < self->cfg.nsym; i++)
+    for (int i = 0; i < self->cfg.nsym; i++) {
+        if (self->syms)
             free(self->syms[i]);
+        if (self->keys)
+            free(self->keys[i]);
+    }
     free(self->syms);
+    free(self->keys);
     free(self->sorted);
     free(self->last_t);
     free(self->key);
@@ -615,7 +658,10 @@ static void s_on_status(void *arg, const struct polygon_ws_status *st)
 
 static int s_find(const polygon_ws_t *self, const char *sym)
 {
-    struct symidx key = { sym, 0 };
+    char k[SYM_MAX];
+    struct symidx key = { k, 0 };
+
+    s_sym_key(self, sym, k);
     const struct symidx *hit = bsearch(&key, self->sorted,
                                        (size_t)self->cfg.nsym,
                                        sizeof *self->sorted, s_symcmp);

@@ -107,8 +107,11 @@ struct polygon_ws_handler {
 
 /* Parses one text frame of `len` bytes (need not be NUL-terminated) and
  * calls h->status / h->bar (either may be NULL) for each good event, in
- * frame order. Bars have src "polygon", t = "s", tf 60 (AM) or 1 (A),
- * vol = "v", vw = "vw" (NaN if absent), n = -1 (WS bars carry no trade
+ * frame order. Aggregates are AM/A (stocks, indices: symbol in "sym"),
+ * XA/XAS (crypto) and CA/CAS (forex: symbol in "pair"). Bars have src
+ * "polygon", sym as sent, t = "s", tf 60 (AM, XA, CA) or 1 (A, XAS, CAS),
+ * vol = "v" (or "dv"; index values, sym "I:...", have none: 0),
+ * vw = "vw" (NaN if absent), n = -1 (WS bars carry no trade
  * count; "z" is the average trade size), seq = pub = 0; they passed
  * msg_bar_check(). A lone object is taken as a one-event frame. Counts are
  * added to *c. Returns the number of events delivered, or ERR_TOO_LARGE
@@ -163,7 +166,13 @@ struct polygon_ws_cfg {
     const char *api_key;            /* required; copied */
     const char *const *symbols;     /* valid symbols; copied */
     int nsym;                       /* 1..; entries in symbols */
-    const char *channel;            /* "AM" (minute, default) or "A" */
+    const char *channel;            /* aggregate event subscribed: "AM"
+                                       (default), "A", "XA", "XAS", "CA"
+                                       or "CAS" */
+    /* Writes the key a symbol is matched by in out[SYM_MAX], so that
+     * events may spell a subscribed symbol another way (EUR-USD for
+     * EUR/USD); NULL: the symbol itself. */
+    void (*key)(const char *sym, char *out);
     int auth_on_open;               /* 1: send auth before `connected` */
     int64_t handshake_ms;           /* open -> streaming limit per try */
     int64_t read_timeout_ms;        /* streaming: no frame -> reconnect */

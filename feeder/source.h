@@ -31,7 +31,8 @@
 /* When a feed is expected to carry bars (feed health). */
 enum {
     SOURCE_MARKET_US_EQUITIES = 0,  /* Mon-Fri 09:30-16:00 New York */
-    SOURCE_MARKET_ALWAYS            /* around the clock */
+    SOURCE_MARKET_ALWAYS,           /* around the clock */
+    SOURCE_MARKET_FOREX             /* Sun 17:00-Fri 17:00 New York */
 };
 
 /* One named counter of a source, for status replies and the exit line. */
@@ -72,6 +73,10 @@ struct source_ops {
     /* Optional: checks the values of its flags once parsed, when it is
      * the source chosen. 0, or ERR_USAGE with one line in err[ERR_LEN]. */
     int (*check)(char *err);
+    /* Optional: the symbol the bars of `sym` (as the user named it) are
+     * published under, in out[SYM_MAX], once check() passed. 0, or
+     * ERR_USAGE with one line in err[ERR_LEN]. NULL: as named. */
+    int (*symbol)(const char *sym, char *out, char *err);
     /* Opens the source for cfg->symbols. Returns its state, or NULL with
      * a reason in err[ERR_LEN]. cfg is valid only during the call. */
     void *(*open)(const struct source_cfg *cfg, char *err);

@@ -21,18 +21,18 @@ static int s_prefixed(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* A copy of s upper-cased, with the prefix p dropped (if s has it) and
- * '-' and '/' left out, in out[SYM_MAX]. */
+/* A copy of s upper-cased, with '-' and '/' left out and then the
+ * prefix p dropped (if it has it), in out[SYM_MAX]. */
 static void s_squash(const char *s, const char *p, char *out)
 {
     size_t o = 0;
 
-    if (p && s_prefixed(s, p))
-        s += strlen(p);
     for (; *s && o + 1 < SYM_MAX; s++)
         if (*s != '-' && *s != '/')
             out[o++] = (char)toupper((unsigned char)*s);
     out[o] = '\0';
+    if (s_prefixed(out, p))
+        memmove(out, out + strlen(p), o - strlen(p) + 1);
 }
 
 static void s_key_stocks(const char *sym, char *out)
@@ -145,7 +145,11 @@ int polygon_market_bus(const struct polygon_market *m, const char *sym,
     char base[SYM_MAX], quote[SYM_MAX];
     int len = 0;
 
-    if (strcmp(sym, "*") == 0 || strcmp(m->name, "stocks") == 0) {
+    if (strcmp(sym, "*") == 0) {       /* every symbol: as it is */
+        snprintf(out, SYM_MAX, "*");
+        return 0;
+    }
+    if (strcmp(m->name, "stocks") == 0) {
         len = snprintf(out, SYM_MAX, "%s", sym);
     } else if (strcmp(m->name, "crypto") == 0) {
         if (s_pair(sym, "X:", 0, base, quote)) {

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """A mock Polygon.io (Massive) server for livetrade's tests.
 
-Speaks the REST aggregates API (GET /v2/aggs/ticker/...) and the stocks
-WebSocket feed (/stocks, /delayed/stocks) as described in POLYGON.md, with
+Speaks the REST aggregates API (GET /v2/aggs/ticker/...) and the
+WebSocket feeds of stocks, crypto, forex and indices (/stocks,
+/delayed/stocks, /crypto, /forex, /indices, /delayed/indices) as described
+in POLYGON.md and README.md ("Markets"), with
 faults that a script or a control endpoint can inject. Standard library only;
 TLS certificates come from the `openssl` command.
 
@@ -62,6 +64,47 @@ MSG_NOT_ENTITLED = ("You are not entitled to this data. Please upgrade your "
                     "plan at https://polygon.io/pricing")
 MSG_RATE = ("You've exceeded the maximum requests per minute, please wait or "
             "upgrade your subscription to continue. https://polygon.io/pricing")
+# The markets (README.md, "Markets"): aggregate events (minute, second),
+# the key of the symbol in them, and the prefix of their REST tickers.
+MARKETS = {
+    "stocks": {"min": "AM", "sec": "A", "key": "sym", "prefix": ""},
+    "crypto": {"min": "XA", "sec": "XAS", "key": "pair", "prefix": "X:"},
+    "forex": {"min": "CA", "sec": "CAS", "key": "pair", "prefix": "C:"},
+    "indices": {"min": "AM", "sec": "A", "key": "sym", "prefix": "I:"},
+}
+WS_PATHS = {"/stocks": "stocks", "/delayed/stocks": "stocks",
+            "/crypto": "crypto", "/forex": "forex", "/indices": "indices",
+            "/delayed/indices": "indices"}
+AGG_EVENTS = {ev for m in MARKETS.values() for ev in (m["min"], m["sec"])}
+CRYPTO_QUOTES = ("USDT", "USDC")   # else the quote is the last 3 letters
+
+
+def ev_span(ev):
+    """The span of an aggregate event: MINUTE, or 1000 for seconds."""
+    return 1000 if ev in ("A", "XAS", "CAS") else MINUTE
+
+
+def market_of(ticker):
+    """The market of a REST ticker, by its prefix."""
+    for name in ("crypto", "forex", "indices"):
+        if ticker.startswith(MARKETS[name]["prefix"]):
+            return name
+    return "stocks"
+
+
+def ws_name(ticker):
+    """A REST ticker as its WebSocket events name it: X:BTCUSD -> BTC-USD,
+    C:EURUSD -> EUR/USD, I:SPX and AAPL unchanged."""
+    mk = market_of(ticker)
+    if mk == "crypto":
+        p = ticker[2:]
+        q = next((q for q in CRYPTO_QUOTES if p.endswith(q)), p[-3:])
+        return "%s-%s" % (p[:-len(q)], q)
+    if mk == "forex":
+        return "%s/%s" % (ticker[2:5], ticker[5:])
+    return ticker
+
+
 DISCONNECT_MSG = {
     "max_connections": "Maximum number of connections exceeded.",
     "force_disconnect": "Connection forcibly disconnected.",
@@ -609,6 +652,9 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             next_from = k_next
         if desc:
             bars.reverse()
+        if market_of(ticker) == "indices":      # values: no v, vw, n
+            bars = [{k: v for k, v in b.items() if k not in ("v", "vw", "n")}
+                    for b in bars]
         body = {"ticker": ticker, "queryCount": len(used),
                 "resultsCount": len(bars), "adjusted": adjusted,
                 "results": bars, "status": self.st.rest_status,
@@ -774,6 +820,7 @@ class WsConn:
         self.drop_after = None
         self.key = None
         self.path = None
+        self.market = "stocks"   # by the path, at the handshake
         self.session = {}
         self.last_sent = {}   # (ev, sym) -> s, for "correction" with t=last
         self.muted = False    # "mute": no pongs, no frames
@@ -919,7 +966,8 @@ class WsConn:
             self.sock.sendall(b"HTTP/1.1 400 Bad Request\r\n"
                               b"Content-Length: 0\r\nConnection: close\r\n\r\n")
             raise WsClosed()
-        if self.path.rstrip("/") not in ("/stocks", "/delayed/stocks"):
+        self.market = WS_PATHS.get(self.path.rstrip("/"))
+        if self.market is None:
             self.sock.sendall(b"HTTP/1.1 404 Not Found\r\n"
                               b"Content-Length: 0\r\nConnection: close\r\n\r\n")
             self.log("rejected", path=self.path)
@@ -1061,10 +1109,17 @@ class WsConn:
             if not self.authed.is_set():
                 self.status("auth_required", "authentication required")
                 return
+            mk = MARKETS[self.market]
             for t in topics:
                 ev, _, sym = t.partition(".")
+                ticker = self.ticker_of(sym)
                 deny = (self.st.entitled is not None and sym != "*" and
-                        sym not in self.st.entitled)
+                        ticker not in self.st.entitled)
+                # Another market's aggregates on this cluster (AM on
+                # /crypto, XA on /stocks): refused like a topic outside the
+                # plan.
+                deny = deny or (ev in AGG_EVENTS and
+                                ev not in (mk["min"], mk["sec"]))
                 if action == "subscribe" and deny:
                     self.status("error", "not authorized")
                     continue
@@ -1091,9 +1146,20 @@ class WsConn:
             except WsClosed:
                 pass
 
-    def subscribed(self, ev, sym):
+    def ticker_of(self, sym):
+        """The dataset ticker a topic symbol of this cluster names, or the
+        symbol itself (a symbol the dataset does not have)."""
+        for t in self.st.data.symbols():
+            if market_of(t) == self.market and ws_name(t) == sym:
+                return t
+        return sym
+
+    def subscribed(self, ev, ticker):
+        """Whether dataset ticker `ticker` is subscribed to under `ev`."""
+        if market_of(ticker) != self.market:
+            return False
         s = self.subs
-        return "%s.%s" % (ev, sym) in s or "%s.*" % ev in s
+        return "%s.%s" % (ev, ws_name(ticker)) in s or "%s.*" % ev in s
 
     # -- scripted steps
     def runner(self):
@@ -1126,10 +1192,24 @@ class WsConn:
         return False
 
     def bar_event(self, ev, sym, t, bar=None):
-        span = MINUTE if ev == "AM" else 1000
+        span = ev_span(ev)
         b = bar or self.st.data.bar(sym, t, span)
         if b is None:
             return None
+        mk = market_of(sym)
+        if mk != "stocks":
+            e = {"ev": ev, MARKETS[mk]["key"]: ws_name(sym), "o": b["o"],
+                 "c": b["c"], "h": b["h"], "l": b["l"], "s": t,
+                 "e": t + span}
+            if mk == "crypto":      # XA: v, vw, z as well
+                e.update({"v": b["v"], "vw": b["vw"],
+                          "z": max(1, int(b["v"] // max(1, b["n"])))})
+            elif mk == "forex":     # CA: v, a count of quotes
+                e["v"] = int(b["v"])
+            else:                   # indices: values, no volume
+                e["op"] = b["o"]
+            self.last_sent[(ev, sym)] = t
+            return e
         day0 = et_day_start(t)
         opening = self.st.data.bar(sym, day0 + 9 * 3600000 + 30 * MINUTE)
         e = {"ev": ev, "sym": sym, "v": b["v"],
@@ -1164,8 +1244,8 @@ class WsConn:
             return
         if "bars" in step:
             b = step["bars"]
-            ev = b.get("ev", "AM")
-            span = MINUTE if ev == "AM" else 1000
+            ev = b.get("ev", MARKETS[self.market]["min"])
+            span = ev_span(ev)
             count = min(int(b.get("count", 1)), 100000)
             with st.lock:
                 if "t" in b:
@@ -1199,14 +1279,14 @@ class WsConn:
             return
         if "correction" in step:
             c = step["correction"]
-            ev = c.get("ev", "AM")
+            ev = c.get("ev", MARKETS[self.market]["min"])
             sym = c.get("sym") or st.data.symbols()[0]
             t = c.get("t", "last")
             t = self.last_sent.get((ev, sym)) if t == "last" else \
                 parse_time(t, st.t0)
             if t is None:
                 return
-            nb = st.data.correct(sym, t, MINUTE if ev == "AM" else 1000,
+            nb = st.data.correct(sym, t, ev_span(ev),
                                  c.get("delta", 0.05), c.get("dv", 100.0))
             e = self.bar_event(ev, sym, t, nb)
             self.log("step", step="correction", sym=sym, t=t)

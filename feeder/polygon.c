@@ -528,8 +528,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         snprintf(err, ERR_LEN, "polygon: event loop is full");
         goto fail;
     }
-    log_msg(LL_INFO, "polygon: streaming %s %s.* for %d symbols from %s "
-            "(feed %s)", m->name, wc.channel, ps->nsym, ws_url,
+    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
+            "(%s, feed %s)", wc.channel, ps->nsym, ws_url, m->name,
             s_flags.feed);
     ps->cfg_tmp = NULL;
     for (int i = 0; i < ps->nsym; i++)

@@ -15,7 +15,6 @@
 
 #include "source.h"
 
-#define POLYGON_WS_DELAYED_URL "wss://delayed.massive.com/stocks"
 #define POLYGON_TF_MAX 86400        /* longest timeframe, s (aggregated) */
 
 extern const struct source_ops source_polygon;

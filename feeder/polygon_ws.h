@@ -38,7 +38,6 @@
 
 #include "msg_bar.h"
 
-#define POLYGON_WS_URL "wss://socket.massive.com/stocks"
 /* Largest frame the parser accepts. The official clients stop at 1 MB;
  * an AM.* batch at the top of the minute can be larger, so give room. */
 #define POLYGON_WS_FRAME_MAX (8u << 20)

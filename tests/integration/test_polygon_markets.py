@@ -132,8 +132,9 @@ class PolygonMarkets(MockCase):
                                  (r["o"], r["h"], r["l"], r["c"]), sym)
                 self.assertEqual(b["vol"], r.get("v", 0), sym)
         err = self.stop(p)
-        self.assertIn("streaming %s %s.*" % (market, topics[0].split(".")[0]),
-                      err)
+        self.assertIn("streaming %s.* for 2 symbols from %s/%s (%s, feed "
+                      "realtime)" % (topics[0].split(".")[0], m.ws_url,
+                                     market, market), err)
         return bus
 
     def test_crypto(self):

@@ -611,11 +611,14 @@ class WebSocketTest(unittest.TestCase):
                                          "received."}])
 
     def test_unknown_path_rejected(self):
-        async def go():
-            async with websockets.connect(self.m.ws_url + "/crypto"):
-                pass
-        with self.assertRaises(websockets.InvalidStatusCode):
-            ws_run(go())
+        # Markets the mock does not play, and a delayed feed Polygon does
+        # not have.
+        for path in ("/options", "/delayed/forex"):
+            async def go():
+                async with websockets.connect(self.m.ws_url + path):
+                    pass
+            with self.assertRaises(websockets.InvalidStatusCode):
+                ws_run(go())
 
 
 @unittest.skipIf(websockets is None, "python3-websockets is not installed")

@@ -2,7 +2,8 @@
  * the frame parser and the connection state machine, both network-free.
  *
  * Parser. One server text frame is a JSON array of events (POLYGON.md
- * 3.3); status objects and AM/A aggregates may share a frame. Each status
+ * 3.3); status objects and aggregates (AM/A, XA/XAS, CA/CAS) may share a
+ * frame. Each status
  * and each valid bar goes to a handler; every other event is skipped and
  * counted by kind. A malformed frame never aborts anything:
  *
@@ -83,7 +84,7 @@ enum {
     PWS_BAD_NOT_ARRAY,              /* top level neither array nor object */
     PWS_BAD_NOT_OBJECT,             /* array element not an object */
     PWS_BAD_NO_EV,                  /* no string "ev" */
-    PWS_BAD_UNKNOWN_EV,             /* ev other than status, AM, A */
+    PWS_BAD_UNKNOWN_EV,             /* ev neither status nor aggregate */
     PWS_BAD_MISSING,                /* a required key is absent */
     PWS_BAD_TYPE,                   /* a key has the wrong JSON type */
     PWS_BAD_VALUE,                  /* msg_bar_check() refused the bar */
@@ -188,7 +189,8 @@ struct polygon_ws_stats {
     uint64_t reconnects;            /* connects after the first */
     uint64_t timeouts;              /* handshake or read deadline hits */
     uint64_t unknown_sym;           /* bars of a symbol not subscribed */
-    uint64_t wrong_channel;         /* A bars on AM, AM bars on A: skipped */
+    uint64_t wrong_channel;         /* second bars on a minute link or
+                                       the reverse: skipped */
     uint64_t kicked;                /* max_connections statuses */
     uint64_t late_status;           /* statuses out of place, ignored */
     struct polygon_ws_counts parse; /* parser counters, all frames */

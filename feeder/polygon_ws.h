@@ -3,9 +3,9 @@
  *
  * Parser. One server text frame is a JSON array of events (POLYGON.md
  * 3.3); status objects and aggregates (AM/A, XA/XAS, CA/CAS) may share a
- * frame. Each status
- * and each valid bar goes to a handler; every other event is skipped and
- * counted by kind. A malformed frame never aborts anything:
+ * frame. Each status and each valid bar goes to a handler; every other
+ * event is skipped and counted by kind. A malformed frame never aborts
+ * anything:
  *
  *   struct polygon_ws_counts n = { 0 };
  *   struct polygon_ws_handler h = { .status = on_status, .bar = on_bar,

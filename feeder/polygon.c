@@ -98,13 +98,13 @@ static const char *s_key(void)
 /* What config_parse cannot check of the flags, and the API key. */
 static int s_check(char *err)
 {
+    const struct polygon_market *m = polygon_market_find(s_flags.market);
+
     if (s_flags.rate < 0 || s_flags.rate > 100000) {
         snprintf(err, ERR_LEN, "--rate must be between 0 (no limit) and "
                  "100000 requests per minute");
         return ERR_USAGE;
     }
-    const struct polygon_market *m = polygon_market_find(s_flags.market);
-
     if (!m) {
         snprintf(err, ERR_LEN, "--market must be %s, not '%.40s'",
                  polygon_market_names(), s_flags.market);

@@ -565,12 +565,22 @@ class Web(lt.WorkspaceTest):
         url = "ws://127.0.0.1:%d/ws" % port
 
         async def status(c, cond):
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+            # 30 s without progress in the bars taken (a sanitizer build
+            # on a busy machine takes a while over 100,000 bars), 300 s
+            # in all.
+            end = time.monotonic() + 300
+            deadline, seen = time.monotonic() + 30, -1
+            while time.monotonic() < min(deadline, end):
                 m = json.loads(await asyncio.wait_for(c.recv(), 30))
-                if m["type"] == "status" and cond(m["sink"]):
+                if m["type"] != "status":
+                    continue
+                if cond(m["sink"]):
                     return m["sink"]
-            raise AssertionError("no status with the expected counters")
+                if m["sink"]["bars"] > seen:
+                    seen = m["sink"]["bars"]
+                    deadline = time.monotonic() + 30
+            raise AssertionError("no status with the expected counters "
+                                 "(bars taken: %d)" % seen)
 
         async def bad_messages():
             async with websockets.connect(url, max_size=None) as c:

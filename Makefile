@@ -82,7 +82,7 @@ $(BIN)/livetrade-sink: $(call obj,sink/main.c) $(B)/libsink.a $(B)/libsandbox.a 
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(ENGINE_LIBS)
+$(BIN)/livetrade: $(call obj,$(TOOL_SRC)) $(B)/libfeeder.a $(ENGINE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -43,6 +43,8 @@
 #include "runrec.h"
 #include "util.h"
 
+#include "../feeder/polygon_market.h"
+
 #define PROG "livetrade"
 #define GRACE_SEC 5.0               /* per child, SIGTERM to SIGKILL */
 #define EP_MAX 160                  /* "ipc://" + socket path */
@@ -77,6 +79,7 @@ struct run {
     const char *ca_file;
     const char *feed;
     const char *rate;               /* polygon: feeder --rate */
+    const char *market;             /* polygon: feeder --market */
 
     /* derived */
     char syms[FLAGS_SYMBOLS_MAX * SYM_MAX]; /* canonical: "AAPL,MSFT" */
@@ -116,16 +119,33 @@ static void s_fmt_double(char *buf, size_t n, double v)
         strfmt(buf, n, "%.17g", v);
 }
 
-/* Joins --symbols, split, into r->syms: "AAPL,MSFT". */
-static void s_symbols(struct run *r)
+/* Joins --symbols, split, into r->syms: "AAPL,MSFT", each in its bus
+ * form for a polygon --market (X:BTCUSD is BTC-USD on the bus, which the
+ * engine subscribes to). 0, or ERR_USAGE naming the symbol. */
+static int s_symbols(struct run *r, char *err)
 {
+    const struct polygon_market *m = NULL;
+    char bus[SYM_MAX];
     size_t len = 0;
 
+    if (r->market && !(m = polygon_market_find(r->market))) {
+        strfmt(err, ERR_LEN, "unknown --market '%s' (expected %s)",
+               r->market, polygon_market_names());
+        return ERR_USAGE;
+    }
     /* At most FLAGS_SYMBOLS_MAX names of SYM_MAX - 1 bytes and a comma:
      * the list fits. */
-    for (int i = 0; i < r->flags.syms.n; i++)
+    for (int i = 0; i < r->flags.syms.n; i++) {
+        const char *sym = r->flags.syms.v[i];
+        if (m) {
+            if (polygon_market_bus(m, sym, bus, err))
+                return ERR_USAGE;
+            sym = bus;
+        }
         len += (size_t)strfmt(r->syms + len, sizeof r->syms - len, "%s%s",
-                              i ? "," : "", r->flags.syms.v[i]);
+                              i ? "," : "", sym);
+    }
+    return 0;
 }
 
 /* A relative strategy path that is not here is also looked for where
@@ -275,6 +295,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
           "polygon: feed cluster (default realtime)" },
         { "rate", OPT_STR, &r->rate, NULL, "N",
           "polygon: REST requests per minute (free plan: 5)" },
+        { "market", OPT_STR, &r->market, NULL,
+          "stocks|crypto|forex|indices",
+          "polygon: the market streamed (default stocks)" },
         { "json", OPT_BOOL, &r->json, NULL, NULL,
           "print signals as JSON lines" },
         { "flat-closes", OPT_BOOL, &r->flat_closes, NULL, NULL,
@@ -323,9 +346,10 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     if (rc)
         return rc;
     if (strcmp(r->source, "polygon") != 0 &&
-        (r->rest_url || r->ws_url || r->ca_file || r->feed || r->rate)) {
-        strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file, --feed and "
-               "--rate need --data-source polygon");
+        (r->rest_url || r->ws_url || r->ca_file || r->feed || r->rate ||
+         r->market)) {
+        strfmt(err, ERR_LEN, "--rest-url, --ws-url, --ca-file, --feed, "
+               "--rate and --market need --data-source polygon");
         return ERR_USAGE;
     }
     if (r->history != NO_LOOKBACK && r->history < 0) {
@@ -371,7 +395,9 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
             return ERR_USAGE;
         }
     }
-    s_symbols(r);
+    rc = s_symbols(r, err);
+    if (rc)
+        return rc;
     return s_strategy(r, err);
 }
 
@@ -581,7 +607,7 @@ static int s_build(struct run *r)
         const char *const pass[][2] = {
             { "--rest-url", r->rest_url }, { "--ws-url", r->ws_url },
             { "--ca-file", r->ca_file }, { "--feed", r->feed },
-            { "--rate", r->rate }
+            { "--rate", r->rate }, { "--market", r->market }
         };
         for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
             if (pass[i][1]) {

@@ -137,6 +137,48 @@ class PolygonMarkets(MockCase):
                                      market, market), err)
         return bus
 
+    def test_livetrade_run_crypto(self):
+        """`livetrade run --market crypto` passes the market on and names
+        the symbol in its bus form to the engine: the Polygon form given
+        (X:BTCUSD) reaches the strategy as BTC-USD."""
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {"X:BTCUSD": 60000.0},
+                        "start": "now-240m", "end": "now+240m"},
+            "ws": {"live_start": "now+2m"}})
+        args = [os.path.join(lt.BIN, "livetrade"), "run", "--data-source",
+                "polygon", "--market", "crypto", "--symbols", "X:BTCUSD",
+                "--strategy", "strategies/sma_cross_close.lua",
+                "--rest-url", m.rest_url, "--ws-url", m.ws_url + "/crypto",
+                "--history", "60", "--duration", "0.25", "--json"]
+        p = subprocess.Popen(args, env=feeder_env(), cwd=lt.ROOT,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        lt.wait_until(lambda: p.poll() is not None or any(
+            e.get("action") == "subscribe" for e in m.log()["ws"]), 30,
+            "the feeder's WebSocket subscription")
+        m.steps([{"wait_subscribed": ["XA.BTC-USD"], "timeout_ms": 20000},
+                 {"bars": {"ev": "XA", "count": 3}}])
+        out, err = p.communicate(timeout=60)
+        err = err.decode(errors="replace")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("streaming XA.* for 1 symbols", err)
+        self.assertRegex(err, r"polygon: live [1-9]")
+        # The engine asked the feeder's history for BTC-USD and got it.
+        self.assertRegex(err, r"engine.* BTC-USD: live after [1-9]\d* bars "
+                         r"of history")
+        paths = {e["path"].split("/")[4] for e in m.log()["rest"]
+                 if e["path"].startswith("/v2/aggs/")}
+        self.assertEqual(paths, {"X:BTCUSD"})
+        r = subprocess.run([os.path.join(lt.BIN, "livetrade"), "run",
+                            "--data-source", "polygon", "--market", "moon",
+                            "--duration", "0.1"], env=feeder_env(),
+                           cwd=lt.ROOT, capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"unknown --market 'moon'", r.stderr)
+
     def test_crypto(self):
         self.live_bars("crypto")
 

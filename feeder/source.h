@@ -26,7 +26,7 @@
 #include "msg_bar.h"
 
 #define SOURCE_TF_MAX 31622400      /* longest timeframe: 366 days, in s */
-#define SOURCE_COUNTERS_MAX 32      /* counters a source may report */
+#define SOURCE_COUNTERS_MAX 48      /* counters a source may report */
 
 /* When a feed is expected to carry bars (feed health). */
 enum {

@@ -497,6 +497,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->gap_retry_ms = s_env_ms("LIVETRADE_POLYGON_GAP_RETRY_MS",
                                 GAP_RETRY_MS, GAP_RETRY_MAX_MS);
+    ps->hist_log_ms = s_env_ms("LIVETRADE_POLYGON_PROGRESS_MS", HIST_LOG_MS,
+                               HIST_LOG_MAX_MS);
     for (int i = 0; i < ps->nsym; i++) {
         snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
                  cfg->symbols[i]);

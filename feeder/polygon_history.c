@@ -19,6 +19,7 @@
  * one. A refused key or plan (401, 403) ends the feeder.
  *
  * Progress: one INFO line every HIST_LOG_MS while symbols wait
+ * (LIVETRADE_POLYGON_PROGRESS_MS sets it)
  * ("history 3,200/11,000 symbols, 29%, about 40 s left") and one when
  * the last is done; the counters go in the status reply.
  *
@@ -153,7 +154,7 @@ void polygon_hist_tick(struct polygon_src *ps, int64_t now)
 
     if (!waiting || now < ps->hist_next_log)
         return;
-    ps->hist_next_log = now + HIST_LOG_MS;
+    ps->hist_next_log = now + ps->hist_log_ms;
     log_msg(LL_INFO, "polygon: %s%s", polygon_hist_progress(
                 line, sizeof line, ps->hist_done, ps->hist_total,
                 polygon_hist_eta_ms(ps->hist_done - ps->hist_round,
@@ -247,7 +248,7 @@ void polygon_hist_want(struct polygon_src *ps, int i)
     if (ps->hist_total == ps->hist_done) {      /* a new round */
         ps->hist_t0 = mono_ms();
         ps->hist_round = ps->hist_done;
-        ps->hist_next_log = ps->hist_t0 + HIST_LOG_MS;
+        ps->hist_next_log = ps->hist_t0 + ps->hist_log_ms;
     }
     ps->hist_total++;
     if (s_cache_enough(ps, i)) {

@@ -43,6 +43,7 @@ struct polygon_flags {
 #define GAP_HOLD_MAX 512            /* live bars held behind a gap */
 #define HIST_WAIT_MAX 64            /* live bars held before the history */
 #define HIST_LOG_MS 5000            /* between history progress lines */
+#define HIST_LOG_MAX_MS 600000LL    /* LIVETRADE_POLYGON_PROGRESS_MS cap */
 #define WORKERS_MAX 64              /* --history-concurrency at most */
 
 /* Where a symbol's history is. */
@@ -123,6 +124,7 @@ struct polygon_src {
     uint64_t hist_round;            /* hist_done when the round began */
     int64_t hist_t0;                /* mono: the round began */
     int64_t hist_next_log;          /* mono: next progress line */
+    int64_t hist_log_ms;            /* between progress lines */
     polygon_ws_t *ws;
     polygon_lws_t *lws;
     int fatal;                      /* stop requested for an error */
@@ -182,7 +184,7 @@ int polygon_hist_hold(struct polygon_src *ps, int i, const struct bar *b);
 /* A (re)connect: held bars of symbols still waiting are dropped (the
  * gap fill after their history brings them). */
 void polygon_hist_resumed(struct polygon_src *ps);
-/* The progress line, from the tick: every HIST_LOG_MS while symbols
+/* The progress line, from the tick: every hist_log_ms while symbols
  * wait, and once when the last is done. */
 void polygon_hist_tick(struct polygon_src *ps, int64_t now);
 

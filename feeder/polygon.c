@@ -646,6 +646,13 @@ static int s_counters(void *state, struct source_counter *c, int max)
     return k;
 }
 
+static int s_ready(void *state, int i)
+{
+    const struct polygon_src *ps = state;
+
+    return ps->sym[i].hist != HIST_QUEUED && ps->sym[i].hist != HIST_ASKING;
+}
+
 const struct source_ops source_polygon = {
     .name = "polygon",
     .opts = s_opts,
@@ -654,4 +661,5 @@ const struct source_ops source_polygon = {
     .next_bar = NULL,
     .close = s_close,
     .counters = s_counters,
+    .ready = s_ready,
 };

@@ -85,6 +85,10 @@ struct source_ops {
     /* Optional: writes at most `max` counters to out and returns how
      * many (status replies and the exit counters). NULL: none. */
     int (*counters)(void *state, struct source_counter *out, int max);
+    /* Optional: 0 while the history of symbol number `sym` is still
+     * being loaded (a history request for it is then answered busy, to
+     * be asked again), else 1. NULL: always 1. */
+    int (*ready)(void *state, int sym);
 };
 
 extern const struct source_ops source_demo;

@@ -112,7 +112,14 @@ class PolygonWarmup(lt.WorkspaceTest):
         return lt.status(self.ws.ep("rep")) or {}
 
     def wait_status(self, p, cond, what, timeout=60):
-        return lt.wait_until(lambda: cond(self.status(p)), timeout, what)
+        """The first status reply that meets cond."""
+        last = {}
+
+        def check():
+            last["s"] = self.status(p)
+            return cond(last["s"])
+        lt.wait_until(check, timeout, what)
+        return last["s"]
 
     def stop(self, p):
         p.terminate()
@@ -155,6 +162,11 @@ class PolygonWarmup(lt.WorkspaceTest):
                       "S001's live bars")
         self.assertEqual(m.state()["held"], 1)
         self.assertEqual(bus.pump().bars["S007"], [])
+        # Asked for S007's history meanwhile, the feeder says "ask again".
+        r = lt.history(self.ws.ep("rep"), "S007", 100)
+        self.assertEqual((r["type"], r.get("busy")), ("error", True), r)
+        self.assertGreaterEqual(len(lt.history(self.ws.ep("rep"), "S001",
+                                               100)["bars"]), 32)
         code, out, err = lt.run("livetrade", "status", "--endpoints",
                                 self.ws.ep("rep"))
         self.assertEqual(code, 0, out + err)

@@ -28,7 +28,7 @@ def syms(n):
 
 
 class Bus:
-    """A SUB socket on the feeder's bars of syms."""
+    """A SUB socket on the feeder's bars of syms and heartbeats."""
 
     def __init__(self, endpoint, names):
         self.s = lt.CTX.socket(zmq.SUB)
@@ -36,18 +36,37 @@ class Bus:
         self.s.connect(endpoint)
         for sym in names:
             self.s.setsockopt(zmq.SUBSCRIBE, ("bar|%s|" % sym).encode())
+        self.s.setsockopt(zmq.SUBSCRIBE, b"hb|")
         self.bars = {s: [] for s in names}
+        self.hb = 0
 
     def pump(self, timeout_ms=50):
         while self.s.poll(timeout_ms):
-            _, body = self.s.recv_multipart()
-            b = msgpack.unpackb(body, raw=False)
-            self.bars[b["sym"]].append(b)
+            topic, body = self.s.recv_multipart()
+            if topic == b"hb|":
+                self.hb += 1
+            else:
+                b = msgpack.unpackb(body, raw=False)
+                self.bars[b["sym"]].append(b)
             timeout_ms = 0
         return self
 
     def close(self):
         self.s.close()
+
+
+def send_bars(m, bus, count, names=None):
+    """Once the bus hears the feeder and the feeder has subscribed on the
+    mock's WebSocket, the mock sends `count` minutes of bars (of names,
+    or every symbol subscribed)."""
+    lt.wait_until(lambda: bus.pump().hb > 0, 30, "a heartbeat")
+    lt.wait_until(lambda: any(
+        e["event"] == "action" and e.get("action") == "subscribe"
+        for e in m.log()["ws"]), 30, "the subscription")
+    b = {"ev": "AM", "count": count}
+    if names:
+        b["syms"] = names
+    m.steps([{"bars": b}])
 
 
 def aggs(m):
@@ -136,8 +155,6 @@ class PolygonWarmup(lt.WorkspaceTest):
         server, yet S001's live bars go out, and S007's only after its
         history."""
         names = syms(320)
-        wait_sub = {"wait_subscribed": ["AM.S001", "AM.S007"],
-                    "timeout_ms": 30000}
         m = self.mock({
             "api_keys": [KEY], "rate_limit_per_minute": 5000,
             "dataset": {"symbols": names, "start": "now-600m",
@@ -146,9 +163,7 @@ class PolygonWarmup(lt.WorkspaceTest):
                 {"kind": "hold", "ticker": "S007", "count": 1,
                  "timeout_ms": 60000},
                 {"kind": "slow", "delay_ms": 20, "count": -1}],
-            "ws": {"live_start": "now+5m", "sessions": [
-                {"name": "first", "steps": [wait_sub, {"bars": {
-                    "ev": "AM", "count": 2, "syms": ["S001", "S007"]}}]}]}})
+            "ws": {"live_start": "now+5m"}})
         p = self.feeder(m, names, "--history", "30", "--cache-dir", "",
                         "--history-concurrency", "4", "--rate", "5000")
         bus = Bus(self.ws.ep("pub"), ["S001", "S007"])
@@ -158,6 +173,7 @@ class PolygonWarmup(lt.WorkspaceTest):
         self.assertEqual(st["history_symbols_now"], 320)
         self.assertEqual(st["history_failed"], 0)
         # S001 is live while S007's history is still held.
+        send_bars(m, bus, 2, ["S001", "S007"])
         lt.wait_until(lambda: len(bus.pump().bars["S001"]) >= 2, 30,
                       "S001's live bars")
         self.assertEqual(m.state()["held"], 1)
@@ -204,23 +220,20 @@ class PolygonWarmup(lt.WorkspaceTest):
         """S002's history is not found (404): one WARN line, counted, and
         its live bars go out without one; the others have theirs."""
         names = syms(6)
-        wait_sub = {"wait_subscribed": ["AM.%s" % s for s in names],
-                    "timeout_ms": 30000}
         m = self.mock({
             "api_keys": [KEY],
             "dataset": {"symbols": names, "start": "now-600m",
                         "end": "now+240m"},
             "rest_faults": [{"kind": "server_error", "code": 404,
                              "ticker": "S002", "count": -1}],
-            "ws": {"live_start": "now+5m", "sessions": [
-                {"name": "first", "steps": [wait_sub, {"bars": {
-                    "ev": "AM", "count": 2}}]}]}})
+            "ws": {"live_start": "now+5m"}})
         p = self.feeder(m, names, "--history", "10", "--cache-dir", "")
         bus = Bus(self.ws.ep("pub"), names)
         self.addCleanup(bus.close)
         st = self.wait_status(p, lambda s: s.get("history_done") == 6,
                               "every history")
         self.assertEqual(st["history_failed"], 1)
+        send_bars(m, bus, 2)
         lt.wait_until(lambda: all(len(bus.pump().bars[s]) >= 2
                                   for s in names), 30, "live bars")
         self.assertEqual(len(lt.history(self.ws.ep("rep"), "S002",
@@ -238,18 +251,17 @@ class PolygonWarmup(lt.WorkspaceTest):
         request for those symbols."""
         names = syms(20)
         cache = self.ws.path("cache")
-        wait_sub = {"wait_subscribed": ["AM.%s" % s for s in names],
-                    "timeout_ms": 30000}
         m = self.mock({
             "api_keys": [KEY],
             "dataset": {"symbols": names, "start": "now-600m",
                         "end": "now+240m"},
-            "ws": {"live_start": "now+5m", "sessions": [
-                {"name": "first", "steps": [wait_sub, {"bars": {
-                    "ev": "AM", "count": 2}}]}]}})
+            "ws": {"live_start": "now+5m"}})
         p = self.feeder(m, names, "--history", "10", "--cache-dir", cache)
         bus = Bus(self.ws.ep("pub"), names)
         self.addCleanup(bus.close)
+        self.wait_status(p, lambda s: s.get("history_done") == 20,
+                         "every history")
+        send_bars(m, bus, 2)
         lt.wait_until(lambda: all(len(bus.pump().bars[s]) >= 2
                                   for s in names), 60, "live bars")
         self.stop(p)

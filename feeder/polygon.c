@@ -616,7 +616,7 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("cache_bars", ps->cache_bars);
     C("cache_errors", ps->cache_errors);
     if (ps->hist_n > 0) {
-        int64_t eta = polygon_hist_eta_ms(ps->hist_done - ps->hist_round,
+        int64_t eta = polygon_hist_eta_ms(ps->hist_fetched - ps->hist_round,
                                           ps->hist_total - ps->hist_done,
                                           mono_ms() - ps->hist_t0);
         C("history_symbols_now", ps->hist_total);

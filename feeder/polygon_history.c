@@ -155,11 +155,15 @@ void polygon_hist_tick(struct polygon_src *ps, int64_t now)
     if (!waiting || now < ps->hist_next_log)
         return;
     ps->hist_next_log = now + ps->hist_log_ms;
-    log_msg(LL_INFO, "polygon: %s%s", polygon_hist_progress(
-                line, sizeof line, ps->hist_done, ps->hist_total,
-                polygon_hist_eta_ms(ps->hist_done - ps->hist_round,
-                                    waiting, now - ps->hist_t0)),
-            ps->hist_failed ? " (some failed)" : "");
+    polygon_hist_progress(line, sizeof line, ps->hist_done,
+                          ps->hist_total, polygon_hist_eta_ms(
+                              ps->hist_fetched - ps->hist_round, waiting,
+                              now - ps->hist_t0));
+    if (ps->hist_failed)
+        log_msg(LL_INFO, "polygon: %s (%llu failed)", line,
+                (unsigned long long)ps->hist_failed);
+    else
+        log_msg(LL_INFO, "polygon: %s", line);
 }
 
 /* }========================================================== */
@@ -247,7 +251,7 @@ void polygon_hist_want(struct polygon_src *ps, int i)
         return;
     if (ps->hist_total == ps->hist_done) {      /* a new round */
         ps->hist_t0 = mono_ms();
-        ps->hist_round = ps->hist_done;
+        ps->hist_round = ps->hist_fetched;
         ps->hist_next_log = ps->hist_t0 + ps->hist_log_ms;
     }
     ps->hist_total++;
@@ -344,6 +348,7 @@ void polygon_hist_answer(struct polygon_src *ps,
         return;
     }
     polygon_ws_go(ps);              /* REST took the key */
+    ps->hist_fetched++;
     if (a->rc) {
         s->cache_ok = 0;            /* the record would have a hole */
         log_msg(LL_WARN, "polygon: %s: no history (%s); it goes live "

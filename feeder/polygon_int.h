@@ -121,7 +121,9 @@ struct polygon_src {
     uint64_t hist_cached;           /* served by the cache alone */
     uint64_t hist_requests;         /* REST requests made by history */
     uint64_t hist_dropped;          /* bars not held before the history */
-    uint64_t hist_round;            /* hist_done when the round began */
+    uint64_t hist_fetched;          /* answered by the workers */
+    uint64_t hist_round;            /* hist_fetched when the round began:
+                                       the pace of the estimate */
     int64_t hist_t0;                /* mono: the round began */
     int64_t hist_next_log;          /* mono: next progress line */
     int64_t hist_log_ms;            /* between progress lines */

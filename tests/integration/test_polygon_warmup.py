@@ -216,6 +216,50 @@ class PolygonWarmup(lt.WorkspaceTest):
         hist_reqs = {e["path"].split("/")[4] for e in reqs}
         self.assertEqual(hist_reqs, set(names))
 
+    def test_engine_waits_for_a_history_still_loading(self):
+        """An engine started while S001's history is held by the server
+        is told to ask again, and warms up on the whole of it once it is
+        out; live bars then follow without a gap."""
+        names = syms(2)
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": names, "start": "now-600m",
+                        "end": "now+240m"},
+            "rest_faults": [{"kind": "hold", "ticker": "S001", "count": 1,
+                             "timeout_ms": 60000}],
+            "ws": {"live_start": "now+5m"}})
+        p = self.feeder(m, names, "--history", "40", "--cache-dir", "")
+        bus = Bus(self.ws.ep("pub"), names)
+        self.addCleanup(bus.close)
+        self.wait_status(p, lambda s: s.get("history_done") == 1,
+                         "S000's history")
+        eng = self.ws.start("engine", "livetrade-engine", "--strategy",
+                            "strategies/sma_cross_close.lua", "--symbols",
+                            ",".join(names), "--sub", self.ws.ep("pub"),
+                            "--history", self.ws.ep("rep"), "--pub",
+                            self.ws.ep("sig"), "--rep", self.ws.ep("eng"),
+                            "--lookback", "100000")
+
+        def eng_bars():
+            st = lt.status(self.ws.ep("eng")) or {"symbols": []}
+            return {y["sym"]: y.get("bars", 0) for y in st["symbols"]}
+        lt.wait_until(lambda: eng_bars().get("S000", 0) >= 40, 30,
+                      "the engine's warm-up of S000")
+        self.assertEqual(eng_bars().get("S001", 0), 0)
+        m.control("POST", "/_mock/release", {})
+        lt.wait_until(lambda: eng_bars().get("S001", 0) >= 40, 30,
+                      "the engine's warm-up of S001")
+        send_bars(m, bus, 3)
+        lt.wait_until(lambda: all(len(bus.pump().bars[s]) >= 3
+                                  for s in names), 30, "live bars")
+        want = {s: len(lt.history(self.ws.ep("rep"), s, 1000)["bars"])
+                for s in names}
+        lt.wait_until(lambda: eng_bars() == want, 30,
+                      "the engine to take every bar")
+        self.assertEqual(lt.status(self.ws.ep("eng"))["gaps"], 0)
+        self.assertEqual(eng.stop(), 0, eng.stderr())
+        self.stop(p)
+
     def test_failing_ticker_goes_live_without_history(self):
         """S002's history is not found (404): one WARN line, counted, and
         its live bars go out without one; the others have theirs."""

@@ -216,6 +216,33 @@ class PolygonWarmup(lt.WorkspaceTest):
         hist_reqs = {e["path"].split("/")[4] for e in reqs}
         self.assertEqual(hist_reqs, set(names))
 
+    def test_rate_holds_across_workers(self):
+        """--rate 10 with 4 workers and 30 symbols: 10 requests go out,
+        side by side, and the others wait for the window."""
+        names = syms(30)
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": names, "start": "now-600m",
+                        "end": "now+240m"},
+            "rest_faults": [{"kind": "slow", "delay_ms": 50, "count": -1}]})
+        p = self.feeder(m, names, "--history", "10", "--cache-dir", "",
+                        "--history-concurrency", "4", "--rate", "10")
+        st = self.wait_status(p, lambda s: s.get("history_done") == 10,
+                              "the first ten histories")
+        lt.wait_until(lambda: self.log().count("rate limit 10/min, "
+                                               "waiting") >= 4, 30,
+                      "every worker waiting for the window")
+        reqs = aggs(m)
+        self.assertEqual(len(reqs), 10)
+        self.assertGreater(overlap(reqs), 1)
+        st = self.status(p)
+        self.assertEqual((st["history_done"], st["rest_requests"]), (10, 10))
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                self.ws.ep("rep"))
+        self.assertIn("history 10/30 symbols, 33%", out)
+        self.stop(p)
+        self.assertEqual(len(aggs(m)), 10)
+
     def test_engine_waits_for_a_history_still_loading(self):
         """An engine started while S001's history is held by the server
         is told to ask again, and warms up on the whole of it once it is

@@ -19,9 +19,10 @@
  * one. A refused key or plan (401, 403) ends the feeder.
  *
  * Progress: one INFO line every HIST_LOG_MS while symbols wait
- * (LIVETRADE_POLYGON_PROGRESS_MS sets it)
- * ("history 3,200/11,000 symbols, 29%, about 40 s left") and one when
- * the last is done; the counters go in the status reply.
+ * ("history 3,200/11,000 symbols, 29%, about 40 s left";
+ * LIVETRADE_POLYGON_PROGRESS_MS sets the interval) and one when the last
+ * is done; the counters go in the status reply. The estimate follows the
+ * pace of the REST answers since the round began.
  *
  * History cache (polygon_cache.h): each symbol's bars, from the file and
  * then every bar handed over, are kept in memory as an unbroken record,

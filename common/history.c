@@ -80,6 +80,16 @@ void history_pack_error(msgpack_packer *pk, const char *msg)
     mp_kstr(pk, "error", msg);
 }
 
+void history_pack_busy(msgpack_packer *pk, const char *msg)
+{
+    msgpack_pack_map(pk, 4);
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "type", "error");
+    mp_kstr(pk, "error", msg);
+    mp_pack_str(pk, "busy");
+    msgpack_pack_true(pk);
+}
+
 /* Reads one history reply (`len` bytes) to request r from `endpoint`:
  * appends its valid bars to *bars (capacity *cap) and says in *more
  * whether it was cut. */
@@ -104,10 +114,13 @@ static int s_page_parse(const char *endpoint, const struct history_req *r,
     }
     if (mp_is(mp_get(o, "type"), "error")) {
         char msg[200] = "?";
+        const msgpack_object *busy = mp_get(o, "busy");
         mp_str(o, "error", msg, sizeof msg);
         snprintf(err, ERR_LEN, "history for %s from %s: %s", r->sym,
                  endpoint, msg);
-        rc = ERR_NOTFOUND;
+        /* busy: not yet there, ask again later */
+        rc = busy && busy->type == MSGPACK_OBJECT_BOOLEAN &&
+             busy->via.boolean ? ERR_TIMEOUT : ERR_NOTFOUND;
         goto out;
     }
     arr = mp_get(o, "bars");

@@ -49,6 +49,9 @@ void history_pack_reply_head(msgpack_packer *pk, const char *sym,
 void history_pack_reply_cut(msgpack_packer *pk, const char *sym,
                             uint64_t seq, size_t nbars);
 void history_pack_error(msgpack_packer *pk, const char *msg);
+/* An error that says "not yet, ask again" (busy:true): the symbol's
+ * history is still being loaded. The client sees ERR_TIMEOUT. */
+void history_pack_busy(msgpack_packer *pk, const char *msg);
 
 /* Client: asks `endpoint` for history, waiting up to timeout_ms for each
  * reply, and asks on while a reply was cut (at most HISTORY_PAGES_MAX

@@ -409,6 +409,12 @@ static void s_history(feeder_t *self, const msgpack_object *o)
     }
     for (int i = 0; i < self->nsym; i++)
         if (strcmp(store_sym(self->sym[i].store), r.sym) == 0) {
+            if (self->ops->ready && !self->ops->ready(self->src, i)) {
+                snprintf(why, sizeof why, "history of '%s' still "
+                         "loading; ask again", r.sym);
+                history_pack_busy(&self->rpk, why);
+                return;
+            }
             n = s_pack_history(self, self->sym[i].store, &r);
             log_msg(LL_DEBUG, "history %s n %lld since %lld: %zu bars",
                     r.sym, (long long)r.n, (long long)r.since, n);

@@ -3,10 +3,13 @@
  *
  * The feeder's thread runs the source: a 5 ms loop timer services
  * libwebsockets without blocking (polygon_lws.h) and ticks the polygon_ws
- * state machine; bars reach the feeder from inside that timer. The history
- * is fetched at open, before the WebSocket connects; from then on REST
- * runs on a worker thread (polygon_worker.h) whose answers come back
- * through the loop, so frames are read while a gap fill waits.
+ * state machine; bars reach the feeder from inside that timer. REST runs
+ * on --history-concurrency worker threads (polygon_worker.h), sharing
+ * --rate, whose answers come back through the loop, so frames are read
+ * while histories and gap fills wait. The histories are queued at open
+ * (polygon_history.c); the WebSocket connects once the first answer shows
+ * that REST takes the key (at once when the cache serves every symbol),
+ * and each symbol goes live when its own history is out.
  *
  * The files of the source (polygon_int.h): this one (open/close, the
  * WebSocket glue, the tick, feed health), polygon_history.c (history and
@@ -52,7 +55,7 @@
 
 /* Settings from the polygon source's own flags. */
 static struct polygon_flags s_flags = {
-    .feed = "realtime", .market = "stocks"
+    .feed = "realtime", .market = "stocks", .hist_conc = 4
 };
 
 static const struct opt s_opts[] = {
@@ -78,6 +81,9 @@ static const struct opt s_opts[] = {
       "09:30-16:00 New York), forex (Sun 17:00-Fri 17:00 New York) or "
       "always [the market's: stocks and indices us-equities, crypto "
       "always, forex forex]" },
+    { "history-concurrency", OPT_INT, &s_flags.hist_conc, NULL, "N",
+      "polygon: histories fetched at a time, each over its own "
+      "connection, within --rate together [4]" },
     { "stale-after", OPT_DBL, &s_flags.stale_after, NULL, "SEC",
       "polygon: report a symbol silent this long while the market "
       "is open [3 timeframes + 30]" },
@@ -108,6 +114,11 @@ static int s_check(char *err)
     if (!m) {
         snprintf(err, ERR_LEN, "--market must be %s, not '%.40s'",
                  polygon_market_names(), s_flags.market);
+        return ERR_USAGE;
+    }
+    if (s_flags.hist_conc < 1 || s_flags.hist_conc > WORKERS_MAX) {
+        snprintf(err, ERR_LEN, "--history-concurrency must be between 1 "
+                 "and %d", WORKERS_MAX);
         return ERR_USAGE;
     }
     if (s_flags.market_hours &&
@@ -170,6 +181,59 @@ int polygon_is_auth(int rc)
     return rc == POLYGON_ERR_AUTH || rc == POLYGON_ERR_PLAN;
 }
 
+int polygon_ask(struct polygon_src *ps, struct polygon_ask *q, int hist)
+{
+    int best = -1;
+
+    for (int k = 0; k < ps->nworkers; k++) {
+        if (hist && ps->hist_busy[k])
+            continue;
+        if (best < 0 || ps->busy[k] < ps->busy[best])
+            best = k;
+    }
+    if (best < 0 || ps->fatal)
+        return -1;
+    if (polygon_worker_ask(ps->workers[best], q)) {
+        polygon_fatal(ps, "the REST worker stopped");
+        return -1;
+    }
+    ps->busy[best]++;
+    ps->hist_busy[best] += hist != 0;
+    return best;
+}
+
+/* Starts the WebSocket. 0, or an error code with a reason in err. */
+static int s_ws_start(struct polygon_src *ps, char *err)
+{
+    const char *msg = NULL;
+    int rc;
+
+    ps->ws_started = 1;
+    rc = polygon_ws_start(ps->ws, mono_ms());
+    if (rc) {
+        polygon_ws_error(ps->ws, &msg);
+        snprintf(err, ERR_LEN, "polygon: %s", msg ? msg : err_str(rc));
+        return rc;
+    }
+    for (int i = 0; i < ps->nsym; i++)
+        ps->sym[i].heard_ms = mono_ms();
+    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
+            "(%s, feed %s)", ps->tf_ms == 1000 ? ps->mkt->ev_second :
+            ps->mkt->ev_minute, ps->nsym, ps->ws_url, ps->mkt->name,
+            s_flags.feed);
+    return 0;
+}
+
+void polygon_ws_go(struct polygon_src *ps)
+{
+    char err[ERR_LEN];
+
+    if (ps->ws_started || ps->fatal || !ps->ws)
+        return;
+    if (s_ws_start(ps, err))
+        polygon_fatal(ps, err + strlen("polygon: "));
+}
+
 /* {==================== feed health ====================== */
 
 /* The time feed health goes by: the wall clock, or the one set by
@@ -221,6 +285,8 @@ static void s_ws_bar(void *arg, int i, const struct bar *b)
         s->silent = 0;
         log_msg(LL_INFO, "polygon: %s: bars again", b->sym);
     }
+    if (polygon_hist_hold(ps, i, b))
+        return;                     /* after its history */
     polygon_deliver_ws(ps, i, b);
 }
 
@@ -230,6 +296,7 @@ static void s_ws_resumed(void *arg, const int64_t *last_t, int nsym)
 
     (void)last_t;
     ps->resumes++;
+    polygon_hist_resumed(ps);
     for (int i = 0; i < nsym && i < ps->nsym; i++) {
         ps->sym[i].pending = 1;
         ps->sym[i].agg_fresh = 1;
@@ -303,6 +370,7 @@ static void s_tick(loop_t *loop, void *arg)
         return;
     }
     polygon_gaps_due(ps, now);
+    polygon_hist_tick(ps, now);
     if (now < ps->next_check_ms)
         return;
     ps->next_check_ms = now + HEALTH_MS;
@@ -335,8 +403,12 @@ static void s_close(void *state)
         polygon_ws_stop(ps->ws);
     polygon_ws_destroy(&ps->ws);
     polygon_lws_destroy(&ps->lws);
-    polygon_worker_destroy(&ps->worker);
-    polygon_rest_destroy(&ps->rest);
+    for (int k = 0; ps->workers && k < ps->nworkers; k++)
+        polygon_worker_destroy(&ps->workers[k]);
+    polygon_rate_destroy(&ps->rate);
+    if (ps->hist_done < ps->hist_total)
+        log_msg(LL_INFO, "polygon: closing with %llu histories not done",
+                (unsigned long long)(ps->hist_total - ps->hist_done));
     for (int i = 0; ps->sym && i < ps->nsym; i++) {
         if (ps->opened)
             polygon_hist_save(ps, i);
@@ -346,10 +418,15 @@ static void s_close(void *state)
                     ps->sym[i].name, (long long)ps->sym[i].gap_from,
                     (long long)ps->sym[i].gap_to, ps->sym[i].nheld);
         free(ps->sym[i].held);
+        free(ps->sym[i].wait);
         free(ps->sym[i].cache);
         free(ps->sym[i].cache_path);
     }
     free(ps->sym);
+    free(ps->workers);
+    free(ps->busy);
+    free(ps->hist_busy);
+    free(ps->hq);
     free(ps);
 }
 
@@ -366,9 +443,61 @@ static int64_t s_env_ms(const char *name, int64_t def, int64_t max)
     return def;
 }
 
-static void *s_open(const struct source_cfg *cfg, char *err)
+/* Starts n REST workers, each with its own client (connection), all
+ * within one --rate limiter, their answers read by the loop. */
+static int s_open_workers(struct polygon_src *ps, const char *key, int n,
+                          char *err)
 {
     struct polygon_rest_cfg rc_cfg;
+    polygon_rest_t *rest[WORKERS_MAX] = { 0 };
+
+    ps->rate = polygon_rate_new((int)s_flags.rate);
+    ps->workers = calloc((size_t)n, sizeof *ps->workers);
+    ps->busy = calloc((size_t)n, sizeof *ps->busy);
+    ps->hist_busy = calloc((size_t)n, sizeof *ps->hist_busy);
+    if (!ps->rate || !ps->workers || !ps->busy || !ps->hist_busy) {
+        snprintf(err, ERR_LEN, "polygon: out of memory");
+        return ERR_NOMEM;
+    }
+    polygon_rest_cfg_defaults(&rc_cfg);
+    if (s_flags.rest_url)
+        rc_cfg.base_url = s_flags.rest_url;
+    rc_cfg.api_key = key;
+    rc_cfg.ca_file = s_flags.ca_file;
+    rc_cfg.rate_per_min = (int)s_flags.rate;
+    rc_cfg.rate = ps->rate;
+    rc_cfg.stop = &proc_stop;
+    /* Every client before any thread: the first initialises libcurl. */
+    for (int k = 0; k < n; k++) {
+        rest[k] = polygon_rest_new(&rc_cfg, err);
+        if (!rest[k]) {
+            while (k-- > 0)
+                polygon_rest_destroy(&rest[k]);
+            return ERR_IO;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        ps->workers[k] = polygon_worker_new(rest[k], err);
+        rest[k] = NULL;             /* the worker's now */
+        if (!ps->workers[k]) {
+            while (++k < n)
+                polygon_rest_destroy(&rest[k]);
+            return ERR_IO;
+        }
+        ps->nworkers = k + 1;
+        if (loop_add_socket(ps->loop, polygon_worker_socket(ps->workers[k]),
+                            polygon_on_answer, ps) < 0) {
+            snprintf(err, ERR_LEN, "polygon: event loop is full");
+            for (int j = k + 1; j < n; j++)
+                polygon_rest_destroy(&rest[j]);
+            return ERR_IO;
+        }
+    }
+    return 0;
+}
+
+static void *s_open(const struct source_cfg *cfg, char *err)
+{
     struct polygon_ws_cfg wc;
     struct polygon_ws_io io;
     struct polygon_lws_events ev;
@@ -377,7 +506,6 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     const char *key = s_key();
     const char **ws_syms = NULL;
     char (*ws_names)[SYM_MAX] = NULL;
-    char ws_url[1024];
     int rc;
 
     assert(cfg && cfg->nsym >= 1 && cfg->loop && cfg->emit && m);
@@ -407,6 +535,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         return NULL;
     }
     ps->cfg_tmp = cfg;
+    ps->mkt = m;
     ps->emit = cfg->emit;
     ps->emit_arg = cfg->emit_arg;
     ps->loop = cfg->loop;
@@ -432,6 +561,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->gap_retry_ms = s_env_ms("LIVETRADE_POLYGON_GAP_RETRY_MS",
                                 GAP_RETRY_MS, GAP_RETRY_MAX_MS);
+    ps->hist_log_ms = s_env_ms("LIVETRADE_POLYGON_PROGRESS_MS", HIST_LOG_MS,
+                               HIST_LOG_MAX_MS);
     for (int i = 0; i < ps->nsym; i++) {
         snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
                  cfg->symbols[i]);
@@ -445,51 +576,22 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     }
     if (cfg->history > 0)
         polygon_hist_open(ps, &s_flags);
+    ps->hist_n = cfg->history;
+    rc = s_open_workers(ps, key, cfg->history > 0 ?
+                        (int)s_flags.hist_conc : 1, err);
+    if (rc)
+        goto fail;
 
-    polygon_rest_cfg_defaults(&rc_cfg);
-    if (s_flags.rest_url)
-        rc_cfg.base_url = s_flags.rest_url;
-    rc_cfg.api_key = key;
-    rc_cfg.ca_file = s_flags.ca_file;
-    rc_cfg.rate_per_min = (int)s_flags.rate;
-    rc_cfg.stop = &proc_stop;
-    ps->rest = polygon_rest_new(&rc_cfg, err);
-    if (!ps->rest)
-        goto fail;
-    for (int i = 0; i < ps->nsym && cfg->history > 0; i++) {
-        char why[ERR_LEN];
-        rc = polygon_history(ps, i, cfg->history, why);
-        if (rc) {
-            snprintf(err, ERR_LEN, "polygon: %.240s", why);
-            goto fail;
-        }
-        if (proc_stop) {
-            snprintf(err, ERR_LEN, "polygon: stopped during the history");
-            goto fail;
-        }
-        polygon_hist_save(ps, i);
-    }
-    ps->opened = 1;
-    ps->worker = polygon_worker_new(ps->rest, err);
-    ps->rest = NULL;                /* the worker's now */
-    if (!ps->worker)
-        goto fail;
-    if (loop_add_socket(ps->loop, polygon_worker_socket(ps->worker),
-                        polygon_on_answer, ps) < 0) {
-        snprintf(err, ERR_LEN, "polygon: event loop is full");
-        goto fail;
-    }
-
-    snprintf(ws_url, sizeof ws_url, "%s%s", s_flags.ws_url ? s_flags.ws_url
-             : strcmp(s_flags.feed, "delayed") == 0 ? WS_DELAYED_HOST
-             : WS_HOST, s_flags.ws_url ? "" : m->path);
+    snprintf(ps->ws_url, sizeof ps->ws_url, "%s%s", s_flags.ws_url ?
+             s_flags.ws_url : strcmp(s_flags.feed, "delayed") == 0 ?
+             WS_DELAYED_HOST : WS_HOST, s_flags.ws_url ? "" : m->path);
     memset(&ev, 0, sizeof ev);
     ev.opened = s_lws_opened;
     ev.frame = s_lws_frame;
     ev.closed = s_lws_closed;
     ev.activity = s_lws_activity;
     ev.arg = ps;
-    ps->lws = polygon_lws_new(ws_url, s_flags.ca_file, &ev, err);
+    ps->lws = polygon_lws_new(ps->ws_url, s_flags.ca_file, &ev, err);
     if (!ps->lws)
         goto fail;
     polygon_ws_cfg_defaults(&wc);
@@ -517,23 +619,29 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->ws = polygon_ws_new(&wc, &io, err);
     if (!ps->ws)
         goto fail;
-    rc = polygon_ws_start(ps->ws, mono_ms());
-    if (rc) {
-        const char *msg = NULL;
-        polygon_ws_error(ps->ws, &msg);
-        snprintf(err, ERR_LEN, "polygon: %s", msg ? msg : err_str(rc));
-        goto fail;
-    }
     if (loop_add_timer(ps->loop, TICK_MS, s_tick, ps) < 0) {
         snprintf(err, ERR_LEN, "polygon: event loop is full");
         goto fail;
     }
-    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
-            "(%s, feed %s)", wc.channel, ps->nsym, ws_url, m->name,
-            s_flags.feed);
+    ps->opened = 1;
+    for (int i = 0; i < ps->nsym && cfg->history > 0; i++)
+        polygon_hist_want(ps, i);
+    if (ps->fatal) {
+        snprintf(err, ERR_LEN, "polygon: out of memory");
+        goto fail;
+    }
+    if (ps->hist_done == ps->hist_total) {      /* no REST needed */
+        rc = s_ws_start(ps, err);
+        if (rc)
+            goto fail;
+    } else {
+        log_msg(LL_INFO, "polygon: history of %llu symbols through REST, "
+                "%d at a time (%llu from the cache alone); each goes live "
+                "when its own is out", (unsigned long long)(ps->hist_total
+                - ps->hist_done), ps->nworkers,
+                (unsigned long long)ps->hist_cached);
+    }
     ps->cfg_tmp = NULL;
-    for (int i = 0; i < ps->nsym; i++)
-        ps->sym[i].heard_ms = mono_ms();
     free(ws_syms);
     free(ws_names);
     return ps;
@@ -551,10 +659,13 @@ static int s_counters(void *state, struct source_counter *c, int max)
     uint64_t silent = 0;
     int k = 0;
 
-    if (ps->worker)
-        polygon_worker_stats(ps->worker, &st);
-    else
-        polygon_rest_stats(ps->rest, &st);
+    memset(&st, 0, sizeof st);
+    for (int j = 0; j < ps->nworkers; j++) {
+        struct polygon_rest_stats w;
+        polygon_worker_stats(ps->workers[j], &w);
+        st.requests += w.requests;
+        st.retries += w.retries;
+    }
     for (int i = 0; i < ps->nsym; i++)
         silent += (uint64_t)ps->sym[i].silent;
 #define C(n, v) do { if (k < max) c[k++] = (struct source_counter){ n, v }; \
@@ -577,6 +688,16 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("rest_retries", st.retries);
     C("cache_bars", ps->cache_bars);
     C("cache_errors", ps->cache_errors);
+    if (ps->hist_n > 0) {
+        int64_t eta = polygon_hist_eta_ms(ps->hist_fetched - ps->hist_round,
+                                          ps->hist_total - ps->hist_done,
+                                          mono_ms() - ps->hist_t0);
+        C("history_symbols_now", ps->hist_total);
+        C("history_done", ps->hist_done);
+        C("history_failed", ps->hist_failed);
+        /* Seconds left, rounded up; 0: done or not known yet. */
+        C("history_left_s_now", eta > 0 ? (uint64_t)(eta + 999) / 1000 : 0);
+    }
     if (ps->ws) {
         /* WebSocket events skipped, by why (PWS_BAD_* order). */
         _Static_assert(PWS_BAD_KINDS == 9, "a name per PWS_BAD kind");
@@ -598,6 +719,13 @@ static int s_counters(void *state, struct source_counter *c, int max)
     return k;
 }
 
+static int s_ready(void *state, int i)
+{
+    const struct polygon_src *ps = state;
+
+    return ps->sym[i].hist != HIST_QUEUED && ps->sym[i].hist != HIST_ASKING;
+}
+
 const struct source_ops source_polygon = {
     .name = "polygon",
     .opts = s_opts,
@@ -607,4 +735,5 @@ const struct source_ops source_polygon = {
     .next_bar = NULL,
     .close = s_close,
     .counters = s_counters,
+    .ready = s_ready,
 };

@@ -146,10 +146,8 @@ static void s_gap_ask(struct polygon_src *ps, int i)
     };
 
     snprintf(q.sym, sizeof q.sym, "%s", s->rest);
-    if (polygon_worker_ask(ps->worker, &q)) {
-        polygon_fatal(ps, "the REST worker stopped");
-        return;
-    }
+    if (polygon_ask(ps, &q, 0) < 0)
+        return;                     /* fatal: the worker stopped */
     s->asking = 1;
     s->ask_to = s->gap_to;
 }
@@ -246,12 +244,21 @@ void polygon_on_answer(loop_t *loop, void *sock, int fd, void *arg)
 {
     struct polygon_src *ps = arg;
     struct polygon_answer a;
+    int k = 0;
 
     (void)loop;
-    (void)sock;
     (void)fd;
-    while (polygon_worker_take(ps->worker, &a) == 1) {
-        if (!ps->fatal)
+    while (k < ps->nworkers && polygon_worker_socket(ps->workers[k]) != sock)
+        k++;
+    if (k == ps->nworkers)
+        return;
+    while (polygon_worker_take(ps->workers[k], &a) == 1) {
+        ps->busy[k]--;
+        if (a.kind == POLYGON_ASK_HISTORY)
+            ps->hist_busy[k]--;
+        if (!ps->fatal && a.kind == POLYGON_ASK_HISTORY)
+            polygon_hist_answer(ps, &a);
+        else if (!ps->fatal)
             s_answer(ps, &a);
         free(a.bars);
     }

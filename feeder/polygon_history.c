@@ -1,13 +1,33 @@
 /* polygon_history.c -- the polygon source's history (polygon_int.h).
  *
- * At open, each symbol's last N bars go to the feeder: from the history
- * cache and the bars after it when the cache has enough, else through
- * REST, widening the window (weekends, holidays) until N bars are found.
+ * Each symbol's last N bars go to the feeder: from the history cache
+ * alone when it reaches the newest complete bar (no request), else
+ * through REST (polygon_worker.h, HISTORY asks): the bars after the cache
+ * when with them it has enough, else a window widened until N bars are
+ * found (weekends, holidays).
+ *
+ * Symbols wait in a queue (polygon_hist_want(), at open for every symbol
+ * and at any time for one added later); each of the --history-concurrency
+ * workers fetches one symbol at a time, over its own kept-alive
+ * connection, all of them within --rate together. A symbol goes live as
+ * soon as its history is out: its WebSocket bars are held until then
+ * (the newest HIST_WAIT_MAX; the first one after the history then opens
+ * a gap fill, polygon_deliver.c, when bars are missing in between), so
+ * no live bar of a symbol precedes its history and other symbols do not
+ * wait for it. A history that fails (not found, retries exhausted) is
+ * reported in one WARN line and counted; that symbol goes live without
+ * one. A refused key or plan (401, 403) ends the feeder.
+ *
+ * Progress: one INFO line every HIST_LOG_MS while symbols wait
+ * ("history 3,200/11,000 symbols, 29%, about 40 s left";
+ * LIVETRADE_POLYGON_PROGRESS_MS sets the interval) and one when the last
+ * is done; the counters go in the status reply. The estimate follows the
+ * pace of the REST answers since the round began.
  *
  * History cache (polygon_cache.h): each symbol's bars, from the file and
  * then every bar handed over, are kept in memory as an unbroken record,
- * saved after the history and at close. A failed gap fill ends the record
- * for the run (the file keeps the bars before the gap). */
+ * saved after the history and at close. A failed gap fill or history
+ * ends the record for the run (the file keeps the bars before the gap). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +37,6 @@
 #include "polygon_cache.h"
 #include "polygon_int.h"
 #include "util.h"
-
-#define HIST_TRIES 8                /* widenings of the history window */
-#define HIST_SPAN_MAX (800LL * 86400000LL)  /* widest history window, ms */
 
 /* Appends b to symbol i's record (if it is newer). The record keeps the
  * newest POLYGON_CACHE_MAX_BARS bars. */
@@ -81,91 +98,304 @@ static void s_cache_load(struct polygon_src *ps, int i, const char *sym)
     ps->cache_bars += n;
 }
 
-/* The bars of REST ticker `sym` in [from, to], both inclusive. */
-static int s_fetch(struct polygon_src *ps, const char *sym, int64_t from,
-                   int64_t to, struct bar **bars, size_t *n, char *err)
+/* {==================== progress ==================== */
+
+int64_t polygon_hist_eta_ms(uint64_t done, uint64_t waiting,
+                            int64_t elapsed_ms)
 {
-    return polygon_rest_aggs(ps->rest, sym, ps->mult, ps->timespan, from,
-                             to, bars, n, err);
+    if (!waiting)
+        return 0;
+    if (!done || elapsed_ms < 0)
+        return -1;
+    return (int64_t)((double)elapsed_ms * (double)waiting / (double)done);
 }
 
-/* Brings symbol i's cached record up to `to` through REST (ticker `sym`,
- * one call from the bar after the last cached one). 0, or an error code. */
-static int s_history_after_cache(struct polygon_src *ps, int i,
-                                 const char *sym, int64_t to, char *err)
+/* v with a comma every three digits. */
+static const char *s_num(char *out, size_t n, uint64_t v)
 {
-    struct psym *s = &ps->sym[i];
-    int64_t from = s->cache[s->ncache - 1].t + ps->tf_ms;
-    struct bar *bars = NULL;
-    size_t got = 0;
-    int rc;
+    char d[32];
+    int len = snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    size_t o = 0;
 
-    if (from > to)
-        return 0;
-    rc = s_fetch(ps, sym, from, to, &bars, &got, err);
-    if (rc)
-        return rc;
-    for (size_t j = 0; j < got; j++)
-        polygon_hist_record(ps, i, &bars[j]);
-    free(bars);
+    for (int k = 0; k < len && o + 1 < n; k++) {
+        if (k && (len - k) % 3 == 0 && o + 2 < n)
+            out[o++] = ',';
+        out[o++] = d[k];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *polygon_hist_progress(char *out, size_t n, uint64_t done,
+                            uint64_t total, int64_t eta_ms)
+{
+    char a[32], b[32], left[48];
+    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+    if (done >= total)
+        snprintf(left, sizeof left, "done");
+    else if (eta_ms < 0)
+        snprintf(left, sizeof left, "time left unknown");
+    else if (eta_ms < 120000)
+        snprintf(left, sizeof left, "about %lld s left",
+                 (long long)(eta_ms + 999) / 1000);
+    else
+        snprintf(left, sizeof left, "about %lld min left",
+                 (long long)(eta_ms + 59999) / 60000);
+    snprintf(out, n, "history %s/%s symbols, %u%%, %s",
+             s_num(a, sizeof a, done), s_num(b, sizeof b, total), pct,
+             left);
+    return out;
+}
+
+void polygon_hist_tick(struct polygon_src *ps, int64_t now)
+{
+    char line[160];
+    uint64_t waiting = ps->hist_total - ps->hist_done;
+
+    if (!waiting || now < ps->hist_next_log)
+        return;
+    ps->hist_next_log = now + ps->hist_log_ms;
+    polygon_hist_progress(line, sizeof line, ps->hist_done,
+                          ps->hist_total, polygon_hist_eta_ms(
+                              ps->hist_fetched - ps->hist_round, waiting,
+                              now - ps->hist_t0));
+    if (ps->hist_failed)
+        log_msg(LL_INFO, "polygon: %s (%llu failed)", line,
+                (unsigned long long)ps->hist_failed);
+    else
+        log_msg(LL_INFO, "polygon: %s", line);
+}
+
+/* }========================================================== */
+
+/* {==================== the queue ==================== */
+
+static int s_push(struct polygon_src *ps, int i)
+{
+    if (ps->hq_head + ps->hq_n == ps->hq_cap && ps->hq_head) {
+        memmove(ps->hq, ps->hq + ps->hq_head, ps->hq_n * sizeof *ps->hq);
+        ps->hq_head = 0;
+    }
+    if (grow((void **)&ps->hq, &ps->hq_cap, ps->hq_n + 1, sizeof *ps->hq,
+             (size_t)INT32_MAX))
+        return ERR_NOMEM;
+    ps->hq[ps->hq_head + ps->hq_n++] = i;
     return 0;
 }
 
-/* The last `n` complete bars of symbol i: from the cache and the bars
- * after it when the cache has enough, else widening the REST window until
- * n are found (or it spans HIST_SPAN_MAX). 0 or an error code. */
-int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err)
+/* The held WebSocket bars of symbol i, then its later ones, go on. */
+static void s_release(struct polygon_src *ps, int i)
 {
-    const char *sym = ps->sym[i].name;
     struct psym *s = &ps->sym[i];
-    int64_t to = wall_ms() - ps->tf_ms, span = n * ps->tf_ms * 3;
-    struct bar *bars = NULL;
-    size_t got = 0, first, cached = s->ncache;
-    int rc = 0;
+    size_t n = s->nwait;
 
-    if (s->ncache && to - s->cache[s->ncache - 1].t <= HIST_SPAN_MAX) {
-        rc = s_history_after_cache(ps, i, s->rest, to, err);
-        if (rc)
-            return rc;
-        if ((int64_t)s->ncache >= n) {
-            first = s->ncache - (size_t)n;
-            for (size_t j = first; j < s->ncache; j++)
-                polygon_emit(ps, i, &s->cache[j], 0);
-            log_msg(LL_INFO, "polygon: %s: %lld history bars (%zu from the "
-                    "cache, %zu through REST)", sym, (long long)n,
-                    cached > first ? cached - first : 0,
-                    s->ncache - (cached > first ? cached : first));
-            return 0;
-        }
+    s->nwait = 0;
+    for (size_t j = 0; j < n && !ps->fatal; j++)
+        polygon_deliver_ws(ps, i, &s->wait[j]);
+    free(s->wait);
+    s->wait = NULL;
+    s->capwait = 0;
+}
+
+/* Symbol i's history is out (or failed): one more done; the line at the
+ * end of a round. */
+static void s_done(struct polygon_src *ps, int i, int failed, int save)
+{
+    struct psym *s = &ps->sym[i];
+
+    s->hist = failed ? HIST_FAILED : HIST_DONE;
+    ps->hist_done++;
+    ps->hist_failed += (uint64_t)failed;
+    if (save)
+        polygon_hist_save(ps, i);
+    s_release(ps, i);
+    if (ps->hist_done == ps->hist_total && ps->hist_total)
+        log_msg(LL_INFO, "polygon: history done: %llu symbols in %.1f s "
+                "(%llu from the cache alone, %llu REST requests, %llu "
+                "failed)", (unsigned long long)ps->hist_total,
+                (double)(mono_ms() - ps->hist_t0) / 1000.0,
+                (unsigned long long)ps->hist_cached,
+                (unsigned long long)ps->hist_requests,
+                (unsigned long long)ps->hist_failed);
+}
+
+/* The cache of symbol i holds n bars up to the newest complete bar. */
+static int s_cache_enough(const struct polygon_src *ps, int i)
+{
+    const struct psym *s = &ps->sym[i];
+    int64_t to = wall_ms() - ps->tf_ms;
+
+    return s->ncache && (int64_t)s->ncache >= ps->hist_n &&
+           s->cache[s->ncache - 1].t >= to - to % ps->tf_ms;
+}
+
+/* Publishes the last hist_n bars of symbol i's record. */
+static void s_emit_cache(struct polygon_src *ps, int i, size_t cached)
+{
+    struct psym *s = &ps->sym[i];
+    size_t first = s->ncache - (size_t)ps->hist_n;
+
+    for (size_t j = first; j < s->ncache; j++)
+        polygon_emit(ps, i, &s->cache[j], 0);
+    log_msg(LL_DEBUG, "polygon: %s: %lld history bars (%zu from the "
+            "cache, %zu through REST)", s->name, (long long)ps->hist_n,
+            cached > first ? cached - first : 0,
+            s->ncache - (cached > first ? cached : first));
+}
+
+void polygon_hist_want(struct polygon_src *ps, int i)
+{
+    struct psym *s = &ps->sym[i];
+
+    if (ps->hist_n <= 0 || ps->fatal || s->hist != HIST_NONE)
+        return;
+    if (ps->hist_total == ps->hist_done) {      /* a new round */
+        ps->hist_t0 = mono_ms();
+        ps->hist_round = ps->hist_fetched;
+        ps->hist_next_log = ps->hist_t0 + ps->hist_log_ms;
     }
-    if (span < 86400000LL)
-        span = 86400000LL;
-    for (int k = 0; k < HIST_TRIES; k++, span *= 4) {
-        if (span > HIST_SPAN_MAX)
-            span = HIST_SPAN_MAX;
-        free(bars);
-        rc = s_fetch(ps, s->rest, to - span, to, &bars, &got, err);
-        if (rc || (int64_t)got >= n || span == HIST_SPAN_MAX)
-            break;
+    ps->hist_total++;
+    if (s_cache_enough(ps, i)) {
+        ps->hist_cached++;
+        s_emit_cache(ps, i, s->ncache);
+        s_done(ps, i, 0, 0);
+        return;
     }
-    if (rc)
-        return rc;
-    if (s->cache_path) {            /* a fresh record, from these bars */
+    if (s_push(ps, i)) {
+        polygon_fatal(ps, "out of memory queueing a history");
+        return;
+    }
+    s->hist = HIST_QUEUED;
+    polygon_hist_pump(ps);
+}
+
+void polygon_hist_pump(struct polygon_src *ps)
+{
+    while (ps->hq_n && !ps->fatal && ps->workers) {
+        int i = ps->hq[ps->hq_head];
+        struct psym *s = &ps->sym[i];
+        struct polygon_ask q = {
+            .kind = POLYGON_ASK_HISTORY, .tag = i, .gen = s->hist_gen + 1,
+            .mult = ps->mult, .timespan = ps->timespan, .n = ps->hist_n,
+            .have = (int64_t)s->ncache, .after_ms = -1, .tf_ms = ps->tf_ms
+        };
+
+        if (s->ncache)
+            q.after_ms = s->cache[s->ncache - 1].t + ps->tf_ms;
+        snprintf(q.sym, sizeof q.sym, "%s", s->rest);
+        if (polygon_ask(ps, &q, 1) < 0)
+            return;                 /* every worker is fetching one */
+        ps->hq_head++;
+        ps->hq_n--;
+        if (!ps->hq_n)
+            ps->hq_head = 0;
+        s->hist_gen++;
+        s->hist = HIST_ASKING;
+    }
+}
+
+/* }========================================================== */
+
+/* {==================== answers ==================== */
+
+/* The bars after symbol i's cache: appended to its record; the last
+ * hist_n of it go out. */
+static void s_after_cache(struct polygon_src *ps, int i,
+                          const struct polygon_answer *a)
+{
+    size_t cached = ps->sym[i].ncache;
+
+    for (size_t j = 0; j < a->n; j++)
+        polygon_hist_record(ps, i, &a->bars[j]);
+    s_emit_cache(ps, i, cached);
+}
+
+/* A window of symbol i's bars: a fresh record; the last hist_n go out. */
+static void s_window(struct polygon_src *ps, int i,
+                     const struct polygon_answer *a)
+{
+    struct psym *s = &ps->sym[i];
+    size_t got = a->n, n = (size_t)ps->hist_n;
+    size_t first = got > n ? got - n : 0;
+
+    if (s->cache_path) {
         s->ncache = 0;
         s->cache_ok = 1;
     }
-    first = (int64_t)got > n ? got - (size_t)n : 0;
     for (size_t j = 0; j < got; j++)
         if (j < first)
-            polygon_hist_record(ps, i, &bars[j]);
+            polygon_hist_record(ps, i, &a->bars[j]);
         else
-            polygon_emit(ps, i, &bars[j], 0);
-    log_msg(LL_INFO, "polygon: %s: %zu history bars%s", sym, got - first,
-            (int64_t)(got - first) < n ? " (fewer than asked: no more "
+            polygon_emit(ps, i, &a->bars[j], 0);
+    log_msg(LL_DEBUG, "polygon: %s: %zu history bars%s", s->name,
+            got - first, got - first < n ? " (fewer than asked: no more "
             "data in the widest window)" : "");
-    free(bars);
-    return 0;
 }
+
+void polygon_hist_answer(struct polygon_src *ps,
+                         const struct polygon_answer *a)
+{
+    struct psym *s;
+
+    ps->hist_requests += a->requests;
+    if (a->tag < 0 || a->tag >= ps->nsym)
+        return;
+    s = &ps->sym[a->tag];
+    if (s->hist != HIST_ASKING || a->gen != s->hist_gen)
+        return;
+    if (polygon_is_auth(a->rc)) {
+        polygon_fatal(ps, a->err);
+        return;
+    }
+    polygon_ws_go(ps);              /* REST took the key */
+    ps->hist_fetched++;
+    if (a->rc) {
+        s->cache_ok = 0;            /* the record would have a hole */
+        log_msg(LL_WARN, "polygon: %s: no history (%s); it goes live "
+                "without one", s->name, a->err);
+        s_done(ps, a->tag, 1, 0);
+    } else {
+        if (a->after_cache)
+            s_after_cache(ps, a->tag, a);
+        else
+            s_window(ps, a->tag, a);
+        s_done(ps, a->tag, 0, 1);
+    }
+    polygon_hist_pump(ps);
+}
+
+int polygon_hist_hold(struct polygon_src *ps, int i, const struct bar *b)
+{
+    struct psym *s = &ps->sym[i];
+
+    if (s->hist != HIST_QUEUED && s->hist != HIST_ASKING)
+        return 0;
+    if (s->nwait == HIST_WAIT_MAX) {
+        /* The oldest goes: the gap fill after the history brings it. */
+        memmove(s->wait, s->wait + 1, (s->nwait - 1) * sizeof *s->wait);
+        s->nwait--;
+        ps->hist_dropped++;
+    }
+    if (grow((void **)&s->wait, &s->capwait, s->nwait + 1,
+             sizeof *s->wait, HIST_WAIT_MAX)) {
+        ps->hist_dropped += s->nwait + 1;
+        s->nwait = 0;               /* the gap fill brings them all */
+        return 1;
+    }
+    s->wait[s->nwait++] = *b;
+    return 1;
+}
+
+void polygon_hist_resumed(struct polygon_src *ps)
+{
+    for (int i = 0; i < ps->nsym; i++) {
+        ps->hist_dropped += ps->sym[i].nwait;
+        ps->sym[i].nwait = 0;
+    }
+}
+
+/* }========================================================== */
 
 /* Finds each symbol's cache file and reads it. Without a usable
  * directory the cache is off, with one WARN line. */

@@ -1,6 +1,7 @@
 /* polygon_int.h -- the polygon source's state, shared by its files:
  *   polygon.c          open/close, the WebSocket glue, the tick, health
- *   polygon_history.c  the history at open and the history cache
+ *   polygon_history.c  the history (queued, fetched by the workers side
+ *                      by side) and the history cache
  *   polygon_deliver.c  live bars to the feeder: gaps, held bars, buckets
  * Not for use outside the source. */
 #ifndef LT_FEEDER_POLYGON_INT_H
@@ -32,6 +33,7 @@ struct polygon_flags {
     const char *market_hours;       /* --market-hours; NULL: the
                                        market's own */
     double stale_after;             /* --stale-after, seconds; 0 = auto */
+    int64_t hist_conc;              /* --history-concurrency */
 };
 
 #define MINUTE_MS 60000LL
@@ -41,6 +43,20 @@ struct polygon_flags {
 #define KICKED_WAIT_MAX_MS 3600000LL /* LIVETRADE_POLYGON_KICKED_WAIT_MS cap */
 #define READ_TIMEOUT_MAX_MS 600000LL /* LIVETRADE_POLYGON_READ_TIMEOUT_MS cap */
 #define GAP_HOLD_MAX 512            /* live bars held behind a gap */
+#define HIST_WAIT_MAX 64            /* live bars held before the history */
+#define HIST_LOG_MS 5000            /* between history progress lines */
+#define HIST_LOG_MAX_MS 600000LL    /* LIVETRADE_POLYGON_PROGRESS_MS cap */
+#define WORKERS_MAX 64              /* --history-concurrency at most */
+
+/* Where a symbol's history is. */
+enum {
+    HIST_NONE = 0,                  /* none wanted (--history 0) */
+    HIST_QUEUED,                    /* waiting for a worker */
+    HIST_ASKING,                    /* a worker fetches it */
+    HIST_DONE,                      /* published */
+    HIST_FAILED                     /* failed: the symbol went live
+                                       without it */
+};
 
 struct psym {
     char name[SYM_MAX];             /* the symbol, as on the bus */
@@ -68,6 +84,11 @@ struct psym {
     int64_t ask_to;                 /* the end (exclusive) it asked for */
     struct bar *held;               /* bars after the gap, oldest first */
     size_t nheld;                   /* used (GAP_HOLD_MAX allocated) */
+    int hist;                       /* HIST_* */
+    uint64_t hist_gen;              /* number of its history ask */
+    struct bar *wait;               /* WebSocket bars before the history
+                                       is out, oldest first */
+    size_t nwait, capwait;          /* used (HIST_WAIT_MAX at most) */
 };
 
 struct polygon_src {
@@ -90,8 +111,29 @@ struct polygon_src {
     int64_t feed_t;                 /* end of the newest minute seen */
     int64_t feed_mono;              /* mono when feed_t was seen */
     struct psym *sym;               /* nsym entries */
-    polygon_rest_t *rest;           /* during open; then the worker's */
-    polygon_worker_t *worker;       /* REST while streaming */
+    polygon_rate_t *rate;           /* --rate, shared by the workers */
+    polygon_worker_t **workers;     /* REST, side by side */
+    int *busy;                      /* asks out, per worker */
+    int *hist_busy;                 /* history asks out, per worker */
+    int nworkers;
+    int ws_started;                 /* the WebSocket was started */
+    char ws_url[1024];              /* its URL */
+    const struct polygon_market *mkt;   /* --market */
+    int64_t hist_n;                 /* --history: bars per symbol */
+    int *hq;                        /* symbols waiting for a worker */
+    size_t hq_head, hq_n, hq_cap;   /* ring: first, used, allocated */
+    uint64_t hist_total;            /* symbols that wanted history */
+    uint64_t hist_done;             /* of those, finished (failed too) */
+    uint64_t hist_failed;           /* of those, live without history */
+    uint64_t hist_cached;           /* served by the cache alone */
+    uint64_t hist_requests;         /* REST requests made by history */
+    uint64_t hist_dropped;          /* bars not held before the history */
+    uint64_t hist_fetched;          /* answered by the workers */
+    uint64_t hist_round;            /* hist_fetched when the round began:
+                                       the pace of the estimate */
+    int64_t hist_t0;                /* mono: the round began */
+    int64_t hist_next_log;          /* mono: next progress line */
+    int64_t hist_log_ms;            /* between progress lines */
     polygon_ws_t *ws;
     polygon_lws_t *lws;
     int fatal;                      /* stop requested for an error */
@@ -119,6 +161,11 @@ struct polygon_src {
 /* polygon.c: ends the feeder with one line (msg NULL: already logged). */
 void polygon_fatal(struct polygon_src *ps, const char *msg);
 int polygon_is_auth(int rc);
+/* Queues q with the worker that has the fewest asks out (hist: one that
+ * has no history ask out; -1 if none). The worker's number, or -1. */
+int polygon_ask(struct polygon_src *ps, struct polygon_ask *q, int hist);
+/* Starts the WebSocket once (REST took the key, or nothing to ask). */
+void polygon_ws_go(struct polygon_src *ps);
 
 /* polygon_history.c */
 /* Finds and reads each symbol's cache file (f->cache_dir; the file names
@@ -128,8 +175,36 @@ void polygon_hist_open(struct polygon_src *ps, const struct polygon_flags *f);
 void polygon_hist_record(struct polygon_src *ps, int i, const struct bar *b);
 /* Writes symbol i's record to its cache file. */
 void polygon_hist_save(struct polygon_src *ps, int i);
-/* The last n bars of symbol i to the feeder, through ps->rest. */
-int polygon_history(struct polygon_src *ps, int i, int64_t n, char *err);
+/* Fetches the history of symbol i (its last ps->hist_n bars), at any
+ * time: from the cache at once when it reaches the newest complete bar,
+ * else queued for the workers (at most --history-concurrency fetches
+ * out). Until it is out, the symbol's WebSocket bars are held (the newest
+ * HIST_WAIT_MAX; a gap fill brings the others). Once per symbol: a
+ * symbol whose history was wanted already (done or failed too) is left
+ * alone. */
+void polygon_hist_want(struct polygon_src *ps, int i);
+/* Hands queued symbols to idle workers. */
+void polygon_hist_pump(struct polygon_src *ps);
+/* A HISTORY answer of a worker. */
+void polygon_hist_answer(struct polygon_src *ps,
+                         const struct polygon_answer *a);
+/* 1 if symbol i's live bars must wait for its history (then b is kept). */
+int polygon_hist_hold(struct polygon_src *ps, int i, const struct bar *b);
+/* A (re)connect: held bars of symbols still waiting are dropped (the
+ * gap fill after their history brings them). */
+void polygon_hist_resumed(struct polygon_src *ps);
+/* The progress line, from the tick: every hist_log_ms while symbols
+ * wait, and once when the last is done. */
+void polygon_hist_tick(struct polygon_src *ps, int64_t now);
+
+/* The time left for `waiting` symbols when `done` took elapsed_ms;
+ * -1 when unknown (none done yet). */
+int64_t polygon_hist_eta_ms(uint64_t done, uint64_t waiting,
+                            int64_t elapsed_ms);
+/* "history 3,200/11,000 symbols, 29%, about 40 s left" into out[n]
+ * (eta_ms < 0: "time left unknown"; done == total: "done"). Returns out. */
+char *polygon_hist_progress(char *out, size_t n, uint64_t done,
+                            uint64_t total, int64_t eta_ms);
 
 /* polygon_deliver.c */
 /* Hands bar b of symbol i to the feeder and records it as the last. */

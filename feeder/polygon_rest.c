@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@ struct polygon_rest {
     char *ca_file;                  /* or NULL */
     CURL *curl;                     /* one easy handle, reused */
     uint64_t rng;                   /* jitter state */
-    int64_t *stamps;                /* ring of request times (mono ms) */
-    int nstamp, head;               /* entries used, oldest entry */
+    polygon_rate_t *rate;           /* the limiter: cfg.rate or own */
+    int own_rate;                   /* rate is this client's */
     struct polygon_rest_stats st;   /* counters */
     int global;                     /* curl_global_init() done */
 };
@@ -166,30 +167,103 @@ const char *polygon_rest_strerror(int err)
 #define PARSE_RETRIES 2             /* asks again for a page that did not
                                        parse */
 
-int64_t polygon_rest_rate_wait(const polygon_rest_t *self, int64_t now)
+/* {==================== the rate limiter ==================== */
+
+/* A ring of the request times (mono ms) in the last window; `cap` is the
+ * limit (0: none). One mutex, so clients on several threads share it. */
+struct polygon_rate {
+    pthread_mutex_t mu;
+    int cap;                        /* requests per window; 0: no limit */
+    int64_t *stamps;                /* cap entries */
+    int nstamp, head;               /* entries used, oldest entry */
+};
+
+polygon_rate_t *polygon_rate_new(int per_min)
+{
+    polygon_rate_t *self;
+
+    if (per_min < 0 || per_min > 100000)
+        return NULL;
+    self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cap = per_min;
+    self->stamps = calloc(per_min > 0 ? (size_t)per_min : 1,
+                          sizeof *self->stamps);
+    if (!self->stamps || pthread_mutex_init(&self->mu, NULL)) {
+        free(self->stamps);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void polygon_rate_destroy(polygon_rate_t **self_p)
+{
+    polygon_rate_t *self = *self_p;
+
+    if (!self)
+        return;
+    pthread_mutex_destroy(&self->mu);
+    free(self->stamps);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The wait at `now`; the caller holds the mutex. */
+static int64_t s_rate_wait(const polygon_rate_t *r, int64_t now)
 {
     int64_t until;
 
-    if (self->cfg.rate_per_min <= 0 ||
-        self->nstamp < self->cfg.rate_per_min)
+    if (r->cap <= 0 || r->nstamp < r->cap)
         return 0;
-    until = self->stamps[self->head] + RATE_WINDOW_MS;
+    until = r->stamps[r->head] + RATE_WINDOW_MS;
     return until > now ? until - now : 0;
+}
+
+/* Records a request at `now`; the caller holds the mutex. */
+static void s_rate_note(polygon_rate_t *r, int64_t now)
+{
+    if (r->cap <= 0)
+        return;
+    if (r->nstamp < r->cap) {
+        r->stamps[(r->head + r->nstamp++) % r->cap] = now;
+    } else {
+        r->stamps[r->head] = now;
+        r->head = (r->head + 1) % r->cap;
+    }
+}
+
+int64_t polygon_rate_take(polygon_rate_t *self, int64_t now)
+{
+    int64_t wait;
+
+    pthread_mutex_lock(&self->mu);
+    wait = s_rate_wait(self, now);
+    if (wait == 0)
+        s_rate_note(self, now);
+    pthread_mutex_unlock(&self->mu);
+    return wait;
+}
+
+int64_t polygon_rest_rate_wait(const polygon_rest_t *self, int64_t now)
+{
+    int64_t wait;
+
+    pthread_mutex_lock(&self->rate->mu);
+    wait = s_rate_wait(self->rate, now);
+    pthread_mutex_unlock(&self->rate->mu);
+    return wait;
 }
 
 void polygon_rest_rate_note(polygon_rest_t *self, int64_t now)
 {
-    int cap = self->cfg.rate_per_min;
-
-    if (cap <= 0)
-        return;
-    if (self->nstamp < cap) {
-        self->stamps[(self->head + self->nstamp++) % cap] = now;
-    } else {
-        self->stamps[self->head] = now;
-        self->head = (self->head + 1) % cap;
-    }
+    pthread_mutex_lock(&self->rate->mu);
+    s_rate_note(self->rate, now);
+    pthread_mutex_unlock(&self->rate->mu);
 }
+
+/* }========================================================== */
 
 static int s_stopped(const polygon_rest_t *self)
 {
@@ -499,16 +573,18 @@ static int s_get(polygon_rest_t *self, const char *url, const char *red,
         long status;
         CURLcode cc;
 
-        wait = polygon_rest_rate_wait(self, mono_ms());
-        if (wait > 0) {
-            log_msg(LL_INFO, "polygon: rate limit %d/min, waiting %lld ms",
-                    self->cfg.rate_per_min, (long long)wait);
+        /* Another client sharing the limiter may take the slot first:
+         * wait again until one is ours. */
+        for (int k = 0; (wait = polygon_rate_take(self->rate,
+                                                  mono_ms())) > 0; k++) {
+            if (!k)
+                log_msg(LL_INFO, "polygon: rate limit %d/min, waiting "
+                        "%lld ms", self->rate->cap, (long long)wait);
             if (s_sleep(self, wait)) {
                 snprintf(err, ERR_LEN, "interrupted before %.180s", red);
                 return ERR_TIMEOUT;
             }
         }
-        polygon_rest_rate_note(self, mono_ms());
         if (attempt > 0)
             self->st.retries++;
         cc = s_perform(self, url, b, &status, cerr);
@@ -636,9 +712,13 @@ polygon_rest_t *polygon_rest_new(const struct polygon_rest_cfg *cfg,
     self->base = strndup(base, len);
     self->key = strdup(cfg->api_key);
     self->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
-    self->stamps = calloc(cfg->rate_per_min > 0 ? cfg->rate_per_min : 1,
-                          sizeof *self->stamps);
-    if (!self->base || !self->key || !self->stamps ||
+    if (cfg->rate) {
+        self->rate = cfg->rate;
+    } else {
+        self->rate = polygon_rate_new(cfg->rate_per_min);
+        self->own_rate = 1;
+    }
+    if (!self->base || !self->key || !self->rate ||
         (cfg->ca_file && !self->ca_file))
         goto nomem;
     self->cfg.base_url = self->base;
@@ -688,7 +768,8 @@ void polygon_rest_destroy(polygon_rest_t **self_p)
     free(self->key);
     free(self->base);
     free(self->ca_file);
-    free(self->stamps);
+    if (self->own_rate)
+        polygon_rate_destroy(&self->rate);
     free(self);
     *self_p = NULL;
 }

@@ -21,11 +21,14 @@
  * Failures: 429, 5xx and transport errors are retried with exponential
  * backoff and jitter (Retry-After, in seconds, wins when present), bounded
  * in count and in total waiting time; a client-side limiter keeps to
- * `rate_per_min` requests in any 60 s window. 401 and 403 have their own
+ * `rate_per_min` requests in any 60 s window (a limiter of its own, or one
+ * shared by several clients: polygon_rate_new()). 401 and 403 have their own
  * codes. The API key never appears in a message or a log line: every URL
  * shown goes through polygon_rest_redact().
  *
- * Not thread-safe: one client per thread. The first polygon_rest_new()
+ * Not thread-safe: one client per thread (a shared limiter is). Each
+ * client keeps one libcurl easy handle, so its connection is reused from
+ * one request to the next. The first polygon_rest_new()
  * initialises libcurl globally; make it before other threads start. */
 #ifndef LT_FEEDER_POLYGON_REST_H
 #define LT_FEEDER_POLYGON_REST_H
@@ -45,6 +48,8 @@ enum {
     POLYGON_ERR_PLAN = -102         /* HTTP 403: plan not entitled */
 };
 
+typedef struct polygon_rate polygon_rate_t;
+
 struct polygon_rest_cfg {
     const char *base_url;           /* scheme://host[:port], no path */
     const char *api_key;            /* required; copied */
@@ -56,6 +61,8 @@ struct polygon_rest_cfg {
     int64_t backoff_base_ms;        /* first backoff, doubled per retry */
     int64_t backoff_max_ms;         /* cap of one backoff */
     int rate_per_min;               /* requests per 60 s; 0: no limit */
+    polygon_rate_t *rate;           /* shared limiter (then rate_per_min
+                                       is unused), or NULL: its own */
     int max_pages;                  /* pages per polygon_rest_aggs() call */
     size_t max_bars;                /* bars per polygon_rest_aggs() call */
     size_t max_body;                /* bytes of one (decoded) response */
@@ -101,6 +108,16 @@ void polygon_rest_destroy(polygon_rest_t **self_p);
 int polygon_rest_aggs(polygon_rest_t *self, const char *ticker,
                       int multiplier, const char *timespan, int64_t from_ms,
                       int64_t to_ms, struct bar **bars, size_t *n, char *err);
+
+/* A request limiter that clients on several threads may share
+ * (cfg.rate): at most per_min requests in any 60 s window; 0: no limit.
+ * NULL if out of memory or per_min is not within 0..100000. */
+polygon_rate_t *polygon_rate_new(int per_min);
+/* Frees it (after every client that uses it) and sets *self_p to NULL. */
+void polygon_rate_destroy(polygon_rate_t **self_p);
+/* 0 if a request may go out at `now` (then it is recorded), else the
+ * milliseconds to wait before asking again. Thread-safe. */
+int64_t polygon_rate_take(polygon_rate_t *self, int64_t now);
 
 /* Points the client's stop flag elsewhere (a worker thread's own). */
 void polygon_rest_set_stop(polygon_rest_t *self,

@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "log.h"
 #include "polygon_worker.h"
+#include "util.h"
 
 #define TERM "$TERM"
 
@@ -33,18 +34,57 @@ struct polygon_worker {
     struct polygon_rest_stats st;   /* as of the last answer taken */
 };
 
+/* A HISTORY ask (polygon_worker.h) into m->a. */
+static void s_history(polygon_rest_t *rest, const struct polygon_ask *q,
+                      struct polygon_answer *a)
+{
+    int64_t to = wall_ms() - q->tf_ms, span = q->n * q->tf_ms * 3;
+
+    if (q->after_ms >= 0 && to - (q->after_ms - q->tf_ms) <=
+        POLYGON_HIST_SPAN_MAX) {
+        if (q->after_ms <= to)
+            a->rc = polygon_rest_aggs(rest, q->sym, q->mult, q->timespan,
+                                      q->after_ms, to, &a->bars, &a->n,
+                                      a->err);
+        if (a->rc || q->have + (int64_t)a->n >= q->n) {
+            a->after_cache = !a->rc;
+            return;
+        }
+        free(a->bars);
+        a->bars = NULL;
+        a->n = 0;
+    }
+    if (span < 86400000LL)
+        span = 86400000LL;
+    for (int k = 0; k < POLYGON_HIST_TRIES; k++, span *= 4) {
+        if (span > POLYGON_HIST_SPAN_MAX)
+            span = POLYGON_HIST_SPAN_MAX;
+        free(a->bars);
+        a->bars = NULL;
+        a->n = 0;
+        a->rc = polygon_rest_aggs(rest, q->sym, q->mult, q->timespan,
+                                  to - span, to, &a->bars, &a->n, a->err);
+        if (a->rc || (int64_t)a->n >= q->n || span == POLYGON_HIST_SPAN_MAX)
+            break;
+    }
+}
+
 static void s_serve(polygon_worker_t *self, const struct polygon_ask *q)
 {
     struct s_answer m;
     struct polygon_rest_stats st0;
 
     memset(&m, 0, sizeof m);
+    m.a.kind = q->kind;
     m.a.tag = q->tag;
     m.a.gen = q->gen;
     polygon_rest_stats(self->rest, &st0);
-    m.a.rc = polygon_rest_aggs(self->rest, q->sym, q->mult, q->timespan,
-                               q->from_ms, q->to_ms, &m.a.bars, &m.a.n,
-                               m.a.err);
+    if (q->kind == POLYGON_ASK_HISTORY)
+        s_history(self->rest, q, &m.a);
+    else
+        m.a.rc = polygon_rest_aggs(self->rest, q->sym, q->mult,
+                                   q->timespan, q->from_ms, q->to_ms,
+                                   &m.a.bars, &m.a.n, m.a.err);
     polygon_rest_stats(self->rest, &m.st);
     m.a.requests = m.st.requests - st0.requests;
     if (zmq_send(self->peer, &m, sizeof m, 0) != (int)sizeof m)

@@ -26,7 +26,7 @@
 #include "msg_bar.h"
 
 #define SOURCE_TF_MAX 31622400      /* longest timeframe: 366 days, in s */
-#define SOURCE_COUNTERS_MAX 32      /* counters a source may report */
+#define SOURCE_COUNTERS_MAX 48      /* counters a source may report */
 
 /* When a feed is expected to carry bars (feed health). */
 enum {
@@ -90,6 +90,10 @@ struct source_ops {
     /* Optional: writes at most `max` counters to out and returns how
      * many (status replies and the exit counters). NULL: none. */
     int (*counters)(void *state, struct source_counter *out, int max);
+    /* Optional: 0 while the history of symbol number `sym` is still
+     * being loaded (a history request for it is then answered busy, to
+     * be asked again), else 1. NULL: always 1. */
+    int (*ready)(void *state, int sym);
 };
 
 extern const struct source_ops source_demo;

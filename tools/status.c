@@ -161,6 +161,50 @@ static void s_counters(const msgpack_object *o, const char *const *keys)
         printf("\n");
 }
 
+/* v with a comma every three digits. */
+static const char *s_num(char *out, size_t n, uint64_t v)
+{
+    char d[32];
+    int len = snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    size_t o = 0;
+
+    for (int k = 0; k < len && o + 1 < n; k++) {
+        if (k && (len - k) % 3 == 0 && o + 2 < n)
+            out[o++] = ',';
+        out[o++] = d[k];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A polygon feeder's history progress, from its counters:
+ * "history 3,200/11,000 symbols, 29%, about 40 s left (2 failed)". */
+static void s_history(const msgpack_object *o)
+{
+    int64_t total = s_int(o, "history_symbols_now", 0);
+    int64_t done = s_int(o, "history_done", 0);
+    int64_t failed = s_int(o, "history_failed", 0);
+    int64_t left = s_int(o, "history_left_s_now", 0);
+    char a[32], b[32], f[48] = "";
+
+    if (total <= 0 || done < 0 || done > total)
+        return;
+    if (failed > 0)
+        snprintf(f, sizeof f, " (%lld failed)", (long long)failed);
+    printf("    history %s/%s symbols, %lld%%, ",
+           s_num(a, sizeof a, (uint64_t)done),
+           s_num(b, sizeof b, (uint64_t)total),
+           (long long)(done * 100 / total));
+    if (done == total)
+        printf("done%s\n", f);
+    else if (left <= 0)
+        printf("time left unknown%s\n", f);
+    else if (left < 120)
+        printf("about %lld s left%s\n", (long long)left, f);
+    else
+        printf("about %lld min left%s\n", (long long)(left + 59) / 60, f);
+}
+
 /* The symbol table: a status reply's "symbols". */
 static void s_symbols(const msgpack_object *arr, int64_t rows)
 {
@@ -246,6 +290,8 @@ static void s_text(const char *ep, const msgpack_object *o, int64_t rows)
     }
     printf("  instance %" PRIx64 "\n", (uint64_t)s_int(o, "pub", 0));
     s_counters(o, strstr(prog, "engine") ? engine_keys : feeder_keys);
+    if (!strstr(prog, "engine"))
+        s_history(o);
     syms = msg_status_symbols(o);
     if (syms)
         s_symbols(syms, rows);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs livetrade's benchmarks: each bench binary given as an argument, then
-# the pipeline benchmark (tests/bench/pipeline.py, real processes).
+# the pipeline benchmark (tests/bench/pipeline.py, real processes) and the
+# polygon warm-up (tests/bench/warmup.py, the feeder against the mock).
 # Benchmarks print figures and never fail on time; the exit status is
 # non-zero only if one of them broke (crashed, hung past its limit, or
 # reported that nothing arrived).
@@ -68,6 +69,25 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/n
     fi
 else
     echo "pipeline: skipped (needs /usr/bin/python3 with python3-zmq and python3-msgpack)"
+fi
+
+echo
+echo "== polygon warm-up (feeder <- mock Polygon REST, 500 bars a symbol)"
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null; then
+    if [ -n "$BENCH_BRIEF" ]; then
+        limit 120 /usr/bin/python3 tests/bench/warmup.py --symbols 100 \
+            --concurrency 4
+    else
+        limit 300 /usr/bin/python3 tests/bench/warmup.py
+    fi
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        [ $rc -eq 124 ] && echo "warmup: did not finish in time"
+        echo "warmup: exit status $rc"
+        status=1; failed="$failed warmup"
+    fi
+else
+    echo "warmup: skipped (needs /usr/bin/python3 with python3-zmq and python3-msgpack)"
 fi
 
 echo

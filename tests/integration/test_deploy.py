@@ -590,6 +590,8 @@ NOT_DEPLOYMENT_SETTINGS = {
     "LIVETRADE_BIN_DIR",            # `livetrade run` finds its programs
     "LIVETRADE_SHARD",              # the deploy files pass --shard
     "LIVETRADE_SETTINGS_CHECKED",   # `livetrade run` tells its programs
+    "LIVETRADE_POLYGON_HOURS_AT_MS",  # the clock feed health goes by, for
+                                      # tests of market hours
 }
 
 

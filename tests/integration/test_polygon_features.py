@@ -80,10 +80,15 @@ class PolygonFeatures(MockCase):
             return f.read()
 
     def running(self, p):
+        """Waits until the feeder answers and every history is out."""
         status = {"ver": 1, "type": "status"}
-        lt.wait_until(lambda: p.poll() is not None or
-                      lt.request(self.ws.ep("rep"), status, 500), 60,
-                      "the feeder's status reply")
+
+        def warm():
+            st = lt.request(self.ws.ep("rep"), status, 500)
+            return st and st.get("history_done", 0) == \
+                st.get("history_symbols_now", 0)
+        lt.wait_until(lambda: p.poll() is not None or warm(), 60,
+                      "the feeder's history")
         self.assertIsNone(p.poll(), self.log(p))
 
     def test_rate_holds_requests(self):

@@ -516,7 +516,8 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
                  "query": dict(red), "query_string":
                  urllib.parse.urlencode(red), "auth": how,
                  "key_ok": self.st.key_ok(key) if key else False,
-                 "gzip": "gzip" in self.headers.get("Accept-Encoding", "")}
+                 "gzip": "gzip" in self.headers.get("Accept-Encoding", ""),
+                 "start_ts": now_ms(), "peer": self.client_address[1]}
         self.entry = entry
         try:
             self.serve_api(u, q, key, entry)

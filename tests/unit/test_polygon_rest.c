@@ -386,6 +386,73 @@ static void test_rate(void **state)
     polygon_rest_destroy(&pr);
 }
 
+/* One limiter shared by clients on several threads: in one window,
+ * exactly `cap` requests are let through among them all. */
+struct rate_arg {
+    polygon_rate_t *r;
+    int granted;
+};
+
+static void *s_rate_taker(void *arg)
+{
+    struct rate_arg *a = arg;
+
+    for (int i = 0; i < 1000; i++)
+        if (polygon_rate_take(a->r, 5000) == 0)
+            a->granted++;
+    return NULL;
+}
+
+static void test_rate_shared(void **state)
+{
+    struct polygon_rest_cfg cfg;
+    polygon_rest_t *a, *b;
+    polygon_rate_t *r = polygon_rate_new(3);
+    struct rate_arg args[4];
+    pthread_t th[4];
+    char err[ERR_LEN];
+    int total = 0;
+    (void)state;
+
+    assert_non_null(r);
+    polygon_rest_cfg_defaults(&cfg);
+    cfg.api_key = KEY;
+    cfg.rate_per_min = 0;           /* unused with a shared limiter */
+    cfg.rate = r;
+    a = polygon_rest_new(&cfg, err);
+    b = polygon_rest_new(&cfg, err);
+    assert_non_null(a);
+    assert_non_null(b);
+    polygon_rest_rate_note(a, 1000);
+    polygon_rest_rate_note(a, 2000);
+    assert_int_equal(polygon_rest_rate_wait(b, 2000), 0);
+    polygon_rest_rate_note(b, 3000);
+    /* a's two and b's one fill the window for both */
+    assert_int_equal(polygon_rest_rate_wait(a, 4000), 57000);
+    assert_int_equal(polygon_rest_rate_wait(b, 4000), 57000);
+    assert_int_equal(polygon_rate_take(r, 4000), 57000);
+    assert_int_equal(polygon_rate_take(r, 61000), 0);
+    polygon_rest_destroy(&a);
+    polygon_rest_destroy(&b);
+    polygon_rate_destroy(&r);
+    assert_null(r);
+
+    r = polygon_rate_new(50);
+    assert_non_null(r);
+    for (int k = 0; k < 4; k++) {
+        args[k] = (struct rate_arg){ r, 0 };
+        assert_int_equal(pthread_create(&th[k], NULL, s_rate_taker,
+                                         &args[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        total += args[k].granted;
+    }
+    assert_int_equal(total, 50);
+    polygon_rate_destroy(&r);
+    assert_null(polygon_rate_new(-1));
+}
+
 static void test_new_bad(void **state)
 {
     struct polygon_rest_cfg cfg;
@@ -683,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_next_url),
         cmocka_unit_test(test_loop),
         cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_rate_shared),
         cmocka_unit_test(test_new_bad),
         cmocka_unit_test(test_http_pages),
         cmocka_unit_test(test_http_errors),

@@ -135,7 +135,9 @@ int polygon_is_auth(int rc)
 
 static void s_health(struct polygon_src *ps, int64_t now)
 {
-    if (!polygon_market_open(ps->market, wall_ms())) {
+    /* With every symbol (--symbols '*') silence is the rule for most of
+     * them (illiquid tickers): not reported. */
+    if (ps->all || !polygon_market_open(ps->market, wall_ms())) {
         ps->was_open = 0;
         return;
     }
@@ -160,6 +162,36 @@ static void s_health(struct polygon_src *ps, int64_t now)
 /* }========================================================== */
 
 /* ---- polygon_ws callbacks ------------------------------------------ */
+
+/* Symbol i's state before its first bar. */
+static void s_psym_init(struct psym *s, const char *name)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->last = -1;
+    s->pending = 1;                 /* the first connect is a resume too */
+    s->agg_fresh = 1;
+    s->cut_t = -1;
+    s->heard_ms = mono_ms();
+}
+
+/* A symbol the feed brings (--symbols '*'): numbered by the feeder, with
+ * a state of its own here. Its number, or < 0 if it is not taken. */
+static int s_ws_symbol(void *arg, const char *name)
+{
+    struct polygon_src *ps = arg;
+    int i = ps->intern(ps->emit_arg, name);
+
+    if (i < 0 || i < ps->nsym)
+        return i;
+    if (grow((void **)&ps->sym, &ps->capsym, (size_t)i + 1, sizeof *ps->sym,
+             SIZE_MAX))
+        return ERR_NOMEM;
+    while (ps->nsym <= i)           /* i == nsym: the feeder's next one */
+        s_psym_init(&ps->sym[ps->nsym++], name);
+    ps->new_syms++;
+    return i;
+}
 
 static void s_ws_bar(void *arg, int i, const struct bar *b)
 {
@@ -329,7 +361,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     const char *ws_url;
     int rc;
 
-    assert(cfg && cfg->nsym >= 1 && cfg->loop && cfg->emit);
+    assert(cfg && (cfg->nsym >= 1 || cfg->all) && cfg->loop && cfg->emit);
     if (!key) {
         snprintf(err, ERR_LEN, "polygon: no API key: set POLYGON_API_KEY "
                  "(or MASSIVE_API_KEY) in the environment or .env");
@@ -342,9 +374,12 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         return NULL;
     }
     ps = calloc(1, sizeof *ps);
-    if (ps)
-        ps->sym = calloc((size_t)cfg->nsym, sizeof *ps->sym);
-    if (!ps || !ps->sym) {
+    if (ps && grow((void **)&ps->sym, &ps->capsym, (size_t)cfg->nsym + 1,
+                   sizeof *ps->sym, SIZE_MAX)) {
+        free(ps);
+        ps = NULL;
+    }
+    if (!ps) {
         free(ps);
         snprintf(err, ERR_LEN, "polygon: out of memory");
         return NULL;
@@ -355,6 +390,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->loop = cfg->loop;
     ps->failed = cfg->failed;
     ps->nsym = cfg->nsym;
+    ps->all = cfg->all;
+    ps->intern = cfg->intern;
     ps->tf_ms = cfg->tf * 1000;
     ps->timespan = cfg->tf == 1 ? "second" : "minute";
     ps->mult = cfg->tf == 1 ? 1 : (int)(cfg->tf / 60);
@@ -369,14 +406,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->cache_lim = (struct log_limit)LOG_LIMIT_INIT;
     ps->gap_retry_ms = s_env_ms("LIVETRADE_POLYGON_GAP_RETRY_MS",
                                 GAP_RETRY_MS, GAP_RETRY_MAX_MS);
-    for (int i = 0; i < ps->nsym; i++) {
-        snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
-                 cfg->symbols[i]);
-        ps->sym[i].last = -1;
-        ps->sym[i].pending = 1;     /* the first connect is a resume too */
-        ps->sym[i].agg_fresh = 1;
-        ps->sym[i].cut_t = -1;
-    }
+    for (int i = 0; i < ps->nsym; i++)
+        s_psym_init(&ps->sym[i], cfg->symbols[i]);
     if (cfg->history > 0)
         polygon_hist_open(ps, &s_flags);
 
@@ -430,6 +461,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     wc.api_key = key;
     wc.symbols = cfg->symbols;
     wc.nsym = cfg->nsym;
+    wc.all = cfg->all;
     wc.channel = cfg->tf == 1 ? "A" : "AM";
     wc.kicked_backoff_ms = s_env_ms("LIVETRADE_POLYGON_KICKED_WAIT_MS",
                                     wc.kicked_backoff_ms, KICKED_WAIT_MAX_MS);
@@ -446,6 +478,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     io.close = s_io_close;
     io.bar = s_ws_bar;
     io.resumed = s_ws_resumed;
+    io.symbol = s_ws_symbol;
     io.arg = ps;
     ps->ws = polygon_ws_new(&wc, &io, err);
     if (!ps->ws)
@@ -461,8 +494,13 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         snprintf(err, ERR_LEN, "polygon: event loop is full");
         goto fail;
     }
-    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
-            "(feed %s)", wc.channel, ps->nsym, ws_url, s_flags.feed);
+    if (ps->all)
+        log_msg(LL_INFO, "polygon: streaming %s.* (every symbol, each "
+                "published from its first bar on) from %s (feed %s)",
+                wc.channel, ws_url, s_flags.feed);
+    else
+        log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
+                "(feed %s)", wc.channel, ps->nsym, ws_url, s_flags.feed);
     ps->cfg_tmp = NULL;
     for (int i = 0; i < ps->nsym; i++)
         ps->sym[i].heard_ms = mono_ms();
@@ -499,6 +537,8 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("corrections", ps->corrections);
     C("silences", ps->silences);
     C("silent_now", silent);
+    C("symbols_now", (uint64_t)ps->nsym);
+    C("new_symbols", ps->new_syms);
     C("rest_requests", st.requests);
     C("rest_retries", st.retries);
     C("cache_bars", ps->cache_bars);

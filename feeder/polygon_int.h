@@ -84,6 +84,10 @@ struct polygon_src {
     int64_t feed_t;                 /* end of the newest minute seen */
     int64_t feed_mono;              /* mono when feed_t was seen */
     struct psym *sym;               /* nsym entries */
+    size_t capsym;                  /* room in sym */
+    int all;                        /* --symbols '*': AM.* / A.* */
+    source_intern_fn *intern;       /* numbers a new symbol (all) */
+    uint64_t new_syms;              /* symbols the feed brought (all) */
     polygon_rest_t *rest;           /* during open; then the worker's */
     polygon_worker_t *worker;       /* REST while streaming */
     polygon_ws_t *ws;

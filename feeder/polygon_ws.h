@@ -29,7 +29,13 @@
  * for auth ("authenticated") as POLYGON.md 3.2 says. Every reconnect sends
  * auth and the full subscription again; when the stream is back, the
  * `resumed` callback gets the last bar time of each symbol so the feeder
- * can fetch the missed interval through REST. */
+ * can fetch the missed interval through REST.
+ *
+ * With cfg.all the subscription is CHANNEL.* (one topic: AM.* or A.*)
+ * and each symbol is numbered through io.symbol when its first bar
+ * comes. A long list is subscribed in several messages (at most
+ * POLYGON_WS_SUB_MSGS of about POLYGON_WS_SUB_BYTES); every topic is
+ * acknowledged on its own either way. */
 #ifndef LT_FEEDER_POLYGON_WS_H
 #define LT_FEEDER_POLYGON_WS_H
 
@@ -43,6 +49,12 @@
  * an AM.* batch at the top of the minute can be larger, so give room. */
 #define POLYGON_WS_FRAME_MAX (8u << 20)
 #define POLYGON_WS_TEXT_MAX 256     /* status and message strings kept */
+/* A subscribe message's params: a longer list goes in several messages
+ * (POLYGON.md gives no limit; the official clients' 1 MB frame cap is
+ * far above this), each about this long, at most POLYGON_WS_SUB_MSGS of
+ * them (longer ones then). */
+#define POLYGON_WS_SUB_BYTES (64u << 10)
+#define POLYGON_WS_SUB_MSGS 8
 
 /* Fatal error codes of this module, beside the ERR_* codes of err.h. */
 enum {
@@ -147,8 +159,14 @@ struct polygon_ws_io {
      * connection's close through polygon_ws_closed() afterwards (a call
      * made from inside close() is ignored). */
     void (*close)(void *arg);
-    /* A valid bar of symbol number `sym` (index in cfg.symbols). */
+    /* A valid bar of symbol number `sym` (index in cfg.symbols, or the
+     * number `symbol` gave it). */
     void (*bar)(void *arg, int sym, const struct bar *b);
+    /* With cfg.all: the number of a symbol not seen before, the first
+     * time a bar of it comes (numbers go on after the listed symbols, in
+     * order of appearance); < 0: its bars are skipped (unknown_sym).
+     * Required with cfg.all. */
+    int (*symbol)(void *arg, const char *name);
     /* Streaming again after a reconnect: last_t[i] is the start of the
      * last bar of symbol i seen so far (-1: none). Called once per
      * reconnect, when the new subscription is acknowledged (or its first
@@ -162,7 +180,9 @@ struct polygon_ws_io {
 struct polygon_ws_cfg {
     const char *api_key;            /* required; copied */
     const char *const *symbols;     /* valid symbols; copied */
-    int nsym;                       /* 1..; entries in symbols */
+    int nsym;                       /* 1.. (0.. with all); entries */
+    int all;                        /* subscribe CHANNEL.* (every symbol),
+                                       numbered through io.symbol */
     const char *channel;            /* "AM" (minute, default) or "A" */
     int auth_on_open;               /* 1: send auth before `connected` */
     int64_t handshake_ms;           /* open -> streaming limit per try */
@@ -221,6 +241,8 @@ int polygon_ws_state(const polygon_ws_t *self);
 const char *polygon_ws_state_name(int state);
 /* 0, or the fatal code with its reason in *msg (static until destroy). */
 int polygon_ws_error(const polygon_ws_t *self, const char **msg);
+/* Symbols numbered: cfg.nsym, and those io.symbol gave with cfg.all. */
+int polygon_ws_nsym(const polygon_ws_t *self);
 /* Start of the last bar of symbol number `sym` (-1: none yet). */
 int64_t polygon_ws_last_bar(const polygon_ws_t *self, int sym);
 const struct polygon_ws_stats *polygon_ws_stats(const polygon_ws_t *self);

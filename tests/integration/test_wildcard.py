@@ -1,0 +1,206 @@
+"""Any number of symbols, and the whole market with --symbols '*': a
+polygon feeder with '*' subscribes AM.* and publishes every ticker the
+mock sends, tickers that appear later included, serving their history
+and counting them in its status; a long list is subscribed in several
+messages; an engine with '*' (whole, and in shards) runs a strategy for
+each symbol it sees, every symbol in exactly one shard; a demo feeder
+and an engine carry a list of 12,000 symbols."""
+import os
+import subprocess
+import sys
+import unittest
+
+import msgpack
+import zmq
+
+import lt
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "polygon_mock"))
+from mockctl import MockPolygon  # noqa: E402
+
+KEY = "test-key-wild"
+MIN = 60000
+
+
+def fnv1a(s):
+    h = 0xcbf29ce484222325
+    for c in s.encode():
+        h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+class AllBars:
+    """A SUB socket on every bar ("bar|" prefix) of a feeder."""
+
+    def __init__(self, endpoint):
+        self.s = lt.CTX.socket(zmq.SUB)
+        self.s.setsockopt(zmq.LINGER, 0)
+        self.s.setsockopt(zmq.RCVHWM, 0)
+        self.s.connect(endpoint)
+        self.s.setsockopt(zmq.SUBSCRIBE, b"bar|")
+        self.s.setsockopt(zmq.SUBSCRIBE, b"hb|")
+        self.bars = {}
+        self.hb = 0
+
+    def pump(self, timeout_ms=50):
+        for _ in range(100000):     # bounded: a pass takes what is there
+            if not self.s.poll(timeout_ms):
+                break
+            topic, body = self.s.recv_multipart()
+            if topic == b"hb|":
+                self.hb += 1
+            else:
+                b = msgpack.unpackb(body, raw=False)
+                self.assertion(topic, b)
+                self.bars.setdefault(b["sym"], []).append(b)
+            timeout_ms = 0
+        return self
+
+    @staticmethod
+    def assertion(topic, b):
+        if topic != ("bar|%s|" % b["sym"]).encode():
+            raise AssertionError("bar of %s on %r" % (b["sym"], topic))
+
+    def close(self):
+        self.s.close()
+
+
+class Wildcard(lt.WorkspaceTest):
+    def setUp(self):
+        self.mocks = []
+        self.addCleanup(self._stop_mocks)
+        super().setUp()
+
+    def _stop_mocks(self):
+        for m in self.mocks:
+            m.stop()
+
+    def mock(self, script):
+        m = MockPolygon(script=script)
+        self.mocks.append(m)
+        return m
+
+    def polygon_feeder(self, name, m, symbols, *extra):
+        env = dict(os.environ)
+        env.pop("MASSIVE_API_KEY", None)
+        env["POLYGON_API_KEY"] = KEY
+        log = open(self.ws.path(name + ".log"), "wb")
+        self.addCleanup(log.close)
+        args = [os.path.join(lt.BIN, "livetrade-feeder"), "--source",
+                "polygon", "--symbols", symbols, "--timeframe", "60",
+                "--rest-url", m.rest_url, "--ws-url", m.ws_url + "/stocks",
+                "--market-hours", "always", "--cache-dir", "",
+                "--pub", self.ws.ep(name + "-pub"),
+                "--rep", self.ws.ep(name + "-rep")] + list(extra)
+        p = subprocess.Popen(args, env=env, cwd=self.ws.dir,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=log)
+        self.addCleanup(self._kill, p)
+        return p
+
+    @staticmethod
+    def _kill(p):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+    def stop(self, p, name):
+        p.terminate()
+        code = p.wait(15)
+        with open(self.ws.path(name + ".log"), errors="replace") as f:
+            err = f.read()
+        self.assertEqual(code, 0, err)
+        return err
+
+    def subscribes(self, m):
+        return [e["params"] for e in m.log()["ws"]
+                if e["event"] == "action" and e.get("action") == "subscribe"]
+
+    def test_polygon_every_symbol_and_those_that_come_later(self):
+        first = ["AAPL", "MSFT", "BRK.B"]
+        later = ["NEWCO", "ZZZ-W", "AB:C"]
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {s: 100.0 for s in first},
+                        "start": "now-240m", "end": "now+240m"},
+            "ws": {"live_start": "now+5m", "sessions": [
+                {"name": "one", "steps": []}]}})
+        live_t = m.live_t
+        p = self.polygon_feeder("wf", m, "*", "--history", "0")
+        bus = AllBars(self.ws.ep("wf-pub"))
+        try:
+            lt.wait_until(lambda: bus.pump().hb > 0, 20, "a heartbeat")
+            lt.wait_until(lambda: self.subscribes(m), 20, "the subscription")
+            m.steps([{"bars": {"ev": "AM", "count": 2, "per_frame": 4}}])
+            lt.wait_until(lambda: all(
+                len(bus.pump().bars.get(s, [])) == 2 for s in first), 30,
+                "two bars of each first symbol")
+            self.assertEqual(self.subscribes(m), ["AM.*"])
+            # Tickers the feed starts sending later, beside the others.
+            m.steps([{"bars": {"ev": "AM", "count": 3, "per_frame": 5,
+                               "syms": first + later}}])
+            lt.wait_until(lambda: all(
+                len(bus.pump().bars.get(s, [])) == 5 for s in first) and all(
+                len(bus.bars.get(s, [])) == 3 for s in later), 30,
+                "the later bars of every symbol")
+            bus.pump(200)
+            self.assertEqual(sorted(bus.bars), sorted(first + later))
+            for s in first:
+                self.assertEqual([b["t"] for b in bus.bars[s]],
+                                 [live_t + k * MIN for k in range(5)])
+            for s in later:
+                self.assertEqual([b["t"] for b in bus.bars[s]],
+                                 [live_t + k * MIN for k in range(2, 5)])
+                self.assertEqual([b["seq"] for b in bus.bars[s]], [1, 2, 3])
+                # The new symbol's history is served like a listed one's.
+                h = lt.history(self.ws.ep("wf-rep"), s, 10)
+                self.assertEqual(h["type"], "history", h)
+                self.assertEqual([b["t"] for b in h["bars"]],
+                                 [b["t"] for b in bus.bars[s]])
+            st = lt.status(self.ws.ep("wf-rep"))
+            self.assertEqual(st["known"], len(first) + len(later))
+            self.assertEqual(sorted(x["sym"] for x in st["symbols"]),
+                             sorted(first + later))
+            self.assertEqual(st["new_symbols"], len(first) + len(later))
+        finally:
+            bus.close()
+        err = self.stop(p, "wf")
+        self.assertIn("AM.* (every symbol", err)
+
+    def test_polygon_long_list_in_several_subscribe_messages(self):
+        syms = ["S%05d" % i for i in range(12000)] + ["AAPL"]
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {"AAPL": 100.0},
+                        "start": "now-240m", "end": "now+240m"},
+            "ws": {"live_start": "now+5m", "sessions": [
+                {"name": "one", "steps": [
+                    {"wait_subscribed": ["AM.AAPL", "AM.S00000",
+                                         "AM.S11999"], "timeout_ms": 30000},
+                    {"bars": {"ev": "AM", "count": 1, "syms": ["AAPL"]}}]}]}})
+        p = self.polygon_feeder("wl", m, ",".join(syms), "--history", "0")
+        bus = AllBars(self.ws.ep("wl-pub"))
+        try:
+            lt.wait_until(lambda: bus.pump().bars.get("AAPL"), 60,
+                          "the bar of AAPL")
+            subs = self.subscribes(m)
+            self.assertGreater(len(subs), 1, "one message per 64 KiB")
+            for params in subs:
+                self.assertLessEqual(len(params), 64 * 1024 + 40)
+            topics = ",".join(subs).split(",")
+            self.assertEqual(topics, ["AM." + s for s in syms])
+        finally:
+            bus.close()
+        self.stop(p, "wl")
+
+    def test_pull_sources_need_a_list(self):
+        code, _, err = lt.run("livetrade-feeder", "--source", "demo",
+                              "--symbols", "*")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--symbols '*' needs a source that brings its "
+                      "symbols (polygon)", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

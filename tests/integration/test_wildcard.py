@@ -194,6 +194,71 @@ class Wildcard(lt.WorkspaceTest):
             bus.close()
         self.stop(p, "wl")
 
+    def engine(self, name, symbols, *extra):
+        ws = self.ws
+        return ws.start(name, "livetrade-engine",
+                        "--strategy", "strategies/sma_cross.lua",
+                        "--symbols", symbols, "--sub", ws.ep("bars"),
+                        "--history", ws.ep("hist"),
+                        "--pub", ws.ep(name + "-sig"),
+                        "--rep", ws.ep(name + "-rep"), "--summary", "0",
+                        *extra)
+
+    def engine_done(self, name, syms, last_t):
+        st = lt.status(self.ws.ep(name + "-rep"))
+        if st and len(st["symbols"]) == len(syms) and all(
+                s["live"] and s["last_t"] == last_t for s in st["symbols"]):
+            return st
+        return None
+
+    def test_engine_every_symbol_whole_and_in_shards(self):
+        ws = self.ws
+        syms = ["AAPL", "MSFT", "GOOG", "NVDA", "META", "QQQ", "BRK.B",
+                "SPY"]
+        start, history, count = 1767225600000, 300, 150
+        procs = [self.engine("all", "*"),
+                 self.engine("s0", "*", "--shard", "0/2"),
+                 self.engine("s1", "*", "--shard", "1/2")]
+        # Each engine subscribes to every bar once ("bar|").
+        procs.append(ws.start(
+            "feeder", "livetrade-feeder", "--source", "demo", "--symbols",
+            ",".join(syms), "--seed", "7", "--start", str(start),
+            "--history", str(history), "--count", str(count), "--interval",
+            "0.05", "--wait-subscribers", "3", "--pub", ws.ep("bars"),
+            "--rep", ws.ep("hist")))
+        last_t = start + (history + count - 1) * MIN
+        shard = {s: fnv1a(s) % 2 for s in syms}
+        want = {"all": syms, "s0": [s for s in syms if shard[s] == 0],
+                "s1": [s for s in syms if shard[s] == 1]}
+        self.assertTrue(want["s0"] and want["s1"])
+        st = {n: lt.wait_until(lambda n=n: self.engine_done(
+            n, want[n], last_t), 90, n + " to take every bar")
+            for n in want}
+        # Every symbol in exactly one shard, each warmed up from history
+        # and run live.
+        for n in want:
+            self.assertEqual(sorted(s["sym"] for s in st[n]["symbols"]),
+                             sorted(want[n]))
+            for s in st[n]["symbols"]:
+                self.assertGreaterEqual(s["warm_bars"], st[n]["lookback"], s)
+                self.assertGreater(s["signals"], 0, (n, s))
+        self.assertTrue(st["s0"]["id"].endswith("-s0of2"))
+        # The signals of the two shards are the whole engine's, from the
+        # bar where every engine had every symbol live on.
+        cut = max(s["first_live_t"] for n in st
+                  for s in st[n]["symbols"])
+
+        def signals(name):
+            r = lt.request(ws.ep(name + "-rep"), {"ver": 1,
+                           "type": "replay", "after": 0})
+            return sorted((x["sym"], x["t"], x["act"]) for x in
+                          r["signals"] if x["t"] > cut)
+        whole = signals("all")
+        self.assertGreater(len(whole), 10)
+        self.assertEqual(sorted(signals("s0") + signals("s1")), whole)
+        for p in procs:
+            self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
+
     def test_pull_sources_need_a_list(self):
         code, _, err = lt.run("livetrade-feeder", "--source", "demo",
                               "--symbols", "*")

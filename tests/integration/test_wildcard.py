@@ -259,6 +259,36 @@ class Wildcard(lt.WorkspaceTest):
         for p in procs:
             self.assertEqual(p.stop(), 0, p.stderr()[-2000:])
 
+    def test_demo_feeder_and_engine_with_12000_symbols(self):
+        ws = self.ws
+        n, start, history, count = 12000, 1767225600000, 30, 3
+        syms = ["W%05d" % i for i in range(n)]
+        # Lua memory: --memory-mb is shared among the symbols, at least
+        # 1 MiB each (a strategy like this uses far less).
+        eng = self.engine("big", ",".join(syms), "--memory-mb", "16384")
+        feeder = ws.start(
+            "feeder", "livetrade-feeder", "--source", "demo", "--symbols",
+            ",".join(syms), "--start", str(start), "--history",
+            str(history), "--count", str(count), "--interval", "0.5",
+            "--wait-subscribers", str(n), "--pub", ws.ep("bars"),
+            "--rep", ws.ep("hist"))
+        last_t = start + (history + count - 1) * MIN
+        st = lt.wait_until(lambda: self.engine_done("big", syms, last_t),
+                           180, "the engine to take every bar", 0.5)
+        self.assertEqual(sorted(s["sym"] for s in st["symbols"]), syms)
+        self.assertEqual(st["bars_in"], n * count)
+        fst = lt.status(ws.ep("hist"))
+        self.assertEqual(fst["known"], n)
+        self.assertEqual(fst["bars_published"], n * count)
+        # livetrade status shows a few rows and says how many more.
+        code, out, err = lt.run("livetrade", "status", "--endpoints",
+                                ws.ep("big-rep"), "--rows", "3",
+                                "--timeout", "5000")
+        self.assertEqual(code, 0, err)
+        self.assertIn("... %d more symbol(s)" % (n - 3), out)
+        for p in (eng, feeder):
+            self.assertEqual(p.stop(30), 0, p.stderr()[-2000:])
+
     def test_pull_sources_need_a_list(self):
         code, _, err = lt.run("livetrade-feeder", "--source", "demo",
                               "--symbols", "*")

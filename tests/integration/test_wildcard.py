@@ -289,6 +289,44 @@ class Wildcard(lt.WorkspaceTest):
         for p in (eng, feeder):
             self.assertEqual(p.stop(30), 0, p.stderr()[-2000:])
 
+    def test_dashboard_charts_a_subset_and_says_which(self):
+        import asyncio
+        import json
+        import time
+        import websockets
+        ws, port = self.ws, lt.free_port()
+        syms = ["D%03d" % i for i in range(600)]
+        web = ws.start("web", "livetrade-sink", "web", "--listen",
+                       "127.0.0.1:%d" % port, "--sub", ws.ep("sig"),
+                       "--bars", ws.ep("bars"), "--history", ws.ep("hist"),
+                       "--status", "")
+        ws.start("feeder", "livetrade-feeder", "--source", "demo",
+                 "--symbols", ",".join(syms), "--history", "2", "--count",
+                 "2", "--interval", "0.2", "--wait-subscribers", "1",
+                 "--pub", ws.ep("bars"), "--rep", ws.ep("hist"))
+        line = lt.wait_until(lambda: [
+            ln for ln in web.stderr().splitlines()
+            if "charting the first 512 symbols seen" in ln], 60,
+            "the line that says which symbols are charted")
+        self.assertIn("(D000 to D511 ...)", line[0])
+
+        async def status():
+            url = "ws://127.0.0.1:%d/ws" % port
+            async with websockets.connect(url, max_size=None) as c:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    m = json.loads(await asyncio.wait_for(c.recv(), 30))
+                    k = m.get("sink") or {}
+                    if m["type"] == "status" and k["bars"] == 2 * 512:
+                        return k
+            raise AssertionError("no status with every bar: %s" % k)
+        sk = asyncio.run(status())
+        self.assertEqual(sk["chart_limit"], 512)
+        self.assertEqual(sk["symbols"], 512)
+        self.assertEqual(sk["bars"], 2 * 512)
+        self.assertGreaterEqual(sk["not_charted"], 2 * (len(syms) - 512))
+        self.assertEqual(web.stop(), 0)
+
     def test_pull_sources_need_a_list(self):
         code, _, err = lt.run("livetrade-feeder", "--source", "demo",
                               "--symbols", "*")

@@ -162,11 +162,6 @@ struct polygon_ws_io {
     /* A valid bar of symbol number `sym` (index in cfg.symbols, or the
      * number `symbol` gave it). */
     void (*bar)(void *arg, int sym, const struct bar *b);
-    /* With cfg.all: the number of a symbol not seen before, the first
-     * time a bar of it comes (numbers go on after the listed symbols, in
-     * order of appearance); < 0: its bars are skipped (unknown_sym).
-     * Required with cfg.all. */
-    int (*symbol)(void *arg, const char *name);
     /* Streaming again after a reconnect: last_t[i] is the start of the
      * last bar of symbol i seen so far (-1: none). Called once per
      * reconnect, when the new subscription is acknowledged (or its first
@@ -175,6 +170,11 @@ struct polygon_ws_io {
     /* The state changed (logging, metrics). */
     void (*state)(void *arg, int from, int to);
     void *arg;                      /* first argument of all of them */
+    /* With cfg.all: the number of a symbol not listed, each time a bar
+     * of it comes (the same name, the same number; new names go on after
+     * the listed symbols, in order of appearance); < 0: its bars are
+     * skipped (unknown_sym). Required with cfg.all. */
+    int (*symbol)(void *arg, const char *name);
 };
 
 struct polygon_ws_cfg {

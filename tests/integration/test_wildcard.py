@@ -282,10 +282,12 @@ class Wildcard(lt.WorkspaceTest):
         self.assertEqual(fst["bars_published"], n * count)
         # livetrade status shows a few rows and says how many more.
         code, out, err = lt.run("livetrade", "status", "--endpoints",
-                                ws.ep("big-rep"), "--rows", "3",
-                                "--timeout", "5000")
+                                ws.ep("hist") + "," + ws.ep("big-rep"),
+                                "--rows", "3", "--timeout", "5000")
         self.assertEqual(code, 0, err)
-        self.assertIn("... %d more symbol(s)" % (n - 3), out)
+        self.assertIn("known %d" % n, out)
+        self.assertEqual(out.count("... %d more symbol(s)" % (n - 3)), 2,
+                         out)
         for p in (eng, feeder):
             self.assertEqual(p.stop(30), 0, p.stderr()[-2000:])
 

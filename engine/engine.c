@@ -156,9 +156,11 @@ static int s_shard(engine_t *self, const char **syms, int *n, char *err)
     self->has_probe = 1;
     *n = 0;
     if (c->all) {
-        log_msg(LL_INFO, "%s%d/%d: every symbol that comes, of this "
-                "shard", c->shard_n ? "shard " : "", c->shard_i,
-                c->shard_n ? c->shard_n : 1);
+        if (c->shard_n > 0)
+            log_msg(LL_INFO, "shard %d/%d: the symbols of this shard, each "
+                    "as it comes", c->shard_i, c->shard_n);
+        else
+            log_msg(LL_INFO, "every symbol, each as it comes");
         return 0;
     }
     for (int k = 0; k < c->nsym; k++)

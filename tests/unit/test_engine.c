@@ -531,6 +531,37 @@ static void test_every_symbol(void **state)
     assert_string_equal(w->e->syms[0].run->sym, mine ? "AAA" : "BBB");
 }
 
+/* --symbols '*' after a restart: the symbols the journal has come back
+ * at once and warm up from their mark, before any bar of theirs. */
+static void test_every_symbol_restart(void **state)
+{
+    struct world *w = *state;
+
+    s_world_init(w, 0, 1);
+    w->cfg.all = 1;
+    w->cfg.syms = NULL;
+    w->cfg.symbols = "*";
+    s_start(w);
+    s_send(w->e, "BBB", 100);
+    engine_warm_step(w->e);
+    s_answer_all(&w->fake);
+    assert_true(w->e->syms[0].live);        /* its mark is journalled */
+    engine_drain(w->e);
+    engine_destroy(&w->e);
+    loop_destroy(&w->loop);
+    memset(&w->fake.req, 0, sizeof w->fake.req);
+    w->fake.nreq = 0;
+    s_start(w);
+    assert_int_equal(w->e->nsym, 1);
+    assert_string_equal(w->e->syms[0].run->sym, "BBB");
+    assert_int_equal(w->e->warming, 1);
+    assert_int_equal(w->e->syms[0].mark_t, s_bar("BBB", 100).t);
+    engine_warm_step(w->e);
+    assert_int_equal(w->fake.nreq, 1);
+    assert_string_equal(w->fake.req[0].sym, "BBB");
+    assert_true(w->fake.req[0].since >= 0);     /* from around the mark */
+}
+
 /* A restart on the journal's feed: the history is asked for around the
  * journal's mark, the bars after it go through live (caught up), and the
  * sequence numbers go on. */
@@ -739,6 +770,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_status, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_every_symbol, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_every_symbol_restart, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_start_fails_on_a_full_loop,
                                         s_setup, s_teardown),

@@ -9,6 +9,7 @@
 #include "flags.h"
 #include "http_metrics.h"
 #include "log.h"
+#include "symtab.h"
 #include "util.h"
 
 /* The setter of --symbols: the list as given, split at once. */
@@ -68,8 +69,14 @@ int flags_parse(struct flags *f, int argc, char **argv, int first,
         return rc == 1 ? 1 : ERR_USAGE;
     /* The default, when neither the flag nor its setting gave one. */
     if ((f->shared & FLAG_SYMBOLS) && f->symbols && !f->syms.v &&
+        !f->syms.all &&
         flags_symbols_split(&f->syms, f->symbols, "--symbols", err))
         return ERR_USAGE;
+    if (f->syms.all && !f->symbols_all) {
+        snprintf(err, ERR_LEN, "--symbols '*' (every symbol) is not taken "
+                 "by %s: list the symbols", f->prog);
+        return ERR_USAGE;
+    }
     if ((f->shared & FLAG_METRICS) && f->metrics &&
         http_metrics_check(f->metrics, err))
         return ERR_USAGE;
@@ -96,47 +103,61 @@ void flags_free(struct flags *f)
 int flags_symbols_split(struct flags_symbols *s, const char *list,
                         const char *from, char *err)
 {
-    struct flags_symbols out = { 0, NULL, NULL };
+    struct flags_symbols out = { 0, NULL, NULL, 0 };
     size_t len = strlen(list);
-    int max = 1;
+    symtab_t *seen = NULL;
+    int max = 1, rc = ERR_USAGE;
 
     for (const char *p = list; *p; p++)
         max += *p == ',';
     out.buf = malloc(len + 1);
     out.v = malloc((size_t)max * sizeof *out.v);
-    if (!out.buf || !out.v) {
-        flags_symbols_free(&out);
-        snprintf(err, ERR_LEN, "%s: out of memory", from);
-        return ERR_NOMEM;
-    }
+    if (!out.buf || !out.v)
+        goto nomem;
     memcpy(out.buf, list, len + 1);
     out.n = split_list(out.buf, out.v, max);
+    if (out.n == 1 && strcmp(out.v[0], "*") == 0) {
+        /* Every symbol: the program numbers them as they appear. */
+        flags_symbols_free(&out);
+        flags_symbols_free(s);
+        s->all = 1;
+        return 0;
+    }
     if (out.n == 0 || out.n > FLAGS_SYMBOLS_MAX) {
         snprintf(err, ERR_LEN, out.n ? "%s: more than %d symbols" :
                  "%s: no symbol given", from, FLAGS_SYMBOLS_MAX);
         goto bad;
     }
+    seen = symtab_new(out.n);
+    if (!seen)
+        goto nomem;
     for (int i = 0; i < out.n; i++) {
-        if (!symbol_valid(out.v[i])) {
+        int k = symtab_add(seen, out.v[i]);
+        if (k == ERR_INVALID) {
             snprintf(err, ERR_LEN, "%s: invalid symbol '%.40s' (1 to %d "
-                     "of A-Z a-z 0-9 . : / _ -)", from, out.v[i],
-                     SYM_MAX - 1);
+                     "of A-Z a-z 0-9 . : / _ -, or '*' alone for every "
+                     "symbol)", from, out.v[i], SYM_MAX - 1);
             goto bad;
         }
-        /* Quadratic, but once at start over at most 10,000 names. */
-        for (int j = 0; j < i; j++)
-            if (strcmp(out.v[j], out.v[i]) == 0) {
-                snprintf(err, ERR_LEN, "%s: %s is listed twice (give each "
-                         "symbol once)", from, out.v[i]);
-                goto bad;
-            }
+        if (k < 0)
+            goto nomem;
+        if (k != symtab_len(seen) - 1 || k != i) {
+            snprintf(err, ERR_LEN, "%s: %s is listed twice (give each "
+                     "symbol once)", from, out.v[i]);
+            goto bad;
+        }
     }
+    symtab_destroy(&seen);
     flags_symbols_free(s);
     *s = out;
     return 0;
+nomem:
+    snprintf(err, ERR_LEN, "%s: out of memory", from);
+    rc = ERR_NOMEM;
 bad:
+    symtab_destroy(&seen);
     flags_symbols_free(&out);
-    return ERR_USAGE;
+    return rc;
 }
 
 void flags_symbols_free(struct flags_symbols *s)
@@ -146,4 +167,5 @@ void flags_symbols_free(struct flags_symbols *s)
     s->v = NULL;
     s->buf = NULL;
     s->n = 0;
+    s->all = 0;
 }

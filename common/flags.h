@@ -19,7 +19,10 @@
  *   --symbols A,B    a comma-separated list (spaces around a name are
  *                    dropped) of 1 to FLAGS_SYMBOLS_MAX valid symbols
  *                    (symbol_valid), each at most once: a symbol listed
- *                    twice is a usage error naming it, in every program
+ *                    twice is a usage error naming it, in every program;
+ *                    '*' alone means every symbol (syms.all), for the
+ *                    programs that set symbols_all (a usage error in
+ *                    the others)
  *   --verbose        debug lines in the log (log_level LL_DEBUG)
  *   --metrics H:P    Prometheus metrics on http://H:P/metrics; the
  *                    address is checked (http_metrics_check)
@@ -32,8 +35,9 @@
 #define LT_FLAGS_H
 
 #include "config.h"
+#include "symtab.h"
 
-#define FLAGS_SYMBOLS_MAX 10000     /* symbols in one --symbols list */
+#define FLAGS_SYMBOLS_MAX SYMTAB_MAX /* symbols in one --symbols list */
 #define FLAGS_TABLES_MAX 4          /* tables of own flags per program */
 #define FLAGS_MAX 96                /* flags of one program, all told */
 
@@ -48,9 +52,10 @@ enum {
 
 /* A --symbols list, split. */
 struct flags_symbols {
-    int n;                          /* symbols; 0: no list */
+    int n;                          /* symbols; 0: no list (or all) */
     char **v;                       /* in the order given (owned) */
     char *buf;                      /* what v points into (owned) */
+    int all;                        /* '*': every symbol (n 0, v NULL) */
 };
 
 struct flags {
@@ -62,6 +67,7 @@ struct flags {
     unsigned shared;                /* FLAG_* it takes */
     const char *symbols_env;        /* setting of --symbols, or NULL */
     const char *symbols_help;       /* what --symbols means to it */
+    int symbols_all;                /* it takes --symbols '*' */
     const char *verbose_help;       /* NULL: "log debug lines" */
     const char *id_help;            /* what --id names */
     /* The shared flags' values: defaults set before, values after. */

@@ -41,37 +41,82 @@ const char *engine_id(const engine_t *self)
 
 int engine_find(const engine_t *self, const char *sym)
 {
-    size_t i = hash_str(HASH_INIT, sym) & (self->index_cap - 1);
-
-    while (self->index[i] >= 0) {
-        if (strcmp(self->syms[self->index[i]].run->sym, sym) == 0)
-            return self->index[i];
-        i = (i + 1) & (self->index_cap - 1);
-    }
-    return -1;
+    return symtab_find(self->names, sym);
 }
 
-static int s_index_build(engine_t *self)
+/* Appends symbol `name`: its runner (the strategy loaded) and state.
+ * Its index, or the status (2: the configuration is at fault, else 1)
+ * negated, with a line in err. */
+static int s_sym_new(engine_t *self, const char *name, char *err)
 {
-    self->index_cap = 16;
-    while (self->index_cap < (size_t)self->nsym * 2)
-        self->index_cap *= 2;
-    self->index = malloc(self->index_cap * sizeof *self->index);
-    if (!self->index)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < self->index_cap; i++)
-        self->index[i] = -1;
-    for (int k = 0; k < self->nsym; k++) {
-        const char *sym = self->syms[k].run->sym;
-        size_t i = hash_str(HASH_INIT, sym) & (self->index_cap - 1);
-        while (self->index[i] >= 0) {
-            if (strcmp(self->syms[self->index[i]].run->sym, sym) == 0)
-                return ERR_INVALID;         /* listed twice */
-            i = (i + 1) & (self->index_cap - 1);
-        }
-        self->index[i] = k;
+    const struct engine_config *c = &self->cfg;
+    struct sym *y;
+    int rc, k;
+
+    rc = grow((void **)&self->syms, &self->capsyms, (size_t)self->nsym + 1,
+              sizeof *self->syms, SYMTAB_MAX);
+    if (rc) {
+        snprintf(err, ERR_LEN, "%s: %s", name, rc == ERR_TOO_LARGE ?
+                 "too many symbols" : "out of memory");
+        return -1;
     }
-    return ERR_OK;
+    y = &self->syms[self->nsym];
+    memset(y, 0, sizeof *y);
+    y->owner = self;
+    y->run = calloc(1, sizeof *y->run);
+    if (!y->run) {
+        snprintf(err, ERR_LEN, "out of memory");
+        return -1;
+    }
+    rc = runner_init(y->run, c->strategy, name, c->params, c->bcfg, err);
+    if (rc) {
+        free(y->run);
+        y->run = NULL;
+        return rc == ERR_USAGE ? -2 : -1;
+    }
+    k = symtab_add(self->names, name);
+    if (k != self->nsym) {
+        runner_free(y->run);
+        free(y->run);
+        y->run = NULL;
+        if (k >= 0) {
+            snprintf(err, ERR_LEN, "--symbols: %s is listed twice", name);
+            return -2;
+        }
+        snprintf(err, ERR_LEN, "%s: %s", name, err_str(k));
+        return -1;
+    }
+    y->first_live_t = -1;
+    y->jt = y->mark_t = y->marked_t = -1;
+    y->mark_params = -1;
+    y->eq0 = NAN;
+    y->hist_i = -1;
+    y->last_rx = mono_ms();
+    self->nsym++;
+    return k;
+}
+
+int engine_add(engine_t *self, const char *sym)
+{
+    const struct engine_config *c = &self->cfg;
+    char err[ERR_LEN];
+    int k;
+
+    if (!c->all)
+        return -1;
+    if (c->shard_n > 0 && symbol_shard(sym, c->shard_n) != c->shard_i)
+        return -1;                  /* another engine's */
+    k = s_sym_new(self, sym, err);
+    if (k < 0) {
+        log_limited(&self->lim_new, LL_WARN, "new symbol %s not taken: %s",
+                    sym, err);
+        return -1;
+    }
+    if (self->started && !self->warming++)  /* the warm-up timer wakes */
+        loop_set_timer(self->loop, self->warm_timer, WARM_TICK_MS);
+    log_limited(&self->lim_new, LL_INFO, "new symbol %s: strategy loaded, "
+                "warming up (%d symbols)", sym, self->nsym);
+    return k;
 }
 
 /* }========================================================== */
@@ -104,12 +149,20 @@ static int s_shard(engine_t *self, const char **syms, int *n, char *err)
     const struct engine_config *c = &self->cfg;
     int rc;
 
-    rc = runner_init(&self->probe, c->strategy, c->syms[0], c->params,
-                     c->bcfg, err);
+    rc = runner_init(&self->probe, c->strategy, c->all ? "*" : c->syms[0],
+                     c->params, c->bcfg, err);
     if (rc)
         return rc == ERR_USAGE ? 2 : 1;
     self->has_probe = 1;
     *n = 0;
+    if (c->all) {
+        if (c->shard_n > 0)
+            log_msg(LL_INFO, "shard %d/%d: the symbols of this shard, each "
+                    "as it comes", c->shard_i, c->shard_n);
+        else
+            log_msg(LL_INFO, "every symbol, each as it comes");
+        return 0;
+    }
     for (int k = 0; k < c->nsym; k++)
         if (symbol_shard(c->syms[k], c->shard_n) == c->shard_i)
             syms[(*n)++] = c->syms[k];
@@ -120,42 +173,22 @@ static int s_shard(engine_t *self, const char **syms, int *n, char *err)
 }
 
 /* Each symbol's runner and state. 0, or the status with a line. */
-static int s_syms_init(engine_t *self, const char **names, char *err)
+static int s_syms_init(engine_t *self, const char **names, int n,
+                       char *err)
 {
-    const struct engine_config *c = &self->cfg;
-
-    /* Each symbol's strategy gets its share of --memory-mb. */
-    if (strategy_set_memory_share(self->nsym, err))
+    /* Each symbol's strategy gets its share of --memory-mb (with '*'
+     * each has the default cap, and the total holds for them all). */
+    if (strategy_set_memory_share(n, err))
         return 2;
-    self->syms = calloc((size_t)(self->nsym ? self->nsym : 1),
-                        sizeof *self->syms);
-    if (!self->syms) {
+    self->names = symtab_new(SYMTAB_MAX);
+    if (!self->names) {
         snprintf(err, ERR_LEN, "out of memory");
-        return 2;
+        return 1;
     }
-    for (int k = 0; k < self->nsym; k++) {
-        struct sym *y = &self->syms[k];
-        int rc;
-        y->owner = self;
-        y->run = calloc(1, sizeof *y->run);
-        if (!y->run) {
-            snprintf(err, ERR_LEN, "out of memory");
-            return 2;
-        }
-        rc = runner_init(y->run, c->strategy, names[k], c->params, c->bcfg,
-                         err);
-        if (rc) {
-            free(y->run);
-            y->run = NULL;
-            self->nsym = k;         /* those before it are freed */
-            return rc == ERR_USAGE ? 2 : 1;
-        }
-        y->first_live_t = -1;
-        y->jt = y->mark_t = y->marked_t = -1;
-        y->mark_params = -1;
-        y->eq0 = NAN;
-        y->hist_i = -1;
-        y->last_rx = mono_ms();
+    for (int k = 0; k < n; k++) {
+        int rc = s_sym_new(self, names[k], err);
+        if (rc < 0)
+            return -rc;
     }
     return 0;
 }
@@ -201,13 +234,14 @@ static int s_setup(engine_t *self, char *err)
         snprintf(err, ERR_LEN, "out of memory");
         return 1;
     }
+    int n = c->nsym;
+
     for (int k = 0; k < c->nsym; k++)
         names[k] = c->syms[k];
-    self->nsym = c->nsym;
-    if (c->shard_n > 0)
-        rc = s_shard(self, names, &self->nsym, err);
+    if (c->shard_n > 0 || c->all)
+        rc = s_shard(self, names, &n, err);
     if (rc == 0)
-        rc = s_syms_init(self, names, err);
+        rc = s_syms_init(self, names, n, err);
     free(names);
     if (rc)
         return rc;
@@ -215,15 +249,6 @@ static int s_setup(engine_t *self, char *err)
     self->nheps = split_list(self->hist_list, self->heps, HIST_EPS_MAX);
     if (self->nheps < 0)
         self->nheps = 0;
-    rc = s_index_build(self);
-    if (rc == ERR_INVALID) {
-        snprintf(err, ERR_LEN, "--symbols: a symbol is listed twice");
-        return 2;
-    }
-    if (rc) {
-        snprintf(err, ERR_LEN, "out of memory");
-        return 1;
-    }
     rc = s_id(self, err);
     if (rc)
         return rc;
@@ -249,7 +274,7 @@ engine_t *engine_new(const struct engine_config *cfg, char *err,
     engine_t *self = calloc(1, sizeof *self);
     int rc;
 
-    assert(cfg && cfg->strategy && cfg->nsym > 0);
+    assert(cfg && cfg->strategy && (cfg->nsym > 0 || cfg->all));
     if (!self) {
         snprintf(err, ERR_LEN, "out of memory");
         *status = 1;
@@ -269,6 +294,7 @@ engine_t *engine_new(const struct engine_config *cfg, char *err,
     self->lim_ind = self->lim_replay = self->lim_request =
         self->lim_request_ind = (struct log_limit)LOG_LIMIT_INIT;
     self->lim_stale = self->lim_fresh = (struct log_limit)LOG_LIMIT_INIT;
+    self->lim_new = (struct log_limit)LOG_LIMIT_INIT;
     rc = s_setup(self, err);
     if (rc) {
         *status = rc;
@@ -305,7 +331,7 @@ void engine_destroy(engine_t **self_p)
     if (self->has_probe)
         runner_free(&self->probe);
     free(self->syms);
-    free(self->index);
+    symtab_destroy(&self->names);
     free(self);
     *self_p = NULL;
 }
@@ -408,7 +434,9 @@ static int s_subscribe(engine_t *self, char *err)
     rc = bus_subscribe(self->sub, "hb", NULL);
     if (rc == 0)
         rc = bus_subscribe(self->sub, BUS_PACE_KIND, NULL);
-    for (int k = 0; k < self->nsym && rc == 0; k++)
+    if (self->cfg.all && rc == 0)
+        rc = bus_subscribe(self->sub, "bar", NULL);     /* every bar| */
+    for (int k = 0; k < self->nsym && rc == 0 && !self->cfg.all; k++)
         rc = bus_subscribe(self->sub, "bar", self->syms[k].run->sym);
     if (rc) {
         snprintf(err, ERR_LEN, "bar subscriber: cannot subscribe: %s",
@@ -481,12 +509,22 @@ int engine_start(engine_t *self, loop_t *loop, char *err)
     rc = s_subscribe(self, err);
     if (rc)
         return rc;
-    log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); bars "
-            "from %s, history from %s, signals on %s, requests on %s",
-            self->id, strategy_name(engine_strat(self)),
-            strategy_params(engine_strat(self)), self->nsym, c->sub_ep,
-            *c->hist_ep ? c->hist_ep : "(none)", c->pub_ep, c->rep_ep);
+    if (c->all)
+        log_msg(LL_INFO, "engine %s: strategy %s (%s) on every symbol, "
+                "each from its first bar on (%d from the journal); bars "
+                "from %s, history from %s, signals on %s, requests on %s",
+                self->id, strategy_name(engine_strat(self)),
+                strategy_params(engine_strat(self)), self->nsym, c->sub_ep,
+                *c->hist_ep ? c->hist_ep : "(none)", c->pub_ep, c->rep_ep);
+    else
+        log_msg(LL_INFO, "engine %s: strategy %s (%s) on %d symbol(s); "
+                "bars from %s, history from %s, signals on %s, requests "
+                "on %s", self->id, strategy_name(engine_strat(self)),
+                strategy_params(engine_strat(self)), self->nsym, c->sub_ep,
+                *c->hist_ep ? c->hist_ep : "(none)", c->pub_ep, c->rep_ep);
     self->warming = self->nsym;
+    self->started = 1;
+    self->loop = loop;
     rc = s_loop_add(self, loop, err);
     if (rc)
         return rc;

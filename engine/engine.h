@@ -45,7 +45,10 @@ struct engine_config {
     const char *strategy;           /* Lua strategy file */
     const char *symbols;            /* the --symbols list, for the id */
     char *const *syms;              /* the symbols, valid and split */
-    int nsym;
+    int nsym;                       /* 0 with all */
+    int all;                        /* --symbols '*': every symbol that
+                                       comes on the bar bus (of the shard),
+                                       each from its first bar on */
     int shard_i, shard_n;           /* --shard i/n; shard_n 0: none */
     const char *sub_ep, *pub_ep;    /* bar subscription, signal publisher */
     const char *hist_ep;            /* history endpoints; "": none */
@@ -66,6 +69,7 @@ struct engine_config {
 };
 
 /* Loads the strategy for each symbol (of the shard), opens the journal
+ * (with cfg.all: for each symbol the journal has, of the shard)
  * and settles the engine id and lookback; nothing is bound yet. The
  * config's strings must outlive the engine. Returns NULL with one line
  * in err[ERR_LEN] and *status 2 (the configuration is at fault) or 1. */

@@ -252,6 +252,8 @@ static void s_on_bar(engine_t *self, const char *topic, const char *tsym,
         return;
     }
     k = engine_find(self, b.sym);
+    if (k < 0 && self->cfg.all)
+        k = engine_add(self, b.sym);    /* its first bar: held, warming */
     if (k < 0) {
         self->unknown++;
         log_limited(&self->lim_unknown, LL_DEBUG, "bar for %s, not ours",

@@ -16,6 +16,7 @@
 #include "mp.h"
 #include "request.h"
 #include "runner.h"
+#include "symtab.h"
 
 #define ENGINE_PROG "livetrade-engine"
 #define WARM_BUF_MAX 100000         /* bars held per symbol while its
@@ -119,8 +120,12 @@ struct engine {
     struct runner probe;            /* the strategy when a shard holds no
                                        symbol (its name and lookback) */
     int has_probe;                  /* probe was loaded */
-    int *index;                     /* open-addressing symbol index */
-    size_t index_cap;
+    symtab_t *names;                /* the symbols' numbers (index in syms) */
+    size_t capsyms;                 /* room in syms */
+    int started;                    /* engine_start done: a new symbol
+                                       counts in warming */
+    loop_t *loop;                   /* the loop (engine_start) */
+    struct log_limit lim_new;       /* new symbols (cfg.all) */
     char idbuf[64];
     const char *id;                 /* the engine id */
     int64_t lb;                     /* lookback in use */
@@ -192,6 +197,11 @@ struct engine {
 /* engine.c */
 strategy_t *engine_strat(const engine_t *self);     /* name, lookback */
 int engine_find(const engine_t *self, const char *sym); /* index or -1 */
+/* With cfg.all: the index of a symbol not had before, of this shard, its
+ * strategy loaded and its warm-up due. syms may move: no struct sym *
+ * is held across a call. An index, or -1 (another shard's symbol, or it
+ * could not be added: logged). */
+int engine_add(engine_t *self, const char *sym);
 const char *engine_time(char *out, size_t n, int64_t ms); /* ISO time */
 
 /* engine_bars.c: a bar through a symbol's strategy, live (signals

@@ -113,6 +113,8 @@ static void s_journal_record(void *arg, int kind, const msgpack_object *o)
         return;
     k = engine_find(self, name);
     if (k < 0)
+        k = engine_add(self, name);     /* '*': a symbol it ran before */
+    if (k < 0)
         return;
     y = &self->syms[k];
     if (kind == JOURNAL_SIGNAL) {

@@ -54,7 +54,8 @@ static int s_flags(struct eflags *f, int argc, char **argv)
         { "memory-mb", OPT_INT, &f->memory_mb, NULL, "MB",
           "memory for all the strategies' Lua states together (2048)" },
         { "shard", OPT_STR, &f->shard, "LIVETRADE_SHARD", "I/N",
-          "only the symbols of --symbols in shard I of N (0 <= I < N)" },
+          "only the symbols of --symbols (or of '*') in shard I of N "
+          "(0 <= I < N)" },
         { "journal", OPT_STR, &f->c.journal_dir, NULL, "DIR",
           "signal journal directory, \"\" for none (default: "
           "$XDG_STATE_HOME/livetrade/journal/<id>)" },
@@ -84,7 +85,9 @@ static int s_flags(struct eflags *f, int argc, char **argv)
         .shared = FLAG_SYMBOLS | FLAG_METRICS | FLAG_VERBOSE | FLAG_CURVE |
                   FLAG_ID,
         .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",
-        .symbols_help = "symbols to trade [AAPL]",
+        .symbols_help = "symbols to trade [AAPL]; '*': every symbol of "
+                        "the feeders, each from its first bar on",
+        .symbols_all = 1,
         .id_help = "engine id in signals [strategy-<hash of symbols>]",
     };
     c->sub_ep = "tcp://127.0.0.1:5555";
@@ -109,6 +112,7 @@ static int s_flags(struct eflags *f, int argc, char **argv)
         return proc_usage_error(PROG, err);
     c->syms = f->fl.syms.v;
     c->nsym = f->fl.syms.n;
+    c->all = f->fl.syms.all;
     c->symbols = f->fl.symbols;
     c->id = f->fl.id;
     c->metrics_addr = f->fl.metrics;

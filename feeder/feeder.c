@@ -16,6 +16,8 @@
 #include "msg_status.h"
 #include "proc.h"
 #include "store.h"
+#include "symtab.h"
+#include "util.h"
 
 #define HB_CHECK_MS 100             /* how often heartbeats are due-checked */
 #define REPLY_KEEP (1u << 20)       /* reply buffer kept between requests */
@@ -37,8 +39,14 @@ struct feeder {
     struct bus_pub pub;             /* XPUB, instance id, heartbeats */
     int pub_open;                   /* pub needs bus_pub_free */
     void *router;                   /* request endpoint */
-    struct fsym *sym;               /* per symbol, in --symbols order */
+    struct fsym *sym;               /* per symbol, by number: --symbols
+                                       order, then as the source brings
+                                       them (--symbols '*') */
     int nsym;
+    size_t capsym;                  /* room in sym */
+    symtab_t *names;                /* the symbols' numbers */
+    int all;                        /* --symbols '*' */
+    struct log_limit new_lim;       /* new symbols */
     int64_t count;                  /* live bars per symbol; 0 = no end */
     int64_t interval_ms;            /* between rounds; 0 = burst */
     int next_sym;                   /* a round cut short resumes here */
@@ -117,8 +125,58 @@ static void s_sym_done(feeder_t *self, int i)
         return;
     self->sym[i].done = 1;
     self->ndone++;
-    if (self->ndone == self->nsym)
+    if (self->ndone == self->nsym && !self->all)  /* more may come */
         s_all_done(self);
+}
+
+/* The number of symbol `name`, a new one (its store, its topic) if it
+ * has none yet. A number or an ERR_* code (symtab_add). */
+static int s_add(feeder_t *self, const char *name)
+{
+    struct fsym *fs;
+    int i = symtab_find(self->names, name), rc;
+
+    if (i >= 0)
+        return i;
+    if (!symbol_valid(name))
+        return ERR_INVALID;
+    rc = grow((void **)&self->sym, &self->capsym, (size_t)self->nsym + 1,
+              sizeof *self->sym, SYMTAB_MAX);
+    if (rc)
+        return rc;
+    fs = &self->sym[self->nsym];
+    memset(fs, 0, sizeof *fs);
+    fs->store = store_new(self->ops->name, name, self->pub.instance,
+                          STORE_MAX_BARS);
+    if (!fs->store)
+        return ERR_NOMEM;
+    i = symtab_add(self->names, name);
+    if (i < 0) {
+        store_destroy(&fs->store);
+        return i;
+    }
+    assert(i == self->nsym);
+    bus_topic(fs->topic, "bar", name);
+    fs->last_pub_ms = mono_ms();
+    self->nsym++;
+    return i;
+}
+
+/* A symbol the source brings (source_intern_fn, --symbols '*'). */
+static int s_intern(void *arg, const char *name)
+{
+    feeder_t *self = arg;
+    int known = self->nsym, i = s_add(self, name);
+
+    if (i < 0)
+        log_limited(&self->new_lim, LL_WARN, "source %s: symbol '%.40s' "
+                    "not taken: %s (%d known)", self->ops->name, name,
+                    i == ERR_TOO_LARGE ? "too many symbols" : err_str(i),
+                    self->nsym);
+    else if (self->nsym > known)
+        log_limited(&self->new_lim, LL_INFO, "source %s: new symbol %s "
+                    "(%d known)", self->ops->name, name, self->nsym);
+    return i;
 }
 
 /* Stores a bar of symbol i and, if live, publishes it. The source's
@@ -402,24 +460,25 @@ static void s_history(feeder_t *self, const msgpack_object *o)
     struct history_req r;
     char why[ERR_LEN];
     size_t n;
+    int i;
 
     if (history_req_parse(o, &r, why) != ERR_OK) {
         s_bad_request(self, why);
         return;
     }
-    for (int i = 0; i < self->nsym; i++)
-        if (strcmp(store_sym(self->sym[i].store), r.sym) == 0) {
-            if (self->ops->ready && !self->ops->ready(self->src, i)) {
-                snprintf(why, sizeof why, "history of '%s' still "
-                         "loading; ask again", r.sym);
-                history_pack_busy(&self->rpk, why);
-                return;
-            }
-            n = s_pack_history(self, self->sym[i].store, &r);
-            log_msg(LL_DEBUG, "history %s n %lld since %lld: %zu bars",
-                    r.sym, (long long)r.n, (long long)r.since, n);
+    i = symtab_find(self->names, r.sym);
+    if (i >= 0 && i < self->nsym) {
+        if (self->ops->ready && !self->ops->ready(self->src, i)) {
+            snprintf(why, sizeof why, "history of '%s' still loading; ask "
+                     "again", r.sym);
+            history_pack_busy(&self->rpk, why);
             return;
         }
+        n = s_pack_history(self, self->sym[i].store, &r);
+        log_msg(LL_DEBUG, "history %s n %lld since %lld: %zu bars",
+                r.sym, (long long)r.n, (long long)r.since, n);
+        return;
+    }
     /* Not a bad request: an engine with several feeders asks each. */
     snprintf(why, sizeof why, "unknown symbol '%s'", r.sym);
     log_msg(LL_DEBUG, "history request: %s", why);
@@ -440,9 +499,10 @@ static void s_status(feeder_t *self)
     struct source_counter c[SOURCE_COUNTERS_MAX];
     int nc = s_src_counters(self, c);
 
-    msg_status_pack_head(pk, 6 + NCOUNTERS + (uint32_t)nc,
+    msg_status_pack_head(pk, 7 + NCOUNTERS + (uint32_t)nc,
                          "livetrade-feeder");
     mp_kstr(pk, "source", self->ops->name);
+    mp_kint(pk, "known", self->nsym);       /* symbols numbered so far */
     mp_kuint(pk, "pub", self->pub.instance);
     counters_pack(pk, s_counters, NCOUNTERS, self);
     /* Each symbol's newest bar: its time, live bars, ms since it went out
@@ -621,7 +681,13 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     feeder_t *self;
     int rc = 0;
 
-    assert(cfg && cfg->ops && cfg->nsym >= 1 && loop);
+    assert(cfg && cfg->ops && (cfg->nsym >= 1 || cfg->all) && loop);
+    if (cfg->all && cfg->ops->next_bar) {
+        snprintf(err, ERR_LEN, "--symbols '*' needs a source that brings "
+                 "its symbols (polygon); --source %s takes a list",
+                 cfg->ops->name);
+        return NULL;
+    }
     self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, ERR_LEN, "out of memory");
@@ -629,13 +695,14 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     }
     self->ops = cfg->ops;
     self->loop = loop;
-    self->nsym = cfg->nsym;
+    self->all = cfg->all;
     self->count = cfg->count;
     self->interval_ms = cfg->interval_ms;
     self->exit_when_done = cfg->exit_when_done;
     self->wait_subs = cfg->wait_subs;
     self->req_lim = (struct log_limit)LOG_LIMIT_INIT;
     self->bar_lim = (struct log_limit)LOG_LIMIT_INIT;
+    self->new_lim = (struct log_limit)LOG_LIMIT_INIT;
     msgpack_sbuffer_init(&self->rsb);
     msgpack_sbuffer_init(&self->pend);
     msgpack_packer_init(&self->rpk, &self->rsb, msgpack_sbuffer_write);
@@ -650,22 +717,20 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     if (!self->router)
         goto fail;
 
-    self->sym = calloc((size_t)cfg->nsym, sizeof *self->sym);
-    if (!self->sym) {
+    self->names = symtab_new(SYMTAB_MAX);
+    if (!self->names) {
         snprintf(err, ERR_LEN, "out of memory");
         goto fail;
     }
     for (int i = 0; i < cfg->nsym; i++) {
-        struct fsym *fs = &self->sym[i];
-        bus_topic(fs->topic, "bar", cfg->symbols[i]);
-        fs->last_pub_ms = mono_ms();
-        fs->store = store_new(cfg->ops->name, cfg->symbols[i],
-                              self->pub.instance, STORE_MAX_BARS);
-        if (!fs->store) {
-            snprintf(err, ERR_LEN, "out of memory");
+        rc = s_add(self, cfg->symbols[i]);
+        if (rc != i) {
+            snprintf(err, ERR_LEN, "symbol %.40s: %s", cfg->symbols[i],
+                     rc < 0 ? err_str(rc) : "listed twice");
             goto fail;
         }
     }
+    rc = 0;
 
     /* The timer exists before the source runs: finishing during the
      * history (a short replay) re-arms it. */
@@ -682,6 +747,8 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
     memset(&sc, 0, sizeof sc);
     sc.symbols = cfg->symbols;
     sc.nsym = cfg->nsym;
+    sc.all = cfg->all;
+    sc.intern = s_intern;
     sc.seed = cfg->seed;
     sc.tf = cfg->tf;
     sc.start_ms = cfg->start_ms;
@@ -731,6 +798,7 @@ void feeder_destroy(feeder_t **self_p)
     for (int i = 0; self->sym && i < self->nsym; i++)
         store_destroy(&self->sym[i].store);
     free(self->sym);
+    symtab_destroy(&self->names);
     free(self->msrc);
     mp_body_free(&self->body);
     msgpack_sbuffer_destroy(&self->rsb);

@@ -7,6 +7,10 @@
  *   feeder_destroy(&f);                          drains, closes sockets
  *   bus_term();
  *
+ * With --symbols '*' (cfg->all) the symbols are those the source brings,
+ * numbered as they first come; each is then published and served like a
+ * listed one. Only push sources can bring symbols.
+ *
  * Live bars go out as "bar|SYM|" on the XPUB endpoint, at one bar per
  * symbol per --interval (or as fast as subscribers take them with an
  * interval of 0). The ROUTER endpoint answers "history" (history.h) and
@@ -26,7 +30,9 @@
 struct feeder_cfg {
     const struct source_ops *ops;   /* the source */
     const char *const *symbols;     /* validated, distinct */
-    int nsym;                       /* entries in symbols */
+    int nsym;                       /* entries in symbols; 0 with all */
+    int all;                        /* --symbols '*': the symbols the
+                                       (push) source brings, as they come */
     const char *pub_endpoint;       /* XPUB bind address */
     const char *rep_endpoint;       /* ROUTER bind address */
     uint64_t seed;                  /* for synthetic sources */

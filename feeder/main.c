@@ -320,8 +320,10 @@ int main(int argc, char **argv)
         .prog = PROG, .usage = s_usage, .tables = { opts },
         .shared = FLAG_SYMBOLS | FLAG_METRICS | FLAG_VERBOSE | FLAG_CURVE,
         .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",
-        .symbols_help = "symbols to publish [AAPL]; csv: one [file's base "
+        .symbols_help = "symbols to publish [AAPL]; polygon: '*' for "
+                        "every symbol of the feed; csv: one [file's base "
                         "name]",
+        .symbols_all = 1,
     };
     /* Every source's flags, so that one for another source is named. */
     for (int i = 0, n = 1; s_sources[i] && n < FLAGS_TABLES_MAX; i++)
@@ -355,6 +357,12 @@ int main(int argc, char **argv)
         s_check_args(&a, err) || s_check_csv(&a, argc, argv, err) ||
         s_check_polygon(&a, err) || s_bus_symbols(cfg.ops, &fl->syms, err))
         goto usage;
+    if (fl->syms.all && cfg.ops->next_bar) {
+        snprintf(err, ERR_LEN, "--symbols '*' needs a source that brings "
+                 "its symbols (polygon); --source %s takes a list",
+                 cfg.ops->name);
+        goto usage;
+    }
     if (cfg.ops == &source_csv && a.start == START_UNSET)
         a.start = 0;                /* bar times come from the file */
     if (a.start == START_UNSET && s_default_start(&a, &a.start, err))
@@ -366,6 +374,7 @@ int main(int argc, char **argv)
 
     cfg.symbols = (const char *const *)fl->syms.v;
     cfg.nsym = fl->syms.n;
+    cfg.all = fl->syms.all;
     cfg.pub_endpoint = a.pub;
     cfg.rep_endpoint = a.rep;
     cfg.seed = (uint64_t)a.seed;
@@ -403,7 +412,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    names[0] = '\0';
+    snprintf(names, sizeof names, "%s", cfg.all ? "* (every symbol of "
+             "the feed)" : "");
     for (int i = 0, off = 0; i < cfg.nsym && off < (int)sizeof names; i++)
         off += snprintf(names + off, sizeof names - (size_t)off, "%s%s",
                         i ? "," : "", cfg.symbols[i]);

@@ -205,7 +205,7 @@ int polygon_ask(struct polygon_src *ps, struct polygon_ask *q, int hist)
 /* Starts the WebSocket. 0, or an error code with a reason in err. */
 static int s_ws_start(struct polygon_src *ps, char *err)
 {
-    const char *msg = NULL;
+    const char *msg = NULL, *ch;
     int rc;
 
     ps->ws_started = 1;
@@ -217,10 +217,15 @@ static int s_ws_start(struct polygon_src *ps, char *err)
     }
     for (int i = 0; i < ps->nsym; i++)
         ps->sym[i].heard_ms = mono_ms();
-    log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
-            "(%s, feed %s)", ps->tf_ms == 1000 ? ps->mkt->ev_second :
-            ps->mkt->ev_minute, ps->nsym, ps->ws_url, ps->mkt->name,
-            s_flags.feed);
+    ch = ps->tf_ms == 1000 ? ps->mkt->ev_second : ps->mkt->ev_minute;
+    if (ps->all)
+        log_msg(LL_INFO, "polygon: streaming %s.* (every symbol, each "
+                "published from its first bar on) from %s (%s, feed %s)",
+                ch, ps->ws_url, ps->mkt->name, s_flags.feed);
+    else
+        log_msg(LL_INFO, "polygon: streaming %s.* for %d symbols from %s "
+                "(%s, feed %s)", ch, ps->nsym, ps->ws_url, ps->mkt->name,
+                s_flags.feed);
     return 0;
 }
 
@@ -247,7 +252,9 @@ static int64_t s_hours_now(const struct polygon_src *ps)
 
 static void s_health(struct polygon_src *ps, int64_t now)
 {
-    if (!polygon_market_open(ps->market, s_hours_now(ps))) {
+    /* With every symbol (--symbols '*') silence is the rule for most of
+     * them (illiquid tickers): not reported. */
+    if (ps->all || !polygon_market_open(ps->market, s_hours_now(ps))) {
         ps->was_open = 0;
         return;
     }
@@ -272,6 +279,43 @@ static void s_health(struct polygon_src *ps, int64_t now)
 /* }========================================================== */
 
 /* ---- polygon_ws callbacks ------------------------------------------ */
+
+/* Symbol i's state before its first bar. */
+static void s_psym_init(struct polygon_src *ps, struct psym *s,
+                        const char *name)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    polygon_market_rest(ps->mkt, name, s->rest);
+    s->last = -1;
+    s->pending = 1;                 /* the first connect is a resume too */
+    s->agg_fresh = 1;
+    s->cut_t = -1;
+    s->heard_ms = mono_ms();
+}
+
+/* A symbol the feed brings (--symbols '*'): numbered by the feeder, with
+ * a state of its own here. Its number, or < 0 if it is not taken. */
+static int s_ws_symbol(void *arg, const char *ws)
+{
+    struct polygon_src *ps = arg;
+    char name[SYM_MAX], err[ERR_LEN];
+    int i;
+
+    /* The bus form of the event's spelling (EUR/USD is EUR-USD). */
+    if (polygon_market_bus(ps->mkt, ws, name, err))
+        return ERR_USAGE;
+    i = ps->intern(ps->emit_arg, name);
+    if (i < 0 || i < ps->nsym)
+        return i;
+    if (grow((void **)&ps->sym, &ps->capsym, (size_t)i + 1, sizeof *ps->sym,
+             SIZE_MAX))
+        return ERR_NOMEM;
+    while (ps->nsym <= i)           /* i == nsym: the feeder's next one */
+        s_psym_init(ps, &ps->sym[ps->nsym++], name);
+    ps->new_syms++;
+    return i;
+}
 
 static void s_ws_bar(void *arg, int i, const struct bar *b)
 {
@@ -508,7 +552,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     char (*ws_names)[SYM_MAX] = NULL;
     int rc;
 
-    assert(cfg && cfg->nsym >= 1 && cfg->loop && cfg->emit && m);
+    assert(cfg && (cfg->nsym >= 1 || cfg->all) && cfg->loop && cfg->emit &&
+           m);
     if (!key) {
         snprintf(err, ERR_LEN, "polygon: no API key: set POLYGON_API_KEY "
                  "(or MASSIVE_API_KEY) in the environment or .env");
@@ -521,11 +566,14 @@ static void *s_open(const struct source_cfg *cfg, char *err)
         return NULL;
     }
     ps = calloc(1, sizeof *ps);
-    if (ps)
-        ps->sym = calloc((size_t)cfg->nsym, sizeof *ps->sym);
-    ws_syms = calloc((size_t)cfg->nsym, sizeof *ws_syms);
-    ws_names = calloc((size_t)cfg->nsym, sizeof *ws_names);
-    if (!ps || !ps->sym || !ws_syms || !ws_names) {
+    if (ps && grow((void **)&ps->sym, &ps->capsym, (size_t)cfg->nsym + 1,
+                   sizeof *ps->sym, SIZE_MAX)) {
+        free(ps);
+        ps = NULL;
+    }
+    ws_syms = calloc((size_t)cfg->nsym + 1, sizeof *ws_syms);
+    ws_names = calloc((size_t)cfg->nsym + 1, sizeof *ws_names);
+    if (!ps || !ws_syms || !ws_names) {
         if (ps)
             free(ps->sym);
         free(ps);
@@ -541,6 +589,8 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->loop = cfg->loop;
     ps->failed = cfg->failed;
     ps->nsym = cfg->nsym;
+    ps->all = cfg->all;
+    ps->intern = cfg->intern;
     ps->tf_ms = cfg->tf * 1000;
     ps->timespan = cfg->tf == 1 ? "second" : "minute";
     ps->mult = cfg->tf == 1 ? 1 : (int)(cfg->tf / 60);
@@ -564,15 +614,9 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     ps->hist_log_ms = s_env_ms("LIVETRADE_POLYGON_PROGRESS_MS", HIST_LOG_MS,
                                HIST_LOG_MAX_MS);
     for (int i = 0; i < ps->nsym; i++) {
-        snprintf(ps->sym[i].name, sizeof ps->sym[i].name, "%s",
-                 cfg->symbols[i]);
-        polygon_market_rest(m, cfg->symbols[i], ps->sym[i].rest);
+        s_psym_init(ps, &ps->sym[i], cfg->symbols[i]);
         polygon_market_ws(m, cfg->symbols[i], ws_names[i]);
         ws_syms[i] = ws_names[i];
-        ps->sym[i].last = -1;
-        ps->sym[i].pending = 1;     /* the first connect is a resume too */
-        ps->sym[i].agg_fresh = 1;
-        ps->sym[i].cut_t = -1;
     }
     if (cfg->history > 0)
         polygon_hist_open(ps, &s_flags);
@@ -598,6 +642,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     wc.api_key = key;
     wc.symbols = ws_syms;
     wc.nsym = cfg->nsym;
+    wc.all = cfg->all;
     wc.channel = cfg->tf == 1 ? m->ev_second : m->ev_minute;
     wc.key = m->key;
     wc.kicked_backoff_ms = s_env_ms("LIVETRADE_POLYGON_KICKED_WAIT_MS",
@@ -615,6 +660,7 @@ static void *s_open(const struct source_cfg *cfg, char *err)
     io.close = s_io_close;
     io.bar = s_ws_bar;
     io.resumed = s_ws_resumed;
+    io.symbol = s_ws_symbol;
     io.arg = ps;
     ps->ws = polygon_ws_new(&wc, &io, err);
     if (!ps->ws)
@@ -684,6 +730,8 @@ static int s_counters(void *state, struct source_counter *c, int max)
     C("silent_now", silent);
     C("market_open", (uint64_t)polygon_market_open(ps->market,
                                                    s_hours_now(ps)));
+    C("symbols_now", (uint64_t)ps->nsym);
+    C("new_symbols", ps->new_syms);
     C("rest_requests", st.requests);
     C("rest_retries", st.retries);
     C("cache_bars", ps->cache_bars);

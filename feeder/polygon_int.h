@@ -134,6 +134,10 @@ struct polygon_src {
     int64_t hist_t0;                /* mono: the round began */
     int64_t hist_next_log;          /* mono: next progress line */
     int64_t hist_log_ms;            /* between progress lines */
+    size_t capsym;                  /* room in sym */
+    int all;                        /* --symbols '*': AM.* / A.* */
+    source_intern_fn *intern;       /* numbers a new symbol (all) */
+    uint64_t new_syms;              /* symbols the feed brought (all) */
     polygon_ws_t *ws;
     polygon_lws_t *lws;
     int fatal;                      /* stop requested for an error */

@@ -283,6 +283,10 @@ struct polygon_ws {
     char **keys;                    /* cfg.key of each symbol */
     struct symidx *sorted;          /* keys by name, for bsearch */
     int64_t *last_t;                /* start of last bar per symbol, -1 */
+    int nknown;                     /* symbols numbered (entries of
+                                       last_t): cfg.nsym, then io.symbol */
+    size_t cap_last;                /* room in last_t */
+    int topics;                     /* topics subscribed (acks due) */
     int state;                      /* PWS_* */
     int tf;                         /* bar seconds of the channel: 60, 1 */
     int conn;                       /* a transport connection is live */
@@ -343,8 +347,10 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
         snprintf(err, ERR_LEN, "polygon ws: no API key");
         return NULL;
     }
-    if (cfg->nsym <= 0 || !cfg->symbols) {
-        snprintf(err, ERR_LEN, "polygon ws: no symbols");
+    if (cfg->all ? cfg->nsym < 0 || !io->symbol :
+                   cfg->nsym <= 0 || !cfg->symbols) {
+        snprintf(err, ERR_LEN, cfg->all ? "polygon ws: no symbol callback "
+                 "for every symbol" : "polygon ws: no symbols");
         return NULL;
     }
     if (cfg->channel && !s_agg_tf(cfg->channel)) {
@@ -378,13 +384,14 @@ polygon_ws_t *polygon_ws_new(const struct polygon_ws_cfg *cfg,
             self->cfg.channel = s_aggs[i].ev;   /* ours, not the caller's */
     self->tf = (int)s_agg_tf(self->cfg.channel);
     self->key = strdup(cfg->api_key);
-    self->syms = calloc((size_t)cfg->nsym, sizeof *self->syms);
-    self->keys = calloc((size_t)cfg->nsym, sizeof *self->keys);
-    self->sorted = calloc((size_t)cfg->nsym, sizeof *self->sorted);
-    self->last_t = calloc((size_t)cfg->nsym, sizeof *self->last_t);
+    self->syms = calloc((size_t)cfg->nsym + 1, sizeof *self->syms);
+    self->keys = calloc((size_t)cfg->nsym + 1, sizeof *self->keys);
+    self->sorted = calloc((size_t)cfg->nsym + 1, sizeof *self->sorted);
     if (!self->key || !self->syms || !self->keys || !self->sorted ||
-        !self->last_t)
+        grow((void **)&self->last_t, &self->cap_last, (size_t)cfg->nsym + 1,
+             sizeof *self->last_t, SIZE_MAX))
         goto nomem;
+    self->nknown = cfg->nsym;
     for (int i = 0; i < cfg->nsym; i++) {
         char k[SYM_MAX];
         s_sym_key(self, cfg->symbols[i], k);
@@ -550,24 +557,46 @@ static void s_auth(polygon_ws_t *self)
         s_set_state(self, PWS_AUTHENTICATING);
 }
 
+/* Subscribes CHANNEL.* (cfg.all), else each symbol, in as few messages
+ * as POLYGON_WS_SUB_BYTES allows (POLYGON_WS_SUB_MSGS at most). */
 static void s_subscribe(polygon_ws_t *self)
 {
-    size_t cap = 0, off = 0;
+    const char *ch = self->cfg.channel;
+    size_t total = 0, cap, off = 0;
     char *params;
+    int n = self->cfg.all ? 0 : self->cfg.nsym;
 
-    for (int i = 0; i < self->cfg.nsym; i++)
-        cap += strlen(self->cfg.channel) + strlen(self->syms[i]) + 2;
+    for (int i = 0; i < n; i++)
+        total += strlen(ch) + strlen(self->syms[i]) + 2;
+    cap = POLYGON_WS_SUB_BYTES;
+    if (total / POLYGON_WS_SUB_MSGS + SYM_MAX + 8 > cap)
+        cap = total / POLYGON_WS_SUB_MSGS + SYM_MAX + 8;
     params = malloc(cap + 1);
     if (!params) {
         s_drop(self, "out of memory");
         return;
     }
-    for (int i = 0; i < self->cfg.nsym; i++)
+    self->topics = self->cfg.all ? 1 : n;
+    if (self->cfg.all) {
+        snprintf(params, cap + 1, "%s.*", ch);
+        if (s_send(self, "subscribe", params) == 0)
+            s_set_state(self, PWS_SUBSCRIBING);
+        free(params);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t need = strlen(ch) + strlen(self->syms[i]) + 2;
+        if (off && off + need > cap) {
+            if (s_send(self, "subscribe", params) != 0)
+                goto out;           /* dropped */
+            off = 0;
+        }
         off += (size_t)snprintf(params + off, cap + 1 - off, "%s%s.%s",
-                                i ? "," : "", self->cfg.channel,
-                                self->syms[i]);
+                                off ? "," : "", ch, self->syms[i]);
+    }
     if (s_send(self, "subscribe", params) == 0)
         s_set_state(self, PWS_SUBSCRIBING);
+out:
     free(params);
 }
 
@@ -580,7 +609,7 @@ static void s_streaming(polygon_ws_t *self)
     if (self->ever_streamed) {
         log_msg(LL_INFO, "polygon ws: streaming again");
         if (self->io.resumed)
-            self->io.resumed(self->io.arg, self->last_t, self->cfg.nsym);
+            self->io.resumed(self->io.arg, self->last_t, self->nknown);
     }
     self->ever_streamed = 1;
 }
@@ -643,7 +672,7 @@ static void s_on_status(void *arg, const struct polygon_ws_status *st)
             self->denied++;
             log_msg(LL_WARN, "polygon ws: subscribe refused: %s", why);
         }
-        if (self->acks + self->denied < self->cfg.nsym)
+        if (self->acks + self->denied < self->topics)
             return;
         if (self->acks == 0)
             s_fatal(self, POLYGON_WS_ERR_PLAN, why);
@@ -668,6 +697,24 @@ static int s_find(const polygon_ws_t *self, const char *sym)
     return hit ? hit->idx : -1;
 }
 
+/* The number of a symbol not listed (cfg.all): from io.symbol, with a
+ * last_t entry of its own. -1 if it is not taken. */
+static int s_add(polygon_ws_t *self, const char *sym)
+{
+    int i = self->io.symbol(self->io.arg, sym);
+
+    if (i < 0)
+        return -1;
+    if (i >= self->nknown) {
+        if (grow((void **)&self->last_t, &self->cap_last, (size_t)i + 1,
+                 sizeof *self->last_t, SIZE_MAX))
+            return -1;
+        while (self->nknown <= i)
+            self->last_t[self->nknown++] = -1;
+    }
+    return i;
+}
+
 static void s_on_bar(void *arg, const struct bar *b)
 {
     polygon_ws_t *self = arg;
@@ -684,6 +731,8 @@ static void s_on_bar(void *arg, const struct bar *b)
         return;
     }
     i = s_find(self, b->sym);
+    if (i < 0 && self->cfg.all)
+        i = s_add(self, b->sym);
     if (i < 0) {
         self->st.unknown_sym++;
         return;
@@ -847,10 +896,16 @@ int polygon_ws_error(const polygon_ws_t *self, const char **msg)
     return self->err;
 }
 
+int polygon_ws_nsym(const polygon_ws_t *self)
+{
+    assert(self);
+    return self->nknown;
+}
+
 int64_t polygon_ws_last_bar(const polygon_ws_t *self, int sym)
 {
     assert(self);
-    if (sym < 0 || sym >= self->cfg.nsym)
+    if (sym < 0 || sym >= self->nknown)
         return -1;
     return self->last_t[sym];
 }

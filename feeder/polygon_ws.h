@@ -30,7 +30,13 @@
  * for auth ("authenticated") as POLYGON.md 3.2 says. Every reconnect sends
  * auth and the full subscription again; when the stream is back, the
  * `resumed` callback gets the last bar time of each symbol so the feeder
- * can fetch the missed interval through REST. */
+ * can fetch the missed interval through REST.
+ *
+ * With cfg.all the subscription is CHANNEL.* (one topic: AM.* or A.*)
+ * and each symbol is numbered through io.symbol when its first bar
+ * comes. A long list is subscribed in several messages (at most
+ * POLYGON_WS_SUB_MSGS of about POLYGON_WS_SUB_BYTES); every topic is
+ * acknowledged on its own either way. */
 #ifndef LT_FEEDER_POLYGON_WS_H
 #define LT_FEEDER_POLYGON_WS_H
 
@@ -43,6 +49,12 @@
  * an AM.* batch at the top of the minute can be larger, so give room. */
 #define POLYGON_WS_FRAME_MAX (8u << 20)
 #define POLYGON_WS_TEXT_MAX 256     /* status and message strings kept */
+/* A subscribe message's params: a longer list goes in several messages
+ * (POLYGON.md gives no limit; the official clients' 1 MB frame cap is
+ * far above this), each about this long, at most POLYGON_WS_SUB_MSGS of
+ * them (longer ones then). */
+#define POLYGON_WS_SUB_BYTES (64u << 10)
+#define POLYGON_WS_SUB_MSGS 8
 
 /* Fatal error codes of this module, beside the ERR_* codes of err.h. */
 enum {
@@ -150,7 +162,8 @@ struct polygon_ws_io {
      * connection's close through polygon_ws_closed() afterwards (a call
      * made from inside close() is ignored). */
     void (*close)(void *arg);
-    /* A valid bar of symbol number `sym` (index in cfg.symbols). */
+    /* A valid bar of symbol number `sym` (index in cfg.symbols, or the
+     * number `symbol` gave it). */
     void (*bar)(void *arg, int sym, const struct bar *b);
     /* Streaming again after a reconnect: last_t[i] is the start of the
      * last bar of symbol i seen so far (-1: none). Called once per
@@ -160,12 +173,19 @@ struct polygon_ws_io {
     /* The state changed (logging, metrics). */
     void (*state)(void *arg, int from, int to);
     void *arg;                      /* first argument of all of them */
+    /* With cfg.all: the number of a symbol not listed, each time a bar
+     * of it comes (the same name, the same number; new names go on after
+     * the listed symbols, in order of appearance); < 0: its bars are
+     * skipped (unknown_sym). Required with cfg.all. */
+    int (*symbol)(void *arg, const char *name);
 };
 
 struct polygon_ws_cfg {
     const char *api_key;            /* required; copied */
     const char *const *symbols;     /* valid symbols; copied */
-    int nsym;                       /* 1..; entries in symbols */
+    int nsym;                       /* 1.. (0.. with all); entries */
+    int all;                        /* subscribe CHANNEL.* (every symbol),
+                                       numbered through io.symbol */
     const char *channel;            /* aggregate event subscribed: "AM"
                                        (default), "A", "XA", "XAS", "CA"
                                        or "CAS" */
@@ -231,6 +251,8 @@ int polygon_ws_state(const polygon_ws_t *self);
 const char *polygon_ws_state_name(int state);
 /* 0, or the fatal code with its reason in *msg (static until destroy). */
 int polygon_ws_error(const polygon_ws_t *self, const char **msg);
+/* Symbols numbered: cfg.nsym, and those io.symbol gave with cfg.all. */
+int polygon_ws_nsym(const polygon_ws_t *self);
 /* Start of the last bar of symbol number `sym` (-1: none yet). */
 int64_t polygon_ws_last_bar(const polygon_ws_t *self, int sym);
 const struct polygon_ws_stats *polygon_ws_stats(const polygon_ws_t *self);

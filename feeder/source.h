@@ -15,6 +15,10 @@
  *         timers on cfg->loop and hands each bar to cfg->emit, with
  *         live = 0 for history and 1 for bars to publish. Exchange feeds.
  *
+ * A push source may also bring symbols of its own (--symbols '*': cfg->all
+ * set, cfg->nsym 0): it numbers each new one through cfg->intern before
+ * it emits its first bar. Pull sources take a list only.
+ *
  * Either way the feeder stamps seq and pub, keeps every bar in its history
  * store and publishes the live ones; a source never touches a socket. */
 #ifndef LT_FEEDER_SOURCE_H
@@ -47,16 +51,25 @@ struct source_counter {
 typedef int (source_emit_fn)(void *arg, int sym, const struct bar *b,
                              int live);
 
+/* The number of symbol `name` (push sources with cfg->all): its number
+ * if the feeder has it, else the next one, from then on published and
+ * served like a listed symbol. ERR_INVALID (not a valid symbol),
+ * ERR_TOO_LARGE (SYMTAB_MAX symbols known already) or ERR_NOMEM. */
+typedef int (source_intern_fn)(void *arg, const char *name);
+
 struct source_cfg {
     const char *const *symbols;     /* validated, distinct */
-    int nsym;                       /* entries in symbols */
+    int nsym;                       /* entries in symbols; 0 with all */
+    int all;                        /* --symbols '*': every symbol the
+                                       feed brings, through intern */
     uint64_t seed;                  /* --seed, for synthetic sources */
     int64_t tf;                     /* --timeframe, seconds */
     int64_t start_ms;               /* start of bar 0, epoch ms UTC */
     int64_t history;                /* --history, bars per symbol */
     loop_t *loop;                   /* push sources register fds here */
     source_emit_fn *emit;           /* push sources deliver bars here */
-    void *emit_arg;                 /* first argument of emit */
+    void *emit_arg;                 /* first argument of emit and intern */
+    source_intern_fn *intern;       /* push sources: numbers a symbol */
     int *failed;                    /* push sources: set on a fatal
                                        error, then loop_stop() */
 };

@@ -383,7 +383,9 @@ int main(int argc, char **argv)
     s_flags = (struct flags){
         .prog = PROG, .usage = usage,
         .shared = FLAG_SYMBOLS | FLAG_VERBOSE | FLAG_METRICS | FLAG_CURVE,
-        .symbols_help = "only signals for these symbols (default: all)",
+        .symbols_help = "only signals for these symbols (default, or "
+                        "'*': all)",
+        .symbols_all = 1,
         .verbose_help = "debug logging (one line per signal) on stderr",
     };
     if (ops->opts)

@@ -44,7 +44,10 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_HISTORY "tcp://127.0.0.1:5556"  /* the feeder's --rep */
 #define DEFAULT_STATUS "tcp://127.0.0.1:5558"   /* the engine's --rep */
-#define WEB_MAX_SYMBOLS 512         /* symbols charted; more are ignored */
+/* Symbols charted: the first this many seen (a browser shows no more
+ * usefully, and each holds --max-bars bars); the others' bars and
+ * signals are counted, not charted, and the page and the log say so. */
+#define WEB_MAX_SYMBOLS 512
 #define TICK_MS 5                   /* lws service */
 #define STATUS_TICK_MS 1000         /* status to the browsers */
 #define HISTORY_RETRY_MS 5000       /* after a failed history request */
@@ -262,9 +265,15 @@ static struct wsym *s_sym(struct web *w, const char *sym, int *idx)
             return w->syms[i];
         }
     if (w->nsyms == WEB_MAX_SYMBOLS) {
-        w->ignored_syms++;
-        log_limited(&w->lim_syms, LL_WARN, "web: more than %d symbols; "
-                    "'%s' is not charted", WEB_MAX_SYMBOLS, sym);
+        if (!w->ignored_syms++)
+            log_msg(LL_WARN, "web: charting the first %d symbols seen "
+                    "(%s to %s ...); the bars and signals of the others, "
+                    "from %s on, are counted but not charted",
+                    WEB_MAX_SYMBOLS, w->syms[0]->sym,
+                    w->syms[WEB_MAX_SYMBOLS - 1]->sym, sym);
+        else
+            log_limited(&w->lim_syms, LL_DEBUG, "web: '%s' is not charted "
+                        "(the first %d symbols are)", sym, WEB_MAX_SYMBOLS);
         return NULL;
     }
     y = calloc(1, sizeof *y);
@@ -413,7 +422,7 @@ static struct web_msg *s_status_msg(struct web *w)
         json_array_append_new(comps, o);
     }
     sink = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,"
-                     "s:I,s:I,s:I,s:I}",
+                     "s:I,s:I,s:I,s:I,s:i,s:I}",
         "bars", (json_int_t)w->bars, "old_bars", (json_int_t)w->old_bars,
         "signals", (json_int_t)w->signals,
         "inds", (json_int_t)w->inds,
@@ -428,7 +437,9 @@ static struct web_msg *s_status_msg(struct web *w)
         "ws_bad", (json_int_t)(hs ? hs->rx_bad : 0),
         "unauthorized", (json_int_t)(hs ? hs->unauthorized : 0),
         "bad_host", (json_int_t)(hs ? hs->bad_host : 0),
-        "requests", (json_int_t)(hs ? hs->requests : 0));
+        "requests", (json_int_t)(hs ? hs->requests : 0),
+        "chart_limit", WEB_MAX_SYMBOLS,
+        "not_charted", (json_int_t)w->ignored_syms);
     if (!j || !comps || !sink) {
         json_decref(j);
         json_decref(comps);

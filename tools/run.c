@@ -82,7 +82,8 @@ struct run {
     const char *market;             /* polygon: feeder --market */
 
     /* derived */
-    char syms[FLAGS_SYMBOLS_MAX * SYM_MAX]; /* canonical: "AAPL,MSFT" */
+    char *syms;                     /* canonical: "AAPL,MSFT", or "*"
+                                       (malloc'd) */
     char bindir[PATH_MAX];          /* where the children's binaries are */
     char dir[PATH_MAX];             /* private ipc directory, "" if none */
     char ep_bars[EP_MAX];           /* feeder PUB -> engine SUB */
@@ -119,22 +120,29 @@ static void s_fmt_double(char *buf, size_t n, double v)
         strfmt(buf, n, "%.17g", v);
 }
 
-/* Joins --symbols, split, into r->syms: "AAPL,MSFT", each in its bus
- * form for a polygon --market (X:BTCUSD is BTC-USD on the bus, which the
- * engine subscribes to). 0, or ERR_USAGE naming the symbol. */
+/* Joins --symbols, split, into r->syms: "AAPL,MSFT" ("*" for every
+ * symbol), each in its bus form for a polygon --market (X:BTCUSD is
+ * BTC-USD on the bus, which the engine subscribes to). 0, or ERR_USAGE
+ * naming the symbol, or ERR_NOMEM, with a line in err. */
 static int s_symbols(struct run *r, char *err)
 {
     const struct polygon_market *m = NULL;
+    size_t len = 0, cap = 2;
     char bus[SYM_MAX];
-    size_t len = 0;
 
     if (r->market && !(m = polygon_market_find(r->market))) {
         strfmt(err, ERR_LEN, "unknown --market '%s' (expected %s)",
                r->market, polygon_market_names());
         return ERR_USAGE;
     }
-    /* At most FLAGS_SYMBOLS_MAX names of SYM_MAX - 1 bytes and a comma:
-     * the list fits. */
+    /* A bus form is at most SYM_MAX - 1 bytes. */
+    cap += (size_t)r->flags.syms.n * SYM_MAX;
+    r->syms = malloc(cap);
+    if (!r->syms) {
+        strfmt(err, ERR_LEN, "out of memory");
+        return ERR_NOMEM;
+    }
+    strfmt(r->syms, cap, "%s", r->flags.syms.all ? "*" : "");
     for (int i = 0; i < r->flags.syms.n; i++) {
         const char *sym = r->flags.syms.v[i];
         if (m) {
@@ -142,10 +150,18 @@ static int s_symbols(struct run *r, char *err)
                 return ERR_USAGE;
             sym = bus;
         }
-        len += (size_t)strfmt(r->syms + len, sizeof r->syms - len, "%s%s",
+        len += (size_t)strfmt(r->syms + len, cap - len, "%s%s",
                               i ? "," : "", sym);
     }
     return 0;
+}
+
+/* What run allocated besides its flags; idempotent. */
+static void s_free(struct run *r)
+{
+    flags_free(&r->flags);
+    free(r->syms);
+    r->syms = NULL;
 }
 
 /* A relative strategy path that is not here is also looked for where
@@ -312,7 +328,8 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
         .shared = FLAG_SYMBOLS | FLAG_VERBOSE,
         .symbols = "AAPL", .symbols_env = "TRADING_SYMBOLS",
         .symbols_help = "symbols to trade (default AAPL; csv: the file's "
-                        "base name)",
+                        "base name; polygon: '*' for every symbol)",
+        .symbols_all = 1,
         .verbose_help = "debug logs from every program",
     };
     r->strategy = "strategies/sma_cross_close.lua";
@@ -345,6 +362,12 @@ static int s_parse(struct run *r, int argc, char **argv, char *err)
     rc = s_check_csv(r, argc, argv, err);
     if (rc)
         return rc;
+    if (r->flags.syms.all && strcmp(r->source, "polygon") != 0) {
+        strfmt(err, ERR_LEN, "--symbols '*' needs --data-source polygon "
+               "(a feed that brings its symbols); %s takes a list",
+               r->source);
+        return ERR_USAGE;
+    }
     if (strcmp(r->source, "polygon") != 0 &&
         (r->rest_url || r->ws_url || r->ca_file || r->feed || r->rate ||
          r->market)) {
@@ -827,7 +850,7 @@ int cmd_run(int argc, char **argv)
     proc_supervisor();              /* a 2nd signal must not strand us */
     rc = s_parse(r, argc, argv, err);
     if (rc) {
-        flags_free(&r->flags);
+        s_free(r);
         return rc == 1 ? 0 : proc_usage_error(PROG, err);
     }
     /* The settings were checked here; the children need not say it all
@@ -843,7 +866,7 @@ int cmd_run(int argc, char **argv)
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err);
         s_remove_dir(r);
-        flags_free(&r->flags);
+        s_free(r);
         return 1;
     }
 
@@ -880,6 +903,6 @@ int cmd_run(int argc, char **argv)
     s_remove_dir(r);
     fprintf(stderr, PROG ": stopped after %.1f s (%s), exit status %d\n",
             mono_sec() - t0, r->why, r->failed ? 1 : 0);
-    flags_free(&r->flags);
+    s_free(r);
     return r->failed ? 1 : 0;
 }

@@ -261,7 +261,7 @@ static void s_symbols(const msgpack_object *arr, int64_t rows)
 static void s_text(const char *ep, const msgpack_object *o, int64_t rows)
 {
     static const char *const feeder_keys[] = {
-        "bars_published", "dropped", "requests", "bad_requests",
+        "known", "bars_published", "dropped", "requests", "bad_requests",
         "live_bars", "reconnects", "silences", "silent_now", NULL
     };
     static const char *const engine_keys[] = {

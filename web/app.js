@@ -312,7 +312,10 @@
                utc(sk.last_bar_t), ago(lagOf(sk.last_bar_t)),
                sk.bars + ' bars, ' + sk.signals + ' signals, ' +
                sk.clients + ' page(s)' +
-               (sk.ws_bad ? ', ' + sk.ws_bad + ' bad messages' : '')],
+               (sk.ws_bad ? ', ' + sk.ws_bad + ' bad messages' : '') +
+               (sk.not_charted ? '; charting the first ' + sk.chart_limit +
+                ' symbols seen, not the others (' + sk.not_charted +
+                ' of their messages)' : '')],
         conn.open ? 'up' : 'down');
     (status.components || []).forEach(function (c) {
       var r = c.reply || {}, name = c.endpoint, last = 0, details = '';

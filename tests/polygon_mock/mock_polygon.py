@@ -1256,6 +1256,12 @@ class WsConn:
                 if b.get("advance", "t" not in b):
                     st.live_t = max(st.live_t, t0 + count * span)
             syms = b.get("syms") or st.data.symbols()
+            with st.lock:
+                # Tickers named here that the dataset lacks join it (REST
+                # serves them too): a feed that lists new symbols later.
+                for sym in syms:
+                    if sym not in st.data.base:
+                        st.data.base[sym] = 20.0 + 200.0 * _h(sym)
             events = []
             for k in range(count):
                 t = t0 + k * span

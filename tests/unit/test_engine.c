@@ -466,6 +466,102 @@ static void test_failed_history_retries(void **state)
     assert_int_equal(a->first_live_t, s_bar("AAA", 100).t);
 }
 
+/* --symbols '*': a symbol is added at its first bar (held while it
+ * warms up from history, the others running on), numbered once; with
+ * --shard only the shard's symbols are taken. */
+static void test_every_symbol(void **state)
+{
+    struct world *w = *state;
+    struct sym *y;
+    const char *other;
+    int mine;
+
+    s_world_init(w, 0, 0);
+    w->cfg.all = 1;
+    w->cfg.syms = NULL;
+    w->cfg.symbols = "*";
+    s_start(w);
+    assert_int_equal(w->e->nsym, 0);
+    assert_int_equal(w->e->warming, 0);
+    s_send(w->e, "BBB", 100);               /* its first bar: held */
+    assert_int_equal(w->e->nsym, 1);
+    assert_int_equal(w->e->warming, 1);
+    y = &w->e->syms[0];
+    assert_string_equal(y->run->sym, "BBB");
+    assert_false(y->live);
+    assert_int_equal(y->nbuf, 1);
+    engine_warm_step(w->e);
+    assert_int_equal(w->fake.nreq, 1);
+    assert_string_equal(w->fake.req[0].sym, "BBB");
+    s_send(w->e, "AAA", 100);               /* another, while BBB warms */
+    assert_int_equal(w->e->nsym, 2);
+    assert_int_equal(engine_find(w->e, "AAA"), 1);
+    s_answer_all(&w->fake);
+    engine_warm_step(w->e);
+    s_answer_all(&w->fake);
+    assert_int_equal(w->e->warming, 0);
+    for (int k = 0; k < 2; k++) {
+        y = &w->e->syms[k];
+        assert_true(y->live);
+        assert_int_equal(y->warm_bars, LB);
+        assert_int_equal(y->run->bars, LB + 1);     /* with the held bar */
+    }
+    s_send(w->e, "BBB", 101);               /* live at once */
+    assert_int_equal(w->e->nsym, 2);
+    assert_int_equal(w->e->syms[0].run->bars, LB + 2);
+    s_stop(w);
+    s_rmdir(w->dir);
+
+    /* Shard 0 of 2 takes AAA or BBB, not the other. */
+    s_world_init(w, 0, 0);
+    w->cfg.all = 1;
+    w->cfg.syms = NULL;
+    w->cfg.symbols = "*";
+    w->cfg.shard_n = 2;
+    w->cfg.shard_i = 0;
+    mine = symbol_shard("AAA", 2) == 0;
+    assert_int_not_equal(symbol_shard("AAA", 2), symbol_shard("BBB", 2));
+    other = mine ? "BBB" : "AAA";
+    s_start(w);
+    s_send(w->e, other, 100);
+    assert_int_equal(w->e->nsym, 0);
+    assert_int_equal(w->e->unknown, 1);
+    s_send(w->e, mine ? "AAA" : "BBB", 100);
+    assert_int_equal(w->e->nsym, 1);
+    assert_string_equal(w->e->syms[0].run->sym, mine ? "AAA" : "BBB");
+}
+
+/* --symbols '*' after a restart: the symbols the journal has come back
+ * at once and warm up from their mark, before any bar of theirs. */
+static void test_every_symbol_restart(void **state)
+{
+    struct world *w = *state;
+
+    s_world_init(w, 0, 1);
+    w->cfg.all = 1;
+    w->cfg.syms = NULL;
+    w->cfg.symbols = "*";
+    s_start(w);
+    s_send(w->e, "BBB", 100);
+    engine_warm_step(w->e);
+    s_answer_all(&w->fake);
+    assert_true(w->e->syms[0].live);        /* its mark is journalled */
+    engine_drain(w->e);
+    engine_destroy(&w->e);
+    loop_destroy(&w->loop);
+    memset(&w->fake.req, 0, sizeof w->fake.req);
+    w->fake.nreq = 0;
+    s_start(w);
+    assert_int_equal(w->e->nsym, 1);
+    assert_string_equal(w->e->syms[0].run->sym, "BBB");
+    assert_int_equal(w->e->warming, 1);
+    assert_int_equal(w->e->syms[0].mark_t, s_bar("BBB", 100).t);
+    engine_warm_step(w->e);
+    assert_int_equal(w->fake.nreq, 1);
+    assert_string_equal(w->fake.req[0].sym, "BBB");
+    assert_true(w->fake.req[0].since >= 0);     /* from around the mark */
+}
+
 /* A restart on the journal's feed: the history is asked for around the
  * journal's mark, the bars after it go through live (caught up), and the
  * sequence numbers go on. */
@@ -673,6 +769,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_feed_after_journal, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_status, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_every_symbol, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_every_symbol_restart, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_start_fails_on_a_full_loop,
                                         s_setup, s_teardown),
     };

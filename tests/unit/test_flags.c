@@ -18,7 +18,7 @@
 
 static void test_symbols_rule(void **state)
 {
-    struct flags_symbols s = { 0, NULL, NULL };
+    struct flags_symbols s = { 0, NULL, NULL, 0 };
     char err[ERR_LEN], *many;
     size_t off = 0;
     (void)state;
@@ -42,20 +42,55 @@ static void test_symbols_rule(void **state)
                      ERR_USAGE);
     assert_string_equal(err, "--symbols: no symbol given");
     /* FLAGS_SYMBOLS_MAX distinct names pass, one more does not. */
-    many = malloc((FLAGS_SYMBOLS_MAX + 1) * 8);
+    many = malloc((FLAGS_SYMBOLS_MAX + 1) * 9);
     assert_non_null(many);
     for (int i = 0; i <= FLAGS_SYMBOLS_MAX; i++)
-        off += (size_t)snprintf(many + off, 8, "%sS%05d", i ? "," : "", i);
+        off += (size_t)snprintf(many + off, 9, "%sS%06d", i ? "," : "", i);
     assert_int_equal(flags_symbols_split(&s, many, "--symbols", err),
                      ERR_USAGE);
-    assert_non_null(strstr(err, "more than 10000 symbols"));
+    assert_non_null(strstr(err, "more than 100000 symbols"));
     many[strrchr(many, ',') - many] = '\0';
     assert_int_equal(flags_symbols_split(&s, many, "--symbols", err), 0);
     assert_int_equal(s.n, FLAGS_SYMBOLS_MAX);
     free(many);
+    /* '*' alone is every symbol; beside a name it is not a symbol. */
+    assert_int_equal(flags_symbols_split(&s, " * ", "--symbols", err), 0);
+    assert_int_equal(s.all, 1);
+    assert_int_equal(s.n, 0);
+    assert_null(s.v);
+    assert_int_equal(flags_symbols_split(&s, "AAPL,*", "--symbols", err),
+                     ERR_USAGE);
+    assert_non_null(strstr(err, "invalid symbol '*'"));
+    assert_int_equal(s.all, 1);
+    assert_int_equal(flags_symbols_split(&s, "AAPL", "--symbols", err), 0);
+    assert_int_equal(s.all, 0);
     flags_symbols_free(&s);
     flags_symbols_free(&s);
     assert_null(s.v);
+}
+
+/* '*' is taken only by a program that says so. */
+static void test_all(void **state)
+{
+    struct flags f = {
+        .prog = "t", .usage = "t [flags]", .shared = FLAG_SYMBOLS,
+        .symbols = "AAPL",
+    };
+    const char *argv[] = { "t", "--symbols", "*", NULL };
+    char err[ERR_LEN];
+    (void)state;
+
+    assert_int_equal(flags_parse(&f, 3, (char **)argv, 1, NULL, 0, NULL,
+                                 err), ERR_USAGE);
+    assert_string_equal(err, "--symbols '*' (every symbol) is not taken by "
+                        "t: list the symbols");
+    flags_free(&f);
+    f.symbols_all = 1;
+    assert_int_equal(flags_parse(&f, 3, (char **)argv, 1, NULL, 0, NULL,
+                                 err), 0);
+    assert_int_equal(f.syms.all, 1);
+    assert_int_equal(f.syms.n, 0);
+    flags_free(&f);
 }
 
 /* --n: a whole number from 1 to 9, through a setter. */
@@ -141,6 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_symbols_rule),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_all),
     };
     setenv("LIVETRADE_SETTINGS_CHECKED", "1", 1);
     return cmocka_run_group_tests(tests, NULL, NULL);

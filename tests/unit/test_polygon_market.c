@@ -319,7 +319,7 @@ static void s_frame(polygon_ws_t *ws, const char *text, int64_t now)
 static void test_ws_forex_subscription(void **state)
 {
     static const struct polygon_ws_io io = {
-        f_connect, f_send, f_close, f_bar, NULL, NULL, NULL
+        f_connect, f_send, f_close, f_bar, NULL, NULL, NULL, NULL
     };
     const struct polygon_market *m = s_m("forex");
     const char *syms[] = { "EUR/USD", "GBP/JPY" };

@@ -578,7 +578,7 @@ static void f_state(void *arg, int from, int to)
 }
 
 static const struct polygon_ws_io s_io = {
-    f_connect, f_send, f_close, f_bar, f_resumed, f_state, NULL
+    f_connect, f_send, f_close, f_bar, f_resumed, f_state, NULL, NULL
 };
 static const char *s_syms[] = { "MSFT", "AAPL" };
 
@@ -1119,6 +1119,169 @@ static void test_sm_transport_failures(void **state)
     polygon_ws_destroy(&ws);
 }
 
+/* --symbols '*': one topic, CH.*, and each symbol numbered by the
+ * feeder's callback as its first bar comes. */
+static char s_seen[4][SYM_MAX];
+static int s_nseen;
+
+static int f_symbol(void *arg, const char *name)
+{
+    (void)arg;
+    for (int i = 0; i < s_nseen; i++)
+        if (strcmp(s_seen[i], name) == 0)
+            return i;
+    if (s_nseen == 3 || strcmp(name, "NOPE") == 0)
+        return ERR_TOO_LARGE;       /* the feeder does not take it */
+    snprintf(s_seen[s_nseen], SYM_MAX, "%s", name);
+    return s_nseen++;
+}
+
+static void test_sm_every_symbol(void **state)
+{
+    struct polygon_ws_cfg cfg;
+    struct polygon_ws_io io = s_io;
+    polygon_ws_t *ws;
+    char err[ERR_LEN];
+
+    (void)state;
+    s_cfg(&cfg);
+    cfg.all = 1;
+    cfg.nsym = 0;
+    cfg.symbols = NULL;
+    cfg.channel = "A";
+    assert_null(polygon_ws_new(&cfg, &io, err));    /* no callback */
+    assert_non_null(strstr(err, "callback"));
+    io.symbol = f_symbol;
+    memset(&F, 0, sizeof F);
+    s_nseen = 0;
+    ws = polygon_ws_new(&cfg, &io, err);
+    assert_non_null(ws);
+    assert_int_equal(polygon_ws_start(ws, 1000), 0);
+    polygon_ws_opened(ws, 1001);
+    s_frame(ws, CONNECTED, 1002);
+    s_frame(ws, AUTH_OK, 1003);
+    assert_int_equal(F.nsent, 2);
+    assert_string_equal(F.sent[1], "{\"action\":\"subscribe\","
+                        "\"params\":\"A.*\"}");
+    s_frame(ws, ACK("A.*"), 1004);              /* one topic, one ack */
+    assert_int_equal(polygon_ws_state(ws), PWS_STREAMING);
+    assert_int_equal(polygon_ws_nsym(ws), 0);
+#define SEC(sym, t) "[{\"ev\":\"A\",\"sym\":\"" sym "\",\"o\":1," \
+                    "\"h\":2,\"l\":1,\"c\":2,\"v\":3,\"s\":" #t "}]"
+    s_frame(ws, SEC("IBM", 1000), 1100);
+    assert_int_equal(F.nbar, 1);
+    assert_int_equal(F.last_sym, 0);
+    s_frame(ws, SEC("BRK.B", 1000), 1100);
+    assert_int_equal(F.last_sym, 1);
+    s_frame(ws, SEC("IBM", 2000), 1200);
+    assert_int_equal(F.nbar, 3);
+    assert_int_equal(F.last_sym, 0);
+    assert_int_equal(polygon_ws_nsym(ws), 2);
+    assert_int_equal(polygon_ws_last_bar(ws, 0), 2000);
+    assert_int_equal(polygon_ws_last_bar(ws, 1), 1000);
+    /* One the feeder refuses: skipped and counted, nothing numbered. */
+    s_frame(ws, SEC("NOPE", 2000), 1300);
+    assert_int_equal(F.nbar, 3);
+    assert_int_equal(polygon_ws_stats(ws)->unknown_sym, 1);
+    assert_int_equal(polygon_ws_nsym(ws), 2);
+    /* A reconnect subscribes A.* again and resumes every known one. */
+    polygon_ws_closed(ws, 1400);
+    polygon_ws_tick(ws, 1400 + 60000);
+    polygon_ws_opened(ws, 61401);
+    s_frame(ws, CONNECTED, 61402);
+    s_frame(ws, AUTH_OK, 61403);
+    assert_string_equal(F.sent[F.nsent - 1], "{\"action\":\"subscribe\","
+                        "\"params\":\"A.*\"}");
+    s_frame(ws, ACK("A.*"), 61404);
+    assert_int_equal(F.resumed, 1);
+    assert_int_equal(F.resumed_t[0], 2000);
+    assert_int_equal(F.resumed_t[1], 1000);
+#undef SEC
+    polygon_ws_destroy(&ws);
+}
+
+/* A long list goes out in several subscribe messages of about
+ * POLYGON_WS_SUB_BYTES, every topic once, in order; streaming begins
+ * once each topic is acknowledged. */
+static size_t s_sub_len[POLYGON_WS_SUB_MSGS + 1];
+static int s_nsub;
+static char *s_topics;
+static size_t s_ntopics;
+
+static int f_send_long(void *arg, const char *text, size_t len)
+{
+    const char *p = strstr(text, "\"params\":\"");
+    size_t n;
+
+    (void)arg;
+    if (!strstr(text, "subscribe"))
+        return 0;
+    assert_non_null(p);
+    p += 10;
+    n = strlen(p) - 2;              /* without "} */
+    assert_true(s_nsub < POLYGON_WS_SUB_MSGS);
+    s_sub_len[s_nsub++] = n;
+    memcpy(s_topics + s_ntopics, p, n);
+    s_ntopics += n;
+    s_topics[s_ntopics++] = ',';
+    (void)len;
+    return 0;
+}
+
+static void test_sm_long_list_split(void **state)
+{
+    enum { N = 12000 };
+    struct polygon_ws_cfg cfg;
+    struct polygon_ws_io io = s_io;
+    char **names = calloc(N, sizeof *names), *want, *acks, err[ERR_LEN];
+    size_t off = 0, aoff = 0;
+    polygon_ws_t *ws;
+
+    (void)state;
+    want = malloc((size_t)N * 16);
+    acks = malloc((size_t)N * 100);
+    s_topics = malloc((size_t)N * 16);
+    assert_true(names && want && acks && s_topics);
+    aoff += (size_t)sprintf(acks, "[");
+    for (int i = 0; i < N; i++) {
+        names[i] = malloc(16);
+        snprintf(names[i], 16, "T%05d", i);
+        off += (size_t)sprintf(want + off, "AM.%s,", names[i]);
+        aoff += (size_t)sprintf(acks + aoff, "%s" ST("success",
+                                "subscribed to: AM.%s"), i ? "," : "",
+                                names[i]);
+    }
+    sprintf(acks + aoff, "]");
+    s_nsub = 0;
+    s_ntopics = 0;
+    s_cfg(&cfg);
+    cfg.symbols = (const char *const *)names;
+    cfg.nsym = N;
+    io.send = f_send_long;
+    memset(&F, 0, sizeof F);
+    ws = polygon_ws_new(&cfg, &io, err);
+    assert_non_null(ws);
+    assert_int_equal(polygon_ws_start(ws, 1000), 0);
+    polygon_ws_opened(ws, 1001);
+    s_frame(ws, CONNECTED, 1002);
+    s_frame(ws, AUTH_OK, 1003);
+    assert_int_equal(polygon_ws_state(ws), PWS_SUBSCRIBING);
+    assert_int_equal(s_nsub, 2);        /* about 108 KB of topics */
+    for (int i = 0; i < s_nsub; i++)
+        assert_true(s_sub_len[i] <= POLYGON_WS_SUB_BYTES);
+    assert_int_equal(s_ntopics, off);
+    assert_memory_equal(s_topics, want, off);
+    s_frame(ws, acks, 1004);
+    assert_int_equal(polygon_ws_state(ws), PWS_STREAMING);
+    polygon_ws_destroy(&ws);
+    for (int i = 0; i < N; i++)
+        free(names[i]);
+    free(names);
+    free(want);
+    free(acks);
+    free(s_topics);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -1159,6 +1322,8 @@ int main(void)
         cmocka_unit_test(test_sm_read_deadline),
         cmocka_unit_test(test_sm_handshake_timeout),
         cmocka_unit_test(test_sm_transport_failures),
+        cmocka_unit_test(test_sm_every_symbol),
+        cmocka_unit_test(test_sm_long_list_split),
         cmocka_unit_test(test_names),
     };
 

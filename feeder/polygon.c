@@ -314,6 +314,9 @@ static int s_ws_symbol(void *arg, const char *ws)
     while (ps->nsym <= i)           /* i == nsym: the feeder's next one */
         s_psym_init(ps, &ps->sym[ps->nsym++], name);
     ps->new_syms++;
+    /* Its history as a listed symbol's (--history): its live bars are
+     * held until that is out. */
+    polygon_hist_want(ps, i);
     return i;
 }
 

@@ -168,6 +168,48 @@ class Wildcard(lt.WorkspaceTest):
         err = self.stop(p, "wf")
         self.assertIn("AM.* (every symbol", err)
 
+    def test_polygon_every_symbol_with_history(self):
+        """With --history N a ticker the feed brings is warmed up from REST
+        as a listed one: its history is served before its live bars, which
+        wait for it."""
+        later = ["NEWCO", "ZZZ-W"]
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {"AAPL": 100.0},
+                        "start": "now-240m", "end": "now+240m"},
+            "ws": {"live_start": "now+1m", "sessions": [
+                {"name": "one", "steps": []}]}})
+        live_t = m.live_t
+        p = self.polygon_feeder("wh", m, "*", "--history", "5")
+        bus = AllBars(self.ws.ep("wh-pub"))
+        try:
+            lt.wait_until(lambda: bus.pump().hb > 0, 20, "a heartbeat")
+            lt.wait_until(lambda: self.subscribes(m), 20, "the subscription")
+            m.steps([{"bars": {"ev": "AM", "count": 3, "per_frame": 5,
+                               "syms": later}}])
+            lt.wait_until(lambda: all(
+                bus.pump().bars.get(s) and bus.bars[s][-1]["t"] ==
+                live_t + 2 * MIN for s in later), 30,
+                "the live bars of the new symbols")
+            bus.pump(200)
+            for s in later:
+                ts = [b["t"] for b in bus.bars[s]]
+                self.assertEqual(ts, sorted(set(ts)), s)
+                h = lt.history(self.ws.ep("wh-rep"), s, 100)
+                hts = [b["t"] for b in h["bars"]]
+                # Five bars of history before the first live one, then
+                # every bar published, once each and in order.
+                self.assertGreaterEqual(len(hts), 5 + 3, s)
+                self.assertEqual(hts, sorted(set(hts)), s)
+                self.assertEqual(hts[-len(ts):], ts, s)
+                self.assertLess(hts[0], live_t, s)
+            tickers = {e["path"].split("/")[4] for e in m.log()["rest"]
+                       if e["path"].startswith("/v2/aggs/")}
+            self.assertLessEqual(set(later), tickers)
+        finally:
+            bus.close()
+        self.stop(p, "wh")
+
     def test_polygon_long_list_in_several_subscribe_messages(self):
         syms = ["S%05d" % i for i in range(12000)] + ["AAPL"]
         m = self.mock({

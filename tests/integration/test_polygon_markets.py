@@ -179,6 +179,34 @@ class PolygonMarkets(MockCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(b"unknown --market 'moon'", r.stderr)
 
+    def test_every_crypto_pair(self):
+        """--market crypto --symbols '*' subscribes XA.* and publishes each
+        pair the feed sends under its bus form."""
+        m = self.mock({
+            "api_keys": [KEY],
+            "dataset": {"symbols": {"X:BTCUSD": 60000.0,
+                                    "X:ETHUSD": 3000.0},
+                        "start": "now-240m", "end": "now+240m"},
+            "ws": {"live_start": "now+2m"}})
+        p = self.feeder(m, "all", "crypto", "*", "--history", "0")
+        bus = Bus(self.ws.ep("all-pub"), ["BTC-USD", "ETH-USD"])
+        try:
+            lt.wait_until(lambda: bus.pump().hb > 0, 20, "a heartbeat")
+            lt.wait_until(lambda: any(
+                e.get("action") == "subscribe" for e in m.log()["ws"]), 20,
+                "the subscription")
+            m.steps([{"bars": {"ev": "XA", "count": 2}}])
+            lt.wait_until(lambda: all(
+                len(bus.pump().bars[s]) == 2 for s in ("BTC-USD", "ETH-USD")),
+                30, "two bars of each pair")
+        finally:
+            bus.close()
+        sub = [e["params"] for e in m.log()["ws"]
+               if e.get("action") == "subscribe"]
+        self.assertEqual(sub, ["XA.*"])
+        err = self.stop(p)
+        self.assertIn("XA.* (every symbol", err)
+
     def test_crypto(self):
         self.live_bars("crypto")
 

@@ -294,7 +294,7 @@ engine_t *engine_new(const struct engine_config *cfg, char *err,
     self->lim_ind = self->lim_replay = self->lim_request =
         self->lim_request_ind = (struct log_limit)LOG_LIMIT_INIT;
     self->lim_stale = self->lim_fresh = (struct log_limit)LOG_LIMIT_INIT;
-    self->lim_new = (struct log_limit)LOG_LIMIT_INIT;
+    self->lim_new = self->lim_hist = (struct log_limit)LOG_LIMIT_INIT;
     rc = s_setup(self, err);
     if (rc) {
         *status = rc;

@@ -101,6 +101,7 @@ struct sym {
     int hrc;                        /* ERR_NOTFOUND, or the last failure */
     /* The warm-up in progress (warmup.c). */
     int wstep;                      /* which request it waits for */
+    int waited;                     /* "waiting for history" said */
     int wrc;                        /* the first request's outcome */
     int wagain;                     /* requests for more asked */
     int64_t wresume;                /* the resume point, -1 */
@@ -126,6 +127,7 @@ struct engine {
                                        counts in warming */
     loop_t *loop;                   /* the loop (engine_start) */
     struct log_limit lim_new;       /* new symbols (cfg.all) */
+    struct log_limit lim_hist;      /* history requests that failed */
     char idbuf[64];
     const char *id;                 /* the engine id */
     int64_t lb;                     /* lookback in use */

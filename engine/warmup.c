@@ -104,7 +104,10 @@ static void s_ep_answer(engine_t *self, struct sym *y, int ep, int rc,
         return;
     }
     if (rc != ERR_NOTFOUND) {
-        log_msg(LL_WARN, "%s", err ? err : "history: no answer");
+        /* Rate-limited: a feeder still loading thousands of histories
+         * answers "busy" to each symbol's retry. */
+        log_limited(&self->lim_hist, LL_WARN, "%s",
+                    err ? err : "history: no answer");
         y->hrc = rc;
     } else {
         log_msg(LL_DEBUG, "%s", err ? err : "history: not found");
@@ -502,9 +505,10 @@ static void s_warm_reply(engine_t *self, struct sym *y, int rc,
         return;
     }
     if (rc != ERR_OK && (y->wstep != WS_FIRST || rc != ERR_NOTFOUND)) {
-        if (y->wstep == WS_FIRST && !proc_stop)
-            log_msg(LL_INFO, "%s: waiting for history from %s",
-                    y->run->sym, self->cfg.hist_ep);
+        if (y->wstep == WS_FIRST && !proc_stop && !y->waited)
+            log_msg(LL_INFO, "%s: waiting for history from %s (asked "
+                    "again until it comes)", y->run->sym, self->cfg.hist_ep);
+        y->waited = 1;
         s_warm_retry(self, y);
         return;
     }

@@ -394,7 +394,7 @@ static void s_close_trade(struct broker *b, int64_t trade_id, double price,
         s_remove_order(b, t.tp_order);
     t.exit_price = price;
     t.exit_bar = bar;
-    t.exit_time = (int64_t)b->d->time.v[bar];
+    t.exit_time = (int64_t)SERIES_AT(&b->d->time, bar);
     b->cash += t.size * (price - t.entry_price);
     c = s_commission(b, t.size, price);
     b->cash -= c;
@@ -459,7 +459,7 @@ static void s_open_trade(struct broker *b, double price, double size,
     t.exit_price = NAN;
     t.entry_bar = bar;
     t.exit_bar = -1;
-    t.entry_time = (int64_t)b->d->time.v[bar];
+    t.entry_time = (int64_t)SERIES_AT(&b->d->time, bar);
     t.exit_time = -1;
     t.sl = t.tp = NAN;
     snprintf(t.tag, sizeof t.tag, "%s", tag);
@@ -506,7 +506,8 @@ static int s_process(struct broker *b)
 {
     const struct strat_data *d = b->d;
     size_t i = (size_t)b->i;
-    double open = d->open.v[i], high = d->high.v[i], low = d->low.v[i];
+    double open = SERIES_AT(&d->open, i), high = SERIES_AT(&d->high, i);
+    double low = SERIES_AT(&d->low, i);
     size_t n = b->norders;
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     int again = 0;
@@ -545,7 +546,7 @@ static int s_process(struct broker *b)
                             : fmax(isnan(stop) ? open : stop, o->limit);
         } else {
             price = b->cfg.trade_on_close && !o->contingent && i > 0 ?
-                    d->close.v[i - 1] : open;
+                    SERIES_AT(&d->close, i - 1) : open;
             if (!isnan(stop))
                 price = is_long ? fmax(price, stop) : fmin(price, stop);
         }
@@ -658,7 +659,7 @@ int broker_next(broker_t *b, const struct strat_data *d)
         while (b->ntrades)
             s_close_trade(b, b->trades[0].id, c, b->i);
         b->cash = 0;
-        b->equity.v[b->equity.len - 1] = 0;
+        SERIES_AT(&b->equity, b->equity.len - 1) = 0;
         return 1;
     }
     return 0;
@@ -680,7 +681,7 @@ void broker_finalize(broker_t *b, const struct strat_data *d)
     for (int pass = 0; pass < 8 && b->norders && s_process(b); pass++)
         ;
     if (b->equity.len)
-        b->equity.v[b->equity.len - 1] = broker_equity(b);
+        SERIES_AT(&b->equity, b->equity.len - 1) = broker_equity(b);
 }
 
 /* {==================== queries ============================== */
@@ -730,8 +731,13 @@ const char *broker_warning(const broker_t *b, size_t i)
 
 const double *broker_equity_curve(const broker_t *b, size_t *n)
 {
-    *n = b->equity.len;
+    *n = series_held(&b->equity);
     return b->equity.v;
+}
+
+void broker_keep(broker_t *b, size_t bars)
+{
+    series_keep(&b->equity, bars);
 }
 
 double broker_position_size(const broker_t *b)

@@ -110,8 +110,11 @@ double broker_trade_pl_pct(const broker_t *self, const struct trade *t);
 double broker_trade_value(const broker_t *self, const struct trade *t);
 
 /* Equity at every bar so far (NaN for bars before the first broker_next
- * that saw an order: the caller back-fills them with cash). */
+ * that saw an order: the caller back-fills them with cash); with
+ * broker_keep, at the bars still held only. */
 const double *broker_equity_curve(const broker_t *self, size_t *n);
+/* Holds the equity of the newest `bars` bars at least (0: of all). */
+void broker_keep(broker_t *self, size_t bars);
 /* Warnings (cancelled orders etc.), oldest first. */
 size_t broker_nwarnings(const broker_t *self);
 const char *broker_warning(const broker_t *self, size_t i);

@@ -50,6 +50,18 @@ void runner_free(struct runner *r)
     strat_data_free(&r->data);
 }
 
+void runner_keep(struct runner *r, size_t bars)
+{
+    strat_data_keep(&r->data, bars);
+    strategy_keep(r->strat, bars);
+}
+
+int64_t runner_reach(const struct runner *r)
+{
+    int64_t lb = strategy_lookback(r->strat);
+    return lb > CONF_MOVE_BARS + 2 ? lb : CONF_MOVE_BARS + 2;
+}
+
 double runner_confidence(const struct runner *r)
 {
     const strategy_t *st = r->strat;
@@ -59,7 +71,7 @@ double runner_confidence(const struct runner *r)
     size_t k, len = c->len;
 
     for (k = 1; k <= CONF_MOVE_BARS && k < len; k++)
-        move += fabs(c->v[len - k] - c->v[len - k - 1]);
+        move += fabs(series_back(c, k) - series_back(c, k + 1));
     move = k > 1 ? move / (double)(k - 1) : 0;
     if (n == 0 || !(move > 0))
         return 0.5;

@@ -640,8 +640,10 @@ int strategy_far_reads(const strategy_t *s, char *out, size_t len)
         if (s->ind[k]->kind != IND_EXTERNAL || li->rs || li->window)
             continue;
         if (!found++)
-            snprintf(out, len, "%s self:I(fn, ...) without {window = N} "
-                     "(its function is passed every bar)", li->where);
+            snprintf(out, len, "%s%sself:I(fn, ...) without {window = "
+                     "N} (its function is passed every bar)", li->where,
+                     li->where[0] && li->where[strlen(li->where) - 1] ==
+                     ' ' ? "" : " ");
     }
     while (f && fgets(line, sizeof line, f)) {
         char *c = strstr(line, "--");

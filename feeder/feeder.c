@@ -654,7 +654,8 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
         bus_topic(fs->topic, "bar", cfg->symbols[i]);
         fs->last_pub_ms = mono_ms();
         fs->store = store_new(cfg->ops->name, cfg->symbols[i],
-                              self->pub.instance, STORE_MAX_BARS);
+                              self->pub.instance, cfg->keep_bars > 0 ?
+                              (size_t)cfg->keep_bars : STORE_MAX_BARS);
         if (!fs->store) {
             snprintf(err, ERR_LEN, "out of memory");
             goto fail;

@@ -34,7 +34,7 @@ int runner_init_ex(struct runner *r, const char *path, const char *sym,
             strat_data_free(&r->data);
             return ERR_INVALID;
         }
-    r->last_t = -1;
+    r->last_t = r->first_t = -1;
     r->strat = strategy_new(path, sym, params, bcfg, &r->data, &rc,
                            err);
     if (!r->strat) {
@@ -172,7 +172,8 @@ int runner_feed_extra(struct runner *r, const struct bar *b,
                         extra))
         return ERR_NOMEM;
     r->last_t = b->t;
-    r->bars++;
+    if (!r->bars++)
+        r->first_t = b->t;
     if (r->failed)
         return 0;
     rc = strategy_on_bar(r->strat, r->error);

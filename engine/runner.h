@@ -25,6 +25,7 @@ struct runner {
     strategy_t *strat;              /* the strategy and its account */
     int failed;                     /* disabled: next() no longer runs */
     int64_t last_t;                 /* time of the newest bar, -1 */
+    int64_t first_t;                /* time of the first bar, -1 */
     uint64_t bars;                  /* bars taken */
     uint64_t signals;               /* signals emitted */
     char error[ERR_LEN];            /* why the strategy was disabled */

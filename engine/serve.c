@@ -33,8 +33,7 @@ void engine_pack_status(engine_t *self, msgpack_packer *pk)
         msgpack_pack_map(pk, 11);
         mp_kstr(pk, "sym", y->run->sym);
         mp_kuint(pk, "bars", y->run->bars);
-        mp_kint(pk, "first_t", series_held(&y->run->data.time) ?
-                (int64_t)y->run->data.time.v[0] : -1);
+        mp_kint(pk, "first_t", y->run->first_t);
         mp_kint(pk, "last_t", y->run->last_t);
         mp_pack_str(pk, "live");
         if (y->live)

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #define MAX_WARNINGS 1000
+#define KEEP_WARNINGS 16            /* with broker_keep: the first few */
 
 struct broker {
     struct broker_cfg cfg;
@@ -31,6 +32,9 @@ struct broker {
     size_t ntrades, captrades;
     struct trade *closed;           /* closed trades, in closing order */
     size_t nclosed, capclosed;
+    size_t keep_closed;             /* 0: every closed trade; else at
+                                       least the newest keep_closed */
+    uint64_t closed_all;            /* trades closed in all */
     int64_t next_id;
     struct series equity;           /* one value per bar */
     char (*warn)[256];
@@ -125,7 +129,7 @@ static void s_warn(struct broker *b, const char *fmt, ...)
     va_list ap;
 
     if (grow((void **)&b->warn, &b->capwarn, b->nwarn + 1, sizeof *b->warn,
-             MAX_WARNINGS))
+             b->keep_closed ? KEEP_WARNINGS : MAX_WARNINGS))
         return;
     va_start(ap, fmt);
     vsnprintf(b->warn[b->nwarn++], sizeof b->warn[0], fmt, ap);
@@ -399,6 +403,14 @@ static void s_close_trade(struct broker *b, int64_t trade_id, double price,
     c = s_commission(b, t.size, price);
     b->cash -= c;
     t.commission += c;
+    b->closed_all++;
+    if (b->keep_closed && b->nclosed >= 2 * b->keep_closed) {
+        /* Bounded (broker_keep): the newest keep_closed stay, in order;
+         * amortised O(1), and no allocation once the array is full. */
+        memmove(b->closed, b->closed + (b->nclosed - b->keep_closed),
+                b->keep_closed * sizeof *b->closed);
+        b->nclosed = b->keep_closed;
+    }
     if (grow((void **)&b->closed, &b->capclosed, b->nclosed + 1,
              sizeof *b->closed, SIZE_MAX) == 0)
         b->closed[b->nclosed++] = t;
@@ -738,7 +750,10 @@ const double *broker_equity_curve(const broker_t *b, size_t *n)
 void broker_keep(broker_t *b, size_t bars)
 {
     series_keep(&b->equity, bars);
+    b->keep_closed = bars;
 }
+
+uint64_t broker_nclosed_all(const broker_t *b) { return b->closed_all; }
 
 double broker_position_size(const broker_t *b)
 {

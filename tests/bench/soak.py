@@ -22,9 +22,9 @@ per symbol, the feeders 400), so the memory of the engine and of the
 feeders must stay flat however many bars go through: the resident memory
 at the last sample may exceed that at the first sample at or after a
 quarter of the run by at most 10% + 16 MB (without the bound the engine
-alone would grow by some 80 bytes per bar taken meanwhile). It also works out the bytes per bar taken (growth of
-resident memory over growth of bars taken) over the first and the second
-half of the run; a leak shows as a growing figure, and the run counts as
+alone would grow by some 80 bytes per bar taken meanwhile). It also
+works out the bytes per bar taken (growth of resident memory over growth
+of bars taken) over the first and the second half of the run; a leak shows as a growing figure, and the run counts as
 broken if the second half's figure is more than half as large again as
 the first's (plus 64 bytes for the noise of a short run). The sink holds
 nothing per signal: its memory must stay flat outright (it may not grow by

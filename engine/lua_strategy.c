@@ -609,6 +609,12 @@ static int s_far_read(const struct strategy *s, const char *line,
         snprintf(what, len, "quantile(self....) (every bar of a series)");
         return 1;
     }
+    if ((p = strstr(line, "barssince(")) != NULL &&
+        strncmp(s_skip_ws(p + 10), "self.", 5) == 0) {
+        snprintf(what, len, "barssince(self....) (back to the first bar "
+                 "when the condition was never true)");
+        return 1;
+    }
     for (p = line; (p = strchr(p, '#')) != NULL; p++) {
         q = p;
         while (q > line && (q[-1] == ' ' || q[-1] == '\t'))

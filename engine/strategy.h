@@ -120,7 +120,7 @@ size_t strat_data_bar_bytes(const struct strat_data *d,
 void strategy_keep(strategy_t *self, size_t bars);
 /* Reads in the strategy that a bound on the bars held can break: indices
  * counted from the first bar (self.data.Close[1], x[#x - k]), loops from
- * bar 1, quantile over a whole series, Lua-function indicators without a
+ * bar 1, quantile and barssince over a whole series, Lua-function indicators without a
  * window (found by reading the file; a read the scan misses fails at run
  * time, naming the index and the bound). Returns how many, the first
  * ("file:line: what") in out[len]. */

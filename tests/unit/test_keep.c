@@ -210,6 +210,7 @@ static const char *FIRST_BAR =
     "local S = Strategy {}\n"
     "function S:next()\n"
     "  if self.data.Close[1] > 0 then end  -- the first bar\n"
+    "  if barssince(self.data.Close) > 0 then end\n"
     "end\n"
     "return S\n";
 
@@ -224,7 +225,7 @@ static void test_far_read(void **state)
     (void)state;
 
     assert_int_equal(runner_init(&r, path, "TEST", NULL, NULL, err), 0);
-    assert_int_equal(strategy_far_reads(r.strat, far, sizeof far), 1);
+    assert_int_equal(strategy_far_reads(r.strat, far, sizeof far), 2);
     assert_non_null(strstr(far, ":3: data.Close[1...]"));
     runner_keep(&r, 50);
     for (i = 0; i < 1000 && rc >= 0; i++) {
@@ -246,7 +247,7 @@ static const char *CLEAN =
     "  self.f = self:I(function(x) return x end, self.data.Close)\n"
     "end\n"
     "function S:next()\n"
-    "  local t = {1, 2}\n"
+    "  local t = {1, 2}  -- barssince(self.s > 0) in a comment\n"
     "  if self.s[-1] > self.data.Close[-2] and t[1] == 1 then end\n"
     "end\n"
     "return S\n";

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "runner.h"
 #include "series.h"
+#include "../../feeder/store.h"
 
 static char s_path[64];
 
@@ -115,6 +116,44 @@ static void test_series_unbounded_then_bound(void **state)
     assert_true(s.off > 0 && series_held(&s) >= 100);
     assert_true(series_back(&s, 100) == 20000.0 - 100);
     series_free(&s);
+}
+
+/* The feeder's store (--keep-bars K): between 7/8 K and K bars, the
+ * newest, their sequence numbers counting on through every compaction;
+ * a history reply holds at most those. */
+static void test_store_bounded(void **state)
+{
+    store_t *s = store_new("demo", "AAA", 1, 64);
+    struct history_req r = { .sym = "AAA", .n = 100000, .since = -1 };
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    uint64_t seq;
+    struct bar b;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (uint64_t k = 1; k <= 10000; k++) {
+        size_t len;
+        b = mkbar((int)k);
+        assert_int_equal(store_append(s, &b, &seq), 0);
+        assert_int_equal(seq, k);
+        len = store_len(s);
+        assert_true(len <= 64 && (k < 56 || len >= 56));
+        store_get(s, 0, &b);
+        assert_int_equal(b.seq, k - len + 1);
+        assert_true(b.t == mkbar((int)(k - len + 1)).t);
+        store_get(s, len - 1, &b);
+        assert_int_equal(b.seq, k);
+    }
+    assert_int_equal(store_last_seq(s), 10000);
+    assert_int_equal(store_pack_history(s, &pk, &r, 100000),
+                     store_len(s));
+    r.since = 0;                        /* from before the oldest held */
+    assert_int_equal(store_pack_history(s, &pk, &r, 100000),
+                     store_len(s));
+    msgpack_sbuffer_destroy(&sb);
+    store_destroy(&s);
 }
 
 static const char *ALL_KINDS =
@@ -274,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_series_large_bound),
         cmocka_unit_test(test_series_unbounded_then_bound),
+        cmocka_unit_test(test_store_bounded),
         cmocka_unit_test(test_runner_parity),
         cmocka_unit_test(test_far_read),
         cmocka_unit_test(test_far_read_scan),

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #define MAX_WARNINGS 1000
+#define KEEP_WARNINGS 16            /* with broker_keep: the first few */
 
 struct broker {
     struct broker_cfg cfg;
@@ -31,6 +32,9 @@ struct broker {
     size_t ntrades, captrades;
     struct trade *closed;           /* closed trades, in closing order */
     size_t nclosed, capclosed;
+    size_t keep_closed;             /* 0: every closed trade; else at
+                                       least the newest keep_closed */
+    uint64_t closed_all;            /* trades closed in all */
     int64_t next_id;
     struct series equity;           /* one value per bar */
     char (*warn)[256];
@@ -125,7 +129,7 @@ static void s_warn(struct broker *b, const char *fmt, ...)
     va_list ap;
 
     if (grow((void **)&b->warn, &b->capwarn, b->nwarn + 1, sizeof *b->warn,
-             MAX_WARNINGS))
+             b->keep_closed ? KEEP_WARNINGS : MAX_WARNINGS))
         return;
     va_start(ap, fmt);
     vsnprintf(b->warn[b->nwarn++], sizeof b->warn[0], fmt, ap);
@@ -394,11 +398,19 @@ static void s_close_trade(struct broker *b, int64_t trade_id, double price,
         s_remove_order(b, t.tp_order);
     t.exit_price = price;
     t.exit_bar = bar;
-    t.exit_time = (int64_t)b->d->time.v[bar];
+    t.exit_time = (int64_t)SERIES_AT(&b->d->time, bar);
     b->cash += t.size * (price - t.entry_price);
     c = s_commission(b, t.size, price);
     b->cash -= c;
     t.commission += c;
+    b->closed_all++;
+    if (b->keep_closed && b->nclosed >= 2 * b->keep_closed) {
+        /* Bounded (broker_keep): the newest keep_closed stay, in order;
+         * amortised O(1), and no allocation once the array is full. */
+        memmove(b->closed, b->closed + (b->nclosed - b->keep_closed),
+                b->keep_closed * sizeof *b->closed);
+        b->nclosed = b->keep_closed;
+    }
     if (grow((void **)&b->closed, &b->capclosed, b->nclosed + 1,
              sizeof *b->closed, SIZE_MAX) == 0)
         b->closed[b->nclosed++] = t;
@@ -459,7 +471,7 @@ static void s_open_trade(struct broker *b, double price, double size,
     t.exit_price = NAN;
     t.entry_bar = bar;
     t.exit_bar = -1;
-    t.entry_time = (int64_t)b->d->time.v[bar];
+    t.entry_time = (int64_t)SERIES_AT(&b->d->time, bar);
     t.exit_time = -1;
     t.sl = t.tp = NAN;
     snprintf(t.tag, sizeof t.tag, "%s", tag);
@@ -506,7 +518,8 @@ static int s_process(struct broker *b)
 {
     const struct strat_data *d = b->d;
     size_t i = (size_t)b->i;
-    double open = d->open.v[i], high = d->high.v[i], low = d->low.v[i];
+    double open = SERIES_AT(&d->open, i), high = SERIES_AT(&d->high, i);
+    double low = SERIES_AT(&d->low, i);
     size_t n = b->norders;
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
     int again = 0;
@@ -545,7 +558,7 @@ static int s_process(struct broker *b)
                             : fmax(isnan(stop) ? open : stop, o->limit);
         } else {
             price = b->cfg.trade_on_close && !o->contingent && i > 0 ?
-                    d->close.v[i - 1] : open;
+                    SERIES_AT(&d->close, i - 1) : open;
             if (!isnan(stop))
                 price = is_long ? fmax(price, stop) : fmin(price, stop);
         }
@@ -658,7 +671,7 @@ int broker_next(broker_t *b, const struct strat_data *d)
         while (b->ntrades)
             s_close_trade(b, b->trades[0].id, c, b->i);
         b->cash = 0;
-        b->equity.v[b->equity.len - 1] = 0;
+        SERIES_AT(&b->equity, b->equity.len - 1) = 0;
         return 1;
     }
     return 0;
@@ -680,7 +693,7 @@ void broker_finalize(broker_t *b, const struct strat_data *d)
     for (int pass = 0; pass < 8 && b->norders && s_process(b); pass++)
         ;
     if (b->equity.len)
-        b->equity.v[b->equity.len - 1] = broker_equity(b);
+        SERIES_AT(&b->equity, b->equity.len - 1) = broker_equity(b);
 }
 
 /* {==================== queries ============================== */
@@ -730,9 +743,17 @@ const char *broker_warning(const broker_t *b, size_t i)
 
 const double *broker_equity_curve(const broker_t *b, size_t *n)
 {
-    *n = b->equity.len;
+    *n = series_held(&b->equity);
     return b->equity.v;
 }
+
+void broker_keep(broker_t *b, size_t bars)
+{
+    series_keep(&b->equity, bars);
+    b->keep_closed = bars;
+}
+
+uint64_t broker_nclosed_all(const broker_t *b) { return b->closed_all; }
 
 double broker_position_size(const broker_t *b)
 {

@@ -110,8 +110,15 @@ double broker_trade_pl_pct(const broker_t *self, const struct trade *t);
 double broker_trade_value(const broker_t *self, const struct trade *t);
 
 /* Equity at every bar so far (NaN for bars before the first broker_next
- * that saw an order: the caller back-fills them with cash). */
+ * that saw an order: the caller back-fills them with cash); with
+ * broker_keep, at the bars still held only. */
 const double *broker_equity_curve(const broker_t *self, size_t *n);
+/* Holds the equity of the newest `bars` bars at least, the newest `bars`
+ * closed trades at least (broker_nclosed, broker_closed: those held) and
+ * its first 16 warnings; 0: all of them (warnings: the first 1000). */
+void broker_keep(broker_t *self, size_t bars);
+/* Trades closed in all, held or not. */
+uint64_t broker_nclosed_all(const broker_t *self);
 /* Warnings (cancelled orders etc.), oldest first. */
 size_t broker_nwarnings(const broker_t *self);
 const char *broker_warning(const broker_t *self, size_t i);

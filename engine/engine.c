@@ -24,6 +24,62 @@ strategy_t *engine_strat(const engine_t *self)
     return self->nsym ? self->syms[0].run->strat : self->probe.strat;
 }
 
+void engine_keep(engine_t *self, int say)
+{
+    const struct runner *r = self->nsym ? self->syms[0].run : &self->probe;
+    int64_t reach = runner_reach(r), want = self->cfg.keep_bars;
+    char far[512];
+
+    if (want < 0) {
+        self->keep = 2 * reach > ENGINE_KEEP_MIN ? 2 * reach
+                                                 : ENGINE_KEEP_MIN;
+    } else if (want > 0 && want < reach) {
+        self->keep = reach;
+        if (say)
+            log_msg(LL_WARN, "--keep-bars %lld is less than %s reads back "
+                    "(%lld bars: its indicators' history, windows and "
+                    "whole-number parameters); keeping %lld",
+                    (long long)want, self->cfg.strategy, (long long)reach,
+                    (long long)reach);
+    } else {
+        self->keep = want;
+    }
+    for (int k = 0; k < self->nsym; k++)
+        runner_keep(self->syms[k].run, (size_t)self->keep);
+    if (say && self->keep > 0 &&
+        strategy_far_reads(r->strat, far, sizeof far) > 0)
+        log_msg(LL_WARN, "%s reads further back than the %lld bars kept: "
+                "%s; such a read fails (naming the bar) once that bar is "
+                "gone: index from the end ([-k]), declare a window, or "
+                "raise --keep-bars (0 keeps every bar)", self->cfg.strategy,
+                (long long)self->keep, far);
+}
+
+void engine_keep_said(engine_t *self, int64_t tf)
+{
+    const struct runner *r = self->nsym ? self->syms[0].run : &self->probe;
+    size_t bar = strat_data_bar_bytes(&r->data, r->strat);
+    double per_day = tf > 0 ? 86400.0 / (double)tf * (double)bar : 0;
+
+    if (self->keep_said || tf <= 0)
+        return;
+    self->keep_said = 1;
+    if (self->keep == 0) {
+        log_msg(LL_INFO, "keeping every bar (--keep-bars 0): %zu bytes a "
+                "bar, about %.0f KiB per symbol per day at %llds bars, "
+                "growing for as long as the engine runs", bar,
+                per_day / 1024, (long long)tf);
+        return;
+    }
+    log_msg(LL_INFO, "keeping the last %lld bars per symbol (--keep-bars; "
+            "the strategy reads back %lld): %zu bytes a bar, about %.0f KiB "
+            "per symbol per day at %llds bars until %.1f days are held, "
+            "then flat at %.0f KiB at most", (long long)self->keep,
+            (long long)runner_reach(r), bar, per_day / 1024, (long long)tf,
+            (double)self->keep / (86400.0 / (double)tf),
+            2.0 * (double)self->keep * (double)bar / 1024);
+}
+
 /* A bar time (epoch ms) for people: "2026-01-02T15:04:00Z". */
 const char *engine_time(char *out, size_t n, int64_t ms)
 {
@@ -86,6 +142,8 @@ static int s_sym_new(engine_t *self, const char *name, char *err)
         snprintf(err, ERR_LEN, "%s: %s", name, err_str(k));
         return -1;
     }
+    if (self->keep > 0)             /* set: a symbol that came later */
+        runner_keep(y->run, (size_t)self->keep);
     y->first_live_t = -1;
     y->jt = y->mark_t = y->marked_t = -1;
     y->mark_params = -1;
@@ -265,6 +323,7 @@ static int s_setup(engine_t *self, char *err)
                 "indicators and parameters %s)", (long long)self->lb,
                 strategy_params(engine_strat(self)));
     }
+    engine_keep(self, 1);
     return 0;
 }
 

@@ -55,6 +55,8 @@ struct engine_config {
     const char *rep_ep;             /* request endpoint */
     const char *id;                 /* NULL: strategy-<hash of symbols> */
     int64_t lookback;               /* -1: the strategy's */
+    int64_t keep_bars;              /* bars held per symbol; -1: the
+                                       default (engine_keep), 0: all */
     int64_t wait_subs;              /* signal subscriptions before live */
     const char *journal_dir;        /* NULL: default; "": no journal */
     const char *fsync;              /* always, everysec, no */

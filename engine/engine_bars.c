@@ -105,6 +105,8 @@ void engine_feed(engine_t *self, struct sym *y, const struct bar *b,
     }
     y->last_c = b->c;
     y->tf = b->tf;
+    if (!self->keep_said)
+        engine_keep_said(self, b->tf);
     if ((y->npend || y->pend_over) && b->t > y->jt)
         engine_pend_free(self, y);             /* past every signal it held */
     if (live && y->first_live_t < 0)

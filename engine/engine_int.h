@@ -23,6 +23,7 @@
                                        history is outstanding */
 #define HISTORY_TIMEOUT_MS 3000
 #define HIST_EPS_MAX 16             /* --history endpoints */
+#define ENGINE_KEEP_MIN 1000        /* least default --keep-bars */
 #define PEND_MAX 4096               /* ids held per symbol (see struct sym) */
 #define PEND_TOTAL_MAX 1000000      /* and for all symbols together */
 
@@ -131,6 +132,8 @@ struct engine {
     char idbuf[64];
     const char *id;                 /* the engine id */
     int64_t lb;                     /* lookback in use */
+    int64_t keep;                   /* bars held per symbol, 0: all */
+    int keep_said;                  /* its memory line was logged */
     int warming;                    /* symbols not live yet */
     int wait_logged;
     struct bus_pub pub;
@@ -198,6 +201,13 @@ struct engine {
 
 /* engine.c */
 strategy_t *engine_strat(const engine_t *self);     /* name, lookback */
+/* Settles the bars each symbol holds (--keep-bars, at least what the
+ * strategy reads back; with `say`, the lines about it) and applies it to
+ * every symbol's runner. */
+void engine_keep(engine_t *self, int say);
+/* Once, at the first bar with a timeframe: what a symbol's memory comes
+ * to per day at that timeframe. */
+void engine_keep_said(engine_t *self, int64_t tf);
 int engine_find(const engine_t *self, const char *sym); /* index or -1 */
 /* With cfg.all: the index of a symbol not had before, of this shard, its
  * strategy loaded and its warm-up due. syms may move: no struct sym *

@@ -223,6 +223,12 @@ int indicator_init_external(struct indicator *ind, int nout,
     return ERR_OK;
 }
 
+void indicator_keep(struct indicator *ind, size_t n)
+{
+    for (int j = 0; j < IND_MAX_OUT; j++)
+        series_keep(&ind->out[j], n);
+}
+
 void indicator_free(struct indicator *ind)
 {
     for (int j = 0; j < IND_MAX_OUT; j++)
@@ -239,7 +245,7 @@ static void s_note_valid(struct indicator *ind, size_t i)
     if (ind->first_valid >= 0)
         return;
     for (int j = 0; j < ind->nout; j++) {
-        if (ind->out_first[j] < 0 && !isnan(ind->out[j].v[i]))
+        if (ind->out_first[j] < 0 && !isnan(SERIES_AT(&ind->out[j], i)))
             ind->out_first[j] = (int64_t)i;
         all &= ind->out_first[j] >= 0;
     }
@@ -293,7 +299,7 @@ int indicator_push(struct indicator *ind, const double *y)
     if (s_grow(ind))
         return ERR_NOMEM;
     for (int j = 0; j < ind->nout; j++)
-        ind->out[j].v[i] = y[j];
+        SERIES_AT(&ind->out[j], i) = y[j];
     s_note_valid(ind, i);
     return ERR_OK;
 }

@@ -138,6 +138,11 @@ int indicator_init_external(struct indicator *ind, int nout,
                             int64_t warmup, int64_t history,
                             const char *name);
 void indicator_free(struct indicator *ind);
+/* Its outputs hold at least their newest n values (0: all; series.h).
+ * The kinds read back their window at most (n+1 values of a source, the
+ * d+1 last %K of STOCH), so a bound at its history + 1 keeps them exact;
+ * the sources are bounded by their owners. */
+void indicator_keep(struct indicator *ind, size_t n);
 
 /* Consumes every source value not yet seen (normally one). 0 or
  * ERR_NOMEM. Does nothing for IND_EXTERNAL. */

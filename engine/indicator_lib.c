@@ -50,19 +50,19 @@ void indicator_roll_init(struct ind_roll *r)
     r->next_sync = 0;
 }
 
-/* Exact sums over the window v[i-n+1 .. i] (no NaN in it). */
-static void s_roll_sync(struct ind_roll *r, const double *v, size_t i,
+/* Exact sums over the window of values i-n+1 .. i of v (no NaN). */
+static void s_roll_sync(struct ind_roll *r, const struct series *v, size_t i,
                         size_t n, int want)
 {
     size_t lo = i + 1 - n;
     double s = 0, c = 0;
 
     for (size_t j = lo; j <= i; j++)
-        s_kahan(&s, &c, v[j]);
+        s_kahan(&s, &c, SERIES_AT(v, j));
     r->k = (s - c) / (double)n;
     r->s1 = r->c1 = r->s2 = r->c2 = r->w = r->cw = 0;
     for (size_t j = lo; j <= i; j++) {
-        double d = v[j] - r->k;
+        double d = SERIES_AT(v, j) - r->k;
         s_kahan(&r->s1, &r->c1, d);
         if (want & ROLL_S2)
             s_kahan(&r->s2, &r->c2, d * d);
@@ -75,14 +75,14 @@ static void s_roll_sync(struct ind_roll *r, const double *v, size_t i,
 
 /* Moves the window to end at index i. Returns 1 if it is full and free
  * of NaN (the sums are then valid), else 0. */
-static int s_roll(struct ind_roll *r, const double *v, size_t i, size_t n,
-                  int want)
+static int s_roll(struct ind_roll *r, const struct series *v, size_t i,
+                  size_t n, int want)
 {
     double d, od;
 
-    r->nan += isnan(v[i]);
+    r->nan += isnan(SERIES_AT(v, i));
     if (i >= n)
-        r->nan -= isnan(v[i - n]);
+        r->nan -= isnan(SERIES_AT(v, i - n));
     if (i + 1 < n || r->nan) {
         r->ok = 0;
         return 0;
@@ -91,8 +91,8 @@ static int s_roll(struct ind_roll *r, const double *v, size_t i, size_t n,
         s_roll_sync(r, v, i, n, want);
         return 1;
     }
-    d = v[i] - r->k;
-    od = v[i - n] - r->k;
+    d = SERIES_AT(v, i) - r->k;
+    od = SERIES_AT(v, i - n) - r->k;
     if (want & ROLL_W) {
         /* Every weight drops by one (minus the old sum), the new value
          * comes in with weight n. */
@@ -190,24 +190,26 @@ void indicator_deque_free(struct ind_deque *d)
 }
 
 /* Moves the window to end at index i; 1 if it is full and free of NaN,
- * the extreme then being v[d->idx[d->head]]. The deque holds the indices
- * of the window, oldest first, whose values are strictly decreasing
- * (max) or increasing (min): each index enters and leaves once. */
-static int s_deque(struct ind_deque *d, const double *v, size_t i,
+ * the extreme then being value d->idx[d->head] of v. The deque holds the
+ * indices (value numbers) of the window, oldest first, whose values are
+ * strictly decreasing (max) or increasing (min): each index enters and
+ * leaves once. */
+static int s_deque(struct ind_deque *d, const struct series *v, size_t i,
                    size_t n)
 {
-    double x = v[i];
+    double x = SERIES_AT(v, i);
 
     d->nan += isnan(x);
     if (i >= n)
-        d->nan -= isnan(v[i - n]);
+        d->nan -= isnan(SERIES_AT(v, i - n));
     while (d->len && d->idx[d->head] + n <= i) {
         d->head = (d->head + 1) % d->cap;
         d->len--;
     }
     if (!isnan(x)) {
         while (d->len) {
-            double b = v[d->idx[(d->head + d->len - 1) % d->cap]];
+            double b = SERIES_AT(v, d->idx[(d->head + d->len - 1) %
+                                            d->cap]);
             if (d->max ? b > x : b < x)
                 break;
             d->len--;
@@ -218,17 +220,19 @@ static int s_deque(struct ind_deque *d, const double *v, size_t i,
     return !(i + 1 < n || d->nan);
 }
 
-static double s_deque_value(const struct ind_deque *d, const double *v)
+static double s_deque_value(const struct ind_deque *d,
+                            const struct series *v)
 {
-    return v[d->idx[d->head]];
+    return SERIES_AT(v, d->idx[d->head]);
 }
 
 /* }========================================================== */
 
 /* {==================== the kinds ============================ */
 
-#define SRC(k) (ind->src[k]->v)
-#define OUT(j) (ind->out[j].v[i])
+#define SRC(k) (ind->src[k])
+#define IN(k) SERIES_AT(ind->src[k], i) /* source k at this bar */
+#define OUT(j) SERIES_AT(&ind->out[j], i)
 #define WIN ((size_t)ind->n)
 
 /* SMA(x, n): mean of the last n values. First value at n-1. */
@@ -242,7 +246,7 @@ static void s_step_sma(struct indicator *ind, size_t i)
  * n-1, as TA-Lib), then ema = a*x + (1-a)*ema, a = 2/(n+1). */
 static void s_step_ema(struct indicator *ind, size_t i)
 {
-    OUT(0) = s_ema(&ind->ema[0], SRC(0)[i]);
+    OUT(0) = s_ema(&ind->ema[0], IN(0));
 }
 
 /* WMA(x, n): weights 1..n, the newest n, over their sum n(n+1)/2. */
@@ -258,7 +262,7 @@ static void s_step_wma(struct indicator *ind, size_t i)
  * rsi = 100*g/(g+l); 50 when both are 0. */
 static void s_step_rsi(struct indicator *ind, size_t i)
 {
-    double x = SRC(0)[i], d, g, l;
+    double x = IN(0), d, g, l;
 
     if (isnan(x))
         return;
@@ -280,7 +284,7 @@ static void s_step_rsi(struct indicator *ind, size_t i)
  * EMA(macd, signal) from the first macd value, hist = macd - signal. */
 static void s_step_macd(struct indicator *ind, size_t i)
 {
-    double x = SRC(0)[i];
+    double x = IN(0);
     double m = s_ema(&ind->ema[0], x) - s_ema(&ind->ema[1], x);
     double s = s_ema(&ind->ema[2], m);
 
@@ -309,7 +313,7 @@ static void s_step_bbands(struct indicator *ind, size_t i)
  * true range, so the first value is at n (as TA-Lib). */
 static void s_step_atr(struct indicator *ind, size_t i)
 {
-    double h = SRC(0)[i], l = SRC(1)[i], c = SRC(2)[i], tr;
+    double h = IN(0), l = IN(1), c = IN(2), tr;
 
     if (isnan(h) || isnan(l) || isnan(c))
         return;
@@ -346,13 +350,13 @@ static void s_step_extreme(struct indicator *ind, size_t i)
 static void s_step_roc(struct indicator *ind, size_t i)
 {
     if (i >= WIN)
-        OUT(0) = 100.0 * (SRC(0)[i] / SRC(0)[i - WIN] - 1.0);
+        OUT(0) = 100.0 * (IN(0) / SERIES_AT(SRC(0), i - WIN) - 1.0);
 }
 
 static void s_step_mom(struct indicator *ind, size_t i)
 {
     if (i >= WIN)
-        OUT(0) = SRC(0)[i] - SRC(0)[i - WIN];
+        OUT(0) = IN(0) - SERIES_AT(SRC(0), i - WIN);
 }
 
 /* STOCH(high, low, close, k, d): %K = 100*(c - LL)/(HH - LL) over the
@@ -360,7 +364,7 @@ static void s_step_mom(struct indicator *ind, size_t i)
 static void s_step_stoch(struct indicator *ind, size_t i)
 {
     int ok = s_deque(&ind->dq[0], SRC(0), i, WIN);
-    double c = SRC(2)[i];
+    double c = IN(2);
 
     ok &= s_deque(&ind->dq[1], SRC(1), i, WIN);
     if (ok && !isnan(c)) {
@@ -368,7 +372,7 @@ static void s_step_stoch(struct indicator *ind, size_t i)
         double ll = s_deque_value(&ind->dq[1], SRC(1));
         OUT(0) = hh > ll ? 100.0 * (c - ll) / (hh - ll) : 50.0;
     }
-    if (s_roll(&ind->roll, ind->out[0].v, i, (size_t)ind->p[1], 0))
+    if (s_roll(&ind->roll, &ind->out[0], i, (size_t)ind->p[1], 0))
         OUT(1) = s_roll_mean(&ind->roll, (size_t)ind->p[1]);
 }
 
@@ -387,6 +391,7 @@ static void s_step_donchian(struct indicator *ind, size_t i)
 }
 
 #undef SRC
+#undef IN
 #undef OUT
 #undef WIN
 

@@ -117,9 +117,11 @@ static int s_direct_gc(lua_State *L)
 
 void lt_push_array(lua_State *L, const struct series *x, size_t from)
 {
+    if (from < x->off)
+        from = x->off;
     lua_createtable(L, (int)(x->len - from), 0);
     for (size_t i = from; i < x->len; i++) {
-        lua_pushnumber(L, x->v[i]);
+        lua_pushnumber(L, SERIES_AT(x, i));
         lua_rawseti(L, -2, (lua_Integer)(i - from + 1));
     }
 }
@@ -143,6 +145,14 @@ static int s_direct(lua_State *L)
         series_init(&d->tmp[j]);
     luaL_setmetatable(L, DIRECT_MT);
     for (int j = 0; j < info->nin; j++) {
+        if (a.src[j] && a.src[j]->off) {
+            /* A bounded series: over the values it holds (the newest
+             * values come out the same: the kinds stream). */
+            for (size_t i = a.src[j]->off; i < a.src[j]->len; i++)
+                if (series_push(&d->tmp[j], SERIES_AT(a.src[j], i)))
+                    return luaL_error(L, "not enough memory");
+            a.src[j] = &d->tmp[j];
+        }
         if (a.src[j])
             continue;
         lua_Unsigned n = lua_rawlen(L, a.src_arg[j]);
@@ -577,7 +587,7 @@ double strategy_ind_value(const strategy_t *s, int i, size_t back)
 double strategy_ind_at(const strategy_t *s, int i, size_t bar)
 {
     int k, j;
-    if (!s_flat(s, i, &k, &j) || bar >= s->ind[k]->out[j].len)
+    if (!s_flat(s, i, &k, &j))
         return NAN;
-    return s->ind[k]->out[j].v[bar];
+    return series_get(&s->ind[k]->out[j], bar);
 }

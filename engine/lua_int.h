@@ -111,7 +111,8 @@ enum ind_kind lt_kind_of(lua_State *L, int idx);
  * otherwise they may also be Lua arrays (src left NULL). */
 void lt_parse_args(lua_State *L, int first, enum ind_kind kind, int in_I,
                    struct bargs *a);
-/* Pushes the values of x from index `from` on as a Lua array. */
+/* Pushes the values of x from number `from` (or the oldest held) on as a
+ * Lua array. */
 void lt_push_array(lua_State *L, const struct series *x, size_t from);
 /* How a series argument reads in a default name: "C", "sma1", ... */
 const char *lt_series_label(struct strategy *s, const struct lseries *u);

@@ -16,11 +16,10 @@
 int lt_resample_step(struct strategy *s, int k, char *err)
 {
     struct lind *li = lt_lind(s, k);
-    size_t i = s->data->close.len - 1;
     double y[IND_MAX_OUT];
 
-    if (resample_push(li->rs, (int64_t)s->data->time.v[i],
-                      li->rs_src->v[i], y) ||
+    if (resample_push(li->rs, (int64_t)series_back(&s->data->time, 1),
+                      series_back(li->rs_src, 1), y) ||
         indicator_push(&li->ind, y)) {
         snprintf(err, ERR_LEN, "out of memory resampling");
         return ERR_NOMEM;

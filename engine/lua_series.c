@@ -67,11 +67,21 @@ static int s_series_index(lua_State *L)
                              "bar, [-1] the current one", name);
     }
     if (k < 0 && (lua_Unsigned)(-k) <= len)
-        lua_pushnumber(L, u->s->v[len + k]);
-    else if (k > 0 && (lua_Unsigned)k <= len)
-        lua_pushnumber(L, u->s->v[k - 1]);
-    else
+        k = (lua_Integer)len + k + 1;   /* from the first bar, 1-based */
+    else if (k < 0 || (lua_Unsigned)k > len) {
         lua_pushnil(L);
+        return 1;
+    }
+    if ((lua_Unsigned)k <= u->s->off) {
+        /* Forgotten (--keep-bars): an error rather than a wrong value. */
+        s_series_name(L, u, name, sizeof name);
+        return sandbox_error(L, "%s[%lld]: bar %lld of %zu is no longer "
+                             "held: only the last %zu bars are kept "
+                             "(--keep-bars; 0 keeps every bar)", name,
+                             (long long)lua_tointeger(L, 2), (long long)k,
+                             len, len - u->s->off);
+    }
+    lua_pushnumber(L, SERIES_AT(u->s, (size_t)k - 1));
     return 1;
 }
 
@@ -211,7 +221,7 @@ static void s_vals(lua_State *L, int idx, const char *fname, struct vals *x)
     x->idx = idx;
     x->n = 0;
     if (u) {
-        x->n = u->s->len;
+        x->n = series_held(u->s);       /* v[0 .. n-1]: what is held */
     } else if (lua_type(L, idx) == LUA_TTABLE) {
         x->n = (size_t)lua_rawlen(L, idx);
         s_not_multi(L, idx, fname);

@@ -519,3 +519,151 @@ int strategy_set_memory_share(int instances, char *err)
     s_mem_inst_cap = share < STRAT_MEM_DEFAULT ? share : STRAT_MEM_DEFAULT;
     return ERR_OK;
 }
+
+/* {==================== the bars kept (--keep-bars) ========== */
+
+void strat_data_keep(struct strat_data *d, size_t bars)
+{
+    series_keep(&d->open, bars);
+    series_keep(&d->high, bars);
+    series_keep(&d->low, bars);
+    series_keep(&d->close, bars);
+    series_keep(&d->volume, bars);
+    series_keep(&d->time, bars);
+    for (int j = 0; j < d->nextra; j++)
+        series_keep(&d->extra[j], bars);
+}
+
+size_t strat_data_bar_bytes(const struct strat_data *d, const strategy_t *s)
+{
+    return (size_t)(6 + d->nextra + (s ? strategy_nind(s) : 0) + 1) *
+           sizeof(double);
+}
+
+void strategy_keep(strategy_t *s, size_t bars)
+{
+    for (int k = 0; k < s->nind; k++)
+        indicator_keep(s->ind[k], bars);
+    broker_keep(s->broker, bars);
+}
+
+static const char *s_skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* At p (just after a series expression): `[` and a whole number or `#`,
+ * an index counted from the first bar. */
+static int s_from_first(const char *p)
+{
+    p = s_skip_ws(p);
+    if (*p != '[')
+        return 0;
+    p = s_skip_ws(p + 1);
+    return (*p >= '1' && *p <= '9') || *p == '#';
+}
+
+static int s_ident(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+}
+
+/* One line of source (comment cut off): what in it reads bars counted
+ * from the first, into what[len]; 0 if nothing. */
+static int s_far_read(const struct strategy *s, const char *line,
+                      char *what, size_t len)
+{
+    const char *p, *q;
+
+    for (p = line; (p = strstr(p, "data.")) != NULL; p++) {
+        if (p > line && s_ident((unsigned char)p[-1]))
+            continue;
+        for (q = p + 5; s_ident((unsigned char)*q); q++)
+            ;
+        if (q > p + 5 && s_from_first(q)) {
+            snprintf(what, len, "%.*s[%c...] (an index counted from the "
+                     "first bar)", (int)(q - p), p, *s_skip_ws(
+                     s_skip_ws(q) + 1));
+            return 1;
+        }
+    }
+    for (int k = 0; k < s->nind; k++) {
+        const char *nm = s->ind_name[k];
+        size_t n = strlen(nm);
+        if (!n || !s_ident((unsigned char)nm[0]) || strchr(nm, '('))
+            continue;
+        for (p = line; (p = strstr(p, "self.")) != NULL; p++)
+            if (strncmp(p + 5, nm, n) == 0 &&
+                !s_ident((unsigned char)p[5 + n]) &&
+                s_from_first(p + 5 + n)) {
+                snprintf(what, len, "self.%s[...] (an index counted from "
+                         "the first bar)", nm);
+                return 1;
+            }
+    }
+    if ((p = strstr(line, "quantile(")) != NULL &&
+        strncmp(s_skip_ws(p + 9), "self.", 5) == 0) {
+        snprintf(what, len, "quantile(self....) (every bar of a series)");
+        return 1;
+    }
+    if ((p = strstr(line, "barssince(")) != NULL &&
+        strncmp(s_skip_ws(p + 10), "self.", 5) == 0) {
+        snprintf(what, len, "barssince(self....) (back to the first bar "
+                 "when the condition was never true)");
+        return 1;
+    }
+    for (p = line; (p = strchr(p, '#')) != NULL; p++) {
+        q = p;
+        while (q > line && (q[-1] == ' ' || q[-1] == '\t'))
+            q--;
+        if (q > line && q[-1] == ',') {
+            q--;
+            while (q > line && (q[-1] == ' ' || q[-1] == '\t'))
+                q--;
+            if (q > line && q[-1] == '1' &&
+                (q - 1 == line || !s_ident((unsigned char)q[-2]))) {
+                snprintf(what, len, "a loop from bar 1 to #... (every "
+                         "bar)");
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int strategy_far_reads(const strategy_t *s, char *out, size_t len)
+{
+    FILE *f = fopen(s->path, "r");
+    char line[1024], what[160];
+    int found = 0, lineno = 0;
+
+    out[0] = '\0';
+    for (int k = 0; k < s->nind; k++) {
+        struct lind *li = lt_lind(s, k);
+        if (s->ind[k]->kind != IND_EXTERNAL || li->rs || li->window)
+            continue;
+        if (!found++)
+            snprintf(out, len, "%s%sself:I(fn, ...) without {window = "
+                     "N} (its function is passed every bar)", li->where,
+                     li->where[0] && li->where[strlen(li->where) - 1] ==
+                     ' ' ? "" : " ");
+    }
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strstr(line, "--");
+        lineno++;
+        if (c)
+            *c = '\0';
+        if (!s_far_read(s, line, what, sizeof what))
+            continue;
+        if (!found++)
+            snprintf(out, len, "%s:%d: %s", s->path, lineno, what);
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* }========================================================== */

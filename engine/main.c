@@ -49,6 +49,9 @@ static int s_flags(struct eflags *f, int argc, char **argv)
           "override a strategy parameter (repeatable)" },
         { "lookback", OPT_INT, &f->c.lookback, NULL, "N",
           "bars of history to warm up on (default: automatic)" },
+        { "keep-bars", OPT_INT, &f->c.keep_bars, NULL, "N",
+          "bars per symbol kept for the strategy, 0 for all (default: "
+          "twice what it reads back, at least 1000)" },
         { "wait-subscribers", OPT_INT, &f->c.wait_subs, NULL, "N",
           "start only once N subscriptions to signals have arrived (0)" },
         { "memory-mb", OPT_INT, &f->memory_mb, NULL, "MB",
@@ -95,6 +98,7 @@ static int s_flags(struct eflags *f, int argc, char **argv)
     c->pub_ep = "tcp://127.0.0.1:5557";
     c->rep_ep = "tcp://127.0.0.1:5558";
     c->lookback = -1;
+    c->keep_bars = -1;
     c->fsync = "everysec";
     c->journal_mb = 256;
     c->journal_days = 7;
@@ -143,6 +147,9 @@ static int s_flags(struct eflags *f, int argc, char **argv)
     if (c->lookback != -1 && (c->lookback < 1 || c->lookback > HISTORY_MAX))
         return proc_usage_error(PROG, "--lookback must be between 1 and "
                                 "300000");
+    if (c->keep_bars < -1 || c->keep_bars > 1000000000)
+        return proc_usage_error(PROG, "--keep-bars must be between 0 (every "
+                                "bar) and 1000000000");
     if (f->shard) {
         char tail;
         if (sscanf(f->shard, "%d/%d%c", &c->shard_i, &c->shard_n, &tail) !=

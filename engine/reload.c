@@ -31,18 +31,18 @@ void engine_reload(engine_t *self)
             ok = 0;
             break;
         }
-        for (size_t i = 0; i < d->time.len && ok; i++) {
+        for (size_t i = d->time.off; i < d->time.len && ok; i++) {
             struct bar b;
             int rc;
             memset(&b, 0, sizeof b);
             snprintf(b.sym, sizeof b.sym, "%s", sym);
-            b.t = (int64_t)d->time.v[i];
+            b.t = (int64_t)SERIES_AT(&d->time, i);
             b.tf = self->syms[k].tf;
-            b.o = d->open.v[i];
-            b.h = d->high.v[i];
-            b.l = d->low.v[i];
-            b.c = d->close.v[i];
-            b.vol = d->volume.v[i];
+            b.o = SERIES_AT(&d->open, i);
+            b.h = SERIES_AT(&d->high, i);
+            b.l = SERIES_AT(&d->low, i);
+            b.c = SERIES_AT(&d->close, i);
+            b.vol = SERIES_AT(&d->volume, i);
             rc = runner_feed(nr[k], &b, NULL, NULL);
             if (rc == ERR_LUA || rc == ERR_NOMEM) {
                 snprintf(err, sizeof err, "%s: %.200s", sym, rc == ERR_LUA ?
@@ -78,6 +78,7 @@ void engine_reload(engine_t *self)
             self->syms[k].eq0 = engine_equity(&self->syms[k]);
     if (self->cfg.lookback <= 0 && self->nsym)
         self->lb = strategy_lookback(engine_strat(self));
+    engine_keep(self, 1);
     {
         int64_t last = -1;
         for (k = 0; k < self->nsym; k++)

@@ -51,13 +51,21 @@ int resample_init(struct resample *r, int64_t bin_ms, enum resample_agg agg,
                   enum ind_kind kind, const double *p)
 {
     const struct series *src[1];
+    int rc;
 
     memset(r, 0, sizeof *r);
     r->bin_ms = bin_ms;
     r->agg = agg;
     series_init(&r->bins);
     src[0] = &r->bins;
-    return indicator_init_ex(&r->inner, kind, src, p, 0, NULL);
+    rc = indicator_init_ex(&r->inner, kind, src, p, 0, NULL);
+    if (rc)
+        return rc;
+    /* The inner indicator streams: it reads back its window at most, so
+     * the bins and its outputs stay bounded however long the run. */
+    series_keep(&r->bins, (size_t)r->inner.history + 2);
+    indicator_keep(&r->inner, (size_t)r->inner.history + 2);
+    return ERR_OK;
 }
 
 void resample_free(struct resample *r)
@@ -156,7 +164,6 @@ int resample_push(struct resample *r, int64_t t, double x, double *y)
         return ERR_NOMEM;
 out:
     for (int j = 0; j < r->inner.nout; j++)
-        y[j] = r->inner.out[j].len ? r->inner.out[j].v[r->inner.out[j].len -
-                                                       1] : NAN;
+        y[j] = series_back(&r->inner.out[j], 1);
     return ERR_OK;
 }

@@ -34,7 +34,7 @@ int runner_init_ex(struct runner *r, const char *path, const char *sym,
             strat_data_free(&r->data);
             return ERR_INVALID;
         }
-    r->last_t = -1;
+    r->last_t = r->first_t = -1;
     r->strat = strategy_new(path, sym, params, bcfg, &r->data, &rc,
                            err);
     if (!r->strat) {
@@ -50,6 +50,18 @@ void runner_free(struct runner *r)
     strat_data_free(&r->data);
 }
 
+void runner_keep(struct runner *r, size_t bars)
+{
+    strat_data_keep(&r->data, bars);
+    strategy_keep(r->strat, bars);
+}
+
+int64_t runner_reach(const struct runner *r)
+{
+    int64_t lb = strategy_lookback(r->strat);
+    return lb > CONF_MOVE_BARS + 2 ? lb : CONF_MOVE_BARS + 2;
+}
+
 double runner_confidence(const struct runner *r)
 {
     const strategy_t *st = r->strat;
@@ -59,7 +71,7 @@ double runner_confidence(const struct runner *r)
     size_t k, len = c->len;
 
     for (k = 1; k <= CONF_MOVE_BARS && k < len; k++)
-        move += fabs(c->v[len - k] - c->v[len - k - 1]);
+        move += fabs(series_back(c, k) - series_back(c, k + 1));
     move = k > 1 ? move / (double)(k - 1) : 0;
     if (n == 0 || !(move > 0))
         return 0.5;
@@ -160,7 +172,8 @@ int runner_feed_extra(struct runner *r, const struct bar *b,
                         extra))
         return ERR_NOMEM;
     r->last_t = b->t;
-    r->bars++;
+    if (!r->bars++)
+        r->first_t = b->t;
     if (r->failed)
         return 0;
     rc = strategy_on_bar(r->strat, r->error);

@@ -20,10 +20,12 @@
 
 struct runner {
     char sym[SYM_MAX];
-    struct strat_data data;         /* every bar since the first */
+    struct strat_data data;         /* the bars since the first, or the
+                                       newest of them (runner_keep) */
     strategy_t *strat;              /* the strategy and its account */
     int failed;                     /* disabled: next() no longer runs */
     int64_t last_t;                 /* time of the newest bar, -1 */
+    int64_t first_t;                /* time of the first bar, -1 */
     uint64_t bars;                  /* bars taken */
     uint64_t signals;               /* signals emitted */
     char error[ERR_LEN];            /* why the strategy was disabled */
@@ -51,6 +53,15 @@ int runner_init_ex(struct runner *r, const char *path, const char *sym,
                    const struct broker_cfg *bcfg,
                    const char *const *columns, int ncolumns, char *err);
 void runner_free(struct runner *r);
+/* From now on holds at least the newest `bars` bars of the dataset, the
+ * indicators and the equity (0: every bar). A strategy still sees every
+ * bar's number and the whole run's length; a read of a bar no longer
+ * held is an error naming it. */
+void runner_keep(struct runner *r, size_t bars);
+/* The bars a strategy can read back (its auto-lookback: the longest
+ * indicator history, Lua-function windows, whole-number parameters) and
+ * the confidence's needs: the least runner_keep should be given. */
+int64_t runner_reach(const struct runner *r);
 
 /* Feeds one bar (already validated). With emit NULL the calls are
  * suppressed (warm-up); either way they are looked at for close() while

@@ -33,8 +33,7 @@ void engine_pack_status(engine_t *self, msgpack_packer *pk)
         msgpack_pack_map(pk, 11);
         mp_kstr(pk, "sym", y->run->sym);
         mp_kuint(pk, "bars", y->run->bars);
-        mp_kint(pk, "first_t", y->run->data.time.len ?
-                (int64_t)y->run->data.time.v[0] : -1);
+        mp_kint(pk, "first_t", y->run->first_t);
         mp_kint(pk, "last_t", y->run->last_t);
         mp_pack_str(pk, "live");
         if (y->live)
@@ -117,9 +116,11 @@ static void s_pack_indicators(engine_t *self, msgpack_packer *pk,
     r = self->syms[k].run;
     len = r->data.time.len;
     first = len > (size_t)n ? len - (size_t)n : 0;
+    if (first < r->data.time.off)
+        first = r->data.time.off;      /* the bars held (--keep-bars) */
     msg_ind_pack_reply_head(pk, self->id, sym, len - first);
     for (size_t i = first; i < len; i++) {
-        p.t = (int64_t)r->data.time.v[i];
+        p.t = (int64_t)SERIES_AT(&r->data.time, i);
         p.n = runner_ind_at(r, i, p.v);
         msg_ind_pack_point(pk, &p);
     }

@@ -51,6 +51,10 @@ int strat_data_add_column(struct strat_data *d, const char *name);
  * each). 0 or ERR_NOMEM. */
 int strat_data_push(struct strat_data *d, int64_t t, double o, double h,
                     double l, double c, double v, const double *extra);
+/* Every column holds at least the newest `bars` bars (0: every bar);
+ * bar numbers, and the length a strategy sees, stay those of the whole
+ * run (series.h). */
+void strat_data_keep(struct strat_data *d, size_t bars);
 
 enum { CALL_BUY = 0, CALL_SELL = 1, CALL_CLOSE = 2 };   /* = SIG_* */
 
@@ -106,6 +110,21 @@ double strategy_ind_value(const strategy_t *self, int i, size_t back);
 /* The value of indicator i at bar `bar` of the dataset (0 = the first);
  * NaN if it has none there (a strategy disabled earlier). */
 double strategy_ind_at(const strategy_t *self, int i, size_t bar);
+
+/* What a strategy holds per bar (its columns, indicator outputs and
+ * equity), in bytes; s may be NULL. */
+size_t strat_data_bar_bytes(const struct strat_data *d,
+                            const strategy_t *s);
+/* The strategy's indicators and equity hold at least the newest `bars`
+ * values (0: all), as its dataset does (strat_data_keep). */
+void strategy_keep(strategy_t *self, size_t bars);
+/* Reads in the strategy that a bound on the bars held can break: indices
+ * counted from the first bar (self.data.Close[1], x[#x - k]), loops from
+ * bar 1, quantile and barssince over a whole series, Lua-function indicators without a
+ * window (found by reading the file; a read the scan misses fails at run
+ * time, naming the index and the bound). Returns how many, the first
+ * ("file:line: what") in out[len]. */
+int strategy_far_reads(const strategy_t *self, char *out, size_t len);
 
 /* The strategy's paper broker. */
 broker_t *strategy_broker(const strategy_t *self);

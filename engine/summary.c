@@ -197,10 +197,11 @@ void engine_exit_pl(engine_t *self)
                     "best %d and the worst %d", self->nsym - shown, shown / 2,
                     shown - shown / 2);
         log_msg(LL_INFO, "paper P&L %s: %+.2f (%+.2f%%) since its first "
-                "live bar; position %g, equity %.2f, %zu closed trade(s); "
+                "live bar; position %g, equity %.2f, %llu closed trade(s); "
                 "%llu bars (%lld of history), %llu signals published%s",
                 y->run->sym, s_pl(y), s_pl_pct(y), broker_position_size(b),
-                broker_equity(b), broker_nclosed(b),
+                broker_equity(b),
+                (unsigned long long)broker_nclosed_all(b),
                 (unsigned long long)y->run->bars, (long long)y->warm_bars,
                 (unsigned long long)y->published,
                 y->run->failed ? "; strategy disabled" : "");

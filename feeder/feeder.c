@@ -34,6 +34,7 @@ struct fsym {
 
 struct feeder {
     const struct source_ops *ops;   /* the source's table */
+    size_t keep;                    /* bars stored per symbol (at most) */
     void *src;                      /* the source's state */
     loop_t *loop;                   /* not owned */
     struct bus_pub pub;             /* XPUB, instance id, heartbeats */
@@ -147,7 +148,7 @@ static int s_add(feeder_t *self, const char *name)
     fs = &self->sym[self->nsym];
     memset(fs, 0, sizeof *fs);
     fs->store = store_new(self->ops->name, name, self->pub.instance,
-                          STORE_MAX_BARS);
+                          self->keep);
     if (!fs->store)
         return ERR_NOMEM;
     i = symtab_add(self->names, name);
@@ -694,6 +695,8 @@ feeder_t *feeder_new(const struct feeder_cfg *cfg, loop_t *loop, char *err)
         return NULL;
     }
     self->ops = cfg->ops;
+    self->keep = cfg->keep_bars > 0 ? (size_t)cfg->keep_bars
+                                    : STORE_MAX_BARS;
     self->loop = loop;
     self->all = cfg->all;
     self->count = cfg->count;

@@ -39,6 +39,8 @@ struct feeder_cfg {
     int64_t interval_ms;            /* between live rounds; 0 = burst */
     int64_t tf;                     /* timeframe, seconds */
     int64_t history;                /* bars per symbol before live ones */
+    int64_t keep_bars;              /* bars per symbol stored (at most);
+                                       0: STORE_MAX_BARS */
     int64_t count;                  /* live bars per symbol; 0 = no end */
     int64_t start_ms;               /* start of bar 0, epoch ms */
     int exit_when_done;             /* stop the loop after `count` */

@@ -68,6 +68,7 @@ struct args {
     double interval;                /* --interval, seconds */
     int64_t timeframe;              /* --timeframe, seconds */
     int64_t history;                /* --history, bars; -1: not given */
+    int64_t keep_bars;              /* --keep-bars; -1: not given */
     double history_days;            /* --history-days / HISTORICAL_DAYS */
     int64_t count;                  /* --count, live bars per symbol */
     int64_t start;                  /* --start, epoch ms, or START_UNSET */
@@ -117,6 +118,18 @@ static int s_check_args(const struct args *a, char *err)
     if (a->history < 0 || a->history > STORE_MAX_BARS) {
         snprintf(err, ERR_LEN, "--history must be between 0 and %d bars",
                  STORE_MAX_BARS);
+        return -1;
+    }
+    if (a->keep_bars != -1 && (a->keep_bars < STORE_MIN_BARS ||
+                               a->keep_bars > STORE_MAX_BARS)) {
+        snprintf(err, ERR_LEN, "--keep-bars must be between %d and %d bars",
+                 STORE_MIN_BARS, STORE_MAX_BARS);
+        return -1;
+    }
+    if (a->keep_bars != -1 && a->history > a->keep_bars) {
+        snprintf(err, ERR_LEN, "--history %lld is more than --keep-bars "
+                 "%lld keeps", (long long)a->history,
+                 (long long)a->keep_bars);
         return -1;
     }
     if (a->count < 0) {
@@ -274,6 +287,7 @@ int main(int argc, char **argv)
         .source = "demo",
         .pub = "tcp://127.0.0.1:5555", .rep = "tcp://127.0.0.1:5556",
         .seed = 42, .interval = 1.0, .timeframe = 60, .history = -1,
+        .keep_bars = -1,
         .count = 0, .start = START_UNSET,
     };
     const struct opt opts[] = {
@@ -295,6 +309,9 @@ int main(int argc, char **argv)
           "DAYS", "history as days of bars, when --history is not given" },
         { "history", OPT_INT, &a.history, NULL, "N",
           "bars per symbol before the first live bar [500; csv: 0]" },
+        { "keep-bars", OPT_INT, &a.keep_bars, NULL, "N",
+          "bars per symbol kept for history requests, the newest "
+          "[100000, or --history if more]" },
         { "count", OPT_INT, &a.count, NULL, "N",
           "live bars per symbol, then only serve requests; 0 = no end [0]" },
         { "start", OPT_INT, &a.start, NULL, "MS",
@@ -385,6 +402,9 @@ int main(int argc, char **argv)
         cfg.interval_ms = 1;        /* the source holds bars until due */
     cfg.tf = a.timeframe;
     cfg.history = a.history;
+    cfg.keep_bars = a.keep_bars != -1 ? a.keep_bars :
+                    a.history > STORE_KEEP_DEFAULT ? a.history :
+                    STORE_KEEP_DEFAULT;
     cfg.count = a.count;
     cfg.start_ms = a.start;
     cfg.exit_when_done = a.exit_when_done;
@@ -438,6 +458,10 @@ int main(int argc, char **argv)
                 (long long)a.history, (long long)a.count, (long long)a.start,
                 feeder_instance(f));
     }
+    log_msg(LL_INFO, "keeping the newest %lld bars per symbol for history "
+            "(--keep-bars): %.1f MiB per symbol at most", (long long)
+            cfg.keep_bars, (double)cfg.keep_bars * STORE_BAR_BYTES /
+            (1024.0 * 1024.0));
 
     rc = loop_run(loop);
     if (rc)

@@ -19,6 +19,8 @@ struct rec {
     int64_t n;                      /* trade count, -1 if absent */
 };
 
+_Static_assert(sizeof(struct rec) == STORE_BAR_BYTES, "STORE_BAR_BYTES");
+
 struct store {
     char src[16];                   /* source name, copied into bars */
     char sym[SYM_MAX];              /* symbol */

@@ -8,9 +8,11 @@
  *   store_pack_history(s, &pk, &req, max_bars);   a history reply
  *   store_destroy(&s);
  *
- * Growth is bounded: a store keeps at most `max` bars; past that it
- * forgets the oldest eighth at once (sequence numbers keep counting), so
- * history reaches back `max` bars at least max*7/8. */
+ * Growth is bounded: a store keeps at most `max` bars (the feeder's
+ * --keep-bars); past that it forgets the oldest eighth at once (sequence
+ * numbers keep counting), so history reaches back at least max*7/8 bars,
+ * an append is amortised O(1) and, once the array holds `max` bars, none
+ * allocates. */
 #ifndef LT_FEEDER_STORE_H
 #define LT_FEEDER_STORE_H
 
@@ -22,6 +24,9 @@
 #include "msg_bar.h"
 
 #define STORE_MAX_BARS 1000000      /* per symbol, about 72 MB */
+#define STORE_MIN_BARS 8            /* least `max` */
+#define STORE_KEEP_DEFAULT 100000   /* --keep-bars: about 7 MB a symbol */
+#define STORE_BAR_BYTES 72          /* memory of one stored bar */
 
 typedef struct store store_t;
 

@@ -17,13 +17,15 @@ the accounting:
     if the feeders reported leaving a subscriber behind;
   - every signal the engine published is in the sink's file, once.
 
-Memory: the feeders and the engine keep every bar (the feeders' history
-service, the engine's datasets), so their memory grows with the bars held
-by design. What must be flat is the memory per bar held: the script
-works out the bytes per bar held (growth of resident memory over growth of
-bars held) over the first and the second half of the run, for the engine
-and for the feeders; a leak shows as a growing figure, and the run counts
-as broken if the second half's figure is more than half as large again as
+Memory: the run has the bound on (--keep-bars: the engine holds 200 bars
+per symbol, the feeders 400), so the memory of the engine and of the
+feeders must stay flat however many bars go through: the resident memory
+at the last sample may exceed that at the first sample at or after a
+quarter of the run by at most 10% + 16 MB (without the bound the engine
+alone would grow by some 80 bytes per bar taken meanwhile). It also
+works out the bytes per bar taken (growth of resident memory over growth
+of bars taken) over the first and the second half of the run; a leak shows as a growing figure, and the run counts as
+broken if the second half's figure is more than half as large again as
 the first's (plus 64 bytes for the noise of a short run). The sink holds
 nothing per signal: its memory must stay flat outright (it may not grow by
 more than 16 MB from the first sample to the last).
@@ -73,6 +75,10 @@ def main():
                     help="feeder interval (0: as fast as the pipeline takes "
                     "them)")
     ap.add_argument("--sample", type=float, default=15.0)
+    ap.add_argument("--keep-bars", type=int, default=200,
+                    help="the engine's --keep-bars")
+    ap.add_argument("--feeder-keep-bars", type=int, default=400,
+                    help="the feeders' --keep-bars")
     ap.add_argument("--max-rss-gb", type=float, default=8.0)
     ap.add_argument("--warm-max", type=float, default=10.0,
                     help="minutes the feed may run on past --minutes while "
@@ -109,6 +115,7 @@ def run(a, work, procs):
             os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
             "--symbols", ",".join(g), "--seed", "42",
             "--history", str(HISTORY),
+            "--keep-bars", str(a.feeder_keep_bars),
             "--interval", str(a.interval), "--pub", ep("bars%d" % k),
             "--rep", ep("hist%d" % k)]))
     procs.extend(feeders)
@@ -118,6 +125,7 @@ def run(a, work, procs):
         "--sub", ",".join(ep("bars%d" % k) for k in range(len(grp))),
         "--history", ",".join(ep("hist%d" % k) for k in range(len(grp))),
         "--pub", ep("sig"), "--rep", ep("rep"),
+        "--keep-bars", str(a.keep_bars),
         "--journal", os.path.join(work, "journal")])
     out = os.path.join(work, "signals.jsonl")
     sink = Proc(work, "sink", [
@@ -175,11 +183,16 @@ def run(a, work, procs):
         held_eng = sum(s.get("bars", 0) for s in st.get("symbols", []))
         held_feed = sum(HISTORY + sy.get("live", 0)
                         for f in fs for sy in f.get("symbols", []))
+        # The fewest bars a symbol has taken, in the engine and a feeder.
+        least = (min([s.get("bars", 0) for s in st.get("symbols", [])] or
+                     [0]),
+                 min([HISTORY + sy.get("live", 0) for f in fs
+                      for sy in f.get("symbols", [])] or [0]))
         rss = {"feed": sum(rss_bytes(f) for f in feeders),
                "eng": rss_bytes(eng), "sink": rss_bytes(sink)}
         dropped = sum(f.get("dropped", 0) for f in fs)
         samples.append((now - t0, {"eng": held_eng, "feed": held_feed},
-                        rss))
+                        rss, least))
         live = sum(1 for s in st.get("symbols", []) if s.get("live"))
         if live == a.symbols and warm_s is None:
             warm_s = now - t0
@@ -284,10 +297,30 @@ def run(a, work, procs):
         for key, what in (("eng", "engine"), ("feed", "feeders")):
             s1, s2 = slope(a0, a1, key), slope(b0, b1, key)
             flat = s2 <= max(s1, 0) * 1.5 + 64
-            print("%s memory per bar held: %.0f B (first half), %.0f B "
+            print("%s memory per bar taken: %.0f B (first half), %.0f B "
                   "(second half)%s" % (what, s1, s2,
                                        "" if flat else ": GROWING"))
             ok = ok and flat
+        # Flat with the bound on (--keep-bars): the last sample against
+        # the first at or after a quarter of the run.
+        span = samples[-1][0]
+        ref = next(s for s in samples if s[0] >= span / 4)
+        if ref is samples[-1]:
+            print("soak: too short for the memory at the bound")
+            ok = False
+        else:
+            print("at %.0f s the fewest bars a symbol had taken: %d in the "
+                  "engine (bound %d), %d in a feeder (bound %d)"
+                  % (ref[0], ref[3][0], a.keep_bars, ref[3][1],
+                     a.feeder_keep_bars))
+            for key, what in (("eng", "engine"), ("feed", "feeders")):
+                r0, r1 = ref[2][key], samples[-1][2][key]
+                flat = r1 - r0 <= r0 * 0.10 + 16 * 2**20
+                print("%s memory with the bound: %.1f MB at %.0f s, %.1f MB "
+                      "at the last sample (%.0f s)%s"
+                      % (what, r0 / 2**20, ref[0], r1 / 2**20,
+                         samples[-1][0], "" if flat else ": GROWING"))
+                ok = ok and flat
         grew = samples[-1][2]["sink"] - samples[0][2]["sink"]
         print("sink memory: %.1f MB at the first sample, %.1f MB at the last"
               "%s" % (samples[0][2]["sink"] / 2**20,

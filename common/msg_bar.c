@@ -1,5 +1,6 @@
 /* msg_bar.c -- OHLCV bar codec. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,3 +114,243 @@ int msg_bar_unpack(const msgpack_object *o, struct bar *b, char *err)
     }
     return msg_bar_check(b, err);
 }
+
+/* {==================== the fast path ======================= */
+
+/* A cursor over msgpack bytes. Every read checks that its bytes are
+ * there; a failed one returns -1 and leaves the cursor where it was. */
+struct rd {
+    const unsigned char *p, *end;
+};
+
+static uint64_t s_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* A string header and its bytes: 0 with *s and *n, or -1. */
+static int s_rd_str(struct rd *r, const char **s, size_t *n)
+{
+    const unsigned char *p = r->p;
+    size_t len, hl;
+
+    if (p >= r->end)
+        return -1;
+    if ((*p & 0xe0) == 0xa0) {
+        len = *p & 0x1f;
+        hl = 1;
+    } else if (*p >= 0xd9 && *p <= 0xdb) {
+        int w = 1 << (*p - 0xd9);           /* 1, 2 or 4 length bytes */
+        if (r->end - p < 1 + w)
+            return -1;
+        len = (size_t)s_be(p + 1, w);
+        hl = 1 + (size_t)w;
+    } else {
+        return -1;
+    }
+    if ((size_t)(r->end - p) - hl < len)
+        return -1;
+    *s = (const char *)p + hl;
+    *n = len;
+    r->p = p + hl + len;
+    return 0;
+}
+
+/* A number as msgpack-c decodes it: *kind 1 for a positive integer (in
+ * *u), 2 for a negative one (in *i), 3 for a float (in *d); -1 if the
+ * value is not a number. */
+static int s_rd_num(struct rd *r, int *kind, uint64_t *u, int64_t *i,
+                    double *d)
+{
+    const unsigned char *p = r->p;
+    unsigned char c;
+    int w;
+
+    if (p >= r->end)
+        return -1;
+    c = *p;
+    if (c <= 0x7f) {
+        *kind = 1;
+        *u = c;
+        r->p = p + 1;
+        return 0;
+    }
+    if (c >= 0xe0) {
+        *kind = 2;
+        *i = (int8_t)c;
+        r->p = p + 1;
+        return 0;
+    }
+    if (c == 0xca || c == 0xcb) {
+        w = c == 0xca ? 4 : 8;
+        if (r->end - p < 1 + w)
+            return -1;
+        if (w == 4) {
+            uint32_t b32 = (uint32_t)s_be(p + 1, 4);
+            float f;
+            memcpy(&f, &b32, sizeof f);
+            *d = (double)f;
+        } else {
+            uint64_t b64 = s_be(p + 1, 8);
+            memcpy(d, &b64, sizeof *d);
+        }
+        *kind = 3;
+        r->p = p + 1 + w;
+        return 0;
+    }
+    if (c >= 0xcc && c <= 0xd3) {
+        int sgn = c >= 0xd0;
+        uint64_t v;
+        w = 1 << ((c - 0xcc) & 3);          /* 1, 2, 4 or 8 bytes */
+        if (r->end - p < 1 + w)
+            return -1;
+        v = s_be(p + 1, w);
+        r->p = p + 1 + w;
+        if (sgn && (v >> (8 * w - 1)) & 1) {
+            /* Negative: sign-extend from w bytes. */
+            *i = w == 8 ? (int64_t)v :
+                 (int64_t)(v | ~((UINT64_C(1) << (8 * w)) - 1));
+            *kind = 2;
+        } else {
+            *u = v;
+            *kind = 1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* As mp_dbl(): a float or an integer. */
+static int s_rd_dbl(struct rd *r, double *out)
+{
+    int kind;
+    uint64_t u;
+    int64_t i;
+
+    if (s_rd_num(r, &kind, &u, &i, out))
+        return -1;
+    if (kind == 1)
+        *out = (double)u;
+    else if (kind == 2)
+        *out = (double)i;
+    return 0;
+}
+
+/* As mp_int(): an integer that fits in int64_t. */
+static int s_rd_int(struct rd *r, int64_t *out)
+{
+    int kind;
+    uint64_t u;
+    double d;
+
+    if (s_rd_num(r, &kind, &u, out, &d) || kind == 3 ||
+        (kind == 1 && u > (uint64_t)INT64_MAX))
+        return -1;
+    if (kind == 1)
+        *out = (int64_t)u;
+    return 0;
+}
+
+/* As mp_uint(): a positive integer. */
+static int s_rd_uint(struct rd *r, uint64_t *out)
+{
+    int kind;
+    int64_t i;
+    double d;
+
+    return s_rd_num(r, &kind, out, &i, &d) || kind != 1 ? -1 : 0;
+}
+
+/* As mp_str(): a string shorter than n, without NUL. */
+static int s_rd_cstr(struct rd *r, char *out, size_t n)
+{
+    const char *s;
+    size_t len;
+
+    if (s_rd_str(r, &s, &len) || len >= n || memchr(s, '\0', len))
+        return -1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return 0;
+}
+
+enum {
+    K_VER, K_SRC, K_SYM, K_T, K_TF, K_O, K_H, K_L, K_C, K_VOL, K_VW, K_N,
+    K_SEQ, K_PUB, K_COUNT
+};
+
+/* The key's index, by length and bytes; -1 for any other key. */
+static int s_key(const char *k, size_t n)
+{
+    static const char *names[K_COUNT] = {
+        "ver", "src", "sym", "t", "tf", "o", "h", "l", "c", "vol", "vw",
+        "n", "seq", "pub"
+    };
+    for (int i = 0; i < K_COUNT; i++)
+        if (names[i][0] == k[0] && strlen(names[i]) == n &&
+            memcmp(names[i], k, n) == 0)
+            return i;
+    return -1;
+}
+
+int msg_bar_decode_fast(const void *data, size_t len, struct bar *b)
+{
+    struct rd r = { data, (const unsigned char *)data + len };
+    const char *k;
+    size_t kn;
+    uint32_t seen = 0, need;
+    int64_t ver = 0;
+    uint64_t n;
+    char why[ERR_LEN];
+
+    if (!data || len == 0)
+        return -1;
+    if ((*r.p & 0xf0) == 0x80) {
+        n = *r.p & 0x0f;
+        r.p++;
+    } else if (*r.p == 0xde && len >= 3) {
+        n = s_be(r.p + 1, 2);
+        r.p += 3;
+    } else {
+        return -1;                  /* map32 or not a map */
+    }
+    memset(b, 0, sizeof *b);
+    b->vw = NAN;
+    b->n = -1;
+    for (uint64_t j = 0; j < n; j++) {
+        int key, rc;
+        if (s_rd_str(&r, &k, &kn) || kn == 0 ||
+            (key = s_key(k, kn)) < 0 || (seen >> key) & 1)
+            return -1;              /* another key, or one twice */
+        seen |= 1u << key;
+        switch (key) {
+        case K_VER: rc = s_rd_int(&r, &ver); break;
+        case K_SRC: rc = s_rd_cstr(&r, b->src, sizeof b->src); break;
+        case K_SYM: rc = s_rd_cstr(&r, b->sym, sizeof b->sym); break;
+        case K_T:   rc = s_rd_int(&r, &b->t); break;
+        case K_TF:  rc = s_rd_int(&r, &b->tf); break;
+        case K_O:   rc = s_rd_dbl(&r, &b->o); break;
+        case K_H:   rc = s_rd_dbl(&r, &b->h); break;
+        case K_L:   rc = s_rd_dbl(&r, &b->l); break;
+        case K_C:   rc = s_rd_dbl(&r, &b->c); break;
+        case K_VOL: rc = s_rd_dbl(&r, &b->vol); break;
+        case K_VW:  rc = s_rd_dbl(&r, &b->vw); break;
+        case K_N:   rc = s_rd_int(&r, &b->n); break;
+        case K_SEQ: rc = s_rd_uint(&r, &b->seq); break;
+        default:    rc = s_rd_uint(&r, &b->pub); break;
+        }
+        if (rc)
+            return -1;
+    }
+    /* Every key but the optional src, vw and n; nothing after the map. */
+    need = ((1u << K_COUNT) - 1) &
+           ~((1u << K_SRC) | (1u << K_VW) | (1u << K_N));
+    if ((seen & need) != need || r.p != r.end || ver != BAR_VERSION)
+        return -1;
+    return msg_bar_check(b, why) == ERR_OK ? 0 : -1;
+}
+
+/* }========================================================== */

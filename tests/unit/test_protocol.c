@@ -79,6 +79,121 @@ static void test_bar_roundtrip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The fast path agrees with the general one: whenever it takes a body,
+ * msg_bar_unpack() takes it too and gives the same bar. */
+static void check_fast_agrees(const void *data, size_t len, int expect_fast)
+{
+    struct mp_body body;
+    struct bar f, g;
+    char err[ERR_LEN];
+    int fast, slow;
+
+    mp_body_init(&body);
+    fast = msg_bar_decode_fast(data, len, &f);
+    slow = msg_bar_unpack(mp_body_decode(&body, data, len), &g, err);
+    if (expect_fast >= 0)
+        assert_int_equal(fast, expect_fast ? 0 : -1);
+    if (fast == 0) {
+        assert_int_equal(slow, ERR_OK);
+        assert_memory_equal(&f, &g, sizeof f);
+    }
+    mp_body_free(&body);
+}
+
+static void test_bar_fast_path(void **state)
+{
+    static const unsigned char swaps[] = { 0x00, 0x01, 0x7f, 0x80, 0x8f,
+        0xa0, 0xa3, 0xbf, 0xc0, 0xc2, 0xca, 0xcb, 0xcc, 0xcf, 0xd0, 0xd3,
+        0xd9, 0xda, 0xde, 0xdf, 0xe0, 0xff };
+    struct bar a = sample_bar();
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+    /* As feeders write them, with and without the optional keys. */
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 1);
+    /* Every shorter body, and every byte changed: never taken wrongly
+     * (and, under ASan, never read past the end). */
+    for (size_t n = 0; n < sb.size; n++)
+        check_fast_agrees(sb.data, n, 0);
+    for (size_t i = 0; i < sb.size; i++) {
+        char orig = sb.data[i];
+        for (size_t k = 0; k < sizeof swaps; k++) {
+            sb.data[i] = (char)swaps[k];
+            check_fast_agrees(sb.data, sb.size, -1);
+        }
+        sb.data[i] = (char)(orig ^ 1);
+        check_fast_agrees(sb.data, sb.size, -1);
+        sb.data[i] = orig;
+    }
+    a.vw = NAN;
+    a.n = -1;
+    msgpack_sbuffer_clear(&sb);
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 1);
+
+    /* Other encodings of the same values: keys in another order, small
+     * integers as int8, prices as integers and float32, the map as map16,
+     * strings as str8. */
+    msgpack_sbuffer_clear(&sb);
+    sb.data[0] = 0;
+    {
+        static const char map16[] = "\xde\x00\x0c";
+        msgpack_sbuffer_write(&sb, map16, 3);
+    }
+    mp_kuint(&pk, "pub", 7);
+    mp_kuint(&pk, "seq", 3);
+    mp_pack_str(&pk, "ver");
+    msgpack_pack_int8(&pk, 1);
+    mp_pack_str(&pk, "sym");
+    msgpack_sbuffer_write(&sb, "\xd9\x04" "AAPL", 6);
+    mp_kstr(&pk, "src", "csv");
+    mp_kint(&pk, "t", 60000);
+    mp_pack_str(&pk, "tf");
+    msgpack_pack_int16(&pk, 60);
+    mp_kint(&pk, "o", 10);
+    mp_pack_str(&pk, "h");
+    msgpack_pack_float(&pk, 12.5f);
+    mp_kdbl(&pk, "l", 9.5);
+    mp_kdbl(&pk, "c", 11);
+    mp_kint(&pk, "vol", 0);
+    check_fast_agrees(sb.data, sb.size, 1);
+
+    /* Taken by the general path only: another key, a key twice, trailing
+     * bytes, a bar that fails the checks. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 13);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "sym", "X");
+    mp_kint(&pk, "t", 1);
+    mp_kint(&pk, "tf", 60);
+    mp_kdbl(&pk, "o", 1);
+    mp_kdbl(&pk, "h", 1);
+    mp_kdbl(&pk, "l", 1);
+    mp_kdbl(&pk, "c", 1);
+    mp_kdbl(&pk, "vol", 1);
+    mp_kuint(&pk, "seq", 1);
+    mp_kuint(&pk, "pub", 1);
+    mp_kstr(&pk, "note", "an extra key");
+    mp_kint(&pk, "t", 2);
+    check_fast_agrees(sb.data, sb.size, 0);
+    sb.data[0] = (char)0x8c;        /* the same without the repeated t */
+    check_fast_agrees(sb.data, sb.size - 3, 0);     /* extra key */
+    sb.data[0] = (char)0x8b;        /* neither: the fast path takes it */
+    check_fast_agrees(sb.data, sb.size - 3 - 18, 1);
+    check_fast_agrees(sb.data, sb.size - 3 - 17, 0);    /* trailing */
+    a = sample_bar();
+    a.h = 1;                        /* high < low */
+    msgpack_sbuffer_clear(&sb);
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Packs a bar with one key changed: `key` gets `kind` (0 = removed,
  * 1 = string, 2 = NaN, 3 = -1.0, 4 = value from `x`). */
 static int unpack_modified(const char *key, int kind, double x, char *err)
@@ -814,6 +929,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bar_roundtrip),
         cmocka_unit_test(test_bar_rejects),
+        cmocka_unit_test(test_bar_fast_path),
         cmocka_unit_test(test_signal_roundtrip),
         cmocka_unit_test(test_ind_roundtrip),
         cmocka_unit_test(test_side_subs),

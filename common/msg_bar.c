@@ -285,15 +285,34 @@ enum {
 /* The key's index, by length and bytes; -1 for any other key. */
 static int s_key(const char *k, size_t n)
 {
-    static const char *names[K_COUNT] = {
-        "ver", "src", "sym", "t", "tf", "o", "h", "l", "c", "vol", "vw",
-        "n", "seq", "pub"
-    };
-    for (int i = 0; i < K_COUNT; i++)
-        if (names[i][0] == k[0] && strlen(names[i]) == n &&
-            memcmp(names[i], k, n) == 0)
-            return i;
-    return -1;
+    switch (n) {
+    case 1:
+        switch (k[0]) {
+        case 't': return K_T;
+        case 'o': return K_O;
+        case 'h': return K_H;
+        case 'l': return K_L;
+        case 'c': return K_C;
+        case 'n': return K_N;
+        default:  return -1;
+        }
+    case 2:
+        if (k[0] == 't' && k[1] == 'f')
+            return K_TF;
+        if (k[0] == 'v' && k[1] == 'w')
+            return K_VW;
+        return -1;
+    case 3:
+        if (memcmp(k, "ver", 3) == 0) return K_VER;
+        if (memcmp(k, "src", 3) == 0) return K_SRC;
+        if (memcmp(k, "sym", 3) == 0) return K_SYM;
+        if (memcmp(k, "vol", 3) == 0) return K_VOL;
+        if (memcmp(k, "seq", 3) == 0) return K_SEQ;
+        if (memcmp(k, "pub", 3) == 0) return K_PUB;
+        return -1;
+    default:
+        return -1;
+    }
 }
 
 int msg_bar_decode_fast(const void *data, size_t len, struct bar *b)

@@ -192,7 +192,12 @@ void *bus_connect_sub(const char *endpoints, int peer, char *err)
     s = s_socket(ZMQ_SUB, err);
     if (!s)
         return NULL;
+    /* A subscriber sends nothing but its subscriptions, through its
+     * outgoing queue: one that finds the queue full is lost (libzmq drops
+     * it), so the queue has no limit -- an engine subscribes to
+     * thousands of symbols at once. */
     if (SET_INT(s, ZMQ_RCVHWM, BUS_HWM, err) ||
+        SET_INT(s, ZMQ_SNDHWM, 0, err) ||
         SET_INT(s, ZMQ_LINGER, 0, err) ||
         s_set_max(s, BUS_MAX_BODY, err)) {
         zmq_close(s);

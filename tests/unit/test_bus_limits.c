@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -156,6 +157,45 @@ static void test_paced_queue(void **state)
     assert_true(paced < BUS_HWM);
 }
 
+/* Every subscription of a subscriber to many symbols reaches the
+ * publisher: ZeroMQ sends them through the subscriber's outgoing queue,
+ * and one that finds it full is lost, so an engine of thousands of
+ * symbols would wait for bars of some of them for ever. */
+static void test_many_subscriptions(void **state)
+{
+    enum { N = 6000 };
+    char dir[] = "/tmp/lt-unit-subs-XXXXXX", ep[128], err[ERR_LEN];
+    char sym[16];
+    struct bus_pub p;
+    void *sub;
+    int64_t end;
+    int got;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(ep, sizeof ep, "ipc://%s/pub", dir);
+    assert_int_equal(bus_pub_init(&p, ep, "unit", err), ERR_OK);
+    sub = bus_connect_sub(ep, BUS_FEEDER, err);
+    assert_non_null(sub);
+    for (int i = 0; i < N; i++) {
+        snprintf(sym, sizeof sym, "S%05d", i);
+        assert_int_equal(bus_subscribe(sub, "bar", sym), 0);
+    }
+    end = mono_ms() + 10000;        /* bounded: all arrive well before */
+    while (p.subscribers < N && mono_ms() < end) {
+        zmq_pollitem_t pi = { p.sock, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&pi, 1, 100);
+        bus_pub_read_subs(&p, "bar|");
+    }
+    got = p.subscribers;
+    bus_close(&sub);                /* before the check: a failed check */
+    bus_pub_free(&p);               /* must not leave the context busy */
+    snprintf(ep, sizeof ep, "%s/pub", dir);
+    unlink(ep);
+    rmdir(dir);
+    assert_int_equal(got, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_reply_to_nobody),
         cmocka_unit_test(test_history_cut_head),
         cmocka_unit_test(test_paced_queue),
+        cmocka_unit_test(test_many_subscriptions),
     };
     int rc = cmocka_run_group_tests_name("bus_limits", tests, NULL, NULL);
     bus_term();

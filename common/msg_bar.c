@@ -8,28 +8,118 @@
 #include "err.h"
 #include "mp.h"
 
+/* {==================== packing ============================ */
+
+/* The bytes msgpack-c writes, written straight into a buffer: a bar is
+ * packed once per message, so without a call per key. */
+
+static unsigned char *s_put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+    return p + n;
+}
+
+/* A string of fewer than 32 bytes (keys; src and sym are shorter). */
+static unsigned char *s_put_fixstr(unsigned char *p, const char *s,
+                                   size_t n)
+{
+    *p++ = (unsigned char)(0xa0 | n);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_KEY(p, k) s_put_fixstr(p, k, sizeof k - 1)
+
+/* As msgpack_pack_uint64(): the shortest of fixint, uint8 ... uint64. */
+static unsigned char *s_put_uint(unsigned char *p, uint64_t v)
+{
+    if (v < 0x80) {
+        *p++ = (unsigned char)v;
+        return p;
+    }
+    if (v < 0x100) {
+        *p++ = 0xcc;
+        return s_put_be(p, v, 1);
+    }
+    if (v < 0x10000) {
+        *p++ = 0xcd;
+        return s_put_be(p, v, 2);
+    }
+    if (v < 0x100000000ULL) {
+        *p++ = 0xce;
+        return s_put_be(p, v, 4);
+    }
+    *p++ = 0xcf;
+    return s_put_be(p, v, 8);
+}
+
+/* As msgpack_pack_int64(): a non-negative value as an unsigned one, a
+ * negative one as the shortest of fixint, int8 ... int64. */
+static unsigned char *s_put_int(unsigned char *p, int64_t v)
+{
+    if (v >= 0)
+        return s_put_uint(p, (uint64_t)v);
+    if (v >= -32) {
+        *p++ = (unsigned char)(int8_t)v;
+        return p;
+    }
+    if (v >= -128) {
+        *p++ = 0xd0;
+        return s_put_be(p, (uint64_t)v, 1);
+    }
+    if (v >= -32768) {
+        *p++ = 0xd1;
+        return s_put_be(p, (uint64_t)v, 2);
+    }
+    if (v >= INT32_MIN) {
+        *p++ = 0xd2;
+        return s_put_be(p, (uint64_t)v, 4);
+    }
+    *p++ = 0xd3;
+    return s_put_be(p, (uint64_t)v, 8);
+}
+
+/* As msgpack_pack_double(): float64, big-endian. */
+static unsigned char *s_put_dbl(unsigned char *p, double d)
+{
+    uint64_t v;
+
+    memcpy(&v, &d, sizeof v);
+    *p++ = 0xcb;
+    return s_put_be(p, v, 8);
+}
+
 void msg_bar_pack(msgpack_packer *pk, const struct bar *b)
 {
+    /* Keys and values: at most 1 + 14 keys of 4 + 9 bytes each, plus the
+     * two strings (each shorter than 32 bytes). */
+    unsigned char buf[1 + 14 * 13 + 2 * 32], *p = buf;
+    size_t src = strnlen(b->src, sizeof b->src - 1);
+    size_t sym = strnlen(b->sym, sizeof b->sym - 1);
     int n = 12 + !isnan(b->vw) + (b->n >= 0);
 
-    msgpack_pack_map(pk, n);
-    mp_kint(pk, "ver", BAR_VERSION);
-    mp_kstr(pk, "src", b->src);
-    mp_kstr(pk, "sym", b->sym);
-    mp_kint(pk, "t", b->t);
-    mp_kint(pk, "tf", b->tf);
-    mp_kdbl(pk, "o", b->o);
-    mp_kdbl(pk, "h", b->h);
-    mp_kdbl(pk, "l", b->l);
-    mp_kdbl(pk, "c", b->c);
-    mp_kdbl(pk, "vol", b->vol);
+    *p++ = (unsigned char)(0x80 | n);
+    p = s_put_int(PUT_KEY(p, "ver"), BAR_VERSION);
+    p = s_put_fixstr(PUT_KEY(p, "src"), b->src, src);
+    p = s_put_fixstr(PUT_KEY(p, "sym"), b->sym, sym);
+    p = s_put_int(PUT_KEY(p, "t"), b->t);
+    p = s_put_int(PUT_KEY(p, "tf"), b->tf);
+    p = s_put_dbl(PUT_KEY(p, "o"), b->o);
+    p = s_put_dbl(PUT_KEY(p, "h"), b->h);
+    p = s_put_dbl(PUT_KEY(p, "l"), b->l);
+    p = s_put_dbl(PUT_KEY(p, "c"), b->c);
+    p = s_put_dbl(PUT_KEY(p, "vol"), b->vol);
     if (!isnan(b->vw))
-        mp_kdbl(pk, "vw", b->vw);
+        p = s_put_dbl(PUT_KEY(p, "vw"), b->vw);
     if (b->n >= 0)
-        mp_kint(pk, "n", b->n);
-    mp_kuint(pk, "seq", b->seq);
-    mp_kuint(pk, "pub", b->pub);
+        p = s_put_int(PUT_KEY(p, "n"), b->n);
+    p = s_put_uint(PUT_KEY(p, "seq"), b->seq);
+    p = s_put_uint(PUT_KEY(p, "pub"), b->pub);
+    pk->callback(pk->data, (const char *)buf, (size_t)(p - buf));
 }
+
+/* }========================================================== */
 
 int msg_bar_check(const struct bar *b, char *err)
 {

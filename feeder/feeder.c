@@ -121,6 +121,16 @@ static void s_sym_done(feeder_t *self, int i)
         s_all_done(self);
 }
 
+/* Copies the string src into dst[n], cut to n - 1 bytes (snprintf's "%s"
+ * without the formatting, once per bar). */
+static void s_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strnlen(src, n - 1);
+
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 /* Stores a bar of symbol i and, if live, publishes it. The source's
  * entry point for push sources (source_emit_fn). */
 static int s_emit(void *arg, int i, const struct bar *in, int live)
@@ -135,8 +145,8 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
     fs = &self->sym[i];
     if (live && fs->done)
         return ERR_TOO_LARGE;       /* past --count */
-    snprintf(b.src, sizeof b.src, "%s", self->ops->name);
-    snprintf(b.sym, sizeof b.sym, "%s", store_sym(fs->store));
+    s_copy(b.src, sizeof b.src, self->ops->name);
+    s_copy(b.sym, sizeof b.sym, store_sym(fs->store));
     rc = msg_bar_check(&b, why);
     if (rc == ERR_OK) {
         rc = store_append(fs->store, &b, &b.seq);

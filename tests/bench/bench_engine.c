@@ -412,18 +412,19 @@ static int s_core(const char *path, double *ns)
         t0 = 0;
         for (int i = 0; i < CORE_BARS; i++) {
             const msgpack_object *ob;
+            const char *body = in.data + off[i];
+            size_t len = off[i + 1] - off[i];
             if (i == SHORT_HISTORY)
                 t0 = s_now();
             /* As the engine: the fast path, else the general one. */
-            if (msg_bar_decode_fast(in.data + off[i], off[i + 1] - off[i],
-                                    &b) == 0)
-                ob = NULL;
-            else if (!(ob = mp_body_decode(&mb, in.data + off[i],
-                                           off[i + 1] - off[i])) ||
-                     msg_bar_unpack(ob, &b, why) != ERR_OK)
-                ob = NULL, rc = -1;
-            if (rc < 0 || runner_feed(&r, &b, i < SHORT_HISTORY ? NULL : s_core_emit,
-                            &o) < 0) {
+            if (msg_bar_decode_fast(body, len, &b) != 0 &&
+                (!(ob = mp_body_decode(&mb, body, len)) ||
+                 msg_bar_unpack(ob, &b, why) != ERR_OK))
+                rc = -1;
+            if (rc == 0 && runner_feed(&r, &b, i < SHORT_HISTORY ? NULL :
+                                       s_core_emit, &o) < 0)
+                rc = -1;
+            if (rc < 0) {
                 fprintf(stderr, "bench_engine: core: bar %d refused\n", i);
                 rc = -1;
                 break;

@@ -18,6 +18,7 @@
 #include "store.h"
 
 #define HB_CHECK_MS 100             /* how often heartbeats are due-checked */
+#define HOLD_RETRY_MS 1             /* burst: a held-back bar tried again */
 #define REPLY_KEEP (1u << 20)       /* reply buffer kept between requests */
 
 struct fsym {
@@ -286,8 +287,15 @@ static void s_on_tick(loop_t *loop, void *arg)
             if (!self->sym[i].done)
                 s_sym_done(self, i);
     }
-    if (s_flush(self))
-        return;                     /* a subscriber is still full */
+    if (s_flush(self)) {
+        /* A subscriber is still full. It has room again once it has read
+         * half its queue, milliseconds away: a burst waits for that
+         * asleep, leaving the CPU to it, instead of trying again at once
+         * (its timer runs as often as possible). */
+        if (self->interval_ms == 0)
+            loop_set_timer(loop, self->tick_id, HOLD_RETRY_MS);
+        return;
+    }
     if (self->done) {
         /* The timer now only times the drain (or wakes rarely). */
         if (!self->slowed++)
@@ -306,8 +314,10 @@ static void s_on_tick(loop_t *loop, void *arg)
         return;
     }
     rounds = 1;
-    if (self->interval_ms == 0)
+    if (self->interval_ms == 0) {
+        loop_set_timer(loop, self->tick_id, 0);     /* after a hold */
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
+    }
     for (int r = 0; r < rounds && !self->done && !self->pend.size; r++)
         s_round(self);
 }

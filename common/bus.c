@@ -28,12 +28,27 @@ void bus_term(void)
     curve_stop();
 }
 
+/* Appends s to buf[0..n), cut at BUS_TOPIC_MAX - 1 bytes; the new n. */
+static size_t s_topic_cat(char *buf, size_t n, const char *s)
+{
+    size_t k = strnlen(s, BUS_TOPIC_MAX - 1 - n);
+
+    memcpy(buf + n, s, k);
+    return n + k;
+}
+
+/* As snprintf(buf, BUS_TOPIC_MAX, "%s|%s|", kind, sym), without the
+ * formatting: the engine builds a topic for every signal. */
 void bus_topic(char *buf, const char *kind, const char *sym)
 {
-    if (sym)
-        snprintf(buf, BUS_TOPIC_MAX, "%s|%s|", kind, sym);
-    else
-        snprintf(buf, BUS_TOPIC_MAX, "%s|", kind);
+    size_t n = s_topic_cat(buf, 0, kind);
+
+    n = s_topic_cat(buf, n, "|");
+    if (sym) {
+        n = s_topic_cat(buf, n, sym);
+        n = s_topic_cat(buf, n, "|");
+    }
+    buf[n] = '\0';
 }
 
 int bus_topic_parse(const char *topic, struct bus_topic_of *t)

@@ -701,6 +701,27 @@ static void test_hb_parse(void **state)
 
 /* Topics read back as bus_topic() writes them; anything else is refused
  * with the kind it claimed. */
+/* bus_topic() writes what snprintf("%s|%s|") would, cut the same way. */
+static void test_topic_build(void **state)
+{
+    static const char *kinds[] = { "bar", "sig", "hb", "" };
+    static const char *syms[] = { "AAPL", "BRK.B", "", NULL,
+        "A123456789B123456789C123456789D123456789E123456789" };
+    char a[BUS_TOPIC_MAX], b[BUS_TOPIC_MAX + 64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        for (size_t j = 0; j < sizeof syms / sizeof *syms; j++) {
+            memset(a, 'x', sizeof a);
+            bus_topic(a, kinds[i], syms[j]);
+            if (syms[j])
+                snprintf(b, BUS_TOPIC_MAX, "%s|%s|", kinds[i], syms[j]);
+            else
+                snprintf(b, BUS_TOPIC_MAX, "%s|", kinds[i]);
+            assert_string_equal(a, b);
+        }
+}
+
 static void test_topic_parse(void **state)
 {
     struct bus_topic_of t;
@@ -998,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_side_subs),
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_topic_parse),
+        cmocka_unit_test(test_topic_build),
         cmocka_unit_test(test_replay_codec),
         cmocka_unit_test(test_status_codec),
         cmocka_unit_test(test_hb_parse),

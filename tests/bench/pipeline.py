@@ -555,7 +555,7 @@ def report(runs):
 
 def bench_bin(name):
     """A benchmark program (tests/bench/run.sh says where they are)."""
-    d = os.environ.get("LIVETRADE_BENCH_DIR") or os.path.join(
+    d = os.environ.get("BENCH_BIN_DIR") or os.path.join(
         ROOT, "build", "rel", "bench")
     path = os.path.join(d, name)
     return path if os.access(path, os.X_OK) else None

@@ -54,8 +54,8 @@ done
 # The pipeline benchmark runs bench_bus and bench_engine for the physical
 # limits it sets its figures beside.
 for b in "$@"; do
-    LIVETRADE_BENCH_DIR=$(cd "$(dirname "$b")" && pwd)
-    export LIVETRADE_BENCH_DIR
+    BENCH_BIN_DIR=$(cd "$(dirname "$b")" && pwd)
+    export BENCH_BIN_DIR
     break
 done
 

@@ -162,6 +162,23 @@ class LineCounter:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def io_cpu_seconds(proc):
+    """CPU time of a running process's ZeroMQ I/O threads (schedstat),
+    or None."""
+    pid = proc.p.pid
+    try:
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if not f.read().startswith("ZMQbg/IO"):
+                    continue
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def cpu_seconds(proc):
     """CPU time of a running process, its threads (ZeroMQ's I/O thread)
     included: from each thread's schedstat (nanoseconds), else from
@@ -304,7 +321,8 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
     poll_cpu = (c1 - c0) / POLL_PROBES if c0 is not None and c1 else 0.0
 
     # 3. Burst feeders.
-    cpu0 = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink)}
+    cpu0 = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink),
+            "engine_io": io_cpu_seconds(engine)}
     for k, g in enumerate(grp):
         procs.append(Proc(work, "burst-feeder%d" % k, [
             os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
@@ -376,8 +394,9 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
     # CPU time each stage spent on the burst (the engine's includes
     # answering the status polls; the feeders' their history generation).
     cpu = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink),
-           "feeders": sum(cpu_seconds(b) or 0 for b in bursts)}
-    for k in ("engine", "sink"):
+           "feeders": sum(cpu_seconds(b) or 0 for b in bursts),
+           "engine_io": io_cpu_seconds(engine)}
+    for k in ("engine", "sink", "engine_io"):
         if cpu[k] is not None and cpu0[k] is not None:
             cpu[k] -= cpu0[k]
 
@@ -525,7 +544,10 @@ def report(runs):
         polls = r["poll_cpu"] * r["burst_polls"]
         net = max(cpu["engine"] - polls, 0.0) * 1e6 / per
         print("    engine CPU less its %d status replies (%.2f ms each): "
-              "%.2f us/bar" % (r["burst_polls"], r["poll_cpu"] * 1e3, net))
+              "%.2f us/bar%s" % (r["burst_polls"], r["poll_cpu"] * 1e3, net,
+                                 "" if cpu["engine_io"] is None else
+                                 ", of which ZeroMQ's I/O thread %.2f"
+                                 % (cpu["engine_io"] * 1e6 / per)))
     print("    counts: expected %d, feeders published %d, engine bars_in %d"
           " (lost %d), fed to strategies %d, gaps %d, bad %d, old %d;"
           " dropped: feeders %d, engine %d; signals %d, sink wrote %d"

@@ -539,28 +539,58 @@ static int s_latency(const char *dir, int rate, double secs, int nsym,
 
 /* }========================================================== */
 
+/* The ipc:// endpoints' files in the temporary directory. */
+static const char *const s_socks[] = { "tp", "src", "relay" };
+
+/* A number argument: its value, or exit 2 with one line naming it. */
+static double s_arg(const char *what, const char *s, double min)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || *end || !(v >= min) || v > 1e9) {
+        fprintf(stderr, "bench_bus: %s: '%s' is not a number >= %g\n",
+                what, s, min);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     char dir[] = "/tmp/lt-bench-bus-XXXXXX";
     int brief = getenv("BENCH_BRIEF") != NULL, rc = 0;
-    double tp;
+    double tp, a2 = 0, a3 = 0, a4 = 0;
+    const char *mode = argc > 1 ? argv[1] : "";
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* The arguments checked before anything is made. */
+    if (argc == 3 && strcmp(mode, "--throughput") == 0) {
+        a2 = s_arg("--throughput N", argv[2], 2);
+    } else if (argc == 5 && strcmp(mode, "--latency") == 0) {
+        a2 = s_arg("--latency RATE", argv[2], 1);
+        a3 = s_arg("--latency SECS", argv[3], 0);
+        a4 = s_arg("--latency NSYM", argv[4], 1);
+    } else if (argc == 5 && strcmp(mode, "--observe") == 0) {
+        a4 = s_arg("--observe SECS", argv[4], 0);
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: bench_bus [--throughput N | --latency RATE "
+                "SECS NSYM | --observe BARS_EP SIGS_EP SECS]\n");
+        return 2;
+    }
     if (!mkdtemp(dir)) {
         perror("bench_bus: mkdtemp");
         return 1;
     }
-    if (argc == 3 && strcmp(argv[1], "--throughput") == 0) {
-        tp = s_throughput(dir, atoi(argv[2]));
+    if (argc == 3) {
+        tp = s_throughput(dir, (int)a2);
         if (tp > 0)
             printf("raw: msgs_per_s=%.0f\n", tp);
         rc = tp > 0 ? 0 : 1;
-    } else if (argc == 5 && strcmp(argv[1], "--latency") == 0) {
-        rc = s_latency(dir, atoi(argv[2]), atof(argv[3]), atoi(argv[4]),
-                       "raw") ? 1 : 0;
-    } else if (argc == 5 && strcmp(argv[1], "--observe") == 0) {
-        rc = s_observe(argv[2], argv[3], atof(argv[4]), 0, "pipeline") ?
-             1 : 0;
+    } else if (argc == 5 && strcmp(mode, "--latency") == 0) {
+        rc = s_latency(dir, (int)a2, a3, (int)a4, "raw") ? 1 : 0;
+    } else if (argc == 5) {
+        rc = s_observe(argv[2], argv[3], a4, 0, "pipeline") ? 1 : 0;
     } else if (argc == 1) {
         int n = brief ? BRIEF_N : THROUGHPUT_N;
         tp = s_throughput(dir, n);
@@ -581,10 +611,11 @@ int main(int argc, char **argv)
         fflush(stdout);
         if (s_latency(dir, BURST_N, 0, 1, "raw burst"))
             rc = 1;
-    } else {
-        fprintf(stderr, "usage: bench_bus [--throughput N | --latency RATE "
-                "SECS NSYM | --observe BARS_EP SIGS_EP SECS]\n");
-        rc = 2;
+    }
+    for (size_t i = 0; i < sizeof s_socks / sizeof *s_socks; i++) {
+        char path[sizeof dir + 16];
+        snprintf(path, sizeof path, "%s/%s", dir, s_socks[i]);
+        unlink(path);
     }
     rmdir(dir);
     return rc;

@@ -33,6 +33,16 @@ machine the feeders, the engine and the sink share the cores, so the rate
 is that of the whole pipeline, not of the engine alone (bench_engine
 measures the engine's strategy cost by itself).
 
+Each figure is printed beside the physical limit measured in the same
+run and the target: the raw two-frame PUB->SUB rate over ipc (bench_bus
+--throughput) for the rate, the engine core alone (bench_engine --core)
+for the engine's CPU per bar (all its threads, less its status replies to
+the polls above). Then two latency cases, each beside the raw two hops of
+the same run (bench_bus --latency): a steady 10,000 bars/s, and a
+top-of-minute burst of one bar for each of 11,000 symbols into two engine
+shards (steady_latency, burst_latency). --symbols 0, --latency-secs 0 and
+--burst 0 leave cases out.
+
 Prints figures; exits 1 only if something broke (a process died or did not
 stop on SIGTERM, no bar or no signal arrived), never because of time.
 Every wait is bounded."""

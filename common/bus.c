@@ -28,12 +28,27 @@ void bus_term(void)
     curve_stop();
 }
 
+/* Appends s to buf[0..n), cut at BUS_TOPIC_MAX - 1 bytes; the new n. */
+static size_t s_topic_cat(char *buf, size_t n, const char *s)
+{
+    size_t k = strnlen(s, BUS_TOPIC_MAX - 1 - n);
+
+    memcpy(buf + n, s, k);
+    return n + k;
+}
+
+/* As snprintf(buf, BUS_TOPIC_MAX, "%s|%s|", kind, sym), without the
+ * formatting: the engine builds a topic for every signal. */
 void bus_topic(char *buf, const char *kind, const char *sym)
 {
-    if (sym)
-        snprintf(buf, BUS_TOPIC_MAX, "%s|%s|", kind, sym);
-    else
-        snprintf(buf, BUS_TOPIC_MAX, "%s|", kind);
+    size_t n = s_topic_cat(buf, 0, kind);
+
+    n = s_topic_cat(buf, n, "|");
+    if (sym) {
+        n = s_topic_cat(buf, n, sym);
+        n = s_topic_cat(buf, n, "|");
+    }
+    buf[n] = '\0';
 }
 
 int bus_topic_parse(const char *topic, struct bus_topic_of *t)
@@ -353,6 +368,9 @@ static int s_pacer_full(struct bus_pub *p)
            errno == EAGAIN;
 }
 
+#define TRY_SEND_ROUNDS 3           /* sends and probes before leaving
+                                       a subscriber behind */
+
 /* sb sent to every subscriber: cleared and counted. */
 static int s_sent(struct bus_pub *p)
 {
@@ -371,10 +389,20 @@ int bus_pub_send(struct bus_pub *p, const char *topic)
 
 int bus_pub_try_send(struct bus_pub *p, const char *topic)
 {
-    if (s_frames(p->sock, topic, p->sb.data, p->sb.size) == 0)
-        return s_sent(p);
-    if (errno == EAGAIN && s_pacer_full(p))
-        return 1;                   /* sb kept for another try */
+    /* A probe that finds every pacer with room may be news: the pacer
+     * that was full read half its queue meanwhile (libzmq learns it from
+     * a command that any send may take in). So the message is tried
+     * again before anyone is left behind: a pacer full again holds it
+     * back; the same failure with the pacers still open means another
+     * subscriber is full. */
+    for (int i = 0; i < TRY_SEND_ROUNDS; i++) {
+        if (s_frames(p->sock, topic, p->sb.data, p->sb.size) == 0)
+            return s_sent(p);
+        if (errno != EAGAIN)
+            break;
+        if (s_pacer_full(p))
+            return 1;               /* sb kept for another try */
+    }
     return s_leave_behind(p, topic);
 }
 

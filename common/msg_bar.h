@@ -33,6 +33,15 @@ void msg_bar_pack(msgpack_packer *pk, const struct bar *b);
  * prices, high < low, bad symbol) and puts the reason in err[ERR_LEN]. */
 int msg_bar_unpack(const msgpack_object *o, struct bar *b, char *err);
 
+/* The bus's fast path: decodes a bar body straight from its msgpack bytes,
+ * with no allocation and no lookup by key name. 0 when `data` is exactly
+ * one map holding each key of a bar once, of the right type, and no other
+ * key, and the bar passes msg_bar_check(): *b is then what
+ * msg_bar_unpack() gives. -1 otherwise (whatever the reason, *b is
+ * garbage): the caller takes the general path (mp_body_decode(),
+ * msg_bar_unpack()), which accepts or refuses the body and says why. */
+int msg_bar_decode_fast(const void *data, size_t len, struct bar *b);
+
 /* Checks the values of a bar; 0 or ERR_INVALID with a reason. */
 int msg_bar_check(const struct bar *b, char *err);
 

@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define HB_CHECK_MS 100             /* how often heartbeats are due-checked */
+#define HOLD_RETRY_MS 1             /* burst: a held-back bar tried again */
 #define REPLY_KEEP (1u << 20)       /* reply buffer kept between requests */
 
 struct fsym {
@@ -180,6 +181,16 @@ static int s_intern(void *arg, const char *name)
     return i;
 }
 
+/* Copies the string src into dst[n], cut to n - 1 bytes (snprintf's "%s"
+ * without the formatting, once per bar). */
+static void s_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strnlen(src, n - 1);
+
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 /* Stores a bar of symbol i and, if live, publishes it. The source's
  * entry point for push sources (source_emit_fn). */
 static int s_emit(void *arg, int i, const struct bar *in, int live)
@@ -194,8 +205,8 @@ static int s_emit(void *arg, int i, const struct bar *in, int live)
     fs = &self->sym[i];
     if (live && fs->done)
         return ERR_TOO_LARGE;       /* past --count */
-    snprintf(b.src, sizeof b.src, "%s", self->ops->name);
-    snprintf(b.sym, sizeof b.sym, "%s", store_sym(fs->store));
+    s_copy(b.src, sizeof b.src, self->ops->name);
+    s_copy(b.sym, sizeof b.sym, store_sym(fs->store));
     rc = msg_bar_check(&b, why);
     if (rc == ERR_OK) {
         rc = store_append(fs->store, &b, &b.seq);
@@ -335,8 +346,15 @@ static void s_on_tick(loop_t *loop, void *arg)
             if (!self->sym[i].done)
                 s_sym_done(self, i);
     }
-    if (s_flush(self))
-        return;                     /* a subscriber is still full */
+    if (s_flush(self)) {
+        /* A subscriber is still full. It has room again once it has read
+         * half its queue, milliseconds away: a burst waits for that
+         * asleep, leaving the CPU to it, instead of trying again at once
+         * (its timer runs as often as possible). */
+        if (self->interval_ms == 0)
+            loop_set_timer(loop, self->tick_id, HOLD_RETRY_MS);
+        return;
+    }
     if (self->done) {
         /* The timer now only times the drain (or wakes rarely). */
         if (!self->slowed++)
@@ -355,8 +373,10 @@ static void s_on_tick(loop_t *loop, void *arg)
         return;
     }
     rounds = 1;
-    if (self->interval_ms == 0)
+    if (self->interval_ms == 0) {
+        loop_set_timer(loop, self->tick_id, 0);     /* after a hold */
         rounds = (FEEDER_BURST_BARS + self->nsym - 1) / self->nsym;
+    }
     for (int r = 0; r < rounds && !self->done && !self->pend.size; r++)
         s_round(self);
 }

@@ -17,7 +17,8 @@
  * read from strategies/. With BENCH_BRIEF set (make test), one
  * rep over a long history of BRIEF_HISTORY bars: the same figures, less
  * steady. A strategy using EMA is written to a temporary
- * directory at run time. */
+ * directory at run time. `bench_engine --core` measures the engine core
+ * alone (decode, sma_cross, signal encode), for a profiler. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "mp.h"
 #include "runner.h"
 
 #define SHORT_HISTORY 1000
@@ -39,6 +41,8 @@
 #define MANY_HISTORY 100            /* bars per symbol before timing */
 #define BLOCK 1000                  /* timed bars are also timed in blocks */
 #define NBLOCKS (TIMED / BLOCK)
+#define CORE_BARS 200000            /* bars through the engine core */
+#define CORE_TARGET 3e6             /* bars/s the engine core should do */
 #define TF 60                       /* seconds */
 #define T0 1700000000000LL          /* epoch ms of the first bar */
 
@@ -338,6 +342,118 @@ out:
     return status;
 }
 
+/* {==================== the engine core ==================== */
+
+/* Each signal packed for the bus, as the engine does (its body only). */
+struct core_out {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    uint64_t signals;
+};
+
+static void s_core_emit(void *arg, struct signal *s)
+{
+    struct core_out *o = arg;
+
+    snprintf(s->eng, sizeof s->eng, "bench");
+    s->seq = ++o->signals;
+    s->pub = 1;
+    s->ts = 0;
+    msg_signal_pack(&o->pk, s);
+    msgpack_sbuffer_clear(&o->sb);
+}
+
+/* The engine's work on one bar without the bus: the body decoded and
+ * checked (mp_body_decode, msg_bar_unpack), the strategy run
+ * (runner_feed) and each signal packed (msg_signal_pack). The bars are
+ * packed beforehand, one after the other in one buffer. Best of s_reps
+ * runs; ns per bar in *ns. */
+static int s_core(const char *path, double *ns)
+{
+    msgpack_sbuffer in;
+    msgpack_packer pk;
+    size_t *off = malloc((CORE_BARS + 1) * sizeof *off);
+    char why[ERR_LEN];
+    int status = -1;
+
+    *ns = 0;
+    msgpack_sbuffer_init(&in);
+    msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+    if (!off)
+        goto out;
+    for (int rep = 0; rep < s_reps; rep++) {
+        struct runner r;
+        struct walk w;
+        struct bar b;
+        struct mp_body mb;
+        struct core_out o;
+        double t0, t1;
+        int rc;
+
+        msgpack_sbuffer_clear(&in);
+        s_walk_init(&w, 42);
+        for (int i = 0; i <= CORE_BARS; i++) {
+            off[i] = in.size;
+            if (i < CORE_BARS) {
+                s_walk_bar(&w, &b);
+                msg_bar_pack(&pk, &b);
+            }
+        }
+        rc = runner_init(&r, path, "BENCH", NULL, NULL, why);
+        if (rc != ERR_OK) {
+            fprintf(stderr, "bench_engine: %s: %s\n", path, why);
+            goto out;
+        }
+        mp_body_init(&mb);
+        memset(&o, 0, sizeof o);
+        msgpack_sbuffer_init(&o.sb);
+        msgpack_packer_init(&o.pk, &o.sb, msgpack_sbuffer_write);
+        /* The first SHORT_HISTORY bars warm the strategy up, untimed. */
+        t0 = 0;
+        for (int i = 0; i < CORE_BARS; i++) {
+            const msgpack_object *ob;
+            const char *body = in.data + off[i];
+            size_t len = off[i + 1] - off[i];
+            if (i == SHORT_HISTORY)
+                t0 = s_now();
+            /* As the engine: the fast path, else the general one. */
+            if (msg_bar_decode_fast(body, len, &b) != 0 &&
+                (!(ob = mp_body_decode(&mb, body, len)) ||
+                 msg_bar_unpack(ob, &b, why) != ERR_OK))
+                rc = -1;
+            if (rc == 0 && runner_feed(&r, &b, i < SHORT_HISTORY ? NULL :
+                                       s_core_emit, &o) < 0)
+                rc = -1;
+            if (rc < 0) {
+                fprintf(stderr, "bench_engine: core: bar %d refused\n", i);
+                rc = -1;
+                break;
+            }
+        }
+        t1 = s_now();
+        mp_body_free(&mb);
+        msgpack_sbuffer_destroy(&o.sb);
+        runner_free(&r);
+        if (rc < 0 || !o.signals)
+            goto out;
+        t1 = (t1 - t0) * 1e9 / (CORE_BARS - SHORT_HISTORY);
+        if (*ns == 0 || t1 < *ns)
+            *ns = t1;
+    }
+    printf("engine core (decode, sma_cross, signal encode), one symbol, "
+           "one core: %.0f ns/bar = %.2f M bars/s   (target >= %.0f M "
+           "bars/s: %.0f%% of it)\n", *ns, 1e3 / *ns, CORE_TARGET / 1e6,
+           100.0 * (1e9 / *ns) / CORE_TARGET);
+    fflush(stdout);
+    status = 0;
+out:
+    msgpack_sbuffer_destroy(&in);
+    free(off);
+    return status;
+}
+
+/* }========================================================== */
+
 /* The repository's strategies/ directory: ./strategies when run from the
  * root, else found from the binary's place (build/rel/bench/...). */
 static void s_strategy_dir(const char *argv0, char *out, size_t n)
@@ -355,11 +471,10 @@ int main(int argc, char **argv)
 {
     char dir[1024], sma[1100], rnd[1100], tmpdir[] = "/tmp/lt-bench-XXXXXX";
     char ema[64];
-    double one = 0;
+    double one = 0, core_ns;
     FILE *f;
     int status = 0;
 
-    (void)argc;
     if (getenv("BENCH_BRIEF")) {
         s_reps = 1;
         s_long = BRIEF_HISTORY;
@@ -367,8 +482,10 @@ int main(int argc, char **argv)
     s_strategy_dir(argv[0], dir, sizeof dir);
     snprintf(sma, sizeof sma, "%s/sma_cross.lua", dir);
     snprintf(rnd, sizeof rnd, "%s/random.lua", dir);
+    if (argc == 2 && strcmp(argv[1], "--core") == 0)
+        return s_core(sma, &core_ns) ? 1 : 0;   /* for a profiler */
 
-    if (s_strategy("sma_cross", sma, &one) ||
+    if (s_core(sma, &core_ns) || s_strategy("sma_cross", sma, &one) ||
         s_many("sma_cross", sma, one))
         status = 1;
 

@@ -33,12 +33,23 @@ machine the feeders, the engine and the sink share the cores, so the rate
 is that of the whole pipeline, not of the engine alone (bench_engine
 measures the engine's strategy cost by itself).
 
+Each figure is printed beside the physical limit measured in the same
+run and the target: the raw two-frame PUB->SUB rate over ipc (bench_bus
+--throughput) for the rate, the engine core alone (bench_engine --core)
+for the engine's CPU per bar (all its threads, less its status replies to
+the polls above). Then two latency cases, each beside the raw two hops of
+the same run (bench_bus --latency): a steady 10,000 bars/s, and a
+top-of-minute burst of one bar for each of 11,000 symbols into two engine
+shards (steady_latency, burst_latency). --symbols 0, --latency-secs 0 and
+--burst 0 leave cases out.
+
 Prints figures; exits 1 only if something broke (a process died or did not
 stop on SIGTERM, no bar or no signal arrived), never because of time.
 Every wait is bounded."""
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -54,7 +65,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("LIVETRADE_BIN") or os.path.join(ROOT, "bin")
 STRATEGY = os.path.join(ROOT, "strategies", "sma_cross.lua")
 
-FEEDER_MAX_SYMBOLS = 250        # the feeder takes at most 256 symbols
+FEEDER_MAX_SYMBOLS = 250        # symbols per burst feeder
+POLL_PROBES = 30                # status polls timed for their CPU cost
 FEEDER_BARS = 1000000           # history bars generated per burst feeder
 START_MS = 1600000000000        # first history bar (fixed: H and B agree)
 SEED = 42
@@ -160,10 +172,38 @@ class LineCounter:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(proc):
-    """User + system CPU time of a running process, or None."""
+def io_cpu_seconds(proc):
+    """CPU time of a running process's ZeroMQ I/O threads (schedstat),
+    or None."""
+    pid = proc.p.pid
     try:
-        with open("/proc/%d/stat" % proc.p.pid) as f:
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if not f.read().startswith("ZMQbg/IO"):
+                    continue
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_seconds(proc):
+    """CPU time of a running process, its threads (ZeroMQ's I/O thread)
+    included: from each thread's schedstat (nanoseconds), else from
+    /proc/PID/stat (clock ticks). None if it is gone."""
+    pid = proc.p.pid
+    try:
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICK
     except (OSError, IndexError, ValueError):
@@ -173,7 +213,10 @@ def cpu_seconds(proc):
 def check_alive(procs):
     for p in procs:
         if not p.alive():
-            raise Broken("%s exited early with %s" % (p.name, p.p.returncode))
+            tail = p.log_lines()[-1:]
+            raise Broken("%s exited early with %s%s"
+                         % (p.name, p.p.returncode,
+                            ": " + tail[0] if tail else ""))
 
 
 def wait_for(what, timeout, fn, procs, interval=0.05):
@@ -278,16 +321,27 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         raise Broken("engine took %d bars before the burst feeders started"
                      % st0["bars_in"])
 
-    # 3. Burst feeders.
+    # What a status poll costs the engine (its reply lists every symbol),
+    # so that the polls can be taken out of its CPU per bar.
     engine, sink = procs[len(grp)], procs[len(grp) + 1]
-    cpu0 = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink)}
+    c0 = cpu_seconds(engine)
+    for _ in range(POLL_PROBES):
+        eng.status()
+    c1 = cpu_seconds(engine)
+    poll_cpu = (c1 - c0) / POLL_PROBES if c0 is not None and c1 else 0.0
+
+    # 3. Burst feeders.
+    cpu0 = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink),
+            "engine_io": io_cpu_seconds(engine)}
     for k, g in enumerate(grp):
         procs.append(Proc(work, "burst-feeder%d" % k, [
             os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
             "--symbols", ",".join(g), "--seed", str(SEED),
             "--start", str(START_MS), "--history", str(hist),
             "--interval", "0", "--count", str(per_sym),
-            "--wait-subscribers", str(len(g)),
+            # The engine subscribes to each of its symbols on every
+            # endpoint: the feeder is ready once all of them arrived.
+            "--wait-subscribers", str(nsym),
             "--pub", ep("b%d.pub" % k), "--rep", ep("b%d.rep" % k)]))
     t_spawn = time.monotonic()
     bursts = procs[len(grp) + 2:]
@@ -350,8 +404,9 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
     # CPU time each stage spent on the burst (the engine's includes
     # answering the status polls; the feeders' their history generation).
     cpu = {"engine": cpu_seconds(engine), "sink": cpu_seconds(sink),
-           "feeders": sum(cpu_seconds(b) or 0 for b in bursts)}
-    for k in ("engine", "sink"):
+           "feeders": sum(cpu_seconds(b) or 0 for b in bursts),
+           "engine_io": io_cpu_seconds(engine)}
+    for k in ("engine", "sink", "engine_io"):
         if cpu[k] is not None and cpu0[k] is not None:
             cpu[k] -= cpu0[k]
 
@@ -406,6 +461,7 @@ def _run_case(work, procs, nsym, per_sym, poll, timeout):
         "sink_lag": (t_sink - done[0]) if (t_sink and done) else None,
         "complete": done is not None, "warm": t_warm, "polls": len(seen),
         "pub_done": (t_pub - first[0]) if t_pub else None, "cpu": cpu,
+        "poll_cpu": poll_cpu, "burst_polls": len(seen),
         "live_syms": sum(1 for y in est.get("symbols", [])
                          if y.get("live")),
         # Live bars the strategies actually took (bars_in counts receipt).
@@ -462,7 +518,7 @@ def report(runs):
     if not rates:
         print(head + "no rate (too few bars timed)")
         sys.stdout.flush()
-        return
+        return None
     med = rates[len(rates) // 2]
     r = [x for x in runs if x["rate"] == med][0]
     print(head + "%d bars in %.2f s = %s bars/s, %d signals"
@@ -493,6 +549,15 @@ def report(runs):
           " bars each); engine start + warm-up of %d symbol(s) %.2f s"
           % (us(cpu["engine"]), us(cpu["sink"]), cpu["feeders"],
              FEEDER_BARS, r["nsym"], r["warm"]))
+    net = None
+    if cpu["engine"] is not None:
+        polls = r["poll_cpu"] * r["burst_polls"]
+        net = max(cpu["engine"] - polls, 0.0) * 1e6 / per
+        print("    engine CPU less its %d status replies (%.2f ms each): "
+              "%.2f us/bar%s" % (r["burst_polls"], r["poll_cpu"] * 1e3, net,
+                                 "" if cpu["engine_io"] is None else
+                                 ", of which ZeroMQ's I/O thread %.2f"
+                                 % (cpu["engine_io"] * 1e6 / per)))
     print("    counts: expected %d, feeders published %d, engine bars_in %d"
           " (lost %d), fed to strategies %d, gaps %d, bad %d, old %d;"
           " dropped: feeders %d, engine %d; signals %d, sink wrote %d"
@@ -502,9 +567,11 @@ def report(runs):
              r["old"],
              r["fdropped"], r["edropped"], r["signals"], r["wrote"],
              r["dup"]))
+    noted = False
     for k, x in enumerate(runs):
         for p in problems_of(x):
             print("    NOTE (run %d): %s" % (k + 1, p))
+            noted = True
     logged = {}
     for x in runs:
         for pname, lines in x["logged"].items():
@@ -513,6 +580,197 @@ def report(runs):
         print("    %s logged %d warning/error line(s), e.g.: %s"
               % (pname, len(lines), lines[0].split(" ", 2)[-1]))
     sys.stdout.flush()
+    return {"rate": med, "engine_us": net, "noted": noted}
+
+
+# {==================== the physical limits and the targets ==========
+
+def bench_bin(name):
+    """A benchmark program (tests/bench/run.sh says where they are)."""
+    d = os.environ.get("BENCH_BIN_DIR") or os.path.join(
+        ROOT, "build", "rel", "bench")
+    path = os.path.join(d, name)
+    return path if os.access(path, os.X_OK) else None
+
+
+def figures(args, timeout):
+    """Runs a benchmark mode that prints one line of "key=value" figures;
+    the figures as a dict, or raises Broken."""
+    try:
+        out = subprocess.run(args, stdin=subprocess.DEVNULL,
+                             capture_output=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        raise Broken("%s did not finish within %.0f s"
+                     % (" ".join(args[:2]), timeout))
+    if out.returncode != 0:
+        raise Broken("%s: exit status %d: %s"
+                     % (" ".join(args[:2]), out.returncode,
+                        out.stderr.decode("utf-8", "replace").strip()[-300:]))
+    res = {}
+    for tok in out.stdout.decode("utf-8", "replace").split():
+        k, eq, v = tok.partition("=")
+        if eq:
+            try:
+                res[k] = float(v)
+            except ValueError:
+                res[k] = v
+    return res
+
+
+def raw_throughput(n):
+    """Raw two-frame PUB->SUB over ipc (bench_bus), msg/s."""
+    b = bench_bin("bench_bus")
+    if not b:
+        raise Broken("bench_bus not found (make bench builds it)")
+    return figures([b, "--throughput", str(n)], 120)["msgs_per_s"]
+
+
+def engine_alone():
+    """The engine core alone (bench_engine --core): us per bar."""
+    b = bench_bin("bench_engine")
+    if not b:
+        raise Broken("bench_engine not found (make bench builds it)")
+    out = subprocess.run([b, "--core"], stdin=subprocess.DEVNULL,
+                         capture_output=True, timeout=120, cwd=ROOT)
+    m = re.search(r"one core: (\d+) ns/bar", out.stdout.decode())
+    if out.returncode != 0 or not m:
+        raise Broken("bench_engine --core printed no figure: %s"
+                     % out.stderr.decode("utf-8", "replace")[-300:])
+    return float(m.group(1)) / 1000.0
+
+
+def lat_line(f):
+    return ("p50 %.0f us, p99 %.0f us, worst %.0f us; %d over 5 ms "
+            "(%d bar-signal pairs)" % (f["p50_us"], f["p99_us"], f["max_us"],
+                                       f["over5ms"], f["n"]))
+
+
+def lat_compare(head, pipe, raw, target):
+    print(head)
+    print("    pipeline: " + lat_line(pipe))
+    print("    raw two hops, same run: " + lat_line(raw))
+    ratio = pipe["p99_us"] / raw["p99_us"] if raw["p99_us"] > 0 else 0
+    print("    today's figure: p99 %.2fx the raw two hops; %s"
+          % (ratio, target))
+    sys.stdout.flush()
+
+
+def steady_latency(secs, nsym=100, rate=10000):
+    """Bar-to-signal latency at a steady `rate` bars/s: one demo feeder
+    of `nsym` symbols ticking every nsym/rate s, one engine (sma_cross),
+    and one observer (bench_bus --observe) subscribed to the feeder's
+    bars and the engine's signals. Then the raw two hops at the same
+    rate, in the same run."""
+    obs = bench_bin("bench_bus")
+    if not obs:
+        raise Broken("bench_bus not found (make bench builds it)")
+    work = tempfile.mkdtemp(prefix="lt-bench-")
+    procs = []
+    syms = ["L%03d" % i for i in range(nsym)]
+
+    def ep(name):
+        return "ipc://%s/%s" % (work, name)
+    try:
+        procs.append(Proc(work, "feeder", [
+            os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
+            "--symbols", ",".join(syms), "--seed", str(SEED),
+            "--history", "200", "--interval", "%g" % (float(nsym) / rate),
+            "--pub", ep("f.pub"), "--rep", ep("f.rep")]))
+        procs.append(Proc(work, "engine", [
+            os.path.join(BIN, "livetrade-engine"), "--strategy", STRATEGY,
+            "--symbols", ",".join(syms), "--sub", ep("f.pub"),
+            "--history", ep("f.rep"), "--pub", ep("e.pub"),
+            "--rep", ep("e.rep"), "--journal", os.path.join(work, "j")]))
+        eng = Requester(ep("e.rep"))
+
+        def all_live():
+            st, _ = eng.status()
+            return st and all(y.get("live") for y in st.get("symbols", []))
+        wait_for("every symbol to be live in the engine", 60, all_live,
+                 procs)
+        pipe = figures([obs, "--observe", ep("f.pub"), ep("e.pub"),
+                        str(secs)], secs + 60)
+        check_alive(procs)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    raw = figures([obs, "--latency", str(rate), str(secs), str(nsym)],
+                  secs + 60)
+    return pipe, raw
+
+
+def burst_latency(nsym):
+    """A top-of-minute burst: one bar for each of `nsym` symbols at once
+    from two demo feeders (each half the symbols, every other one), into
+    two engine shards (each half the symbols, the first and the second
+    half, subscribed to both feeders); one observer subscribed to the
+    feeders' bars and both engines' signals, as a sink would be. The
+    feeders publish once every subscription has arrived, the observer's
+    last: the burst starts when the observer is ready. Then the raw two
+    hops for a burst of as many messages."""
+    obs = bench_bin("bench_bus")
+    if not obs:
+        raise Broken("bench_bus not found (make bench builds it)")
+    work = tempfile.mkdtemp(prefix="lt-bench-")
+    procs = []
+    syms = ["B%05d" % i for i in range(nsym)]
+    feeds = [syms[0::2], syms[1::2]]
+    shards = [syms[:nsym // 2], syms[nsym // 2:]]
+
+    def ep(name):
+        return "ipc://%s/%s" % (work, name)
+    try:
+        for k, g in enumerate(feeds):
+            # Each engine subscribes to each of its symbols on both
+            # feeders; the observer once ("bar|").
+            procs.append(Proc(work, "feeder%d" % k, [
+                os.path.join(BIN, "livetrade-feeder"), "--source", "demo",
+                "--symbols", ",".join(g), "--seed", str(SEED),
+                "--history", "100", "--interval", "0", "--count", "1",
+                "--wait-subscribers", str(nsym + 1),
+                "--pub", ep("f%d.pub" % k), "--rep", ep("f%d.rep" % k)]))
+        fpub = ",".join(ep("f%d.pub" % k) for k in range(2))
+        frep = ",".join(ep("f%d.rep" % k) for k in range(2))
+        engs = []
+        for k, g in enumerate(shards):
+            procs.append(Proc(work, "engine%d" % k, [
+                os.path.join(BIN, "livetrade-engine"), "--strategy",
+                STRATEGY, "--symbols", ",".join(g), "--sub", fpub,
+                "--history", frep, "--pub", ep("e%d.pub" % k),
+                "--rep", ep("e%d.rep" % k),
+                # A cap on the Lua memory of all symbols together (a
+                # strategy needs at least 1 MiB of it).
+                "--memory-mb", str(max(2048, 2 * len(g))),
+                "--journal", os.path.join(work, "j%d" % k)]))
+            engs.append(Requester(ep("e%d.rep" % k)))
+        t0 = time.monotonic()
+        for k, eng in enumerate(engs):
+            def all_live():
+                st, _ = eng.status(timeout_ms=10000)
+                return st and all(y.get("live")
+                                  for y in st.get("symbols", []))
+            wait_for("every symbol to be live in engine %d" % k, 120,
+                     all_live, procs, interval=0.2)
+        warm = time.monotonic() - t0
+        try:
+            pipe = figures([obs, "--observe", fpub,
+                            ",".join(ep("e%d.pub" % k) for k in range(2)),
+                            "30"], 90)
+        except Broken:
+            for p in procs:
+                for ln in p.log_lines()[-3:]:
+                    print("    %s: %s" % (p.name, ln), file=sys.stderr)
+            raise
+        check_alive(procs)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    raw = figures([obs, "--latency", str(nsym), "0", "1"], 60)
+    return pipe, raw, warm
+
+# }==========================================================
 
 
 def main():
@@ -520,7 +778,7 @@ def main():
     ap.add_argument("--bars", type=int, default=200000,
                     help="live bars for the one-symbol case")
     ap.add_argument("--symbols", type=int, default=1000,
-                    help="symbols for the many-symbol case")
+                    help="symbols for the many-symbol case (0: none)")
     ap.add_argument("--bars-per-symbol", type=int, default=200,
                     help="live bars per symbol in the many-symbol case")
     ap.add_argument("--poll", type=float, default=0.01,
@@ -532,6 +790,13 @@ def main():
                     " have passed")
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="longest wait for one burst, seconds")
+    ap.add_argument("--raw-msgs", type=int, default=1000000,
+                    help="messages of the raw PUB->SUB measurement")
+    ap.add_argument("--latency-secs", type=float, default=5.0,
+                    help="seconds of the steady latency measurement (0: "
+                    "none)")
+    ap.add_argument("--burst", type=int, default=11000,
+                    help="bars of the top-of-minute burst (0: none)")
     a = ap.parse_args()
 
     def on_term(signum, frame):
@@ -544,10 +809,22 @@ def main():
                   file=sys.stderr)
             return 1
     status = 0
-    cases = [(1, a.bars, a.poll),
-             (a.symbols, a.bars_per_symbol, max(a.poll, 0.02))]
+    try:
+        raw = raw_throughput(a.raw_msgs)
+        alone = engine_alone()
+    except Broken as e:
+        print("pipeline: BROKEN: %s" % e)
+        return 1
+    print("raw two-frame PUB->SUB over ipc, this run: %s msg/s; the engine"
+          " core alone (bench_engine --core): %.2f us/bar"
+          % ("{:,.0f}".format(raw), alone))
+    sys.stdout.flush()
+    cases = [(1, a.bars, a.poll, 0.80),
+             (a.symbols, a.bars_per_symbol, max(a.poll, 0.02), 0.60)]
+    cases = [c for c in cases if c[0] > 0 and c[1] > 0]
     t_start = time.monotonic()
-    for nsym, per_sym, poll in cases:
+    got = {}
+    for nsym, per_sym, poll, target in cases:
         runs = []
         for k in range(a.runs):
             if k > 0 and time.monotonic() - t_start > a.budget:
@@ -566,12 +843,55 @@ def main():
                 return 1
         if not runs:
             continue
-        report(runs)
+        fig = report(runs)
         for x in runs:
             if x["bars_in"] == 0 or x["signals"] == 0 or x["wrote"] == 0:
                 print("    BROKEN: no signal made or written")
                 status = 1
                 break
+        if not fig:
+            continue
+        got[nsym] = fig
+        print("    today's figure: %s bars/s = %.0f%% of the raw PUB->SUB "
+              "(%s msg/s)%s; target >= %.0f%%"
+              % ("{:,.0f}".format(fig["rate"]), 100 * fig["rate"] / raw,
+                 "{:,.0f}".format(raw),
+                 ", with the problems NOTEd above" if fig["noted"] else
+                 ", nothing lost",
+                 100 * target))
+        if fig["engine_us"] is not None:
+            print("    today's figure: engine CPU %.2f us/bar = %.2fx the "
+                  "engine core alone (%.2f us/bar); target <= 1.5x"
+                  % (fig["engine_us"], fig["engine_us"] / alone, alone))
+        sys.stdout.flush()
+    one, many = got.get(1), got.get(a.symbols)
+    if one and many and one["engine_us"] and many["engine_us"]:
+        print("pipeline, %d symbols in rotation vs one symbol: engine CPU "
+              "%.2f / %.2f us/bar = %.2fx (today's figure; target <= 1.5x)"
+              % (a.symbols, many["engine_us"], one["engine_us"],
+                 many["engine_us"] / one["engine_us"]))
+    try:
+        if a.latency_secs > 0:
+            pipe, rawl = steady_latency(a.latency_secs)
+            lat_compare("latency at a steady 10,000 bars/s (100 symbols "
+                        "every 10 ms), bar to signal, seen by one subscriber "
+                        "of the feeder and the engine:", pipe, rawl,
+                        "target p99 within 1.5x, no stall over 5 ms")
+        if a.burst > 0:
+            pipe, rawl, warm = burst_latency(a.burst)
+            lat_compare("top-of-minute burst: one bar for each of %d "
+                        "symbols at once (two feeders) into two engine "
+                        "shards (start and warm-up %.1f s), bar to signal, "
+                        "seen by one subscriber of the feeders and both "
+                        "engines (as a sink):" % (a.burst, warm), pipe, rawl,
+                        "target p99 under 100 ms (today %.0f ms)"
+                        % (pipe["p99_us"] / 1000))
+    except Broken as e:
+        print("pipeline, latency: BROKEN: %s" % e)
+        status = 1
+    except KeyboardInterrupt:
+        print("pipeline: interrupted", file=sys.stderr)
+        return 1
     return status
 
 

@@ -1,11 +1,13 @@
 /* Size limits of the bus: the options every socket gets really apply
  * (read back from libzmq), a reply to a peer that is not there fails
  * instead of vanishing, and a cut history reply says more:true. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -156,6 +158,120 @@ static void test_paced_queue(void **state)
     assert_true(paced < BUS_HWM);
 }
 
+/* A pacing publisher and a subscriber of pace| reading as fast as it can
+ * in a thread of its own: the publisher holds each message back while
+ * the subscriber is full and never leaves it behind. (A subscriber that
+ * read half its queue between a failed send and the pace| probe once
+ * made the probe pass and the message go out as if someone else were
+ * full: counted as left behind, about once in 10,000 messages.) */
+#define PACE_N 200000
+
+struct pace_reader {
+    char ep[96];
+    int got;                        /* bar messages read */
+};
+
+static void *s_pace_reader(void *arg)
+{
+    struct pace_reader *r = arg;
+    void *sub = zmq_socket(bus_ctx(), ZMQ_SUB);
+    char topic[BUS_TOPIC_MAX], body[256];
+    int64_t end = mono_ms() + 60000;        /* bounded */
+
+    if (!sub || zmq_connect(sub, r->ep) || bus_subscribe(sub, "bar", NULL) ||
+        bus_subscribe(sub, BUS_PACE_KIND, NULL))
+        return NULL;
+    while (r->got < PACE_N && mono_ms() < end) {
+        zmq_pollitem_t pi = { sub, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&pi, 1, 100);
+        while (r->got < PACE_N &&
+               zmq_recv(sub, topic, sizeof topic, ZMQ_DONTWAIT) >= 0) {
+            zmq_recv(sub, body, sizeof body, 0);
+            r->got += topic[0] == 'b';
+        }
+    }
+    zmq_setsockopt(sub, ZMQ_LINGER, &(int){0}, sizeof(int));
+    zmq_close(sub);
+    return NULL;
+}
+
+static void test_paced_never_left_behind(void **state)
+{
+    struct pace_reader r = { .got = 0 };
+    char err[ERR_LEN], pad[100] = "";
+    struct bus_pub p;
+    pthread_t th;
+    int64_t end;
+    int sent = 0;
+    (void)state;
+
+    snprintf(r.ep, sizeof r.ep, "ipc:///tmp/lt-unit-hold-%d.ipc",
+             (int)getpid());
+    assert_int_equal(bus_pub_init_paced(&p, r.ep, "test", err), ERR_OK);
+    assert_int_equal(pthread_create(&th, NULL, s_pace_reader, &r), 0);
+    end = mono_ms() + 60000;                /* bounded */
+    while (p.subscribers < 2 && mono_ms() < end) {
+        zmq_pollitem_t pi = { p.sock, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&pi, 1, 100);
+        bus_pub_read_subs(&p, NULL);        /* bar| and pace| */
+    }
+    while (sent < PACE_N && p.dropped == 0 && mono_ms() < end) {
+        int rc;
+        msgpack_pack_bin(&p.pk, sizeof pad);
+        msgpack_pack_bin_body(&p.pk, pad, sizeof pad);
+        while ((rc = bus_pub_try_send(&p, "bar|X|")) == 1 &&
+               mono_ms() < end)
+            ;                       /* held back: the reader makes room */
+        sent += rc == 0;
+        msgpack_sbuffer_clear(&p.sb);
+    }
+    pthread_join(th, NULL);
+    bus_pub_free(&p);
+    unlink(r.ep + strlen("ipc://"));
+    assert_int_equal(p.dropped, 0);
+    assert_int_equal(sent, PACE_N);
+    assert_int_equal(r.got, PACE_N);
+}
+
+/* Every subscription of a subscriber to many symbols reaches the
+ * publisher: ZeroMQ sends them through the subscriber's outgoing queue,
+ * and one that finds it full is lost, so an engine of thousands of
+ * symbols would wait for bars of some of them for ever. */
+static void test_many_subscriptions(void **state)
+{
+    enum { N = 6000 };
+    char dir[] = "/tmp/lt-unit-subs-XXXXXX", ep[128], err[ERR_LEN];
+    char sym[16];
+    struct bus_pub p;
+    void *sub;
+    int64_t end;
+    int got;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(ep, sizeof ep, "ipc://%s/pub", dir);
+    assert_int_equal(bus_pub_init(&p, ep, "unit", err), ERR_OK);
+    sub = bus_connect_sub(ep, BUS_FEEDER, err);
+    assert_non_null(sub);
+    for (int i = 0; i < N; i++) {
+        snprintf(sym, sizeof sym, "S%05d", i);
+        assert_int_equal(bus_subscribe(sub, "bar", sym), 0);
+    }
+    end = mono_ms() + 10000;        /* bounded: all arrive well before */
+    while (p.subscribers < N && mono_ms() < end) {
+        zmq_pollitem_t pi = { p.sock, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&pi, 1, 100);
+        bus_pub_read_subs(&p, "bar|");
+    }
+    got = p.subscribers;
+    bus_close(&sub);                /* before the check: a failed check */
+    bus_pub_free(&p);               /* must not leave the context busy */
+    snprintf(ep, sizeof ep, "%s/pub", dir);
+    unlink(ep);
+    rmdir(dir);
+    assert_int_equal(got, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +280,8 @@ int main(void)
         cmocka_unit_test(test_reply_to_nobody),
         cmocka_unit_test(test_history_cut_head),
         cmocka_unit_test(test_paced_queue),
+        cmocka_unit_test(test_many_subscriptions),
+        cmocka_unit_test(test_paced_never_left_behind),
     };
     int rc = cmocka_run_group_tests_name("bus_limits", tests, NULL, NULL);
     bus_term();

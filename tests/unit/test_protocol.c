@@ -79,6 +79,183 @@ static void test_bar_roundtrip(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* msg_bar_pack() as it was written with msgpack-c's packer, key by key:
+ * the bytes on the wire must stay the same. */
+static void reference_bar_pack(msgpack_packer *pk, const struct bar *b)
+{
+    msgpack_pack_map(pk, 12 + !isnan(b->vw) + (b->n >= 0));
+    mp_kint(pk, "ver", 1);
+    mp_kstr(pk, "src", b->src);
+    mp_kstr(pk, "sym", b->sym);
+    mp_kint(pk, "t", b->t);
+    mp_kint(pk, "tf", b->tf);
+    mp_kdbl(pk, "o", b->o);
+    mp_kdbl(pk, "h", b->h);
+    mp_kdbl(pk, "l", b->l);
+    mp_kdbl(pk, "c", b->c);
+    mp_kdbl(pk, "vol", b->vol);
+    if (!isnan(b->vw))
+        mp_kdbl(pk, "vw", b->vw);
+    if (b->n >= 0)
+        mp_kint(pk, "n", b->n);
+    mp_kuint(pk, "seq", b->seq);
+    mp_kuint(pk, "pub", b->pub);
+}
+
+static void test_bar_pack_bytes(void **state)
+{
+    static const int64_t ints[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
+        4294967295LL, 4294967296LL, INT64_MAX, -1, -32, -33, -128, -129,
+        -32768, -32769, INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MIN };
+    static const uint64_t uints[] = { 0, 127, 128, 255, 256, 65535, 65536,
+        4294967295ULL, 4294967296ULL, UINT64_MAX };
+    msgpack_sbuffer a, b;
+    msgpack_packer pa, pb;
+    struct bar x = sample_bar();
+    (void)state;
+
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    msgpack_packer_init(&pa, &a, msgpack_sbuffer_write);
+    msgpack_packer_init(&pb, &b, msgpack_sbuffer_write);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        for (size_t j = 0; j < sizeof uints / sizeof *uints; j++) {
+            x.t = ints[i];
+            x.tf = ints[(i + 3) % (sizeof ints / sizeof *ints)];
+            x.n = j % 3 == 0 ? -1 : ints[i] < 0 ? -ints[i] - 1 : ints[i];
+            x.vw = j % 2 ? NAN : -0.0;
+            x.o = (double)ints[i] / 3;
+            x.seq = uints[j];
+            x.pub = uints[(j + 1) % (sizeof uints / sizeof *uints)];
+            snprintf(x.src, sizeof x.src, "%s", j % 4 ? "demo" : "");
+            snprintf(x.sym, sizeof x.sym, "%.*s", (int)(j * 3 + 1),
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:/_-0123456789");
+            msgpack_sbuffer_clear(&a);
+            msgpack_sbuffer_clear(&b);
+            msg_bar_pack(&pa, &x);
+            reference_bar_pack(&pb, &x);
+            assert_int_equal(a.size, b.size);
+            assert_memory_equal(a.data, b.data, a.size);
+        }
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+}
+
+/* The fast path agrees with the general one: whenever it takes a body,
+ * msg_bar_unpack() takes it too and gives the same bar. */
+static void check_fast_agrees(const void *data, size_t len, int expect_fast)
+{
+    struct mp_body body;
+    struct bar f, g;
+    char err[ERR_LEN];
+    int fast, slow;
+
+    mp_body_init(&body);
+    fast = msg_bar_decode_fast(data, len, &f);
+    slow = msg_bar_unpack(mp_body_decode(&body, data, len), &g, err);
+    if (expect_fast >= 0)
+        assert_int_equal(fast, expect_fast ? 0 : -1);
+    if (fast == 0) {
+        assert_int_equal(slow, ERR_OK);
+        assert_memory_equal(&f, &g, sizeof f);
+    }
+    mp_body_free(&body);
+}
+
+static void test_bar_fast_path(void **state)
+{
+    static const unsigned char swaps[] = { 0x00, 0x01, 0x7f, 0x80, 0x8f,
+        0xa0, 0xa3, 0xbf, 0xc0, 0xc2, 0xca, 0xcb, 0xcc, 0xcf, 0xd0, 0xd3,
+        0xd9, 0xda, 0xde, 0xdf, 0xe0, 0xff };
+    struct bar a = sample_bar();
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    (void)state;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+    /* As feeders write them, with and without the optional keys. */
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 1);
+    /* Every shorter body, and every byte changed: never taken wrongly
+     * (and, under ASan, never read past the end). */
+    for (size_t n = 0; n < sb.size; n++)
+        check_fast_agrees(sb.data, n, 0);
+    for (size_t i = 0; i < sb.size; i++) {
+        char orig = sb.data[i];
+        for (size_t k = 0; k < sizeof swaps; k++) {
+            sb.data[i] = (char)swaps[k];
+            check_fast_agrees(sb.data, sb.size, -1);
+        }
+        sb.data[i] = (char)(orig ^ 1);
+        check_fast_agrees(sb.data, sb.size, -1);
+        sb.data[i] = orig;
+    }
+    a.vw = NAN;
+    a.n = -1;
+    msgpack_sbuffer_clear(&sb);
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 1);
+
+    /* Other encodings of the same values: keys in another order, small
+     * integers as int8, prices as integers and float32, the map as map16,
+     * strings as str8. */
+    msgpack_sbuffer_clear(&sb);
+    sb.data[0] = 0;
+    {
+        static const char map16[] = "\xde\x00\x0c";
+        msgpack_sbuffer_write(&sb, map16, 3);
+    }
+    mp_kuint(&pk, "pub", 7);
+    mp_kuint(&pk, "seq", 3);
+    mp_pack_str(&pk, "ver");
+    msgpack_pack_int8(&pk, 1);
+    mp_pack_str(&pk, "sym");
+    msgpack_sbuffer_write(&sb, "\xd9\x04" "AAPL", 6);
+    mp_kstr(&pk, "src", "csv");
+    mp_kint(&pk, "t", 60000);
+    mp_pack_str(&pk, "tf");
+    msgpack_pack_int16(&pk, 60);
+    mp_kint(&pk, "o", 10);
+    mp_pack_str(&pk, "h");
+    msgpack_pack_float(&pk, 12.5f);
+    mp_kdbl(&pk, "l", 9.5);
+    mp_kdbl(&pk, "c", 11);
+    mp_kint(&pk, "vol", 0);
+    check_fast_agrees(sb.data, sb.size, 1);
+
+    /* Taken by the general path only: another key, a key twice, trailing
+     * bytes, a bar that fails the checks. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 13);
+    mp_kint(&pk, "ver", 1);
+    mp_kstr(&pk, "sym", "X");
+    mp_kint(&pk, "t", 1);
+    mp_kint(&pk, "tf", 60);
+    mp_kdbl(&pk, "o", 1);
+    mp_kdbl(&pk, "h", 1);
+    mp_kdbl(&pk, "l", 1);
+    mp_kdbl(&pk, "c", 1);
+    mp_kdbl(&pk, "vol", 1);
+    mp_kuint(&pk, "seq", 1);
+    mp_kuint(&pk, "pub", 1);
+    mp_kstr(&pk, "note", "an extra key");
+    mp_kint(&pk, "t", 2);
+    check_fast_agrees(sb.data, sb.size, 0);
+    sb.data[0] = (char)0x8c;        /* the same without the repeated t */
+    check_fast_agrees(sb.data, sb.size - 3, 0);     /* extra key */
+    sb.data[0] = (char)0x8b;        /* neither: the fast path takes it */
+    check_fast_agrees(sb.data, sb.size - 3 - 18, 1);
+    check_fast_agrees(sb.data, sb.size - 3 - 17, 0);    /* trailing */
+    a = sample_bar();
+    a.h = 1;                        /* high < low */
+    msgpack_sbuffer_clear(&sb);
+    msg_bar_pack(&pk, &a);
+    check_fast_agrees(sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* Packs a bar with one key changed: `key` gets `kind` (0 = removed,
  * 1 = string, 2 = NaN, 3 = -1.0, 4 = value from `x`). */
 static int unpack_modified(const char *key, int kind, double x, char *err)
@@ -524,6 +701,27 @@ static void test_hb_parse(void **state)
 
 /* Topics read back as bus_topic() writes them; anything else is refused
  * with the kind it claimed. */
+/* bus_topic() writes what snprintf("%s|%s|") would, cut the same way. */
+static void test_topic_build(void **state)
+{
+    static const char *kinds[] = { "bar", "sig", "hb", "" };
+    static const char *syms[] = { "AAPL", "BRK.B", "", NULL,
+        "A123456789B123456789C123456789D123456789E123456789" };
+    char a[BUS_TOPIC_MAX], b[BUS_TOPIC_MAX + 64];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        for (size_t j = 0; j < sizeof syms / sizeof *syms; j++) {
+            memset(a, 'x', sizeof a);
+            bus_topic(a, kinds[i], syms[j]);
+            if (syms[j])
+                snprintf(b, BUS_TOPIC_MAX, "%s|%s|", kinds[i], syms[j]);
+            else
+                snprintf(b, BUS_TOPIC_MAX, "%s|", kinds[i]);
+            assert_string_equal(a, b);
+        }
+}
+
 static void test_topic_parse(void **state)
 {
     struct bus_topic_of t;
@@ -814,11 +1012,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bar_roundtrip),
         cmocka_unit_test(test_bar_rejects),
+        cmocka_unit_test(test_bar_fast_path),
+        cmocka_unit_test(test_bar_pack_bytes),
         cmocka_unit_test(test_signal_roundtrip),
         cmocka_unit_test(test_ind_roundtrip),
         cmocka_unit_test(test_side_subs),
         cmocka_unit_test(test_topics),
         cmocka_unit_test(test_topic_parse),
+        cmocka_unit_test(test_topic_build),
         cmocka_unit_test(test_replay_codec),
         cmocka_unit_test(test_status_codec),
         cmocka_unit_test(test_hb_parse),

@@ -323,3 +323,41 @@ void history_call_free(struct history_call *c)
 }
 
 /* }========================================================== */
+
+/* v with a comma every three digits. */
+static const char *s_num(char *out, size_t n, uint64_t v)
+{
+    char d[32];
+    int len = snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    size_t o = 0;
+
+    for (int k = 0; k < len && o + 1 < n; k++) {
+        if (k && (len - k) % 3 == 0 && o + 2 < n)
+            out[o++] = ',';
+        out[o++] = d[k];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *history_progress(char *out, size_t n, uint64_t done, uint64_t total,
+                       int64_t eta_ms)
+{
+    char a[32], b[32], left[48];
+    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+    if (done >= total)
+        snprintf(left, sizeof left, "done");
+    else if (eta_ms < 0)
+        snprintf(left, sizeof left, "time left unknown");
+    else if (eta_ms < 120000)
+        snprintf(left, sizeof left, "about %lld s left",
+                 (long long)(eta_ms + 999) / 1000);
+    else
+        snprintf(left, sizeof left, "about %lld min left",
+                 (long long)(eta_ms + 59999) / 60000);
+    snprintf(out, n, "history %s/%s symbols, %u%%, %s",
+             s_num(a, sizeof a, done), s_num(b, sizeof b, total), pct,
+             left);
+    return out;
+}

@@ -107,4 +107,11 @@ int history_call_start(struct history_call *c, request_t *rq, int ep,
  * request_destroy()). */
 void history_call_free(struct history_call *c);
 
+/* The progress of a warm-up, "history 3,200/11,000 symbols, 29%, about
+ * 40 s left", into out[n] (eta_ms < 0: "time left unknown"; done ==
+ * total: "done"), as the polygon feeder logs it and `livetrade status`
+ * shows it. Returns out. */
+char *history_progress(char *out, size_t n, uint64_t done, uint64_t total,
+                       int64_t eta_ms);
+
 #endif

@@ -205,10 +205,6 @@ void polygon_hist_tick(struct polygon_src *ps, int64_t now);
  * -1 when unknown (none done yet). */
 int64_t polygon_hist_eta_ms(uint64_t done, uint64_t waiting,
                             int64_t elapsed_ms);
-/* "history 3,200/11,000 symbols, 29%, about 40 s left" into out[n]
- * (eta_ms < 0: "time left unknown"; done == total: "done"). Returns out. */
-char *polygon_hist_progress(char *out, size_t n, uint64_t done,
-                            uint64_t total, int64_t eta_ms);
 
 /* polygon_deliver.c */
 /* Hands bar b of symbol i to the feeder and records it as the last. */

@@ -132,6 +132,12 @@ int polygon_ws_parse(const char *data, size_t len, size_t max_len,
                      const struct polygon_ws_handler *h,
                      struct polygon_ws_counts *c);
 
+/* The library's own copy of aggregate event name `ev` ("AM", "A", "XA",
+ * "XAS", "CA", "CAS"), or NULL if it is none; its bar length in seconds
+ * (0 if none). */
+const char *polygon_ws_agg(const char *ev);
+int64_t polygon_ws_agg_tf(const char *ev);
+
 const char *polygon_ws_status_name(int kind);   /* "connected", ... */
 const char *polygon_ws_bad_name(int kind);      /* "json", "missing", ... */
 

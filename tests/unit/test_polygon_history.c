@@ -15,6 +15,7 @@
 
 #include "../../feeder/polygon_int.h"
 #include "err.h"
+#include "history.h"
 #include "util.h"
 
 #define MAXOUT 256
@@ -105,20 +106,20 @@ static void test_progress(void **state)
     char line[160];
     (void)state;
 
-    assert_string_equal(polygon_hist_progress(line, sizeof line, 3200,
+    assert_string_equal(history_progress(line, sizeof line, 3200,
                                               11000, 40000),
                         "history 3,200/11,000 symbols, 29%, about 40 s "
                         "left");
-    assert_string_equal(polygon_hist_progress(line, sizeof line, 5, 5, 0),
+    assert_string_equal(history_progress(line, sizeof line, 5, 5, 0),
                         "history 5/5 symbols, 100%, done");
-    assert_string_equal(polygon_hist_progress(line, sizeof line, 0,
+    assert_string_equal(history_progress(line, sizeof line, 0,
                                               1234567, -1),
                         "history 0/1,234,567 symbols, 0%, time left "
                         "unknown");
-    assert_string_equal(polygon_hist_progress(line, sizeof line, 999,
+    assert_string_equal(history_progress(line, sizeof line, 999,
                                               1000, 300000),
                         "history 999/1,000 symbols, 99%, about 5 min left");
-    assert_string_equal(polygon_hist_progress(line, sizeof line, 1, 2, 1),
+    assert_string_equal(history_progress(line, sizeof line, 1, 2, 1),
                         "history 1/2 symbols, 50%, about 1 s left");
     /* the estimate: the pace so far over what is left */
     assert_int_equal(polygon_hist_eta_ms(0, 10, 1000), -1);

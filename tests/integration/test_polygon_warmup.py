@@ -10,14 +10,12 @@ import subprocess
 import sys
 import unittest
 
-import msgpack
-import zmq
-
 import lt
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "polygon_mock"))
 from mockctl import MockPolygon  # noqa: E402
+from test_polygon_feeder import Bus  # noqa: E402
 
 KEY = "test-key-w4rm"
 MIN = 60000
@@ -25,34 +23,6 @@ MIN = 60000
 
 def syms(n):
     return ["S%03d" % k for k in range(n)]
-
-
-class Bus:
-    """A SUB socket on the feeder's bars of syms and heartbeats."""
-
-    def __init__(self, endpoint, names):
-        self.s = lt.CTX.socket(zmq.SUB)
-        self.s.setsockopt(zmq.LINGER, 0)
-        self.s.connect(endpoint)
-        for sym in names:
-            self.s.setsockopt(zmq.SUBSCRIBE, ("bar|%s|" % sym).encode())
-        self.s.setsockopt(zmq.SUBSCRIBE, b"hb|")
-        self.bars = {s: [] for s in names}
-        self.hb = 0
-
-    def pump(self, timeout_ms=50):
-        while self.s.poll(timeout_ms):
-            topic, body = self.s.recv_multipart()
-            if topic == b"hb|":
-                self.hb += 1
-            else:
-                b = msgpack.unpackb(body, raw=False)
-                self.bars[b["sym"]].append(b)
-            timeout_ms = 0
-        return self
-
-    def close(self):
-        self.s.close()
 
 
 def send_bars(m, bus, count, names=None):

@@ -7,7 +7,6 @@ each symbol it sees, every symbol in exactly one shard; a demo feeder
 and an engine carry a list of 12,000 symbols."""
 import os
 import subprocess
-import sys
 import unittest
 
 import msgpack
@@ -15,9 +14,7 @@ import zmq
 
 import lt
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "polygon_mock"))
-from mockctl import MockPolygon  # noqa: E402
+from test_polygon_feeder import MockCase
 
 KEY = "test-key-wild"
 MIN = 60000
@@ -66,21 +63,7 @@ class AllBars:
         self.s.close()
 
 
-class Wildcard(lt.WorkspaceTest):
-    def setUp(self):
-        self.mocks = []
-        self.addCleanup(self._stop_mocks)
-        super().setUp()
-
-    def _stop_mocks(self):
-        for m in self.mocks:
-            m.stop()
-
-    def mock(self, script):
-        m = MockPolygon(script=script)
-        self.mocks.append(m)
-        return m
-
+class Wildcard(MockCase):
     def polygon_feeder(self, name, m, symbols, *extra):
         env = dict(os.environ)
         env.pop("MASSIVE_API_KEY", None)

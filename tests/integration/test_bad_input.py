@@ -189,6 +189,13 @@ class StartupErrors(lt.WorkspaceTest):
             ("livetrade", ["run", "--data-source", "nyse"], "nyse"),
             ("livetrade", ["run", "--strategy", "nope.lua"], "nope.lua"),
             ("livetrade", ["run", "--rate", "5"], "--data-source polygon"),
+            ("livetrade", ["run", "--market", "crypto"],
+             "--data-source polygon"),
+            ("livetrade-feeder", ["--source", "polygon",
+                                  "--history-concurrency", "0"],
+             "--history-concurrency must be between 1 and 64"),
+            ("livetrade-engine", ["--strategy", "strategies/sma_cross.lua",
+                                  "--keep-bars", "-3"], "--keep-bars"),
         ]
         for prog, args, text in cases:
             rc, _, err = lt.run(prog, *args)
